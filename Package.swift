@@ -1,0 +1,113 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way: CLI → adapters → BridgeCore → (ModelClient, Storage, BridgeConfig) → transports → C modules.
+let package = Package(
+    name: "PersonaBridge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "persona-bridge", targets: ["persona-bridge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // C system libraries, each with a shim.h of typed static inline wrappers.
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CWebSockets", path: "Sources/CWebSockets", pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+
+        // Transports: the only code that touches the C APIs.
+        .target(
+            name: "HTTPTransport",
+            dependencies: [
+                "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]),
+        .target(
+            name: "SocketTransport",
+            dependencies: [
+                "CWebSockets",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]),
+
+        // M2-her model client.
+        .target(
+            name: "ModelClient",
+            dependencies: [
+                "HTTPTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // History and state store.
+        .target(
+            name: "Storage",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // TOML configuration, personas and validation.
+        .target(
+            name: "BridgeConfig",
+            dependencies: [
+                "ModelClient",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]),
+
+        // Platform-neutral core: policy, context, replies, commands, router.
+        .target(
+            name: "BridgeCore",
+            dependencies: [
+                "BridgeConfig", "ModelClient", "Storage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]),
+
+        // Terminal chat adapter.
+        .target(
+            name: "PlatformConsole",
+            dependencies: [
+                "BridgeCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+
+        // The thin CLI.
+        .executableTarget(
+            name: "persona-bridge",
+            dependencies: [
+                "BridgeConfig", "BridgeCore", "PlatformConsole", "ModelClient", "HTTPTransport",
+                "SocketTransport", "Storage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+
+        // Shared test helpers: spawning loopback servers, free ports, repo paths.
+        .target(name: "PBTestSupport", path: "Tests/PBTestSupport"),
+
+        .testTarget(name: "HTTPTransportTests", dependencies: ["HTTPTransport", "PBTestSupport"]),
+        .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport", "PBTestSupport"]),
+        .testTarget(name: "ModelClientTests", dependencies: ["ModelClient", "HTTPTransport", "PBTestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "PBTestSupport"]),
+        .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "PBTestSupport"]),
+        .testTarget(
+            name: "BridgeCoreTests",
+            dependencies: ["BridgeCore", "BridgeConfig", "ModelClient", "Storage", "PlatformConsole", "PBTestSupport"]),
+    ]
+)

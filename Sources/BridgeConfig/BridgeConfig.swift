@@ -1,0 +1,1 @@
+// BridgeConfig: implementation lands with its issue.

@@ -1,0 +1,1 @@
+// BridgeCore: implementation lands with its issue.

@@ -1,0 +1,1 @@
+// HTTPTransport: implementation lands with its issue.

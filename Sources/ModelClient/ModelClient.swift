@@ -1,0 +1,1 @@
+// ModelClient: implementation lands with its issue.

@@ -1,0 +1,1 @@
+// PlatformConsole: implementation lands with its issue.

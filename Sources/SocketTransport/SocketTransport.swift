@@ -1,0 +1,1 @@
+// SocketTransport: implementation lands with its issue.

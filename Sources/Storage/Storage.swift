@@ -1,0 +1,1 @@
+// Storage: implementation lands with its issue.

@@ -1,0 +1,247 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Error raised when a test server cannot be found, started or reached.
+public struct TestServerError: Error, CustomStringConvertible {
+    /// What went wrong, written for the person reading the test log.
+    public let description: String
+    /// Creates an error with a message.
+    public init(_ description: String) { self.description = description }
+}
+
+/// Paths inside the repository, found from this file's location.
+public enum RepoPaths {
+    /// The repository root.
+    public static let root: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url
+    }()
+    /// `Tests/Servers`, where the loopback test servers live.
+    public static var servers: URL { root.appendingPathComponent("Tests/Servers") }
+    /// `Bots/`, the shipped personas and demo config.
+    public static var bots: URL { root.appendingPathComponent("Bots") }
+}
+
+/// Finds an executable on PATH, or returns nil.
+public func findExecutable(_ name: String) -> String? {
+    if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+    for dir in path.split(separator: ":") {
+        let candidate = "\(dir)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    for dir in ["/usr/sbin", "/sbin"] where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
+        return "\(dir)/\(name)"
+    }
+    return nil
+}
+
+/// Asks the kernel for a free loopback TCP port.
+public func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestServerError("socket() failed: errno \(errno)") }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = 0
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let bound = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard bound == 0 else { throw TestServerError("bind() failed: errno \(errno)") }
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let named = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+    }
+    guard named == 0 else { throw TestServerError("getsockname() failed: errno \(errno)") }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// A child process started for a test (a Python fake, ngIRCd, Synapse, ...).
+///
+/// Spawned with `posix_spawn` and an empty signal mask, because Foundation's `Process`
+/// started from a concurrency thread can hand the child a mask with SIGTERM blocked.
+/// Stopped with SIGKILL, always; `deinit` makes sure a failing test leaves no orphan.
+public final class TestServer: @unchecked Sendable {
+    // Safe to share: `pid` is written once in init; `lock` guards `stopped` and the output buffer.
+    /// The child's process ID.
+    public let pid: pid_t
+    /// The command line, for error messages.
+    public let commandLine: String
+    private let lock = NSLock()
+    private var stopped = false
+    private var outputBuffer = Data()
+    private let outputFD: Int32
+    private let readerThread: Thread?
+
+    /// Starts `executable` with `arguments`; stdout and stderr are captured into `output`.
+    /// - Parameters:
+    ///   - missingHint: what to tell the user if the executable is not installed.
+    public init(
+        executable: String, arguments: [String], environment: [String: String]? = nil,
+        missingHint: String? = nil
+    ) throws {
+        guard let path = findExecutable(executable) else {
+            throw TestServerError(
+                "required test server '\(executable)' is not installed. "
+                    + (missingHint ?? "Run .ci/run or Deploy/scripts/test.sh, which install every test server."))
+        }
+        commandLine = ([path] + arguments).joined(separator: " ")
+        var pipeFDs: [Int32] = [0, 0]
+        guard pipe(&pipeFDs) == 0 else { throw TestServerError("pipe() failed: errno \(errno)") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
+        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attr, &emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for sig in [SIGTERM, SIGINT, SIGPIPE, SIGHUP] { sigaddset(&defaults, sig) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attr, 0)
+
+        var env = environment ?? ProcessInfo.processInfo.environment
+        env["PYTHONUNBUFFERED"] = "1"
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, path, &actions, &attr, argv, envp)
+        close(pipeFDs[1])
+        guard rc == 0 else {
+            close(pipeFDs[0])
+            throw TestServerError("could not start \(commandLine): posix_spawn error \(rc)")
+        }
+        pid = child
+        outputFD = pipeFDs[0]
+        let fd = pipeFDs[0]
+        // A plain thread drains the pipe so the child never blocks on a full pipe and the
+        // cooperative pool is never blocked by a read.
+        let box = WeakBox()
+        let thread = Thread {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(fd, &buffer, buffer.count)
+                if n <= 0 { break }
+                box.server?.append(buffer[0..<n])
+            }
+            close(fd)
+        }
+        readerThread = thread
+        box.server = self
+        thread.start()
+    }
+
+    private final class WeakBox: @unchecked Sendable {
+        // Written once before the reader thread starts, read only by that thread.
+        weak var server: TestServer?
+    }
+
+    private func append(_ bytes: ArraySlice<UInt8>) {
+        lock.lock()
+        outputBuffer.append(contentsOf: bytes)
+        lock.unlock()
+    }
+
+    /// Everything the child wrote to stdout and stderr so far.
+    public var output: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: outputBuffer, as: UTF8.self)
+    }
+
+    /// Whether the child is still running.
+    public var isRunning: Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == 0
+    }
+
+    /// Waits (without blocking the cooperative pool for long) until `output` contains `marker`.
+    /// Fails with the child's output if it exits first or the deadline passes.
+    @discardableResult
+    public func waitForOutput(_ marker: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = output
+            if text.contains(marker) { return text }
+            if !isRunning {
+                throw TestServerError("\(commandLine) exited before printing '\(marker)'. Output:\n\(text)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestServerError("\(commandLine) did not print '\(marker)' within \(timeout). Output:\n\(output)")
+    }
+
+    /// Waits until a TCP connect to 127.0.0.1:`port` succeeds.
+    public func waitForPort(_ port: Int, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if canConnect(port: port) { return }
+            if !isRunning { throw TestServerError("\(commandLine) exited before listening on \(port). Output:\n\(output)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestServerError("\(commandLine) did not listen on \(port) within \(timeout). Output:\n\(output)")
+    }
+
+    /// Kills the child (and its process group) with SIGKILL and reaps it.
+    public func stop() {
+        lock.lock()
+        let already = stopped
+        stopped = true
+        lock.unlock()
+        if already { return }
+        kill(-pid, SIGKILL)
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+
+    deinit { stop() }
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+public func canConnect(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = UInt16(port).bigEndian
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
+
+/// Starts one of the Python servers in `Tests/Servers` and waits for its `READY` line.
+///
+/// Each server script takes `--port N` and prints `READY` once it listens.
+public func startPythonServer(
+    _ script: String, arguments: [String] = [], port: Int? = nil, readyMarker: String = "READY"
+) async throws -> (server: TestServer, port: Int) {
+    let port = try port ?? freeLoopbackPort()
+    let python = findExecutable("python3") ?? "python3"
+    let server = try TestServer(
+        executable: python,
+        arguments: [RepoPaths.servers.appendingPathComponent(script).path, "--port", String(port)] + arguments,
+        missingHint: "python3 is needed for the loopback test servers; run .ci/run.")
+    try await server.waitForOutput(readyMarker)
+    return (server, port)
+}
