@@ -64,8 +64,8 @@ let package = Package(
         .target(
             name: "BridgeConfig",
             dependencies: [
-                "ModelClient",
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
 
         // Platform-neutral core: policy, context, replies, commands, router.
