@@ -1,1 +1,0 @@
-// BridgeCore: implementation lands with its issue.

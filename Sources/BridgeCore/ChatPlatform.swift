@@ -1,0 +1,206 @@
+import ServiceLifecycle
+
+/// A chat network connection: the seam every adapter (Discord, IRC, Matrix, console, in-memory) implements.
+public protocol ChatPlatform: Service, AnyObject {
+    /// Platform-neutral events as they arrive; the sequence ends when the connection stops for good.
+    associatedtype Events: AsyncSequence & Sendable where Events.Element == PlatformEvent
+
+    /// Short platform name used in channel keys and logs, e.g. `discord`.
+    var platformName: String { get }
+    /// Incoming events.
+    var events: Events { get }
+    /// What the platform can do; constant for the adapter's lifetime.
+    var capabilities: PlatformCapabilities { get }
+    /// Live per-channel edit budgets, updated by the adapter from rate-limit feedback.
+    var editBudgets: EditBudgetBoard { get }
+
+    /// Sends a message, optionally as a reply and under a persona identity.
+    func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef
+    /// Replaces the text of a message this bot sent.
+    func edit(_ message: SentMessageRef, text: String) async throws
+    /// Shows a typing indicator where supported; failures are ignored.
+    func typing(in channel: ChannelRef) async
+    /// Whether a user may change the bridge's settings in a channel.
+    func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool
+}
+
+/// A channel on some platform.
+public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
+    /// Platform name, e.g. `discord`, `irc`, `matrix`, `console`.
+    public var platform: String
+    /// Platform channel id (Discord channel snowflake, IRC `#channel`, Matrix room id).
+    public var channelID: String
+    /// Server/guild/network id, where the platform has one.
+    public var serverID: String?
+    /// Human channel name, for the `group` role.
+    public var channelName: String?
+    /// Human server name, for the `group` role.
+    public var serverName: String?
+
+    /// Creates a channel reference.
+    public init(platform: String, channelID: String, serverID: String? = nil, channelName: String? = nil, serverName: String? = nil) {
+        self.platform = platform
+        self.channelID = channelID
+        self.serverID = serverID
+        self.channelName = channelName
+        self.serverName = serverName
+    }
+
+    /// Stable key for storage: `platform:server:channel`; display names are not part of it.
+    public var key: String { "\(platform):\(serverID ?? ""):\(channelID)" }
+
+    /// The key, for logs.
+    public var description: String { key }
+
+    // Identity is the key only: display names may change while the channel stays the same.
+    public static func == (lhs: ChannelRef, rhs: ChannelRef) -> Bool { lhs.key == rhs.key }
+    public func hash(into hasher: inout Hasher) { hasher.combine(key) }
+}
+
+/// A message author.
+public struct ChatUser: Hashable, Sendable {
+    /// Platform user id.
+    public var id: String
+    /// Name shown in the channel.
+    public var displayName: String
+    /// Whether the author is a bot (or a webhook persona).
+    public var isBot: Bool
+
+    /// Creates a user.
+    public init(id: String, displayName: String, isBot: Bool = false) {
+        self.id = id
+        self.displayName = displayName
+        self.isBot = isBot
+    }
+}
+
+/// A message as the platform delivered it.
+public struct IncomingMessage: Hashable, Sendable {
+    /// Where it was posted.
+    public var channel: ChannelRef
+    /// Who posted it.
+    public var author: ChatUser
+    /// Platform message id.
+    public var messageID: String
+    /// Plain text (adapters convert platform markup).
+    public var text: String
+    /// The message this one replies to, if any.
+    public var replyTo: String?
+    /// Whether it mentions this bridge's account.
+    public var mentionsUs: Bool
+    /// Whether this bridge sent it (echo of our own send).
+    public var isOwnMessage: Bool
+    /// Persona name, when the message is our own and the adapter can tell which persona sent it.
+    public var personaName: String?
+
+    /// Creates an incoming message.
+    public init(channel: ChannelRef, author: ChatUser, messageID: String, text: String, replyTo: String? = nil,
+                mentionsUs: Bool = false, isOwnMessage: Bool = false, personaName: String? = nil) {
+        self.channel = channel
+        self.author = author
+        self.messageID = messageID
+        self.text = text
+        self.replyTo = replyTo
+        self.mentionsUs = mentionsUs
+        self.isOwnMessage = isOwnMessage
+        self.personaName = personaName
+    }
+}
+
+/// An event from a platform.
+public enum PlatformEvent: Hashable, Sendable {
+    /// A new message.
+    case messageCreated(IncomingMessage)
+    /// A message's text changed.
+    case messageEdited(channel: ChannelRef, messageID: String, newText: String)
+    /// A message was removed.
+    case messageDeleted(channel: ChannelRef, messageID: String)
+    /// The people in a channel, where the platform tells us.
+    case membership(channel: ChannelRef, members: [ChatUser])
+}
+
+/// The identity a reply is sent under (webhook name/avatar, or a prefix on platforms without identities).
+public struct PersonaIdentity: Hashable, Sendable {
+    /// Persona id.
+    public var name: String
+    /// Name shown to users.
+    public var displayName: String
+    /// Avatar image URL.
+    public var avatarURL: String?
+
+    /// Creates an identity.
+    public init(name: String, displayName: String, avatarURL: String? = nil) {
+        self.name = name
+        self.displayName = displayName
+        self.avatarURL = avatarURL
+    }
+}
+
+/// A message the bridge sent, as needed to edit it later.
+public struct SentMessageRef: Hashable, Sendable {
+    /// Channel it was sent to.
+    public var channel: ChannelRef
+    /// Platform message id.
+    public var messageID: String
+    /// Opaque adapter data (e.g. webhook id) needed to edit it.
+    public var context: String?
+
+    /// Creates a reference.
+    public init(channel: ChannelRef, messageID: String, context: String? = nil) {
+        self.channel = channel
+        self.messageID = messageID
+        self.context = context
+    }
+}
+
+/// What a platform supports.
+public struct PlatformCapabilities: Hashable, Sendable {
+    /// How `maxLength` is counted.
+    public enum LengthUnit: Hashable, Sendable {
+        /// Unicode characters (grapheme clusters).
+        case characters
+        /// UTF-8 bytes.
+        case utf8Bytes
+    }
+
+    /// Markup the platform renders.
+    public enum TextFormat: Hashable, Sendable {
+        /// Discord/console Markdown.
+        case markdown
+        /// IRC control codes.
+        case irc
+        /// Matrix `org.matrix.custom.html`.
+        case matrixHTML
+        /// Plain text.
+        case plain
+    }
+
+    /// Whether sent messages can be edited.
+    public var canEdit: Bool
+    /// Longest message, in `lengthUnit`.
+    public var maxLength: Int
+    /// Unit of `maxLength`.
+    public var lengthUnit: LengthUnit
+    /// Markup format.
+    public var textFormat: TextFormat
+    /// Whether each message can carry its own name/avatar (webhooks).
+    public var perMessageIdentities: Bool
+
+    /// Creates capabilities.
+    public init(canEdit: Bool, maxLength: Int, lengthUnit: LengthUnit = .characters, textFormat: TextFormat = .markdown,
+                perMessageIdentities: Bool = false) {
+        self.canEdit = canEdit
+        self.maxLength = maxLength
+        self.lengthUnit = lengthUnit
+        self.textFormat = textFormat
+        self.perMessageIdentities = perMessageIdentities
+    }
+
+    /// The splitter limit these capabilities imply.
+    public var lengthLimit: MessageSplitter.Limit {
+        switch lengthUnit {
+        case .characters: .characters(maxLength)
+        case .utf8Bytes: .utf8Bytes(maxLength)
+        }
+    }
+}

@@ -1,0 +1,219 @@
+/// Identifies one edited message (one part of one reply) inside an `EditScheduler`.
+public struct EditStreamID: Hashable, Sendable, CustomStringConvertible {
+    /// Raw value, unique per scheduler.
+    public let rawValue: Int
+    /// Creates an id.
+    public init(_ rawValue: Int) { self.rawValue = rawValue }
+    /// The raw value, for logs.
+    public var description: String { "edit-\(rawValue)" }
+}
+
+/// Decides when each message in one channel is edited, so all replies there share the adapter's edit budget.
+///
+/// A pure state machine: time comes in as elapsed `Duration`s and every mutating method returns actions.
+/// Rules: never more edits than the token bucket allows; an edit goes out as soon as a token is free;
+/// one edit per message in flight (so edits cannot land out of order); finals first; the final edit
+/// carries the exact final text.
+public struct EditScheduler: Sendable {
+    /// What the runner must do.
+    public enum Action: Hashable, Sendable {
+        /// Edit the stream's message to `text`, then report `editCompleted`.
+        case edit(EditStreamID, text: String, isFinal: Bool)
+        /// Call `tick` at this elapsed time.
+        case wake(at: Duration)
+        /// The stream's final text is on the platform (or could not be put there); it is forgotten.
+        case finished(EditStreamID, delivered: Bool)
+    }
+
+    private struct Stream: Sendable {
+        var pending: String?
+        var onPlatform: String
+        var inFlight: String?
+        var finalText: String?
+        var failures = 0
+    }
+
+    /// Edits allowed per stream before a failing final is given up.
+    public static let maxFailures = 3
+
+    private var budget: EditBudget
+    private var tokens: Int
+    private var lastRefill: Duration
+    private var pausedUntil: Duration?
+    private var seenPauseGeneration: Int
+    private var streams: [EditStreamID: Stream] = [:]
+    private var queue: [EditStreamID] = []
+    private var wakeAt: Duration?
+
+    /// Creates a scheduler with a full bucket.
+    public init(budget: EditBudget, now: Duration) {
+        self.budget = budget
+        self.tokens = budget.burst
+        self.lastRefill = now
+        self.seenPauseGeneration = budget.pauseGeneration
+        if let pause = budget.pause { pausedUntil = now + pause }
+    }
+
+    /// Edits available right now (for tests and status).
+    public var availableTokens: Int { tokens }
+    /// Streams not yet finished.
+    public var activeStreams: Int { streams.count }
+
+    /// Starts tracking a message that was just sent with `text`.
+    public mutating func open(_ id: EditStreamID, sentText text: String) {
+        streams[id] = Stream(onPlatform: text)
+    }
+
+    /// Applies the adapter's latest budget.
+    public mutating func updateBudget(_ newBudget: EditBudget, now: Duration) -> [Action] {
+        refill(now: now)
+        if newBudget.pauseGeneration != seenPauseGeneration {
+            seenPauseGeneration = newBudget.pauseGeneration
+            if let pause = newBudget.pause {
+                let until = max(pausedUntil ?? now, now + pause)
+                pausedUntil = until
+                tokens = 0
+                lastRefill = until
+            }
+        }
+        budget = newBudget
+        tokens = min(tokens, budget.burst)
+        return pump(now: now)
+    }
+
+    /// New text (everything so far) for a stream.
+    public mutating func submit(_ id: EditStreamID, text: String, now: Duration) -> [Action] {
+        guard var stream = streams[id], stream.finalText == nil else { return [] }
+        if text == (stream.inFlight ?? stream.onPlatform) {
+            stream.pending = nil
+            dequeue(id)
+        } else {
+            stream.pending = text
+            if !queue.contains(id) { queue.append(id) }
+        }
+        streams[id] = stream
+        return pump(now: now)
+    }
+
+    /// The exact final text of a stream; `finished` follows once it is on the platform.
+    public mutating func finish(_ id: EditStreamID, text: String, now: Duration) -> [Action] {
+        guard var stream = streams[id], stream.finalText == nil else { return [] }
+        stream.finalText = text
+        dequeue(id)
+        if text == (stream.inFlight ?? stream.onPlatform) {
+            stream.pending = nil
+        } else {
+            stream.pending = text
+            queue.insert(id, at: finalsEnd())
+        }
+        streams[id] = stream
+        if stream.inFlight == nil, stream.pending == nil {
+            streams[id] = nil
+            return [.finished(id, delivered: true)] + pump(now: now)
+        }
+        return pump(now: now)
+    }
+
+    /// The runner's report that an issued edit completed or failed.
+    public mutating func editCompleted(_ id: EditStreamID, succeeded: Bool, now: Duration) -> [Action] {
+        guard var stream = streams[id], let sent = stream.inFlight else { return pump(now: now) }
+        stream.inFlight = nil
+        var actions: [Action] = []
+        if succeeded {
+            stream.onPlatform = sent
+        } else {
+            stream.failures += 1
+            if stream.pending == nil, stream.failures < Self.maxFailures {
+                stream.pending = sent
+                if !queue.contains(id) { queue.insert(id, at: stream.finalText != nil ? finalsEnd() : queue.count) }
+            }
+        }
+        if let final = stream.finalText, stream.pending == nil {
+            streams[id] = nil
+            dequeue(id)
+            actions.append(.finished(id, delivered: stream.onPlatform == final))
+        } else if stream.failures >= Self.maxFailures, stream.finalText != nil {
+            streams[id] = nil
+            dequeue(id)
+            actions.append(.finished(id, delivered: false))
+        } else {
+            streams[id] = stream
+        }
+        return actions + pump(now: now)
+    }
+
+    /// Time has passed; issue what the budget now allows.
+    public mutating func tick(now: Duration) -> [Action] {
+        if let wake = wakeAt, now >= wake { wakeAt = nil }
+        return pump(now: now)
+    }
+
+    private func finalsEnd() -> Int {
+        queue.firstIndex { streams[$0]?.finalText == nil } ?? queue.count
+    }
+
+    private mutating func dequeue(_ id: EditStreamID) {
+        queue.removeAll { $0 == id }
+    }
+
+    private mutating func refill(now: Duration) {
+        if let until = pausedUntil {
+            guard now >= until else { return }
+            // The platform said when to retry: one edit is allowed then, the rest refill as usual.
+            pausedUntil = nil
+            lastRefill = until
+            tokens = max(tokens, 1)
+        }
+        guard now > lastRefill else { return }
+        if tokens >= budget.burst {
+            lastRefill = now
+            return
+        }
+        let gained = Int((now - lastRefill).nanoseconds / max(1, budget.interval.nanoseconds))
+        guard gained > 0 else { return }
+        tokens = min(budget.burst, tokens + gained)
+        lastRefill = tokens >= budget.burst ? now : lastRefill + budget.interval * gained
+    }
+
+    private mutating func pump(now: Duration) -> [Action] {
+        refill(now: now)
+        var actions: [Action] = []
+        if pausedUntil == nil {
+            var index = 0
+            while index < queue.count, tokens > 0 {
+                let id = queue[index]
+                guard var stream = streams[id], let text = stream.pending else {
+                    queue.remove(at: index)
+                    continue
+                }
+                if stream.inFlight != nil {
+                    index += 1
+                    continue
+                }
+                tokens -= 1
+                stream.inFlight = text
+                stream.pending = nil
+                streams[id] = stream
+                queue.remove(at: index)
+                actions.append(.edit(id, text: text, isFinal: stream.finalText == text))
+            }
+        }
+        let waiting = queue.contains { streams[$0]?.inFlight == nil && streams[$0]?.pending != nil }
+        if waiting, tokens == 0 || pausedUntil != nil {
+            let next = pausedUntil ?? (lastRefill + budget.interval)
+            if wakeAt == nil || next < wakeAt! {
+                wakeAt = next
+                actions.append(.wake(at: next))
+            }
+        }
+        return actions
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, for integer bucket arithmetic.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
