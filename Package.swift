@@ -106,6 +106,7 @@ let package = Package(
         .testTarget(name: "ModelClientTests", dependencies: ["ModelClient", "HTTPTransport", "PBTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "PBTestSupport"]),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "PBTestSupport"]),
+        .testTarget(name: "PlatformConsoleTests", dependencies: ["PlatformConsole", "BridgeCore"]),
         .testTarget(
             name: "BridgeCoreTests",
             dependencies: ["BridgeCore", "BridgeConfig", "ModelClient", "Storage", "PlatformConsole", "PBTestSupport"]),

@@ -1,1 +1,0 @@
-// PlatformConsole: implementation lands with its issue.
