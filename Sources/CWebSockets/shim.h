@@ -1,4 +1,86 @@
 #ifndef PB_CWS_SHIM_H
 #define PB_CWS_SHIM_H
 #include <libwebsockets.h>
+#include <string.h>
+
+/* Macros and helpers Swift cannot import directly. */
+
+/* Bytes lws_write needs free in front of the payload. */
+static inline size_t pb_lws_pre(void) { return LWS_PRE; }
+
+/* LWS_WRITE_RAW is a macro alias of LWS_WRITE_HTTP. */
+static inline int pb_lws_write_raw_protocol(void) { return (int)LWS_WRITE_RAW; }
+
+/* CONTEXT_PORT_NO_LISTEN as an int. */
+static inline int pb_lws_no_listen_port(void) { return CONTEXT_PORT_NO_LISTEN; }
+
+/* Writes `len` bytes that sit at `buf` (with LWS_PRE bytes valid before it). */
+static inline int pb_lws_write(struct lws *wsi, unsigned char *buf, size_t len, int protocol) {
+    return lws_write(wsi, buf, len, (enum lws_write_protocol)protocol);
+}
+
+/* Flags for one frame of a possibly multi-frame message; binary != 0 selects a binary message. */
+static inline int pb_lws_ws_flags(int binary, int is_start, int is_end) {
+    return lws_write_ws_flags(binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT, is_start, is_end);
+}
+
+/* Sets the close code and reason sent when the callback next returns -1. */
+static inline void pb_lws_close_reason(struct lws *wsi, int status, const unsigned char *reason, size_t len) {
+    lws_close_reason(wsi, (enum lws_close_status)status, (unsigned char *)reason, len);
+}
+
+/* Adds `name: value` to a client handshake in LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER. */
+static inline int pb_lws_append_header(struct lws *wsi, const char *name_with_colon, const char *value,
+                                       void *in, size_t len) {
+    unsigned char **p = (unsigned char **)in;
+    unsigned char *end = (*p) + len;
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name_with_colon,
+                                       (const unsigned char *)value, (int)strlen(value), p, end);
+}
+
+/* Fills a zeroed lws_client_connect_info. Strings must outlive the connect call. */
+static inline void pb_lws_fill_connect_info(struct lws_client_connect_info *info, struct lws_context *context,
+                                            struct lws_vhost *vhost, const char *address, int port, int ssl_flags,
+                                            const char *path, const char *host, const char *method,
+                                            void *opaque_user_data, struct lws **pwsi) {
+    memset(info, 0, sizeof(*info));
+    info->context = context;
+    info->vhost = vhost;
+    info->address = address;
+    info->port = port;
+    info->ssl_connection = ssl_flags;
+    info->path = path;
+    info->host = host;
+    info->origin = host;
+    info->method = method;
+    info->opaque_user_data = opaque_user_data;
+    info->pwsi = pwsi;
+    info->ietf_version_or_minus_one = -1;
+}
+
+/* Fills a zeroed context creation info for the one process-wide context (no listening, explicit vhosts). */
+static inline void pb_lws_fill_context_info(struct lws_context_creation_info *info, void *user) {
+    memset(info, 0, sizeof(*info));
+    info->port = CONTEXT_PORT_NO_LISTEN;
+    info->options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info->user = user;
+    info->gid = -1;
+    info->uid = -1;
+}
+
+/* Fills a zeroed vhost creation info for client connections, optionally with a CA file. */
+static inline void pb_lws_fill_client_vhost_info(struct lws_context_creation_info *info, const char *name,
+                                                 const struct lws_protocols *protocols, const char *ca_file,
+                                                 void *user) {
+    memset(info, 0, sizeof(*info));
+    info->port = CONTEXT_PORT_NO_LISTEN;
+    info->options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info->vhost_name = name;
+    info->protocols = protocols;
+    info->client_ssl_ca_filepath = ca_file;
+    info->user = user;
+    info->gid = -1;
+    info->uid = -1;
+}
+
 #endif

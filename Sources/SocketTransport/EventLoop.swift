@@ -1,0 +1,153 @@
+internal import CWebSockets
+import Foundation
+import Logging
+
+/// The process-wide libwebsockets context and its single service thread.
+///
+/// lws 4.1.6 breaks with several contexts (cancel races, flaky TLS ex-data), so every websocket,
+/// line socket and future lws server shares this one loop.
+public final class EventLoop: Sendable {
+    /// The one loop of the process, created on first use.
+    public static let shared = EventLoop()
+
+    let core: LoopCore
+
+    private init() {
+        core = LoopCore()
+        core.start()
+    }
+
+    deinit { core.stop() }
+
+    /// Hands a connection to the service thread: it starts, writes or closes there.
+    func schedule(_ connection: LWSConnection) { core.schedule(connection) }
+}
+
+/// Everything the service thread and the C callback touch. The context's user pointer refers to this
+/// object (unretained): the service thread holds it strongly until after `lws_context_destroy`.
+final class LoopCore: @unchecked Sendable {
+    // Safe to share: `lock` guards `pending` and `stopping`; every other field is touched only on the
+    // service thread (or in init/deinit, when no service thread runs).
+    private let lock = NSLock()
+    private var pending: [LWSConnection] = []
+    private var stopping = false
+    private let stopped = DispatchSemaphore(value: 0)
+    private var started = false
+
+    fileprivate(set) var context: OpaquePointer?
+    private var vhosts: [String: OpaquePointer] = [:]
+    private var vhostNames: [UnsafeMutablePointer<CChar>] = []
+    private let protocols: UnsafeMutablePointer<lws_protocols>
+    private let protocolName: UnsafeMutablePointer<CChar>
+    /// Reused write buffer with `LWS_PRE` bytes of headroom (service thread only).
+    private(set) var writeBuffer: UnsafeMutablePointer<UInt8>
+    static let writeChunk = 32 * 1024
+    let pre = Int(pb_lws_pre())
+    static let logger = Logger(label: "persona-bridge.lws")
+
+    init() {
+        protocolName = strdup("pb-socket")
+        protocols = .allocate(capacity: 2)
+        protocols.initialize(
+            to: lws_protocols(
+                name: UnsafePointer(protocolName), callback: pbLWSCallback, per_session_data_size: 0,
+                rx_buffer_size: 64 * 1024, id: 0, user: nil, tx_packet_size: 0))
+        (protocols + 1).initialize(to: lws_protocols())
+        writeBuffer = .allocate(capacity: Int(pb_lws_pre()) + Self.writeChunk)
+        lws_set_log_level(Int32(LLL_ERR), pbLWSLog)
+        var info = lws_context_creation_info()
+        pb_lws_fill_context_info(&info, Unmanaged.passUnretained(self).toOpaque())
+        context = lws_create_context(&info)
+        if context == nil { Self.logger.error("lws_create_context failed; sockets will fail to connect") }
+    }
+
+    func start() {
+        guard context != nil else { return }
+        started = true
+        let thread = Thread { [self] in self.run() }
+        thread.name = "lws-service"
+        thread.start()
+    }
+
+    private func run() {
+        while true {
+            lock.lock()
+            let stop = stopping
+            lock.unlock()
+            if stop { break }
+            lws_service(context, 0)
+        }
+        lws_context_destroy(context)
+        context = nil
+        stopped.signal()
+    }
+
+    func stop() {
+        lock.lock()
+        stopping = true
+        lock.unlock()
+        guard started, let context else { return }
+        lws_cancel_service(context)
+        stopped.wait()
+    }
+
+    deinit {
+        if let context { lws_context_destroy(context) }
+        vhostNames.forEach { free($0) }
+        protocols.deinitialize(count: 2)
+        protocols.deallocate()
+        free(protocolName)
+        writeBuffer.deallocate()
+    }
+
+    func schedule(_ connection: LWSConnection) {
+        lock.lock()
+        pending.append(connection)
+        lock.unlock()
+        guard let context else {
+            connection.loopUnavailable()
+            return
+        }
+        lws_cancel_service(context)
+    }
+
+    /// Service thread: applies queued work. Called for each vhost on EVENT_WAIT_CANCELLED.
+    func drain() {
+        lock.lock()
+        let work = pending
+        pending.removeAll(keepingCapacity: true)
+        lock.unlock()
+        for connection in work { connection.service(on: self) }
+    }
+
+    /// Service thread: the client vhost for a CA file (nil: system trust store), created on first use.
+    func vhost(caFile: String?) -> OpaquePointer? {
+        let key = caFile ?? ""
+        if let existing = vhosts[key] { return existing }
+        let name = strdup("pb-client-\(vhosts.count)")!
+        vhostNames.append(name)
+        var info = lws_context_creation_info()
+        let vhost: OpaquePointer? = caFile.withOptionalCString { ca in
+            pb_lws_fill_client_vhost_info(&info, name, protocols, ca, nil)
+            return lws_create_vhost(context, &info)
+        }
+        if let vhost { vhosts[key] = vhost }
+        return vhost
+    }
+}
+
+extension Optional where Wrapped == String {
+    func withOptionalCString<R>(_ body: (UnsafePointer<CChar>?) -> R) -> R {
+        switch self {
+        case .some(let string): return string.withCString { body($0) }
+        case .none: return body(nil)
+        }
+    }
+}
+
+/// Routes lws's own log lines (errors only) into swift-log.
+private let pbLWSLog: @convention(c) (Int32, UnsafePointer<CChar>?) -> Void = { level, line in
+    guard let line else { return }
+    let text = String(cString: line).trimmingCharacters(in: .whitespacesAndNewlines)
+    LoopCore.logger.error("\(text)", metadata: ["lws-level": "\(level)"])
+}

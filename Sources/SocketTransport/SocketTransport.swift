@@ -1,1 +1,0 @@
-// SocketTransport: implementation lands with its issue.

@@ -1,0 +1,150 @@
+internal import CWebSockets
+
+/// The websocket role of an lws client connection: upgrade headers, reassembly, framed writes, close codes.
+final class WebSocketConnection: LWSConnection, @unchecked Sendable {
+    // Safe to share: see LWSConnection; the fields below are service-thread only, `continuation` is thread-safe.
+    let continuation: AsyncThrowingStream<WebSocketMessage, any Error>.Continuation
+    let url: String
+    let maxMessageSize: Int
+    private var rxBuffer: [UInt8] = []
+    private var rxBinary = false
+    private var rxFailed = false
+    private var peerClose: (code: UInt16, reason: String)?
+    private var weClosed = false
+
+    init(target: ConnectTarget, url: String, maxMessageSize: Int, loop: EventLoop,
+         continuation: AsyncThrowingStream<WebSocketMessage, any Error>.Continuation) {
+        self.continuation = continuation
+        self.url = url
+        self.maxMessageSize = maxMessageSize
+        super.init(target: target, loop: loop)
+    }
+
+    override func makeError(kind: ErrorKind, message: String) -> any Error {
+        WebSocketError(code: kind.webSocketCode, message: message, url: url)
+    }
+
+    override func finishIncoming(error: (any Error)?) {
+        continuation.finish(throwing: error)
+    }
+
+    override func handleRole(
+        wsi: OpaquePointer, reason: lws_callback_reasons, input: UnsafeMutableRawPointer?, length: Int
+    ) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+            guard let input else { return 0 }
+            for (name, value) in target.headers {
+                let failed = (name.hasSuffix(":") ? name : name + ":").withCString { cName in
+                    value.withCString { pb_lws_append_header(wsi, cName, $0, input, length) != 0 }
+                }
+                if failed { return -1 }
+            }
+        case LWS_CALLBACK_CLIENT_ESTABLISHED:
+            markEstablished(wsi: wsi)
+        case LWS_CALLBACK_CLIENT_RECEIVE:
+            return receive(wsi: wsi, input: input, length: length)
+        case LWS_CALLBACK_CLIENT_WRITEABLE:
+            return writeable(wsi: wsi)
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            var code: UInt16 = 1005
+            var reason = ""
+            if let input, length >= 2 {
+                let bytes = UnsafeRawBufferPointer(start: input, count: length)
+                code = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
+                reason = String(decoding: bytes[2...], as: UTF8.self)
+            }
+            peerClose = (code, reason)
+        case LWS_CALLBACK_CLIENT_CLOSED:
+            if let peerClose {
+                finishConnection(error: WebSocketError(
+                    code: .closed, message: "server closed the connection", url: url,
+                    closeCode: peerClose.code, closeReason: peerClose.reason))
+            } else if weClosed {
+                finishConnection(error: nil)
+            } else {
+                finishConnection(error: WebSocketError(
+                    code: .connectionDropped, message: "connection dropped without a close frame", url: url))
+            }
+            releaseUserData(wsi: wsi)
+        default:
+            break
+        }
+        return 0
+    }
+
+    private func receive(wsi: OpaquePointer, input: UnsafeMutableRawPointer?, length: Int) -> Int32 {
+        if rxFailed { return 0 }
+        if rxBuffer.isEmpty { rxBinary = lws_frame_is_binary(wsi) != 0 }
+        if rxBuffer.count + length > maxMessageSize {
+            failReceive(wsi: wsi, code: .messageTooLarge, closeCode: 1009,
+                        message: "incoming message exceeds \(maxMessageSize) bytes")
+            return 0
+        }
+        if let input, length > 0 {
+            rxBuffer.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+        }
+        guard lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 else { return 0 }
+        let bytes = rxBuffer
+        rxBuffer.removeAll(keepingCapacity: rxBuffer.capacity <= 64 * 1024)
+        if rxBinary {
+            continuation.yield(.binary(bytes))
+        } else if let text = String(validating: bytes, as: UTF8.self) {
+            continuation.yield(.text(text))
+        } else {
+            failReceive(wsi: wsi, code: .invalidUTF8, closeCode: 1007, message: "text message is not valid UTF-8")
+        }
+        return 0
+    }
+
+    /// Ends the stream with `code` and closes the connection with `closeCode`.
+    private func failReceive(wsi: OpaquePointer, code: WebSocketError.Code, closeCode: UInt16, message: String) {
+        rxFailed = true
+        rxBuffer = []
+        continuation.finish(throwing: WebSocketError(code: code, message: message, url: url))
+        lock.lock()
+        shared.closeRequest = CloseRequest(code: closeCode, reason: Array(message.utf8.prefix(120)), abort: false)
+        shared.outgoing.removeAll()
+        shared.outgoingBytes = 0
+        lock.unlock()
+        lws_callback_on_writable(wsi)
+    }
+
+    /// Writes one frame (a fragment of at most `writeChunk` bytes) or performs the requested close.
+    private func writeable(wsi: OpaquePointer) -> Int32 {
+        let core = loop.core
+        if let head = peekOutgoing() {
+            let total = head.bytes.count
+            let start = writeOffset
+            let count = min(LoopCore.writeChunk, total - start)
+            let payload = core.writeBuffer + core.pre
+            head.bytes.withUnsafeBufferPointer { source in
+                if count > 0 { payload.update(from: source.baseAddress! + start, count: count) }
+            }
+            let isStart = start == 0
+            let isEnd = start + count == total
+            let flags = pb_lws_ws_flags(head.binary ? 1 : 0, isStart ? 1 : 0, isEnd ? 1 : 0)
+            if pb_lws_write(wsi, payload, count, flags) < count {
+                weClosed = false
+                return -1
+            }
+            var more = true
+            if isEnd {
+                writeOffset = 0
+                more = popOutgoing()
+            } else {
+                writeOffset = start + count
+            }
+            if more || closeRequestSnapshot() != nil { lws_callback_on_writable(wsi) }
+            return 0
+        }
+        if let close = closeRequestSnapshot() {
+            close.reason.withUnsafeBufferPointer { reason in
+                pb_lws_close_reason(wsi, Int32(close.code), reason.baseAddress, reason.count)
+            }
+            weClosed = true
+            return -1
+        }
+        return 0
+    }
+}
