@@ -1,1 +1,0 @@
-// Storage: implementation lands with its issue.

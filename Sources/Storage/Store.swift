@@ -1,0 +1,123 @@
+import Foundation
+
+/// Persistent history and state for the bridge: channel messages, answered-message claims,
+/// reply bookkeeping, chat-changed channel settings, per-user personas and key/value state.
+///
+/// Implementations (`SQLiteStore`, later PostgreSQL) must make every method safe to call
+/// concurrently from many tasks and, for claims, from several processes sharing one database.
+/// Deleted and forgotten messages leave a tombstone (text cleared) so a replayed platform
+/// event cannot bring them back.
+public protocol Store: Sendable {
+    // MARK: History
+
+    /// Stores a message; a message whose platform id already exists in the channel
+    /// (even deleted) is left unchanged and reported with `inserted == false`.
+    @discardableResult
+    func insert(_ message: StoredMessage) async throws -> InsertResult
+
+    /// Stores several messages in one transaction, with the same rules as `insert(_:)`.
+    @discardableResult
+    func insert(contentsOf messages: [StoredMessage]) async throws -> [InsertResult]
+
+    /// The live (not deleted) message with this platform id, if stored.
+    func message(in channel: ChannelKey, messageID: String) async throws -> StoredMessage?
+
+    /// Replaces a stored message's text and marks it edited; `false` if unknown or deleted.
+    @discardableResult
+    func applyEdit(in channel: ChannelKey, messageID: String, newText: String, editedAt: Date) async throws -> Bool
+
+    /// Marks a message deleted and clears its text; `false` if unknown or already deleted.
+    @discardableResult
+    func applyDeletion(in channel: ChannelKey, messageID: String, deletedAt: Date) async throws -> Bool
+
+    /// The newest `limit` live messages (with `rowID > after` when given), oldest first,
+    /// ordered by timestamp then row id.
+    func recentMessages(in channel: ChannelKey, limit: Int, after rowID: Int64?) async throws -> [StoredMessage]
+
+    /// The number of live messages in the channel.
+    func messageCount(in channel: ChannelKey) async throws -> Int
+
+    /// Forgets every message of the channel (`reset`); returns how many were forgotten.
+    /// Claims, settings and reply records are kept.
+    @discardableResult
+    func resetHistory(in channel: ChannelKey) async throws -> Int
+
+    /// Forgets the newest `count` live messages of the channel (`forget N`); returns how many.
+    @discardableResult
+    func forgetLast(_ count: Int, in channel: ChannelKey) async throws -> Int
+
+    // MARK: Replies
+
+    /// Records a reply, replacing any record with the same `replyID` (call again as it grows).
+    func recordReply(_ reply: ReplyRecord) async throws
+
+    /// The reply with this id, if recorded.
+    func reply(id replyID: String) async throws -> ReplyRecord?
+
+    /// The newest reply in the channel, optionally only by one persona.
+    func lastReply(in channel: ChannelKey, persona: String?) async throws -> ReplyRecord?
+
+    /// Deletes a reply record and forgets its messages from history (`regenerate`);
+    /// returns the removed record, or `nil` if there was none.
+    @discardableResult
+    func removeReply(id replyID: String) async throws -> ReplyRecord?
+
+    // MARK: Answered-message claims
+
+    /// Atomically claims the right to answer a message: `true` only for the first caller
+    /// ever (across tasks, restarts and processes sharing the database).
+    func claimAnswer(channel: ChannelKey, messageID: String) async throws -> Bool
+
+    /// Gives a claim back, for a failure before anything was sent, so it may be answered later.
+    func releaseAnswer(channel: ChannelKey, messageID: String) async throws
+
+    /// Whether the message is claimed (answered or being answered).
+    func isAnswered(channel: ChannelKey, messageID: String) async throws -> Bool
+
+    // MARK: Channel settings
+
+    /// Settings changed from chat for the channel, or `nil` if none were ever stored.
+    func channelSettings(for channel: ChannelKey) async throws -> ChannelSettings?
+
+    /// Stores the channel's settings, replacing the previous ones.
+    func setChannelSettings(_ settings: ChannelSettings, for channel: ChannelKey) async throws
+
+    /// Reads, changes and writes the channel's settings in one transaction; returns the result.
+    /// `body` starts from `ChannelSettings()` when none are stored.
+    @discardableResult
+    func updateChannelSettings(
+        for channel: ChannelKey, _ body: @escaping @Sendable (inout ChannelSettings) throws -> Void
+    ) async throws -> ChannelSettings
+
+    /// Every channel that has stored settings.
+    func allChannelSettings() async throws -> [ChannelKey: ChannelSettings]
+
+    // MARK: Per-user personas
+
+    /// The `user_system` text a user set for themself, if any.
+    func userPersona(platform: String, userID: String) async throws -> String?
+
+    /// Sets a user's `user_system` text; `nil` removes it.
+    func setUserPersona(_ text: String?, platform: String, userID: String) async throws
+
+    // MARK: Key/value state
+
+    /// A stored state value (sync token, webhook id, device id), if any.
+    func state(for key: String) async throws -> String?
+
+    /// Stores a state value; `nil` removes it.
+    func setState(_ value: String?, for key: String) async throws
+
+    // MARK: Maintenance
+
+    /// Names of the schema migrations applied, in order (e.g. `v1-initial-schema`).
+    func appliedMigrations() async throws -> [String]
+
+    /// Checks the database for damage; throws `StorageError` with code `.integrityCheckFailed`
+    /// listing the problems.
+    func integrityCheck() async throws
+
+    /// Flushes pending writes to durable storage and closes the store; later calls throw
+    /// `StorageError` with code `.closed`. Closing twice is harmless.
+    func close() async throws
+}
