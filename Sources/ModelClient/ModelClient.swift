@@ -1,1 +1,0 @@
-// ModelClient: implementation lands with its issue.
