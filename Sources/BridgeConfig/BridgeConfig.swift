@@ -1,1 +1,0 @@
-// BridgeConfig: implementation lands with its issue.

@@ -1,0 +1,267 @@
+/// The `[storage]` section: where history and state live.
+public struct StorageSettings: Hashable, Sendable {
+    /// Absolute SQLite path (resolved against the config file's directory), when not a URL.
+    public var path: String?
+    /// A database URL such as `postgres://…`, when given instead of a path.
+    public var url: String?
+
+    /// Creates storage settings.
+    public init(path: String? = nil, url: String? = nil) {
+        self.path = path
+        self.url = url
+    }
+
+    /// The default path relative to the config file.
+    public static let defaultRelativePath = "state/persona-bridge.sqlite"
+}
+
+/// The `[defaults]` section: values every channel starts from.
+public struct DefaultsSettings: Hashable, Sendable {
+    /// Base trigger policy (`[defaults.trigger]`).
+    public var trigger: TriggerSettings
+    /// Moderator command prefix.
+    public var commandPrefix: String
+    /// Most history messages considered when assembling context.
+    public var historyMessages: Int
+    /// Model context window in tokens.
+    public var contextTokens: Int
+    /// Tokens kept free besides the output maximum.
+    public var safetyMarginTokens: Int
+    /// Default reply length cap in characters, if any.
+    public var maxReplyCharacters: Int?
+    /// Only messages younger than this are answered after downtime.
+    public var catchUpWindowSeconds: Double
+
+    /// Creates defaults.
+    public init(
+        trigger: TriggerSettings = .builtIn, commandPrefix: String = "!pb", historyMessages: Int = 400,
+        contextTokens: Int = 65_536, safetyMarginTokens: Int = 1_024, maxReplyCharacters: Int? = nil,
+        catchUpWindowSeconds: Double = 600
+    ) {
+        self.trigger = trigger
+        self.commandPrefix = commandPrefix
+        self.historyMessages = historyMessages
+        self.contextTokens = contextTokens
+        self.safetyMarginTokens = safetyMarginTokens
+        self.maxReplyCharacters = maxReplyCharacters
+        self.catchUpWindowSeconds = catchUpWindowSeconds
+    }
+}
+
+/// Admins on one platform (`[admins.<platform>]`).
+public struct PlatformAdmins: Hashable, Sendable {
+    /// Platform user IDs (Discord snowflakes, Matrix `@user:server`, console names).
+    public var users: [String]
+    /// Role IDs or names (Discord).
+    public var roles: [String]
+    /// Services accounts (IRC SASL/NickServ accounts).
+    public var accounts: [String]
+
+    /// Creates an admin list.
+    public init(users: [String] = [], roles: [String] = [], accounts: [String] = []) {
+        self.users = users
+        self.roles = roles
+        self.accounts = accounts
+    }
+
+    /// Whether a speaker with these identifiers is an admin.
+    public func matches(userID: String?, roles speakerRoles: [String] = [], account: String? = nil) -> Bool {
+        if let userID, users.contains(userID) { return true }
+        if let account, accounts.contains(account) { return true }
+        return speakerRoles.contains { roles.contains($0) }
+    }
+}
+
+/// One platform's section (`[platforms.<name>]`), validated loosely: known keys, typed, secrets resolved.
+public struct PlatformSettings: Hashable, Sendable {
+    /// Platform name (`console`, `discord`, `irc`, `matrix`).
+    public var platform: String
+    /// Whether the adapter should start.
+    public var enabled: Bool
+    /// Non-secret values by key (secrets and `*_file` keys excluded).
+    public var values: [String: ConfigValue]
+    /// Resolved secrets by key name without `_file` (e.g. `token`).
+    public var secrets: [String: ConfigSecret]
+
+    /// Creates a platform section.
+    public init(platform: String, enabled: Bool, values: [String: ConfigValue] = [:], secrets: [String: ConfigSecret] = [:]) {
+        self.platform = platform
+        self.enabled = enabled
+        self.values = values
+        self.secrets = secrets
+    }
+
+    /// A string value.
+    public func string(_ key: String) -> String? { values[key]?.stringValue }
+    /// An integer value.
+    public func int(_ key: String) -> Int? { values[key]?.intValue }
+    /// A numeric value.
+    public func double(_ key: String) -> Double? { values[key]?.doubleValue }
+    /// A boolean value.
+    public func bool(_ key: String) -> Bool? { values[key]?.boolValue }
+    /// A string array value.
+    public func strings(_ key: String) -> [String]? { values[key]?.arrayValue?.compactMap(\.stringValue) }
+    /// A resolved secret.
+    public func secret(_ key: String) -> ConfigSecret? { secrets[key] }
+}
+
+/// A `[[channels]]` binding: a platform channel → personas plus trigger overrides.
+public struct ChannelBinding: Hashable, Sendable {
+    /// Platform name.
+    public var platform: String
+    /// Server/guild/network, when the platform has one.
+    public var server: String?
+    /// Platform channel ID (Discord channel ID, `#irc-channel`, Matrix room ID, console name).
+    public var channel: String
+    /// Persona names bound here; several make a group scene.
+    public var personas: [String]
+    /// Trigger overrides for this channel (top layer).
+    public var trigger: TriggerOverrides
+    /// Scene name for the `group` message, overriding the platform-derived one.
+    public var scene: String?
+    /// IRC channel key, if the channel needs one.
+    public var key: String?
+    /// Line of the `[[channels]]` header in the config file.
+    public var line: Int?
+
+    /// Creates a binding.
+    public init(
+        platform: String, server: String? = nil, channel: String, personas: [String],
+        trigger: TriggerOverrides = .init(), scene: String? = nil, key: String? = nil, line: Int? = nil
+    ) {
+        self.platform = platform
+        self.server = server
+        self.channel = channel
+        self.personas = personas
+        self.trigger = trigger
+        self.scene = scene
+        self.key = key
+        self.line = line
+    }
+
+    /// Identity used to detect duplicates: platform, server, channel.
+    public var identity: String { "\(platform)/\(server ?? "")/\(channel)" }
+}
+
+/// The `[operations]` section: lifecycle, health/metrics endpoint, logging.
+public struct OperationsSettings: Hashable, Sendable {
+    /// `host:port` for `/metrics`, `/healthz`, `/readyz`; nil disables it.
+    public var metricsAddress: String?
+    /// Seconds in-flight replies may finish during shutdown.
+    public var shutdownGraceSeconds: Double
+    /// `text`, `json` or `auto` (text on a TTY).
+    public var logFormat: String
+    /// swift-log level name.
+    public var logLevel: String
+    /// Shard index of this process, for sharded deployments.
+    public var shardIndex: Int?
+    /// Total number of shards.
+    public var shardCount: Int?
+
+    /// Creates operations settings.
+    public init(
+        metricsAddress: String? = nil, shutdownGraceSeconds: Double = 10, logFormat: String = "auto",
+        logLevel: String = "info", shardIndex: Int? = nil, shardCount: Int? = nil
+    ) {
+        self.metricsAddress = metricsAddress
+        self.shutdownGraceSeconds = shutdownGraceSeconds
+        self.logFormat = logFormat
+        self.logLevel = logLevel
+        self.shardIndex = shardIndex
+        self.shardCount = shardCount
+    }
+}
+
+/// The `[budgets]` section: rolling-day token budgets (nil = unlimited).
+public struct BudgetSettings: Hashable, Sendable {
+    /// Tokens per user per day.
+    public var perUserTokensPerDay: Int?
+    /// Tokens per channel per day.
+    public var perChannelTokensPerDay: Int?
+    /// Tokens per server (guild, IRC network, Matrix server) per day.
+    public var perServerTokensPerDay: Int?
+    /// Minimum seconds between "over budget" notices in a channel.
+    public var noticeIntervalSeconds: Double
+
+    /// Creates budget settings.
+    public init(
+        perUserTokensPerDay: Int? = nil, perChannelTokensPerDay: Int? = nil,
+        perServerTokensPerDay: Int? = nil, noticeIntervalSeconds: Double = 300
+    ) {
+        self.perUserTokensPerDay = perUserTokensPerDay
+        self.perChannelTokensPerDay = perChannelTokensPerDay
+        self.perServerTokensPerDay = perServerTokensPerDay
+        self.noticeIntervalSeconds = noticeIntervalSeconds
+    }
+}
+
+/// The whole configuration: the main TOML plus the personas it loads.
+public struct BridgeConfiguration: Hashable, Sendable {
+    /// Absolute path of the main config file.
+    public var filePath: String
+    /// `[model]`.
+    public var model: ModelSettings
+    /// `[storage]`.
+    public var storage: StorageSettings
+    /// `[defaults]`.
+    public var defaults: DefaultsSettings
+    /// `[admins.<platform>]` by platform name.
+    public var admins: [String: PlatformAdmins]
+    /// `[platforms.<name>]` by platform name.
+    public var platforms: [String: PlatformSettings]
+    /// `[[channels]]` in file order.
+    public var channels: [ChannelBinding]
+    /// Every loaded persona by name.
+    public var personas: [String: Persona]
+    /// Absolute personas directory.
+    public var personasDirectory: String
+    /// `[operations]`.
+    public var operations: OperationsSettings
+    /// `[budgets]`.
+    public var budgets: BudgetSettings
+
+    /// Creates a configuration.
+    public init(
+        filePath: String, model: ModelSettings = .init(), storage: StorageSettings = .init(),
+        defaults: DefaultsSettings = .init(), admins: [String: PlatformAdmins] = [:],
+        platforms: [String: PlatformSettings] = [:], channels: [ChannelBinding] = [],
+        personas: [String: Persona] = [:], personasDirectory: String = "",
+        operations: OperationsSettings = .init(), budgets: BudgetSettings = .init()
+    ) {
+        self.filePath = filePath
+        self.model = model
+        self.storage = storage
+        self.defaults = defaults
+        self.admins = admins
+        self.platforms = platforms
+        self.channels = channels
+        self.personas = personas
+        self.personasDirectory = personasDirectory
+        self.operations = operations
+        self.budgets = budgets
+    }
+
+    /// Platforms whose section says `enabled = true`.
+    public var enabledPlatforms: [String] { platforms.values.filter(\.enabled).map(\.platform).sorted() }
+
+    /// Bindings for one platform.
+    public func bindings(platform: String) -> [ChannelBinding] { channels.filter { $0.platform == platform } }
+
+    /// The binding for a channel, matching `server` when the binding names one.
+    public func binding(platform: String, server: String? = nil, channel: String) -> ChannelBinding? {
+        channels.first { $0.platform == platform && $0.channel == channel && ($0.server == nil || $0.server == server) }
+    }
+
+    /// Trigger policy for a persona in a binding: defaults → persona → binding.
+    public func triggerSettings(persona: Persona, binding: ChannelBinding?) -> TriggerSettings {
+        TriggerSettings.merged(defaults: defaults.trigger, persona: persona.trigger, channel: binding?.trigger ?? .init())
+    }
+
+    /// Sampling parameters for a persona: persona overrides over `[model]` defaults.
+    public func modelParameters(persona: Persona) -> ModelOverrides { persona.model.layered(over: model.parameters) }
+
+    /// Whether a speaker is an admin named in config.
+    public func isAdmin(platform: String, userID: String?, roles: [String] = [], account: String? = nil) -> Bool {
+        admins[platform]?.matches(userID: userID, roles: roles, account: account) ?? false
+    }
+}
