@@ -140,7 +140,7 @@ public struct TriggerPolicy: Sendable {
             case .always:
                 volunteers.append((candidate, .always))
             case .probability:
-                if Double.random(in: 0..<1, using: &random) < candidate.settings.talkativeness {
+                if Self.unitRoll(&random) < candidate.settings.talkativeness {
                     volunteers.append((candidate, .talkative))
                 }
             default:
@@ -151,8 +151,13 @@ public struct TriggerPolicy: Sendable {
             let cooling = candidates.contains { inCooldown(state, settings: $0.settings, now: now) && $0.settings.mode != .mentionOnly }
             return .ignore(cooling ? .cooldown : .notAddressed)
         }
-        let pick = volunteers.count == 1 ? volunteers[0] : volunteers[Int.random(in: 0..<volunteers.count, using: &random)]
+        let pick = volunteers.count == 1 ? volunteers[0] : volunteers[min(volunteers.count - 1, Int(Self.unitRoll(&random) * Double(volunteers.count)))]
         return .reply(persona: pick.0.name, reason: pick.1)
+    }
+
+    /// A uniform value in [0, 1) from the top 53 bits of one generator output (one draw per roll, so tests can script it).
+    static func unitRoll(_ random: inout some RandomNumberGenerator) -> Double {
+        Double(random.next() >> 11) * 0x1p-53
     }
 
     /// Records that a reply went out in a channel: starts the cooldown and counts a bot turn.
