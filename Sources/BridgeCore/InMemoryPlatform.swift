@@ -38,6 +38,8 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
     private let stopStream: AsyncStream<Void>
     private let stopContinuation: AsyncStream<Void>.Continuation
     private let state = Locked(State())
+    // Ids must not repeat across instances: a "restarted" platform must not reuse an answered id by accident.
+    private let idTag = String(UInt64.random(in: 0...UInt64.max), radix: 36)
 
     /// Creates an in-memory platform.
     public init(name: String = "memory",
@@ -66,7 +68,7 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
                      mentionsUs: Bool = false) -> String {
         let id = state.withLock { s in
             s.nextID += 1
-            return "in-\(s.nextID)"
+            return "in-\(idTag)-\(s.nextID)"
         }
         inject(.messageCreated(IncomingMessage(channel: channel, author: author, messageID: id, text: text,
                                                replyTo: replyTo, mentionsUs: mentionsUs)))
@@ -106,7 +108,7 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
     public func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
         let id = state.withLock { s in
             s.nextID += 1
-            let id = "out-\(s.nextID)"
+            let id = "out-\(idTag)-\(s.nextID)"
             s.operations.append(.send(messageID: id, channel: channel, text: text, replyTo: replyTo, identity: identity))
             s.texts[id] = text
             s.order.append(id)
