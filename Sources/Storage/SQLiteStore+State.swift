@@ -65,7 +65,11 @@ extension SQLiteStore {
         return try await write("updating channel settings") { db in
             let channelRowID = try Self.createChannelRowID(channel, db)
             var settings = try Self.settings(channelRowID: channelRowID, db, location: location) ?? ChannelSettings()
-            try body(&settings)
+            do {
+                try body(&settings)
+            } catch {
+                throw CallerError(error: error)
+            }
             try Self.store(settings, channelRowID: channelRowID, db, location: location)
             return settings
         }

@@ -169,6 +169,7 @@ public final class SQLiteStore: Store {
 
     private func mappedError(_ error: any Error, while what: String) -> any Error {
         if error is CancellationError { return error }
+        if let callerError = error as? CallerError { return callerError.error }
         let mapped = StorageError(mapping: error, location: location.description, while: what)
         logger.error("storage operation failed", metadata: ["operation": "\(what)", "error": "\(mapped)"])
         return mapped
@@ -225,6 +226,12 @@ public final class SQLiteStore: Store {
             }
         }
     }
+}
+
+/// Carries an error thrown by a caller's closure through the transaction, so it is rethrown
+/// unchanged instead of being reported as a database failure.
+struct CallerError: Error {
+    let error: any Error
 }
 
 /// A one-way open → closed switch shared by concurrent callers.

@@ -1,1 +1,0 @@
-// HTTPTransport: implementation lands with its issue.
