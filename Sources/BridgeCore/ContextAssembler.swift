@@ -71,8 +71,9 @@ public struct ContextAssembler: Sendable {
     ///   - history: channel history, oldest first (only entries at or after `anchor` are used).
     ///   - userPersonas: per-user persona text by display name; shown in `user_system`.
     ///   - anchor: the channel's previous anchor, or nil.
+    ///   - scene: a configured scene name for `group`; default platform · server · channel.
     public func assemble(persona: Persona, channel: ChannelRef, history: [HistoryEntry],
-                         userPersonas: [String: String] = [:], anchor: Int64? = nil) -> AssembledContext {
+                         userPersonas: [String: String] = [:], anchor: Int64? = nil, scene: String? = nil) -> AssembledContext {
         var head: [ChatMessage] = [ChatMessage(role: .system, content: persona.character, name: persona.displayName)]
         for example in persona.examples {
             head.append(ChatMessage(role: .sampleMessageUser, content: example.user))
@@ -89,7 +90,7 @@ public struct ContextAssembler: Sendable {
         func sceneMessages(from start: Int) -> [ChatMessage] {
             [ChatMessage(role: .userSystem, content: Self.peopleDescription(history[start...], persona: persona,
                                                                               userPersonas: userPersonas, template: persona.userSystemTemplate)),
-             ChatMessage(role: .group, content: Self.groupName(for: channel))]
+             ChatMessage(role: .group, content: scene ?? Self.groupName(for: channel))]
         }
         let headRaw = TokenBudget.rawEstimate(head)
         let limit = budget.promptLimit

@@ -190,7 +190,8 @@ public final class Router: Service, Sendable {
         let history = stored.map(Self.entry)
         let (context, scale) = state.withLock { s in
             let context = s.assembler.assemble(persona: persona, channel: channel, history: history,
-                                               userPersonas: userPersonas, anchor: s.anchors[channel.key])
+                                               userPersonas: userPersonas, anchor: s.anchors[channel.key],
+                                               scene: configuration.binding(for: channel)?.scene)
             s.anchors[channel.key] = context.anchor
             return (context, s.assembler.budget.scale)
         }

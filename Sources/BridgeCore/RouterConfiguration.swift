@@ -13,13 +13,17 @@ public struct RouterConfiguration: Sendable {
         public var personas: [String]
         /// Trigger overrides for the channel.
         public var trigger: TriggerOverrides
+        /// Scene name for the `group` role, instead of platform · server · channel.
+        public var scene: String?
 
         /// Creates a binding.
-        public init(platform: String, channelID: String, personas: [String], trigger: TriggerOverrides = .init()) {
+        public init(platform: String, channelID: String, personas: [String], trigger: TriggerOverrides = .init(),
+                    scene: String? = nil) {
             self.platform = platform
             self.channelID = channelID
             self.personas = personas
             self.trigger = trigger
+            self.scene = scene
         }
     }
 
@@ -74,5 +78,32 @@ public struct RouterConfiguration: Sendable {
 
     func isAdmin(_ user: ChatUser, on platform: String) -> Bool {
         admins.contains(user.id) || admins.contains("\(platform):\(user.id)")
+    }
+}
+
+extension RouterConfiguration {
+    /// The router's view of a loaded configuration file.
+    public init(_ config: BridgeConfiguration) {
+        var admins = Set<String>()
+        for (platform, list) in config.admins {
+            for user in list.users { admins.insert("\(platform):\(user)") }
+        }
+        let overrides = config.model.parameters
+        var parameters = ModelParameters()
+        parameters.temperature = overrides.temperature ?? parameters.temperature
+        parameters.topP = overrides.topP ?? parameters.topP
+        parameters.maxOutputTokens = overrides.maxOutputTokens ?? parameters.maxOutputTokens
+        self.init(
+            personas: Array(config.personas.values),
+            bindings: config.channels.map {
+                Binding(platform: $0.platform, channelID: $0.channel, personas: $0.personas, trigger: $0.trigger, scene: $0.scene)
+            },
+            trigger: config.defaults.trigger,
+            admins: admins,
+            commandPrefix: config.defaults.commandPrefix,
+            model: config.model.model,
+            parameters: parameters,
+            historyLimit: config.defaults.historyMessages,
+            safetyMarginTokens: config.defaults.safetyMarginTokens)
     }
 }

@@ -84,3 +84,12 @@ import Testing
         #expect(TokenBudget.rawEstimate(messages) > 1500 / 4)
     }
 }
+
+@Suite struct CacheSimulationTests {
+    @Test func twoHundredTurnsWithFiveSpeakersReuseMostOfThePrefix() {
+        // Long messages so the 61k-token window overflows and trimming must happen.
+        let result = CacheSimulation.run(turns: 200, speakers: 5, messageBytes: 900)
+        #expect(result.trims >= 1)
+        #expect(result.reusedShare >= 0.8, "reused share \(result.reusedShare)")
+    }
+}
