@@ -45,17 +45,50 @@ public struct ConfigLoader: Sendable {
         self.logger = logger
     }
 
-    /// Loads a main config file and the personas it references.
+    /// Loads a main config file, every persona in its personas directory and any explicit persona files.
     public func load(configPath: String) -> ConfigLoadResult {
-        ConfigLoadResult(configuration: nil, diagnostics: [
-            ConfigDiagnostic(file: configPath, message: "loader not implemented yet")
-        ])
+        let file = ((configPath as NSString).expandingTildeInPath as NSString).standardizingPath
+        let absolute = file.hasPrefix("/") ? file
+            : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(file)
+        guard let data = FileManager.default.contents(atPath: absolute) else {
+            return ConfigLoadResult(configuration: nil, diagnostics: [ConfigDiagnostic(
+                file: absolute, message: "cannot read config file", hint: "check that \(absolute) exists, or pass --config PATH")])
+        }
+        guard let source = String(data: data, encoding: .utf8) else {
+            return ConfigLoadResult(configuration: nil, diagnostics: [ConfigDiagnostic(
+                file: absolute, message: "config file is not UTF-8 text", hint: "save it as UTF-8")])
+        }
+        return parse(source: source, file: absolute)
     }
 
-    /// Loads a single persona file.
-    public func loadPersona(path: String) -> PersonaLoadResult {
-        PersonaLoadResult(persona: nil, diagnostics: [
-            ConfigDiagnostic(file: path, message: "loader not implemented yet")
-        ])
+    /// Parses main-config TOML text as if read from `file` (relative paths start at its directory).
+    public func parse(source: String, file: String) -> ConfigLoadResult {
+        let root: [String: ConfigValue]
+        switch ConfigValue.parseDocument(source) {
+        case .success(let table): root = table
+        case .failure(let error):
+            return ConfigLoadResult(configuration: nil, diagnostics: [ConfigDiagnostic(
+                file: file, line: error.line, column: error.column, message: "TOML syntax error: \(error.message)",
+                hint: "fix the TOML syntax at this position; nothing else was checked")])
+        }
+        let reader = SchemaReader(file: file, source: source, environment: environment)
+        reader.checkKeys(root, at: "", known: ConfigSchema.topLevel)
+        var configuration = BridgeConfiguration(filePath: file)
+        configuration.platforms = readPlatforms(root, reader)
+        configuration.model = readModel(root, reader)
+        configuration.storage = readStorage(root, reader)
+        configuration.defaults = readDefaults(root, reader)
+        configuration.admins = readAdmins(root, reader)
+        configuration.operations = readOperations(root, reader)
+        configuration.budgets = readBudgets(root, reader)
+        let personas = readPersonas(root, reader)
+        configuration.personas = personas.loaded
+        configuration.personasDirectory = personas.directory
+        configuration.channels = readChannels(root, reader, personas: personas, platforms: configuration.platforms)
+        let failed = reader.diagnostics.contains { $0.severity == .error }
+        if failed {
+            logger.debug("configuration has errors", metadata: ["file": "\(file)", "problems": "\(reader.diagnostics.count)"])
+        }
+        return ConfigLoadResult(configuration: failed ? nil : configuration, diagnostics: reader.diagnostics)
     }
 }

@@ -1,0 +1,100 @@
+import Foundation
+
+extension ConfigLoader {
+    /// Loads a single persona file (a `Bots/personas/*.toml`).
+    public func loadPersona(path: String) -> PersonaLoadResult {
+        let absolute = ((path as NSString).expandingTildeInPath as NSString).standardizingPath
+        guard let data = FileManager.default.contents(atPath: absolute) else {
+            return PersonaLoadResult(persona: nil, diagnostics: [ConfigDiagnostic(
+                file: absolute, message: "cannot read persona file", hint: "check that \(absolute) exists and is readable")])
+        }
+        guard let source = String(data: data, encoding: .utf8) else {
+            return PersonaLoadResult(persona: nil, diagnostics: [ConfigDiagnostic(
+                file: absolute, message: "persona file is not UTF-8 text", hint: "save it as UTF-8")])
+        }
+        return parsePersona(source: source, file: absolute)
+    }
+
+    /// Parses persona TOML text; `file` is used for diagnostics and the default name.
+    public func parsePersona(source: String, file: String) -> PersonaLoadResult {
+        let reader = SchemaReader(file: file, source: source, environment: environment)
+        let root: [String: ConfigValue]
+        switch ConfigValue.parseDocument(source) {
+        case .success(let table): root = table
+        case .failure(let error):
+            return PersonaLoadResult(persona: nil, diagnostics: [ConfigDiagnostic(
+                file: file, line: error.line, column: error.column, message: "TOML syntax error: \(error.message)",
+                hint: "fix the TOML syntax at this position")])
+        }
+        reader.checkKeys(root, at: "", known: ConfigSchema.persona)
+        let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let name = reader.string(root, "name", at: "", nonEmpty: true) ?? stem
+        if root["name"] != nil, name != stem {
+            reader.report("name", "persona name '\(name)' differs from its file name '\(stem).toml'",
+                          hint: "rename the file to \(name).toml so bindings can find it", severity: .warning)
+        }
+        if !Self.isValidName(name) {
+            reader.report("name", "persona name '\(name)' should contain only letters, digits, '-' and '_'",
+                          hint: "use a short id such as 'marta'; put the pretty name in display_name")
+        }
+        let character = reader.string(root, "character", at: "", nonEmpty: true)
+        if root["character"] == nil {
+            reader.report("character", "missing 'character' (the persona's system prompt)",
+                          hint: "add character = \"\"\"…\"\"\" describing who the persona is")
+        }
+        var examples: [PersonaExample] = []
+        if let value = root["examples"] {
+            if case .array(let items) = value {
+                for (index, item) in items.enumerated() {
+                    let path = "examples[\(index)]"
+                    guard case .table(let entry) = item else {
+                        reader.report(path, "each example must be a table with 'user' and 'ai'",
+                                      hint: "write [[examples]] then user = \"…\" and ai = \"…\"")
+                        continue
+                    }
+                    reader.checkKeys(entry, at: path, known: ConfigSchema.example)
+                    let user = reader.string(entry, "user", at: path, nonEmpty: true)
+                    let ai = reader.string(entry, "ai", at: path, nonEmpty: true)
+                    for (key, text) in [("user", user), ("ai", ai)] where entry[key] == nil && text == nil {
+                        reader.report(path, "example is missing '\(key)'", hint: "add \(key) = \"…\" to this [[examples]] entry")
+                    }
+                    if let user, let ai { examples.append(PersonaExample(user: user, ai: ai)) }
+                }
+                if items.count > 3 {
+                    reader.report("examples", "\(items.count) examples; M2-her works best with 1-3",
+                                  hint: "keep the three most characteristic exchanges", severity: .warning)
+                }
+            } else {
+                reader.report("examples", "expected [[examples]] tables, found \(value.typeName)",
+                              hint: "write [[examples]] then user = \"…\" and ai = \"…\"")
+            }
+        }
+        let model = reader.table(root, "model", at: "").map { table -> ModelOverrides in
+            reader.checkKeys(table, at: "model", known: ConfigSchema.personaModel)
+            return reader.modelOverrides(table, at: "model")
+        } ?? ModelOverrides()
+        let trigger = reader.table(root, "trigger", at: "").map { reader.triggerOverrides($0, at: "trigger") } ?? TriggerOverrides()
+        let persona = Persona(
+            name: name,
+            displayName: reader.string(root, "display_name", at: "", nonEmpty: true),
+            aliases: reader.strings(root, "aliases", at: "") ?? [],
+            avatarURL: reader.string(root, "avatar_url", at: "", nonEmpty: true),
+            character: character ?? "",
+            userSystemTemplate: reader.string(root, "user_system", at: "", nonEmpty: true),
+            examples: examples,
+            greeting: reader.string(root, "greeting", at: "", nonEmpty: true),
+            model: model,
+            trigger: trigger,
+            maxReplyCharacters: reader.int(root, "max_reply_characters", at: "", range: 1...100_000),
+            actionMarker: reader.string(root, "action_marker", at: "", nonEmpty: true),
+            sourcePath: file)
+        let failed = reader.diagnostics.contains { $0.severity == .error }
+        return PersonaLoadResult(persona: failed ? nil : persona, diagnostics: reader.diagnostics)
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.unicodeScalars.allSatisfy {
+            CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_"
+        }
+    }
+}

@@ -1,0 +1,91 @@
+/// A chat command addressed to the bridge (`!pb …`).
+public enum BridgeCommand: Hashable, Sendable {
+    /// `persona list`: personas that can be bound.
+    case personaList
+    /// `persona show`: personas bound here.
+    case personaShow
+    /// `persona set NAME`: bind only this persona.
+    case personaSet(String)
+    /// `persona add NAME`.
+    case personaAdd(String)
+    /// `persona remove NAME`.
+    case personaRemove(String)
+    /// `persona off`: no persona answers here.
+    case personaOff
+    /// `reset`: forget the channel's history.
+    case reset
+    /// `forget N`: forget the last N messages.
+    case forget(Int)
+    /// `regenerate`: replace the last reply.
+    case regenerate
+    /// `continue`: extend the last reply.
+    case continueReply
+    /// `talkativeness X` with X in 0…1.
+    case talkativeness(Double)
+    /// `status`.
+    case status
+    /// `help` or a bare prefix.
+    case help
+
+    /// Whether the command changes anything (and so needs a moderator or admin).
+    public var changesState: Bool {
+        switch self {
+        case .personaList, .personaShow, .status, .help: false
+        default: true
+        }
+    }
+
+    /// A parse failure, with the text to show the user.
+    public struct ParseError: Error, Hashable, Sendable {
+        /// What is wrong and how to fix it.
+        public var message: String
+    }
+
+    /// Parses `text` if it starts with `prefix` as a word; nil when it is not a command at all.
+    public static func parse(_ text: String, prefix: String) -> Result<BridgeCommand, ParseError>? {
+        let trimmed = text.trimmingWhitespaceAndNewlines()
+        guard trimmed.lowercased().hasPrefix(prefix.lowercased()) else { return nil }
+        let rest = trimmed.dropFirst(prefix.count)
+        guard rest.isEmpty || rest.first!.isWhitespace else { return nil }
+        let words = rest.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard let verb = words.first?.lowercased() else { return .success(.help) }
+        let args = Array(words.dropFirst())
+        func fail(_ message: String) -> Result<BridgeCommand, ParseError> { .failure(ParseError(message: message)) }
+        switch verb {
+        case "persona":
+            guard let sub = args.first?.lowercased() else { return .success(.personaShow) }
+            let name = args.dropFirst().joined(separator: " ")
+            switch sub {
+            case "list": return .success(.personaList)
+            case "show": return .success(.personaShow)
+            case "off": return .success(.personaOff)
+            case "set", "add", "remove":
+                guard !name.isEmpty else { return fail("Usage: \(prefix) persona \(sub) NAME") }
+                return .success(sub == "set" ? .personaSet(name) : sub == "add" ? .personaAdd(name) : .personaRemove(name))
+            default:
+                return fail("Unknown persona command `\(sub)`. Use: list, show, set NAME, add NAME, remove NAME, off.")
+            }
+        case "reset": return .success(.reset)
+        case "forget":
+            guard args.count == 1, let n = Int(args[0]), n > 0 else { return fail("Usage: \(prefix) forget N (N a positive number)") }
+            return .success(.forget(n))
+        case "regenerate", "regen": return .success(.regenerate)
+        case "continue": return .success(.continueReply)
+        case "talkativeness":
+            guard args.count == 1, let x = Double(args[0]), x >= 0, x <= 1 else {
+                return fail("Usage: \(prefix) talkativeness X, with X from 0 (only when addressed) to 1 (always)")
+            }
+            return .success(.talkativeness(x))
+        case "status": return .success(.status)
+        case "help": return .success(.help)
+        default:
+            return fail("Unknown command `\(verb)`. Try `\(prefix) help`.")
+        }
+    }
+
+    /// One-line help.
+    public static func help(prefix: String) -> String {
+        "Commands: \(prefix) persona list|show|set NAME|add NAME|remove NAME|off · reset · forget N · regenerate · "
+            + "continue · talkativeness X · status"
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import BridgeConfig
+import ModelClient
+
+/// One stored channel message as the assembler needs it.
+public struct HistoryEntry: Hashable, Sendable {
+    /// Who spoke.
+    public enum Speaker: Hashable, Sendable {
+        /// A person.
+        case human(id: String, name: String)
+        /// One of this bridge's personas (by persona id and display name).
+        case persona(name: String, displayName: String)
+        /// Another bot.
+        case bot(id: String, name: String)
+    }
+
+    /// Monotonic position in the channel (store row order); used as the trim anchor.
+    public var sequence: Int64
+    /// Speaker.
+    public var speaker: Speaker
+    /// Text.
+    public var text: String
+
+    /// Creates an entry.
+    public init(sequence: Int64, speaker: Speaker, text: String) {
+        self.sequence = sequence
+        self.speaker = speaker
+        self.text = text
+    }
+}
+
+/// A prompt and what it took to build it.
+public struct AssembledContext: Hashable, Sendable {
+    /// Messages for the model.
+    public var messages: [ChatMessage]
+    /// Uncalibrated estimate (for `TokenBudget.calibrate`).
+    public var rawEstimate: Int
+    /// Sequence of the oldest history entry kept; persist per channel and pass back next time.
+    public var anchor: Int64?
+    /// History entries included.
+    public var historyCount: Int
+}
+
+/// Builds M2-her prompts: system, samples, user_system, group, then named history in time order.
+///
+/// Trimming is cache-friendly: the oldest history is dropped in blocks of about a quarter of the budget, and
+/// the start point (anchor) is kept between turns, so the prompt prefix stays byte-identical for many turns.
+public struct ContextAssembler: Sendable {
+    /// Budget and estimator.
+    public var budget: TokenBudget
+    /// Share of the prompt budget dropped at once when history overflows.
+    public var trimFraction: Double
+
+    /// Creates an assembler.
+    public init(budget: TokenBudget = TokenBudget(), trimFraction: Double = 0.25) {
+        self.budget = budget
+        self.trimFraction = trimFraction
+    }
+
+    /// The scene name for the `group` role: platform · server · channel.
+    public static func groupName(for channel: ChannelRef) -> String {
+        var parts = [channel.platform.prefix(1).uppercased() + channel.platform.dropFirst()]
+        if let server = channel.serverName ?? channel.serverID, !server.isEmpty { parts.append(server) }
+        parts.append(channel.channelName ?? channel.channelID)
+        return parts.joined(separator: " · ")
+    }
+
+    /// Builds the prompt for `persona` answering in `channel`.
+    ///
+    /// - Parameters:
+    ///   - history: channel history, oldest first (only entries at or after `anchor` are used).
+    ///   - userPersonas: per-user persona text by display name; shown in `user_system`.
+    ///   - anchor: the channel's previous anchor, or nil.
+    ///   - scene: a configured scene name for `group`; default platform · server · channel.
+    public func assemble(persona: Persona, channel: ChannelRef, history: [HistoryEntry],
+                         userPersonas: [String: String] = [:], anchor: Int64? = nil, scene: String? = nil) -> AssembledContext {
+        var head: [ChatMessage] = [ChatMessage(role: .system, content: persona.character, name: persona.displayName)]
+        for example in persona.examples {
+            head.append(ChatMessage(role: .sampleMessageUser, content: example.user))
+            head.append(ChatMessage(role: .sampleMessageAI, content: example.ai, name: persona.displayName))
+        }
+
+        var start = anchor.flatMap { a in history.firstIndex { $0.sequence >= a } } ?? (anchor == nil ? 0 : history.count)
+        let historyMessages = history.map { Self.message(for: $0, persona: persona) }
+        let historyRaw = historyMessages.map(TokenBudget.rawEstimate)
+        // Suffix sums let each trim step cost O(1).
+        var suffix = [Int](repeating: 0, count: historyRaw.count + 1)
+        for i in stride(from: historyRaw.count - 1, through: 0, by: -1) { suffix[i] = suffix[i + 1] + historyRaw[i] }
+
+        func sceneMessages(from start: Int) -> [ChatMessage] {
+            [ChatMessage(role: .userSystem, content: Self.peopleDescription(history[start...], persona: persona,
+                                                                              userPersonas: userPersonas, template: persona.userSystemTemplate)),
+             ChatMessage(role: .group, content: scene ?? Self.groupName(for: channel))]
+        }
+        let headRaw = TokenBudget.rawEstimate(head)
+        let limit = budget.promptLimit
+        let block = max(1, Int(Double(limit) * trimFraction))
+        var scene = sceneMessages(from: start)
+        while start < history.count,
+              budget.tokens(forRaw: headRaw + TokenBudget.rawEstimate(scene) + suffix[start]) > limit {
+            // Drop a whole block of the oldest history (at least one message), then re-check.
+            var dropped = 0
+            while start < history.count - 1, dropped < block {
+                dropped += budget.tokens(forRaw: historyRaw[start])
+                start += 1
+            }
+            if dropped == 0 { start += 1 }
+            scene = sceneMessages(from: start)
+        }
+        let messages = head + scene + historyMessages[start...]
+        return AssembledContext(messages: messages, rawEstimate: TokenBudget.rawEstimate(messages),
+                                anchor: start < history.count ? history[start].sequence : anchor,
+                                historyCount: history.count - start)
+    }
+
+    static func message(for entry: HistoryEntry, persona: Persona) -> ChatMessage {
+        switch entry.speaker {
+        case .human(_, let name), .bot(_, let name):
+            ChatMessage(role: .user, content: entry.text, name: name)
+        case .persona(let name, let displayName):
+            name == persona.name
+                ? ChatMessage(role: .assistant, content: entry.text, name: persona.displayName)
+                : ChatMessage(role: .user, content: entry.text, name: displayName)
+        }
+    }
+
+    /// `user_system`: the people in the scene in order of first appearance, with their personas where set.
+    ///
+    /// It depends only on the kept history, not on who speaks now, so it does not break the cached prefix.
+    static func peopleDescription(_ history: ArraySlice<HistoryEntry>, persona: Persona, userPersonas: [String: String],
+                                  template: String?) -> String {
+        var seen = Set<String>()
+        var lines: [String] = []
+        for entry in history {
+            let (name, kind): (String, String)
+            switch entry.speaker {
+            case .human(_, let n): (name, kind) = (n, "a person in the chat")
+            case .bot(_, let n): (name, kind) = (n, "a bot in the chat")
+            case .persona(let id, let n):
+                if id == persona.name { continue }
+                (name, kind) = (n, "another character in the chat")
+            }
+            guard seen.insert(name).inserted else { continue }
+            lines.append("- \(name): \(userPersonas[name] ?? kind)")
+        }
+        let people = lines.isEmpty ? "Nobody has spoken yet." : "People present:\n" + lines.joined(separator: "\n")
+        guard let template, !template.isEmpty else { return people }
+        return template.replacingOccurrences(of: "{{people}}", with: people)
+            .replacingOccurrences(of: "{{char}}", with: persona.displayName)
+    }
+}

@@ -1,0 +1,123 @@
+import BridgeConfig
+import Foundation
+import Logging
+import Storage
+
+extension Router {
+    /// Runs a parsed chat command; changes need a moderator (asked of the platform) or a configured admin.
+    func runCommand(_ parsed: Result<BridgeCommand, BridgeCommand.ParseError>, message: IncomingMessage,
+                    platform: any ChatPlatform) async throws {
+        let config = configurationForCommands
+        let store = storeForCommands
+        let channel = message.channel
+        let key = Self.key(channel)
+        var logger = Logger(label: "persona-bridge.commands")
+        logger[metadataKey: "platform"] = "\(channel.platform)"
+        logger[metadataKey: "channel"] = "\(channel.key)"
+        func answer(_ text: String) async throws {
+            _ = try await platform.send(text, in: channel, replyTo: message.messageID, as: nil)
+        }
+        let command: BridgeCommand
+        switch parsed {
+        case .failure(let error): return try await answer(error.message)
+        case .success(let c): command = c
+        }
+        if command.changesState {
+            let allowed = config.isAdmin(message.author, on: channel.platform)
+                ? true : await platform.isModerator(message.author, in: channel)
+            guard allowed else {
+                logger.info("command refused", metadata: ["user": "\(message.author.id)", "command": "\(command)"])
+                return try await answer("Sorry \(message.author.displayName), only moderators or bridge admins can do that here. Nothing was changed.")
+            }
+        }
+        func currentNames() async throws -> [String] {
+            let settings = try await store.channelSettings(for: key)
+            if settings?.personaOff == true { return [] }
+            return settings?.personas ?? config.binding(for: channel)?.personas ?? config.defaultPersonas
+        }
+        func update(_ body: @escaping @Sendable (inout ChannelSettings) -> Void) async throws {
+            let by = message.author.id
+            try await store.updateChannelSettings(for: key) { settings in
+                body(&settings)
+                settings.updatedBy = by
+                settings.updatedAt = Date()
+            }
+        }
+        func resolve(_ name: String) async throws -> Persona? {
+            guard let persona = config.persona(named: name) else {
+                try await answer("No persona called \"\(name)\". Known: \(config.personas.keys.sorted().joined(separator: ", ")).")
+                return nil
+            }
+            return persona
+        }
+
+        switch command {
+        case .help:
+            try await answer(BridgeCommand.help(prefix: config.commandPrefix))
+        case .personaList:
+            let list = config.personas.values.sorted { $0.name < $1.name }.map { "\($0.name) (\($0.displayName))" }
+            try await answer(list.isEmpty ? "No personas are configured." : "Personas: " + list.joined(separator: ", "))
+        case .personaShow:
+            let names = try await currentNames()
+            try await answer(names.isEmpty ? "No persona answers in this channel." : "Here: " + names.joined(separator: ", "))
+        case .personaSet(let name):
+            guard let persona = try await resolve(name) else { return }
+            try await update { $0.personas = [persona.name]; $0.personaOff = false }
+            try await answer("\(persona.displayName) now answers here.")
+        case .personaAdd(let name):
+            guard let persona = try await resolve(name) else { return }
+            var names = try await currentNames()
+            if !names.contains(persona.name) { names.append(persona.name) }
+            let final = names
+            try await update { $0.personas = final; $0.personaOff = false }
+            try await answer("Here: " + final.joined(separator: ", "))
+        case .personaRemove(let name):
+            guard let persona = try await resolve(name) else { return }
+            let names = try await currentNames().filter { $0 != persona.name }
+            try await update { $0.personas = names; $0.personaOff = names.isEmpty }
+            try await answer(names.isEmpty ? "No persona answers here now." : "Here: " + names.joined(separator: ", "))
+        case .personaOff:
+            try await update { $0.personaOff = true }
+            try await answer("Personas are off in this channel; messages are still recorded.")
+        case .reset:
+            let removed = try await store.resetHistory(in: key)
+            resetChannelState(channel)
+            try await answer("Forgot this channel's history (\(removed) messages).")
+        case .forget(let n):
+            let removed = try await store.forgetLast(n, in: key)
+            resetChannelState(channel)
+            try await answer("Forgot the last \(removed) messages.")
+        case .talkativeness(let x):
+            // 0 means "only when addressed"; anything above lets personas volunteer with that probability.
+            try await update { $0.talkativeness = x; $0.triggerMode = x == 0 ? TriggerMode.mentionOnly.rawValue : TriggerMode.probability.rawValue }
+            try await answer("Talkativeness is now \(x).")
+        case .status:
+            let names = try await currentNames()
+            let count = try await store.messageCount(in: key)
+            let settings = try await store.channelSettings(for: key)
+            var parts = ["personas: \(names.isEmpty ? "off" : names.joined(separator: ", "))", "\(count) messages stored"]
+            if let t = settings?.talkativeness { parts.append("talkativeness \(t)") }
+            if let mode = settings?.triggerMode { parts.append("mode \(mode)") }
+            parts.append(String(format: "token estimate scale %.2f", promptScale))
+            try await answer("Status — " + parts.joined(separator: " · "))
+        case .regenerate, .continueReply:
+            guard let last = try await store.lastReply(in: key, persona: nil),
+                  let persona = config.personas[last.personaName] else {
+                return try await answer("There is no earlier reply here to \(command == .regenerate ? "regenerate" : "continue").")
+            }
+            if command == .regenerate {
+                if let first = last.messageIDs.first { try await store.applyDeletion(in: key, messageID: first) }
+                try await store.removeReply(id: last.replyID)
+                if platform.capabilities.canEdit {
+                    for id in last.messageIDs {
+                        try? await platform.edit(SentMessageRef(channel: channel, messageID: id), text: "(replaced by a new reply)")
+                    }
+                }
+                try await reply(as: persona, in: channel, to: last.triggerMessageID, platform: platform, logger: logger)
+            } else {
+                try await reply(as: persona, in: channel, to: last.messageIDs.last, platform: platform,
+                                continuation: message.author.displayName, logger: logger)
+            }
+        }
+    }
+}

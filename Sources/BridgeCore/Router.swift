@@ -1,0 +1,268 @@
+import BridgeConfig
+import Foundation
+import Logging
+import ModelClient
+import ServiceLifecycle
+import Storage
+
+/// Connects platforms to personas: records history, runs commands and the trigger policy, claims each message
+/// once in the store, assembles the prompt, streams the model's reply into the channel.
+///
+/// Run it as a `Service` next to the platforms' own services; it reads every platform's `events` and handles
+/// each channel's events in order (channels run concurrently).
+public final class Router: Service, Sendable {
+    private struct State {
+        var policy = TriggerPolicy()
+        var assembler: ContextAssembler
+        var anchors: [String: Int64] = [:]
+        var schedulers: [String: ChannelEditScheduler] = [:]
+        var random: any RandomNumberGenerator
+    }
+
+    private let configuration: RouterConfiguration
+    private let model: any ChatModel
+    private let store: any Store
+    private let platforms: [any ChatPlatform]
+    private let clock: ElapsedClock
+    private let logger: Logger
+    private let state: Locked<State>
+
+    /// Creates a router.
+    ///
+    /// - Parameters:
+    ///   - clock: drives cooldowns and edit scheduling (a test clock in tests).
+    ///   - random: the talkativeness dice.
+    public init<C: Clock>(configuration: RouterConfiguration, model: any ChatModel, store: any Store,
+                          platforms: [any ChatPlatform], clock: C, random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+                          logger: Logger) where C.Duration == Duration {
+        self.configuration = configuration
+        self.model = model
+        self.store = store
+        self.platforms = platforms
+        self.clock = ElapsedClock(clock)
+        self.logger = logger
+        let budget = TokenBudget(maxOutputTokens: configuration.parameters.maxOutputTokens,
+                                 safetyMargin: configuration.safetyMarginTokens)
+        self.state = Locked(State(assembler: ContextAssembler(budget: budget), random: random))
+    }
+
+    /// Creates a router on the continuous clock.
+    public convenience init(configuration: RouterConfiguration, model: any ChatModel, store: any Store,
+                            platforms: [any ChatPlatform], logger: Logger) {
+        self.init(configuration: configuration, model: model, store: store, platforms: platforms,
+                  clock: ContinuousClock(), logger: logger)
+    }
+
+    /// Handles events until every platform's event stream ends (or the task is cancelled).
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for platform in platforms {
+                group.addTask { await self.pump(platform) }
+            }
+        }
+    }
+
+    private func pump<P: ChatPlatform>(_ platform: P) async {
+        var logger = self.logger
+        logger[metadataKey: "platform"] = "\(platform.platformName)"
+        await withDiscardingTaskGroup { group in
+            var workers: [String: AsyncStream<PlatformEvent>.Continuation] = [:]
+            do {
+                for try await event in platform.events {
+                    let key = event.channel.key
+                    if workers[key] == nil {
+                        let (stream, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
+                        workers[key] = continuation
+                        group.addTask {
+                            for await event in stream { await self.handle(event, from: platform) }
+                        }
+                    }
+                    workers[key]?.yield(event)
+                }
+            } catch {
+                logger.error("platform event stream failed", metadata: ["error": "\(error)"])
+            }
+            for continuation in workers.values { continuation.finish() }
+        }
+    }
+
+    /// Handles one event completely (history, command or reply); exposed for adapters that drive the router directly.
+    public func handle(_ event: PlatformEvent, from platform: any ChatPlatform) async {
+        var logger = self.logger
+        logger[metadataKey: "platform"] = "\(platform.platformName)"
+        logger[metadataKey: "channel"] = "\(event.channel.key)"
+        do {
+            switch event {
+            case .messageCreated(let message):
+                try await handleMessage(message, from: platform, logger: logger)
+            case .messageEdited(let channel, let id, let text):
+                try await store.applyEdit(in: Self.key(channel), messageID: id, newText: text)
+            case .messageDeleted(let channel, let id):
+                try await store.applyDeletion(in: Self.key(channel), messageID: id)
+            case .membership:
+                break
+            }
+        } catch {
+            logger.error("event failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func key(_ channel: ChannelRef) -> ChannelKey {
+        ChannelKey(platform: channel.platform, serverID: channel.serverID, channelID: channel.channelID)
+    }
+
+    private func handleMessage(_ message: IncomingMessage, from platform: any ChatPlatform, logger: Logger) async throws {
+        // Our replies are stored when sent; echoes would duplicate them.
+        if message.isOwnMessage { return }
+        let key = Self.key(message.channel)
+        if let parsed = BridgeCommand.parse(message.text, prefix: configuration.commandPrefix) {
+            guard try await store.claimAnswer(channel: key, messageID: message.messageID) else { return }
+            try await runCommand(parsed, message: message, platform: platform)
+            return
+        }
+        try await store.insert(StoredMessage(
+            channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
+            kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: Date(), replyToID: message.replyTo))
+
+        let personas = try await activePersonas(in: message.channel)
+        var candidates: [TriggerPolicy.Candidate] = []
+        for persona in personas {
+            candidates.append(TriggerPolicy.Candidate(persona: persona, settings: try await settings(for: persona, in: message.channel)))
+        }
+        var repliedPersona: String?
+        if let replyTo = message.replyTo, let target = try await store.message(in: key, messageID: replyTo), target.kind == .persona {
+            repliedPersona = target.personaName
+        }
+        let view = TriggerPolicy.Message(channel: message.channel.key, text: message.text, fromBot: message.author.isBot,
+                                         mentionsUs: message.mentionsUs, repliesToPersona: repliedPersona)
+        let now = clock.now
+        let decision = state.withLock { s in s.policy.decide(view, candidates: candidates, now: now, using: &s.random) }
+        logger.debug("trigger decision", metadata: ["message-id": "\(message.messageID)", "decision": "\(decision)"])
+        guard let name = decision.persona, let persona = configuration.personas[name] else { return }
+        guard try await store.claimAnswer(channel: key, messageID: message.messageID) else {
+            logger.info("already answered", metadata: ["message-id": "\(message.messageID)"])
+            return
+        }
+        try await reply(as: persona, in: message.channel, to: message.messageID, platform: platform, logger: logger)
+    }
+
+    private func activePersonas(in channel: ChannelRef) async throws -> [Persona] {
+        let settings = try await store.channelSettings(for: Self.key(channel))
+        if settings?.personaOff == true { return [] }
+        let names = settings?.personas ?? configuration.binding(for: channel)?.personas ?? configuration.defaultPersonas
+        return names.compactMap { configuration.personas[$0] }
+    }
+
+    private func settings(for persona: Persona, in channel: ChannelRef) async throws -> TriggerSettings {
+        var merged = TriggerSettings.merged(defaults: configuration.trigger, persona: persona.trigger,
+                                            channel: configuration.binding(for: channel)?.trigger ?? .init())
+        if let stored = try await store.channelSettings(for: Self.key(channel)) {
+            merged = merged.applying(TriggerOverrides(
+                mode: stored.triggerMode.map(TriggerMode.parse), talkativeness: stored.talkativeness,
+                cooldownSeconds: stored.cooldownSeconds, maxBotTurns: stored.maxBotTurns, respondToBots: stored.respondToBots))
+        }
+        return merged
+    }
+
+    private func scheduler(for channel: ChannelRef, platform: any ChatPlatform) -> ChannelEditScheduler {
+        state.withLock { s in
+            if let existing = s.schedulers[channel.key] { return existing }
+            let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, clock: clock, logger: logger) {
+                [platform] ref, text in try await platform.edit(ref, text: text)
+            }
+            s.schedulers[channel.key] = scheduler
+            return scheduler
+        }
+    }
+
+    /// Streams a reply from `persona` and records it.
+    func reply(as persona: Persona, in channel: ChannelRef, to triggerID: String?, platform: any ChatPlatform,
+               continuation requester: String? = nil, logger: Logger) async throws {
+        let key = Self.key(channel)
+        let stored = try await store.recentMessages(in: key, limit: configuration.historyLimit)
+        var userPersonas: [String: String] = [:]
+        var seenUsers = Set<String>()
+        for message in stored where message.kind == .human && seenUsers.insert(message.speakerID).inserted {
+            if let text = try await store.userPersona(platform: channel.platform, userID: message.speakerID) {
+                userPersonas[message.speakerName] = text
+            }
+        }
+        let history = stored.map(Self.entry)
+        let (context, scale) = state.withLock { s in
+            let context = s.assembler.assemble(persona: persona, channel: channel, history: history,
+                                               userPersonas: userPersonas, anchor: s.anchors[channel.key],
+                                               scene: configuration.binding(for: channel)?.scene)
+            s.anchors[channel.key] = context.anchor
+            return (context, s.assembler.budget.scale)
+        }
+        var messages = context.messages
+        if let requester {
+            messages.append(ChatMessage(role: .user, content: "Continue your last message exactly where it stopped, without repeating it.",
+                                        name: requester))
+        }
+        let overrides = persona.model
+        var parameters = configuration.parameters
+        parameters.temperature = overrides.temperature ?? parameters.temperature
+        parameters.topP = overrides.topP ?? parameters.topP
+        parameters.maxOutputTokens = overrides.maxOutputTokens ?? parameters.maxOutputTokens
+        let request = ChatRequest(messages: messages, model: configuration.model, parameters: parameters)
+        logger.debug("reply", metadata: ["persona": "\(persona.name)", "history": "\(context.historyCount)",
+                                         "estimate": "\(Double(context.rawEstimate) * scale)"])
+
+        let engine = ReplyEngine(platform: platform, scheduler: scheduler(for: channel, platform: platform),
+                                 notices: .init(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)"),
+                                 logger: logger)
+        let identity = PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: persona.avatarURL)
+        let outcome = await engine.run(model.stream(request), in: channel, replyTo: triggerID, as: identity)
+
+        let now = clock.now
+        state.withLock { s in
+            if let usage = outcome.usage { s.assembler.budget.calibrate(raw: context.rawEstimate, promptTokens: usage.promptTokens) }
+            s.policy.recordReply(channel: channel.key, now: now)
+        }
+        guard let first = outcome.messages.first else { return }
+        if !outcome.text.isEmpty {
+            try await store.insert(StoredMessage(
+                channel: key, messageID: first.messageID, speakerID: "persona:\(persona.name)", speakerName: persona.displayName,
+                kind: .persona, personaName: persona.name, text: outcome.text, timestamp: Date(), replyToID: triggerID))
+        }
+        try await store.recordReply(ReplyRecord(
+            replyID: first.messageID, channel: key, personaName: persona.name, triggerMessageID: triggerID,
+            messageIDs: outcome.messages.map(\.messageID), createdAt: Date(), wasCutOff: outcome.wasCutOff))
+    }
+
+    static func entry(_ message: StoredMessage) -> HistoryEntry {
+        let speaker: HistoryEntry.Speaker
+        switch message.kind {
+        case .persona, .otherPersona:
+            speaker = .persona(name: message.personaName ?? message.speakerName, displayName: message.speakerName)
+        case .bot:
+            speaker = .bot(id: message.speakerID, name: message.speakerName)
+        case .human, .unknown:
+            speaker = .human(id: message.speakerID, name: message.speakerName)
+        }
+        return HistoryEntry(sequence: message.rowID ?? 0, speaker: speaker, text: message.text)
+    }
+
+    func resetChannelState(_ channel: ChannelRef) {
+        state.withLock { s in
+            s.anchors[channel.key] = nil
+            s.policy.reset(channel: channel.key)
+        }
+    }
+
+    var promptScale: Double { state.withLock { $0.assembler.budget.scale } }
+
+    var configurationForCommands: RouterConfiguration { configuration }
+    var storeForCommands: any Store { store }
+}
+
+extension PlatformEvent {
+    /// The channel the event belongs to.
+    public var channel: ChannelRef {
+        switch self {
+        case .messageCreated(let m): m.channel
+        case .messageEdited(let c, _, _), .messageDeleted(let c, _), .membership(let c, _): c
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import BridgeConfig
+import ModelClient
+
+/// Everything the router needs to know from the configuration.
+public struct RouterConfiguration: Sendable {
+    /// A channel's configured personas and trigger overrides.
+    public struct Binding: Hashable, Sendable {
+        /// Platform name.
+        public var platform: String
+        /// Channel id.
+        public var channelID: String
+        /// Persona ids, first is primary.
+        public var personas: [String]
+        /// Trigger overrides for the channel.
+        public var trigger: TriggerOverrides
+        /// Scene name for the `group` role, instead of platform · server · channel.
+        public var scene: String?
+
+        /// Creates a binding.
+        public init(platform: String, channelID: String, personas: [String], trigger: TriggerOverrides = .init(),
+                    scene: String? = nil) {
+            self.platform = platform
+            self.channelID = channelID
+            self.personas = personas
+            self.trigger = trigger
+            self.scene = scene
+        }
+    }
+
+    /// Known personas by id.
+    public var personas: [String: Persona]
+    /// Channel bindings.
+    public var bindings: [Binding]
+    /// Personas for channels without a binding (empty: unbound channels are only recorded).
+    public var defaultPersonas: [String]
+    /// Trigger defaults.
+    public var trigger: TriggerSettings
+    /// Admin user ids, as `platform:userID` or a bare user id (any platform).
+    public var admins: Set<String>
+    /// Command prefix.
+    public var commandPrefix: String
+    /// Model name override, if any.
+    public var model: String?
+    /// Base model parameters (personas may override).
+    public var parameters: ModelParameters
+    /// Stored messages loaded per prompt.
+    public var historyLimit: Int
+    /// Safety margin of the token budget.
+    public var safetyMarginTokens: Int
+
+    /// Creates a configuration.
+    public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
+                trigger: TriggerSettings = .builtIn, admins: Set<String> = [], commandPrefix: String = "!pb",
+                model: String? = nil, parameters: ModelParameters = ModelParameters(), historyLimit: Int = 500,
+                safetyMarginTokens: Int = 1024) {
+        self.personas = Dictionary(personas.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.bindings = bindings
+        self.defaultPersonas = defaultPersonas
+        self.trigger = trigger
+        self.admins = admins
+        self.commandPrefix = commandPrefix
+        self.model = model
+        self.parameters = parameters
+        self.historyLimit = historyLimit
+        self.safetyMarginTokens = safetyMarginTokens
+    }
+
+    /// Resolves a persona by id or display name, case-insensitively.
+    public func persona(named name: String) -> Persona? {
+        if let p = personas[name] { return p }
+        let lower = name.lowercased()
+        return personas.values.first { $0.name.lowercased() == lower || $0.displayName.lowercased() == lower }
+    }
+
+    func binding(for channel: ChannelRef) -> Binding? {
+        bindings.first { $0.platform == channel.platform && $0.channelID == channel.channelID }
+    }
+
+    func isAdmin(_ user: ChatUser, on platform: String) -> Bool {
+        admins.contains(user.id) || admins.contains("\(platform):\(user.id)")
+    }
+}
+
+extension RouterConfiguration {
+    /// The router's view of a loaded configuration file.
+    public init(_ config: BridgeConfiguration) {
+        var admins = Set<String>()
+        for (platform, list) in config.admins {
+            for user in list.users { admins.insert("\(platform):\(user)") }
+        }
+        let overrides = config.model.parameters
+        var parameters = ModelParameters()
+        parameters.temperature = overrides.temperature ?? parameters.temperature
+        parameters.topP = overrides.topP ?? parameters.topP
+        parameters.maxOutputTokens = overrides.maxOutputTokens ?? parameters.maxOutputTokens
+        self.init(
+            personas: Array(config.personas.values),
+            bindings: config.channels.map {
+                Binding(platform: $0.platform, channelID: $0.channel, personas: $0.personas, trigger: $0.trigger, scene: $0.scene)
+            },
+            trigger: config.defaults.trigger,
+            admins: admins,
+            commandPrefix: config.defaults.commandPrefix,
+            model: config.model.model,
+            parameters: parameters,
+            historyLimit: config.defaults.historyMessages,
+            safetyMarginTokens: config.defaults.safetyMarginTokens)
+    }
+}

@@ -1,0 +1,13 @@
+import Foundation
+
+extension Date {
+    /// Milliseconds since 1970, the precision every backend stores.
+    var storageMilliseconds: Int64 {
+        Int64((timeIntervalSince1970 * 1000).rounded())
+    }
+
+    /// A date from stored milliseconds since 1970.
+    init(storageMilliseconds: Int64) {
+        self.init(timeIntervalSince1970: Double(storageMilliseconds) / 1000)
+    }
+}

@@ -1,0 +1,274 @@
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    /// Stores a message unless its platform id already exists in the channel.
+    @discardableResult
+    public func insert(_ message: StoredMessage) async throws -> InsertResult {
+        try await write("inserting a message") { db in try Self.insert(message, db) }
+    }
+
+    /// Stores several messages in one transaction.
+    @discardableResult
+    public func insert(contentsOf messages: [StoredMessage]) async throws -> [InsertResult] {
+        if messages.isEmpty { return [] }
+        return try await write("inserting messages") { db in
+            try messages.map { try Self.insert($0, db) }
+        }
+    }
+
+    /// The live message with this platform id, if stored.
+    public func message(in channel: ChannelKey, messageID: String) async throws -> StoredMessage? {
+        try await read("reading a message") { db in
+            guard let channelRowID = try Self.channelRowID(channel, db) else { return nil }
+            let row = try Row.fetchOne(db, sql: """
+                SELECT * FROM message
+                WHERE channel_id = ? AND platform_message_id = ? AND deleted_at IS NULL
+                """, arguments: [channelRowID, messageID])
+            return row.map { Self.message(from: $0, channel: channel) }
+        }
+    }
+
+    /// Replaces the text of a live message; an edit older than the last applied one is ignored.
+    @discardableResult
+    public func applyEdit(in channel: ChannelKey, messageID: String, newText: String, editedAt: Date) async throws -> Bool {
+        try await write("applying an edit") { db in
+            guard let channelRowID = try Self.channelRowID(channel, db) else { return false }
+            try db.execute(sql: """
+                UPDATE message SET text = ?, is_edited = 1, edited_at = ?
+                WHERE channel_id = ? AND platform_message_id = ? AND deleted_at IS NULL
+                  AND (edited_at IS NULL OR edited_at <= ?)
+                """, arguments: [newText, editedAt.storageMilliseconds, channelRowID, messageID,
+                                 editedAt.storageMilliseconds])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Tombstones a message and clears its text.
+    @discardableResult
+    public func applyDeletion(in channel: ChannelKey, messageID: String, deletedAt: Date) async throws -> Bool {
+        try await write("applying a deletion") { db in
+            guard let channelRowID = try Self.channelRowID(channel, db) else { return false }
+            try db.execute(sql: """
+                UPDATE message SET text = '', deleted_at = ?
+                WHERE channel_id = ? AND platform_message_id = ? AND deleted_at IS NULL
+                """, arguments: [deletedAt.storageMilliseconds, channelRowID, messageID])
+            return db.changesCount > 0
+        }
+    }
+
+    /// The newest `limit` live messages (after `rowID` when given), oldest first.
+    public func recentMessages(in channel: ChannelKey, limit: Int, after rowID: Int64?) async throws -> [StoredMessage] {
+        guard limit >= 0 else {
+            throw StorageError(code: .invalidArgument, message: "history limit must not be negative, got \(limit)",
+                               location: location.description)
+        }
+        if limit == 0 { return [] }
+        return try await read("reading history") { db in
+            guard let channelRowID = try Self.channelRowID(channel, db) else { return [] }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM (
+                    SELECT * FROM message
+                    WHERE channel_id = ? AND deleted_at IS NULL AND id > ?
+                    ORDER BY created_at DESC, id DESC
+                    LIMIT ?
+                ) ORDER BY created_at, id
+                """, arguments: [channelRowID, rowID ?? 0, limit])
+            return rows.map { Self.message(from: $0, channel: channel) }
+        }
+    }
+
+    /// The number of live messages in the channel.
+    public func messageCount(in channel: ChannelKey) async throws -> Int {
+        try await read("counting messages") { db in
+            guard let channelRowID = try Self.channelRowID(channel, db) else { return 0 }
+            return try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM message WHERE channel_id = ? AND deleted_at IS NULL
+                """, arguments: [channelRowID]) ?? 0
+        }
+    }
+
+    /// Forgets every live message of the channel.
+    @discardableResult
+    public func resetHistory(in channel: ChannelKey) async throws -> Int {
+        let now = Date().storageMilliseconds
+        return try await write("resetting history") { db in
+            guard let channelRowID = try Self.channelRowID(channel, db) else { return 0 }
+            try db.execute(sql: """
+                UPDATE message SET text = '', deleted_at = ? WHERE channel_id = ? AND deleted_at IS NULL
+                """, arguments: [now, channelRowID])
+            return db.changesCount
+        }
+    }
+
+    /// Forgets the newest `count` live messages of the channel.
+    @discardableResult
+    public func forgetLast(_ count: Int, in channel: ChannelKey) async throws -> Int {
+        guard count >= 0 else {
+            throw StorageError(code: .invalidArgument, message: "forget count must not be negative, got \(count)",
+                               location: location.description)
+        }
+        if count == 0 { return 0 }
+        let now = Date().storageMilliseconds
+        return try await write("forgetting messages") { db in
+            guard let channelRowID = try Self.channelRowID(channel, db) else { return 0 }
+            try db.execute(sql: """
+                UPDATE message SET text = '', deleted_at = ?
+                WHERE id IN (
+                    SELECT id FROM message WHERE channel_id = ? AND deleted_at IS NULL
+                    ORDER BY created_at DESC, id DESC LIMIT ?
+                )
+                """, arguments: [now, channelRowID, count])
+            return db.changesCount
+        }
+    }
+
+    // MARK: Replies
+
+    /// Records a reply, replacing any record with the same id.
+    public func recordReply(_ reply: ReplyRecord) async throws {
+        try await write("recording a reply") { db in
+            let channelRowID = try Self.createChannelRowID(reply.channel, db)
+            try db.execute(sql: """
+                INSERT INTO reply (id, channel_id, persona_name, trigger_message_id, created_at, was_cut_off)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET
+                    channel_id = excluded.channel_id, persona_name = excluded.persona_name,
+                    trigger_message_id = excluded.trigger_message_id, created_at = excluded.created_at,
+                    was_cut_off = excluded.was_cut_off
+                """, arguments: [reply.replyID, channelRowID, reply.personaName, reply.triggerMessageID,
+                                 reply.createdAt.storageMilliseconds, reply.wasCutOff])
+            try db.execute(sql: "DELETE FROM reply_message WHERE reply_id = ?", arguments: [reply.replyID])
+            for (position, messageID) in reply.messageIDs.enumerated() {
+                try db.execute(sql: """
+                    INSERT INTO reply_message (reply_id, position, platform_message_id) VALUES (?, ?, ?)
+                    """, arguments: [reply.replyID, position, messageID])
+            }
+        }
+    }
+
+    /// The reply with this id, if recorded.
+    public func reply(id replyID: String) async throws -> ReplyRecord? {
+        try await read("reading a reply") { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT reply.*, channel.platform, channel.server, channel.channel
+                FROM reply JOIN channel ON channel.id = reply.channel_id
+                WHERE reply.id = ?
+                """, arguments: [replyID])
+            return try row.map { try Self.reply(from: $0, db) }
+        }
+    }
+
+    /// The newest reply in the channel, optionally by one persona.
+    public func lastReply(in channel: ChannelKey, persona: String?) async throws -> ReplyRecord? {
+        try await read("reading the last reply") { db in
+            guard let channelRowID = try Self.channelRowID(channel, db) else { return nil }
+            let row = try Row.fetchOne(db, sql: """
+                SELECT reply.*, channel.platform, channel.server, channel.channel
+                FROM reply JOIN channel ON channel.id = reply.channel_id
+                WHERE reply.channel_id = ? AND (? IS NULL OR reply.persona_name = ?)
+                ORDER BY reply.created_at DESC, reply.rowid DESC
+                LIMIT 1
+                """, arguments: [channelRowID, persona, persona])
+            return try row.map { try Self.reply(from: $0, db) }
+        }
+    }
+
+    /// Deletes a reply record and tombstones its messages.
+    @discardableResult
+    public func removeReply(id replyID: String) async throws -> ReplyRecord? {
+        let now = Date().storageMilliseconds
+        return try await write("removing a reply") { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT reply.*, channel.platform, channel.server, channel.channel
+                FROM reply JOIN channel ON channel.id = reply.channel_id
+                WHERE reply.id = ?
+                """, arguments: [replyID])
+            else { return nil }
+            let record = try Self.reply(from: row, db)
+            let channelRowID: Int64 = row["channel_id"]
+            for messageID in record.messageIDs {
+                try db.execute(sql: """
+                    UPDATE message SET text = '', deleted_at = ?
+                    WHERE channel_id = ? AND platform_message_id = ? AND deleted_at IS NULL
+                    """, arguments: [now, channelRowID, messageID])
+            }
+            try db.execute(sql: "DELETE FROM reply WHERE id = ?", arguments: [replyID])
+            return record
+        }
+    }
+
+    // MARK: Row helpers
+
+    /// The channel's row id, or `nil` when nothing was ever stored for it.
+    static func channelRowID(_ channel: ChannelKey, _ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: """
+            SELECT id FROM channel WHERE platform = ? AND server = ? AND channel = ?
+            """, arguments: [channel.platform, channel.serverID ?? "", channel.channelID])
+    }
+
+    /// The channel's row id, creating the row when missing.
+    static func createChannelRowID(_ channel: ChannelKey, _ db: Database) throws -> Int64 {
+        if let existing = try channelRowID(channel, db) { return existing }
+        try db.execute(sql: "INSERT INTO channel (platform, server, channel) VALUES (?, ?, ?)",
+                       arguments: [channel.platform, channel.serverID ?? "", channel.channelID])
+        return db.lastInsertedRowID
+    }
+
+    static func channelKey(from row: Row) -> ChannelKey {
+        ChannelKey(platform: row["platform"], serverID: row["server"], channelID: row["channel"])
+    }
+
+    private static func insert(_ message: StoredMessage, _ db: Database) throws -> InsertResult {
+        let channelRowID = try createChannelRowID(message.channel, db)
+        try db.execute(sql: """
+            INSERT INTO message (channel_id, platform_message_id, speaker_id, speaker_name, speaker_kind,
+                                 persona_name, text, created_at, reply_to_id, is_edited)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (channel_id, platform_message_id) DO NOTHING
+            """, arguments: [channelRowID, message.messageID, message.speakerID, message.speakerName,
+                             message.kind.rawValue, message.personaName, message.text,
+                             message.timestamp.storageMilliseconds, message.replyToID, message.isEdited])
+        if db.changesCount > 0 {
+            return InsertResult(rowID: db.lastInsertedRowID, inserted: true)
+        }
+        let existing = try Int64.fetchOne(db, sql: """
+            SELECT id FROM message WHERE channel_id = ? AND platform_message_id = ?
+            """, arguments: [channelRowID, message.messageID])
+        guard let existing else {
+            throw StorageError(code: .database, message: "insert of message \(message.messageID) was ignored",
+                               location: nil)
+        }
+        return InsertResult(rowID: existing, inserted: false)
+    }
+
+    private static func message(from row: Row, channel: ChannelKey) -> StoredMessage {
+        StoredMessage(
+            channel: channel,
+            messageID: row["platform_message_id"],
+            speakerID: row["speaker_id"],
+            speakerName: row["speaker_name"],
+            kind: SpeakerKind(rawValue: row["speaker_kind"]),
+            personaName: row["persona_name"],
+            text: row["text"],
+            timestamp: Date(storageMilliseconds: row["created_at"]),
+            replyToID: row["reply_to_id"],
+            isEdited: row["is_edited"],
+            rowID: row["id"])
+    }
+
+    private static func reply(from row: Row, _ db: Database) throws -> ReplyRecord {
+        let replyID: String = row["id"]
+        let messageIDs = try String.fetchAll(db, sql: """
+            SELECT platform_message_id FROM reply_message WHERE reply_id = ? ORDER BY position
+            """, arguments: [replyID])
+        return ReplyRecord(
+            replyID: replyID,
+            channel: channelKey(from: row),
+            personaName: row["persona_name"],
+            triggerMessageID: row["trigger_message_id"],
+            messageIDs: messageIDs,
+            createdAt: Date(storageMilliseconds: row["created_at"]),
+            wasCutOff: row["was_cut_off"])
+    }
+}

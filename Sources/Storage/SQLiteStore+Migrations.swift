@@ -1,0 +1,95 @@
+import GRDB
+
+extension SQLiteStore {
+    /// Versioned schema migrations, applied in order and recorded in `grdb_migrations`.
+    /// Never edit a shipped migration; add a new `vN-…` one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-initial-schema") { db in
+            // Times are milliseconds since 1970. A channel row keeps the long platform keys out
+            // of the per-message indices.
+            try db.execute(sql: """
+                CREATE TABLE channel (
+                    id INTEGER PRIMARY KEY,
+                    platform TEXT NOT NULL,
+                    server TEXT NOT NULL,          -- '' when the channel has no server
+                    channel TEXT NOT NULL,
+                    UNIQUE (platform, server, channel)
+                );
+
+                -- AUTOINCREMENT: row ids are history cursors and must never be reused.
+                CREATE TABLE message (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    channel_id INTEGER NOT NULL REFERENCES channel(id),
+                    platform_message_id TEXT NOT NULL,
+                    speaker_id TEXT NOT NULL,
+                    speaker_name TEXT NOT NULL,
+                    speaker_kind TEXT NOT NULL,
+                    persona_name TEXT,
+                    text TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    reply_to_id TEXT,
+                    is_edited INTEGER NOT NULL DEFAULT 0,
+                    edited_at INTEGER,
+                    deleted_at INTEGER,            -- tombstone: deleted or forgotten, text cleared
+                    UNIQUE (channel_id, platform_message_id)
+                );
+                CREATE INDEX message_live_history
+                    ON message (channel_id, created_at, id) WHERE deleted_at IS NULL;
+
+                -- The primary key is the claim: only one INSERT can ever succeed.
+                CREATE TABLE answered (
+                    channel_id INTEGER NOT NULL REFERENCES channel(id),
+                    platform_message_id TEXT NOT NULL,
+                    claimed_at INTEGER NOT NULL,
+                    PRIMARY KEY (channel_id, platform_message_id)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE reply (
+                    id TEXT PRIMARY KEY,
+                    channel_id INTEGER NOT NULL REFERENCES channel(id),
+                    persona_name TEXT NOT NULL,
+                    trigger_message_id TEXT,
+                    created_at INTEGER NOT NULL,
+                    was_cut_off INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX reply_by_channel ON reply (channel_id, created_at);
+
+                CREATE TABLE reply_message (
+                    reply_id TEXT NOT NULL REFERENCES reply(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL,
+                    platform_message_id TEXT NOT NULL,
+                    PRIMARY KEY (reply_id, position)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE channel_settings (
+                    channel_id INTEGER PRIMARY KEY REFERENCES channel(id),
+                    personas TEXT,                 -- JSON array of names; NULL = configured binding
+                    persona_off INTEGER NOT NULL DEFAULT 0,
+                    talkativeness REAL,
+                    trigger_mode TEXT,
+                    cooldown_seconds REAL,
+                    max_bot_turns INTEGER,
+                    respond_to_bots INTEGER,
+                    updated_by TEXT,
+                    updated_at INTEGER
+                );
+
+                CREATE TABLE user_persona (
+                    platform TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    text TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (platform, user_id)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE kv_state (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+}

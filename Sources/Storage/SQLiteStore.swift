@@ -1,0 +1,255 @@
+import Foundation
+import GRDB
+import Logging
+
+/// The default `Store`: SQLite through GRDB, in WAL mode with versioned migrations.
+///
+/// A file store uses a `DatabasePool` (one writer, concurrent readers); the in-memory store,
+/// for tests, uses a `DatabaseQueue`. All database work runs on GRDB's own threads, so the
+/// async methods never block the cooperative pool.
+public final class SQLiteStore: Store {
+    /// Where the database lives.
+    public enum Location: Sendable, Hashable, CustomStringConvertible {
+        /// A file; its directory is created when missing.
+        case file(path: String)
+        /// A private in-memory database that disappears on `close()`.
+        case inMemory
+
+        /// The path, or `:memory:`.
+        public var description: String {
+            switch self {
+            case .file(let path): path
+            case .inMemory: ":memory:"
+            }
+        }
+    }
+
+    /// Where this store's database lives.
+    public let location: Location
+    let writer: any DatabaseWriter
+    let logger: Logger
+    private let closedFlag = ClosedFlag()
+
+    /// Opens (creating when needed) and migrates the database. This does blocking file I/O:
+    /// call it at startup or prefer `open(_:logger:)` from async code.
+    public init(_ location: Location, logger: Logger = Logger(label: "persona-bridge.storage")) throws {
+        var logger = logger
+        logger[metadataKey: "store"] = "\(location)"
+        self.location = location
+        self.logger = logger
+        self.writer = try Self.openWriter(location, logger: logger)
+    }
+
+    /// Opens (creating when needed) and migrates the database off the cooperative pool.
+    public static func open(
+        _ location: Location, logger: Logger = Logger(label: "persona-bridge.storage")
+    ) async throws -> SQLiteStore {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try SQLiteStore(location, logger: logger) })
+            }
+        }
+    }
+
+    /// Opens a fresh private in-memory database.
+    public static func inMemory(logger: Logger = Logger(label: "persona-bridge.storage")) throws -> SQLiteStore {
+        try SQLiteStore(.inMemory, logger: logger)
+    }
+
+    private static func openWriter(_ location: Location, logger: Logger) throws -> any DatabaseWriter {
+        var configuration = Configuration()
+        configuration.label = "persona-bridge.storage"
+        configuration.foreignKeysEnabled = true
+        // Another process (a second bridge, a backup tool) may hold the lock briefly.
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // FULL, not NORMAL: in WAL mode NORMAL survives a process crash (kill -9) but a
+            // power loss may roll back the last commits, which could lose an answered-message
+            // claim and make the bot answer twice. Chat write volume is small, so one fsync
+            // per commit is cheap insurance.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+
+        let writer: any DatabaseWriter
+        switch location {
+        case .inMemory:
+            do {
+                writer = try DatabaseQueue(configuration: configuration)
+            } catch {
+                throw StorageError(mapping: error, location: location.description, while: "opening the database")
+            }
+        case .file(let path):
+            try createParentDirectory(of: path)
+            do {
+                // DatabasePool switches the file to WAL mode; this first read of the header is
+                // what detects a file that is not a database.
+                writer = try DatabasePool(path: path, configuration: configuration)
+            } catch {
+                throw StorageError(mapping: error, location: path, while: "opening the database")
+            }
+        }
+
+        do {
+            try writer.read { db in
+                // Reading the schema detects damage beyond the header before migrating.
+                _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master")
+            }
+            let migrator = Self.migrator
+            let superseded = try writer.read { db in try migrator.hasBeenSuperseded(db) }
+            if superseded {
+                throw StorageError(
+                    code: .migrationFailed,
+                    message: "the database was written by a newer version of persona-bridge; refusing to use it",
+                    location: location.description)
+            }
+            let before = try writer.read { db in try migrator.appliedMigrations(db) }
+            do {
+                try migrator.migrate(writer)
+            } catch {
+                throw StorageError(mapping: error, location: location.description, while: "migrating the schema",
+                                   defaultCode: .migrationFailed)
+            }
+            let after = try writer.read { db in try migrator.appliedMigrations(db) }
+            let applied = after.filter { !before.contains($0) }
+            if applied.isEmpty {
+                logger.debug("storage opened", metadata: ["schema": "\(after.last ?? "none")"])
+            } else {
+                logger.info("storage migrated", metadata: ["applied": "\(applied.joined(separator: ","))"])
+            }
+        } catch {
+            try? writer.close()
+            throw StorageError(mapping: error, location: location.description, while: "opening the database")
+        }
+        return writer
+    }
+
+    private static func createParentDirectory(of path: String) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { return }
+            throw StorageError(code: .cannotOpen, message: "the parent path exists but is not a directory",
+                               location: path)
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw StorageError(code: .cannotOpen, message: "cannot create the database directory \(directory)",
+                               location: path, underlying: "\(error)")
+        }
+    }
+
+    // MARK: Access helpers
+
+    /// Runs `body` in a read transaction, mapping errors to `StorageError`.
+    func read<T: Sendable>(_ what: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
+        try checkOpen()
+        do {
+            return try await writer.read(body)
+        } catch {
+            throw mappedError(error, while: what)
+        }
+    }
+
+    /// Runs `body` in a write transaction, mapping errors to `StorageError`.
+    func write<T: Sendable>(_ what: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
+        try checkOpen()
+        do {
+            return try await writer.write(body)
+        } catch {
+            throw mappedError(error, while: what)
+        }
+    }
+
+    private func checkOpen() throws {
+        if closedFlag.isClosed {
+            throw StorageError(code: .closed, message: "the store is closed", location: location.description)
+        }
+    }
+
+    private func mappedError(_ error: any Error, while what: String) -> any Error {
+        if error is CancellationError { return error }
+        if let callerError = error as? CallerError { return callerError.error }
+        let mapped = StorageError(mapping: error, location: location.description, while: what)
+        logger.error("storage operation failed", metadata: ["operation": "\(what)", "error": "\(mapped)"])
+        return mapped
+    }
+
+    // MARK: Maintenance
+
+    /// Names of the schema migrations applied, in order.
+    public func appliedMigrations() async throws -> [String] {
+        let migrator = Self.migrator
+        return try await read("reading applied migrations") { db in try migrator.appliedMigrations(db) }
+    }
+
+    /// Runs `PRAGMA integrity_check` and `PRAGMA foreign_key_check`.
+    public func integrityCheck() async throws {
+        let problems = try await read("checking integrity") { db -> [String] in
+            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            var problems = integrity == ["ok"] ? [] : integrity
+            let foreignKeyViolations = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")
+            for row in foreignKeyViolations {
+                let table: String = row[0]
+                let parent: String = row[2]
+                problems.append("foreign key violation in \(table) referencing \(parent)")
+            }
+            return problems
+        }
+        if !problems.isEmpty {
+            logger.error("storage integrity check failed", metadata: ["problems": "\(problems.count)"])
+            throw StorageError(code: .integrityCheckFailed, message: problems.joined(separator: "; "),
+                               location: location.description)
+        }
+    }
+
+    /// Checkpoints the WAL into the main file and closes every connection.
+    public func close() async throws {
+        guard closedFlag.close() else { return }
+        let writer = self.writer
+        let location = self.location
+        let logger = self.logger
+        // Closing waits for in-flight work on GRDB's queues; keep that wait off the pool.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result {
+                    do {
+                        if case .file = location {
+                            _ = try writer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+                        }
+                        try writer.close()
+                        logger.debug("storage closed")
+                    } catch {
+                        throw StorageError(mapping: error, location: location.description, while: "closing")
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// Carries an error thrown by a caller's closure through the transaction, so it is rethrown
+/// unchanged instead of being reported as a database failure.
+struct CallerError: Error {
+    let error: any Error
+}
+
+/// A one-way open → closed switch shared by concurrent callers.
+private final class ClosedFlag: @unchecked Sendable {
+    // @unchecked: `closed` is only read or written while holding `lock`.
+    private let lock = NSLock()
+    private var closed = false
+
+    var isClosed: Bool {
+        lock.withLock { closed }
+    }
+
+    /// Marks the flag closed; `true` only for the call that closed it.
+    func close() -> Bool {
+        lock.withLock {
+            if closed { return false }
+            closed = true
+            return true
+        }
+    }
+}

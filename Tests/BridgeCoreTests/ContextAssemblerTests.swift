@@ -1,0 +1,95 @@
+import BridgeConfig
+@testable import BridgeCore
+import Foundation
+import ModelClient
+import Testing
+
+@Suite struct ContextAssemblerTests {
+    let aria = Persona(name: "aria", displayName: "Aria", character: "You are Aria, a wry starship engineer.",
+                       examples: [PersonaExample(user: "Can you fix it?", ai: "*wipes hands* Give me five minutes.")])
+    let channel = ChannelRef(platform: "discord", channelID: "42", serverID: "7", channelName: "engine-room", serverName: "Starbase")
+
+    func scene() -> [HistoryEntry] {
+        [HistoryEntry(sequence: 1, speaker: .human(id: "u1", name: "Alice"), text: "Morning, crew."),
+         HistoryEntry(sequence: 2, speaker: .human(id: "u2", name: "Bob"), text: "Aria, the warp core hums."),
+         HistoryEntry(sequence: 3, speaker: .persona(name: "aria", displayName: "Aria"), text: "Hums is fine. Rattles is bad."),
+         HistoryEntry(sequence: 4, speaker: .persona(name: "bolt", displayName: "Bolt"), text: "Rattling detected."),
+         HistoryEntry(sequence: 5, speaker: .human(id: "u3", name: "Cara"), text: "Aria, is Bolt right?")]
+    }
+
+    @Test func exactMessageArrayForGroupScene() throws {
+        let context = ContextAssembler().assemble(persona: aria, channel: channel, history: scene(),
+                                                  userPersonas: ["Cara": "Cara, the ship's captain"])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = String(decoding: try encoder.encode(context.messages), as: UTF8.self)
+        let expected = """
+        [{"content":"You are Aria, a wry starship engineer.","name":"Aria","role":"system"},\
+        {"content":"Can you fix it?","role":"sample_message_user"},\
+        {"content":"*wipes hands* Give me five minutes.","name":"Aria","role":"sample_message_ai"},\
+        {"content":"People present:\\n- Alice: a person in the chat\\n- Bob: a person in the chat\\n- Bolt: another character in the chat\\n- Cara: Cara, the ship's captain","role":"user_system"},\
+        {"content":"Discord · Starbase · engine-room","role":"group"},\
+        {"content":"Morning, crew.","name":"Alice","role":"user"},\
+        {"content":"Aria, the warp core hums.","name":"Bob","role":"user"},\
+        {"content":"Hums is fine. Rattles is bad.","name":"Aria","role":"assistant"},\
+        {"content":"Rattling detected.","name":"Bolt","role":"user"},\
+        {"content":"Aria, is Bolt right?","name":"Cara","role":"user"}]
+        """
+        #expect(json == expected)
+        #expect(context.anchor == 1)
+        #expect(context.historyCount == 5)
+    }
+
+    @Test func trimsInBlocksAndKeepsThePrefixStable() {
+        // A small budget: 2,000 prompt tokens.
+        let budget = TokenBudget(maxOutputTokens: TokenBudget.contextWindow - 3000, safetyMargin: 1000)
+        #expect(budget.promptLimit == 2000)
+        let assembler = ContextAssembler(budget: budget)
+        var history: [HistoryEntry] = []
+        var anchor: Int64?
+        var anchors: [Int64] = []
+        var previous: [ChatMessage] = []
+        var stablePrefixTurns = 0
+        for turn in 1...300 {
+            history.append(HistoryEntry(sequence: Int64(turn), speaker: .human(id: "u\(turn % 3)", name: "User\(turn % 3)"),
+                                        text: "Message number \(turn) with some words to take up space."))
+            let context = assembler.assemble(persona: aria, channel: channel, history: history, anchor: anchor)
+            #expect(budget.estimate(context.messages) <= budget.promptLimit)
+            if context.anchor != anchor, let a = context.anchor { anchors.append(a) }
+            anchor = context.anchor
+            // Cache-friendly: the previous prompt is a prefix of this one on most turns.
+            if !previous.isEmpty, Array(context.messages.prefix(previous.count)) == previous { stablePrefixTurns += 1 }
+            previous = context.messages
+        }
+        // Trimming happened, in blocks (many messages at a time), not one message per turn.
+        #expect(anchors.count >= 3)
+        for (a, b) in zip(anchors, anchors.dropFirst()) { #expect(b - a >= 10) }
+        #expect(stablePrefixTurns >= 270)
+    }
+
+    @Test func calibrationFromUsage() {
+        var budget = TokenBudget()
+        let messages = [ChatMessage(role: .user, content: String(repeating: "word ", count: 300), name: "Al")]
+        let raw = TokenBudget.rawEstimate(messages)
+        #expect(budget.estimate(messages) == raw)
+        // The API counted more than estimated: the estimate grows to at least the observation.
+        budget.calibrate(raw: raw, promptTokens: raw * 2)
+        #expect(budget.estimate(messages) >= raw * 2)
+        // Fewer tokens: it shrinks, but smoothly and never below the latest observation.
+        budget.calibrate(raw: raw, promptTokens: raw / 2)
+        let after = budget.estimate(messages)
+        #expect(after < raw * 2)
+        #expect(after >= raw / 2)
+        // Bytes/3 overestimates typical English (~4 bytes per token) before calibration.
+        #expect(TokenBudget.rawEstimate(messages) > 1500 / 4)
+    }
+}
+
+@Suite struct CacheSimulationTests {
+    @Test func twoHundredTurnsWithFiveSpeakersReuseMostOfThePrefix() {
+        // Long messages so the 61k-token window overflows and trimming must happen.
+        let result = CacheSimulation.run(turns: 200, speakers: 5, messageBytes: 900)
+        #expect(result.trims >= 1)
+        #expect(result.reusedShare >= 0.8, "reused share \(result.reusedShare)")
+    }
+}

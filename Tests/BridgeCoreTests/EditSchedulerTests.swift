@@ -1,0 +1,182 @@
+@testable import BridgeCore
+import Foundation
+import Logging
+import Testing
+
+@Suite struct EditSchedulerTests {
+    let budget = EditBudget(burst: 2, interval: .milliseconds(500))
+
+    /// Drives the pure machine like the runner does, with edits completing instantly; returns issued edits.
+    struct Driver {
+        var machine: EditScheduler
+        var now: Duration = .zero
+        var edits: [(at: Duration, id: EditStreamID, text: String)] = []
+        var wakes: [Duration] = []
+        var finished: [EditStreamID: Bool] = [:]
+
+        mutating func run(_ actions: [EditScheduler.Action]) {
+            var queue = actions
+            while !queue.isEmpty {
+                let action = queue.removeFirst()
+                switch action {
+                case .edit(let id, let text, _):
+                    edits.append((now, id, text))
+                    queue += machine.editCompleted(id, succeeded: true, now: now)
+                case .wake(let at): wakes.append(at)
+                case .finished(let id, let delivered): finished[id] = delivered
+                }
+            }
+        }
+
+        /// Advances to the next wake, if any, and ticks.
+        mutating func advanceToNextWake() -> Bool {
+            guard let next = wakes.filter({ $0 >= now }).min() else { return false }
+            wakes.removeAll { $0 <= next }
+            now = next
+            run(machine.tick(now: now))
+            return true
+        }
+    }
+
+    @Test func firstEditIsImmediateWhenBudgetAllows() {
+        var d = Driver(machine: EditScheduler(budget: budget, now: .zero))
+        let id = EditStreamID(1)
+        d.machine.open(id, sentText: "He")
+        d.run(d.machine.submit(id, text: "Hello", now: .zero))
+        #expect(d.edits.count == 1)
+        #expect(d.edits.first?.text == "Hello")
+    }
+
+    @Test func neverExceedsBudgetAndWastesNoTick() {
+        var d = Driver(machine: EditScheduler(budget: budget, now: .zero))
+        let id = EditStreamID(1)
+        d.machine.open(id, sentText: "")
+        var text = ""
+        // A token every 10 ms for 5 s: far more text than edits.
+        for step in 1...500 {
+            d.now = .milliseconds(10 * step)
+            while let wake = d.wakes.filter({ $0 <= d.now }).min() {
+                d.wakes.removeAll { $0 == wake }
+                let saved = d.now
+                d.now = wake
+                d.run(d.machine.tick(now: wake))
+                d.now = saved
+            }
+            text += "x"
+            d.run(d.machine.submit(id, text: text, now: d.now))
+        }
+        // Budget: never more than `burst` edits in any window of `interval`... and at most burst + elapsed/interval overall.
+        let times = d.edits.map(\.at)
+        for (i, t) in times.enumerated() {
+            let inWindow = times[i...].prefix { $0 < t + budget.interval }.count
+            #expect(inWindow <= budget.burst, "too many edits after \(t)")
+        }
+        #expect(times.count <= budget.burst + 10)
+        // No wasted tick: with text always waiting, the bucket is used fully (one edit per interval after the burst).
+        #expect(times.count >= budget.burst + 9)
+        // Every edit carries all text so far (a tick runs before that instant's token arrives).
+        for edit in d.edits {
+            let arrived = Int(edit.at / .milliseconds(10))
+            #expect(edit.text.count == arrived || edit.text.count == arrived - 1)
+        }
+    }
+
+    @Test func finalEditCarriesExactFullTextEvenWhenThrottled() {
+        var d = Driver(machine: EditScheduler(budget: EditBudget(burst: 1, interval: .seconds(1)), now: .zero))
+        let id = EditStreamID(7)
+        d.machine.open(id, sentText: "a")
+        d.run(d.machine.submit(id, text: "ab", now: .zero))
+        d.run(d.machine.submit(id, text: "abc", now: .milliseconds(100)))
+        d.now = .milliseconds(200)
+        d.run(d.machine.finish(id, text: "abcd — end", now: d.now))
+        #expect(d.finished[id] == nil)
+        while d.advanceToNextWake() {}
+        #expect(d.edits.last?.text == "abcd — end")
+        #expect(d.edits.map(\.text) == ["ab", "abcd — end"])   // "abc" was superseded, not sent
+        #expect(d.finished[id] == true)
+    }
+
+    @Test func finishWithoutChangeNeedsNoEdit() {
+        var d = Driver(machine: EditScheduler(budget: budget, now: .zero))
+        let id = EditStreamID(1)
+        d.machine.open(id, sentText: "done")
+        d.run(d.machine.finish(id, text: "done", now: .zero))
+        #expect(d.edits.isEmpty)
+        #expect(d.finished[id] == true)
+    }
+
+    @Test func sharedBudgetAcrossStreamsAndFinalsFirst() {
+        var d = Driver(machine: EditScheduler(budget: EditBudget(burst: 1, interval: .seconds(1)), now: .zero))
+        let a = EditStreamID(1), b = EditStreamID(2)
+        d.machine.open(a, sentText: "")
+        d.machine.open(b, sentText: "")
+        d.run(d.machine.submit(a, text: "a1", now: .zero))
+        d.run(d.machine.submit(a, text: "a2", now: .zero))
+        d.run(d.machine.submit(b, text: "b1", now: .zero))
+        d.run(d.machine.finish(b, text: "b-final", now: .zero))
+        #expect(d.edits.map(\.text) == ["a1"])
+        _ = d.advanceToNextWake()
+        #expect(d.edits.map(\.text) == ["a1", "b-final"])
+        _ = d.advanceToNextWake()
+        #expect(d.edits.map(\.text) == ["a1", "b-final", "a2"])
+        #expect(d.edits.map(\.at) == [.zero, .seconds(1), .seconds(2)])
+    }
+
+    @Test func pauseFromPlatformStopsEdits() {
+        var d = Driver(machine: EditScheduler(budget: budget, now: .zero))
+        let id = EditStreamID(1)
+        d.machine.open(id, sentText: "")
+        var paused = budget
+        paused.pause = .seconds(3)
+        paused.pauseGeneration = 1
+        d.run(d.machine.updateBudget(paused, now: .zero))
+        d.run(d.machine.submit(id, text: "x", now: .zero))
+        #expect(d.edits.isEmpty)
+        let woke = d.advanceToNextWake()
+        #expect(woke)
+        #expect(d.edits.map(\.at) == [.seconds(3)])
+    }
+
+    @Test func runnerUnderTestClock() async throws {
+        let clock = TestClock()
+        let channel = ChannelRef(platform: "test", channelID: "c")
+        let board = EditBudgetBoard(fallback: EditBudget(burst: 1, interval: .seconds(1)))
+        let recorder = EditRecorder()
+        let scheduler = ChannelEditScheduler(channel: channel, budgets: board, clock: ElapsedClock(clock),
+                                             logger: Logger(label: "test")) { ref, text in
+            recorder.record(text)
+        }
+        let id = await scheduler.open(SentMessageRef(channel: channel, messageID: "m"), sentText: "")
+        await scheduler.update(id, text: "one")
+        try await waitUntil { recorder.texts == ["one"] }
+        await scheduler.update(id, text: "one two")
+        await scheduler.update(id, text: "one two three")
+        try await waitUntil { clock.sleeperCount == 1 }
+        #expect(recorder.texts == ["one"])
+        clock.advance(by: .seconds(1))
+        try await waitUntil { recorder.texts == ["one", "one two three"] }
+        let finisher = Task { await scheduler.finish(id, text: "one two three four") }
+        try await waitUntil { clock.sleeperCount == 1 }
+        clock.advance(by: .seconds(1))
+        #expect(await finisher.value == true)
+        #expect(recorder.texts == ["one", "one two three", "one two three four"])
+    }
+}
+
+final class EditRecorder: @unchecked Sendable {
+    // Safe: `texts` is only touched under `lock`.
+    private let lock = NSLock()
+    private var _texts: [String] = []
+    func record(_ text: String) { lock.withLock { _texts.append(text) } }
+    var texts: [String] { lock.withLock { _texts } }
+}
+
+/// Polls a condition, yielding between checks; fails the test with a clear message after ~5 s of real time.
+func waitUntil(_ what: String = "condition", _ condition: @Sendable () async -> Bool) async throws {
+    for _ in 0..<5000 {
+        if await condition() { return }
+        try await Task.sleep(for: .milliseconds(1))
+    }
+    Issue.record("timed out waiting for \(what)")
+    throw CancellationError()
+}

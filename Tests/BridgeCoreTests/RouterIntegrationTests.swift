@@ -1,0 +1,258 @@
+import BridgeConfig
+@testable import BridgeCore
+import Foundation
+import Logging
+import ModelClient
+import Storage
+import Testing
+
+/// An in-process `ChatModel` that answers from a script and records every request.
+final class FakeModel: ChatModel, @unchecked Sendable {
+    // Safe: `requests` is only touched under `lock`; `script` is immutable.
+    enum Step: Sendable { case delta(String), finish(FinishReason), usage(Int), fail(ModelError.Code) }
+    private let lock = NSLock()
+    private var _requests: [ChatRequest] = []
+    private let script: @Sendable (ChatRequest) -> [Step]
+
+    init(script: @escaping @Sendable (ChatRequest) -> [Step]) { self.script = script }
+
+    /// Replies "Re NAME: TEXT" to the last message, in three deltas.
+    static func echo() -> FakeModel {
+        FakeModel { request in
+            let last = request.messages.last!
+            let text = "Re \(last.name ?? "?"): \(last.content)"
+            let third = text.count / 3
+            return [.delta(String(text.prefix(third))), .delta(String(text.dropFirst(third).prefix(third))),
+                    .delta(String(text.dropFirst(2 * third))), .finish(.stop), .usage(100)]
+        }
+    }
+
+    var requests: [ChatRequest] { lock.withLock { _requests } }
+
+    func stream(_ request: ChatRequest) -> AsyncThrowingStream<ModelEvent, Error> {
+        lock.withLock { _requests.append(request) }
+        let steps = script(request)
+        return AsyncThrowingStream { continuation in
+            var partial = ""
+            for step in steps {
+                switch step {
+                case .delta(let text):
+                    partial += text
+                    continuation.yield(.delta(text))
+                case .finish(let reason): continuation.yield(.finish(reason))
+                case .usage(let n): continuation.yield(.usage(TokenUsage(promptTokens: n, completionTokens: 10)))
+                case .fail(let code):
+                    continuation.finish(throwing: ModelError(code: code, message: "fake failure", partialText: partial))
+                    return
+                }
+            }
+            continuation.finish()
+        }
+    }
+}
+
+/// A router, a store and an in-memory platform running together.
+struct Harness {
+    let platform: InMemoryPlatform
+    let store: SQLiteStore
+    let router: Router
+    let task: Task<Void, Never>
+    let channel: ChannelRef
+
+    static let aria = Persona(name: "aria", displayName: "Aria", character: "You are Aria.",
+                              examples: [PersonaExample(user: "Hi", ai: "Hello, traveller.")])
+    static let bolt = Persona(name: "bolt", displayName: "Bolt", character: "You are Bolt, a terse robot.")
+
+    init(store: SQLiteStore, model: FakeModel, capabilities: PlatformCapabilities = .init(canEdit: true, maxLength: 2000),
+         admins: Set<String> = []) {
+        let platform = InMemoryPlatform(name: "memory", capabilities: capabilities)
+        let configuration = RouterConfiguration(
+            personas: [Self.aria, Self.bolt],
+            bindings: [.init(platform: "memory", channelID: "general", personas: ["aria"])],
+            admins: admins)
+        let router = Router(configuration: configuration, model: model, store: store, platforms: [platform],
+                            clock: ContinuousClock(), logger: Logger(label: "test"))
+        self.platform = platform
+        self.store = store
+        self.router = router
+        self.channel = platform.channel("general", server: "s1", name: "general", serverName: "Test")
+        task = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await platform.run() }
+                group.addTask { try? await router.run() }
+            }
+        }
+    }
+
+    /// Stops the platform and waits for the router to drain.
+    func stop() async {
+        platform.stop()
+        await task.value
+    }
+
+    func waitForSends(_ count: Int, _ final: (@Sendable ([(id: String, text: String)]) -> Bool)? = nil) async throws {
+        let platform = self.platform
+        try await waitUntil("\(count) sent messages") {
+            let sent = platform.sentMessages
+            return sent.count >= count && (final?(sent) ?? true)
+        }
+    }
+}
+
+let alice = ChatUser(id: "u-alice", displayName: "Alice")
+let bob = ChatUser(id: "u-bob", displayName: "Bob")
+let cara = ChatUser(id: "u-cara", displayName: "Cara")
+let moderator = ChatUser(id: "u-mod", displayName: "Mo")
+
+func tempDatabasePath() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("pb-core-\(UUID().uuidString).sqlite").path
+}
+
+@Suite struct RouterIntegrationTests {
+    @Test func threeUserConversationAnsweredInOrder() async throws {
+        let model = FakeModel.echo()
+        let h = Harness(store: try SQLiteStore.inMemory(), model: model)
+        let ids = [h.platform.post("Aria, what time is it?", by: alice, in: h.channel),
+                   h.platform.post("just chatting", by: bob, in: h.channel),
+                   h.platform.post("aria: and the weather?", by: bob, in: h.channel),
+                   h.platform.post("Hey Aria!", by: cara, in: h.channel)]
+        try await h.waitForSends(3) { $0.map(\.text).last == "Re Cara: Hey Aria!" }
+        await h.stop()
+        #expect(h.platform.sentMessages.map(\.text) == [
+            "Re Alice: Aria, what time is it?", "Re Bob: aria: and the weather?", "Re Cara: Hey Aria!"])
+        let replyTargets = h.platform.operations.compactMap { op -> String? in
+            if case .send(_, _, _, let replyTo, let identity) = op, identity?.name == "aria" { return replyTo }
+            return nil
+        }
+        #expect(replyTargets == [ids[0], ids[2], ids[3]])
+        // The unanswered message is still history, and earlier replies come back as assistant turns.
+        let last = try #require(model.requests.last)
+        #expect(last.messages.contains(ChatMessage(role: .user, content: "just chatting", name: "Bob")))
+        #expect(last.messages.contains(ChatMessage(role: .assistant, content: "Re Alice: Aria, what time is it?", name: "Aria")))
+        #expect(h.platform.operations.first == .typing(h.channel))
+    }
+
+    @Test func moderatorPersonaSetSurvivesRestart() async throws {
+        let path = tempDatabasePath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let h = Harness(store: try SQLiteStore(.file(path: path)), model: FakeModel.echo())
+            h.platform.setModerators([moderator.id])
+            h.platform.post("!pb persona set bolt", by: moderator, in: h.channel)
+            try await h.waitForSends(1)
+            await h.stop()
+            #expect(h.platform.sentMessages.first?.text == "Bolt now answers here.")
+            try await h.store.close()
+        }
+        let h = Harness(store: try SQLiteStore(.file(path: path)), model: FakeModel.echo())
+        h.platform.post("hello there", by: alice, in: h.channel, mentionsUs: true)
+        try await h.waitForSends(1) { $0.last?.text == "Re Alice: hello there" }
+        await h.stop()
+        guard case .send(_, _, _, _, let identity) = h.platform.operations.first(where: {
+            if case .send = $0 { return true } else { return false }
+        }) else { Issue.record("no send"); return }
+        #expect(identity?.name == "bolt")
+    }
+
+    @Test func nonModeratorPersonaSetChangesNothing() async throws {
+        let h = Harness(store: try SQLiteStore.inMemory(), model: FakeModel.echo())
+        h.platform.post("!pb persona set bolt", by: alice, in: h.channel)
+        try await h.waitForSends(1)
+        #expect(h.platform.sentMessages.first?.text.contains("only moderators or bridge admins") == true)
+        #expect(try await h.store.channelSettings(for: Router.key(h.channel)) == nil)
+        h.platform.post("anyone?", by: alice, in: h.channel, mentionsUs: true)
+        try await h.waitForSends(2) { $0.last?.text == "Re Alice: anyone?" }
+        await h.stop()
+        let identities = h.platform.operations.compactMap { op -> String? in
+            if case .send(_, _, _, _, let identity) = op { return identity?.name ?? "bridge" }
+            return nil
+        }
+        #expect(identities == ["bridge", "aria"])
+    }
+
+    @Test func adminFromConfigMayChangeSettings() async throws {
+        let h = Harness(store: try SQLiteStore.inMemory(), model: FakeModel.echo(), admins: ["memory:\(alice.id)"])
+        h.platform.post("!pb talkativeness 0.5", by: alice, in: h.channel)
+        try await h.waitForSends(1)
+        await h.stop()
+        #expect(try await h.store.channelSettings(for: Router.key(h.channel))?.talkativeness == 0.5)
+    }
+
+    @Test func answeredMessageIsNotAnsweredAgainAfterRestart() async throws {
+        let path = tempDatabasePath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let message = { (channel: ChannelRef) in
+            IncomingMessage(channel: channel, author: alice, messageID: "m-1", text: "Aria, once only please")
+        }
+        do {
+            let h = Harness(store: try SQLiteStore(.file(path: path)), model: FakeModel.echo())
+            h.platform.inject(.messageCreated(message(h.channel)))
+            try await h.waitForSends(1) { $0.last?.text == "Re Alice: Aria, once only please" }
+            await h.stop()
+            try await h.store.close()
+        }
+        let model = FakeModel.echo()
+        let h = Harness(store: try SQLiteStore(.file(path: path)), model: model)
+        h.platform.inject(.messageCreated(message(h.channel)))   // replayed after a resume
+        h.platform.post("Aria, and a new one", by: bob, in: h.channel)
+        try await h.waitForSends(1) { $0.last?.text == "Re Bob: Aria, and a new one" }
+        await h.stop()
+        #expect(h.platform.sentMessages.map(\.text) == ["Re Bob: Aria, and a new one"])
+        #expect(model.requests.count == 1)
+    }
+
+    @Test func modelErrorMidStreamLeavesPartialTextAndNotice() async throws {
+        let model = FakeModel { _ in [.delta("The answer is "), .delta("forty"), .fail(.serverError)] }
+        let h = Harness(store: try SQLiteStore.inMemory(), model: model)
+        h.platform.post("Aria?", by: alice, in: h.channel)
+        let expected = "The answer is forty\n\n(reply interrupted: the model service failed (serverError))"
+        try await h.waitForSends(1) { $0.last?.text == expected }
+        await h.stop()
+        #expect(h.platform.sentMessages.map(\.text) == [expected])
+        // The partial text (without the notice) is what history keeps.
+        let stored = try await h.store.recentMessages(in: Router.key(h.channel), limit: 10)
+        #expect(stored.last?.text == "The answer is forty")
+    }
+
+    @Test func cutOffReplySaysSoAndContinueExtendsIt() async throws {
+        let model = FakeModel { request in
+            request.messages.last?.content.hasPrefix("Continue") == true
+                ? [.delta("…and that is the end."), .finish(.stop)]
+                : [.delta("A very long story"), .finish(.length)]
+        }
+        let h = Harness(store: try SQLiteStore.inMemory(), model: model)
+        h.platform.setModerators([moderator.id])
+        h.platform.post("Aria, tell me a story", by: alice, in: h.channel)
+        try await h.waitForSends(1) { $0.last?.text.hasSuffix("`!pb continue` to go on)") == true }
+        h.platform.post("!pb continue", by: moderator, in: h.channel)
+        try await h.waitForSends(2) { $0.last?.text == "…and that is the end." }
+        await h.stop()
+        #expect(h.platform.sentMessages.first?.text.hasPrefix("A very long story\n\n(cut off") == true)
+    }
+
+    @Test func platformWithoutEditsGetsSentences() async throws {
+        let model = FakeModel { _ in [.delta("One. Tw"), .delta("o! Three\nFour"), .delta(" five"), .finish(.stop)] }
+        let h = Harness(store: try SQLiteStore.inMemory(), model: model,
+                        capabilities: PlatformCapabilities(canEdit: false, maxLength: 400, lengthUnit: .utf8Bytes, textFormat: .irc))
+        h.platform.post("Aria?", by: alice, in: h.channel)
+        try await h.waitForSends(3)
+        await h.stop()
+        // Each delta flushes what became complete: a sentence, or a line holding several.
+        #expect(h.platform.sentMessages.map(\.text) == ["One.", "Two! Three", "Four five"])
+        #expect(!h.platform.operations.contains { if case .edit = $0 { true } else { false } })
+    }
+
+    @Test func longReplyOverflowsIntoNewMessagesWithExactFinalText() async throws {
+        let words = (1...120).map { "word\($0)" }
+        let model = FakeModel { _ in words.map { .delta($0 + " ") } + [.finish(.stop)] }
+        let h = Harness(store: try SQLiteStore.inMemory(), model: model,
+                        capabilities: PlatformCapabilities(canEdit: true, maxLength: 200))
+        h.platform.post("Aria, count", by: alice, in: h.channel)
+        try await waitUntil("reply recorded") { (try? await h.store.lastReply(in: Router.key(h.channel))) != nil }
+        await h.stop()
+        let sent = h.platform.sentMessages.map(\.text)
+        #expect(sent.count > 1)
+        #expect(sent.allSatisfy { $0.count <= 200 })
+        #expect(sent.joined(separator: " ") == words.joined(separator: " ") + " ")
+    }
+}
