@@ -167,10 +167,34 @@ public final class TestServer: @unchecked Sendable {
         return String(decoding: outputBuffer, as: UTF8.self)
     }
 
+    private var exitStatus: Int32?
+
     /// Whether the child is still running.
     public var isRunning: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if exitStatus != nil || stopped { return false }
         var status: Int32 = 0
-        return waitpid(pid, &status, WNOHANG) == 0
+        if waitpid(pid, &status, WNOHANG) == pid {
+            exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return false
+        }
+        return true
+    }
+
+    /// Waits for the child to exit by itself and returns its exit code (128+N for signal N).
+    public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning {
+            if ContinuousClock.now >= deadline {
+                throw TestServerError("\(commandLine) did not exit within \(timeout). Output:\n\(output)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        guard let status = exitStatus else { throw TestServerError("\(commandLine) was stopped, not exited") }
+        return status
     }
 
     /// Waits (without blocking the cooperative pool for long) until `output` contains `marker`.
@@ -207,6 +231,10 @@ public final class TestServer: @unchecked Sendable {
         stopped = true
         lock.unlock()
         if already { return }
+        lock.lock()
+        let reaped = exitStatus != nil
+        lock.unlock()
+        if reaped { return }
         kill(-pid, SIGKILL)
         kill(pid, SIGKILL)
         var status: Int32 = 0
