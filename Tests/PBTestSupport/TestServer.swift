@@ -191,10 +191,16 @@ public final class TestServer: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
+        guard let status = recordedExitStatus() else {
+            throw TestServerError("\(commandLine) was stopped, not exited")
+        }
+        return status
+    }
+
+    private func recordedExitStatus() -> Int32? {
         lock.lock()
         defer { lock.unlock() }
-        guard let status = exitStatus else { throw TestServerError("\(commandLine) was stopped, not exited") }
-        return status
+        return exitStatus
     }
 
     /// Waits (without blocking the cooperative pool for long) until `output` contains `marker`.
