@@ -62,11 +62,11 @@ public final class SQLiteStore: Store {
         configuration.foreignKeysEnabled = true
         // Another process (a second bridge, a backup tool) may hold the lock briefly.
         configuration.busyMode = .timeout(10)
+        // synchronous=FULL, not NORMAL: in WAL mode NORMAL survives a process crash (kill -9)
+        // but a power loss may roll back the last commits, which could lose an answered-message
+        // claim and make the bot answer twice. Chat write volume is small, so one fsync per
+        // commit is cheap insurance.
         configuration.prepareDatabase { db in
-            // FULL, not NORMAL: in WAL mode NORMAL survives a process crash (kill -9) but a
-            // power loss may roll back the last commits, which could lose an answered-message
-            // claim and make the bot answer twice. Chat write volume is small, so one fsync
-            // per commit is cheap insurance.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
 
@@ -83,7 +83,11 @@ public final class SQLiteStore: Store {
             do {
                 // DatabasePool switches the file to WAL mode; this first read of the header is
                 // what detects a file that is not a database.
-                writer = try DatabasePool(path: path, configuration: configuration)
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                // The pool switches its writer to NORMAL after `prepareDatabase`; only the
+                // writer's setting decides whether a commit is durable, so set it again here.
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+                writer = pool
             } catch {
                 throw StorageError(mapping: error, location: path, while: "opening the database")
             }
@@ -161,7 +165,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    private func checkOpen() throws {
+    func checkOpen() throws {
         if closedFlag.isClosed {
             throw StorageError(code: .closed, message: "the store is closed", location: location.description)
         }
