@@ -174,6 +174,11 @@ public final class SQLiteStore: Store {
     private func mappedError(_ error: any Error, while what: String) -> any Error {
         if error is CancellationError { return error }
         if let callerError = error as? CallerError { return callerError.error }
+        if closedFlag.isClosed {
+            // close() won the race with this call; GRDB reports that as misuse.
+            return StorageError(code: .closed, message: "the store was closed during \(what)",
+                                location: location.description)
+        }
         let mapped = StorageError(mapping: error, location: location.description, while: what)
         logger.error("storage operation failed", metadata: ["operation": "\(what)", "error": "\(mapped)"])
         return mapped
