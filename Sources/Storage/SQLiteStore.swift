@@ -146,22 +146,22 @@ public final class SQLiteStore: Store {
     // MARK: Access helpers
 
     /// Runs `body` in a read transaction, mapping errors to `StorageError`.
-    func read<T: Sendable>(_ what: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ what: @autoclosure () -> String, _ body: @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
         do {
             return try await writer.read(body)
         } catch {
-            throw mappedError(error, while: what)
+            throw mappedError(error, while: what())
         }
     }
 
     /// Runs `body` in a write transaction, mapping errors to `StorageError`.
-    func write<T: Sendable>(_ what: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ what: @autoclosure () -> String, _ body: @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
         do {
             return try await writer.write(body)
         } catch {
-            throw mappedError(error, while: what)
+            throw mappedError(error, while: what())
         }
     }
 
