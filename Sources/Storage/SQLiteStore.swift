@@ -212,7 +212,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// Checkpoints the WAL into the main file and closes every connection.
+    /// Checkpoints the WAL into the main file (best effort) and closes every connection.
     public func close() async throws {
         guard closedFlag.close() else { return }
         let writer = self.writer
@@ -224,7 +224,14 @@ public final class SQLiteStore: Store {
                 continuation.resume(with: Result {
                     do {
                         if case .file = location {
-                            _ = try writer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+                            // Leaves one self-contained file for backups. Commits are already
+                            // durable in the WAL (synchronous=FULL), so a failed checkpoint (another
+                            // process still reading) does not fail the close.
+                            do {
+                                _ = try writer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+                            } catch {
+                                logger.warning("storage checkpoint before close failed", metadata: ["error": "\(error)"])
+                            }
                         }
                         try writer.close()
                         logger.debug("storage closed")

@@ -16,7 +16,11 @@ struct SQLiteStoreTests {
         #expect(try await store.writerPragma("journal_mode") == "wal")
         #expect(try await store.writerPragma("synchronous") == "2", "2 is FULL")
         #expect(try await store.writerPragma("foreign_keys") == "1")
+        try await store.insert(humanMessage("m1", at: 1_000))
         try await store.close()
+        // close() checkpoints, so the main file alone holds everything (a plain copy is a backup).
+        let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        #expect(walSize == 0)
         #expect(store.location == .file(path: path))
     }
 
@@ -64,6 +68,9 @@ struct SQLiteStoreTests {
         try await store.insert(humanMessage("m1", at: 1_000))
         try await store.close()
 
+        // Damage only the main file: a leftover WAL could hold an intact copy of the page.
+        try? FileManager.default.removeItem(atPath: path + "-wal")
+        try? FileManager.default.removeItem(atPath: path + "-shm")
         // Keep the 100-byte header, overwrite the rest of page 1 (the schema table).
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         for index in 100..<min(4_096, bytes.count) { bytes[index] = 0xA5 }
