@@ -70,29 +70,40 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
 
-        let writer: any DatabaseWriter
         switch location {
         case .inMemory:
+            let queue: DatabaseQueue
             do {
-                writer = try DatabaseQueue(configuration: configuration)
+                queue = try DatabaseQueue(configuration: configuration)
             } catch {
                 throw StorageError(mapping: error, location: location.description, while: "opening the database")
             }
+            return try prepareSchema(queue, location: location, logger: logger)
         case .file(let path):
             try createParentDirectory(of: path)
-            do {
-                // DatabasePool switches the file to WAL mode; this first read of the header is
-                // what detects a file that is not a database.
-                let pool = try DatabasePool(path: path, configuration: configuration)
-                // The pool switches its writer to NORMAL after `prepareDatabase`; only the
-                // writer's setting decides whether a commit is durable, so set it again here.
-                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-                writer = pool
-            } catch {
-                throw StorageError(mapping: error, location: path, while: "opening the database")
+            // Two stores opening a fresh file at once would race to switch it to WAL mode (which
+            // fails with SQLITE_BUSY without calling the busy handler) and to run the same
+            // migration; a lock on the directory makes opens take turns, across processes too.
+            return try withDirectoryLock(for: path) {
+                let pool: DatabasePool
+                do {
+                    // Switching to WAL mode reads the header: a non-database fails here.
+                    pool = try DatabasePool(path: path, configuration: configuration)
+                    // The pool resets its writer to NORMAL after `prepareDatabase`; only the
+                    // writer's setting decides whether a commit is durable, so set it again.
+                    try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+                } catch {
+                    throw StorageError(mapping: error, location: path, while: "opening the database")
+                }
+                return try prepareSchema(pool, location: location, logger: logger)
             }
         }
+    }
 
+    /// Checks the schema is readable and not from a newer version, then applies migrations.
+    private static func prepareSchema(
+        _ writer: any DatabaseWriter, location: Location, logger: Logger
+    ) throws -> any DatabaseWriter {
         do {
             try writer.read { db in
                 // Reading the schema detects damage beyond the header before migrating.

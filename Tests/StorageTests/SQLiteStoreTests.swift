@@ -42,6 +42,27 @@ struct SQLiteStoreTests {
         try await second.close()
     }
 
+    @Test("several stores opening one fresh file at once all succeed (first start of two processes)")
+    func concurrentFirstOpen() async throws {
+        for _ in 0..<5 {
+            let directory = try TemporaryDirectory()
+            defer { try? directory.remove() }
+            let path = directory.file("bridge.sqlite")
+            let stores = try await withThrowingTaskGroup(of: SQLiteStore.self) { group in
+                for _ in 0..<4 {
+                    group.addTask { try await SQLiteStore.open(.file(path: path)) }
+                }
+                var stores: [SQLiteStore] = []
+                for try await store in group { stores.append(store) }
+                return stores
+            }
+            for store in stores {
+                #expect(try await store.appliedMigrations() == ["v1-initial-schema"])
+                try await store.close()
+            }
+        }
+    }
+
     @Test("a garbage file gives StorageError.corrupt naming the path, and is left as it was")
     func garbageFile() async throws {
         let directory = try TemporaryDirectory()
