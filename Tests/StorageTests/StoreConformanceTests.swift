@@ -238,14 +238,21 @@ struct StoreConformanceTests {
             let first = try await fixture.open()
             let second = try await fixture.open()
             let stores = [first, second]
-            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for index in 0..<40 {
-                    let store = stores[index % 2]
-                    group.addTask { try await store.claimAnswer(channel: general, messageID: "shared") }
+            let wins: Int
+            do {
+                wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for index in 0..<40 {
+                        let store = stores[index % 2]
+                        group.addTask { try await store.claimAnswer(channel: general, messageID: "shared") }
+                    }
+                    var wins = 0
+                    for try await won in group where won { wins += 1 }
+                    return wins
                 }
-                var wins = 0
-                for try await won in group where won { wins += 1 }
-                return wins
+            } catch {
+                try? await first.close()
+                try? await second.close()
+                throw error
             }
             try await first.close()
             try await second.close()
