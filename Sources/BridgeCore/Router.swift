@@ -255,6 +255,7 @@ public final class Router: Service, Sendable {
 
     var configurationForCommands: RouterConfiguration { configuration }
     var storeForCommands: any Store { store }
+    var commandLogger: Logger { logger }
 }
 
 extension PlatformEvent {
