@@ -72,8 +72,11 @@ public struct ContextAssembler: Sendable {
     ///   - userPersonas: per-user persona text by display name; shown in `user_system`.
     ///   - anchor: the channel's previous anchor, or nil.
     ///   - scene: a configured scene name for `group`; default platform · server · channel.
+    ///   - maxMessages: when `history` is the newest N stored messages, pass N: the window is then also trimmed
+    ///     in blocks by count, so the anchor never falls out of what is loaded (which would slide the prefix).
     public func assemble(persona: Persona, channel: ChannelRef, history: [HistoryEntry],
-                         userPersonas: [String: String] = [:], anchor: Int64? = nil, scene: String? = nil) -> AssembledContext {
+                         userPersonas: [String: String] = [:], anchor: Int64? = nil, scene: String? = nil,
+                         maxMessages: Int? = nil) -> AssembledContext {
         var head: [ChatMessage] = [ChatMessage(role: .system, content: persona.character, name: persona.displayName)]
         for example in persona.examples {
             head.append(ChatMessage(role: .sampleMessageUser, content: example.user))
@@ -96,6 +99,10 @@ public struct ContextAssembler: Sendable {
         let limit = budget.promptLimit
         let block = max(1, Int(Double(limit) * trimFraction))
         var scene = sceneMessages(from: start)
+        if let maxMessages, maxMessages > 0, history.count - start >= maxMessages {
+            start = min(history.count, history.count - maxMessages + max(1, maxMessages / 4))
+            scene = sceneMessages(from: start)
+        }
         while start < history.count,
               budget.tokens(forRaw: headRaw + TokenBudget.rawEstimate(scene) + suffix[start]) > limit {
             // Drop a whole block of the oldest history (at least one message), then re-check.

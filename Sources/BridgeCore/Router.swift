@@ -191,7 +191,8 @@ public final class Router: Service, Sendable {
         let (context, scale) = state.withLock { s in
             let context = s.assembler.assemble(persona: persona, channel: channel, history: history,
                                                userPersonas: userPersonas, anchor: s.anchors[channel.key],
-                                               scene: configuration.binding(for: channel)?.scene)
+                                               scene: configuration.binding(for: channel)?.scene,
+                                               maxMessages: configuration.historyLimit)
             s.anchors[channel.key] = context.anchor
             return (context, s.assembler.budget.scale)
         }

@@ -67,6 +67,28 @@ import Testing
         #expect(stablePrefixTurns >= 270)
     }
 
+    @Test func countCapMovesTheAnchorInBlocksWhenOnlyTheNewestAreLoaded() {
+        let assembler = ContextAssembler()
+        var all: [HistoryEntry] = []
+        var anchor: Int64?
+        var previous: [ChatMessage] = []
+        var stable = 0, moves = 0
+        for turn in 1...400 {
+            all.append(HistoryEntry(sequence: Int64(turn), speaker: .human(id: "u\(turn % 4)", name: "U\(turn % 4)"), text: "m\(turn)"))
+            let loaded = Array(all.suffix(100))   // like Store.recentMessages(limit: 100)
+            let context = assembler.assemble(persona: aria, channel: channel, history: loaded, anchor: anchor, maxMessages: 100)
+            #expect(context.historyCount < 100)
+            if anchor != nil, context.anchor != anchor { moves += 1 }
+            anchor = context.anchor
+            if !previous.isEmpty, Array(context.messages.prefix(previous.count)) == previous { stable += 1 }
+            previous = context.messages
+        }
+        // Without the cap the window would slide every turn; with it, it jumps 25 messages at a time.
+        #expect(moves <= 13)
+        #expect(moves >= 10)
+        #expect(stable >= 380)
+    }
+
     @Test func calibrationFromUsage() {
         var budget = TokenBudget()
         let messages = [ChatMessage(role: .user, content: String(repeating: "word ", count: 300), name: "Al")]
