@@ -115,3 +115,13 @@ import Testing
         #expect(result.reusedShare >= 0.8, "reused share \(result.reusedShare)")
     }
 }
+
+@Suite struct CoreBenchmarksSmokeTests {
+    // Figures are printed by `persona-bridge bench`; here only that the measurement works (no timing asserted).
+    @Test func benchmarksProduceSamples() async {
+        #expect(CoreBenchmarks.contextAssembly(storedMessages: 2_000, iterations: 3).samples == 3)
+        let latency = await CoreBenchmarks.editLatency(streams: 4, tokens: 10, pace: .milliseconds(1))
+        #expect(latency.samples >= 4)
+        #expect(latency.p50 <= latency.p99)
+    }
+}
