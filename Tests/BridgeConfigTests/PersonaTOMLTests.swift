@@ -9,7 +9,7 @@ struct PersonaTOMLTests {
         let persona = Persona(
             name: "captain-rhea", displayName: "Captain \"Rhea\"", aliases: ["Rhea"], avatarURL: "https://example.org/r.png",
             character: "Line one with a backslash \\ and \"\"\"triple\"\"\" quotes.\nLine two.\ttab",
-            userSystemTemplate: "{{user}} is aboard.", examples: [PersonaExample(user: "hi\nthere", ai: "*waves*")],
+            userSystemTemplate: "Aboard with {{char}}:\n{{people}}", examples: [PersonaExample(user: "hi\nthere", ai: "*waves*")],
             greeting: "Welcome.", model: ModelOverrides(temperature: 0.75, maxOutputTokens: 300),
             trigger: TriggerOverrides(mode: .probability, talkativeness: 0.25, respondToBots: true),
             maxReplyCharacters: 800, actionMarker: "*")

@@ -63,12 +63,17 @@ struct TriggerAndPersonaTests {
         #expect(!persona.isNamed(in: "crooked cops"))
     }
 
-    @Test("user_system template fills user, char and the other people present")
-    func userSystem() {
-        let persona = Persona(name: "marta", displayName: "Marta", character: "x",
-                              userSystemTemplate: "{{user}} talks to {{char}}. Present: {{people}}.")
-        #expect(persona.userSystemText(user: "Ann", people: ["Ann", "Bo", "Cy"]) == "Ann talks to Marta. Present: Bo, Cy.")
-        let plain = Persona(name: "p", displayName: "P", character: "x")
-        #expect(plain.userSystemText(user: "Ann", people: ["Ann"]) == "Ann is talking with P.")
+    @Test("a user_system placeholder that is never filled in is a warning at its line")
+    func unknownPlaceholder() throws {
+        let result = ConfigLoader(environment: [:]).parsePersona(source: """
+            character = "You are Alice."
+            user_system = "{{user}} meets {{char}}. {{people}}"
+            """, file: "/tmp/alice.toml")
+        #expect(result.persona != nil)
+        let warning = try #require(result.diagnostics.first)
+        #expect(result.diagnostics.count == 1)
+        #expect(warning.severity == .warning)
+        #expect(warning.line == 2)
+        #expect(warning.message.contains("{{user}}"))
     }
 }
