@@ -290,8 +290,10 @@ extension ConfigLoader {
                 continue
             }
             if let existing = result.loaded[persona.name] {
+                let source = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
                 reader.append(ConfigDiagnostic(
-                    file: path, line: 1, keyPath: "name", message: "duplicate persona name '\(persona.name)'",
+                    file: path, line: TOMLLocator(source: source).line(of: "name"), keyPath: "name",
+                    message: "duplicate persona name '\(persona.name)'",
                     hint: "also defined in \(existing.sourcePath ?? "another file"); give each persona a unique name"))
                 continue
             }

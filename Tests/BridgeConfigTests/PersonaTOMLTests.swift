@@ -95,4 +95,19 @@ struct PersonaTOMLTests {
         #expect(result.diagnostics.contains { $0.file.hasSuffix("alice.toml") && $0.keyPath == "name" && $0.line == 1 })
         #expect(result.diagnostics.contains { $0.keyPath == "channels[0].platform" && $0.line == 5 && $0.message.contains("disabled") })
     }
+
+    @Test("two persona files with the same name are an error at the second file's name line")
+    func duplicatePersonaNames() throws {
+        let directory = try TempConfigDirectory()
+        defer { directory.remove() }
+        try directory.write("personas/alice.toml", TempConfigDirectory.persona("alice"))
+        try directory.write("personas/zed.toml", "# copy\ncharacter = \"Also Alice.\"\nname = \"alice\"\n")
+        let file = try directory.write("bridge.toml", "")
+        let result = ConfigLoader(environment: ["OPENROUTER_API_KEY": "k"]).load(configPath: file)
+        let problem = try #require(result.diagnostics.first { $0.message.contains("duplicate persona name") })
+        #expect(problem.file == directory.path + "/personas/zed.toml")
+        #expect(problem.line == 3)
+        #expect(problem.hint?.contains("alice.toml") == true)
+        #expect(result.configuration == nil)
+    }
 }
