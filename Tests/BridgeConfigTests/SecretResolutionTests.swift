@@ -29,6 +29,12 @@ struct SecretResolutionTests {
         #expect(discord.values["token"] == nil)
         #expect(configuration.platforms["matrix"]?.secret("access_token")?.reveal() == "syt_file_secret_value")
         #expect("\(discord.secret("token")!)" == "<secret from env PB_TEST_DISCORD>")
+        var dumped = ""
+        dump(configuration, to: &dumped)
+        for text in ["\(configuration)", String(reflecting: configuration), dumped] {
+            #expect(!text.contains("discord-env-secret") && !text.contains("syt_file_secret_value") && !text.contains("sk-or-x"))
+        }
+        #expect(dumped.contains("PB_TEST_DISCORD"))
     }
 
     @Test("the model key comes from api_key_file when set")
