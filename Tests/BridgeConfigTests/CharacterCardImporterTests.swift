@@ -91,4 +91,38 @@ struct CharacterCardImporterTests {
             #expect(error.code == .unknownFormat)
         }
     }
+
+    /// A minimal PNG: signature, the given tEXt chunks, IEND (CRCs are not checked by the importer).
+    static func png(texts: [(String, String)]) -> Data {
+        var bytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        func chunk(_ type: String, _ body: [UInt8]) {
+            let length = UInt32(body.count)
+            bytes += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+            bytes += Array(type.utf8) + body + [0, 0, 0, 0]
+        }
+        for (keyword, text) in texts {
+            chunk("tEXt", Array(keyword.utf8) + [0] + Array(Data(text.utf8).base64EncodedString().utf8))
+        }
+        chunk("IEND", [])
+        return Data(bytes)
+    }
+
+    @Test("a PNG card prefers the ccv3 chunk over chara")
+    func pngCard() throws {
+        let v2 = #"{"spec":"chara_card_v2","data":{"name":"Old","description":"v2 text"}}"#
+        let v3 = #"{"spec":"chara_card_v3","data":{"name":"New","description":"v3 text"}}"#
+        let (persona, format) = try CharacterCardImporter.importPersona(png: Self.png(texts: [("chara", v2), ("ccv3", v3)]))
+        #expect(format == .cardV3)
+        #expect(persona.displayName == "New")
+        let (older, olderFormat) = try CharacterCardImporter.importPersona(png: Self.png(texts: [("chara", v2)]))
+        #expect(olderFormat == .cardV2)
+        #expect(older.character == "v2 text")
+        do {
+            _ = try CharacterCardImporter.importPersona(png: Self.png(texts: [("Comment", "hello")]))
+            Issue.record("a PNG without a card must not import")
+        } catch {
+            #expect(error.code == .unknownFormat)
+        }
+        #expect(throws: CharacterCardError.self) { try CharacterCardImporter.importPersona(png: Data("GIF89a".utf8)) }
+    }
 }
