@@ -89,6 +89,15 @@ import Testing
         #expect(stable >= 380)
     }
 
+    @Test func userSystemTemplateAndSceneName() {
+        var persona = aria
+        persona.userSystemTemplate = "{{char}} is talking with:\n{{people}}"
+        let context = ContextAssembler().assemble(persona: persona, channel: channel, history: Array(scene().prefix(1)),
+                                                  scene: "The engine room")
+        #expect(context.messages[3] == ChatMessage(role: .userSystem, content: "Aria is talking with:\nPeople present:\n- Alice: a person in the chat"))
+        #expect(context.messages[4] == ChatMessage(role: .group, content: "The engine room"))
+    }
+
     @Test func calibrationFromUsage() {
         var budget = TokenBudget()
         let messages = [ChatMessage(role: .user, content: String(repeating: "word ", count: 300), name: "Al")]
