@@ -68,7 +68,8 @@ public final class Router: Service, Sendable {
         await withDiscardingTaskGroup { group in
             var workers: [String: AsyncStream<PlatformEvent>.Continuation] = [:]
             do {
-                for try await event in platform.events {
+                // On graceful shutdown stop taking events; replies already under way still finish (final edits go out).
+                for try await event in platform.events.cancelOnGracefulShutdown() {
                     let key = event.channel.key
                     if workers[key] == nil {
                         let (stream, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)

@@ -3,6 +3,7 @@ import BridgeConfig
 import Foundation
 import Logging
 import ModelClient
+import ServiceLifecycle
 import Storage
 import Testing
 
@@ -307,4 +308,21 @@ final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
     func next() -> Int { lock.withLock { value += 1; return value } }
+}
+
+@Suite struct ServiceGroupTests {
+    @Test func routerAndPlatformRunInAServiceGroupAndShutDownGracefully() async throws {
+        let platform = InMemoryPlatform()
+        let store = try SQLiteStore.inMemory()
+        let router = Router(configuration: RouterConfiguration(personas: [Harness.aria], defaultPersonas: ["aria"]),
+                            model: FakeModel.echo(), store: store, platforms: [platform], logger: Logger(label: "test"))
+        let group = ServiceGroup(configuration: .init(services: [.init(service: platform), .init(service: router)],
+                                                      logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        let channel = platform.channel("anywhere")
+        platform.post("hi aria", by: alice, in: channel)
+        try await waitUntil("reply") { platform.sentMessages.last?.text == "Re Alice: hi aria" }
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
 }
