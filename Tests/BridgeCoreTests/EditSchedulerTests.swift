@@ -132,6 +132,7 @@ import Testing
         #expect(machine.tick(now: .seconds(1)) == [.edit(id, text: "abc", isFinal: true)])
         #expect(machine.editCompleted(id, succeeded: true, now: .seconds(1)) == [.finished(id, delivered: true)])
         #expect(machine.activeStreams == 0)
+        #expect(machine.finish(id, text: "abc", now: .seconds(2)) == [.finished(id, delivered: false)])
     }
 
     @Test func pauseFromPlatformStopsEdits() {
