@@ -74,13 +74,18 @@ extension ConfigLoader {
             return reader.modelOverrides(table, at: "model")
         } ?? ModelOverrides()
         let trigger = reader.table(root, "trigger", at: "").map { reader.triggerOverrides($0, at: "trigger") } ?? TriggerOverrides()
+        let userSystem = reader.string(root, "user_system", at: "", nonEmpty: true)
+        for placeholder in Self.placeholders(in: userSystem ?? "") where !["{{char}}", "{{people}}"].contains(placeholder) {
+            reader.report("user_system", "user_system uses \(placeholder), which is not replaced",
+                          hint: "only {{char}} (display name) and {{people}} (who is present) are filled in", severity: .warning)
+        }
         let persona = Persona(
             name: name,
             displayName: reader.string(root, "display_name", at: "", nonEmpty: true),
             aliases: reader.strings(root, "aliases", at: "") ?? [],
             avatarURL: reader.string(root, "avatar_url", at: "", nonEmpty: true),
             character: character ?? "",
-            userSystemTemplate: reader.string(root, "user_system", at: "", nonEmpty: true),
+            userSystemTemplate: userSystem,
             examples: examples,
             greeting: reader.string(root, "greeting", at: "", nonEmpty: true),
             model: model,
@@ -96,5 +101,15 @@ extension ConfigLoader {
         !name.isEmpty && name.unicodeScalars.allSatisfy {
             CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_"
         }
+    }
+
+    static func placeholders(in text: String) -> [String] {
+        var found: [String] = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+            found.append(String(rest[open.lowerBound..<close.upperBound]))
+            rest = rest[close.upperBound...]
+        }
+        return found
     }
 }

@@ -85,15 +85,7 @@ extension ConfigLoader {
     }
 
     private func resolveKey(_ settings: inout ModelSettings, _ reader: SchemaReader, at path: String) {
-        if let file = settings.apiKeyFile {
-            settings.apiKey = reader.readSecretFile(file, at: "model.api_key_file")
-        } else if let value = environment[settings.apiKeyEnv], !value.isEmpty {
-            settings.apiKey = ConfigSecret(value, source: "env \(settings.apiKeyEnv)")
-        } else {
-            reader.report(SchemaReader.path(path, "api_key_env"),
-                          "environment variable \(settings.apiKeyEnv) is not set (the \(settings.provider) API key)",
-                          hint: "export \(settings.apiKeyEnv)=… or set api_key_file in [model]")
-        }
+        if let problem = resolveAPIKey(for: &settings, reader: reader, at: path) { reader.append(problem) }
     }
 
     func readStorage(_ root: [String: ConfigValue], _ reader: SchemaReader) -> StorageSettings {
@@ -298,8 +290,10 @@ extension ConfigLoader {
                 continue
             }
             if let existing = result.loaded[persona.name] {
+                let source = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
                 reader.append(ConfigDiagnostic(
-                    file: path, line: 1, keyPath: "name", message: "duplicate persona name '\(persona.name)'",
+                    file: path, line: TOMLLocator(source: source).line(of: "name"), keyPath: "name",
+                    message: "duplicate persona name '\(persona.name)'",
                     hint: "also defined in \(existing.sourcePath ?? "another file"); give each persona a unique name"))
                 continue
             }

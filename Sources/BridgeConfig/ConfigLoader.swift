@@ -91,4 +91,33 @@ public struct ConfigLoader: Sendable {
         }
         return ConfigLoadResult(configuration: failed ? nil : configuration, diagnostics: reader.diagnostics)
     }
+
+    /// Resolves `settings.apiKey` from `apiKeyFile` or the `apiKeyEnv` variable (for `chat --persona` without a
+    /// config file); returns a diagnostic naming the variable or file when the key is missing.
+    public func resolveAPIKey(for settings: inout ModelSettings, relativeTo directory: String = FileManager.default.currentDirectoryPath) -> ConfigDiagnostic? {
+        let reader = SchemaReader(file: (directory as NSString).appendingPathComponent("(command line)"), source: "", environment: environment)
+        return resolveAPIKey(for: &settings, reader: reader, at: "model")
+    }
+
+    func resolveAPIKey(for settings: inout ModelSettings, reader: SchemaReader, at path: String) -> ConfigDiagnostic? {
+        if let file = settings.apiKeyFile {
+            // A scratch reader keeps the problem out of `reader`; the caller decides where it goes.
+            let scratch = SchemaReader(file: reader.file, source: "", environment: environment)
+            settings.apiKey = scratch.readSecretFile(file, at: SchemaReader.path(path, "api_key_file"))
+            guard var problem = scratch.diagnostics.first else { return nil }
+            let position = reader.locator.position(of: problem.keyPath)
+            problem.line = position?.line
+            problem.column = position?.column
+            return problem
+        } else if let value = environment[settings.apiKeyEnv], !value.isEmpty {
+            settings.apiKey = ConfigSecret(value, source: "env \(settings.apiKeyEnv)")
+        } else {
+            let position = reader.locator.position(of: SchemaReader.path(path, "api_key_env"))
+            return ConfigDiagnostic(
+                file: reader.file, line: position?.line, column: position?.column, keyPath: SchemaReader.path(path, "api_key_env"),
+                message: "environment variable \(settings.apiKeyEnv) is not set (the \(settings.provider) API key)",
+                hint: "export \(settings.apiKeyEnv)=… or set api_key_file in [model]")
+        }
+        return nil
+    }
 }

@@ -24,7 +24,7 @@ public struct Persona: Hashable, Sendable, Codable {
     public var avatarURL: String?
     /// The character text sent as the `system` message.
     public var character: String
-    /// Template for the `user_system` message; `{{user}}`, `{{char}}` and `{{people}}` are replaced.
+    /// Template for the `user_system` message; `{{char}}` (display name) and `{{people}}` (who is present) are replaced.
     public var userSystemTemplate: String?
     /// Example dialogue pairs (1-3 recommended).
     public var examples: [PersonaExample]

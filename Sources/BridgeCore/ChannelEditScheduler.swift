@@ -12,7 +12,7 @@ public actor ChannelEditScheduler {
     private let logger: Logger
     private var machine: EditScheduler
     private var refs: [EditStreamID: SentMessageRef] = [:]
-    private var waiters: [EditStreamID: CheckedContinuation<Bool, Never>] = [:]
+    private var waiters: [EditStreamID: [CheckedContinuation<Bool, Never>]] = [:]
     private var nextID = 0
 
     /// Creates the scheduler for `channel`; it reads the channel's budget from `budgets` before each step.
@@ -47,7 +47,7 @@ public actor ChannelEditScheduler {
     @discardableResult
     public func finish(_ id: EditStreamID, text: String) async -> Bool {
         await withCheckedContinuation { continuation in
-            waiters[id] = continuation
+            waiters[id, default: []].append(continuation)
             syncBudget()
             perform(machine.finish(id, text: text, now: clock.now))
         }
@@ -92,7 +92,7 @@ public actor ChannelEditScheduler {
                 }
             case .finished(let id, let delivered):
                 refs[id] = nil
-                waiters.removeValue(forKey: id)?.resume(returning: delivered)
+                for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: delivered) }
             }
         }
     }

@@ -52,8 +52,9 @@ public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
     /// The key, for logs.
     public var description: String { key }
 
-    // Identity is the key only: display names may change while the channel stays the same.
+    /// Equal when the keys are equal: display names may change while the channel stays the same.
     public static func == (lhs: ChannelRef, rhs: ChannelRef) -> Bool { lhs.key == rhs.key }
+    /// Hashes the key only, consistent with `==`.
     public func hash(into hasher: inout Hasher) { hasher.combine(key) }
 }
 

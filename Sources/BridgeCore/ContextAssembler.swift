@@ -72,18 +72,36 @@ public struct ContextAssembler: Sendable {
     ///   - userPersonas: per-user persona text by display name; shown in `user_system`.
     ///   - anchor: the channel's previous anchor, or nil.
     ///   - scene: a configured scene name for `group`; default platform · server · channel.
+    ///   - maxMessages: when `history` is the newest N stored messages, pass N: the window is then also trimmed
+    ///     in blocks by count, so the anchor never falls out of what is loaded (which would slide the prefix).
     public func assemble(persona: Persona, channel: ChannelRef, history: [HistoryEntry],
-                         userPersonas: [String: String] = [:], anchor: Int64? = nil, scene: String? = nil) -> AssembledContext {
+                         userPersonas: [String: String] = [:], anchor: Int64? = nil, scene: String? = nil,
+                         maxMessages: Int? = nil) -> AssembledContext {
         var head: [ChatMessage] = [ChatMessage(role: .system, content: persona.character, name: persona.displayName)]
         for example in persona.examples {
             head.append(ChatMessage(role: .sampleMessageUser, content: example.user))
             head.append(ChatMessage(role: .sampleMessageAI, content: example.ai, name: persona.displayName))
         }
 
-        var start = anchor.flatMap { a in history.firstIndex { $0.sequence >= a } } ?? (anchor == nil ? 0 : history.count)
-        let historyMessages = history.map { Self.message(for: $0, persona: persona) }
+        let limit = budget.promptLimit
+        // Only the window is ever looked at, so a channel with 10,000 stored messages costs what the window costs.
+        var start: Int
+        if let anchor {
+            start = Self.firstIndex(in: history, atOrAfter: anchor)
+        } else {
+            // First prompt for this channel: start with as much recent history as fits.
+            start = history.count
+            var raw = 0
+            while start > 0 {
+                raw += TokenBudget.rawEstimate(Self.message(for: history[start - 1], persona: persona))
+                if budget.tokens(forRaw: raw) > limit { break }
+                start -= 1
+            }
+        }
+        let base = start
+        let historyMessages = history[base...].map { Self.message(for: $0, persona: persona) }
         let historyRaw = historyMessages.map(TokenBudget.rawEstimate)
-        // Suffix sums let each trim step cost O(1).
+        // Suffix sums (relative to `base`) let each trim step cost O(1).
         var suffix = [Int](repeating: 0, count: historyRaw.count + 1)
         for i in stride(from: historyRaw.count - 1, through: 0, by: -1) { suffix[i] = suffix[i + 1] + historyRaw[i] }
 
@@ -93,24 +111,37 @@ public struct ContextAssembler: Sendable {
              ChatMessage(role: .group, content: scene ?? Self.groupName(for: channel))]
         }
         let headRaw = TokenBudget.rawEstimate(head)
-        let limit = budget.promptLimit
         let block = max(1, Int(Double(limit) * trimFraction))
         var scene = sceneMessages(from: start)
+        if let maxMessages, maxMessages > 0, history.count - start >= maxMessages {
+            start = min(history.count, history.count - maxMessages + max(1, maxMessages / 4))
+            scene = sceneMessages(from: start)
+        }
         while start < history.count,
-              budget.tokens(forRaw: headRaw + TokenBudget.rawEstimate(scene) + suffix[start]) > limit {
+              budget.tokens(forRaw: headRaw + TokenBudget.rawEstimate(scene) + suffix[start - base]) > limit {
             // Drop a whole block of the oldest history (at least one message), then re-check.
             var dropped = 0
             while start < history.count - 1, dropped < block {
-                dropped += budget.tokens(forRaw: historyRaw[start])
+                dropped += budget.tokens(forRaw: historyRaw[start - base])
                 start += 1
             }
             if dropped == 0 { start += 1 }
             scene = sceneMessages(from: start)
         }
-        let messages = head + scene + historyMessages[start...]
+        let messages = head + scene + historyMessages[(start - base)...]
         return AssembledContext(messages: messages, rawEstimate: TokenBudget.rawEstimate(messages),
                                 anchor: start < history.count ? history[start].sequence : anchor,
                                 historyCount: history.count - start)
+    }
+
+    /// Index of the first entry with `sequence >= anchor` (history is in sequence order).
+    static func firstIndex(in history: [HistoryEntry], atOrAfter anchor: Int64) -> Int {
+        var low = 0, high = history.count
+        while low < high {
+            let mid = (low + high) / 2
+            if history[mid].sequence < anchor { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     static func message(for entry: HistoryEntry, persona: Persona) -> ChatMessage {

@@ -97,7 +97,9 @@ public struct EditScheduler: Sendable {
 
     /// The exact final text of a stream; `finished` follows once it is on the platform.
     public mutating func finish(_ id: EditStreamID, text: String, now: Duration) -> [Action] {
-        guard var stream = streams[id], stream.finalText == nil else { return [] }
+        // Unknown (already finished) streams answer at once, so nobody waits forever.
+        guard var stream = streams[id] else { return [.finished(id, delivered: false)] }
+        guard stream.finalText == nil else { return [] }
         stream.finalText = text
         dequeue(id)
         if text == (stream.inFlight ?? stream.onPlatform) {

@@ -1,3 +1,5 @@
+import ServiceLifecycle
+
 /// A platform that lives in memory: tests inject events and read back what the bridge sent and edited.
 public final class InMemoryPlatform: ChatPlatform, Sendable {
     /// One outgoing operation, in order.
@@ -98,9 +100,9 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
         stopContinuation.finish()
     }
 
-    /// Holds until `stop()` or cancellation.
+    /// Holds until `stop()`, graceful shutdown or cancellation.
     public func run() async throws {
-        for await _ in stopStream {}
+        for try await _ in stopStream.cancelOnGracefulShutdown() {}
         continuation.finish()
     }
 

@@ -223,29 +223,36 @@ private struct LineWriter {
     let channel: ChannelRef
     let replyTo: String?
     let identity: PersonaIdentity?
-    var flushed: String.Index?
+    /// UTF-8 offset of the first unsent byte; an offset, not an index, because each call gets a new string.
+    var flushed = 0
     var sent: [SentMessageRef] = []
 
     mutating func progress(_ text: String) async throws {
-        let start = flushed ?? text.startIndex
+        let start = index(in: text, at: flushed)
         guard let boundary = Self.lastBoundary(in: text, from: start) else {
             // No boundary yet: still flush whole messages if the line outgrows the limit.
             let parts = splitter.split(String(text[start...]))
             if parts.count > 1 {
                 for part in parts.dropLast() { try await send(part) }
-                flushed = text.index(start, offsetBy: parts.dropLast().reduce(0) { $0 + $1.count })
+                let rest = parts.last!
+                flushed = text.utf8.count - rest.utf8.count
             }
             return
         }
         for part in splitter.split(String(text[start..<boundary])) { try await send(part) }
-        flushed = boundary
+        flushed = text.utf8.distance(from: text.startIndex, to: boundary)
     }
 
     mutating func finish(_ text: String) async throws {
         // On error/cut-off the notice makes `text` longer than what was streamed; only the rest goes out.
-        let start = flushed.map { min($0, text.endIndex) } ?? text.startIndex
+        let start = index(in: text, at: flushed)
         for part in splitter.split(String(text[start...])) { try await send(part) }
-        flushed = text.endIndex
+        flushed = text.utf8.count
+    }
+
+    private func index(in text: String, at offset: Int) -> String.Index {
+        let utf8 = text.utf8
+        return utf8.index(utf8.startIndex, offsetBy: min(offset, utf8.count))
     }
 
     private mutating func send(_ text: String) async throws {

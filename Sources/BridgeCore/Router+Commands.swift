@@ -11,7 +11,7 @@ extension Router {
         let store = storeForCommands
         let channel = message.channel
         let key = Self.key(channel)
-        var logger = Logger(label: "persona-bridge.commands")
+        var logger = commandLogger
         logger[metadataKey: "platform"] = "\(channel.platform)"
         logger[metadataKey: "channel"] = "\(channel.key)"
         func answer(_ text: String) async throws {

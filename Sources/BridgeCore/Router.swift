@@ -68,7 +68,8 @@ public final class Router: Service, Sendable {
         await withDiscardingTaskGroup { group in
             var workers: [String: AsyncStream<PlatformEvent>.Continuation] = [:]
             do {
-                for try await event in platform.events {
+                // On graceful shutdown stop taking events; replies already under way still finish (final edits go out).
+                for try await event in platform.events.cancelOnGracefulShutdown() {
                     let key = event.channel.key
                     if workers[key] == nil {
                         let (stream, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
@@ -191,7 +192,8 @@ public final class Router: Service, Sendable {
         let (context, scale) = state.withLock { s in
             let context = s.assembler.assemble(persona: persona, channel: channel, history: history,
                                                userPersonas: userPersonas, anchor: s.anchors[channel.key],
-                                               scene: configuration.binding(for: channel)?.scene)
+                                               scene: configuration.binding(for: channel)?.scene,
+                                               maxMessages: configuration.historyLimit)
             s.anchors[channel.key] = context.anchor
             return (context, s.assembler.budget.scale)
         }
@@ -255,6 +257,7 @@ public final class Router: Service, Sendable {
 
     var configurationForCommands: RouterConfiguration { configuration }
     var storeForCommands: any Store { store }
+    var commandLogger: Logger { logger }
 }
 
 extension PlatformEvent {

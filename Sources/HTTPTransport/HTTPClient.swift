@@ -192,10 +192,10 @@ public final class HTTPClient: Sendable {
             throw HTTPClientError(code: .invalidURL, message: "the URL contains spaces or control characters", url: request.url)
         }
         for (name, value) in request.headers {
-            if name.isEmpty || name.contains(where: { $0 == ":" || $0.isWhitespace || $0.isNewline }) {
+            if name.isEmpty || name.unicodeScalars.contains(where: { $0 == ":" || $0.value <= 0x20 || $0.value == 0x7F }) {
                 throw HTTPClientError(code: .invalidRequest, message: "invalid header name '\(name)'", url: request.url)
             }
-            if value.contains(where: { $0 == "\r" || $0 == "\n" }) {
+            if value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
                 // The value itself is not echoed: it may be a secret.
                 throw HTTPClientError(code: .invalidRequest, message: "the value of header '\(name)' contains a line break", url: request.url)
             }

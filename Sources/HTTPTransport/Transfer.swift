@@ -113,8 +113,9 @@ final class Transfer: @unchecked Sendable {
 
     /// Header callback: one raw header line (status line, field, or the blank end line).
     func onHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-        var line = String(decoding: bytes, as: UTF8.self)
-        while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == 10 || bytes[end - 1] == 13 { end -= 1 }
+        let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
         lock.lock()
         lastActivity = .now
         if headDelivered || outcome != nil {

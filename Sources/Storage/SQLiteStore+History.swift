@@ -5,21 +5,21 @@ extension SQLiteStore {
     /// Stores a message unless its platform id already exists in the channel.
     @discardableResult
     public func insert(_ message: StoredMessage) async throws -> InsertResult {
-        try await write("inserting a message") { db in try Self.insert(message, db) }
+        try await write("inserting message \(message.messageID) in \(message.channel)") { db in try Self.insert(message, db) }
     }
 
     /// Stores several messages in one transaction.
     @discardableResult
     public func insert(contentsOf messages: [StoredMessage]) async throws -> [InsertResult] {
         if messages.isEmpty { return [] }
-        return try await write("inserting messages") { db in
+        return try await write("inserting \(messages.count) messages") { db in
             try messages.map { try Self.insert($0, db) }
         }
     }
 
     /// The live message with this platform id, if stored.
     public func message(in channel: ChannelKey, messageID: String) async throws -> StoredMessage? {
-        try await read("reading a message") { db in
+        try await read("reading message \(messageID) in \(channel)") { db in
             guard let channelRowID = try Self.channelRowID(channel, db) else { return nil }
             let row = try Row.fetchOne(db, sql: """
                 SELECT * FROM message
@@ -32,7 +32,7 @@ extension SQLiteStore {
     /// Replaces the text of a live message; an edit older than the last applied one is ignored.
     @discardableResult
     public func applyEdit(in channel: ChannelKey, messageID: String, newText: String, editedAt: Date) async throws -> Bool {
-        try await write("applying an edit") { db in
+        try await write("editing message \(messageID) in \(channel)") { db in
             guard let channelRowID = try Self.channelRowID(channel, db) else { return false }
             try db.execute(sql: """
                 UPDATE message SET text = ?, is_edited = 1, edited_at = ?
@@ -47,7 +47,7 @@ extension SQLiteStore {
     /// Tombstones a message and clears its text.
     @discardableResult
     public func applyDeletion(in channel: ChannelKey, messageID: String, deletedAt: Date) async throws -> Bool {
-        try await write("applying a deletion") { db in
+        try await write("deleting message \(messageID) in \(channel)") { db in
             guard let channelRowID = try Self.channelRowID(channel, db) else { return false }
             try db.execute(sql: """
                 UPDATE message SET text = '', deleted_at = ?
@@ -64,7 +64,7 @@ extension SQLiteStore {
                                location: location.description)
         }
         if limit == 0 { return [] }
-        return try await read("reading history") { db in
+        return try await read("reading history of \(channel)") { db in
             guard let channelRowID = try Self.channelRowID(channel, db) else { return [] }
             let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM (
@@ -80,7 +80,7 @@ extension SQLiteStore {
 
     /// The number of live messages in the channel.
     public func messageCount(in channel: ChannelKey) async throws -> Int {
-        try await read("counting messages") { db in
+        try await read("counting messages in \(channel)") { db in
             guard let channelRowID = try Self.channelRowID(channel, db) else { return 0 }
             return try Int.fetchOne(db, sql: """
                 SELECT count(*) FROM message WHERE channel_id = ? AND deleted_at IS NULL
@@ -92,7 +92,7 @@ extension SQLiteStore {
     @discardableResult
     public func resetHistory(in channel: ChannelKey) async throws -> Int {
         let now = Date().storageMilliseconds
-        return try await write("resetting history") { db in
+        return try await write("resetting history of \(channel)") { db in
             guard let channelRowID = try Self.channelRowID(channel, db) else { return 0 }
             try db.execute(sql: """
                 UPDATE message SET text = '', deleted_at = ? WHERE channel_id = ? AND deleted_at IS NULL
@@ -110,7 +110,7 @@ extension SQLiteStore {
         }
         if count == 0 { return 0 }
         let now = Date().storageMilliseconds
-        return try await write("forgetting messages") { db in
+        return try await write("forgetting \(count) messages in \(channel)") { db in
             guard let channelRowID = try Self.channelRowID(channel, db) else { return 0 }
             try db.execute(sql: """
                 UPDATE message SET text = '', deleted_at = ?
@@ -127,7 +127,7 @@ extension SQLiteStore {
 
     /// Records a reply, replacing any record with the same id.
     public func recordReply(_ reply: ReplyRecord) async throws {
-        try await write("recording a reply") { db in
+        try await write("recording reply \(reply.replyID) in \(reply.channel)") { db in
             let channelRowID = try Self.createChannelRowID(reply.channel, db)
             try db.execute(sql: """
                 INSERT INTO reply (id, channel_id, persona_name, trigger_message_id, created_at, was_cut_off)
@@ -149,7 +149,7 @@ extension SQLiteStore {
 
     /// The reply with this id, if recorded.
     public func reply(id replyID: String) async throws -> ReplyRecord? {
-        try await read("reading a reply") { db in
+        try await read("reading reply \(replyID)") { db in
             let row = try Row.fetchOne(db, sql: """
                 SELECT reply.*, channel.platform, channel.server, channel.channel
                 FROM reply JOIN channel ON channel.id = reply.channel_id
@@ -161,7 +161,7 @@ extension SQLiteStore {
 
     /// The newest reply in the channel, optionally by one persona.
     public func lastReply(in channel: ChannelKey, persona: String?) async throws -> ReplyRecord? {
-        try await read("reading the last reply") { db in
+        try await read("reading the last reply in \(channel)") { db in
             guard let channelRowID = try Self.channelRowID(channel, db) else { return nil }
             let row = try Row.fetchOne(db, sql: """
                 SELECT reply.*, channel.platform, channel.server, channel.channel
@@ -178,7 +178,7 @@ extension SQLiteStore {
     @discardableResult
     public func removeReply(id replyID: String) async throws -> ReplyRecord? {
         let now = Date().storageMilliseconds
-        return try await write("removing a reply") { db in
+        return try await write("removing reply \(replyID)") { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT reply.*, channel.platform, channel.server, channel.channel
                 FROM reply JOIN channel ON channel.id = reply.channel_id

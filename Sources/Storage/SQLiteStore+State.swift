@@ -7,7 +7,7 @@ extension SQLiteStore {
     /// Claims a message; the table's primary key lets only the first INSERT succeed.
     public func claimAnswer(channel: ChannelKey, messageID: String) async throws -> Bool {
         let now = Date().storageMilliseconds
-        return try await write("claiming an answer") { db in
+        return try await write("claiming message \(messageID) in \(channel)") { db in
             let channelRowID = try Self.createChannelRowID(channel, db)
             try db.execute(sql: """
                 INSERT INTO answered (channel_id, platform_message_id, claimed_at) VALUES (?, ?, ?)
@@ -19,7 +19,7 @@ extension SQLiteStore {
 
     /// Gives a claim back.
     public func releaseAnswer(channel: ChannelKey, messageID: String) async throws {
-        try await write("releasing an answer") { db in
+        try await write("releasing message \(messageID) in \(channel)") { db in
             guard let channelRowID = try Self.channelRowID(channel, db) else { return }
             try db.execute(sql: "DELETE FROM answered WHERE channel_id = ? AND platform_message_id = ?",
                            arguments: [channelRowID, messageID])
@@ -28,7 +28,7 @@ extension SQLiteStore {
 
     /// Whether the message is claimed.
     public func isAnswered(channel: ChannelKey, messageID: String) async throws -> Bool {
-        try await read("reading a claim") { db in
+        try await read("reading the claim on message \(messageID) in \(channel)") { db in
             guard let channelRowID = try Self.channelRowID(channel, db) else { return false }
             return try Bool.fetchOne(db, sql: """
                 SELECT EXISTS (SELECT 1 FROM answered WHERE channel_id = ? AND platform_message_id = ?)
@@ -41,7 +41,7 @@ extension SQLiteStore {
     /// Settings changed from chat, if any.
     public func channelSettings(for channel: ChannelKey) async throws -> ChannelSettings? {
         let location = location.description
-        return try await read("reading channel settings") { db in
+        return try await read("reading settings of \(channel)") { db in
             guard let channelRowID = try Self.channelRowID(channel, db) else { return nil }
             return try Self.settings(channelRowID: channelRowID, db, location: location)
         }
@@ -50,7 +50,7 @@ extension SQLiteStore {
     /// Replaces the channel's settings.
     public func setChannelSettings(_ settings: ChannelSettings, for channel: ChannelKey) async throws {
         let location = location.description
-        try await write("storing channel settings") { db in
+        try await write("storing settings of \(channel)") { db in
             let channelRowID = try Self.createChannelRowID(channel, db)
             try Self.store(settings, channelRowID: channelRowID, db, location: location)
         }
@@ -62,7 +62,7 @@ extension SQLiteStore {
         for channel: ChannelKey, _ body: @escaping @Sendable (inout ChannelSettings) throws -> Void
     ) async throws -> ChannelSettings {
         let location = location.description
-        return try await write("updating channel settings") { db in
+        return try await write("updating settings of \(channel)") { db in
             let channelRowID = try Self.createChannelRowID(channel, db)
             var settings = try Self.settings(channelRowID: channelRowID, db, location: location) ?? ChannelSettings()
             do {
@@ -146,7 +146,7 @@ extension SQLiteStore {
 
     /// A user's `user_system` text, if set.
     public func userPersona(platform: String, userID: String) async throws -> String? {
-        try await read("reading a user persona") { db in
+        try await read("reading the persona of \(platform) user \(userID)") { db in
             try String.fetchOne(db, sql: "SELECT text FROM user_persona WHERE platform = ? AND user_id = ?",
                                 arguments: [platform, userID])
         }
@@ -155,7 +155,7 @@ extension SQLiteStore {
     /// Sets or removes a user's `user_system` text.
     public func setUserPersona(_ text: String?, platform: String, userID: String) async throws {
         let now = Date().storageMilliseconds
-        try await write("storing a user persona") { db in
+        try await write("storing the persona of \(platform) user \(userID)") { db in
             if let text {
                 try db.execute(sql: """
                     INSERT INTO user_persona (platform, user_id, text, updated_at) VALUES (?, ?, ?, ?)
@@ -172,7 +172,7 @@ extension SQLiteStore {
 
     /// A stored state value, if any.
     public func state(for key: String) async throws -> String? {
-        try await read("reading state") { db in
+        try await read("reading state \(key)") { db in
             try String.fetchOne(db, sql: "SELECT value FROM kv_state WHERE key = ?", arguments: [key])
         }
     }
@@ -180,7 +180,7 @@ extension SQLiteStore {
     /// Stores or removes a state value.
     public func setState(_ value: String?, for key: String) async throws {
         let now = Date().storageMilliseconds
-        try await write("storing state") { db in
+        try await write("storing state \(key)") { db in
             if let value {
                 try db.execute(sql: """
                     INSERT INTO kv_state (key, value, updated_at) VALUES (?, ?, ?)

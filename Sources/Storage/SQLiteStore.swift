@@ -62,33 +62,48 @@ public final class SQLiteStore: Store {
         configuration.foreignKeysEnabled = true
         // Another process (a second bridge, a backup tool) may hold the lock briefly.
         configuration.busyMode = .timeout(10)
+        // synchronous=FULL, not NORMAL: in WAL mode NORMAL survives a process crash (kill -9)
+        // but a power loss may roll back the last commits, which could lose an answered-message
+        // claim and make the bot answer twice. Chat write volume is small, so one fsync per
+        // commit is cheap insurance.
         configuration.prepareDatabase { db in
-            // FULL, not NORMAL: in WAL mode NORMAL survives a process crash (kill -9) but a
-            // power loss may roll back the last commits, which could lose an answered-message
-            // claim and make the bot answer twice. Chat write volume is small, so one fsync
-            // per commit is cheap insurance.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
 
-        let writer: any DatabaseWriter
         switch location {
         case .inMemory:
+            let queue: DatabaseQueue
             do {
-                writer = try DatabaseQueue(configuration: configuration)
+                queue = try DatabaseQueue(configuration: configuration)
             } catch {
                 throw StorageError(mapping: error, location: location.description, while: "opening the database")
             }
+            return try prepareSchema(queue, location: location, logger: logger)
         case .file(let path):
             try createParentDirectory(of: path)
-            do {
-                // DatabasePool switches the file to WAL mode; this first read of the header is
-                // what detects a file that is not a database.
-                writer = try DatabasePool(path: path, configuration: configuration)
-            } catch {
-                throw StorageError(mapping: error, location: path, while: "opening the database")
+            // Two stores opening a fresh file at once would race to switch it to WAL mode (which
+            // fails with SQLITE_BUSY without calling the busy handler) and to run the same
+            // migration; a lock on the directory makes opens take turns, across processes too.
+            return try withDirectoryLock(for: path) {
+                let pool: DatabasePool
+                do {
+                    // Switching to WAL mode reads the header: a non-database fails here.
+                    pool = try DatabasePool(path: path, configuration: configuration)
+                    // The pool resets its writer to NORMAL after `prepareDatabase`; only the
+                    // writer's setting decides whether a commit is durable, so set it again.
+                    try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+                } catch {
+                    throw StorageError(mapping: error, location: path, while: "opening the database")
+                }
+                return try prepareSchema(pool, location: location, logger: logger)
             }
         }
+    }
 
+    /// Checks the schema is readable and not from a newer version, then applies migrations.
+    private static func prepareSchema(
+        _ writer: any DatabaseWriter, location: Location, logger: Logger
+    ) throws -> any DatabaseWriter {
         do {
             try writer.read { db in
                 // Reading the schema detects damage beyond the header before migrating.
@@ -142,26 +157,26 @@ public final class SQLiteStore: Store {
     // MARK: Access helpers
 
     /// Runs `body` in a read transaction, mapping errors to `StorageError`.
-    func read<T: Sendable>(_ what: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ what: @autoclosure () -> String, _ body: @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
         do {
             return try await writer.read(body)
         } catch {
-            throw mappedError(error, while: what)
+            throw mappedError(error, while: what())
         }
     }
 
     /// Runs `body` in a write transaction, mapping errors to `StorageError`.
-    func write<T: Sendable>(_ what: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ what: @autoclosure () -> String, _ body: @Sendable (Database) throws -> T) async throws -> T {
         try checkOpen()
         do {
             return try await writer.write(body)
         } catch {
-            throw mappedError(error, while: what)
+            throw mappedError(error, while: what())
         }
     }
 
-    private func checkOpen() throws {
+    func checkOpen() throws {
         if closedFlag.isClosed {
             throw StorageError(code: .closed, message: "the store is closed", location: location.description)
         }
@@ -170,6 +185,11 @@ public final class SQLiteStore: Store {
     private func mappedError(_ error: any Error, while what: String) -> any Error {
         if error is CancellationError { return error }
         if let callerError = error as? CallerError { return callerError.error }
+        if closedFlag.isClosed {
+            // close() won the race with this call; GRDB reports that as misuse.
+            return StorageError(code: .closed, message: "the store was closed during \(what)",
+                                location: location.description)
+        }
         let mapped = StorageError(mapping: error, location: location.description, while: what)
         logger.error("storage operation failed", metadata: ["operation": "\(what)", "error": "\(mapped)"])
         return mapped
@@ -203,7 +223,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// Checkpoints the WAL into the main file and closes every connection.
+    /// Checkpoints the WAL into the main file (best effort) and closes every connection.
     public func close() async throws {
         guard closedFlag.close() else { return }
         let writer = self.writer
@@ -215,7 +235,14 @@ public final class SQLiteStore: Store {
                 continuation.resume(with: Result {
                     do {
                         if case .file = location {
-                            _ = try writer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+                            // Leaves one self-contained file for backups. Commits are already
+                            // durable in the WAL (synchronous=FULL), so a failed checkpoint (another
+                            // process still reading) does not fail the close.
+                            do {
+                                _ = try writer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+                            } catch {
+                                logger.warning("storage checkpoint before close failed", metadata: ["error": "\(error)"])
+                            }
                         }
                         try writer.close()
                         logger.debug("storage closed")

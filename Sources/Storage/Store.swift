@@ -7,6 +7,10 @@ import Foundation
 /// concurrently from many tasks and, for claims, from several processes sharing one database.
 /// Deleted and forgotten messages leave a tombstone (text cleared) so a replayed platform
 /// event cannot bring them back.
+///
+/// Methods throw `StorageError`, except that a cancelled task gets `CancellationError` and an
+/// error thrown by a caller's closure is rethrown unchanged. Migration names are shared by all
+/// backends (`v1-initial-schema`, …) so one test suite can check them.
 public protocol Store: Sendable {
     // MARK: History
 

@@ -35,7 +35,7 @@ struct ShippedBotsTests {
             #expect(persona.character.count > 400, "\(file) character text is too thin")
             #expect((2...3).contains(persona.examples.count))
             #expect(persona.greeting != nil)
-            #expect(persona.userSystemTemplate?.contains("{{user}}") == true)
+            #expect(persona.userSystemTemplate?.contains("{{people}}") == true)
             #expect(persona.actionMarker != nil)
             #expect(persona.model.temperature != nil)
             displayNames.insert(persona.displayName)

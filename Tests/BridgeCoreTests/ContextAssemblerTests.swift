@@ -67,6 +67,37 @@ import Testing
         #expect(stablePrefixTurns >= 270)
     }
 
+    @Test func countCapMovesTheAnchorInBlocksWhenOnlyTheNewestAreLoaded() {
+        let assembler = ContextAssembler()
+        var all: [HistoryEntry] = []
+        var anchor: Int64?
+        var previous: [ChatMessage] = []
+        var stable = 0, moves = 0
+        for turn in 1...400 {
+            all.append(HistoryEntry(sequence: Int64(turn), speaker: .human(id: "u\(turn % 4)", name: "U\(turn % 4)"), text: "m\(turn)"))
+            let loaded = Array(all.suffix(100))   // like Store.recentMessages(limit: 100)
+            let context = assembler.assemble(persona: aria, channel: channel, history: loaded, anchor: anchor, maxMessages: 100)
+            #expect(context.historyCount < 100)
+            if anchor != nil, context.anchor != anchor { moves += 1 }
+            anchor = context.anchor
+            if !previous.isEmpty, Array(context.messages.prefix(previous.count)) == previous { stable += 1 }
+            previous = context.messages
+        }
+        // Without the cap the window would slide every turn; with it, it jumps 25 messages at a time.
+        #expect(moves <= 13)
+        #expect(moves >= 10)
+        #expect(stable >= 380)
+    }
+
+    @Test func userSystemTemplateAndSceneName() {
+        var persona = aria
+        persona.userSystemTemplate = "{{char}} is talking with:\n{{people}}"
+        let context = ContextAssembler().assemble(persona: persona, channel: channel, history: Array(scene().prefix(1)),
+                                                  scene: "The engine room")
+        #expect(context.messages[3] == ChatMessage(role: .userSystem, content: "Aria is talking with:\nPeople present:\n- Alice: a person in the chat"))
+        #expect(context.messages[4] == ChatMessage(role: .group, content: "The engine room"))
+    }
+
     @Test func calibrationFromUsage() {
         var budget = TokenBudget()
         let messages = [ChatMessage(role: .user, content: String(repeating: "word ", count: 300), name: "Al")]
@@ -91,5 +122,15 @@ import Testing
         let result = CacheSimulation.run(turns: 200, speakers: 5, messageBytes: 900)
         #expect(result.trims >= 1)
         #expect(result.reusedShare >= 0.8, "reused share \(result.reusedShare)")
+    }
+}
+
+@Suite struct CoreBenchmarksSmokeTests {
+    // Figures are printed by `persona-bridge bench`; here only that the measurement works (no timing asserted).
+    @Test func benchmarksProduceSamples() async {
+        #expect(CoreBenchmarks.contextAssembly(storedMessages: 2_000, iterations: 3).samples == 3)
+        let latency = await CoreBenchmarks.editLatency(streams: 4, tokens: 10, pace: .milliseconds(1))
+        #expect(latency.samples >= 4)
+        #expect(latency.p50 <= latency.p99)
     }
 }

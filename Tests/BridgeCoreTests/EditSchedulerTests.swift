@@ -122,6 +122,19 @@ import Testing
         #expect(d.edits.map(\.at) == [.zero, .seconds(1), .seconds(2)])
     }
 
+    @Test func failedEditIsRetriedAndFinalStillDelivered() {
+        var machine = EditScheduler(budget: EditBudget(burst: 1, interval: .seconds(1)), now: .zero)
+        let id = EditStreamID(3)
+        machine.open(id, sentText: "a")
+        #expect(machine.finish(id, text: "abc", now: .zero) == [.edit(id, text: "abc", isFinal: true)])
+        // The platform failed: the same final text is queued again and goes out when a token is free.
+        #expect(machine.editCompleted(id, succeeded: false, now: .milliseconds(10)) == [.wake(at: .seconds(1))])
+        #expect(machine.tick(now: .seconds(1)) == [.edit(id, text: "abc", isFinal: true)])
+        #expect(machine.editCompleted(id, succeeded: true, now: .seconds(1)) == [.finished(id, delivered: true)])
+        #expect(machine.activeStreams == 0)
+        #expect(machine.finish(id, text: "abc", now: .seconds(2)) == [.finished(id, delivered: false)])
+    }
+
     @Test func pauseFromPlatformStopsEdits() {
         var d = Driver(machine: EditScheduler(budget: budget, now: .zero))
         let id = EditStreamID(1)

@@ -3,6 +3,7 @@ import BridgeConfig
 import Foundation
 import Logging
 import ModelClient
+import ServiceLifecycle
 import Storage
 import Testing
 
@@ -254,5 +255,74 @@ func tempDatabasePath() -> String {
         #expect(sent.count > 1)
         #expect(sent.allSatisfy { $0.count <= 200 })
         #expect(sent.joined(separator: " ") == words.joined(separator: " ") + " ")
+    }
+}
+
+@Suite struct CommandTests {
+    @Test func parsing() {
+        #expect(BridgeCommand.parse("hello !pb", prefix: "!pb") == nil)
+        #expect(BridgeCommand.parse("!pbx status", prefix: "!pb") == nil)
+        #expect(BridgeCommand.parse("!pb", prefix: "!pb") == .success(.help))
+        #expect(BridgeCommand.parse("!PB persona set Aria Vale", prefix: "!pb") == .success(.personaSet("Aria Vale")))
+        #expect(BridgeCommand.parse("!pb forget 3", prefix: "!pb") == .success(.forget(3)))
+        #expect(BridgeCommand.parse("!pb talkativeness 0.25", prefix: "!pb") == .success(.talkativeness(0.25)))
+        for bad in ["!pb forget -1", "!pb forget x", "!pb talkativeness 2", "!pb persona set", "!pb persona dance", "!pb fly"] {
+            guard case .failure(let error)? = BridgeCommand.parse(bad, prefix: "!pb") else {
+                Issue.record("\(bad) should not parse")
+                continue
+            }
+            #expect(!error.message.isEmpty)
+        }
+        #expect(BridgeCommand.status.changesState == false)
+        #expect(BridgeCommand.reset.changesState == true)
+    }
+
+    @Test func regenerateReplacesTheLastReplyAndForgetNeedsAModerator() async throws {
+        let counter = Counter()
+        let model = FakeModel { _ in [.delta("take \(counter.next())"), .finish(.stop)] }
+        let h = Harness(store: try SQLiteStore.inMemory(), model: model)
+        h.platform.setModerators([moderator.id])
+        h.platform.post("Aria, pick a number", by: alice, in: h.channel)
+        try await h.waitForSends(1) { $0.last?.text == "take 1" }
+        h.platform.post("!pb regenerate", by: moderator, in: h.channel)
+        try await h.waitForSends(2) { $0.last?.text == "take 2" }
+        let key = Router.key(h.channel)
+        let texts = try await h.store.recentMessages(in: key, limit: 10).map(\.text)
+        #expect(texts == ["Aria, pick a number", "take 2"])
+        #expect(h.platform.sentMessages.first?.text == "(replaced by a new reply)")
+
+        h.platform.post("!pb forget 1", by: bob, in: h.channel)
+        try await h.waitForSends(3)
+        #expect(try await h.store.messageCount(in: key) == 2)
+        h.platform.post("!pb forget 1", by: moderator, in: h.channel)
+        try await h.waitForSends(4) { $0.last?.text == "Forgot the last 1 messages." }
+        #expect(try await h.store.messageCount(in: key) == 1)
+        h.platform.post("!pb status", by: bob, in: h.channel)
+        try await h.waitForSends(5) { $0.last?.text.hasPrefix("Status — personas: aria · 1 messages stored") == true }
+        await h.stop()
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    // Safe: `value` is only touched under `lock`.
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.withLock { value += 1; return value } }
+}
+
+@Suite struct ServiceGroupTests {
+    @Test func routerAndPlatformRunInAServiceGroupAndShutDownGracefully() async throws {
+        let platform = InMemoryPlatform()
+        let store = try SQLiteStore.inMemory()
+        let router = Router(configuration: RouterConfiguration(personas: [Harness.aria], defaultPersonas: ["aria"]),
+                            model: FakeModel.echo(), store: store, platforms: [platform], logger: Logger(label: "test"))
+        let group = ServiceGroup(configuration: .init(services: [.init(service: platform), .init(service: router)],
+                                                      logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        let channel = platform.channel("anywhere")
+        platform.post("hi aria", by: alice, in: channel)
+        try await waitUntil("reply") { platform.sentMessages.last?.text == "Re Alice: hi aria" }
+        await group.triggerGracefulShutdown()
+        try await running.value
     }
 }

@@ -12,7 +12,12 @@ protocol StoreFixture: Sendable {
     func destroy() async throws
 }
 
-/// A storage backend the shared suite runs against. A PostgreSQL backend adds itself to `all`.
+/// A storage backend the shared suite runs against.
+///
+/// To run the suite on PostgreSQL: add a backend whose fixture starts (or reuses) a server on a
+/// free loopback port, creates a fresh database per fixture, opens stores on it, and drops it in
+/// `destroy()`; then append it to `all` with `persists: true`. A missing server must make
+/// `makeFixture` throw with a clear message, so the tests fail rather than pass silently.
 struct StoreBackend: Sendable, CustomStringConvertible {
     /// Name shown in test output.
     let name: String

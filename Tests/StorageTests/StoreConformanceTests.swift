@@ -238,18 +238,60 @@ struct StoreConformanceTests {
             let first = try await fixture.open()
             let second = try await fixture.open()
             let stores = [first, second]
-            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for index in 0..<40 {
-                    let store = stores[index % 2]
-                    group.addTask { try await store.claimAnswer(channel: general, messageID: "shared") }
+            let wins: Int
+            do {
+                wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for index in 0..<40 {
+                        let store = stores[index % 2]
+                        group.addTask { try await store.claimAnswer(channel: general, messageID: "shared") }
+                    }
+                    var wins = 0
+                    for try await won in group where won { wins += 1 }
+                    return wins
                 }
-                var wins = 0
-                for try await won in group where won { wins += 1 }
-                return wins
+            } catch {
+                try? await first.close()
+                try? await second.close()
+                throw error
             }
             try await first.close()
             try await second.close()
             #expect(wins == 1)
+        }
+    }
+
+    @Test("two stores on one database see each other's writes; settings updates lose nothing",
+          arguments: StoreBackend.persistent)
+    func sharedDatabase(_ backend: StoreBackend) async throws {
+        try await withFixture(backend) { fixture in
+            let first = try await fixture.open()
+            let second = try await fixture.open()
+            do {
+                try await first.setChannelSettings(ChannelSettings(personas: []), for: general)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<20 {
+                        let store = index.isMultiple(of: 2) ? first : second
+                        group.addTask {
+                            try await store.updateChannelSettings(for: general) { $0.personas?.append("p\(index)") }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let personas = try await second.channelSettings(for: general)?.personas ?? []
+                #expect(Set(personas) == Set((0..<20).map { "p\($0)" }))
+                #expect(personas.count == 20)
+
+                #expect(try await first.claimAnswer(channel: general, messageID: "m1"))
+                #expect(try await second.isAnswered(channel: general, messageID: "m1"))
+                try await second.insert(humanMessage("m1", at: 1_000))
+                #expect(try await first.recentMessages(in: general, limit: 5).map(\.messageID) == ["m1"])
+            } catch {
+                try? await first.close()
+                try? await second.close()
+                throw error
+            }
+            try await first.close()
+            try await second.close()
         }
     }
 

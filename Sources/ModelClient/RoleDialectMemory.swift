@@ -1,0 +1,49 @@
+import Foundation
+
+/// Remembers, per provider and endpoint, that the extra roles had to be folded (the `auto` dialect).
+///
+/// Lives for the process (`shared`); tests may pass their own instance.
+public final class RoleDialectMemory: Sendable {
+    /// The process-wide memory used by default.
+    public static let shared = RoleDialectMemory()
+
+    private let state = LockedValue<Set<String>>([])
+
+    /// Creates an empty memory.
+    public init() {}
+
+    /// Whether requests to this endpoint must be folded.
+    public func requiresFolding(provider: ModelProvider, endpoint: String) -> Bool {
+        state.withLock { $0.contains(Self.key(provider, endpoint)) }
+    }
+
+    /// Records that this endpoint rejected a role.
+    public func rememberFolding(provider: ModelProvider, endpoint: String) {
+        _ = state.withLock { $0.insert(Self.key(provider, endpoint)) }
+    }
+
+    /// Forgets every endpoint.
+    public func reset() {
+        state.withLock { $0.removeAll() }
+    }
+
+    private static func key(_ provider: ModelProvider, _ endpoint: String) -> String {
+        "\(provider.rawValue) \(endpoint)"
+    }
+}
+
+/// A value guarded by a lock.
+///
+/// `@unchecked Sendable`: `value` is only read or written inside `lock`.
+final class LockedValue<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+
+@testable import Storage
+
+/// Behaviour specific to the SQLite backend: files, pragmas, damage and crashes.
+@Suite("SQLiteStore")
+struct SQLiteStoreTests {
+    @Test("opening a path in missing directories creates them, in WAL mode with synchronous=FULL")
+    func createsDirectoriesAndUsesWAL() async throws {
+        let directory = try TemporaryDirectory()
+        defer { try? directory.remove() }
+        let path = directory.file("a/b/c/bridge.sqlite")
+        let store = try await SQLiteStore.open(.file(path: path))
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(try await store.writerPragma("journal_mode") == "wal")
+        #expect(try await store.writerPragma("synchronous") == "2", "2 is FULL")
+        #expect(try await store.writerPragma("foreign_keys") == "1")
+        try await store.insert(humanMessage("m1", at: 1_000))
+        try await store.close()
+        // close() checkpoints, so the main file alone holds everything (a plain copy is a backup).
+        let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        #expect(walSize == 0)
+        #expect(store.location == .file(path: path))
+    }
+
+    @Test("reopening an existing database changes no schema")
+    func reopenIsNoOp() async throws {
+        let directory = try TemporaryDirectory()
+        defer { try? directory.remove() }
+        let path = directory.file("bridge.sqlite")
+        let first = try await SQLiteStore.open(.file(path: path))
+        let schema = try await first.schemaSnapshot()
+        #expect(schema.contains { $0.hasPrefix("index message_live_history:") })
+        try await first.insert(humanMessage("m1", at: 1_000))
+        try await first.close()
+
+        let second = try await SQLiteStore.open(.file(path: path))
+        #expect(try await second.schemaSnapshot() == schema)
+        #expect(try await second.appliedMigrations() == ["v1-initial-schema"])
+        #expect(try await second.messageCount(in: general) == 1)
+        try await second.close()
+    }
+
+    @Test("several stores opening one fresh file at once all succeed (first start of two processes)")
+    func concurrentFirstOpen() async throws {
+        for _ in 0..<5 {
+            let directory = try TemporaryDirectory()
+            defer { try? directory.remove() }
+            let path = directory.file("bridge.sqlite")
+            let stores = try await withThrowingTaskGroup(of: SQLiteStore.self) { group in
+                for _ in 0..<4 {
+                    group.addTask { try await SQLiteStore.open(.file(path: path)) }
+                }
+                var stores: [SQLiteStore] = []
+                for try await store in group { stores.append(store) }
+                return stores
+            }
+            for store in stores {
+                #expect(try await store.appliedMigrations() == ["v1-initial-schema"])
+                try await store.close()
+            }
+        }
+    }
+
+    @Test("a garbage file gives StorageError.corrupt naming the path, and is left as it was")
+    func garbageFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { try? directory.remove() }
+        let path = directory.file("bridge.sqlite")
+        let garbage = Data((0..<8_192).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        try garbage.write(to: URL(fileURLWithPath: path))
+
+        let error = await #expect(throws: StorageError.self) {
+            try await SQLiteStore.open(.file(path: path))
+        }
+        #expect(error?.code == .corrupt)
+        #expect(error?.location == path)
+        #expect(error?.description.contains(path) == true)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage, "bad input loses nothing")
+    }
+
+    @Test("a database whose schema pages are damaged gives StorageError.corrupt")
+    func damagedSchemaPage() async throws {
+        let directory = try TemporaryDirectory()
+        defer { try? directory.remove() }
+        let path = directory.file("bridge.sqlite")
+        let store = try await SQLiteStore.open(.file(path: path))
+        try await store.insert(humanMessage("m1", at: 1_000))
+        try await store.close()
+
+        // Damage only the main file: a leftover WAL could hold an intact copy of the page.
+        try? FileManager.default.removeItem(atPath: path + "-wal")
+        try? FileManager.default.removeItem(atPath: path + "-shm")
+        // Keep the 100-byte header, overwrite the rest of page 1 (the schema table).
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        for index in 100..<min(4_096, bytes.count) { bytes[index] = 0xA5 }
+        try bytes.write(to: URL(fileURLWithPath: path))
+
+        let error = await #expect(throws: StorageError.self) {
+            try await SQLiteStore.open(.file(path: path))
+        }
+        #expect(error?.code == .corrupt)
+        #expect(error?.location == path)
+    }
+
+    @Test("a directory where the file should be gives StorageError.cannotOpen")
+    func pathIsDirectory() async throws {
+        let directory = try TemporaryDirectory()
+        defer { try? directory.remove() }
+        let path = directory.file("bridge.sqlite")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        let error = await #expect(throws: StorageError.self) {
+            try await SQLiteStore.open(.file(path: path))
+        }
+        #expect(error?.code == .cannotOpen)
+        #expect(error?.location == path)
+    }
+
+    @Test("a file where the directory should be gives StorageError.cannotOpen")
+    func parentIsFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { try? directory.remove() }
+        try Data("not a directory".utf8).write(to: URL(fileURLWithPath: directory.file("state")))
+        let path = directory.file("state/bridge.sqlite")
+        let error = await #expect(throws: StorageError.self) {
+            try await SQLiteStore.open(.file(path: path))
+        }
+        #expect(error?.code == .cannotOpen)
+        #expect(error?.location == path)
+    }
+
+    @Test("a database from a newer version is refused, not migrated")
+    func newerSchemaRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { try? directory.remove() }
+        let path = directory.file("bridge.sqlite")
+        let store = try await SQLiteStore.open(.file(path: path))
+        try await store.executeRaw("INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
+        try await store.close()
+
+        let error = await #expect(throws: StorageError.self) {
+            try await SQLiteStore.open(.file(path: path))
+        }
+        #expect(error?.code == .migrationFailed)
+        #expect(error?.location == path)
+    }
+
+    @Test("files copied without closing the store (as after kill -9) keep every committed write")
+    func crashCopyKeepsCommits() async throws {
+        let directory = try TemporaryDirectory()
+        defer { try? directory.remove() }
+        let path = directory.file("live/bridge.sqlite")
+        let store = try await SQLiteStore.open(.file(path: path))
+        for index in 0..<300 {
+            try await store.insert(humanMessage("m\(index)", at: Int64(index)))
+            if index % 10 == 0 {
+                #expect(try await store.claimAnswer(channel: general, messageID: "m\(index)"))
+            }
+        }
+        // The WAL still holds the commits: copy the files as a killed process would leave them.
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+        let crashedPath = directory.file("crashed/bridge.sqlite")
+        try FileManager.default.createDirectory(atPath: directory.file("crashed"), withIntermediateDirectories: false)
+        try FileManager.default.copyItem(atPath: path, toPath: crashedPath)
+        try FileManager.default.copyItem(atPath: path + "-wal", toPath: crashedPath + "-wal")
+        try await store.close()
+
+        let recovered = try await SQLiteStore.open(.file(path: crashedPath))
+        try await recovered.integrityCheck()
+        #expect(try await recovered.messageCount(in: general) == 300)
+        #expect(!(try await recovered.claimAnswer(channel: general, messageID: "m290")))
+        #expect(try await recovered.claimAnswer(channel: general, messageID: "m291"))
+        try await recovered.close()
+    }
+
+    @Test("an in-memory store is private to its instance")
+    func inMemoryIsPrivate() async throws {
+        let first = try SQLiteStore.inMemory()
+        let second = try SQLiteStore.inMemory()
+        try await first.insert(humanMessage("m1", at: 1_000))
+        #expect(try await second.messageCount(in: general) == 0)
+        #expect(first.location.description == ":memory:")
+        try await first.close()
+        try await second.close()
+    }
+}
