@@ -98,6 +98,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
 
+        // Loopback benchmarks: `swift run -c release pb-bench [transport …]`.
+        .executableTarget(
+            name: "pb-bench",
+            dependencies: [
+                "HTTPTransport", "SocketTransport", "PBTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/pb-bench"),
+
         // Shared test helpers: spawning loopback servers, free ports, repo paths.
         .target(name: "PBTestSupport", path: "Tests/PBTestSupport"),
 
@@ -106,6 +115,7 @@ let package = Package(
         .testTarget(name: "ModelClientTests", dependencies: ["ModelClient", "HTTPTransport", "PBTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "PBTestSupport"]),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "PBTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["persona-bridge", "PBTestSupport"]),
         .testTarget(name: "PlatformConsoleTests", dependencies: ["PlatformConsole", "BridgeCore"]),
         .testTarget(
             name: "BridgeCoreTests",

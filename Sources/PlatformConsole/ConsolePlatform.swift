@@ -115,6 +115,11 @@ public final class ConsolePlatform: ChatPlatform, Sendable {
         output.streamUpdate(id: message.messageID, text: text)
     }
 
+    /// Ends a reply that is still on the current line, so the shell prompt starts on its own line.
+    public func finishOutput() {
+        output.settle(quiet: .zero)
+    }
+
     /// The terminal shows no typing indicator.
     public func typing(in channel: ChannelRef) async {}
 

@@ -1,0 +1,20 @@
+import Foundation
+
+/// `pb-bench SUITE…`: prints loopback throughput and latency figures for the README.
+@main
+struct PBBench {
+    static func main() async throws {
+        let suites = CommandLine.arguments.dropFirst()
+        let all = ["transport"]
+        let chosen = suites.isEmpty ? all : Array(suites)
+        for suite in chosen {
+            print("== \(suite)")
+            switch suite {
+            case "transport": try await TransportBenchmark.run()
+            default:
+                FileHandle.standardError.write(Data("pb-bench: unknown suite '\(suite)'; known: \(all.joined(separator: ", "))\n".utf8))
+                exit(2)
+            }
+        }
+    }
+}

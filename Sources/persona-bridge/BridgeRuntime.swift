@@ -1,0 +1,77 @@
+import BridgeConfig
+import BridgeCore
+import Foundation
+import HTTPTransport
+import Logging
+import ModelClient
+import Storage
+
+/// What `run` and `chat` share: a loaded config turned into a store, a model client and a router.
+struct BridgeRuntime {
+    let configuration: BridgeConfiguration
+    let store: SQLiteStore
+    let http: HTTPClient
+    let model: ModelClient
+    let logger: Logger
+
+    /// Loads and checks a config file; prints every diagnostic and exits 1 on errors.
+    static func loadConfiguration(path: String, logger: Logger) throws -> BridgeConfiguration {
+        let result = ConfigLoader(logger: logger).load(configPath: path)
+        let problems = result.diagnostics
+        if !problems.isEmpty {
+            FileHandle.standardError.write(
+                Data((checkReport(problems, relativeTo: FileManager.default.currentDirectoryPath) + "\n").utf8))
+        }
+        guard let configuration = result.configuration, !result.hasErrors else {
+            FileHandle.standardError.write(Data("persona-bridge: \(path) has errors; nothing was started.\n".utf8))
+            throw ExitCodeError.failure
+        }
+        return configuration
+    }
+
+    /// Opens the store and the model client. Fails fast, with the variable to set, when the key is missing.
+    static func start(_ configuration: BridgeConfiguration, logger: Logger) async throws -> BridgeRuntime {
+        let modelConfiguration: ModelClientConfiguration
+        do {
+            modelConfiguration = try configuration.model.clientConfiguration()
+            try modelConfiguration.validate()
+        } catch {
+            FileHandle.standardError.write(Data("persona-bridge: \(error.message)\n".utf8))
+            throw ExitCodeError.failure
+        }
+        if let url = configuration.storage.url {
+            FileHandle.standardError.write(
+                Data("persona-bridge: storage.url '\(redactedURL(url))' needs the PostgreSQL backend, which this build does not include yet; use storage.path for SQLite.\n".utf8))
+            throw ExitCodeError.failure
+        }
+        let path = configuration.storage.path ?? StorageSettings.defaultRelativePath
+        let store = try await SQLiteStore.open(.file(path: path), logger: logger)
+        let http = HTTPClient(logger: logger)
+        let model = ModelClient(configuration: modelConfiguration, httpClient: http, logger: logger)
+        return BridgeRuntime(configuration: configuration, store: store, http: http, model: model, logger: logger)
+    }
+
+    /// A router over `platforms`.
+    func router(platforms: [any ChatPlatform]) -> Router {
+        Router(configuration: RouterConfiguration(configuration), model: model, store: store, platforms: platforms,
+               logger: logger)
+    }
+
+    /// Flushes the store and stops the HTTP driver.
+    func shutdown() async {
+        do { try await store.close() } catch { logger.error("closing the store failed", metadata: ["error": "\(error)"]) }
+        http.shutdown()
+    }
+
+    /// A URL with any password removed, for messages.
+    static func redactedURL(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "<unparsable URL>" }
+        if components.password != nil { components.password = "***" }
+        return components.string ?? "<unparsable URL>"
+    }
+}
+
+/// Exit status for a failure already explained on standard error.
+enum ExitCodeError: Error {
+    case failure
+}

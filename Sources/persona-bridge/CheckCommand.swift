@@ -1,0 +1,81 @@
+import ArgumentParser
+import BridgeConfig
+import Foundation
+import HTTPTransport
+import Logging
+import ModelClient
+
+/// `persona-bridge check`: validates a config and its personas, optionally asking the model once.
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Report every problem in a config and its personas, with file, line and a fix hint.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(help: "Also send one tiny streamed request with the configured provider, key and model.")
+    var online = false
+
+    func run() async throws {
+        let logger = CLILogging.bootstrap(level: options.logLevel)
+        let result = ConfigLoader(logger: logger).load(configPath: options.config)
+        let base = FileManager.default.currentDirectoryPath
+        if !result.diagnostics.isEmpty {
+            print(checkReport(result.diagnostics, relativeTo: base))
+        }
+        guard let configuration = result.configuration, !result.hasErrors else {
+            let errors = result.diagnostics.filter { $0.severity == .error }.count
+            print("\(options.config): \(errors) error\(errors == 1 ? "" : "s"); nothing was started.")
+            throw ExitCode(1)
+        }
+        let personas = configuration.personas.count
+        print(
+            "\(options.config): OK — \(personas) persona\(personas == 1 ? "" : "s"), "
+                + "\(configuration.channels.count) channel binding\(configuration.channels.count == 1 ? "" : "s"), "
+                + "platforms: \(configuration.enabledPlatforms.joined(separator: ", ")).")
+        if online {
+            try await OnlineCheck.run(settings: configuration.model, logger: logger)
+        }
+    }
+}
+
+/// `check --online`: one tiny streamed request, printed as it arrives.
+enum OnlineCheck {
+    static func run(settings: ModelSettings, logger: Logger) async throws {
+        let configuration: ModelClientConfiguration
+        do {
+            configuration = try settings.clientConfiguration()
+            try configuration.validate()
+        } catch {
+            print("online check: \(error.message)")
+            throw ExitCode(1)
+        }
+        let http = HTTPClient(logger: logger)
+        defer { http.shutdown() }
+        let client = ModelClient(configuration: configuration, httpClient: http, logger: logger)
+        let request = ChatRequest(
+            messages: [
+                ChatMessage(role: .system, content: "You are a terse test character.", name: "probe"),
+                ChatMessage(role: .user, content: "Say hello in five words or fewer.", name: "operator"),
+            ],
+            parameters: ModelParameters(temperature: 0.7, topP: 0.95, maxOutputTokens: 32))
+        print("online check: \(configuration.provider) \(configuration.model) at \(configuration.endpointURL)")
+        let start = ContinuousClock.now
+        do {
+            for try await event in client.stream(request) {
+                switch event {
+                case .delta(let text): print(text, terminator: "")
+                case .finish(let reason): print("\n[finish: \(reason)]")
+                case .usage(let usage):
+                    print(
+                        "[usage: \(usage.promptTokens) prompt, \(usage.completionTokens) completion"
+                            + (usage.cachedTokens.map { ", \($0) cached" } ?? "") + " tokens]")
+                }
+            }
+        } catch let error as ModelError {
+            print("\nonline check failed: \(error.message)")
+            throw ExitCode(1)
+        }
+        print("online check: OK in \(start.duration(to: .now))")
+    }
+}

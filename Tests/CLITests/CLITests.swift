@@ -1,0 +1,70 @@
+import Foundation
+import PBTestSupport
+import Testing
+
+/// Runs the built `persona-bridge` binary as a user would.
+struct CLI {
+    /// The binary next to the test bundle.
+    static var binary: String {
+        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [bundleDir, bundleDir.deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("persona-bridge").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return bundleDir.appendingPathComponent("persona-bridge").path
+    }
+
+    /// Runs the CLI with `arguments` and environment `environment`; returns exit code and combined output.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
+        var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        env.merge(environment) { $1 }
+        let process = try TestServer(executable: binary, arguments: arguments, environment: env)
+        let code = try await process.waitForExit(timeout: .seconds(60))
+        return (code, process.output)
+    }
+}
+
+@Suite struct CLITests {
+    let demo = RepoPaths.bots.appendingPathComponent("demo.toml").path
+
+    @Test func checkAcceptsTheShippedDemoConfig() async throws {
+        let (code, output) = try await CLI.run(["check", "--config", demo], environment: ["OPENROUTER_API_KEY": "test-key"])
+        #expect(code == 0, "output: \(output)")
+        #expect(!output.contains("test-key"), "the key must never be echoed")
+        #expect(output.contains("OK"))
+    }
+
+    @Test func checkReportsEveryProblemWithFileAndLine() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pb-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("bad.toml")
+        try """
+            [model]
+            provider = "openrouter"
+            temprature = 0.5
+
+            [[channels]]
+            platform = "console"
+            channel = "demo"
+            personas = ["nobody"]
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let (code, output) = try await CLI.run(["check", "--config", config.path])
+        #expect(code == 1, "output: \(output)")
+        #expect(output.contains("bad.toml:3"), "unknown key on line 3 should be reported: \(output)")
+        #expect(output.contains("temperature"), "a did-you-mean hint is expected: \(output)")
+        #expect(output.contains("nobody"), "the unknown persona should be named: \(output)")
+    }
+
+    @Test func chatWithoutAnAPIKeyStopsAtOnceNamingTheVariable() async throws {
+        let (code, output) = try await CLI.run(["chat", "--config", demo], environment: [:])
+        #expect(code == 1, "output: \(output)")
+        #expect(output.contains("OPENROUTER_API_KEY"), "output: \(output)")
+    }
+
+    @Test func versionPrintsTheVersion() async throws {
+        let (code, output) = try await CLI.run(["version"])
+        #expect(code == 0)
+        #expect(output.hasPrefix("persona-bridge "))
+    }
+}
