@@ -87,6 +87,24 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
 
+        // IRC adapter: registration, flood control and line-wise streaming over a raw TCP/TLS socket.
+        .target(
+            name: "PlatformIRC",
+            dependencies: [
+                "BridgeCore", "SocketTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+
+        // Discord adapter: gateway (zlib-stream) over the websocket transport, REST over HTTP.
+        .target(
+            name: "PlatformDiscord",
+            dependencies: [
+                "BridgeCore", "HTTPTransport", "SocketTransport", "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+
         // The thin CLI.
         .executableTarget(
             name: "persona-bridge",
@@ -115,6 +133,8 @@ let package = Package(
         .testTarget(name: "ModelClientTests", dependencies: ["ModelClient", "HTTPTransport", "PBTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "PBTestSupport"]),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "PBTestSupport"]),
+        .testTarget(name: "PlatformIRCTests", dependencies: ["PlatformIRC", "BridgeCore", "PBTestSupport"]),
+        .testTarget(name: "PlatformDiscordTests", dependencies: ["PlatformDiscord", "BridgeCore", "PBTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["persona-bridge", "PBTestSupport"]),
         .testTarget(name: "PlatformConsoleTests", dependencies: ["PlatformConsole", "BridgeCore"]),
         .testTarget(

@@ -1,0 +1,1 @@
+// PlatformDiscord: implementation lands with its issue.

@@ -1,0 +1,1 @@
+// PlatformIRC: implementation lands with its issue.
