@@ -302,6 +302,40 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
         }
     }
 
+    @Test func unreadBodyHoldsTheServerBack() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient(configuration: .init(bodyBufferLimit: 64 * 1024))
+            defer { client.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+            let megabytes = 64
+            let response = try await client.execute(HTTPRequest(url: "\(base)/big?id=b1&mb=\(megabytes)"))
+            var iterator = response.body.makeAsyncIterator()
+            var total = try #require(try await iterator.next()).count
+            // Without backpressure curl would swallow 64 MiB on loopback at once; paused, the
+            // kernel's few MiB of socket buffers fill and the server's writes block.
+            for _ in 0..<10 {
+                #expect(try await fetchText(client, "\(base)/stream-state?id=b1").1 == "sending")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            while let chunk = try await iterator.next() { total += chunk.count }
+            #expect(total == megabytes << 20)
+            #expect(try await waitForText(client, "\(base)/stream-state?id=b1", "finished") == "finished")
+        }
+    }
+
+    @Test func explicitProxyIsUsed() async throws {
+        try await withHTTPServer { _, port in
+            // The test server answers absolute-form requests, so it can stand in for a forward proxy.
+            let client = HTTPClient(configuration: .init(proxy: "http://127.0.0.1:\(port)"))
+            defer { client.shutdown() }
+            let response = try await client.execute(HTTPRequest(url: "http://proxied.invalid/echo"))
+            #expect(response.status == 200)
+            let echo = try JSONDecoder().decode(Echo.self, from: Data(try await response.body.collect(upTo: 1 << 20)))
+            #expect(echo.path == "http://proxied.invalid/echo")
+            #expect(echo.header("host") == "proxied.invalid")
+        }
+    }
+
     @Test func twoHundredConcurrentStreamsComplete() async throws {
         try await withHTTPServer { _, port in
             let client = HTTPClient()
