@@ -125,6 +125,18 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
         }
     }
 
+    @Test func interimResponsesAreSkipped() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let response = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/early"))
+            #expect(response.status == 201)
+            #expect(response.headers["x-final"] == "yes")
+            #expect(response.headers["link"] == nil)
+            #expect(try await response.body.collect(upTo: 100) == Array("final".utf8))
+        }
+    }
+
     @Test func firstSSEChunkArrivesWhileTheServerIsStillSending() async throws {
         try await withHTTPServer { _, port in
             let client = HTTPClient()
