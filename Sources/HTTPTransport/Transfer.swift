@@ -52,15 +52,17 @@ final class Transfer: @unchecked Sendable {
 
     // MARK: consumer side
 
-    func setHeadContinuation(_ continuation: CheckedContinuation<HTTPResponse, Error>) {
+    /// Stores the continuation `execute` waits on; false (and resumed) if the transfer already failed.
+    func setHeadContinuation(_ continuation: CheckedContinuation<HTTPResponse, Error>) -> Bool {
         lock.lock()
         if case .failure(let error)? = outcome {
             lock.unlock()
             continuation.resume(throwing: error)
-            return
+            return false
         }
         headContinuation = continuation
         lock.unlock()
+        return true
     }
 
     func nextChunk() async throws -> [UInt8]? {
@@ -227,7 +229,6 @@ final class Transfer: @unchecked Sendable {
             case .failure(let error):
                 headResume = .failure(error)
             }
-            _ = continuation  // resumed below, outside the lock
             lock.unlock()
             if let headResume { continuation.resume(with: headResume) }
             return true

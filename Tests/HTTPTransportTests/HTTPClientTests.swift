@@ -125,6 +125,18 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
         }
     }
 
+    @Test func interimResponsesAreSkipped() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let response = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/early"))
+            #expect(response.status == 201)
+            #expect(response.headers["x-final"] == "yes")
+            #expect(response.headers["link"] == nil)
+            #expect(try await response.body.collect(upTo: 100) == Array("final".utf8))
+        }
+    }
+
     @Test func firstSSEChunkArrivesWhileTheServerIsStillSending() async throws {
         try await withHTTPServer { _, port in
             let client = HTTPClient()
@@ -225,6 +237,56 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
         }
     }
 
+    @Test func cancellationsAtRandomPointsLeakNoTransfer() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+            let count = 60
+            let outcomes = await withTaskGroup(of: String.self) { group in
+                for index in 0..<count {
+                    group.addTask {
+                        let consumer = Task {
+                            let response = try await client.execute(HTTPRequest(url: "\(base)/stream?id=r\(index)"))
+                            var seen = 0
+                            // Some consumers stop reading and drop the body; the rest run until cancelled.
+                            for try await _ in response.body {
+                                seen += 1
+                                if index % 3 == 0 && seen > index % 5 { return "dropped" }
+                            }
+                            return "ended"
+                        }
+                        for _ in 0..<(index % 7) * 20 { await Task.yield() }
+                        if index % 3 != 0 { consumer.cancel() }
+                        switch await consumer.result {
+                        case .success(let outcome): return outcome
+                        case .failure(let error as HTTPClientError) where error.code == .cancelled: return "cancelled"
+                        case .failure(let error): return "unexpected \(error)"
+                        }
+                    }
+                }
+                var all: [String] = []
+                for await outcome in group { all.append(outcome) }
+                return all
+            }
+            #expect(outcomes.count == count)
+            #expect(outcomes.allSatisfy { $0 == "dropped" || $0 == "cancelled" }, "\(outcomes)")
+            // Every stream that reached the server gets closed: no transfer lingers in the driver.
+            let deadline = ContinuousClock.now + .seconds(15)
+            var open: [Int] = []
+            repeat {
+                open = []
+                for index in 0..<count where try await fetchText(client, "\(base)/stream-state?id=r\(index)").1 == "open" {
+                    open.append(index)
+                }
+                if open.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(50))
+            } while ContinuousClock.now < deadline
+            #expect(open.isEmpty, "streams still open on the server: \(open)")
+            #expect(try await fetchText(client, "\(base)/bytes?n=3") == (200, "xxx"))
+        }
+    }
+
     @Test func droppingTheResponseAbortsTheTransfer() async throws {
         let (server, port) = try await startPythonServer("http_server.py")
         defer { server.stop() }
@@ -299,6 +361,40 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
                 if chunks % 16 == 0 { try await Task.sleep(for: .milliseconds(2)) }
             }
             #expect(total == size)
+        }
+    }
+
+    @Test func unreadBodyHoldsTheServerBack() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient(configuration: .init(bodyBufferLimit: 64 * 1024))
+            defer { client.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+            let megabytes = 64
+            let response = try await client.execute(HTTPRequest(url: "\(base)/big?id=b1&mb=\(megabytes)"))
+            var iterator = response.body.makeAsyncIterator()
+            var total = try #require(try await iterator.next()).count
+            // Without backpressure curl would swallow 64 MiB on loopback at once; paused, the
+            // kernel's few MiB of socket buffers fill and the server's writes block.
+            for _ in 0..<10 {
+                #expect(try await fetchText(client, "\(base)/stream-state?id=b1").1 == "sending")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            while let chunk = try await iterator.next() { total += chunk.count }
+            #expect(total == megabytes << 20)
+            #expect(try await waitForText(client, "\(base)/stream-state?id=b1", "finished") == "finished")
+        }
+    }
+
+    @Test func explicitProxyIsUsed() async throws {
+        try await withHTTPServer { _, port in
+            // The test server answers absolute-form requests, so it can stand in for a forward proxy.
+            let client = HTTPClient(configuration: .init(proxy: "http://127.0.0.1:\(port)"))
+            defer { client.shutdown() }
+            let response = try await client.execute(HTTPRequest(url: "http://proxied.invalid/echo"))
+            #expect(response.status == 200)
+            let echo = try JSONDecoder().decode(Echo.self, from: Data(try await response.body.collect(upTo: 1 << 20)))
+            #expect(echo.path == "http://proxied.invalid/echo")
+            #expect(echo.header("host") == "proxied.invalid")
         }
     }
 

@@ -10,7 +10,9 @@ Endpoints:
   /stream?id=X          endless chunks until the client goes; /stream-state?id=X: open|closed|unknown
   /ratelimited          429 with Retry-After
   /bytes?n=N            N bytes of 'x'
+  /big?id=X&mb=N        N MiB of 'y'; /stream-state?id=X: sending|finished|closed
   /redirect             302 to /echo
+  /early                103 Early Hints block, then 201
 --blackhole also listens on a second port whose accept queue is full, so connects there hang;
 it prints "BLACKHOLE <port>" before READY.
 """
@@ -84,6 +86,11 @@ class Handler(BaseHTTPRequestHandler):
                 "body": body.decode("latin-1"),
             }
             self.send_body(200, json.dumps(out).encode())
+        elif path == "/early":
+            # An interim 103 block whose fields must not leak into the final response.
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+            self.wfile.flush()
+            self.send_body(201, b"final", "text/plain", [("X-Final", "yes")])
         elif path == "/redirect":
             self.send_body(302, b"moved", "text/plain", [("Location", "/echo?redirected=1")])
         elif path == "/ratelimited":
@@ -124,6 +131,23 @@ class Handler(BaseHTTPRequestHandler):
             self.start_chunked()
             self.chunk(b"data: first\n\n")
             time.sleep(120)
+        elif path == "/big":
+            ident, mb = q["id"], int(q.get("mb", "64"))
+            with lock:
+                stream_state[ident] = "sending"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(mb << 20))
+            self.end_headers()
+            block = b"y" * 65536
+            try:
+                for _ in range(mb * 16):
+                    self.wfile.write(block)
+                final = "finished"
+            except OSError:
+                final = "closed"
+            with lock:
+                stream_state[ident] = final
         elif path == "/stream":
             ident = q["id"]
             with lock:

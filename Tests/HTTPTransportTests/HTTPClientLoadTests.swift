@@ -11,7 +11,8 @@ func residentBytes() throws -> Int {
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
-@Suite(.serialized) struct HTTPClientLeakTests {
+/// Memory and throughput checks; serialized so one's allocations do not skew the other's RSS.
+@Suite(.serialized) struct HTTPClientLoadTests {
     /// Runs `count` GETs over `workers` concurrent loops; returns elapsed time.
     private func cycles(_ count: Int, workers: Int, client: HTTPClient, url: String) async throws -> Duration {
         let start = ContinuousClock.now
@@ -45,6 +46,24 @@ func residentBytes() throws -> Int {
             print("HTTP: \(Int(9_000 / seconds)) req/s (loopback, 8 concurrent, Python server)")
             print("HTTP RSS: \(baseline / 1024) KiB after 1,000 requests, \(after / 1024) KiB after 10,000")
             #expect(after - baseline < 10 * 1024 * 1024)
+        }
+    }
+
+    @Test func sseEventThroughputIsMeasured() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let count = 20_000
+            let start = ContinuousClock.now
+            let response = try await client.execute(
+                HTTPRequest(url: "http://127.0.0.1:\(port)/drip?count=\(count)&ms=0&tag=e"))
+            var text: [UInt8] = []
+            for try await chunk in response.body { text += chunk }
+            let elapsed = ContinuousClock.now - start
+            let events = text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).count
+            #expect(events == count)
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            print("SSE: \(Int(Double(events) / seconds)) events/s (loopback, one stream, Python server)")
         }
     }
 }
