@@ -242,7 +242,9 @@ final class Transfer: @unchecked Sendable {
             case .failure(let error): waiterResume = .failure(error)
             }
         }
-        if case .failure = result {
+        // A cancelled body is dropped; after a transport failure the consumer still reads every byte that
+        // arrived before the error (a reply cut off mid-stream keeps its partial text).
+        if case .failure(let error) = result, error.code == .cancelled || error.code == .shutdown {
             chunks.removeAll()
             bufferedBytes = 0
         }

@@ -333,6 +333,26 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
         }
     }
 
+    @Test func bytesReceivedBeforeADropReachTheConsumerBeforeTheError() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            for _ in 0..<20 {
+                let response = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/cutoff?n=100000"))
+                var received = 0
+                let error = await expectHTTPError {
+                    // Read slowly so the failure lands while chunks are still buffered.
+                    for try await chunk in response.body {
+                        received += chunk.count
+                        try await Task.sleep(for: .milliseconds(1))
+                    }
+                }
+                #expect(received == 100_000, "every byte sent before the drop must be delivered")
+                #expect(error != nil && error?.code != .cancelled)
+            }
+        }
+    }
+
     @Test func collectEnforcesItsCap() async throws {
         try await withHTTPServer { _, port in
             let client = HTTPClient()

@@ -127,6 +127,17 @@ class Handler(BaseHTTPRequestHandler):
                 self.chunk(b"data: %s-%d\n\n" % (tag.encode(), i))
                 time.sleep(ms / 1000)
             self.end_chunked()
+        elif path == "/cutoff":
+            # Declares more than it sends, then closes: the client must still get every byte sent.
+            n = int(q.get("n", "100000"))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(n * 2))
+            self.end_headers()
+            self.wfile.write(b"z" * n)
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
         elif path == "/stall":
             self.start_chunked()
             self.chunk(b"data: first\n\n")
