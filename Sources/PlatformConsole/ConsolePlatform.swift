@@ -94,7 +94,7 @@ public final class ConsolePlatform: ChatPlatform, Sendable {
         }
         let speaker = state.speaker
         let message = IncomingMessage(
-            channel: channel, author: ChatUser(id: "console:\(speaker.lowercased())", displayName: speaker),
+            channel: channel, author: ChatUser(id: speaker.lowercased(), displayName: speaker),
             messageID: state.nextMessageID(), text: line)
         continuation.yield(.messageCreated(message))
         return true

@@ -18,8 +18,8 @@ struct ChatCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "A single persona file to chat with instead of a config.")
     var persona: String?
 
-    @Option(name: .customLong("as"), help: "Who you speak as at first.")
-    var speaker: String = ProcessInfo.processInfo.environment["USER"] ?? "you"
+    @Option(name: .customLong("as"), help: "Who you speak as at first (default: the console section's speaker, else $USER).")
+    var speaker: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "warning"
@@ -34,9 +34,8 @@ struct ChatCommand: AsyncParsableCommand {
         let logger = CLILogging.bootstrap(level: logLevel)
         do {
             let configuration = try loadConfiguration(logger: logger)
-            let channel = configuration.bindings(platform: "console").first?.channel ?? "console"
+            let console = ConsolePlatform(configuration, speaker: speaker, logger: logger)
             let runtime = try await BridgeRuntime.start(configuration, logger: logger)
-            let console = ConsolePlatform(channelName: channel, speaker: speaker, logger: logger)
             let router = runtime.router(platforms: [console])
             let group = ServiceGroup(
                 configuration: .init(

@@ -38,8 +38,7 @@ struct RunCommand: AsyncParsableCommand {
             var platforms: [any ChatPlatform] = []
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             if enabled.contains("console") {
-                let channel = configuration.bindings(platform: "console").first?.channel ?? "console"
-                let console = ConsolePlatform(channelName: channel, logger: logger)
+                let console = ConsolePlatform(configuration, speaker: nil, logger: logger)
                 platforms.append(console)
                 services.append(.init(service: console, successTerminationBehavior: .ignore))
             }
