@@ -120,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "pb-bench",
             dependencies: [
-                "HTTPTransport", "SocketTransport", "PBTestSupport",
+                "HTTPTransport", "SocketTransport", "ModelClient", "BridgeCore", "PBTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/pb-bench"),
