@@ -161,6 +161,16 @@ class ClientGone(Exception):
     pass
 
 
+async def drop(writer, record):
+    """Closes the connection mid-reply, after the bytes already written have left."""
+    record["dropped"] = True
+    while writer.transport.get_write_buffer_size() > 0:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    writer.transport.abort()
+    raise ClientGone()
+
+
 async def stream_reply(writer, record, spec, body, path, closed):
     style = spec.get("style") or ("minimax-native" if path.endswith("chatcompletion_v2") else STATE.style)
     messages = body.get("messages") or []
@@ -248,9 +258,7 @@ async def stream_reply(writer, record, spec, body, path, closed):
         if index > 0:
             await wait(float(spec.get("token_interval", 0)))
         if spec.get("drop_after") is not None and index >= int(spec["drop_after"]):
-            record["dropped"] = True
-            writer.transport.abort()
-            raise ClientGone()
+            await drop(writer, record)
         if spec.get("error_after") is not None and index >= int(spec["error_after"]):
             error = spec.get("error") or {"code": 500, "message": "Internal provider error"}
             await event(chunk({"content": ""}, "error", {"error": error}))
@@ -268,9 +276,7 @@ async def stream_reply(writer, record, spec, body, path, closed):
         record["tokens_sent"] = index + 1
 
     if spec.get("drop_after") is not None and int(spec["drop_after"]) >= len(tokens):
-        record["dropped"] = True
-        writer.transport.abort()
-        raise ClientGone()
+        await drop(writer, record)
     finish = spec.get("finish_reason", "stop")
     usage = usage_obj()
     if style == "minimax-native":
