@@ -27,12 +27,16 @@ public final class HTTPClient: Sendable {
         public var followRedirects: Bool
         /// Body bytes buffered per response before the transfer pauses.
         public var bodyBufferLimit: Int
+        /// Proxy URL for every request; nil means curl's usual `http_proxy`/`https_proxy`/`no_proxy`
+        /// environment variables apply.
+        public var proxy: String?
 
         /// Creates a configuration.
         public init(
             caFile: String? = nil, verifyTLS: Bool = true, userAgent: String? = nil, followRedirects: Bool = true,
-            bodyBufferLimit: Int = 256 * 1024
+            bodyBufferLimit: Int = 256 * 1024, proxy: String? = nil
         ) {
+            self.proxy = proxy
             self.caFile = caFile
             self.verifyTLS = verifyTLS
             self.userAgent = userAgent
@@ -98,7 +102,8 @@ public final class HTTPClient: Sendable {
 
         let response = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, Error>) in
-                transfer.setHeadContinuation(continuation)
+                // Cancelled before it started: nothing to hand to the driver.
+                guard transfer.setHeadContinuation(continuation) else { return }
                 if !driver.submit(easy, transfer) {
                     transfer.finish(
                         .failure(
@@ -131,6 +136,7 @@ public final class HTTPClient: Sendable {
         try easy.set(CURLOPT_SSL_VERIFYPEER, configuration.verifyTLS ? 1 : 0)
         try easy.set(CURLOPT_SSL_VERIFYHOST, configuration.verifyTLS ? 2 : 0)
         if let caFile = configuration.caFile { try easy.set(CURLOPT_CAINFO, caFile) }
+        if let proxy = configuration.proxy { try easy.set(CURLOPT_PROXY, proxy) }
         if let userAgent = configuration.userAgent { try easy.set(CURLOPT_USERAGENT, userAgent) }
 
         try easy.set(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(request.timeouts.connect))
@@ -192,10 +198,10 @@ public final class HTTPClient: Sendable {
             throw HTTPClientError(code: .invalidURL, message: "the URL contains spaces or control characters", url: request.url)
         }
         for (name, value) in request.headers {
-            if name.isEmpty || name.contains(where: { $0 == ":" || $0.isWhitespace || $0.isNewline }) {
+            if name.isEmpty || name.unicodeScalars.contains(where: { $0 == ":" || $0.value <= 0x20 || $0.value == 0x7F }) {
                 throw HTTPClientError(code: .invalidRequest, message: "invalid header name '\(name)'", url: request.url)
             }
-            if value.contains(where: { $0 == "\r" || $0 == "\n" }) {
+            if value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
                 // The value itself is not echoed: it may be a secret.
                 throw HTTPClientError(code: .invalidRequest, message: "the value of header '\(name)' contains a line break", url: request.url)
             }

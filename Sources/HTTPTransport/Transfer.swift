@@ -52,15 +52,17 @@ final class Transfer: @unchecked Sendable {
 
     // MARK: consumer side
 
-    func setHeadContinuation(_ continuation: CheckedContinuation<HTTPResponse, Error>) {
+    /// Stores the continuation `execute` waits on; false (and resumed) if the transfer already failed.
+    func setHeadContinuation(_ continuation: CheckedContinuation<HTTPResponse, Error>) -> Bool {
         lock.lock()
         if case .failure(let error)? = outcome {
             lock.unlock()
             continuation.resume(throwing: error)
-            return
+            return false
         }
         headContinuation = continuation
         lock.unlock()
+        return true
     }
 
     func nextChunk() async throws -> [UInt8]? {
@@ -113,8 +115,9 @@ final class Transfer: @unchecked Sendable {
 
     /// Header callback: one raw header line (status line, field, or the blank end line).
     func onHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-        var line = String(decoding: bytes, as: UTF8.self)
-        while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == 10 || bytes[end - 1] == 13 { end -= 1 }
+        let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
         lock.lock()
         lastActivity = .now
         if headDelivered || outcome != nil {

@@ -1,0 +1,364 @@
+import Foundation
+import HTTPTransport
+import PBTestSupport
+import Testing
+
+/// What `/echo` on `http_server.py` reports back.
+struct Echo: Decodable {
+    let method: String
+    let path: String
+    let headers: [[String]]
+    let body: String
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.first?.lowercased() == name.lowercased() }?.last
+    }
+}
+
+/// Starts `Tests/Servers/http_server.py` for one test.
+func withHTTPServer<T>(
+    _ arguments: [String] = [], _ body: (TestServer, Int) async throws -> T
+) async throws -> T {
+    let (server, port) = try await startPythonServer("http_server.py", arguments: arguments)
+    defer { server.stop() }
+    return try await body(server, port)
+}
+
+/// GETs `url` and returns status and body text.
+func fetchText(_ client: HTTPClient, _ url: String) async throws -> (Int, String) {
+    let response = try await client.execute(HTTPRequest(url: url))
+    let bytes = try await response.body.collect(upTo: 1 << 20)
+    return (response.status, String(decoding: bytes, as: UTF8.self))
+}
+
+/// Runs `operation` and returns the `HTTPClientError` it throws (failing the test otherwise).
+func expectHTTPError(
+    _ operation: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
+) async -> HTTPClientError? {
+    do {
+        try await operation()
+        Issue.record("expected an HTTPClientError, but the operation succeeded", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as HTTPClientError {
+        return error
+    } catch {
+        Issue.record("expected an HTTPClientError, got \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}
+
+/// Polls `url` until its body equals `expected` or 10 s pass; returns the last body.
+func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async throws -> String {
+    let deadline = ContinuousClock.now + .seconds(10)
+    var last = ""
+    while ContinuousClock.now < deadline {
+        last = try await fetchText(client, url).1
+        if last == expected { return last }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    return last
+}
+
+@Suite(.serialized) struct HTTPClientTests {
+    @Test func getAndPostCarryHeadersAndBodies() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient(configuration: .init(userAgent: "pb-test/1"))
+            defer { client.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+
+            let get = try await client.execute(
+                HTTPRequest(url: "\(base)/echo?q=1", headers: ["X-Test": "get-value", "Authorization": "Bearer s3cret"]))
+            #expect(get.status == 200)
+            #expect(get.headers["content-type"] == "application/json")
+            let getEcho = try JSONDecoder().decode(Echo.self, from: Data(try await get.body.collect(upTo: 1 << 20)))
+            #expect(getEcho.method == "GET")
+            #expect(getEcho.path == "/echo?q=1")
+            #expect(getEcho.header("x-test") == "get-value")
+            #expect(getEcho.header("authorization") == "Bearer s3cret")
+            #expect(getEcho.header("user-agent") == "pb-test/1")
+            #expect(getEcho.body == "")
+
+            let payload = Array("{\"hello\":\"wörld\"}".utf8) + [0, 1, 255]
+            let post = try await client.execute(
+                HTTPRequest(
+                    method: .post, url: "\(base)/echo", headers: ["Content-Type": "application/json", "X-Empty": ""],
+                    body: payload))
+            #expect(post.status == 200)
+            let postEcho = try JSONDecoder().decode(Echo.self, from: Data(try await post.body.collect(upTo: 1 << 20)))
+            #expect(postEcho.method == "POST")
+            #expect(postEcho.header("content-type") == "application/json")
+            #expect(postEcho.header("x-empty") == "")
+            #expect(postEcho.header("expect") == nil)
+            #expect(Array(postEcho.body.unicodeScalars.map { UInt8($0.value) }) == payload)
+
+            for method in [HTTPMethod.put, .patch, .delete] {
+                let response = try await client.execute(
+                    HTTPRequest(method: method, url: "\(base)/echo", body: Array("body-\(method)".utf8)))
+                let echo = try JSONDecoder().decode(Echo.self, from: Data(try await response.body.collect(upTo: 1 << 20)))
+                #expect(echo.method == method.rawValue)
+                #expect(echo.body == "body-\(method)")
+            }
+
+            let head = try await client.execute(HTTPRequest(method: .head, url: "\(base)/bytes?n=10"))
+            #expect(head.status == 200)
+            #expect(head.headers["content-length"] == "10")
+            #expect(try await head.body.collect(upTo: 100).isEmpty)
+        }
+    }
+
+    @Test func redirectsAreFollowedAndOnlyTheFinalHeadCounts() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let response = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/redirect"))
+            #expect(response.status == 200)
+            #expect(response.headers["location"] == nil)
+            let echo = try JSONDecoder().decode(Echo.self, from: Data(try await response.body.collect(upTo: 1 << 20)))
+            #expect(echo.path == "/echo?redirected=1")
+
+            let noFollow = HTTPClient(configuration: .init(followRedirects: false))
+            defer { noFollow.shutdown() }
+            let raw = try await noFollow.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/redirect"))
+            #expect(raw.status == 302)
+            #expect(raw.headers["location"] == "/echo?redirected=1")
+            #expect(try await raw.body.collect(upTo: 100) == Array("moved".utf8))
+        }
+    }
+
+    @Test func firstSSEChunkArrivesWhileTheServerIsStillSending() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+            let response = try await client.execute(HTTPRequest(url: "\(base)/sse?name=g1&count=3"))
+            #expect(response.status == 200)
+            #expect(response.headers["content-type"] == "text/event-stream")
+            var iterator = response.body.makeAsyncIterator()
+            let first = try #require(try await iterator.next())
+            #expect(String(decoding: first, as: UTF8.self).contains("event-0"))
+            // The server holds the rest back until the gate opens: it has not finished yet.
+            #expect(try await fetchText(client, "\(base)/sse-state?name=g1").1 == "waiting")
+            #expect(try await fetchText(client, "\(base)/gate?name=g1").0 == 200)
+            var rest = ""
+            while let chunk = try await iterator.next() { rest += String(decoding: chunk, as: UTF8.self) }
+            #expect(rest == "data: event-1\n\ndata: event-2\n\n")
+            #expect(try await waitForText(client, "\(base)/sse-state?name=g1", "finished") == "finished")
+        }
+    }
+
+    @Test func connectTimeoutHasItsOwnCode() async throws {
+        try await withHTTPServer(["--blackhole"]) { server, _ in
+            let line = try #require(server.output.split(separator: "\n").first { $0.hasPrefix("BLACKHOLE ") })
+            let holePort = try #require(Int(line.dropFirst("BLACKHOLE ".count)))
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let error = await expectHTTPError {
+                _ = try await client.execute(
+                    HTTPRequest(
+                        url: "http://127.0.0.1:\(holePort)/", timeouts: .init(connect: .milliseconds(300), total: .seconds(20))))
+            }
+            #expect(error?.code == .connectTimeout)
+        }
+    }
+
+    @Test func idleAndTotalTimeoutsHaveTheirOwnCodes() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let url = "http://127.0.0.1:\(port)/stall"
+            // Headers and a first chunk arrive, then the server goes silent.
+            let idle = try await client.execute(HTTPRequest(url: url, timeouts: .init(idle: .milliseconds(500))))
+            #expect(idle.status == 200)
+            let idleError = await expectHTTPError { _ = try await idle.body.collect(upTo: 1 << 20) }
+            #expect(idleError?.code == .idleTimeout)
+
+            let total = try await client.execute(HTTPRequest(url: url, timeouts: .init(total: .milliseconds(800))))
+            let totalError = await expectHTTPError { _ = try await total.body.collect(upTo: 1 << 20) }
+            #expect(totalError?.code == .totalTimeout)
+        }
+    }
+
+    @Test func refusedConnectionAndBadURLAreTyped() async throws {
+        let client = HTTPClient()
+        defer { client.shutdown() }
+        let port = try freeLoopbackPort()
+        let refused = await expectHTTPError { _ = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/")) }
+        #expect(refused?.code == .connectFailed)
+        let badScheme = await expectHTTPError { _ = try await client.execute(HTTPRequest(url: "ftp://127.0.0.1/")) }
+        #expect(badScheme?.code == .invalidURL)
+        let badHeader = await expectHTTPError {
+            _ = try await client.execute(
+                HTTPRequest(url: "http://127.0.0.1:\(port)/", headers: ["Authorization": "Bearer x\r\nInjected: 1"]))
+        }
+        #expect(badHeader?.code == .invalidRequest)
+        #expect(badHeader.map { !$0.description.contains("Bearer") } == true)
+    }
+
+    @Test func cancellingTheConsumerClosesTheConnection() async throws {
+        let (server, port) = try await startPythonServer("http_server.py")
+        defer { server.stop() }
+        do {
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+            let (progress, progressContinuation) = AsyncStream.makeStream(of: Int.self)
+            let consumer = Task {
+                let response = try await client.execute(HTTPRequest(url: "\(base)/stream?id=c1"))
+                var count = 0
+                for try await _ in response.body {
+                    count += 1
+                    progressContinuation.yield(count)
+                }
+                return count
+            }
+            for await count in progress where count >= 3 { break }
+            #expect(try await fetchText(client, "\(base)/stream-state?id=c1").1 == "open")
+            consumer.cancel()
+            let result = await consumer.result
+            switch result {
+            case .failure(let error): #expect((error as? HTTPClientError)?.code == .cancelled)
+            case .success(let count): Issue.record("the stream ended after \(count) chunks instead of being cancelled")
+            }
+            #expect(try await waitForText(client, "\(base)/stream-state?id=c1", "closed") == "closed")
+            // The client is still usable.
+            #expect(try await fetchText(client, "\(base)/bytes?n=5") == (200, "xxxxx"))
+        }
+    }
+
+    @Test func droppingTheResponseAbortsTheTransfer() async throws {
+        let (server, port) = try await startPythonServer("http_server.py")
+        defer { server.stop() }
+        do {
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+            func readOneChunk() async throws -> [UInt8]? {
+                let response = try await client.execute(HTTPRequest(url: "\(base)/stream?id=d1"))
+                var iterator = response.body.makeAsyncIterator()
+                return try await iterator.next()
+            }
+            #expect(try await readOneChunk() != nil)
+            #expect(try await waitForText(client, "\(base)/stream-state?id=d1", "closed") == "closed")
+        }
+    }
+
+    @Test func selfSignedTLSIsRefusedByDefaultAndAcceptedWithItsCA() async throws {
+        try await withHTTPServer(["--tls"]) { _, port in
+            let url = "https://127.0.0.1:\(port)/echo"
+            let strict = HTTPClient()
+            defer { strict.shutdown() }
+            let refused = await expectHTTPError { _ = try await strict.execute(HTTPRequest(url: url)) }
+            #expect(refused?.code == .tlsFailure)
+
+            let caFile = RepoPaths.servers.appendingPathComponent("certs/ca.pem").path
+            let trusting = HTTPClient(configuration: .init(caFile: caFile))
+            defer { trusting.shutdown() }
+            let response = try await trusting.execute(HTTPRequest(method: .post, url: url, body: Array("tls".utf8)))
+            #expect(response.status == 200)
+            let echo = try JSONDecoder().decode(Echo.self, from: Data(try await response.body.collect(upTo: 1 << 20)))
+            #expect(echo.body == "tls")
+        }
+    }
+
+    @Test func rateLimitIsAResponseWithHeaders() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let response = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/ratelimited"))
+            #expect(response.status == 429)
+            #expect(response.headers["Retry-After"] == "7")
+            #expect(String(decoding: try await response.body.collect(upTo: 1024), as: UTF8.self) == #"{"error":"slow down"}"#)
+        }
+    }
+
+    @Test func collectEnforcesItsCap() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let url = "http://127.0.0.1:\(port)/bytes?n=100000"
+            let big = try await client.execute(HTTPRequest(url: url))
+            let error = await expectHTTPError { _ = try await big.body.collect(upTo: 1000) }
+            #expect(error?.code == .bodyTooLarge)
+            let ok = try await client.execute(HTTPRequest(url: url))
+            #expect(try await ok.body.collect(upTo: 100_000).count == 100_000)
+        }
+    }
+
+    @Test func slowConsumerGetsEveryByteThroughPauses() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient(configuration: .init(bodyBufferLimit: 8 * 1024))
+            defer { client.shutdown() }
+            let size = 2_000_000
+            let response = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/bytes?n=\(size)"))
+            var total = 0
+            var chunks = 0
+            for try await chunk in response.body {
+                #expect(chunk.allSatisfy { $0 == UInt8(ascii: "x") })
+                total += chunk.count
+                chunks += 1
+                if chunks % 16 == 0 { try await Task.sleep(for: .milliseconds(2)) }
+            }
+            #expect(total == size)
+        }
+    }
+
+    @Test func unreadBodyHoldsTheServerBack() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient(configuration: .init(bodyBufferLimit: 64 * 1024))
+            defer { client.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+            let megabytes = 64
+            let response = try await client.execute(HTTPRequest(url: "\(base)/big?id=b1&mb=\(megabytes)"))
+            var iterator = response.body.makeAsyncIterator()
+            var total = try #require(try await iterator.next()).count
+            // Without backpressure curl would swallow 64 MiB on loopback at once; paused, the
+            // kernel's few MiB of socket buffers fill and the server's writes block.
+            for _ in 0..<10 {
+                #expect(try await fetchText(client, "\(base)/stream-state?id=b1").1 == "sending")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            while let chunk = try await iterator.next() { total += chunk.count }
+            #expect(total == megabytes << 20)
+            #expect(try await waitForText(client, "\(base)/stream-state?id=b1", "finished") == "finished")
+        }
+    }
+
+    @Test func explicitProxyIsUsed() async throws {
+        try await withHTTPServer { _, port in
+            // The test server answers absolute-form requests, so it can stand in for a forward proxy.
+            let client = HTTPClient(configuration: .init(proxy: "http://127.0.0.1:\(port)"))
+            defer { client.shutdown() }
+            let response = try await client.execute(HTTPRequest(url: "http://proxied.invalid/echo"))
+            #expect(response.status == 200)
+            let echo = try JSONDecoder().decode(Echo.self, from: Data(try await response.body.collect(upTo: 1 << 20)))
+            #expect(echo.path == "http://proxied.invalid/echo")
+            #expect(echo.header("host") == "proxied.invalid")
+        }
+    }
+
+    @Test func twoHundredConcurrentStreamsComplete() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let results = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        let response = try await client.execute(
+                            HTTPRequest(url: "http://127.0.0.1:\(port)/drip?count=5&ms=20&tag=s\(index)"))
+                        var text = ""
+                        for try await chunk in response.body { text += String(decoding: chunk, as: UTF8.self) }
+                        return (index, text)
+                    }
+                }
+                var all: [Int: String] = [:]
+                for try await (index, text) in group { all[index] = text }
+                return all
+            }
+            #expect(results.count == 200)
+            for index in 0..<200 {
+                let expected = (0..<5).map { "data: s\(index)-\($0)\n\n" }.joined()
+                #expect(results[index] == expected, "stream \(index)")
+            }
+        }
+    }
+}
