@@ -229,7 +229,6 @@ final class Transfer: @unchecked Sendable {
             case .failure(let error):
                 headResume = .failure(error)
             }
-            _ = continuation  // resumed below, outside the lock
             lock.unlock()
             if let headResume { continuation.resume(with: headResume) }
             return true

@@ -125,6 +125,18 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
         }
     }
 
+    @Test func interimResponsesAreSkipped() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let response = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/early"))
+            #expect(response.status == 201)
+            #expect(response.headers["x-final"] == "yes")
+            #expect(response.headers["link"] == nil)
+            #expect(try await response.body.collect(upTo: 100) == Array("final".utf8))
+        }
+    }
+
     @Test func firstSSEChunkArrivesWhileTheServerIsStillSending() async throws {
         try await withHTTPServer { _, port in
             let client = HTTPClient()
@@ -222,6 +234,56 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
             #expect(try await waitForText(client, "\(base)/stream-state?id=c1", "closed") == "closed")
             // The client is still usable.
             #expect(try await fetchText(client, "\(base)/bytes?n=5") == (200, "xxxxx"))
+        }
+    }
+
+    @Test func cancellationsAtRandomPointsLeakNoTransfer() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+            let count = 60
+            let outcomes = await withTaskGroup(of: String.self) { group in
+                for index in 0..<count {
+                    group.addTask {
+                        let consumer = Task {
+                            let response = try await client.execute(HTTPRequest(url: "\(base)/stream?id=r\(index)"))
+                            var seen = 0
+                            // Some consumers stop reading and drop the body; the rest run until cancelled.
+                            for try await _ in response.body {
+                                seen += 1
+                                if index % 3 == 0 && seen > index % 5 { return "dropped" }
+                            }
+                            return "ended"
+                        }
+                        for _ in 0..<(index % 7) * 20 { await Task.yield() }
+                        if index % 3 != 0 { consumer.cancel() }
+                        switch await consumer.result {
+                        case .success(let outcome): return outcome
+                        case .failure(let error as HTTPClientError) where error.code == .cancelled: return "cancelled"
+                        case .failure(let error): return "unexpected \(error)"
+                        }
+                    }
+                }
+                var all: [String] = []
+                for await outcome in group { all.append(outcome) }
+                return all
+            }
+            #expect(outcomes.count == count)
+            #expect(outcomes.allSatisfy { $0 == "dropped" || $0 == "cancelled" }, "\(outcomes)")
+            // Every stream that reached the server gets closed: no transfer lingers in the driver.
+            let deadline = ContinuousClock.now + .seconds(15)
+            var open: [Int] = []
+            repeat {
+                open = []
+                for index in 0..<count where try await fetchText(client, "\(base)/stream-state?id=r\(index)").1 == "open" {
+                    open.append(index)
+                }
+                if open.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(50))
+            } while ContinuousClock.now < deadline
+            #expect(open.isEmpty, "streams still open on the server: \(open)")
+            #expect(try await fetchText(client, "\(base)/bytes?n=3") == (200, "xxx"))
         }
     }
 

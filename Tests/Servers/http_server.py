@@ -12,6 +12,7 @@ Endpoints:
   /bytes?n=N            N bytes of 'x'
   /big?id=X&mb=N        N MiB of 'y'; /stream-state?id=X: sending|finished|closed
   /redirect             302 to /echo
+  /early                103 Early Hints block, then 201
 --blackhole also listens on a second port whose accept queue is full, so connects there hang;
 it prints "BLACKHOLE <port>" before READY.
 """
@@ -85,6 +86,11 @@ class Handler(BaseHTTPRequestHandler):
                 "body": body.decode("latin-1"),
             }
             self.send_body(200, json.dumps(out).encode())
+        elif path == "/early":
+            # An interim 103 block whose fields must not leak into the final response.
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+            self.wfile.flush()
+            self.send_body(201, b"final", "text/plain", [("X-Final", "yes")])
         elif path == "/redirect":
             self.send_body(302, b"moved", "text/plain", [("Location", "/echo?redirected=1")])
         elif path == "/ratelimited":
