@@ -95,6 +95,7 @@ public final class ModelClient: ChatModel {
         let context = ModelErrorContext(
             provider: provider, model: builder.model(for: request), keySource: configuration.apiKey.source)
         var logger = self.logger
+        for (key, value) in request.logMetadata { logger[metadataKey: key] = "\(value)" }
         logger[metadataKey: "request-id"] = "model-\(requestID)"
         logger[metadataKey: "provider"] = "\(provider.rawValue)"
         logger[metadataKey: "model"] = "\(context.model ?? "")"

@@ -323,7 +323,8 @@ import Testing
         ])
         let client = fake.client(dialect: .auto, key: key, logger: logger, httpClient: http)
         for _ in 0..<4 {
-            let (_, error) = await collect(client.stream(ChatRequest(messages: Self.allRoles)))
+            let request = ChatRequest(messages: Self.allRoles, logMetadata: ["platform": "console", "channel": "lobby"])
+            let (_, error) = await collect(client.stream(request))
             if let error { logger.error("request failed", metadata: ["error": "\(error)"]) }
         }
         logger.trace("configuration", metadata: ["configuration": "\(client.configuration)", "key": "\(client.configuration.apiKey)"])
@@ -331,6 +332,7 @@ import Testing
         #expect(lines.count > 10, "expected trace logs, got \(lines)")
         #expect(lines.contains { $0.contains("model request") })
         #expect(lines.contains { $0.contains("retrying") })
+        #expect(lines.contains { $0.contains("model request") && $0.contains("channel=lobby") && $0.contains("platform=console") })
         for line in lines {
             #expect(!line.contains(key), "API key leaked: \(line)")
             #expect(!line.contains("SECRET"), "API key leaked: \(line)")

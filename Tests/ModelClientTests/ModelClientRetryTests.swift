@@ -120,4 +120,22 @@ final class ScriptedTransport: ModelHTTPTransport, @unchecked Sendable {
         #expect(error?.partialText == "half")
         #expect(transport.requests.count == 1)
     }
+
+    @Test func dialectMemoryIsPerProviderAndEndpoint() async {
+        let memory = RoleDialectMemory()
+        let rejection = #"{"error":{"message":"invalid role: group","code":400}}"#
+        let transport = ScriptedTransport([
+            .success((400, [:], rejection)), .success((200, Self.sseHeaders, Self.sse)),
+            .success((200, Self.sseHeaders, Self.sse)),
+        ])
+        let messages = [ChatMessage(role: .group, content: "g"), ChatMessage(role: .user, content: "x")]
+        #expect(await collect(Self.client(transport, memory: memory).stream(ChatRequest(messages: messages))).error == nil)
+        #expect(memory.requiresFolding(provider: .openaiCompatible, endpoint: "http://fake.invalid/v1/chat/completions"))
+        #expect(!memory.requiresFolding(provider: .openrouter, endpoint: "http://fake.invalid/v1/chat/completions"))
+        #expect(!memory.requiresFolding(provider: .openaiCompatible, endpoint: "http://other.invalid/v1/chat/completions"))
+        // A second client sharing the memory goes folded straight away.
+        #expect(await collect(Self.client(transport, memory: memory).stream(ChatRequest(messages: messages))).error == nil)
+        #expect(transport.requests.count == 3)
+        #expect(String(decoding: transport.requests[2].body ?? [], as: UTF8.self).contains("[Scene]"))
+    }
 }
