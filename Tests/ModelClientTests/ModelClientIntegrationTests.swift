@@ -209,6 +209,16 @@ import Testing
         #expect((recorded.first?["tokens_sent"] as? Int ?? 999) < 100)
     }
 
+    @Test func streamEndsForTheConsumerAtDoneEvenIfTheBodyStaysOpen() async throws {
+        let fake = try await FakeModelServer.start()
+        try await fake.script([["tokens": ["a", "b"], "hold_after_done": 5]])
+        let (events, error) = await collect(fake.client().stream(ChatRequest(messages: [ChatMessage(role: .user, content: "x")])))
+        #expect(error == nil)
+        #expect(events.text == "ab")
+        let recorded = try await fake.requests()
+        #expect(recorded.first?["finished"] as? Bool == false, "the consumer waited for the body to end")
+    }
+
     @Test func unauthorizedNamesTheKeyVariableAndIsNotRetried() async throws {
         let fake = try await FakeModelServer.start()
         try await fake.script([["status": 401, "body": ["error": ["message": "No auth credentials found", "code": 401]]]])

@@ -40,6 +40,7 @@ Reply spec (every field optional):
   output_sensitive  minimax-native: flag the output as sensitive (the reply text is then empty)
   crlf              use CRLF line ends in the event stream
   split_bytes       write the stream in pieces of this many bytes (tests chunk boundaries)
+  hold_after_done   seconds to keep the response open after the last event before ending the body
 
 Control API (JSON over HTTP):
   POST /_control/script    {"replies": [spec, ...]} or a single spec: queued for the next requests (FIFO)
@@ -300,6 +301,7 @@ async def stream_reply(writer, record, spec, body, path, closed):
                          "choices": [], "usage": usage})
     if spec.get("done", style != "minimax-native"):
         await event("[DONE]")
+    await wait(float(spec.get("hold_after_done", 0)))
     await end()
 
 
