@@ -269,7 +269,10 @@ public final class ModelClient: ChatModel {
         let detail = Self.errorDetail(from: body)
         var code = ModelError.code(forStatus: response.status)
         let sentRoles = Set(builder.messages(for: request, folded: folded).map(\.role)).filter(\.isExtension)
-        let rejectedRole = response.status == 400 && Self.rejectsRole(body: body, sentExtensionRoles: sentRoles)
+        // FastAPI-based OpenAI-compatible servers answer schema errors (such as a role) with 422.
+        let rejectedRole =
+            (response.status == 400 || response.status == 422)
+            && Self.rejectsRole(body: body, sentExtensionRoles: sentRoles)
         if rejectedRole { code = .roleRejected }
         let error = ModelError.forFailure(
             code: code, detail: detail, status: response.status, providerCode: Self.providerCode(from: body),

@@ -138,4 +138,14 @@ final class ScriptedTransport: ModelHTTPTransport, @unchecked Sendable {
         #expect(transport.requests.count == 3)
         #expect(String(decoding: transport.requests[2].body ?? [], as: UTF8.self).contains("[Scene]"))
     }
+
+    @Test func unprocessableEntityRejectingARoleAlsoFolds() async {
+        let detail = #"{"detail":[{"loc":["body","messages",0,"role"],"msg":"Input should be 'system', 'user' or 'assistant'","input":"group"}]}"#
+        let transport = ScriptedTransport([.success((422, [:], detail)), .success((200, Self.sseHeaders, Self.sse))])
+        let messages = [ChatMessage(role: .group, content: "g"), ChatMessage(role: .user, content: "x")]
+        let (events, error) = await collect(Self.client(transport).stream(ChatRequest(messages: messages)))
+        #expect(error == nil)
+        #expect(events.text == "ok")
+        #expect(transport.requests.count == 2)
+    }
 }
