@@ -49,7 +49,8 @@ Control API (JSON over HTTP):
   GET  /_control/requests  every completion request so far, oldest first:
         {"id", "time" (epoch s), "monotonic", "method", "path", "headers" (lower-case names),
          "body" (parsed JSON or null), "raw_body", "status", "tokens_sent", "client_closed" (bool: the
-         client closed the connection before the reply ended), "finished" (bool), "end_time"}
+         client closed the connection before the reply ended), "dropped" (the server dropped it, drop_after),
+         "finished" (bool: the whole reply was written), "end_time"}
   GET  /_control/health    {"ok": true}
 """
 
@@ -350,7 +351,7 @@ async def handle(reader, writer):
         record = {"id": len(STATE.requests) + 1, "time": time.time(), "monotonic": time.monotonic(),
                   "method": method, "path": route, "headers": headers, "body": body,
                   "raw_body": raw.decode("utf-8", "replace"), "status": None, "tokens_sent": 0,
-                  "client_closed": False, "finished": False, "end_time": None}
+                  "client_closed": False, "dropped": False, "finished": False, "end_time": None}
         STATE.requests.append(record)
         if not isinstance(body, dict):
             record["status"] = 400
