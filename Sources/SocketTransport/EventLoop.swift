@@ -59,6 +59,10 @@ final class LoopCore: @unchecked Sendable {
         pb_lws_fill_context_info(&info, Unmanaged.passUnretained(self).toOpaque())
         context = lws_create_context(&info)
         if context == nil { Self.logger.error("lws_create_context failed; sockets will fail to connect") }
+        // EVENT_WAIT_CANCELLED reaches protocols through vhosts, so one must exist before the first schedule.
+        if context != nil, vhost(caFile: nil) == nil {
+            Self.logger.error("could not create the default client vhost")
+        }
     }
 
     func start() {
