@@ -11,6 +11,11 @@ static inline size_t pb_lws_pre(void) { return LWS_PRE; }
 /* LWS_WRITE_RAW is a macro alias of LWS_WRITE_HTTP. */
 static inline int pb_lws_write_raw_protocol(void) { return (int)LWS_WRITE_RAW; }
 
+/* The lws version as major*1000000 + minor*1000 + patch. */
+static inline int pb_lws_version_number(void) {
+    return LWS_LIBRARY_VERSION_MAJOR * 1000000 + LWS_LIBRARY_VERSION_MINOR * 1000 + LWS_LIBRARY_VERSION_PATCH;
+}
+
 /* CONTEXT_PORT_NO_LISTEN as an int. */
 static inline int pb_lws_no_listen_port(void) { return CONTEXT_PORT_NO_LISTEN; }
 

@@ -201,7 +201,13 @@ class LWSConnection: @unchecked Sendable {
             releaseUserData(wsi: wsi)
         case LWS_CALLBACK_WSI_DESTROY:
             if !isFinished() {
-                finishConnection(error: makeError(kind: .connectionDropped, message: "connection destroyed"))
+                if !established && target.method == "RAW" && target.useTLS {
+                    finishConnection(error: makeError(kind: .tlsFailure, message: "raw TLS client failed to start: "
+                        + "libwebsockets \(EventLoop.libraryVersion) starts TLS before the socket exists "
+                        + "(warmcat/libwebsockets#2916); use plain TCP or a TLS terminator"))
+                } else {
+                    finishConnection(error: makeError(kind: .connectionDropped, message: "connection destroyed"))
+                }
             }
             releaseUserData(wsi: wsi)
         default:

@@ -32,11 +32,12 @@ final class LineSocketConnection: LWSConnection, @unchecked Sendable {
             markEstablished(wsi: wsi)
         case LWS_CALLBACK_RAW_RX:
             guard !failed, let input, length > 0 else { return 0 }
+            var lines: [[UInt8]] = []
             do {
-                for line in try splitter.feed(UnsafeRawBufferPointer(start: input, count: length)) {
-                    continuation.yield(line)
-                }
+                try splitter.feed(UnsafeRawBufferPointer(start: input, count: length), into: &lines)
+                for line in lines { continuation.yield(line) }
             } catch {
+                for line in lines { continuation.yield(line) }
                 failed = true
                 finishConnection(error: LineSocketError(
                     code: .lineTooLong, message: "line longer than \(error.maxLineLength) bytes", endpoint: endpoint))
