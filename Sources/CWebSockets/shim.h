@@ -88,4 +88,12 @@ static inline void pb_lws_fill_client_vhost_info(struct lws_context_creation_inf
     info->uid = -1;
 }
 
+/* OpenSSL macros used by the line socket's own TLS layer (lws 4.1's raw-role TLS client is broken). */
+static inline long pb_ssl_set_sni(SSL *ssl, const char *host) { return SSL_set_tlsext_host_name(ssl, host); }
+static inline int pb_ssl_error_want_read(void) { return SSL_ERROR_WANT_READ; }
+static inline int pb_ssl_error_want_write(void) { return SSL_ERROR_WANT_WRITE; }
+static inline int pb_ssl_error_zero_return(void) { return SSL_ERROR_ZERO_RETURN; }
+static inline int pb_ssl_verify_peer(void) { return SSL_VERIFY_PEER; }
+static inline int pb_ssl_verify_none(void) { return SSL_VERIFY_NONE; }
+
 #endif

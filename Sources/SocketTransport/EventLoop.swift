@@ -22,10 +22,6 @@ public final class EventLoop: Sendable {
     /// The libwebsockets version as major * 1_000_000 + minor * 1_000 + patch.
     public static var libraryVersion: Int { Int(pb_lws_version_number()) }
 
-    /// Whether raw (line socket) TLS works: lws up to 4.1.x starts TLS before the socket exists
-    /// (warmcat/libwebsockets#2916, fixed upstream in 2023).
-    public static var supportsRawTLS: Bool { libraryVersion >= 4_003_003 }
-
     /// Hands a connection to the service thread: it starts, writes or closes there.
     func schedule(_ connection: LWSConnection) { core.schedule(connection) }
 }
