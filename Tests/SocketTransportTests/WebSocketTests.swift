@@ -232,20 +232,12 @@ struct WebSocketTests {
         let (server, base) = try await startWebSocketServer()
         defer { server.stop() }
         let count = 100_000
-        let (received, seconds) = try await withTimeout(60, "blast") { () -> (Int, Double) in
-            let socket = try await WebSocket.connect(url: base + "/blast?n=\(count)&size=1024", logger: testLogger)
-            let clock = ContinuousClock()
-            let start = clock.now
-            var received = 0
-            do {
-                for try await message in socket.messages {
-                    if case .binary(let bytes) = message, bytes.count == 1024 { received += 1 }
-                }
-            } catch let error as WebSocketError where error.code == .closed && error.closeCode == 1000 {}
-            let elapsed = clock.now - start
-            return (received, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let result = try await withTimeout(60, "blast") {
+            try await WebSocket.measureReceiveThroughput(
+                url: base + "/blast?n=\(count)&size=1024", clock: ContinuousClock(), logger: testLogger)
         }
-        #expect(received == count)
-        print("websocket receive: \(count) x 1 KiB in \(seconds) s = \(Int(Double(count) / seconds)) msgs/s")
+        #expect(result.messages == count)
+        #expect(result.bytes == count * 1024)
+        print("websocket receive (1 KiB messages): \(result)")
     }
 }
