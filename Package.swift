@@ -42,7 +42,9 @@ let package = Package(
                 "CWebSockets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
-            ]),
+            ],
+            // The line socket's TLS layer calls OpenSSL directly (lws 4.1.6's raw TLS client is broken).
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
 
         // M2-her model client.
         .target(

@@ -11,6 +11,11 @@ static inline size_t pb_lws_pre(void) { return LWS_PRE; }
 /* LWS_WRITE_RAW is a macro alias of LWS_WRITE_HTTP. */
 static inline int pb_lws_write_raw_protocol(void) { return (int)LWS_WRITE_RAW; }
 
+/* The lws version as major*1000000 + minor*1000 + patch. */
+static inline int pb_lws_version_number(void) {
+    return LWS_LIBRARY_VERSION_MAJOR * 1000000 + LWS_LIBRARY_VERSION_MINOR * 1000 + LWS_LIBRARY_VERSION_PATCH;
+}
+
 /* CONTEXT_PORT_NO_LISTEN as an int. */
 static inline int pb_lws_no_listen_port(void) { return CONTEXT_PORT_NO_LISTEN; }
 
@@ -82,5 +87,13 @@ static inline void pb_lws_fill_client_vhost_info(struct lws_context_creation_inf
     info->gid = -1;
     info->uid = -1;
 }
+
+/* OpenSSL macros used by the line socket's own TLS layer (lws 4.1's raw-role TLS client is broken). */
+static inline long pb_ssl_set_sni(SSL *ssl, const char *host) { return SSL_set_tlsext_host_name(ssl, host); }
+static inline int pb_ssl_error_want_read(void) { return SSL_ERROR_WANT_READ; }
+static inline int pb_ssl_error_want_write(void) { return SSL_ERROR_WANT_WRITE; }
+static inline int pb_ssl_error_zero_return(void) { return SSL_ERROR_ZERO_RETURN; }
+static inline int pb_ssl_verify_peer(void) { return SSL_VERIFY_PEER; }
+static inline int pb_ssl_verify_none(void) { return SSL_VERIFY_NONE; }
 
 #endif

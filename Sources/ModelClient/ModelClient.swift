@@ -62,7 +62,10 @@ public final class ModelClient: ChatModel {
                 continuation.finish(throwing: error)
             }
         }
-        continuation.onTermination = { _ in task.cancel() }
+        continuation.onTermination = { termination in
+            // Only a consumer that went away cancels; a normal finish leaves the tail drain running.
+            if case .cancelled = termination { task.cancel() }
+        }
         return stream
     }
 
@@ -95,6 +98,7 @@ public final class ModelClient: ChatModel {
         let context = ModelErrorContext(
             provider: provider, model: builder.model(for: request), keySource: configuration.apiKey.source)
         var logger = self.logger
+        for (key, value) in request.logMetadata { logger[metadataKey: key] = "\(value)" }
         logger[metadataKey: "request-id"] = "model-\(requestID)"
         logger[metadataKey: "provider"] = "\(provider.rawValue)"
         logger[metadataKey: "model"] = "\(context.model ?? "")"
@@ -217,8 +221,15 @@ public final class ModelClient: ChatModel {
                 let body = try await response.body.collect(upTo: Self.maxBodyBytes)
                 if let result = apply(decoder.decodeBody(body)) { return result }
             } else {
-                for try await chunk in response.body {
-                    if let result = apply(decoder.feed(chunk)) { return result }
+                var iterator = response.body.makeAsyncIterator()
+                while let chunk = try await iterator.next() {
+                    guard let result = apply(decoder.feed(chunk)) else { continue }
+                    if case .completed = result {
+                        // The consumer is done; reading the few bytes after [DONE] lets curl keep the connection.
+                        continuation.finish()
+                        await Self.drain(&iterator)
+                    }
+                    return result
                 }
                 if let result = apply(decoder.endOfStream()) { return result }
             }
@@ -232,6 +243,12 @@ public final class ModelClient: ChatModel {
                 code: .invalidResponse, message: "the response ended in an unexpected state.",
                 partialText: decoder.partialText, status: response.status, provider: context.provider),
             retryAfter: nil, delivered: delivered, rejectedRole: false)
+    }
+
+    /// Reads what is left of a completed stream (bounded), so the connection can be reused.
+    private static func drain(_ iterator: inout HTTPResponseBody.AsyncIterator) async {
+        var bytes = 0
+        while bytes < 64 * 1024, let chunk = try? await iterator.next() { bytes += chunk.count }
     }
 
     /// Reads an error response and builds the specific error for its status.
@@ -252,7 +269,10 @@ public final class ModelClient: ChatModel {
         let detail = Self.errorDetail(from: body)
         var code = ModelError.code(forStatus: response.status)
         let sentRoles = Set(builder.messages(for: request, folded: folded).map(\.role)).filter(\.isExtension)
-        let rejectedRole = response.status == 400 && Self.rejectsRole(body: body, sentExtensionRoles: sentRoles)
+        // FastAPI-based OpenAI-compatible servers answer schema errors (such as a role) with 422.
+        let rejectedRole =
+            (response.status == 400 || response.status == 422)
+            && Self.rejectsRole(body: body, sentExtensionRoles: sentRoles)
         if rejectedRole { code = .roleRejected }
         let error = ModelError.forFailure(
             code: code, detail: detail, status: response.status, providerCode: Self.providerCode(from: body),

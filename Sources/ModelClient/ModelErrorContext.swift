@@ -74,7 +74,7 @@ extension ModelError {
     /// The error code for an HTTP-like status number.
     static func code(forStatus status: Int) -> Code {
         switch status {
-        case 400: .badRequest
+        case 400, 422: .badRequest
         case 401: .unauthorized
         case 402: .paymentRequired
         case 403: .forbidden

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Turns a completion response (an SSE stream or one JSON body) into `ModelEvent`s: a pure state machine.
 ///
 /// It understands OpenAI-style delta chunks, `finish_reason`, a usage-only final chunk (with
@@ -100,7 +98,7 @@ public struct ModelStreamDecoder: Sendable {
     private mutating func decodeJSON(_ bytes: [UInt8], into actions: inout [Action]) {
         let chunk: WireChunk
         do {
-            chunk = try JSONDecoder().decode(WireChunk.self, from: Data(bytes))
+            chunk = try ChunkJSONReader.read(bytes)
         } catch {
             let preview = String(decoding: bytes.prefix(200), as: UTF8.self)
             fail(
@@ -112,11 +110,11 @@ public struct ModelStreamDecoder: Sendable {
             return
         }
         if let error = chunk.error {
-            let numeric = error.code?.intValue
+            let numeric = error.numericCode
             let code = numeric.map(ModelError.code(forStatus:)) ?? .providerError
             fail(
                 ModelError.forFailure(
-                    code: code, detail: error.message ?? error.type, status: 200, providerCode: error.code?.value,
+                    code: code, detail: error.message ?? error.type, status: 200, providerCode: error.code,
                     context: context, partialText: partialText),
                 into: &actions)
             return
@@ -134,11 +132,11 @@ public struct ModelStreamDecoder: Sendable {
                 into: &actions)
             return
         }
-        let sensitive = (chunk.inputSensitive?.value ?? false) || (chunk.outputSensitive?.value ?? false)
-        if let choice = chunk.choices?.first {
-            if let text = choice.delta?.content, !text.isEmpty {
+        let sensitive = chunk.inputSensitive || chunk.outputSensitive
+        if let choice = chunk.choice {
+            if let text = choice.deltaContent, !text.isEmpty {
                 deliver(text, into: &actions)
-            } else if choice.delta == nil, let full = choice.message?.content, !full.isEmpty {
+            } else if !choice.hasDelta, let full = choice.messageContent, !full.isEmpty {
                 // A whole message (non-streaming body, or MiniMax's closing chunk repeating the reply).
                 if partialText.isEmpty {
                     deliver(full, into: &actions)
@@ -154,7 +152,7 @@ public struct ModelStreamDecoder: Sendable {
         if let wire = chunk.usage, wire.promptTokens != nil || wire.completionTokens != nil {
             usage = TokenUsage(
                 promptTokens: wire.promptTokens ?? 0, completionTokens: wire.completionTokens ?? 0,
-                cachedTokens: wire.promptTokensDetails?.cachedTokens)
+                cachedTokens: wire.cachedTokens)
         }
     }
 

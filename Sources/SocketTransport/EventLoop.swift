@@ -19,6 +19,9 @@ public final class EventLoop: Sendable {
 
     deinit { core.stop() }
 
+    /// The libwebsockets version as major * 1_000_000 + minor * 1_000 + patch.
+    public static var libraryVersion: Int { Int(pb_lws_version_number()) }
+
     /// Hands a connection to the service thread: it starts, writes or closes there.
     func schedule(_ connection: LWSConnection) { core.schedule(connection) }
 }
@@ -59,6 +62,10 @@ final class LoopCore: @unchecked Sendable {
         pb_lws_fill_context_info(&info, Unmanaged.passUnretained(self).toOpaque())
         context = lws_create_context(&info)
         if context == nil { Self.logger.error("lws_create_context failed; sockets will fail to connect") }
+        // EVENT_WAIT_CANCELLED reaches protocols through vhosts, so one must exist before the first schedule.
+        if context != nil, vhost(caFile: nil) == nil {
+            Self.logger.error("could not create the default client vhost")
+        }
     }
 
     func start() {

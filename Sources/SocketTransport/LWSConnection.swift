@@ -154,12 +154,15 @@ class LWSConnection: @unchecked Sendable {
     }
 
     private func connect(core: LoopCore) {
-        guard let vhost = core.vhost(caFile: target.useTLS && target.verifyTLS ? target.caFile : nil) else {
+        // Raw connections do their own TLS (TLSClientSession): lws 4.1.6 starts raw-role TLS before the
+        // socket exists (warmcat/libwebsockets#2916).
+        let lwsTLS = target.useTLS && target.method != "RAW"
+        guard let vhost = core.vhost(caFile: lwsTLS && target.verifyTLS ? target.caFile : nil) else {
             finishConnection(error: makeError(kind: .connectFailed, message: "could not create TLS client vhost (CA file \(target.caFile ?? "-"))"))
             return
         }
         var flags: Int32 = 0
-        if target.useTLS {
+        if lwsTLS {
             flags |= Int32(LCCSCF_USE_SSL.rawValue)
             if !target.verifyTLS {
                 flags |= Int32(LCCSCF_ALLOW_SELFSIGNED.rawValue | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK.rawValue

@@ -20,16 +20,16 @@ public struct LineSplitter: Sendable {
     /// Bytes of an unfinished line held back.
     public var bufferedCount: Int { partial.count }
 
-    /// Consumes `bytes` and returns every line they complete.
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws(LineTooLong) -> [[UInt8]] {
-        var lines: [[UInt8]] = []
+    /// Appends to `lines` every line `bytes` complete; lines before an over-long one are kept there.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, into lines: inout [[UInt8]]) throws(LineTooLong) {
         var start = 0
         let count = bytes.count
         while start < count {
             guard let newline = bytes[start...].firstIndex(of: 0x0A) else {
                 partial.append(contentsOf: bytes[start...])
+                // +1: a CR may still be waiting for its LF.
                 if partial.count > maxLineLength + 1 { throw LineTooLong(maxLineLength: maxLineLength) }
-                return lines
+                return
             }
             var line = partial
             partial = []
@@ -39,14 +39,17 @@ public struct LineSplitter: Sendable {
             lines.append(line)
             start = newline + 1
         }
-        return lines
     }
 
     /// Consumes `bytes` and returns every line they complete.
     public mutating func feed(_ bytes: [UInt8]) throws(LineTooLong) -> [[UInt8]] {
+        var lines: [[UInt8]] = []
         var copy = self
-        let result = bytes.withUnsafeBytes { buffer in Result { () throws(LineTooLong) in try copy.feed(buffer) } }
+        let result = bytes.withUnsafeBytes { buffer in
+            Result { () throws(LineTooLong) in try copy.feed(buffer, into: &lines) }
+        }
         self = copy
-        return try result.get()
+        try result.get()
+        return lines
     }
 }

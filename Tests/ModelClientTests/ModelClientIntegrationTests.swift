@@ -209,6 +209,16 @@ import Testing
         #expect((recorded.first?["tokens_sent"] as? Int ?? 999) < 100)
     }
 
+    @Test func streamEndsForTheConsumerAtDoneEvenIfTheBodyStaysOpen() async throws {
+        let fake = try await FakeModelServer.start()
+        try await fake.script([["tokens": ["a", "b"], "hold_after_done": 5]])
+        let (events, error) = await collect(fake.client().stream(ChatRequest(messages: [ChatMessage(role: .user, content: "x")])))
+        #expect(error == nil)
+        #expect(events.text == "ab")
+        let recorded = try await fake.requests()
+        #expect(recorded.first?["finished"] as? Bool == false, "the consumer waited for the body to end")
+    }
+
     @Test func unauthorizedNamesTheKeyVariableAndIsNotRetried() async throws {
         let fake = try await FakeModelServer.start()
         try await fake.script([["status": 401, "body": ["error": ["message": "No auth credentials found", "code": 401]]]])
@@ -323,7 +333,8 @@ import Testing
         ])
         let client = fake.client(dialect: .auto, key: key, logger: logger, httpClient: http)
         for _ in 0..<4 {
-            let (_, error) = await collect(client.stream(ChatRequest(messages: Self.allRoles)))
+            let request = ChatRequest(messages: Self.allRoles, logMetadata: ["platform": "console", "channel": "lobby"])
+            let (_, error) = await collect(client.stream(request))
             if let error { logger.error("request failed", metadata: ["error": "\(error)"]) }
         }
         logger.trace("configuration", metadata: ["configuration": "\(client.configuration)", "key": "\(client.configuration.apiKey)"])
@@ -331,6 +342,7 @@ import Testing
         #expect(lines.count > 10, "expected trace logs, got \(lines)")
         #expect(lines.contains { $0.contains("model request") })
         #expect(lines.contains { $0.contains("retrying") })
+        #expect(lines.contains { $0.contains("model request") && $0.contains("channel=lobby") && $0.contains("platform=console") })
         for line in lines {
             #expect(!line.contains(key), "API key leaked: \(line)")
             #expect(!line.contains("SECRET"), "API key leaked: \(line)")

@@ -40,6 +40,7 @@ Reply spec (every field optional):
   output_sensitive  minimax-native: flag the output as sensitive (the reply text is then empty)
   crlf              use CRLF line ends in the event stream
   split_bytes       write the stream in pieces of this many bytes (tests chunk boundaries)
+  hold_after_done   seconds to keep the response open after the last event before ending the body
 
 Control API (JSON over HTTP):
   POST /_control/script    {"replies": [spec, ...]} or a single spec: queued for the next requests (FIFO)
@@ -48,7 +49,8 @@ Control API (JSON over HTTP):
   GET  /_control/requests  every completion request so far, oldest first:
         {"id", "time" (epoch s), "monotonic", "method", "path", "headers" (lower-case names),
          "body" (parsed JSON or null), "raw_body", "status", "tokens_sent", "client_closed" (bool: the
-         client closed the connection before the reply ended), "finished" (bool), "end_time"}
+         client closed the connection before the reply ended), "dropped" (the server dropped it, drop_after),
+         "finished" (bool: the whole reply was written), "end_time"}
   GET  /_control/health    {"ok": true}
 """
 
@@ -161,6 +163,16 @@ class ClientGone(Exception):
     pass
 
 
+async def drop(writer, record):
+    """Closes the connection mid-reply, after the bytes already written have left."""
+    record["dropped"] = True
+    while writer.transport.get_write_buffer_size() > 0:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    writer.transport.abort()
+    raise ClientGone()
+
+
 async def stream_reply(writer, record, spec, body, path, closed):
     style = spec.get("style") or ("minimax-native" if path.endswith("chatcompletion_v2") else STATE.style)
     messages = body.get("messages") or []
@@ -198,13 +210,13 @@ async def stream_reply(writer, record, spec, body, path, closed):
         await send("data: " + (obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)) + eol + eol)
 
     async def wait(seconds):
-        if seconds <= 0:
-            return
-        try:
-            await asyncio.wait_for(closed.wait(), seconds)
-            raise ClientGone()
-        except asyncio.TimeoutError:
-            pass
+        # Plain sleeps in short steps are much cheaper than wait_for when a thousand streams run at once.
+        while seconds > 0:
+            step = min(seconds, 0.25)
+            await asyncio.sleep(step)
+            seconds -= step
+            if closed.is_set():
+                raise ClientGone()
 
     def chunk(delta=None, finish=None, extra=None):
         obj = {"id": gen_id, "object": "chat.completion.chunk", "created": created, "model": model,
@@ -248,9 +260,7 @@ async def stream_reply(writer, record, spec, body, path, closed):
         if index > 0:
             await wait(float(spec.get("token_interval", 0)))
         if spec.get("drop_after") is not None and index >= int(spec["drop_after"]):
-            record["dropped"] = True
-            writer.transport.abort()
-            raise ClientGone()
+            await drop(writer, record)
         if spec.get("error_after") is not None and index >= int(spec["error_after"]):
             error = spec.get("error") or {"code": 500, "message": "Internal provider error"}
             await event(chunk({"content": ""}, "error", {"error": error}))
@@ -268,9 +278,7 @@ async def stream_reply(writer, record, spec, body, path, closed):
         record["tokens_sent"] = index + 1
 
     if spec.get("drop_after") is not None and int(spec["drop_after"]) >= len(tokens):
-        record["dropped"] = True
-        writer.transport.abort()
-        raise ClientGone()
+        await drop(writer, record)
     finish = spec.get("finish_reason", "stop")
     usage = usage_obj()
     if style == "minimax-native":
@@ -294,6 +302,7 @@ async def stream_reply(writer, record, spec, body, path, closed):
                          "choices": [], "usage": usage})
     if spec.get("done", style != "minimax-native"):
         await event("[DONE]")
+    await wait(float(spec.get("hold_after_done", 0)))
     await end()
 
 
@@ -342,7 +351,7 @@ async def handle(reader, writer):
         record = {"id": len(STATE.requests) + 1, "time": time.time(), "monotonic": time.monotonic(),
                   "method": method, "path": route, "headers": headers, "body": body,
                   "raw_body": raw.decode("utf-8", "replace"), "status": None, "tokens_sent": 0,
-                  "client_closed": False, "finished": False, "end_time": None}
+                  "client_closed": False, "dropped": False, "finished": False, "end_time": None}
         STATE.requests.append(record)
         if not isinstance(body, dict):
             record["status"] = 400
