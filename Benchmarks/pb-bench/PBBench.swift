@@ -5,12 +5,13 @@ import Foundation
 struct PBBench {
     static func main() async throws {
         let suites = CommandLine.arguments.dropFirst()
-        let all = ["transport", "core"]
+        let all = ["transport", "model", "core"]
         let chosen = suites.isEmpty ? all : Array(suites)
         for suite in chosen {
             print("== \(suite)")
             switch suite {
             case "transport": try await TransportBenchmark.run()
+            case "model": try await ModelBenchmark.run()
             case "core": await CoreBenchmark.run()
             default:
                 FileHandle.standardError.write(Data("pb-bench: unknown suite '\(suite)'; known: \(all.joined(separator: ", "))\n".utf8))
