@@ -128,7 +128,9 @@ let package = Package(
             path: "Benchmarks/pb-bench"),
 
         // Shared test helpers: spawning loopback servers, free ports, repo paths.
-        .target(name: "PBTestSupport", path: "Tests/PBTestSupport"),
+        .target(
+            name: "PBTestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/PBTestSupport"),
 
         .testTarget(name: "HTTPTransportTests", dependencies: ["HTTPTransport", "PBTestSupport"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport", "PBTestSupport"]),

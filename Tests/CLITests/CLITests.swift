@@ -62,6 +62,30 @@ struct CLI {
         #expect(output.contains("OPENROUTER_API_KEY"), "output: \(output)")
     }
 
+    @Test func checkOnlineStreamsOneReplyFromTheConfiguredProvider() async throws {
+        let (server, port) = try await startPythonServer("model_server.py")
+        defer { server.stop() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pb-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("personas"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            [model]
+            provider = "openrouter"
+            base_url = "http://127.0.0.1:\(port)/api/v1"
+            api_key_env = "PB_TEST_KEY"
+
+            [platforms.console]
+            enabled = true
+            """.write(to: dir.appendingPathComponent("bot.toml"), atomically: true, encoding: .utf8)
+        let (code, output) = try await CLI.run(
+            ["check", "--online", "--config", dir.appendingPathComponent("bot.toml").path],
+            environment: ["PB_TEST_KEY": "sk-test-secret-value"])
+        #expect(code == 0, "output: \(output)")
+        #expect(output.contains("You said: Say hello"), "the streamed text is printed: \(output)")
+        #expect(output.contains("[usage:"), "usage is printed: \(output)")
+        #expect(!output.contains("sk-test-secret-value"), "the key is never echoed")
+    }
+
     @Test func versionPrintsTheVersion() async throws {
         let (code, output) = try await CLI.run(["version"])
         #expect(code == 0)

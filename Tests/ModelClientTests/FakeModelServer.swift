@@ -147,29 +147,3 @@ final class RecordingClock: Clock, @unchecked Sendable {
 }
 
 /// A swift-log handler that keeps every line (message plus metadata) for assertions.
-struct CapturingLogHandler: LogHandler {
-    final class Store: @unchecked Sendable {
-        // `lock` guards `lines`.
-        private let lock = NSLock()
-        private var storage: [String] = []
-        func append(_ line: String) { lock.withLock { storage.append(line) } }
-        var lines: [String] { lock.withLock { storage } }
-    }
-
-    let store: Store
-    let label: String
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let error = event.error.map { " error=\($0)" } ?? ""
-        store.append("\(event.level) \(label) \(event.message) \(rendered)\(error)")
-    }
-}

@@ -320,9 +320,8 @@ import Testing
     @Test func apiKeyNeverAppearsInTraceLogs() async throws {
         let fake = try await FakeModelServer.start(arguments: ["--reject-roles", "group"])
         let key = "sk-or-v1-SECRET-4f8a2b9c7d"
-        let store = CapturingLogHandler.Store()
-        var logger = Logger(label: "test.model") { CapturingLogHandler(store: store, label: $0) }
-        logger.logLevel = .trace
+        let store = LogCapture()
+        let logger = store.logger(label: "test.model")
         let http = HTTPClient(logger: logger)
         defer { http.shutdown() }
         try await fake.script([
