@@ -34,7 +34,7 @@ enum ModelBenchmark {
             precondition(deltas == events, "expected \(events) deltas, got \(deltas)")
             best = max(best, Double(deltas) / seconds(ContinuousClock.now - start))
         }
-        print("SSE parse + delta JSON decode: \(Int(best)) events/s (one core, best of 3)")
+        say("SSE parse + delta JSON decode: \(Int(best)) events/s (one core, best of 3)")
     }
 
     /// `streams` concurrent replies of 100 tokens at 50 tokens/s each; reports completeness and client CPU.
@@ -78,7 +78,7 @@ enum ModelBenchmark {
         }
         let wall = seconds(ContinuousClock.now - start)
         let cpu = cpuSeconds() - cpuBefore
-        print(
+        say(
             "\(streams) concurrent streams x \(tokens) tokens at 50 tokens/s: \(complete)/\(streams) complete in "
                 + String(format: "%.1f s wall; client CPU %.2f s = %.2f cores", wall, cpu, cpu / wall))
     }

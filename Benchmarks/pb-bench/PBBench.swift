@@ -8,7 +8,7 @@ struct PBBench {
         let all = ["transport", "model", "core"]
         let chosen = suites.isEmpty ? all : Array(suites)
         for suite in chosen {
-            print("== \(suite)")
+            say("== \(suite)")
             switch suite {
             case "transport": try await TransportBenchmark.run()
             case "model": try await ModelBenchmark.run()
@@ -19,4 +19,10 @@ struct PBBench {
             }
         }
     }
+}
+
+/// Prints a line and flushes at once, so figures survive a later crash and show up while a suite runs.
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
 }

@@ -56,6 +56,6 @@ enum TransportBenchmark {
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = Double(count) / seconds
-        print("\(what): \(count) in \(String(format: "%.2f", seconds)) s = \(String(format: "%.0f", rate)) \(unit)")
+        say("\(what): \(count) in \(String(format: "%.2f", seconds)) s = \(String(format: "%.0f", rate)) \(unit)")
     }
 }

@@ -27,7 +27,17 @@ enum WebSocketBenchmark {
         let sink = try await WebSocket.connect(url: "ws://127.0.0.1:\(port)/sink?n=\(count)", logger: logger)
         let payload = String(repeating: "y", count: 1024)
         start = ContinuousClock.now
-        for _ in 0..<count { try await sink.send(text: payload) }
+        for _ in 0..<count {
+            // The socket queues at most 64 MiB; when it is full, let the service thread drain it.
+            while true {
+                do {
+                    try await sink.send(text: payload)
+                    break
+                } catch let error as WebSocketError where error.code == .sendQueueFull {
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+            }
+        }
         var acknowledged = false
         for try await message in sink.messages {
             if case .text(let text) = message, text == "done \(count)" {
