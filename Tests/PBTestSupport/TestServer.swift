@@ -41,8 +41,43 @@ public func findExecutable(_ name: String) -> String? {
     return nil
 }
 
-/// Asks the kernel for a free loopback TCP port.
+/// A loopback TCP port that is free now and outside the kernel's ephemeral range, so outgoing
+/// connections made by tests running in parallel cannot take it before a server binds it.
 public func freeLoopbackPort() throws -> Int {
+    let (low, high) = ephemeralPortRange()
+    // Prefer ports below the ephemeral range; fall back to above it, then to a kernel-assigned one.
+    let candidates = low > 10_000 ? Array(10_000..<low) : Array((high + 1)...65_535)
+    for _ in 0..<200 {
+        if let port = candidates.randomElement(), try canBind(port: port) { return port }
+    }
+    return try kernelAssignedPort()
+}
+
+/// The kernel's ephemeral port range, or Linux's default.
+func ephemeralPortRange() -> (Int, Int) {
+    guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8) else {
+        return (32_768, 60_999)
+    }
+    let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+    return parts.count == 2 ? (parts[0], parts[1]) : (32_768, 60_999)
+}
+
+/// Whether 127.0.0.1:`port` can be bound right now.
+func canBind(port: Int) throws -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestServerError("socket() failed: errno \(errno)") }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = UInt16(port).bigEndian
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
+
+/// A port the kernel picks (inside the ephemeral range: the last resort).
+func kernelAssignedPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestServerError("socket() failed: errno \(errno)") }
     defer { close(fd) }
@@ -266,16 +301,28 @@ public func canConnect(port: Int) -> Bool {
 
 /// Starts one of the Python servers in `Tests/Servers` and waits for its `READY` line.
 ///
-/// Each server script takes `--port N` and prints `READY` once it listens.
+/// Each server script takes `--port N` and prints `READY` once it listens. A port that another
+/// process took between choosing and binding it is retried with a new one.
 public func startPythonServer(
     _ script: String, arguments: [String] = [], port: Int? = nil, readyMarker: String = "READY"
 ) async throws -> (server: TestServer, port: Int) {
-    let port = try port ?? freeLoopbackPort()
     let python = findExecutable("python3") ?? "python3"
-    let server = try TestServer(
-        executable: python,
-        arguments: [RepoPaths.servers.appendingPathComponent(script).path, "--port", String(port)] + arguments,
-        missingHint: "python3 is needed for the loopback test servers; run .ci/run.")
-    try await server.waitForOutput(readyMarker)
-    return (server, port)
+    var attempt = 0
+    while true {
+        attempt += 1
+        let chosen = try port ?? freeLoopbackPort()
+        let server = try TestServer(
+            executable: python,
+            arguments: [RepoPaths.servers.appendingPathComponent(script).path, "--port", String(chosen)] + arguments,
+            missingHint: "python3 is needed for the loopback test servers; run .ci/run.")
+        do {
+            try await server.waitForOutput(readyMarker)
+            return (server, chosen)
+        } catch {
+            server.stop()
+            let inUse = server.output.contains("Address already in use") || server.output.contains("address already in use")
+            if port == nil, inUse, attempt < 5 { continue }
+            throw error
+        }
+    }
 }
