@@ -64,6 +64,27 @@ func ephemeralPortRange() -> (Int, Int) {
 
 /// Whether 127.0.0.1:`port` can be bound right now.
 func canBind(port: Int) throws -> Bool {
+    try withLoopbackSocket(port: port) { fd, address in bind(fd, address, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+}
+
+/// A port the kernel picks (inside the ephemeral range: the last resort).
+func kernelAssignedPort() throws -> Int {
+    try withLoopbackSocket(port: 0) { fd, address in
+        guard bind(fd, address, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 else {
+            throw TestServerError("bind() failed: errno \(errno)")
+        }
+        var bound = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        guard named == 0 else { throw TestServerError("getsockname() failed: errno \(errno)") }
+        return Int(UInt16(bigEndian: bound.sin_port))
+    }
+}
+
+/// Runs `body` with a fresh TCP socket and the address 127.0.0.1:`port`; closes the socket after.
+func withLoopbackSocket<T>(port: Int, _ body: (Int32, UnsafePointer<sockaddr>) throws -> T) throws -> T {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestServerError("socket() failed: errno \(errno)") }
     defer { close(fd) }
@@ -71,30 +92,9 @@ func canBind(port: Int) throws -> Bool {
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_port = UInt16(port).bigEndian
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    } == 0
-}
-
-/// A port the kernel picks (inside the ephemeral range: the last resort).
-func kernelAssignedPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestServerError("socket() failed: errno \(errno)") }
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = 0
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    return try withUnsafePointer(to: &addr) {
+        try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { try body(fd, $0) }
     }
-    guard bound == 0 else { throw TestServerError("bind() failed: errno \(errno)") }
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-    }
-    guard named == 0 else { throw TestServerError("getsockname() failed: errno \(errno)") }
-    return Int(UInt16(bigEndian: addr.sin_port))
 }
 
 /// A child process started for a test (a Python fake, ngIRCd, Synapse, ...).
@@ -287,16 +287,9 @@ public final class TestServer: @unchecked Sendable {
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
 public func canConnect(port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = UInt16(port).bigEndian
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    } == 0
+    (try? withLoopbackSocket(port: port) { fd, address in
+        connect(fd, address, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+    }) ?? false
 }
 
 /// Starts one of the Python servers in `Tests/Servers` and waits for its `READY` line.
