@@ -54,6 +54,29 @@ public struct IRCOutgoingSplitter: Hashable, Sendable {
         if let host = prefix.host { self.host = host }
     }
 
+    /// Learns our user@host from 001 (`… nick!user@host`), WHO 352, 396 host changes, or any line we sourced.
+    public mutating func learn(from message: IRCMessage) {
+        let mapping = IRCCaseMapping("rfc1459")
+        let p = message.params
+        switch message.command {
+        case "001":
+            if let first = p.first, !first.isEmpty { nick = first }
+            if let last = p.last?.split(separator: " ").last, last.contains("!"), last.contains("@") {
+                let prefix = IRCPrefix(parsing: String(last))
+                if mapping.equal(prefix.nick, nick) { updateIdentity(from: prefix) }
+            }
+        case "352":
+            // :srv 352 me #chan user host server nick flags :hops realname
+            if p.count >= 6, mapping.equal(p[5], nick) { user = p[2]; host = p[3] }
+        case "396":
+            if p.count >= 2, mapping.equal(p[0], nick) { host = p[1] }
+        default:
+            if let prefix = message.prefix, prefix.user != nil, prefix.host != nil, mapping.equal(prefix.nick, nick) {
+                updateIdentity(from: prefix)
+            }
+        }
+    }
+
     /// Bytes of text available in one PRIVMSG to `target` (ACTION framing subtracted when `action`).
     public func budget(target: String, action: Bool = false) -> Int {
         let overhead = ":\(nick)!\(user)@\(host) PRIVMSG \(target) :".utf8.count

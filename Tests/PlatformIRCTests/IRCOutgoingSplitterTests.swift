@@ -85,6 +85,21 @@ import Testing
         }
     }
 
+    @Test func learnsIdentityFromWelcomeWhoAndEcho() throws {
+        var s = IRCOutgoingSplitter(nick: "aria")
+        try s.learn(from: IRCMessage(parsing: ":srv 001 aria_ :Welcome to the net aria_!~aria@127.0.0.1"))
+        #expect(s.nick == "aria_" && s.user == "~aria" && s.host == "127.0.0.1")
+        try s.learn(from: IRCMessage(parsing: ":srv 352 aria_ #c ident cloak.example srv aria_ H :0 real"))
+        #expect(s.user == "ident" && s.host == "cloak.example")
+        try s.learn(from: IRCMessage(parsing: ":srv 396 aria_ vhost.example :is now your displayed host"))
+        #expect(s.host == "vhost.example")
+        try s.learn(from: IRCMessage(parsing: ":someone!x@y PRIVMSG #c :hi"))
+        #expect(s.host == "vhost.example")
+        try s.learn(from: IRCMessage(parsing: ":ARIA_!~a@echo.host PRIVMSG #c :hi"))
+        #expect(s.user == "~a" && s.host == "echo.host")
+        #expect(s.budget(target: "#c") == 510 - ":ARIA_!~a@echo.host PRIVMSG #c :".utf8.count)
+    }
+
     @Test func identityUpdateChangesBudgetAndTinyBudgetFails() {
         var s = splitter
         let before = s.budget(target: "#c")
