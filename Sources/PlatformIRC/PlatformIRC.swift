@@ -1,1 +1,0 @@
-// PlatformIRC: implementation lands with its issue.
