@@ -166,6 +166,9 @@ public enum GatewayEvent: Hashable, Sendable {
     case messageCreate(DiscordMessage)
     case messageUpdate(DiscordMessageUpdate)
     case messageDelete(DiscordMessageDelete)
+    case guildCreate(DiscordGuild)
+    /// CHANNEL_CREATE/UPDATE and THREAD_CREATE/UPDATE.
+    case channelUpdate(DiscordChannel)
     /// A dispatch whose type this adapter does not handle.
     case unknownDispatch(String)
     /// An opcode this adapter does not know (or a client-only opcode sent to us).
@@ -267,6 +270,9 @@ extension GatewayPayload {
             case "MESSAGE_CREATE": event = .messageCreate(try payload(DiscordMessage.self))
             case "MESSAGE_UPDATE": event = .messageUpdate(try payload(DiscordMessageUpdate.self))
             case "MESSAGE_DELETE": event = .messageDelete(try payload(DiscordMessageDelete.self))
+            case "GUILD_CREATE": event = .guildCreate(try payload(DiscordGuild.self))
+            case "CHANNEL_CREATE", "CHANNEL_UPDATE", "THREAD_CREATE", "THREAD_UPDATE":
+                event = .channelUpdate(try payload(DiscordChannel.self))
             case let name?: event = .unknownDispatch(name)
             case nil:
                 throw GatewayDecodeError(code: .invalidEnvelope, op: 0, eventType: nil, message: "dispatch without t")

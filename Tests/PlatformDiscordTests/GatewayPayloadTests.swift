@@ -74,3 +74,17 @@ import Testing
         #expect(outcomes[1] > 0 && outcomes[2] > 0)
     }
 }
+
+@Suite struct GatewayGuildPayloadTests {
+    @Test func decodesGuildCreateWithThreadsRolesAndMembers() throws {
+        let json = #"{"op":0,"s":9,"t":"GUILD_CREATE","d":{"id":"G","owner_id":"O","roles":[{"id":"G","name":"@everyone","permissions":"1024"},{"id":"m","name":"mod","permissions":"16"},{"id":"bad","permissions":"x"}],"channels":[{"id":"C","type":0,"permission_overwrites":[{"id":"m","type":0,"allow":"0","deny":"16"},{"id":"z","type":7,"allow":"0","deny":"0"}]}],"threads":[{"id":"T","type":11,"parent_id":"C"}],"members":[{"user":{"id":"9"},"roles":["m"]}]}}"#
+        guard case .guildCreate(let g) = try GatewayPayload.decode(Array(json.utf8)).event else { Issue.record("not guild"); return }
+        #expect(g.roles.map(\.id) == ["G", "m"])
+        #expect(g.channels.map(\.id) == ["C", "T"] && g.channels[1].parentId == "C")
+        #expect(g.channels[0].overwrites.count == 1)
+        #expect(g.members.first?.roles == ["m"])
+        let thread = #"{"op":0,"s":10,"t":"THREAD_CREATE","d":{"id":"T2","type":11,"guild_id":"G","parent_id":"C"}}"#
+        guard case .channelUpdate(let c) = try GatewayPayload.decode(Array(thread.utf8)).event else { Issue.record("not channel"); return }
+        #expect(c.id == "T2" && c.parentId == "C")
+    }
+}
