@@ -169,6 +169,10 @@ public enum GatewayEvent: Hashable, Sendable {
     case guildCreate(DiscordGuild)
     /// CHANNEL_CREATE/UPDATE and THREAD_CREATE/UPDATE.
     case channelUpdate(DiscordChannel)
+    /// GUILD_ROLE_CREATE and GUILD_ROLE_UPDATE.
+    case roleUpdate(DiscordRoleEvent)
+    case roleDelete(DiscordRoleDelete)
+    case interactionCreate(DiscordInteraction)
     /// A dispatch whose type this adapter does not handle.
     case unknownDispatch(String)
     /// An opcode this adapter does not know (or a client-only opcode sent to us).
@@ -273,6 +277,9 @@ extension GatewayPayload {
             case "GUILD_CREATE": event = .guildCreate(try payload(DiscordGuild.self))
             case "CHANNEL_CREATE", "CHANNEL_UPDATE", "THREAD_CREATE", "THREAD_UPDATE":
                 event = .channelUpdate(try payload(DiscordChannel.self))
+            case "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE": event = .roleUpdate(try payload(DiscordRoleEvent.self))
+            case "GUILD_ROLE_DELETE": event = .roleDelete(try payload(DiscordRoleDelete.self))
+            case "INTERACTION_CREATE": event = .interactionCreate(try payload(DiscordInteraction.self))
             case let name?: event = .unknownDispatch(name)
             case nil:
                 throw GatewayDecodeError(code: .invalidEnvelope, op: 0, eventType: nil, message: "dispatch without t")

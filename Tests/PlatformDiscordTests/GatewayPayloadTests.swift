@@ -88,3 +88,17 @@ import Testing
         #expect(c.id == "T2" && c.parentId == "C")
     }
 }
+
+@Suite struct GatewayInteractionPayloadTests {
+    @Test func decodesRolesAndInteractions() throws {
+        let role = #"{"op":0,"s":1,"t":"GUILD_ROLE_UPDATE","d":{"guild_id":"G","role":{"id":"m","name":"mod","permissions":"32"}}}"#
+        guard case .roleUpdate(let r) = try GatewayPayload.decode(Array(role.utf8)).event else { Issue.record("not role"); return }
+        #expect(r.role.permissions == .manageGuild)
+        let del = #"{"op":0,"s":2,"t":"GUILD_ROLE_DELETE","d":{"guild_id":"G","role_id":"m"}}"#
+        #expect(try GatewayPayload.decode(Array(del.utf8)).event == .roleDelete(DiscordRoleDelete(guildId: "G", roleId: "m")))
+        let ix = #"{"op":0,"s":3,"t":"INTERACTION_CREATE","d":{"id":"I","token":"tok","type":2,"channel_id":"C","guild_id":"G","member":{"user":{"id":"U"},"roles":[],"permissions":"16"},"data":{"name":"persona","options":[{"name":"set","type":1,"options":[{"name":"name","type":3,"value":"aria"},{"name":"n","type":4,"value":3}]}]}}}"#
+        guard case .interactionCreate(let i) = try GatewayPayload.decode(Array(ix.utf8)).event else { Issue.record("not interaction"); return }
+        #expect(i.commandName == "persona" && i.member?.permissions?.isModerator == true)
+        #expect(i.options.first?.name == "set" && i.options.first?.options.map(\.value) == ["aria", "3"])
+    }
+}
