@@ -1,0 +1,292 @@
+import Foundation
+
+/// A gateway opcode; values Discord adds later are kept as `unknown`.
+public enum GatewayOpcode: Hashable, Sendable {
+    case dispatch, heartbeat, identify, resume, reconnect, invalidSession, hello, heartbeatAck
+    case unknown(Int)
+
+    /// Maps a wire number to an opcode.
+    public init(rawValue: Int) {
+        switch rawValue {
+        case 0: self = .dispatch
+        case 1: self = .heartbeat
+        case 2: self = .identify
+        case 6: self = .resume
+        case 7: self = .reconnect
+        case 9: self = .invalidSession
+        case 10: self = .hello
+        case 11: self = .heartbeatAck
+        default: self = .unknown(rawValue)
+        }
+    }
+}
+
+/// A Discord user, as far as the bridge needs it.
+public struct DiscordUser: Hashable, Sendable, Decodable {
+    /// Snowflake id.
+    public var id: String
+    /// Account name.
+    public var username: String?
+    /// Display name, when set.
+    public var globalName: String?
+    /// Whether the account is a bot.
+    public var bot: Bool?
+
+    enum CodingKeys: String, CodingKey { case id, username, bot, globalName = "global_name" }
+}
+
+/// A full message from MESSAGE_CREATE.
+public struct DiscordMessage: Hashable, Sendable, Decodable {
+    /// Snowflake id.
+    public var id: String
+    /// Channel or thread id.
+    public var channelId: String
+    /// Guild id; nil in DMs.
+    public var guildId: String?
+    /// Author.
+    public var author: DiscordUser
+    /// Text (empty without the MESSAGE_CONTENT intent).
+    public var content: String
+    /// Set when a webhook sent the message.
+    public var webhookId: String?
+    /// Users mentioned.
+    public var mentions: [DiscordUser]?
+    /// The replied-to message id, if any.
+    public var referencedMessageId: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, author, content, mentions
+        case channelId = "channel_id", guildId = "guild_id", webhookId = "webhook_id"
+        case messageReference = "message_reference"
+    }
+    struct Reference: Decodable { var message_id: String? }
+
+    /// Decodes tolerantly: only id, channel_id and author are required.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        channelId = try c.decode(String.self, forKey: .channelId)
+        guildId = try? c.decodeIfPresent(String.self, forKey: .guildId)
+        author = try c.decode(DiscordUser.self, forKey: .author)
+        content = (try? c.decodeIfPresent(String.self, forKey: .content)) ?? ""
+        webhookId = try? c.decodeIfPresent(String.self, forKey: .webhookId)
+        mentions = try? c.decodeIfPresent([DiscordUser].self, forKey: .mentions)
+        referencedMessageId = (try? c.decodeIfPresent(Reference.self, forKey: .messageReference))?.message_id
+    }
+}
+
+/// A MESSAGE_UPDATE: only id and channel_id are guaranteed.
+public struct DiscordMessageUpdate: Hashable, Sendable, Decodable {
+    /// Creates an update with only the required fields.
+    public init(id: String, channelId: String, guildId: String? = nil, content: String? = nil, author: DiscordUser? = nil, webhookId: String? = nil) {
+        self.id = id; self.channelId = channelId; self.guildId = guildId; self.content = content; self.author = author; self.webhookId = webhookId
+    }
+    /// Snowflake id.
+    public var id: String
+    /// Channel or thread id.
+    public var channelId: String
+    /// Guild id, if present.
+    public var guildId: String?
+    /// New content, if it changed.
+    public var content: String?
+    /// Author, if present.
+    public var author: DiscordUser?
+    /// Set for webhook messages.
+    public var webhookId: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, content, author
+        case channelId = "channel_id", guildId = "guild_id", webhookId = "webhook_id"
+    }
+
+    /// Decodes tolerantly; wrong-typed optional fields become nil.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        channelId = try c.decode(String.self, forKey: .channelId)
+        guildId = try? c.decodeIfPresent(String.self, forKey: .guildId)
+        content = try? c.decodeIfPresent(String.self, forKey: .content)
+        author = try? c.decodeIfPresent(DiscordUser.self, forKey: .author)
+        webhookId = try? c.decodeIfPresent(String.self, forKey: .webhookId)
+    }
+}
+
+/// A MESSAGE_DELETE.
+public struct DiscordMessageDelete: Hashable, Sendable, Decodable {
+    /// Deleted message id.
+    public var id: String
+    /// Its channel.
+    public var channelId: String
+    /// Its guild, if any.
+    public var guildId: String?
+
+    enum CodingKeys: String, CodingKey { case id, channelId = "channel_id", guildId = "guild_id" }
+}
+
+/// READY: the session to resume later.
+public struct DiscordReady: Hashable, Sendable, Decodable {
+    /// Session id for Resume.
+    public var sessionId: String
+    /// Where to reconnect for Resume.
+    public var resumeGatewayURL: String?
+    /// The bot user.
+    public var user: DiscordUser
+    /// Ids of the (still unavailable) guilds.
+    public var guildIds: [String]
+
+    enum CodingKeys: String, CodingKey { case user, guilds, sessionId = "session_id", resumeGatewayURL = "resume_gateway_url" }
+    struct Guild: Decodable { var id: String }
+
+    /// Decodes READY; guilds that fail to decode are skipped.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sessionId = try c.decode(String.self, forKey: .sessionId)
+        resumeGatewayURL = try? c.decodeIfPresent(String.self, forKey: .resumeGatewayURL)
+        user = try c.decode(DiscordUser.self, forKey: .user)
+        let guilds = (try? c.decodeIfPresent([Lossy<Guild>].self, forKey: .guilds)) ?? []
+        guildIds = guilds.compactMap { $0.value?.id }
+    }
+}
+
+/// Decodes an element, or nil on failure, so one bad array entry does not fail the array.
+struct Lossy<T: Decodable>: Decodable {
+    let value: T?
+    init(from decoder: any Decoder) throws { value = try? T(from: decoder) }
+}
+
+/// What a gateway payload means to the adapter.
+public enum GatewayEvent: Hashable, Sendable {
+    case hello(heartbeatInterval: Duration)
+    case heartbeatRequest
+    case heartbeatAck
+    case reconnect
+    case invalidSession(resumable: Bool)
+    case ready(DiscordReady)
+    case resumed
+    case messageCreate(DiscordMessage)
+    case messageUpdate(DiscordMessageUpdate)
+    case messageDelete(DiscordMessageDelete)
+    case guildCreate(DiscordGuild)
+    /// CHANNEL_CREATE/UPDATE and THREAD_CREATE/UPDATE.
+    case channelUpdate(DiscordChannel)
+    /// GUILD_ROLE_CREATE and GUILD_ROLE_UPDATE.
+    case roleUpdate(DiscordRoleEvent)
+    case roleDelete(DiscordRoleDelete)
+    case interactionCreate(DiscordInteraction)
+    /// A dispatch whose type this adapter does not handle.
+    case unknownDispatch(String)
+    /// An opcode this adapter does not know (or a client-only opcode sent to us).
+    case unknownOpcode(Int)
+}
+
+/// One decoded gateway payload.
+public struct GatewayPayload: Hashable, Sendable {
+    /// The opcode.
+    public var op: GatewayOpcode
+    /// Sequence number, dispatches only.
+    public var s: Int?
+    /// Dispatch type name, dispatches only.
+    public var t: String?
+    /// The decoded meaning.
+    public var event: GatewayEvent
+}
+
+/// A payload that could not be decoded; the connection continues.
+public struct GatewayDecodeError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Failure kind.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let raw: String
+        /// Not JSON, or not an object with an integer `op`.
+        public static let invalidEnvelope = Code(raw: "invalidEnvelope")
+        /// The `d` field did not match the event's shape.
+        public static let invalidData = Code(raw: "invalidData")
+        /// The raw code name.
+        public var description: String { raw }
+    }
+    /// Failure kind.
+    public let code: Code
+    /// Opcode, when the envelope decoded.
+    public let op: Int?
+    /// Dispatch type, when known.
+    public let eventType: String?
+    /// Short context (never the payload itself, which may hold user text).
+    public let message: String
+
+    /// A one-line summary.
+    public var description: String {
+        "GatewayDecodeError.\(code) op=\(op.map(String.init) ?? "-") t=\(eventType ?? "-"): \(message)"
+    }
+}
+
+private struct Envelope: Decodable {
+    var op: Int
+    var s: Int?
+    var t: String?
+    enum CodingKeys: String, CodingKey { case op, s, t }
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        op = try c.decode(Int.self, forKey: .op)
+        s = try? c.decodeIfPresent(Int.self, forKey: .s)
+        t = try? c.decodeIfPresent(String.self, forKey: .t)
+    }
+}
+
+private struct DataEnvelope<D: Decodable>: Decodable { var d: D }
+private struct HelloData: Decodable { var heartbeat_interval: Int }
+
+extension GatewayPayload {
+    /// Decodes one complete JSON gateway payload.
+    public static func decode(_ bytes: [UInt8]) throws(GatewayDecodeError) -> GatewayPayload {
+        let data = Data(bytes)
+        let decoder = JSONDecoder()
+        let envelope: Envelope
+        do {
+            envelope = try decoder.decode(Envelope.self, from: data)
+        } catch {
+            throw GatewayDecodeError(code: .invalidEnvelope, op: nil, eventType: nil, message: "not a gateway envelope")
+        }
+        func payload<D: Decodable>(_ type: D.Type) throws(GatewayDecodeError) -> D {
+            do {
+                return try decoder.decode(DataEnvelope<D>.self, from: data).d
+            } catch {
+                throw GatewayDecodeError(
+                    code: .invalidData, op: envelope.op, eventType: envelope.t,
+                    message: "d does not match \(D.self)")
+            }
+        }
+        let op = GatewayOpcode(rawValue: envelope.op)
+        let event: GatewayEvent
+        switch op {
+        case .hello:
+            let hello = try payload(HelloData.self)
+            guard hello.heartbeat_interval > 0 else {
+                throw GatewayDecodeError(code: .invalidData, op: envelope.op, eventType: nil, message: "heartbeat_interval must be positive")
+            }
+            event = .hello(heartbeatInterval: .milliseconds(hello.heartbeat_interval))
+        case .heartbeat: event = .heartbeatRequest
+        case .heartbeatAck: event = .heartbeatAck
+        case .reconnect: event = .reconnect
+        case .invalidSession: event = .invalidSession(resumable: (try? payload(Bool.self)) ?? false)
+        case .dispatch:
+            switch envelope.t {
+            case "READY": event = .ready(try payload(DiscordReady.self))
+            case "RESUMED": event = .resumed
+            case "MESSAGE_CREATE": event = .messageCreate(try payload(DiscordMessage.self))
+            case "MESSAGE_UPDATE": event = .messageUpdate(try payload(DiscordMessageUpdate.self))
+            case "MESSAGE_DELETE": event = .messageDelete(try payload(DiscordMessageDelete.self))
+            case "GUILD_CREATE": event = .guildCreate(try payload(DiscordGuild.self))
+            case "CHANNEL_CREATE", "CHANNEL_UPDATE", "THREAD_CREATE", "THREAD_UPDATE":
+                event = .channelUpdate(try payload(DiscordChannel.self))
+            case "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE": event = .roleUpdate(try payload(DiscordRoleEvent.self))
+            case "GUILD_ROLE_DELETE": event = .roleDelete(try payload(DiscordRoleDelete.self))
+            case "INTERACTION_CREATE": event = .interactionCreate(try payload(DiscordInteraction.self))
+            case let name?: event = .unknownDispatch(name)
+            case nil:
+                throw GatewayDecodeError(code: .invalidEnvelope, op: 0, eventType: nil, message: "dispatch without t")
+            }
+        case .identify, .resume, .unknown:
+            event = .unknownOpcode(envelope.op)
+        }
+        return GatewayPayload(op: op, s: envelope.s, t: envelope.t, event: event)
+    }
+}

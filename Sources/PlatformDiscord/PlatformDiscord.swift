@@ -1,1 +1,0 @@
-// PlatformDiscord: implementation lands with its issue.

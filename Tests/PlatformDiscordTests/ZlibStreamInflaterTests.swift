@@ -1,0 +1,72 @@
+import Testing
+@testable import PlatformDiscord
+
+@Suite struct ZlibStreamInflaterTests {
+    struct SeededRNG: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func roundTripsPayloadsSplitAcrossFramesArbitrarily() throws {
+        var rng = SeededRNG(state: 42)
+        let deflater = try ZlibStreamDeflater()
+        let inflater = try ZlibStreamInflater()
+        for index in 0..<300 {
+            let text = #"{"op":0,"s":\#(index),"t":"MESSAGE_CREATE","d":{"content":"\#(String(repeating: "hello ", count: Int.random(in: 0...500, using: &rng)))"}}"#
+            let compressed = deflater.compress(Array(text.utf8))
+            #expect(compressed.suffix(4) == [0, 0, 0xFF, 0xFF])
+            var offset = 0
+            var result: [UInt8]?
+            while offset < compressed.count {
+                let size = Int.random(in: 1...max(1, compressed.count - offset), using: &rng)
+                let piece = Array(compressed[offset..<min(compressed.count, offset + size)])
+                offset += piece.count
+                let out = try inflater.feed(piece)
+                if offset < compressed.count, piece.suffix(4) != [0, 0, 0xFF, 0xFF] {
+                    #expect(out == nil)
+                }
+                if let out { result = (result ?? []) + out }
+            }
+            #expect(result.map { String(decoding: $0, as: UTF8.self) } == text)
+        }
+    }
+
+    @Test func partialFrameReturnsNil() throws {
+        let deflater = try ZlibStreamDeflater()
+        let inflater = try ZlibStreamInflater()
+        let compressed = deflater.compress(Array(#"{"op":11}"#.utf8))
+        #expect(try inflater.feed(Array(compressed.dropLast(2))) == nil)
+        #expect(try inflater.feed(Array(compressed.suffix(2))) == Array(#"{"op":11}"#.utf8))
+    }
+
+    @Test func corruptStreamGivesTypedError() throws {
+        let inflater = try ZlibStreamInflater()
+        #expect(throws: ZlibStreamError.self) {
+            _ = try inflater.feed([0xDE, 0xAD, 0xBE, 0xEF, 1, 2, 3, 0, 0, 0xFF, 0xFF])
+        }
+        do {
+            _ = try inflater.feed([0, 0, 0xFF, 0xFF])
+            Issue.record("a failed stream must stay failed")
+        } catch {
+            #expect(error.code == .corruptStream)
+        }
+    }
+
+    @Test func oversizedPayloadIsRejected() throws {
+        let deflater = try ZlibStreamDeflater()
+        let inflater = try ZlibStreamInflater(maxPayloadBytes: 1000)
+        let compressed = deflater.compress([UInt8](repeating: 65, count: 50_000))
+        do {
+            _ = try inflater.feed(compressed)
+            Issue.record("expected tooLarge")
+        } catch {
+            #expect(error.code == .tooLarge)
+        }
+    }
+}
