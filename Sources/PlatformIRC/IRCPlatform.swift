@@ -1,0 +1,369 @@
+import BridgeCore
+import Logging
+import ServiceLifecycle
+import SocketTransport
+import Synchronization
+
+/// Why an IRC platform operation failed.
+public struct IRCPlatformError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Error kind.
+    public struct Code: Hashable, Sendable {
+        /// Raw name.
+        public let raw: String
+        /// IRC has no message edits.
+        public static let editUnsupported = Code(raw: "editUnsupported")
+        /// The outgoing text could not be split for the target.
+        public static let cannotSplit = Code(raw: "cannotSplit")
+        /// The channel's outgoing queue is full.
+        public static let queueFull = Code(raw: "queueFull")
+    }
+
+    /// Error kind.
+    public let code: Code
+    /// What happened.
+    public let message: String
+    /// Channel or target concerned.
+    public let target: String
+
+    /// Readable form for logs.
+    public var description: String { "IRCPlatformError(\(code.raw)) for \(target): \(message)" }
+}
+
+/// The IRC adapter: one connection (with reconnects) to one network, exposed to Core as a `ChatPlatform`.
+public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duration == Duration {
+    private struct State: ~Copyable {
+        var socket: LineSocket?
+        var wake: AsyncStream<Void>.Continuation?
+        var registered = false
+        var sessionRegistered = false
+        var channels: IRCChannelState
+        var splitter: IRCOutgoingSplitter
+        var queue: OutgoingQueue<[UInt8], C.Instant>
+        var enabledCapabilities: Set<String> = []
+        var accounts: [String: String] = [:]
+        var nextID = 0
+    }
+
+    /// Always `irc`.
+    public let platformName = "irc"
+    /// Incoming messages.
+    public let events: AsyncStream<PlatformEvent>
+    /// No edits; lengths in UTF-8 bytes; IRC formatting.
+    public let capabilities: PlatformCapabilities
+    /// Unused by IRC (no edits), present for the protocol.
+    public let editBudgets = EditBudgetBoard()
+    /// The configuration in use.
+    public let configuration: IRCPlatformConfiguration
+
+    private let continuation: AsyncStream<PlatformEvent>.Continuation
+    private let clock: C
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let idTag = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+
+    /// Creates the adapter; nothing connects until `run()`.
+    public init(configuration: IRCPlatformConfiguration, clock: C, logger: Logger) {
+        self.configuration = configuration
+        self.clock = clock
+        var logger = logger
+        logger[metadataKey: "platform"] = "irc"
+        self.logger = logger
+        (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
+        let splitter = IRCOutgoingSplitter(nick: configuration.nick, actionMarker: configuration.actionMarker)
+        let longest = configuration.channels.map(\.name).max { $0.utf8.count < $1.utf8.count } ?? "#" + String(repeating: "c", count: 49)
+        capabilities = PlatformCapabilities(canEdit: false, maxLength: max(64, splitter.budget(target: longest)),
+                                            lengthUnit: .utf8Bytes, textFormat: .irc)
+        state = Mutex(State(channels: IRCChannelState(ourNick: configuration.nick), splitter: splitter,
+                            queue: OutgoingQueue(capacityPerChannel: configuration.queueCapacity,
+                                                 bucket: FloodBucket(burst: configuration.floodBurst,
+                                                                     interval: configuration.floodInterval))))
+    }
+
+    /// Our current nick as the server knows it.
+    public var currentNick: String { state.withLock { $0.channels.ourNick } }
+
+    /// Whether registration finished on the current connection.
+    public var isRegistered: Bool { state.withLock { $0.registered } }
+
+    /// Channels we are in right now.
+    public var joinedChannels: [String] { state.withLock { $0.channels.joinedChannels } }
+
+    /// The channel reference Core sees for an IRC target.
+    public func channel(_ name: String) -> ChannelRef {
+        ChannelRef(platform: platformName, channelID: name, serverID: configuration.networkID, channelName: name,
+                   serverName: configuration.networkID)
+    }
+
+    // MARK: Service
+
+    /// Connects, registers and relays until cancelled or graceful shutdown; reconnects with backoff after drops.
+    public func run() async throws {
+        defer { continuation.finish() }
+        await cancelWhenGracefulShutdown { [self] in
+            await connectionLoop()
+        }
+    }
+
+    private func connectionLoop() async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let socket = try await LineSocket.connect(
+                    host: configuration.host, port: configuration.port,
+                    configuration: LineSocketConfiguration(useTLS: configuration.useTLS, verifyTLS: configuration.verifyTLS,
+                                                           caFile: configuration.caFile),
+                    logger: logger)
+                let registered = await session(socket)
+                if registered { failures = 0 }
+            } catch {
+                logger.warning("irc connection failed", metadata: ["error": "\(error)"])
+            }
+            if Task.isCancelled { break }
+            let delay = backoff(failures: failures)
+            failures += 1
+            logger.info("irc reconnecting", metadata: ["delay": "\(delay)"])
+            do { try await clock.sleep(for: delay) } catch { break }
+        }
+    }
+
+    /// Exponential backoff: initial × 2^failures, capped.
+    func backoff(failures: Int) -> Duration {
+        var delay = configuration.reconnectInitialDelay
+        for _ in 0..<min(failures, 30) {
+            delay = delay * 2
+            if delay >= configuration.reconnectMaxDelay { return configuration.reconnectMaxDelay }
+        }
+        return min(delay, configuration.reconnectMaxDelay)
+    }
+
+    /// One connection; returns whether registration succeeded.
+    private func session(_ socket: LineSocket) async -> Bool {
+        let (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        state.withLock { s in
+            s.socket = socket
+            s.wake = wakeContinuation
+            s.registered = false
+            s.sessionRegistered = false
+            s.channels = IRCChannelState(ourNick: configuration.nick)
+            s.splitter = IRCOutgoingSplitter(nick: configuration.nick, actionMarker: configuration.actionMarker)
+            s.enabledCapabilities = []
+            s.accounts = [:]
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in await writerLoop(socket, wake: wake) }
+            group.addTask { [self] in
+                do {
+                    try await readerLoop(socket)
+                } catch {
+                    logger.warning("irc connection dropped", metadata: ["error": "\(error)"])
+                }
+                if Task.isCancelled {
+                    try? await socket.send(IRCMessage(command: "QUIT", params: ["shutting down"]).wireBytes)
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        state.withLock { s in
+            s.socket = nil
+            s.wake = nil
+            s.registered = false
+        }
+        wakeContinuation.finish()
+        await socket.close()
+        return state.withLock { $0.sessionRegistered }
+    }
+
+    private func readerLoop(_ socket: LineSocket) async throws {
+        var registration = IRCRegistration(config: IRCRegistrationConfig(
+            nick: configuration.nick, username: configuration.username, realname: configuration.realname,
+            serverPassword: configuration.serverPassword, channels: configuration.channels))
+        var alternatives = configuration.alternativeNicks[...]
+        try await perform(registration.start(), on: socket)
+        for try await bytes in socket.lines {
+            let message: IRCMessage
+            do {
+                message = try IRCMessage(parsing: bytes)
+            } catch {
+                logger.debug("irc unparsable line", metadata: ["error": "\(error)"])
+                continue
+            }
+            if ["433", "432", "436"].contains(message.command), registration.phase != .registered,
+               let alternative = alternatives.popFirst() {
+                try await socket.send(IRCMessage(command: "NICK", params: [alternative]).wireBytes)
+                continue
+            }
+            try await perform(registration.handle(message), on: socket)
+            let enabled = registration.enabledCapabilities
+            let isupport = registration.isupport
+            state.withLock { s in
+                s.enabledCapabilities = enabled
+                s.channels.isupport = isupport
+                s.channels.handle(message)
+                s.splitter.learn(from: message)
+                if let nick = message.prefix?.nick, let account = message.tag("account") {
+                    s.accounts[IRCCaseMapping(isupport.caseMapping).fold(nick)] = account
+                }
+            }
+            if message.command == "ERROR" { return }
+            try await handleText(message, on: socket)
+        }
+    }
+
+    private func perform(_ actions: [IRCRegistrationAction], on socket: LineSocket) async throws {
+        for action in actions {
+            switch action {
+            case .send(let message):
+                try await socket.send(message.wireBytes)
+            case .registered(let nick):
+                state.withLock { s in
+                    s.registered = true
+                    s.sessionRegistered = true
+                    s.channels.ourNick = nick
+                    s.splitter.nick = nick
+                    s.wake?.yield()
+                }
+                logger.info("irc registered", metadata: ["nick": "\(nick)"])
+            case .failed(let error):
+                throw error
+            }
+        }
+    }
+
+    private func handleText(_ message: IRCMessage, on socket: LineSocket) async throws {
+        guard let incoming = IRCIncomingText(message) else { return }
+        let (ourNick, mapping) = state.withLock { ($0.channels.ourNick, IRCCaseMapping($0.channels.isupport.caseMapping)) }
+        let isOwn = mapping.equal(incoming.sender, ourNick)
+        let isChannel = incoming.target.first.map { "#&+!".contains($0) } ?? false
+        let channelID = isChannel ? incoming.target : (isOwn ? incoming.target : incoming.sender)
+        switch incoming.kind {
+        case .ctcp(let ctcp):
+            if !isOwn, message.command == "PRIVMSG",
+               let reply = ctcp.reply(to: incoming.sender, version: configuration.versionReply) {
+                try await socket.send(reply.wireBytes)
+            }
+            return
+        case .message, .action, .notice:
+            break
+        }
+        let id = message.tag("msgid") ?? state.withLock { s in
+            s.nextID += 1
+            return "irc-\(idTag)-in-\(s.nextID)"
+        }
+        let event = IncomingMessage(
+            channel: channel(channelID),
+            author: ChatUser(id: incoming.sender, displayName: incoming.sender),
+            messageID: id, text: incoming.text, replyTo: message.tag("+reply") ?? message.tag("+draft/reply"),
+            mentionsUs: !isOwn && Self.mentions(incoming.text, nick: ourNick, mapping: mapping),
+            isOwnMessage: isOwn)
+        continuation.yield(.messageCreated(event))
+    }
+
+    /// Whether `text` names `nick` as a whole word (so `aria:` and `hi aria!` count, `arianne` does not).
+    static func mentions(_ text: String, nick: String, mapping: IRCCaseMapping) -> Bool {
+        let folded = Array(mapping.fold(text).unicodeScalars)
+        let needle = Array(mapping.fold(nick).unicodeScalars)
+        guard !needle.isEmpty, folded.count >= needle.count else { return false }
+        func isWordScalar(_ s: Unicode.Scalar) -> Bool {
+            s.properties.isAlphabetic || s.properties.numericType != nil || "_-[]\\`^{}|".unicodeScalars.contains(s)
+        }
+        for start in 0...(folded.count - needle.count) where Array(folded[start..<start + needle.count]) == needle {
+            let before = start == 0 || !isWordScalar(folded[start - 1])
+            let end = start + needle.count
+            let after = end == folded.count || !isWordScalar(folded[end])
+            if before && after { return true }
+        }
+        return false
+    }
+
+    private func writerLoop(_ socket: LineSocket, wake: AsyncStream<Void>) async {
+        for await _ in wake {
+            while !Task.isCancelled {
+                let step = state.withLock { s -> OutgoingQueueStep<[UInt8]> in
+                    guard s.registered else { return .idle }
+                    return s.queue.next(now: clock.now)
+                }
+                switch step {
+                case .idle:
+                    break
+                case .wait(let delay):
+                    do { try await clock.sleep(for: delay) } catch { return }
+                    continue
+                case .send(let channel, let bytes):
+                    do {
+                        try await socket.send(bytes)
+                    } catch {
+                        logger.warning("irc send failed", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                        return
+                    }
+                    continue
+                }
+                break
+            }
+        }
+    }
+
+    // MARK: Sending
+
+    /// Splits `text` into safe PRIVMSG lines and queues them; returns once queued (lines go out paced by the flood bucket).
+    public func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
+        let target = channel.channelID
+        let id = try state.withLock { s throws -> String in
+            var body = text
+            if let identity, !IRCCaseMapping(s.channels.isupport.caseMapping).equal(identity.displayName, s.channels.ourNick) {
+                // One nick speaks for several personas: say who is talking.
+                body = body.split(separator: "\n", omittingEmptySubsequences: false)
+                    .map { $0.isEmpty ? "" : "\(identity.displayName): \($0)" }.joined(separator: "\n")
+            }
+            let messages: [IRCMessage]
+            do {
+                messages = try s.splitter.messages(for: body, target: target)
+            } catch {
+                throw IRCPlatformError(code: .cannotSplit, message: "\(error)", target: target)
+            }
+            do {
+                try s.queue.enqueue(messages.map(\.wireBytes), for: target)
+            } catch {
+                throw IRCPlatformError(code: .queueFull, message: "\(error)", target: target)
+            }
+            s.wake?.yield()
+            s.nextID += 1
+            return "irc-\(idTag)-out-\(s.nextID)"
+        }
+        logger.debug("irc queued message", metadata: ["channel": "\(target)"])
+        return SentMessageRef(channel: channel, messageID: id)
+    }
+
+    /// Always throws: IRC has no edits (Core does not call this when `canEdit` is false).
+    public func edit(_ message: SentMessageRef, text: String) async throws {
+        throw IRCPlatformError(code: .editUnsupported, message: "IRC messages cannot be edited",
+                               target: message.channel.channelID)
+    }
+
+    /// Sends a `+typing=active` TAGMSG when the server enabled `message-tags`; otherwise nothing.
+    public func typing(in channel: ChannelRef) async {
+        let socket = state.withLock { s in s.registered && s.enabledCapabilities.contains("message-tags") ? s.socket : nil }
+        guard let socket else { return }
+        let message = IRCMessage(tags: [IRCTag(key: "+typing", value: "active")], command: "TAGMSG",
+                                 params: [channel.channelID])
+        try? await socket.send(message.wireBytes)
+    }
+
+    /// Channel operators (and half-ops when configured), configured admin nicks, and configured services accounts.
+    public func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool {
+        state.withLock { s in
+            let mapping = IRCCaseMapping(s.channels.isupport.caseMapping)
+            let nick = user.id
+            if configuration.adminNicks.contains(where: { mapping.equal($0, nick) }) { return true }
+            if let account = s.accounts[mapping.fold(nick)], configuration.adminAccounts.contains(account) { return true }
+            return s.channels.isOperator(nick, in: channel.channelID, includeHalfOps: configuration.halfOpsAreModerators)
+        }
+    }
+}
+
+extension IRCPlatform where C == ContinuousClock {
+    /// Creates the adapter on the continuous clock.
+    public convenience init(configuration: IRCPlatformConfiguration, logger: Logger) {
+        self.init(configuration: configuration, clock: ContinuousClock(), logger: logger)
+    }
+}
