@@ -151,6 +151,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in await writerLoop(socket, wake: wake) }
+            group.addTask { [self] in await nickRegainLoop(socket) }
             group.addTask { [self] in
                 do {
                     try await readerLoop(socket)
@@ -196,16 +197,25 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             try await perform(registration.handle(message), on: socket)
             let enabled = registration.enabledCapabilities
             let isupport = registration.isupport
+            let nick = registration.phase == .registered ? registration.nick : nil
             state.withLock { s in
                 s.enabledCapabilities = enabled
                 s.channels.isupport = isupport
                 s.channels.handle(message)
                 s.splitter.learn(from: message)
+                if let nick {
+                    s.channels.ourNick = nick
+                    s.splitter.nick = nick
+                }
                 if let nick = message.prefix?.nick, let account = message.tag("account") {
                     s.accounts[IRCCaseMapping(isupport.caseMapping).fold(nick)] = account
                 }
             }
             if message.command == "ERROR" { return }
+            if registration.phase == .registered, wantsNickBack(message, current: registration.nick,
+                                                                mapping: IRCCaseMapping(isupport.caseMapping)) {
+                for case .send(let nick) in registration.regainNick() { try await socket.send(nick.wireBytes) }
+            }
             try await handleText(message, on: socket)
         }
     }
@@ -257,6 +267,26 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             mentionsUs: !isOwn && Self.mentions(incoming.text, nick: ourNick, mapping: mapping),
             isOwnMessage: isOwn)
         continuation.yield(.messageCreated(event))
+    }
+
+    /// Periodically asks for the configured nick while registered under another; the server's NICK echo confirms it.
+    private func nickRegainLoop(_ socket: LineSocket) async {
+        while !Task.isCancelled {
+            do { try await clock.sleep(for: configuration.nickRegainInterval) } catch { return }
+            let current = state.withLock { s in s.registered ? s.channels.ourNick : nil }
+            guard let current else { continue }
+            let mapping = state.withLock { IRCCaseMapping($0.channels.isupport.caseMapping) }
+            if !mapping.equal(current, configuration.nick) {
+                try? await socket.send(IRCMessage(command: "NICK", params: [configuration.nick]).wireBytes)
+            }
+        }
+    }
+
+    /// Whether the configured nick just became free (its holder quit or changed nick) while we use another.
+    private func wantsNickBack(_ message: IRCMessage, current: String, mapping: IRCCaseMapping) -> Bool {
+        guard !mapping.equal(current, configuration.nick), message.command == "QUIT" || message.command == "NICK",
+              let nick = message.prefix?.nick else { return false }
+        return mapping.equal(nick, configuration.nick)
     }
 
     /// Whether `text` names `nick` as a whole word (so `aria:` and `hi aria!` count, `arianne` does not).

@@ -40,6 +40,8 @@ public struct IRCPlatformConfiguration: Sendable {
     public var reconnectInitialDelay: Duration
     /// Longest reconnect delay.
     public var reconnectMaxDelay: Duration
+    /// How often to try taking the configured nick back while using an alternative.
+    public var nickRegainInterval: Duration
     /// Network id used as `ChannelRef.serverID`.
     public var networkID: String?
     /// Text of the CTCP VERSION answer.
@@ -52,7 +54,7 @@ public struct IRCPlatformConfiguration: Sendable {
                 floodInterval: Duration = .seconds(2), queueCapacity: Int = 64, halfOpsAreModerators: Bool = false,
                 adminNicks: [String] = [], adminAccounts: [String] = [], actionMarker: String? = nil,
                 reconnectInitialDelay: Duration = .seconds(2), reconnectMaxDelay: Duration = .seconds(300),
-                networkID: String? = nil, versionReply: String = "PersonaBridge") {
+                nickRegainInterval: Duration = .seconds(60), networkID: String? = nil, versionReply: String = "PersonaBridge") {
         self.host = host
         self.port = port
         self.useTLS = useTLS
@@ -73,6 +75,7 @@ public struct IRCPlatformConfiguration: Sendable {
         self.actionMarker = actionMarker
         self.reconnectInitialDelay = reconnectInitialDelay
         self.reconnectMaxDelay = reconnectMaxDelay
+        self.nickRegainInterval = nickRegainInterval
         self.networkID = networkID
         self.versionReply = versionReply
     }

@@ -11,8 +11,8 @@ struct Ngircd {
     let port: Int
     let directory: URL
 
-    static func start(maxPenaltyTime: Int? = 0) async throws -> Ngircd {
-        let port = try freeLoopbackPort()
+    static func start(maxPenaltyTime: Int? = 0, port fixedPort: Int? = nil) async throws -> Ngircd {
+        let port = try fixedPort ?? freeLoopbackPort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-ngircd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var config = """
@@ -123,4 +123,11 @@ func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: @
     }
     Issue.record("timed out waiting for \(what)")
     throw TestServerError("timed out waiting for \(what)")
+}
+
+extension Ngircd {
+    /// Starts ngIRCd on a given port (for restart tests).
+    static func start(onPort port: Int) async throws -> Ngircd {
+        try await start(maxPenaltyTime: 0, port: port)
+    }
 }

@@ -1,0 +1,129 @@
+import BridgeCore
+import Foundation
+import Logging
+import PBTestSupport
+@testable import PlatformIRC
+import Synchronization
+import Testing
+
+/// Collects the platform's events in the background.
+final class EventLog: Sendable {
+    private let events = Mutex<[PlatformEvent]>([])
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    static func start(_ platform: IRCPlatform<ContinuousClock>) -> EventLog {
+        let log = EventLog()
+        let t = Task { [log] in
+            for await event in platform.events { log.append(event) }
+        }
+        log.task.withLock { $0 = t }
+        return log
+    }
+
+    private func append(_ event: PlatformEvent) { events.withLock { $0.append(event) } }
+
+    var messages: [IncomingMessage] {
+        events.withLock { $0.compactMap { if case .messageCreated(let m) = $0 { m } else { nil } } }
+    }
+}
+
+@Suite struct IRCPlatformUnitTests {
+    @Test func mentionsNeedAWholeWord() {
+        let m = IRCCaseMapping("rfc1459")
+        #expect(IRCPlatform<ContinuousClock>.mentions("aria: hello", nick: "aria", mapping: m))
+        #expect(IRCPlatform<ContinuousClock>.mentions("hi ARIA!", nick: "aria", mapping: m))
+        #expect(IRCPlatform<ContinuousClock>.mentions("ok [bot]", nick: "[bot]", mapping: m))
+        #expect(!IRCPlatform<ContinuousClock>.mentions("arianne is here", nick: "aria", mapping: m))
+        #expect(!IRCPlatform<ContinuousClock>.mentions("maria says hi", nick: "aria", mapping: m))
+        #expect(!IRCPlatform<ContinuousClock>.mentions("aria_ left", nick: "aria", mapping: m))
+    }
+
+    @Test func backoffDoublesUpToTheCap() {
+        let platform = IRCPlatform(configuration: IRCPlatformConfiguration(
+            host: "127.0.0.1", nick: "aria", reconnectInitialDelay: .seconds(1), reconnectMaxDelay: .seconds(10)),
+            logger: Logger(label: "test"))
+        #expect((0..<6).map { platform.backoff(failures: $0) } == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(10), .seconds(10)])
+        #expect(platform.backoff(failures: 1_000) == .seconds(10))
+    }
+
+    @Test func capabilitiesAndEdit() async throws {
+        let platform = IRCPlatform(configuration: IRCPlatformConfiguration(host: "127.0.0.1", nick: "aria",
+                                                                           channels: [IRCChannelJoin(name: "#test")]),
+                                   logger: Logger(label: "test"))
+        #expect(platform.capabilities.canEdit == false)
+        #expect(platform.capabilities.lengthUnit == .utf8Bytes)
+        #expect(platform.capabilities.textFormat == .irc)
+        #expect((300...450).contains(platform.capabilities.maxLength))
+        let ref = SentMessageRef(channel: platform.channel("#test"), messageID: "x")
+        await #expect(throws: IRCPlatformError.self) { try await platform.edit(ref, text: "y") }
+    }
+}
+
+@Suite(.serialized) struct IRCPlatformBehaviourTests {
+    @Test func incomingMessagesActionsAndCTCP() async throws {
+        let server = try await Ngircd.start()
+        defer { server.stop() }
+        let alice = try await Human.connect(port: server.port, nick: "alice")
+        try await alice.join("#test")
+        let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test"]),
+                                   logger: Logger(label: "test.irc"))
+        let log = EventLog.start(platform)
+        let task = runPlatform(platform)
+        _ = try await alice.waitFor("aria joins #test") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
+        try await alice.send("PRIVMSG #test :\u{02}aria\u{02}: \u{03}4hello\u{03}")
+        try await alice.send("PRIVMSG #test :just chatting")
+        try await alice.send("PRIVMSG #test :\u{01}ACTION waves at Aria\u{01}")
+        try await alice.send("PRIVMSG aria :\u{01}VERSION\u{01}")
+        try await alice.send("PRIVMSG aria :private hi")
+        let version = try await alice.waitFor("CTCP VERSION reply") { $0.contains("NOTICE alice :\u{01}VERSION ") }
+        #expect(version.hasPrefix(":aria!"))
+        try await eventually("four messages") { log.messages.count >= 4 }
+        let m = log.messages
+        #expect(m.map(\.text) == ["aria: hello", "just chatting", "waves at Aria", "private hi"])
+        #expect(m.map(\.mentionsUs) == [true, false, true, false])
+        #expect(m.allSatisfy { $0.author.id == "alice" && !$0.isOwnMessage })
+        #expect(m.map(\.channel.channelID) == ["#test", "#test", "#test", "alice"])
+        task.cancel()
+        await task.value
+        await alice.close()
+    }
+
+    @Test func takenNickUsesAlternativeAndRegainsIt() async throws {
+        let server = try await Ngircd.start()
+        defer { server.stop() }
+        let squatter = try await Human.connect(port: server.port, nick: "aria")
+        var configuration = botConfiguration(port: server.port, channels: ["#test"])
+        configuration.alternativeNicks = ["aria_alt"]
+        configuration.nickRegainInterval = .milliseconds(300)
+        let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
+        let task = runPlatform(platform)
+        try await eventually("registered as aria_alt") { platform.isRegistered && platform.currentNick == "aria_alt" }
+        try await Task.sleep(for: .seconds(1))
+        #expect(platform.currentNick == "aria_alt", "the nick is still taken")
+        try await squatter.send("QUIT :bye")
+        try await eventually("nick regained") { platform.currentNick == "aria" }
+        task.cancel()
+        await task.value
+        await squatter.close()
+    }
+
+    @Test func reconnectsAndRejoinsAfterServerRestart() async throws {
+        var server = try await Ngircd.start()
+        let port = server.port
+        let platform = IRCPlatform(configuration: botConfiguration(port: port, channels: ["#test"]),
+                                   logger: Logger(label: "test.irc"))
+        let task = runPlatform(platform)
+        try await eventually("joined first time") { platform.joinedChannels == ["#test"] }
+        server.stop()
+        try await eventually("noticed the drop") { !platform.isRegistered }
+        server = try await Ngircd.start(onPort: port)
+        defer { server.stop() }
+        let alice = try await Human.connect(port: port, nick: "alice")
+        try await alice.join("#test")
+        _ = try await alice.waitFor("aria rejoins #test") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
+        #expect(platform.joinedChannels == ["#test"])
+        task.cancel()
+        await task.value
+        await alice.close()
+    }
+}
