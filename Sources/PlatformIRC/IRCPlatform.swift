@@ -34,6 +34,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
     private struct State: ~Copyable {
         var socket: LineSocket?
         var wake: AsyncStream<Void>.Continuation?
+        var rejoin: AsyncStream<String>.Continuation?
         var registered = false
         var sessionRegistered = false
         var channels: IRCChannelState
@@ -139,8 +140,10 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
     /// One connection; returns whether registration succeeded.
     private func session(_ socket: LineSocket) async -> Bool {
         let (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (rejoins, rejoinContinuation) = AsyncStream.makeStream(of: String.self)
         state.withLock { s in
             s.socket = socket
+            s.rejoin = rejoinContinuation
             s.wake = wakeContinuation
             s.registered = false
             s.sessionRegistered = false
@@ -149,9 +152,10 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             s.enabledCapabilities = []
             s.accounts = [:]
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [self] in await writerLoop(socket, wake: wake) }
-            group.addTask { [self] in await nickRegainLoop(socket) }
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { [self] in await writerLoop(socket, wake: wake); return false }
+            group.addTask { [self] in await nickRegainLoop(socket); return false }
+            group.addTask { [self] in await rejoinLoop(socket, rejoins: rejoins); return false }
             group.addTask { [self] in
                 do {
                     try await readerLoop(socket)
@@ -161,16 +165,20 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
                 if Task.isCancelled {
                     try? await socket.send(IRCMessage(command: "QUIT", params: ["shutting down"]).wireBytes)
                 }
+                return true
             }
-            await group.next()
+            // Helpers may end early (e.g. rejoin disabled); only the reader's end closes the session.
+            while let readerEnded = await group.next(), !readerEnded {}
             group.cancelAll()
         }
         state.withLock { s in
             s.socket = nil
             s.wake = nil
+            s.rejoin = nil
             s.registered = false
         }
         wakeContinuation.finish()
+        rejoinContinuation.finish()
         await socket.close()
         return state.withLock { $0.sessionRegistered }
     }
@@ -212,6 +220,11 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
                 }
             }
             if message.command == "ERROR" { return }
+            if message.command == "KICK", message.params.count >= 2, configuration.rejoinAfterKick != nil,
+               IRCCaseMapping(isupport.caseMapping).equal(message.params[1], registration.nick) {
+                logger.warning("irc kicked", metadata: ["channel": "\(message.params[0])"])
+                _ = state.withLock { $0.rejoin?.yield(message.params[0]) }
+            }
             if registration.phase == .registered, wantsNickBack(message, current: registration.nick,
                                                                 mapping: IRCCaseMapping(isupport.caseMapping)) {
                 for case .send(let nick) in registration.regainNick() { try await socket.send(nick.wireBytes) }
@@ -267,6 +280,17 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             mentionsUs: !isOwn && Self.mentions(incoming.text, nick: ourNick, mapping: mapping),
             isOwnMessage: isOwn)
         continuation.yield(.messageCreated(event))
+    }
+
+    /// Rejoins channels we were kicked from, after the configured delay, with the configured key.
+    private func rejoinLoop(_ socket: LineSocket, rejoins: AsyncStream<String>) async {
+        guard let delay = configuration.rejoinAfterKick else { return }
+        for await channel in rejoins {
+            do { try await clock.sleep(for: delay) } catch { return }
+            let key = configuration.channels.first { $0.name.lowercased() == channel.lowercased() }?.key
+            let join = IRCMessage(command: "JOIN", params: key.map { [channel, $0] } ?? [channel])
+            try? await socket.send(join.wireBytes)
+        }
     }
 
     /// Periodically asks for the configured nick while registered under another; the server's NICK echo confirms it.

@@ -42,6 +42,8 @@ public struct IRCPlatformConfiguration: Sendable {
     public var reconnectMaxDelay: Duration
     /// How often to try taking the configured nick back while using an alternative.
     public var nickRegainInterval: Duration
+    /// Delay before rejoining a channel we were kicked from; nil means stay out.
+    public var rejoinAfterKick: Duration?
     /// Network id used as `ChannelRef.serverID`.
     public var networkID: String?
     /// Text of the CTCP VERSION answer.
@@ -54,7 +56,7 @@ public struct IRCPlatformConfiguration: Sendable {
                 floodInterval: Duration = .seconds(2), queueCapacity: Int = 64, halfOpsAreModerators: Bool = false,
                 adminNicks: [String] = [], adminAccounts: [String] = [], actionMarker: String? = nil,
                 reconnectInitialDelay: Duration = .seconds(2), reconnectMaxDelay: Duration = .seconds(300),
-                nickRegainInterval: Duration = .seconds(60), networkID: String? = nil, versionReply: String = "PersonaBridge") {
+                nickRegainInterval: Duration = .seconds(60), rejoinAfterKick: Duration? = .seconds(10), networkID: String? = nil, versionReply: String = "PersonaBridge") {
         self.host = host
         self.port = port
         self.useTLS = useTLS
@@ -76,6 +78,7 @@ public struct IRCPlatformConfiguration: Sendable {
         self.reconnectInitialDelay = reconnectInitialDelay
         self.reconnectMaxDelay = reconnectMaxDelay
         self.nickRegainInterval = nickRegainInterval
+        self.rejoinAfterKick = rejoinAfterKick
         self.networkID = networkID
         self.versionReply = versionReply
     }

@@ -25,7 +25,8 @@ func botConfiguration(port: Int, channels: [String], adminNicks: [String] = []) 
     IRCPlatformConfiguration(host: "127.0.0.1", port: port, useTLS: false, nick: "aria", realname: "Aria bot",
                              channels: channels.map { IRCChannelJoin(name: $0) }, floodBurst: 100,
                              floodInterval: .milliseconds(10), queueCapacity: 256, adminNicks: adminNicks,
-                             reconnectInitialDelay: .milliseconds(200), reconnectMaxDelay: .seconds(2))
+                             reconnectInitialDelay: .milliseconds(200), reconnectMaxDelay: .seconds(2),
+                             rejoinAfterKick: .milliseconds(200))
 }
 
 /// Runs the platform until the returned task is cancelled.

@@ -1,0 +1,68 @@
+import BridgeCore
+import Foundation
+import Logging
+import PBTestSupport
+@testable import PlatformIRC
+import Testing
+
+@Suite(.serialized) struct IRCPlatformRecoveryTests {
+    @Test func kickLeadsToRejoin() async throws {
+        let server = try await Ngircd.start()
+        defer { server.stop() }
+        let alice = try await Human.connect(port: server.port, nick: "alice")
+        try await alice.join("#test")  // operator
+        let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test"]),
+                                   logger: Logger(label: "test.irc"))
+        let task = runPlatform(platform)
+        _ = try await alice.waitFor("aria joins") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
+        try await alice.send("KICK #test aria :out")
+        _ = try await alice.waitFor("the kick") { $0.contains(" KICK #test aria ") }
+        try await eventually("aria rejoined") {
+            alice.lines.filter { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }.count >= 2
+        }
+        try await eventually("state shows #test again") { platform.joinedChannels == ["#test"] }
+        task.cancel()
+        await task.value
+        await alice.close()
+    }
+
+    @Test func twoChannelsInterleaveAndShutdownSendsQuit() async throws {
+        let server = try await Ngircd.start()
+        defer { server.stop() }
+        let alice = try await Human.connect(port: server.port, nick: "alice")
+        try await alice.join("#one")
+        try await alice.join("#two")
+        var configuration = botConfiguration(port: server.port, channels: ["#one", "#two"])
+        configuration.rejoinAfterKick = nil
+        configuration.floodBurst = 2
+        configuration.floodInterval = .milliseconds(50)
+        let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
+        let task = runPlatform(platform)
+        try await eventually("joined both") { platform.joinedChannels == ["#one", "#two"] }
+        let one = (1...10).map { "one line \($0)" }.joined(separator: "\n")
+        let two = (1...10).map { "two line \($0)" }.joined(separator: "\n")
+        _ = try await platform.send(one, in: platform.channel("#one"), replyTo: nil, as: nil)
+        _ = try await platform.send(two, in: platform.channel("#two"), as: PersonaIdentity(name: "bolt", displayName: "Bolt"))
+        try await eventually("all 20 lines") {
+            alice.lines.filter { $0.hasPrefix(":aria!") && $0.contains(" PRIVMSG #") }.count >= 20
+        }
+        let order = alice.lines.filter { $0.hasPrefix(":aria!") && $0.contains(" PRIVMSG #") }
+            .map { $0.contains("PRIVMSG #one ") ? "1" : "2" }.joined()
+        // Round-robin: neither channel waits for the other to finish.
+        #expect(!order.hasPrefix("1111111111"))
+        #expect(order.prefix(6).contains("2") && order.prefix(6).contains("1"))
+        #expect(alice.lines.contains { $0.hasSuffix("PRIVMSG #two :Bolt: two line 3") })
+        #expect(alice.lines.contains { $0.hasSuffix("PRIVMSG #one :one line 3") })
+        task.cancel()
+        await task.value
+        _ = try await alice.waitFor("aria's QUIT on shutdown") { $0.hasPrefix(":aria!") && $0.contains(" QUIT ") }
+        await alice.close()
+    }
+}
+
+extension IRCPlatform {
+    /// Sends without a reply target.
+    func send(_ text: String, in channel: ChannelRef, as identity: PersonaIdentity?) async throws -> SentMessageRef {
+        try await send(text, in: channel, replyTo: nil, as: identity)
+    }
+}
