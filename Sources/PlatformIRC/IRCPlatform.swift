@@ -43,6 +43,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         var enabledCapabilities: Set<String> = []
         var accounts: [String: String] = [:]
         var nextID = 0
+        var lastProblem: String?
     }
 
     /// Always `irc`.
@@ -86,6 +87,9 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
     /// Whether registration finished on the current connection.
     public var isRegistered: Bool { state.withLock { $0.registered } }
 
+    /// The last connection failure or drop, for health reports; nil once registered again.
+    public var lastConnectionProblem: String? { state.withLock { $0.lastProblem } }
+
     /// Channels we are in right now.
     public var joinedChannels: [String] { state.withLock { $0.channels.joinedChannels } }
 
@@ -118,6 +122,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
                 if registered { failures = 0 }
             } catch {
                 logger.warning("irc connection failed", metadata: ["error": "\(error)"])
+                state.withLock { $0.lastProblem = "\(error)" }
             }
             if Task.isCancelled { break }
             let delay = backoff(failures: failures)
@@ -161,6 +166,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
                     try await readerLoop(socket)
                 } catch {
                     logger.warning("irc connection dropped", metadata: ["error": "\(error)"])
+                    state.withLock { $0.lastProblem = "\(error)" }
                 }
                 if Task.isCancelled {
                     try? await socket.send(IRCMessage(command: "QUIT", params: ["shutting down"]).wireBytes)
@@ -242,6 +248,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
                 state.withLock { s in
                     s.registered = true
                     s.sessionRegistered = true
+                    s.lastProblem = nil
                     s.channels.ourNick = nick
                     s.splitter.nick = nick
                     s.wake?.yield()

@@ -66,3 +66,41 @@ extension IRCPlatform {
         try await send(text, in: channel, replyTo: nil, as: identity)
     }
 }
+
+@Suite struct IRCPlatformTLSTests {
+    @Test func connectsOverVerifiedTLS() async throws {
+        let tlsPort = try freeLoopbackPort()
+        let server = try await Ngircd.start(tlsPort: tlsPort)
+        defer { server.stop() }
+        let alice = try await Human.connect(port: server.port, nick: "alice")
+        try await alice.join("#test")
+        var configuration = botConfiguration(port: tlsPort, channels: ["#test"])
+        configuration.useTLS = true
+        configuration.verifyTLS = true
+        configuration.caFile = RepoPaths.servers.appendingPathComponent("certs/ca.pem").path
+        let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
+        let task = runPlatform(platform)
+        _ = try await alice.waitFor("aria joins over TLS") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
+        _ = try await platform.send("over tls", in: platform.channel("#test"), replyTo: nil, as: nil)
+        _ = try await alice.waitFor("the TLS message") { $0.hasPrefix(":aria!") && $0.hasSuffix("PRIVMSG #test :over tls") }
+        task.cancel()
+        await task.value
+        await alice.close()
+    }
+
+    @Test func refusesAnUnverifiedCertificate() async throws {
+        let tlsPort = try freeLoopbackPort()
+        let server = try await Ngircd.start(tlsPort: tlsPort)
+        defer { server.stop() }
+        var configuration = botConfiguration(port: tlsPort, channels: ["#test"])
+        configuration.useTLS = true
+        configuration.verifyTLS = true
+        configuration.caFile = nil  // the test CA is not in the system store
+        let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
+        let task = runPlatform(platform)
+        try await eventually("a TLS failure") { platform.lastConnectionProblem?.contains("tlsFailure") == true }
+        #expect(!platform.isRegistered)
+        task.cancel()
+        await task.value
+    }
+}

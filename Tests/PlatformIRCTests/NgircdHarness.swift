@@ -11,7 +11,7 @@ struct Ngircd {
     let port: Int
     let directory: URL
 
-    static func start(maxPenaltyTime: Int? = 0, port fixedPort: Int? = nil) async throws -> Ngircd {
+    static func start(maxPenaltyTime: Int? = 0, port fixedPort: Int? = nil, tlsPort: Int? = nil) async throws -> Ngircd {
         let port = try fixedPort ?? freeLoopbackPort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-ngircd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -34,12 +34,24 @@ struct Ngircd {
             PAM = no
 
             """
+        if let tlsPort {
+            let certs = RepoPaths.servers.appendingPathComponent("certs")
+            config += """
+
+                [SSL]
+                CertFile = \(certs.appendingPathComponent("server.pem").path)
+                KeyFile = \(certs.appendingPathComponent("server.key").path)
+                Ports = \(tlsPort)
+
+                """
+        }
         let path = directory.appendingPathComponent("ngircd.conf").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         let server = try TestServer(executable: "ngircd", arguments: ["--nodaemon", "--config", path],
                                     missingHint: "install ngircd (apt-get install ngircd)")
         do {
             try await server.waitForPort(port, timeout: .seconds(15))
+            if let tlsPort { try await server.waitForPort(tlsPort, timeout: .seconds(15)) }
         } catch {
             server.stop()
             throw TestServerError("ngircd did not listen on \(port): \(error)\n\(server.output)")
