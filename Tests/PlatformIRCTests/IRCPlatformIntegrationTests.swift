@@ -44,10 +44,11 @@ func runPlatform(_ platform: IRCPlatform<ContinuousClock>) -> Task<Void, Never> 
         let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test"]),
                                    logger: Logger(label: "test.irc"))
         let persona = Persona(name: "aria", displayName: "Aria", character: "You are Aria.")
+        let store = try SQLiteStore.inMemory()
         let router = Router(
             configuration: RouterConfiguration(personas: [persona],
                                                bindings: [.init(platform: "irc", channelID: "#test", personas: ["aria"])]),
-            model: FixedReplyModel(reply: "Hello there, traveller."), store: try SQLiteStore.inMemory(),
+            model: FixedReplyModel(reply: "Hello there, traveller."), store: store,
             platforms: [platform], clock: ContinuousClock(), logger: Logger(label: "test.router"))
         let task = Task {
             await withTaskGroup(of: Void.self) { group in
@@ -61,6 +62,15 @@ func runPlatform(_ platform: IRCPlatform<ContinuousClock>) -> Task<Void, Never> 
             $0.hasPrefix(":aria!") && $0.contains(" PRIVMSG #test :") && $0.contains("Hello there, traveller.")
         }
         #expect(reply.hasSuffix("PRIVMSG #test :Hello there, traveller."))
+        let key = ChannelKey(platform: "irc", channelID: "#test")
+        try await eventually("history holds both lines") {
+            ((try? await store.recentMessages(in: key, limit: 10, after: nil)) ?? []).count >= 2
+        }
+        let history = try await store.recentMessages(in: key, limit: 10, after: nil)
+        #expect(history.map(\.text) == ["aria: hello", "Hello there, traveller."])
+        #expect(history.first?.speakerName == "alice")
+        #expect(history.first?.kind == .human)
+        #expect(history.last?.personaName == "aria")
         task.cancel()
         await task.value
         await alice.close()
