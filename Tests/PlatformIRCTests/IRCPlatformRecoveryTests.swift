@@ -104,3 +104,38 @@ extension IRCPlatform {
         await task.value
     }
 }
+
+@Suite struct IRCPlatformPasswordAndQueueTests {
+    @Test func serverPasswordIsSentAndRequired() async throws {
+        let server = try await Ngircd.start(password: "s3cret")
+        defer { server.stop() }
+        var wrong = botConfiguration(port: server.port, channels: ["#test"])
+        wrong.serverPassword = "nope"
+        let refused = IRCPlatform(configuration: wrong, logger: Logger(label: "test.irc"))
+        let refusedTask = runPlatform(refused)
+        try await eventually("the wrong password is refused") { refused.lastConnectionProblem != nil }
+        #expect(!refused.isRegistered)
+        refusedTask.cancel()
+        await refusedTask.value
+
+        var right = botConfiguration(port: server.port, channels: ["#test"])
+        right.serverPassword = "s3cret"
+        let platform = IRCPlatform(configuration: right, logger: Logger(label: "test.irc"))
+        let task = runPlatform(platform)
+        try await eventually("registered with the password") { platform.joinedChannels == ["#test"] }
+        task.cancel()
+        await task.value
+    }
+
+    @Test func fullQueueRefusesWholeMessageWithClearError() async throws {
+        var configuration = botConfiguration(port: 1, channels: ["#test"])
+        configuration.queueCapacity = 3
+        let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
+        let channel = platform.channel("#test")
+        _ = try await platform.send("one\ntwo", in: channel, replyTo: nil, as: nil)
+        await #expect(throws: IRCPlatformError(code: .queueFull, message: "OutgoingQueueError(queueFull): #test holds 2/3 lines", target: "#test")) {
+            _ = try await platform.send("three\nfour", in: channel, replyTo: nil, as: nil)
+        }
+        _ = try await platform.send("three", in: channel, replyTo: nil, as: nil)
+    }
+}

@@ -11,7 +11,8 @@ struct Ngircd {
     let port: Int
     let directory: URL
 
-    static func start(maxPenaltyTime: Int? = 0, port fixedPort: Int? = nil, tlsPort: Int? = nil) async throws -> Ngircd {
+    static func start(maxPenaltyTime: Int? = 0, port fixedPort: Int? = nil, tlsPort: Int? = nil,
+                      password: String? = nil) async throws -> Ngircd {
         let port = try fixedPort ?? freeLoopbackPort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-ngircd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -22,9 +23,9 @@ struct Ngircd {
             Listen = 127.0.0.1
             Ports = \(port)
 
-            [Limits]
-
             """
+        if let password { config += "Password = \(password)\n" }
+        config += "\n[Limits]\n"
         if let maxPenaltyTime { config += "MaxPenaltyTime = \(maxPenaltyTime)\n" }
         config += """
 
