@@ -75,14 +75,18 @@ final class EventLog: Sendable {
         try await alice.send("PRIVMSG #test :\u{01}ACTION waves at Aria\u{01}")
         try await alice.send("PRIVMSG aria :\u{01}VERSION\u{01}")
         try await alice.send("PRIVMSG aria :private hi")
+        try await alice.socket.send(Array("PRIVMSG #test :caf".utf8) + [0xE9, 0x0D, 0x0A])  // Latin-1 é
+        try await alice.send("PRIVMSG aria :\u{01}PING 12345\u{01}")
         let version = try await alice.waitFor("CTCP VERSION reply") { $0.contains("NOTICE alice :\u{01}VERSION ") }
         #expect(version.hasPrefix(":aria!"))
-        try await eventually("four messages") { log.messages.count >= 4 }
+        _ = try await alice.waitFor("CTCP PING reply") { $0.hasPrefix(":aria!") && $0.hasSuffix("NOTICE alice :\u{01}PING 12345\u{01}") }
+        try await eventually("five messages") { log.messages.count >= 5 }
         let m = log.messages
-        #expect(m.map(\.text) == ["aria: hello", "just chatting", "waves at Aria", "private hi"])
-        #expect(m.map(\.mentionsUs) == [true, false, true, false])
+        #expect(m.map(\.text) == ["aria: hello", "just chatting", "waves at Aria", "private hi", "café"])
+        #expect(m.map(\.mentionsUs) == [true, false, true, false, false])
         #expect(m.allSatisfy { $0.author.id == "alice" && !$0.isOwnMessage })
-        #expect(m.map(\.channel.channelID) == ["#test", "#test", "#test", "alice"])
+        #expect(m.map(\.channel.channelID) == ["#test", "#test", "#test", "alice", "#test"])
+        #expect(Set(m.map(\.messageID)).count == 5)
         task.cancel()
         await task.value
         await alice.close()
