@@ -44,6 +44,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         var accounts: [String: String] = [:]
         var nextID = 0
         var lastProblem: String?
+        var lastTyping: [String: C.Instant] = [:]
     }
 
     /// Always `irc`.
@@ -401,9 +402,16 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
                                target: message.channel.channelID)
     }
 
-    /// Sends a `+typing=active` TAGMSG when the server enabled `message-tags`; otherwise nothing.
+    /// Sends a `+typing=active` TAGMSG (at most every 3 s per channel) when `message-tags` is enabled; otherwise nothing.
     public func typing(in channel: ChannelRef) async {
-        let socket = state.withLock { s in s.registered && s.enabledCapabilities.contains("message-tags") ? s.socket : nil }
+        let now = clock.now
+        let socket = state.withLock { s -> LineSocket? in
+            guard s.registered, s.enabledCapabilities.contains("message-tags") else { return nil }
+            // Servers and clients expect at most one typing notice per 3 s.
+            if let last = s.lastTyping[channel.channelID], last.duration(to: now) < .seconds(3) { return nil }
+            s.lastTyping[channel.channelID] = now
+            return s.socket
+        }
         guard let socket else { return }
         let message = IRCMessage(tags: [IRCTag(key: "+typing", value: "active")], command: "TAGMSG",
                                  params: [channel.channelID])
