@@ -35,7 +35,7 @@ import Testing
         var configuration = botConfiguration(port: server.port, channels: ["#one", "#two"])
         configuration.rejoinAfterKick = nil
         configuration.floodBurst = 2
-        configuration.floodInterval = .milliseconds(50)
+        configuration.floodInterval = .milliseconds(150)
         let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
         let task = runPlatform(platform)
         try await eventually("joined both") { platform.joinedChannels == ["#one", "#two"] }
@@ -50,7 +50,7 @@ import Testing
             .map { $0.contains("PRIVMSG #one ") ? "1" : "2" }.joined()
         // Round-robin: neither channel waits for the other to finish.
         #expect(!order.hasPrefix("1111111111"))
-        #expect(order.prefix(6).contains("2") && order.prefix(6).contains("1"))
+        #expect(order.prefix(8).contains("2") && order.prefix(8).contains("1"))
         #expect(alice.lines.contains { $0.hasSuffix("PRIVMSG #two :Bolt: two line 3") })
         #expect(alice.lines.contains { $0.hasSuffix("PRIVMSG #one :one line 3") })
         task.cancel()
