@@ -113,6 +113,7 @@ final class EventLog: Sendable {
 
     @Test func reconnectsAndRejoinsAfterServerRestart() async throws {
         var server = try await Ngircd.start()
+        defer { server.stop() }  // whichever server is current when the test ends
         let port = server.port
         let platform = IRCPlatform(configuration: botConfiguration(port: port, channels: ["#test"]),
                                    logger: Logger(label: "test.irc"))
@@ -121,7 +122,6 @@ final class EventLog: Sendable {
         server.stop()
         try await eventually("noticed the drop") { !platform.isRegistered }
         server = try await Ngircd.start(onPort: port)
-        defer { server.stop() }
         let alice = try await Human.connect(port: port, nick: "alice")
         try await alice.join("#test")
         _ = try await alice.waitFor("aria rejoins #test") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
