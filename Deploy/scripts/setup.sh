@@ -21,7 +21,7 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 debs=(pkg-config libcurl4-openssl-dev libwebsockets-dev zlib1g-dev libsqlite3-dev)
-[ $want_tests = 1 ] && debs+=(python3 python3-pip openssl)
+[ $want_tests = 1 ] && debs+=(python3 python3-pip openssl ngircd)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
