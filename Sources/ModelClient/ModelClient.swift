@@ -69,13 +69,13 @@ public final class ModelClient: ChatModel {
         return stream
     }
 
-    /// Sends one tiny request and returns the reply: a quick check of key, model and base URL.
-    public func checkConnection(prompt: String = "Say hello in five words.") async throws -> ChatCompletion {
-        let request = ChatRequest(
-            messages: [ChatMessage(role: .user, content: prompt, name: "check")],
-            parameters: ModelParameters(maxOutputTokens: 32))
-        return try await complete(request)
-    }
+    /// The tiny streamed request `persona-bridge check --online` sends: a quick check of key, model and base URL.
+    public static let connectionCheckRequest = ChatRequest(
+        messages: [
+            ChatMessage(role: .system, content: "You are a terse test character.", name: "probe"),
+            ChatMessage(role: .user, content: "Say hello in five words or fewer.", name: "operator"),
+        ],
+        parameters: ModelParameters(temperature: 0.7, topP: 0.95, maxOutputTokens: 32))
 
     // MARK: - Request lifecycle
 

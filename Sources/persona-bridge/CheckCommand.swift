@@ -53,16 +53,10 @@ enum OnlineCheck {
         let http = HTTPClient(logger: logger)
         defer { http.shutdown() }
         let client = ModelClient(configuration: configuration, httpClient: http, logger: logger)
-        let request = ChatRequest(
-            messages: [
-                ChatMessage(role: .system, content: "You are a terse test character.", name: "probe"),
-                ChatMessage(role: .user, content: "Say hello in five words or fewer.", name: "operator"),
-            ],
-            parameters: ModelParameters(temperature: 0.7, topP: 0.95, maxOutputTokens: 32))
         print("online check: \(configuration.provider) \(configuration.model) at \(configuration.endpointURL)")
         let start = ContinuousClock.now
         do {
-            for try await event in client.stream(request) {
+            for try await event in client.stream(ModelClient.connectionCheckRequest) {
                 switch event {
                 case .delta(let text): print(text, terminator: "")
                 case .finish(let reason): print("\n[finish: \(reason)]")
