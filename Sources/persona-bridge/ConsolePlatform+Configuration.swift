@@ -13,3 +13,11 @@ extension ConsolePlatform {
         self.init(channelName: channel, speaker: who, logger: logger)
     }
 }
+
+extension PlatformFactory {
+    /// The terminal adapter.
+    static let console = PlatformFactory(name: "console") { configuration, _, logger in
+        let console = ConsolePlatform(configuration, speaker: nil, logger: logger)
+        return Built(platform: console, service: console)
+    }
+}

@@ -13,19 +13,16 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    /// Platforms this build can connect to.
-    static let available = ["console"]
-
     func run() async throws {
         let logger = CLILogging.bootstrap(level: options.logLevel)
         do {
             let configuration = try BridgeRuntime.loadConfiguration(path: options.config, logger: logger)
             let enabled = configuration.enabledPlatforms
-            let missing = enabled.filter { !Self.available.contains($0) }
+            let missing = enabled.filter { PlatformRegistry.factory(named: $0) == nil }
             guard missing.isEmpty else {
                 FileHandle.standardError.write(
                     Data(("persona-bridge: \(options.config) enables \(missing.joined(separator: ", ")), but this build "
-                        + "has adapters only for: \(Self.available.joined(separator: ", ")). Disable those platforms "
+                        + "has adapters only for: \(PlatformRegistry.names.joined(separator: ", ")). Disable those platforms "
                         + "(enabled = false) or use a build that includes them.\n").utf8))
                 throw ExitCodeError.failure
             }
@@ -37,10 +34,17 @@ struct RunCommand: AsyncParsableCommand {
             let runtime = try await BridgeRuntime.start(configuration, logger: logger)
             var platforms: [any ChatPlatform] = []
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-            if enabled.contains("console") {
-                let console = ConsolePlatform(configuration, speaker: nil, logger: logger)
-                platforms.append(console)
-                services.append(.init(service: console, successTerminationBehavior: .ignore))
+            for name in enabled {
+                guard let factory = PlatformRegistry.factory(named: name) else { continue }
+                do {
+                    let built = try await factory.make(configuration, runtime, logger)
+                    platforms.append(built.platform)
+                    services.append(.init(service: built.service, successTerminationBehavior: .ignore))
+                } catch {
+                    FileHandle.standardError.write(Data("persona-bridge: \(error)\n".utf8))
+                    await runtime.shutdown()
+                    throw ExitCodeError.failure
+                }
             }
             let router = runtime.router(platforms: platforms)
             let group = ServiceGroup(
