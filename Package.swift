@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
     ],
     targets: [
         // C system libraries, each with a shim.h of typed static inline wrappers.
@@ -59,6 +60,15 @@ let package = Package(
             name: "Storage",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // PostgreSQL `Store` for several processes sharing one database (postgres-nio is the one NIO exception).
+        .target(
+            name: "StoragePostgres",
+            dependencies: [
+                "Storage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
@@ -112,7 +122,7 @@ let package = Package(
             name: "persona-bridge",
             dependencies: [
                 "BridgeConfig", "BridgeCore", "PlatformConsole", "ModelClient", "HTTPTransport",
-                "SocketTransport", "Storage",
+                "SocketTransport", "Storage", "StoragePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -135,7 +145,10 @@ let package = Package(
         .testTarget(name: "HTTPTransportTests", dependencies: ["HTTPTransport", "PBTestSupport"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport", "PBTestSupport"]),
         .testTarget(name: "ModelClientTests", dependencies: ["ModelClient", "HTTPTransport", "PBTestSupport"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "PBTestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "StoragePostgres", "PBTestSupport"]),
+        .testTarget(name: "StoragePostgresTests", dependencies: ["StoragePostgres", "Storage", "PBTestSupport"]),
+        // A second process for storage tests: writes until killed, or races another for claims.
+        .executableTarget(name: "pb-store-worker", dependencies: ["Storage", "StoragePostgres"], path: "Tests/StoreWorker"),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "PBTestSupport"]),
         .testTarget(name: "PlatformIRCTests", dependencies: ["PlatformIRC", "BridgeCore", "PBTestSupport"]),
         .testTarget(name: "PlatformDiscordTests", dependencies: ["PlatformDiscord", "BridgeCore", "PBTestSupport"]),

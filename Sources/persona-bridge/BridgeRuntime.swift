@@ -9,10 +9,12 @@ import Storage
 /// What `run` and `chat` share: a loaded config turned into a store, a model client and a router.
 struct BridgeRuntime {
     let configuration: BridgeConfiguration
-    let store: SQLiteStore
+    let store: any Store
     let http: HTTPClient
     let model: ModelClient
     let logger: Logger
+    /// Which Discord shards this process runs (`run --shard-ids/--shard-count`, `PB_SHARD_IDS`/`PB_SHARD_COUNT`).
+    var shards = ShardSelection.unspecified
 
     /// Loads and checks a config file; prints every diagnostic and exits 1 on errors.
     static func loadConfiguration(path: String, logger: Logger) throws -> BridgeConfiguration {
@@ -39,13 +41,7 @@ struct BridgeRuntime {
             FileHandle.standardError.write(Data("persona-bridge: \(error.message)\n".utf8))
             throw ExitCodeError.failure
         }
-        if let url = configuration.storage.url {
-            FileHandle.standardError.write(
-                Data("persona-bridge: storage.url '\(redactedURL(url))' needs the PostgreSQL backend, which this build does not include yet; use storage.path for SQLite.\n".utf8))
-            throw ExitCodeError.failure
-        }
-        let path = configuration.storage.path ?? StorageSettings.defaultRelativePath
-        let store = try await SQLiteStore.open(.file(path: path), logger: logger)
+        let store = try await openStore(configuration.storage, logger: logger)
         let http = HTTPClient(logger: logger)
         let model = ModelClient(configuration: modelConfiguration, httpClient: http, logger: logger)
         return BridgeRuntime(configuration: configuration, store: store, http: http, model: model, logger: logger)

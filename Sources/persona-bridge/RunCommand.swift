@@ -12,6 +12,7 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run", abstract: "Run the bridge on every platform the config enables.")
 
     @OptionGroup var options: ConfigOptions
+    @OptionGroup var sharding: ShardOptions
 
     func run() async throws {
         let logger = CLILogging.bootstrap(level: options.logLevel)
@@ -31,7 +32,17 @@ struct RunCommand: AsyncParsableCommand {
                     Data("persona-bridge: \(options.config) enables no platform; add e.g. [platforms.console] enabled = true.\n".utf8))
                 throw ExitCodeError.failure
             }
-            let runtime = try await BridgeRuntime.start(configuration, logger: logger)
+            let shards: ShardSelection
+            do {
+                shards = try ShardSelection.resolve(ids: sharding.shardIDs, count: sharding.shardCount,
+                                                    environment: ProcessInfo.processInfo.environment,
+                                                    operations: configuration.operations)
+            } catch {
+                FileHandle.standardError.write(Data("persona-bridge: \(error)\n".utf8))
+                throw ExitCodeError.failure
+            }
+            var runtime = try await BridgeRuntime.start(configuration, logger: logger)
+            runtime.shards = shards
             var platforms: [any ChatPlatform] = []
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             for name in enabled {

@@ -1,5 +1,7 @@
 import Foundation
+import PBTestSupport
 import Storage
+import StoragePostgres
 
 /// One database that tests open stores over. Opening it again models a process restart
 /// (or, for two live stores, a second process).
@@ -14,9 +16,8 @@ protocol StoreFixture: Sendable {
 
 /// A storage backend the shared suite runs against.
 ///
-/// To run the suite on PostgreSQL: add a backend whose fixture starts (or reuses) a server on a
-/// free loopback port, creates a fresh database per fixture, opens stores on it, and drops it in
-/// `destroy()`; then append it to `all` with `persists: true`. A missing server must make
+/// The PostgreSQL backend starts one server per test process on a free loopback port
+/// (`PostgresTestServer`) and gives each fixture a fresh database; missing server binaries make
 /// `makeFixture` throw with a clear message, so the tests fail rather than pass silently.
 struct StoreBackend: Sendable, CustomStringConvertible {
     /// Name shown in test output.
@@ -29,7 +30,7 @@ struct StoreBackend: Sendable, CustomStringConvertible {
     var description: String { name }
 
     /// Every backend the shared suite runs on.
-    static let all: [StoreBackend] = [.sqliteFile, .sqliteInMemory]
+    static let all: [StoreBackend] = [.sqliteFile, .sqliteInMemory, .postgres]
     /// Backends whose data outlives a store instance.
     static let persistent: [StoreBackend] = all.filter(\.persists)
 
@@ -38,6 +39,10 @@ struct StoreBackend: Sendable, CustomStringConvertible {
     }
     static let sqliteInMemory = StoreBackend(name: "sqlite-memory", persists: false) {
         SQLiteMemoryFixture()
+    }
+    static let postgres = StoreBackend(name: "postgres", persists: true) {
+        let server = try await PostgresTestServer.shared()
+        return PostgresFixture(server: server, database: try await server.createDatabase())
     }
 }
 
@@ -80,6 +85,21 @@ struct SQLiteMemoryFixture: StoreFixture {
     }
 
     func destroy() async throws {}
+}
+
+struct PostgresFixture: StoreFixture {
+    let server: PostgresTestServer
+    let database: String
+    var persists: Bool { true }
+
+    func open() async throws -> any Store {
+        try await PostgresStore.open(
+            try PostgresStoreConfiguration(url: server.url(database: database), password: server.password))
+    }
+
+    func destroy() async throws {
+        try await server.dropDatabase(database)
+    }
 }
 
 /// Runs `body` with a fresh fixture of `backend`, destroying it afterwards.

@@ -1,0 +1,75 @@
+import Storage
+internal import PostgresNIO
+
+extension PostgresStoreConfiguration {
+    /// The TLS setting for postgres-nio; libpq's `require` does not verify the certificate.
+    func tlsConfiguration() throws -> (connection: PostgresConnection.Configuration.TLS, client: PostgresClient.Configuration.TLS) {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let rootCertificatePath {
+            tls.trustRoots = .file(rootCertificatePath)
+        }
+        switch tlsMode {
+        case .disable:
+            return (.disable, .disable)
+        case .prefer:
+            tls.certificateVerification = .none
+            return (try .prefer(.init(configuration: tls)), .prefer(tls))
+        case .require:
+            tls.certificateVerification = .none
+            return (try .require(.init(configuration: tls)), .require(tls))
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+            return (try .require(.init(configuration: tls)), .require(tls))
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+            return (try .require(.init(configuration: tls)), .require(tls))
+        }
+    }
+
+    /// A single-connection configuration (for opening and migrating).
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        do {
+            tls = try tlsConfiguration().connection
+        } catch {
+            throw StorageError(code: .cannotOpen, message: "cannot set up TLS for the postgres connection",
+                               location: description, underlying: "\(error)")
+        }
+        var configuration: PostgresConnection.Configuration
+        if let unixSocketDirectory {
+            configuration = .init(unixSocketPath: socketPath(in: unixSocketDirectory), username: username,
+                                  password: password, database: database)
+        } else {
+            configuration = .init(host: host ?? "localhost", port: port, username: username, password: password,
+                                  database: database, tls: tls)
+        }
+        configuration.options.connectTimeout = .seconds(connectTimeout.components.seconds)
+        return configuration
+    }
+
+    /// The pooled configuration.
+    func clientConfiguration() throws -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS
+        do {
+            tls = try tlsConfiguration().client
+        } catch {
+            throw StorageError(code: .cannotOpen, message: "cannot set up TLS for the postgres connection",
+                               location: description, underlying: "\(error)")
+        }
+        var configuration: PostgresClient.Configuration
+        if let unixSocketDirectory {
+            configuration = .init(unixSocketPath: socketPath(in: unixSocketDirectory), username: username,
+                                  password: password, database: database)
+        } else {
+            configuration = .init(host: host ?? "localhost", port: port, username: username, password: password,
+                                  database: database, tls: tls)
+        }
+        configuration.options.connectTimeout = .seconds(connectTimeout.components.seconds)
+        configuration.options.maximumConnections = maximumConnections
+        return configuration
+    }
+
+    private func socketPath(in directory: String) -> String {
+        directory + "/.s.PGSQL.\(port)"
+    }
+}

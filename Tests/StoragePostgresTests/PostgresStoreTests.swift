@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import PBTestSupport
+import Storage
+import StoragePostgres
+import Testing
+
+/// Behaviour specific to the PostgreSQL backend (the shared suite in StorageTests covers the rest).
+@Suite("PostgresStore")
+struct PostgresStoreTests {
+    /// A fresh database on the shared test server, dropped after `body`.
+    func withDatabase(_ body: (PostgresTestServer, String) async throws -> Void) async throws {
+        let server = try await PostgresTestServer.shared()
+        try await server.withDatabase { database in try await body(server, database) }
+    }
+
+    func configuration(_ server: PostgresTestServer, _ database: String) throws -> PostgresStoreConfiguration {
+        try PostgresStoreConfiguration(url: server.url(database: database), password: server.password)
+    }
+
+    @Test("migration names are the same as SQLite's")
+    func sameMigrationNames() async throws {
+        try await withDatabase { server, database in
+            let postgres = try await PostgresStore.open(try configuration(server, database))
+            let sqlite = try SQLiteStore.inMemory()
+            let postgresNames = try await postgres.appliedMigrations()
+            let sqliteNames = try await sqlite.appliedMigrations()
+            try await postgres.close()
+            try await sqlite.close()
+            #expect(postgresNames == sqliteNames)
+            #expect(postgresNames.first == "v1-initial-schema")
+        }
+    }
+
+    @Test("six stores opening one fresh database at once all succeed and migrate it once")
+    func concurrentFirstOpen() async throws {
+        try await withDatabase { server, database in
+            let configuration = try configuration(server, database)
+            let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+                for _ in 0..<6 { group.addTask { try await PostgresStore.open(configuration) } }
+                var stores: [PostgresStore] = []
+                for try await store in group { stores.append(store) }
+                return stores
+            }
+            for store in stores {
+                #expect(try await store.appliedMigrations() == ["v1-initial-schema", "v2-usage"])
+                try await store.close()
+            }
+        }
+    }
+
+    @Test("a database migrated by a newer version is refused, not used")
+    func refusesNewerSchema() async throws {
+        try await withDatabase { server, database in
+            let store = try await PostgresStore.open(try configuration(server, database))
+            try await store.close()
+            try await server.execute("INSERT INTO pb_schema_migrations (position, name) VALUES (99, 'v99-from-the-future')",
+                                     database: database)
+            let error = await #expect(throws: StorageError.self) {
+                try await PostgresStore.open(try configuration(server, database))
+            }
+            #expect(error?.code == .migrationFailed)
+            #expect(error?.message.contains("newer version") ?? false)
+        }
+    }
+
+    @Test("a wrong password gives cannotOpen and the password reaches neither the error nor the logs")
+    func wrongPassword() async throws {
+        try await withDatabase { server, database in
+            let capture = LogCapture()
+            let wrong = "wrong-\(UUID().uuidString)"
+            let configuration = try PostgresStoreConfiguration(url: server.url(database: database), password: wrong)
+            let error = await #expect(throws: StorageError.self) {
+                try await PostgresStore.open(configuration, logger: capture.logger(label: "test"))
+            }
+            #expect(error?.code == .cannotOpen)
+            #expect(error?.underlying?.contains("28P01") ?? false, "the SQLSTATE says why: \(String(describing: error))")
+            #expect(!(error?.description.contains(wrong) ?? true))
+            #expect(!(error?.description.contains(server.password) ?? true))
+
+            // A working store logging at trace level never logs the password either.
+            let store = try await PostgresStore.open(
+                try self.configuration(server, database), logger: capture.logger(label: "test"))
+            try await store.setState("v", for: "k")
+            try await store.close()
+            #expect(!capture.lines.joined().contains(server.password))
+            #expect(!capture.lines.joined().contains(wrong))
+        }
+    }
+
+    @Test("nothing listening gives cannotOpen promptly")
+    func nothingListening() async throws {
+        let port = try freeLoopbackPort()
+        let configuration = try PostgresStoreConfiguration(url: "postgres://u@127.0.0.1:\(port)/db?sslmode=disable",
+                                                           password: "p")
+        let error = await #expect(throws: StorageError.self) { try await PostgresStore.open(configuration) }
+        #expect(error?.code == .cannotOpen)
+        #expect(error?.location?.contains("127.0.0.1:\(port)") ?? false)
+    }
+
+    @Test("integrity check finds a tombstone that still has text")
+    func integrityCheckFindsDamage() async throws {
+        try await withDatabase { server, database in
+            let store = try await PostgresStore.open(try configuration(server, database))
+            let channel = ChannelKey(platform: "irc", serverID: "net", channelID: "#a")
+            try await store.insert(StoredMessage(channel: channel, messageID: "1", speakerID: "u", speakerName: "U",
+                                                 kind: .human, text: "hi", timestamp: Date()))
+            try await store.integrityCheck()
+            try await server.execute("UPDATE message SET deleted_at = 1", database: database)
+            let error = await #expect(throws: StorageError.self) { try await store.integrityCheck() }
+            #expect(error?.code == .integrityCheckFailed)
+            try await store.close()
+        }
+    }
+}
