@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building and testing PersonaBridge need and that are missing.
-# Safe to run again; it skips what is present. The test servers are Python standard library only.
+# Safe to run again; it skips what is present. The fake test servers are Python standard library only.
 #   setup.sh                 build + run dependencies
-#   setup.sh --test          also the test servers (python3, openssl, ngIRCd)
-#   setup.sh --list [--test] print the missing packages and install nothing (used by .ci/run)
+#   setup.sh --test          also the test servers and tools (python3, openssl, ngIRCd, PostgreSQL,
+#                            systemd-analyze) and, from PyPI into .venv-tools/, kubernetes-validate
+#   setup.sh --list [--test] print the missing Debian packages and install nothing (used by .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,7 +25,7 @@ as_root() {
 }
 
 debs=(pkg-config libcurl4-openssl-dev libwebsockets-dev zlib1g-dev libsqlite3-dev)
-[ $want_tests = 1 ] && debs+=(python3 openssl ngircd)
+[ $want_tests = 1 ] && debs+=(python3 openssl ngircd postgresql systemd)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,4 +49,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq
   as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Python tools for the deploy tests, in a venv so the system Python stays untouched.
+pips=(kubernetes-validate==1.37.0)
+if [ $want_tests = 1 ] && [ ! -x .venv-tools/bin/kubernetes-validate ]; then
+  echo "setup: installing into .venv-tools from PyPI: ${pips[*]}"
+  if ! python3 -m venv .venv-tools >/dev/null 2>&1; then
+    # Debian's python3 keeps venv support in a separate package.
+    rm -rf .venv-tools
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    python3 -m venv .venv-tools
+  fi
+  .venv-tools/bin/pip install -q --disable-pip-version-check "${pips[@]}"
 fi

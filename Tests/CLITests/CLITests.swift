@@ -19,8 +19,7 @@ struct CLI {
         var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         env.merge(environment) { $1 }
         let process = try TestServer(executable: binary, arguments: arguments, environment: env)
-        let code = try await process.waitForExit(timeout: .seconds(60))
-        return (code, process.output)
+        return try await process.waitForCompleteOutput(timeout: .seconds(60))
     }
 }
 

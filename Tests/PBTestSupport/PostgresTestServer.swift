@@ -78,9 +78,9 @@ public final class PostgresTestServer: Sendable {
                     "-D", directory + "/data", "-U", "pbtest", "--pwfile=\(passwordFile)", "-A", "scram-sha-256",
                     "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions",
                 ])
-            let status = try await initdb.waitForExit(timeout: .seconds(180))
+            let (status, output) = try await initdb.waitForCompleteOutput(timeout: .seconds(180))
             guard status == 0 else {
-                throw TestServerError("initdb failed with status \(status):\n\(initdb.output)")
+                throw TestServerError("initdb failed with status \(status):\n\(output)")
             }
             var attempt = 0
             while true {
@@ -154,19 +154,21 @@ public final class PostgresTestServer: Sendable {
 
     // MARK: Using
 
-    /// Runs one SQL command as the superuser on the `postgres` database with `psql`.
-    public func execute(_ sql: String, database: String = "postgres") async throws {
+    /// Runs one SQL command as the superuser with `psql` and returns its unaligned, tuples-only output.
+    @discardableResult
+    public func execute(_ sql: String, database: String = "postgres") async throws -> String {
         var environment = ProcessInfo.processInfo.environment
         environment["PGPASSWORD"] = password
         let psql = try TestServer(
             executable: "\(binDirectory)/psql",
-            arguments: ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", user,
-                        "-d", database, "-c", sql],
+            arguments: ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port),
+                        "-U", user, "-d", database, "-c", sql],
             environment: environment)
-        let status = try await psql.waitForExit(timeout: .seconds(120))
+        let (status, output) = try await psql.waitForCompleteOutput(timeout: .seconds(120))
         guard status == 0 else {
-            throw TestServerError("psql failed (\(status)) running \(sql):\n\(psql.output)")
+            throw TestServerError("psql failed (\(status)) running \(sql):\n\(output)")
         }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Creates an empty database with a fresh unique name and returns the name.

@@ -177,6 +177,7 @@ public final class TestServer: @unchecked Sendable {
                 if n <= 0 { break }
                 box.server?.append(buffer[0..<n])
             }
+            box.server?.markOutputClosed()
             close(fd)
         }
         readerThread = thread
@@ -193,6 +194,26 @@ public final class TestServer: @unchecked Sendable {
         lock.lock()
         outputBuffer.append(contentsOf: bytes)
         lock.unlock()
+    }
+
+    private var outputClosed = false
+
+    private func markOutputClosed() {
+        lock.withLock { outputClosed = true }
+    }
+
+    /// Waits for the child to exit and for its output pipe to be drained to the end, then returns
+    /// the exit code (128+N for signal N) and the complete output.
+    public func waitForCompleteOutput(timeout: Duration = .seconds(30)) async throws -> (status: Int32, output: String) {
+        let deadline = ContinuousClock.now + timeout
+        let status = try await waitForExit(timeout: timeout)
+        while !lock.withLock({ outputClosed }) {
+            if ContinuousClock.now >= deadline {
+                throw TestServerError("\(commandLine) exited but its output did not end within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return (status, output)
     }
 
     /// Everything the child wrote to stdout and stderr so far.

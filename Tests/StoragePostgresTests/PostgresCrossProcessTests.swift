@@ -36,14 +36,16 @@ struct PostgresCrossProcessTests {
         try await first.waitForOutput("READY", timeout: .seconds(120))
         try await second.waitForOutput("READY", timeout: .seconds(120))
         #expect(FileManager.default.createFile(atPath: go, contents: nil))
-        #expect(try await first.waitForExit(timeout: .seconds(300)) == 0, "\(first.output)")
-        #expect(try await second.waitForExit(timeout: .seconds(300)) == 0, "\(second.output)")
+        let firstRun = try await first.waitForCompleteOutput(timeout: .seconds(300))
+        let secondRun = try await second.waitForCompleteOutput(timeout: .seconds(300))
+        #expect(firstRun.status == 0, "\(firstRun.output)")
+        #expect(secondRun.status == 0, "\(secondRun.output)")
 
-        func wins(_ process: TestServer) -> [String] {
-            process.output.split(separator: "\n").filter { $0.hasPrefix("won ") }.map { String($0.dropFirst(4)) }
+        func wins(_ output: String) -> [String] {
+            output.split(separator: "\n").filter { $0.hasPrefix("won ") }.map { String($0.dropFirst(4)) }
         }
-        let firstWins = wins(first)
-        let secondWins = wins(second)
+        let firstWins = wins(firstRun.output)
+        let secondWins = wins(secondRun.output)
         #expect(Set(firstWins).isDisjoint(with: secondWins), "a message was claimed by both processes")
         #expect(firstWins.count + secondWins.count == count)
         #expect(Set(firstWins + secondWins) == Set((0..<count).map { "m\($0)" }))
@@ -60,7 +62,8 @@ struct PostgresCrossProcessTests {
 
     func bindingChanges(_ server: PostgresTestServer, url: String) async throws {
         let adder = try worker(server, ["add-persona", url, "shared", "vex"])
-        #expect(try await adder.waitForExit(timeout: .seconds(120)) == 0, "\(adder.output)")
+        let added = try await adder.waitForCompleteOutput(timeout: .seconds(120))
+        #expect(added.status == 0, "\(added.output)")
 
         let store = try await PostgresStore.open(try PostgresStoreConfiguration(url: url, password: server.password))
         do {
@@ -68,13 +71,15 @@ struct PostgresCrossProcessTests {
             try await store.updateChannelSettings(for: channel) { $0.personas?.append("mira") }
 
             let reader = try worker(server, ["personas", url, "shared"])
-            #expect(try await reader.waitForExit(timeout: .seconds(120)) == 0, "\(reader.output)")
-            #expect(reader.output.contains("personas vex,mira"), "the other process sees this change: \(reader.output)")
+            let read = try await reader.waitForCompleteOutput(timeout: .seconds(120))
+            #expect(read.status == 0, "\(read.output)")
+            #expect(read.output.contains("personas vex,mira"), "the other process sees this change: \(read.output)")
 
             // Four processes adding at once, each in its own read-modify-write transaction.
             let adders = try ["a", "b", "c", "d"].map { try worker(server, ["add-persona", url, "shared", $0]) }
             for process in adders {
-                #expect(try await process.waitForExit(timeout: .seconds(120)) == 0, "\(process.output)")
+                let run = try await process.waitForCompleteOutput(timeout: .seconds(120))
+                #expect(run.status == 0, "\(run.output)")
             }
             let personas = try await store.channelSettings(for: channel)?.personas ?? []
             #expect(Set(personas) == ["vex", "mira", "a", "b", "c", "d"])

@@ -20,10 +20,11 @@ struct SQLiteCrashSafetyTests {
         try await worker.waitForOutput("committed w\(target - 1)\n", timeout: .seconds(300))
         try await Task.sleep(for: .milliseconds(Int.random(in: 0...200)))
         kill(worker.pid, SIGKILL)
-        worker.stop()
+        let (status, output) = try await worker.waitForCompleteOutput(timeout: .seconds(60))
+        #expect(status == 128 + SIGKILL, "the writer died of the kill, not of an error: \(output.suffix(500))")
 
         // Only whole lines: the last one may be cut by the kill.
-        let lines = worker.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         let committed = lines.filter { $0.hasPrefix("committed ") }.map { String($0.dropFirst("committed ".count)) }
         let claimed = lines.filter { $0.hasPrefix("claimed ") }.map { String($0.dropFirst("claimed ".count)) }
         #expect(committed.count >= target)

@@ -1,0 +1,154 @@
+import Foundation
+import PBTestSupport
+import Testing
+
+/// The files in `Deploy/`: Kubernetes manifests, the systemd unit and the container file.
+@Suite("Deploy files")
+struct DeployTests {
+    let kubernetes = RepoPaths.root.appendingPathComponent("Deploy/kubernetes")
+    var resources: [String] {
+        ["secret.yaml", "configmap.yaml", "service.yaml", "statefulset.yaml"].map { kubernetes.appendingPathComponent($0).path }
+    }
+
+    /// A tool from `.venv-tools` (Deploy/scripts/setup.sh --test installs it); fails clearly when missing.
+    func venvTool(_ name: String) throws -> String {
+        let path = RepoPaths.root.appendingPathComponent(".venv-tools/bin/\(name)").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestServerError("\(path) is missing: run Deploy/scripts/setup.sh --test (installs kubernetes-validate from PyPI)")
+        }
+        return path
+    }
+
+    func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        let process = try TestServer(executable: executable, arguments: arguments, environment: env)
+        return try await process.waitForCompleteOutput(timeout: .seconds(120))
+    }
+
+    /// The ConfigMap's files laid out as a pod sees them (through the StatefulSet's volume items).
+    func configMapDirectory() async throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-deploy-\(UUID().uuidString)")
+        let (code, output) = try await run(try venvTool("python"), [
+            RepoPaths.root.appendingPathComponent("Deploy/scripts/configmap-to-dir.py").path,
+            kubernetes.appendingPathComponent("configmap.yaml").path,
+            kubernetes.appendingPathComponent("statefulset.yaml").path, directory.path,
+        ])
+        #expect(code == 0, "\(output)")
+        return directory
+    }
+
+    @Test("persona-bridge check accepts the config embedded in the Kubernetes ConfigMap")
+    func configMapPassesCheck() async throws {
+        let directory = try await configMapDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (code, output) = try await CLI.run(
+            ["check", "--config", directory.appendingPathComponent("bridge.toml").path],
+            environment: ["DISCORD_TOKEN": "test-token", "OPENROUTER_API_KEY": "test-key"])
+        #expect(code == 0, "\(output)")
+        #expect(output.contains("OK — 3 personas"), "\(output)")
+        #expect(output.contains("platforms: discord"), "\(output)")
+        #expect(!output.contains("test-token") && !output.contains("test-key"))
+    }
+
+    @Test("the ConfigMap's personas are byte-identical to Bots/personas")
+    func configMapPersonasMatchBots() async throws {
+        let directory = try await configMapDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let shipped = try FileManager.default.contentsOfDirectory(atPath: RepoPaths.bots.appendingPathComponent("personas").path)
+            .filter { $0.hasSuffix(".toml") }.sorted()
+        let mounted = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("personas").path).sorted()
+        #expect(mounted == shipped)
+        for name in shipped {
+            let bots = try Data(contentsOf: RepoPaths.bots.appendingPathComponent("personas/\(name)"))
+            let pod = try Data(contentsOf: directory.appendingPathComponent("personas/\(name)"))
+            #expect(bots == pod, "personas/\(name) differs between Bots/ and the ConfigMap")
+        }
+    }
+
+    @Test("the manifests pass Kubernetes schema validation (kubernetes-validate --strict)")
+    func manifestsValidate() async throws {
+        let (code, output) = try await run(try venvTool("kubernetes-validate"), ["--strict"] + resources)
+        #expect(code == 0, "\(output)")
+        for kind in ["secret/persona-bridge-secrets", "configmap/persona-bridge-config", "service/persona-bridge",
+                     "statefulset/persona-bridge"] {
+            #expect(output.contains("passed for resource \(kind)"), "\(output)")
+        }
+        // The validator really rejects a broken manifest (so a pass above means something).
+        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("pb-broken-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: broken) }
+        let text = try String(contentsOfFile: resources[3], encoding: .utf8).replacingOccurrences(of: "replicas: 2", with: "replicas: two")
+        try text.write(to: broken, atomically: true, encoding: .utf8)
+        let (brokenCode, brokenOutput) = try await run(try venvTool("kubernetes-validate"), ["--strict", broken.path])
+        #expect(brokenCode != 0, "\(brokenOutput)")
+    }
+
+    @Test("the StatefulSet runs shard per pod: PB_SHARD_IDS=ordinal, PB_SHARD_COUNT = replicas, probes on /healthz and /readyz")
+    func statefulSetSharding() async throws {
+        let script = """
+            import sys, yaml
+            s = yaml.safe_load(open(sys.argv[1]))
+            c = s["spec"]["template"]["spec"]["containers"][0]
+            env = {e["name"]: e.get("value") for e in c["env"]}
+            print("replicas", s["spec"]["replicas"])
+            print("count", env["PB_SHARD_COUNT"])
+            print("ids", env["PB_SHARD_IDS"])
+            print("liveness", c["livenessProbe"]["httpGet"]["path"])
+            print("readiness", c["readinessProbe"]["httpGet"]["path"])
+            print("secret", c["envFrom"][0]["secretRef"]["name"])
+            """
+        let (code, output) = try await run(try venvTool("python"), ["-c", script, resources[3]])
+        #expect(code == 0, "\(output)")
+        let values = Dictionary(uniqueKeysWithValues: output.split(separator: "\n").compactMap { line -> (String, String)? in
+            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+            return parts.count == 2 ? (parts[0], parts[1]) : nil
+        })
+        #expect(values["count"] == values["replicas"], "PB_SHARD_COUNT must equal replicas: \(output)")
+        #expect(values["ids"] == "ordinal")
+        #expect(values["liveness"] == "/healthz")
+        #expect(values["readiness"] == "/readyz")
+        #expect(values["secret"] == "persona-bridge-secrets")
+    }
+
+    @Test("the systemd unit is hardened and passes systemd-analyze verify")
+    func systemdUnitVerifies() async throws {
+        let unit = try String(contentsOfFile: RepoPaths.root.appendingPathComponent("Deploy/systemd/persona-bridge.service").path,
+                              encoding: .utf8)
+        for setting in ["DynamicUser=yes", "ProtectSystem=strict", "StateDirectory=persona-bridge", "Restart=on-failure",
+                        "NoNewPrivileges=yes", "ProtectHome=yes", "PrivateTmp=yes", "CapabilityBoundingSet="] {
+            #expect(unit.contains("\n\(setting)\n"), "missing \(setting)")
+        }
+        guard let analyze = findExecutable("systemd-analyze") else {
+            throw TestServerError("systemd-analyze is not installed: install the Debian package 'systemd' (setup.sh --test does)")
+        }
+        // Point ExecStart at the built binary so verify can check it exists and is executable.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-unit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let copy = directory.appendingPathComponent("persona-bridge.service")
+        try unit.replacingOccurrences(of: "/usr/local/bin/persona-bridge", with: CLI.binary)
+            .write(to: copy, atomically: true, encoding: .utf8)
+        let (code, output) = try await run(analyze, ["verify", copy.path])
+        #expect(code == 0, "\(output)")
+        #expect(!output.contains("Unknown key") && !output.contains("Unknown section"), "\(output)")
+    }
+
+    @Test("the container file builds with the Swift image and runs on Debian slim with only the runtime libraries (not built here)")
+    func containerfileStages() throws {
+        let text = try String(contentsOfFile: RepoPaths.root.appendingPathComponent("Deploy/Containerfile").path,
+                              encoding: .utf8)
+        let stages = text.split(separator: "\n").filter { $0.hasPrefix("FROM ") }
+        #expect(stages.count == 2)
+        #expect(stages.first?.hasPrefix("FROM ${SWIFT_IMAGE} AS build") ?? false)
+        #expect(text.contains("\nARG SWIFT_IMAGE=swift:6"), "the build stage is the official Swift 6 image")
+        #expect(stages.last?.contains("debian:bookworm-slim") ?? false)
+        let runtimeStage = String(text[try #require(text.range(of: "FROM debian:bookworm-slim")).lowerBound...])
+        // The words between `apt-get install` and the next `&&` of the runtime stage, without options.
+        let install = try #require(runtimeStage.range(of: "apt-get install"))
+        let rest = runtimeStage[install.upperBound...]
+        let installLine = rest[..<(rest.range(of: "&&")?.lowerBound ?? rest.endIndex)]
+        let packages = installLine.split(whereSeparator: \.isWhitespace).filter { !$0.hasPrefix("-") }
+        #expect(Set(packages.map(String.init)) == ["libcurl4", "libwebsockets17", "libsqlite3-0", "ca-certificates"], "\(installLine)")
+        #expect(text.contains("USER "))
+    }
+}
