@@ -4,6 +4,15 @@ internal import PostgresNIO
 extension PostgresStoreConfiguration {
     /// The TLS setting for postgres-nio; libpq's `require` does not verify the certificate.
     func tlsConfiguration() throws -> (connection: PostgresConnection.Configuration.TLS, client: PostgresClient.Configuration.TLS) {
+        do {
+            return try makeTLSConfiguration()
+        } catch {
+            throw StorageError(code: .cannotOpen, message: "cannot set up TLS for the postgres connection",
+                               location: description, underlying: "\(error)")
+        }
+    }
+
+    private func makeTLSConfiguration() throws -> (connection: PostgresConnection.Configuration.TLS, client: PostgresClient.Configuration.TLS) {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let rootCertificatePath {
             tls.trustRoots = .file(rootCertificatePath)
@@ -28,20 +37,13 @@ extension PostgresStoreConfiguration {
 
     /// A single-connection configuration (for opening and migrating).
     func connectionConfiguration() throws -> PostgresConnection.Configuration {
-        let tls: PostgresConnection.Configuration.TLS
-        do {
-            tls = try tlsConfiguration().connection
-        } catch {
-            throw StorageError(code: .cannotOpen, message: "cannot set up TLS for the postgres connection",
-                               location: description, underlying: "\(error)")
-        }
         var configuration: PostgresConnection.Configuration
         if let unixSocketDirectory {
             configuration = .init(unixSocketPath: socketPath(in: unixSocketDirectory), username: username,
                                   password: password, database: database)
         } else {
             configuration = .init(host: host ?? "localhost", port: port, username: username, password: password,
-                                  database: database, tls: tls)
+                                  database: database, tls: try tlsConfiguration().connection)
         }
         configuration.options.connectTimeout = .seconds(connectTimeout.components.seconds)
         return configuration
@@ -49,20 +51,13 @@ extension PostgresStoreConfiguration {
 
     /// The pooled configuration.
     func clientConfiguration() throws -> PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS
-        do {
-            tls = try tlsConfiguration().client
-        } catch {
-            throw StorageError(code: .cannotOpen, message: "cannot set up TLS for the postgres connection",
-                               location: description, underlying: "\(error)")
-        }
         var configuration: PostgresClient.Configuration
         if let unixSocketDirectory {
             configuration = .init(unixSocketPath: socketPath(in: unixSocketDirectory), username: username,
                                   password: password, database: database)
         } else {
             configuration = .init(host: host ?? "localhost", port: port, username: username, password: password,
-                                  database: database, tls: tls)
+                                  database: database, tls: try tlsConfiguration().client)
         }
         configuration.options.connectTimeout = .seconds(connectTimeout.components.seconds)
         configuration.options.maximumConnections = maximumConnections
