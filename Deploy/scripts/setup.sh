@@ -25,7 +25,7 @@ as_root() {
 }
 
 debs=(pkg-config libcurl4-openssl-dev libwebsockets-dev zlib1g-dev libsqlite3-dev)
-[ $want_tests = 1 ] && debs+=(python3 openssl ngircd postgresql systemd)
+[ $want_tests = 1 ] && debs+=(python3 openssl ngircd postgresql systemd python3-venv)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -51,17 +51,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Python tools for the deploy tests, in a venv so the system Python stays untouched.
+# Python tools for the tests, from PyPI into a repo-local venv (the system Python stays untouched).
 pips=(kubernetes-validate==1.37.0)
-if [ $want_tests = 1 ] && [ ! -x .venv-tools/bin/kubernetes-validate ]; then
-  echo "setup: installing into .venv-tools from PyPI: ${pips[*]}"
-  if ! python3 -m venv .venv-tools >/dev/null 2>&1; then
-    # Debian's python3 keeps venv support in a separate package.
-    rm -rf .venv-tools
-    export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get update -qq
-    as_root apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-    python3 -m venv .venv-tools
+if [ $want_tests = 1 ]; then
+  [ -x .venv-tools/bin/pip ] || python3 -m venv .venv-tools
+  need=()
+  for p in "${pips[@]}"; do
+    .venv-tools/bin/pip show -q "${p%%==*}" >/dev/null 2>&1 || need+=("$p")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing into .venv-tools from PyPI: ${need[*]}"
+    .venv-tools/bin/pip install -q --disable-pip-version-check "${need[@]}"
   fi
-  .venv-tools/bin/pip install -q --disable-pip-version-check "${pips[@]}"
 fi

@@ -32,15 +32,7 @@ struct RunCommand: AsyncParsableCommand {
                     Data("persona-bridge: \(options.config) enables no platform; add e.g. [platforms.console] enabled = true.\n".utf8))
                 throw ExitCodeError.failure
             }
-            let shards: ShardSelection
-            do {
-                shards = try ShardSelection.resolve(ids: sharding.shardIDs, count: sharding.shardCount,
-                                                    environment: ProcessInfo.processInfo.environment,
-                                                    operations: configuration.operations)
-            } catch {
-                FileHandle.standardError.write(Data("persona-bridge: \(error)\n".utf8))
-                throw ExitCodeError.failure
-            }
+            let shards = try sharding.selection(for: configuration)
             var runtime = try await BridgeRuntime.start(configuration, logger: logger)
             runtime.shards = shards
             var platforms: [any ChatPlatform] = []

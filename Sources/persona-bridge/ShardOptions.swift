@@ -1,4 +1,5 @@
 import ArgumentParser
+import BridgeConfig
 import Foundation
 
 /// `run`'s sharding flags; see `ShardSelection` for the environment fallback and `ordinal`.
@@ -9,4 +10,17 @@ struct ShardOptions: ParsableArguments {
 
     @Option(name: .customLong("shard-count"), help: "Total number of Discord shards. Env: PB_SHARD_COUNT.")
     var shardCount: String?
+
+    /// The selection from these flags, the environment or the config; a bad one is explained on
+    /// standard error and ends the command with status 1.
+    func selection(for configuration: BridgeConfiguration) throws -> ShardSelection {
+        do {
+            return try ShardSelection.resolve(ids: shardIDs, count: shardCount,
+                                              environment: ProcessInfo.processInfo.environment,
+                                              operations: configuration.operations)
+        } catch {
+            FileHandle.standardError.write(Data("persona-bridge: \(error)\n".utf8))
+            throw ExitCodeError.failure
+        }
+    }
 }

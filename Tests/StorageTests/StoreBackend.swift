@@ -93,8 +93,10 @@ struct PostgresFixture: StoreFixture {
     var persists: Bool { true }
 
     func open() async throws -> any Store {
-        try await PostgresStore.open(
-            try PostgresStoreConfiguration(url: server.url(database: database), password: server.password))
+        var configuration = try PostgresStoreConfiguration(url: server.url(database: database), password: server.password)
+        // Many tests share one server: keep each store's pool small.
+        configuration.maximumConnections = 4
+        return try await PostgresStore.open(configuration)
     }
 
     func destroy() async throws {
