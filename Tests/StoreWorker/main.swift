@@ -1,7 +1,7 @@
 // pb-store-worker: a second process for the storage tests (crash safety, cross-process claims).
 //
-//   pb-store-worker write  STORE CHANNEL             insert batches forever; print "committed ID" and
-//                                                    "claimed ID" after each commit returns
+//   pb-store-worker write  STORE CHANNEL             four tasks insert batches forever; print "committed ID"
+//                                                    and "claimed ID" after each commit returns
 //   pb-store-worker claim  STORE CHANNEL N GOFILE    wait for GOFILE, claim messages 0..<N in a random
 //                                                    order, print "won ID" per win, then "done"
 //   pb-store-worker add-persona STORE CHANNEL NAME   append NAME to the channel's personas, print them
@@ -36,19 +36,28 @@ do {
     switch arguments[0] {
     case "write":
         say("READY")
-        var next = 0
-        while true {
-            let batch = (next..<next + 20).map { index in
-                StoredMessage(channel: channel, messageID: "w\(index)", speakerID: "u\(index % 5)", speakerName: "User",
-                              kind: .human, text: String(repeating: "history line \(index) ", count: 8),
-                              timestamp: Date(timeIntervalSince1970: 1_700_000_000 + Double(index) / 1000))
+        // Four writers at once, each with its own id range, as several busy channels would write.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    var next = 0
+                    while true {
+                        let batch = (next..<next + 20).map { index in
+                            StoredMessage(
+                                channel: channel, messageID: "w\(writer)-\(index)", speakerID: "u\(index % 5)",
+                                speakerName: "User", kind: .human, text: String(repeating: "history line \(index) ", count: 8),
+                                timestamp: Date(timeIntervalSince1970: 1_700_000_000 + Double(index) / 1000))
+                        }
+                        try await store.insert(contentsOf: batch)
+                        say(batch.map { "committed \($0.messageID)" }.joined(separator: "\n"))
+                        // One claim per batch, like a reply to the batch's last message.
+                        let last = batch[batch.count - 1].messageID
+                        if try await store.claimAnswer(channel: channel, messageID: last) { say("claimed \(last)") }
+                        next += batch.count
+                    }
+                }
             }
-            try await store.insert(contentsOf: batch)
-            for message in batch { say("committed \(message.messageID)") }
-            // One claim per batch, like a reply to the batch's last message.
-            let last = batch[batch.count - 1].messageID
-            if try await store.claimAnswer(channel: channel, messageID: last) { say("claimed \(last)") }
-            next += batch.count
+            try await group.waitForAll()
         }
     case "claim":
         guard arguments.count == 5, let count = Int(arguments[3]) else { exit(2) }
