@@ -46,14 +46,14 @@ struct ShardSelection: Hashable, Sendable {
             return .unspecified
         }
         guard let count, let total = Int(count.trimmingCharacters(in: .whitespaces)), total >= 1 else {
-            throw ShardSelectionError(message: "\(source): the shard count must be a whole number ≥ 1, got '\(count ?? "")'")
+            throw ShardSelectionError(code: .badCount, message: "\(source): the shard count must be a whole number ≥ 1, got '\(count ?? "")'")
         }
         guard let ids, !ids.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw ShardSelectionError(message: "\(source): give the shard ids too (e.g. 0, 0,2, 0-3 or ordinal)")
+            throw ShardSelectionError(code: .missingIDs, message: "\(source): give the shard ids too (e.g. 0, 0,2, 0-3 or ordinal)")
         }
         let parsed = try parseIDs(ids, environment: environment, source: source)
         if let outside = parsed.first(where: { $0 < 0 || $0 >= total }) {
-            throw ShardSelectionError(message: "\(source): shard \(outside) is not within 0..<\(total)")
+            throw ShardSelectionError(code: .outOfRange, message: "\(source): shard \(outside) is not within 0..<\(total)")
         }
         return ShardSelection(shardIDs: parsed, shardCount: total)
     }
@@ -66,6 +66,7 @@ struct ShardSelection: Hashable, Sendable {
             let hostname = environment["HOSTNAME"] ?? ""
             guard let suffix = hostname.split(separator: "-").last, let ordinal = Int(suffix), hostname.contains("-") else {
                 throw ShardSelectionError(
+                    code: .badID,
                     message: "\(source): 'ordinal' needs HOSTNAME ending in -N, as a StatefulSet pod's does; HOSTNAME is '\(hostname)'")
             }
             return [ordinal]
@@ -79,11 +80,11 @@ struct ShardSelection: Hashable, Sendable {
             } else if pieces.count == 2, bounds.count == 2, bounds[0] <= bounds[1] {
                 ids.append(contentsOf: bounds[0]...bounds[1])
             } else {
-                throw ShardSelectionError(message: "\(source): '\(part)' is not a shard id or range (e.g. 0, 0,2, 0-3, ordinal)")
+                throw ShardSelectionError(code: .badID, message: "\(source): '\(part)' is not a shard id or range (e.g. 0, 0,2, 0-3, ordinal)")
             }
         }
         guard Set(ids).count == ids.count else {
-            throw ShardSelectionError(message: "\(source): a shard id is listed twice in '\(trimmed)'")
+            throw ShardSelectionError(code: .outOfRange, message: "\(source): a shard id is listed twice in '\(trimmed)'")
         }
         return ids.sorted()
     }
@@ -91,7 +92,21 @@ struct ShardSelection: Hashable, Sendable {
 
 /// A bad shard selection, with the flag or variable to fix.
 struct ShardSelectionError: Error, CustomStringConvertible {
-    /// What is wrong and where it came from.
+    /// What kind of mistake.
+    enum Code: String, Sendable {
+        /// The count is missing, not a number, or below 1.
+        case badCount
+        /// A count without ids.
+        case missingIDs
+        /// An id that does not parse, or `ordinal` without a pod-style HOSTNAME.
+        case badID
+        /// An id outside `0..<count` or listed twice.
+        case outOfRange
+    }
+
+    /// What kind of mistake.
+    let code: Code
+    /// What is wrong and where it came from (flags, variables or config).
     let message: String
 
     var description: String { message }

@@ -38,7 +38,7 @@ struct ShardSelectionTests {
     }
 
     @Test("bad selections are refused naming the source", arguments: [
-        ("0", nil, [String: String](), "--shard-ids"),
+        ("0", nil, [String: String](), "--shard-ids/--shard-count: the shard count"),
         (nil, "2", [:], "give the shard ids"),
         ("2", "2", [:], "not within 0..<2"),
         ("1,1", "4", [:], "twice"),
@@ -53,5 +53,6 @@ struct ShardSelectionTests {
             try ShardSelection.resolve(ids: ids, count: count, environment: environment)
         }
         #expect(error?.message.contains(expected) ?? false, "\(String(describing: error))")
+        #expect(error.map { !$0.code.rawValue.isEmpty } ?? false)
     }
 }
