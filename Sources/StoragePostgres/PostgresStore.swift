@@ -168,6 +168,14 @@ public final class PostgresStore: Store {
         }
     }
 
+    /// Whether this store's sessions are encrypted (from `pg_stat_ssl`), for tests and diagnostics.
+    package func sessionUsesTLS() async throws -> Bool {
+        try await withConnection("reading the session's TLS state") { connection in
+            try await connection.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", logger: Self.quietLogger)
+                .decodeFirst(Bool.self) ?? false
+        }
+    }
+
     /// Closes every pooled connection; commits are already durable on the server.
     public func close() async throws {
         let wasOpen = closed.withLock { isClosed in

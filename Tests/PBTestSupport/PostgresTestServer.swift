@@ -30,8 +30,8 @@ public final class PostgresTestServer: Sendable {
     }
 
     /// A `postgres://` URL for `database`, without the password.
-    public func url(database: String) -> String {
-        "postgres://\(user)@127.0.0.1:\(port)/\(database)?sslmode=disable"
+    public func url(database: String, host: String = "127.0.0.1", sslmode: String = "disable") -> String {
+        "postgres://\(user)@\(host):\(port)/\(database)?sslmode=\(sslmode)"
     }
 
     /// The server's own output so far, for failure messages.
@@ -56,8 +56,10 @@ public final class PostgresTestServer: Sendable {
         }
     }
 
-    /// Starts a fresh server; call `stop()` when done (or let `shared()` own it).
-    public static func start() async throws -> PostgresTestServer {
+    /// Starts a fresh server; call `stop()` when done (or let `shared()` own it). With `tls`, the
+    /// server also accepts TLS with `Tests/Servers/certs/server.pem` (CN localhost, IP 127.0.0.1,
+    /// signed by `certs/ca.pem`).
+    public static func start(tls: Bool = false) async throws -> PostgresTestServer {
         let binDirectory = try findBinDirectory()
         let runAs = try serverUser()
         let password = UUID().uuidString
@@ -70,6 +72,20 @@ public final class PostgresTestServer: Sendable {
                 guard chown(directory, runAs.uid, runAs.gid) == 0, chown(passwordFile, runAs.uid, runAs.gid) == 0 else {
                     throw TestServerError("cannot hand \(directory) to the postgres user: errno \(errno)")
                 }
+            }
+            var settings: [String] = []
+            if tls {
+                let certificates = RepoPaths.servers.appendingPathComponent("certs")
+                for name in ["server.pem", "server.key"] {
+                    let target = directory + "/" + name
+                    try FileManager.default.copyItem(atPath: certificates.appendingPathComponent(name).path, toPath: target)
+                    chmod(target, 0o600)
+                    if let runAs, chown(target, runAs.uid, runAs.gid) != 0 {
+                        throw TestServerError("cannot hand \(target) to the postgres user: errno \(errno)")
+                    }
+                }
+                settings = ["-c", "ssl=on", "-c", "ssl_cert_file=\(directory)/server.pem",
+                            "-c", "ssl_key_file=\(directory)/server.key"]
             }
             chmod(directory, 0o700)
             let initdb = try TestServer(
@@ -86,7 +102,8 @@ public final class PostgresTestServer: Sendable {
             while true {
                 attempt += 1
                 let port = try freeLoopbackPort()
-                let server = try launch(binDirectory: binDirectory, directory: directory, port: port, runAs: runAs != nil)
+                let server = try launch(binDirectory: binDirectory, directory: directory, port: port, runAs: runAs != nil,
+                                        settings: settings)
                 do {
                     try await server.waitForOutput("database system is ready to accept connections", timeout: .seconds(120))
                     return PostgresTestServer(port: port, password: password, directory: directory,
@@ -103,13 +120,15 @@ public final class PostgresTestServer: Sendable {
         }
     }
 
-    private static func launch(binDirectory: String, directory: String, port: Int, runAs: Bool) throws -> TestServer {
+    private static func launch(
+        binDirectory: String, directory: String, port: Int, runAs: Bool, settings: [String]
+    ) throws -> TestServer {
         let postgres = [
             "\(binDirectory)/postgres", "-D", directory + "/data", "-p", String(port), "-k", directory,
             "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=400", "-c", "shared_buffers=32MB",
             // A throwaway cluster: durability buys nothing here and costs seconds on a busy disk.
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-        ]
+        ] + settings
         let command = runAs ? ["runuser", "-u", "postgres", "--"] + postgres : postgres
         let guardScript = RepoPaths.servers.appendingPathComponent("guarded.py").path
         return try TestServer(
