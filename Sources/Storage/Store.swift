@@ -3,7 +3,7 @@ import Foundation
 /// Persistent history and state for the bridge: channel messages, answered-message claims,
 /// reply bookkeeping, chat-changed channel settings, per-user personas and key/value state.
 ///
-/// Implementations (`SQLiteStore`, later PostgreSQL) must make every method safe to call
+/// Implementations (`SQLiteStore`, and `PostgresStore` in StoragePostgres) must make every method safe to call
 /// concurrently from many tasks and, for claims, from several processes sharing one database.
 /// Deleted and forgotten messages leave a tombstone (text cleared) so a replayed platform
 /// event cannot bring them back.
