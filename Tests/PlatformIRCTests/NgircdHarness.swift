@@ -78,7 +78,8 @@ final class Human: Sendable {
         self.socket = socket
     }
 
-    static func connect(port: Int, nick: String) async throws -> Human {
+    /// Connects and registers; `capabilities` are requested with `CAP REQ` (server-time, message-tags, …).
+    static func connect(port: Int, nick: String, capabilities: [String] = []) async throws -> Human {
         let socket = try await LineSocket.connect(host: "127.0.0.1", port: port, logger: Logger(label: "test.human"))
         let human = Human(nick: nick, socket: socket)
         let task = Task { [human] in
@@ -93,8 +94,10 @@ final class Human: Sendable {
             } catch {}
         }
         human.reader.withLock { $0 = task }
+        if !capabilities.isEmpty { try await human.send("CAP REQ :" + capabilities.joined(separator: " ")) }
         try await human.send("NICK \(nick)")
         try await human.send("USER \(nick) 0 * :\(nick)")
+        if !capabilities.isEmpty { try await human.send("CAP END") }
         _ = try await human.waitFor("001 for \(nick)") { $0.contains(" 001 ") }
         return human
     }
