@@ -96,6 +96,31 @@ import Testing
         await alice.close()
     }
 
+    @Test func checkAcceptsTheIRCExampleConfigDisabledAndEnabled() async throws {
+        let example = RepoPaths.bots.appendingPathComponent("irc.toml")
+        let env = ["PATH": "/usr/bin:/bin", "OPENROUTER_API_KEY": "test-key", "IRC_SASL_PASSWORD": "sasl-secret"]
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw TestServerError("persona-bridge is not built at \(Self.binary); run swift build --build-tests first")
+        }
+        let disabled = try TestServer(executable: Self.binary, arguments: ["check", "--config", example.path], environment: env)
+        #expect(try await disabled.waitForExit(timeout: .seconds(60)) == 0, "\(disabled.output)")
+        #expect(disabled.output.contains("2 channel bindings"), "\(disabled.output)")
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pb-irc-example-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let enabledText = try String(contentsOf: example, encoding: .utf8)
+            .replacingOccurrences(of: "enabled = false", with: "enabled = true")
+            .replacingOccurrences(of: "personas_dir = \"personas\"",
+                                  with: "personas_dir = \"\(RepoPaths.bots.appendingPathComponent("personas").path)\"")
+        let enabledPath = dir.appendingPathComponent("irc.toml")
+        try enabledText.write(to: enabledPath, atomically: true, encoding: .utf8)
+        let enabled = try TestServer(executable: Self.binary, arguments: ["check", "--config", enabledPath.path], environment: env)
+        #expect(try await enabled.waitForExit(timeout: .seconds(60)) == 0, "\(enabled.output)")
+        #expect(enabled.output.contains("platforms: irc"), "\(enabled.output)")
+        #expect(!enabled.output.contains("sasl-secret"))
+    }
+
     @Test func runRejectsBadIRCSettingsNamingTheKey() async throws {
         let dir = try Self.makeBot(modelPort: 9, extra: Self.ircSection(port: 6667, floodRate: "0"))
         defer { try? FileManager.default.removeItem(at: dir) }
