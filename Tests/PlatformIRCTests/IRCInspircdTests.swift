@@ -36,8 +36,10 @@ struct RunningBridge {
     let task: Task<Void, Never>
 
     static func start(port: Int, model: any ChatModel, personas: [Persona] = [Persona(name: "aria", displayName: "Aria", character: "You are Aria.")],
-                      bound: [String] = ["aria"]) throws -> RunningBridge {
-        let platform = IRCPlatform(configuration: botConfiguration(port: port, channels: ["#test"]), logger: Logger(label: "test.irc"))
+                      bound: [String] = ["aria"], configure: (inout IRCPlatformConfiguration) -> Void = { _ in }) throws -> RunningBridge {
+        var configuration = botConfiguration(port: port, channels: ["#test"])
+        configure(&configuration)
+        let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
         let store = try SQLiteStore.inMemory()
         let router = Router(
             configuration: RouterConfiguration(personas: personas, bindings: [.init(platform: "irc", channelID: "#test", personas: bound)]),

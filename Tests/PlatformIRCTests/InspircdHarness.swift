@@ -7,14 +7,22 @@ struct Inspircd {
     let server: TestServer
     let port: Int
     let directory: URL
+    /// Atheme services linked to the server (NickServ, SaslServ), when started with `services: true`.
+    let services: TestServer?
 
-    static func start() async throws -> Inspircd {
+    /// Starts InspIRCd; with `services`, also Atheme linked over a second loopback port, for SASL and accounts.
+    static func start(services withServices: Bool = false) async throws -> Inspircd {
         let port = try freeLoopbackPort()
+        let linkPort = try freeLoopbackPort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-inspircd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let template = try String(contentsOf: RepoPaths.servers.appendingPathComponent("inspircd.conf.template"), encoding: .utf8)
-        let config = template.replacingOccurrences(of: "{{PORT}}", with: String(port))
+        var config = template.replacingOccurrences(of: "{{PORT}}", with: String(port))
             .replacingOccurrences(of: "{{DIR}}", with: directory.path)
+        if withServices {
+            config += try String(contentsOf: RepoPaths.servers.appendingPathComponent("inspircd-services.conf.template"), encoding: .utf8)
+                .replacingOccurrences(of: "{{LINKPORT}}", with: String(linkPort))
+        }
         let path = directory.appendingPathComponent("inspircd.conf").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         // --runasroot: CI containers run tests as root, which InspIRCd refuses otherwise.
@@ -27,10 +35,36 @@ struct Inspircd {
             let log = (try? String(contentsOf: directory.appendingPathComponent("ircd.log"), encoding: .utf8)) ?? ""
             throw TestServerError("inspircd did not listen on \(port): \(error)\n\(server.output)\n\(log)")
         }
-        return Inspircd(server: server, port: port, directory: directory)
+        guard withServices else { return Inspircd(server: server, port: port, directory: directory, services: nil) }
+        let athemeConfig = try String(contentsOf: RepoPaths.servers.appendingPathComponent("atheme.conf.template"), encoding: .utf8)
+            .replacingOccurrences(of: "{{LINKPORT}}", with: String(linkPort))
+        let athemePath = directory.appendingPathComponent("atheme.conf").path
+        try athemeConfig.write(toFile: athemePath, atomically: true, encoding: .utf8)
+        let data = directory.appendingPathComponent("atheme-data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let services: TestServer
+        do {
+            services = try TestServer(
+                executable: "atheme-services",
+                arguments: ["-n", "-c", athemePath, "-D", data.path, "-l", directory.appendingPathComponent("atheme.log").path,
+                            "-p", directory.appendingPathComponent("atheme.pid").path],
+                missingHint: "install Atheme (apt-get install atheme-services, or Deploy/scripts/setup.sh --test)")
+        } catch {
+            server.stop()
+            throw error
+        }
+        do {
+            _ = try await services.waitForOutput("finished synching with uplink", timeout: .seconds(30))
+        } catch {
+            services.stop()
+            server.stop()
+            throw TestServerError("atheme did not link to inspircd: \(error)\n\(services.output)")
+        }
+        return Inspircd(server: server, port: port, directory: directory, services: services)
     }
 
     func stop() {
+        services?.stop()
         server.stop()
         try? FileManager.default.removeItem(at: directory)
     }
