@@ -76,8 +76,8 @@ func runPlatform(_ platform: IRCPlatform<ContinuousClock>) -> Task<Void, Never> 
         await alice.close()
     }
 
-    @Test func modelOutputCannotInjectCommands() async throws {
-        let server = try await Ngircd.start()
+    @Test(arguments: IRCServerKind.allCases) func modelOutputCannotInjectCommands(_ kind: IRCServerKind) async throws {
+        let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
         let alice = try await Human.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
@@ -107,8 +107,8 @@ func runPlatform(_ platform: IRCPlatform<ContinuousClock>) -> Task<Void, Never> 
         await bob.close()
     }
 
-    @Test func longReplyArrivesInLinesOfAtMost512Bytes() async throws {
-        let server = try await Ngircd.start()
+    @Test(arguments: IRCServerKind.allCases) func longReplyArrivesInLinesOfAtMost512Bytes(_ kind: IRCServerKind) async throws {
+        let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
         let alice = try await Human.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
@@ -143,8 +143,8 @@ func runPlatform(_ platform: IRCPlatform<ContinuousClock>) -> Task<Void, Never> 
         await alice.close()
     }
 
-    @Test func channelOperatorIsModeratorPlainUserIsNot() async throws {
-        let server = try await Ngircd.start()
+    @Test(arguments: IRCServerKind.allCases) func channelOperatorIsModeratorPlainUserIsNot(_ kind: IRCServerKind) async throws {
+        let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
         let alice = try await Human.connect(port: server.port, nick: "alice")
         try await alice.join("#test")  // first joiner: +o

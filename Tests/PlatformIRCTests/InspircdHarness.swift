@@ -11,8 +11,8 @@ struct Inspircd {
     let services: TestServer?
 
     /// Starts InspIRCd; with `services`, also Atheme linked over a second loopback port, for SASL and accounts.
-    static func start(services withServices: Bool = false) async throws -> Inspircd {
-        let port = try freeLoopbackPort()
+    static func start(services withServices: Bool = false, port fixedPort: Int? = nil) async throws -> Inspircd {
+        let port = try fixedPort ?? freeLoopbackPort()
         let linkPort = try freeLoopbackPort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-inspircd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -68,4 +68,32 @@ struct Inspircd {
         server.stop()
         try? FileManager.default.removeItem(at: directory)
     }
+}
+
+/// The real servers the adapter is tested against.
+enum IRCServerKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case ngircd, inspircd
+
+    var description: String { rawValue }
+}
+
+/// Either real server, started on a free (or given) loopback port.
+struct IRCTestServer {
+    let kind: IRCServerKind
+    let port: Int
+    private let stopAction: @Sendable () -> Void
+
+    /// Starts `kind`; ngIRCd with `maxPenaltyTime` (nil keeps its flood penalties), InspIRCd with fake lag on.
+    static func start(_ kind: IRCServerKind, port: Int? = nil, maxPenaltyTime: Int? = 0) async throws -> IRCTestServer {
+        switch kind {
+        case .ngircd:
+            let server = try await Ngircd.start(maxPenaltyTime: maxPenaltyTime, port: port)
+            return IRCTestServer(kind: kind, port: server.port, stopAction: { server.stop() })
+        case .inspircd:
+            let server = try await Inspircd.start(port: port)
+            return IRCTestServer(kind: kind, port: server.port, stopAction: { server.stop() })
+        }
+    }
+
+    func stop() { stopAction() }
 }

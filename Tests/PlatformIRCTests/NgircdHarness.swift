@@ -140,10 +140,3 @@ func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: @
     Issue.record("timed out waiting for \(what)")
     throw TestServerError("timed out waiting for \(what)")
 }
-
-extension Ngircd {
-    /// Starts ngIRCd on a given port (for restart tests).
-    static func start(onPort port: Int) async throws -> Ngircd {
-        try await start(maxPenaltyTime: 0, port: port)
-    }
-}
