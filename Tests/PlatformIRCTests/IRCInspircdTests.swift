@@ -150,7 +150,10 @@ struct RunningBridge {
         let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test"]),
                                    logger: Logger(label: "test.irc"))
         let task = runPlatform(platform)
-        _ = try await carol.waitFor("aria joins #test") { $0.contains(":aria!") && $0.contains(" JOIN ") }
+        let join = try await carol.waitFor("aria joins #test") { $0.contains(":aria!") && $0.contains(" JOIN ") }
+        // BOT=B in ISUPPORT: the bot set user mode +B before joining, so InspIRCd tags its lines as from a bot.
+        let tags = join.hasPrefix("@") ? join.dropFirst().prefix { $0 != " " }.split(separator: ";").map(String.init) : []
+        #expect(tags.contains("bot"), "\(join)")
         await platform.typing(in: platform.channel("#test"))
         let line = try await carol.waitFor("typing TAGMSG") { $0.contains(":aria!") && $0.contains(" TAGMSG ") && $0.hasSuffix("#test") }
         #expect(line.hasPrefix("@") && line.contains("+typing=active"), "\(line)")
