@@ -16,17 +16,23 @@ import Testing
         return human
     }
 
-    @Test func saslPlainLogsInWithARealServicesAccount() async throws {
-        let server = try await Inspircd.start(services: true)
-        defer { server.stop() }
-        let owner = try await Self.register("ariaacct", password: "s3cret-pw", port: server.port)
+    /// Registers account `ariaacct` (password `s3cret-pw`), then runs the bot with that account, `saslPassword`
+    /// for SASL and the right password for the NickServ fallback.
+    static func startBot(_ server: Inspircd, saslPassword: String) async throws -> (IRCPlatform<ContinuousClock>, Task<Void, Never>) {
+        let owner = try await register("ariaacct", password: "s3cret-pw", port: server.port)
         await owner.close()
         var configuration = botConfiguration(port: server.port, channels: ["#test"])
         configuration.saslAccount = "ariaacct"
-        configuration.saslPassword = "s3cret-pw"
+        configuration.saslPassword = saslPassword
         configuration.nickServPassword = "s3cret-pw"
         let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
-        let task = runPlatform(platform)
+        return (platform, runPlatform(platform))
+    }
+
+    @Test func saslPlainLogsInWithARealServicesAccount() async throws {
+        let server = try await Inspircd.start(services: true)
+        defer { server.stop() }
+        let (platform, task) = try await Self.startBot(server, saslPassword: "s3cret-pw")
         try await eventually("registered after SASL") { platform.isRegistered }
         #expect(platform.saslSucceeded)
         #expect(platform.enabledCapabilities.contains("sasl"))
@@ -43,14 +49,7 @@ import Testing
     @Test func wrongSASLPasswordFallsBackToNickServIdentify() async throws {
         let server = try await Inspircd.start(services: true)
         defer { server.stop() }
-        let owner = try await Self.register("ariaacct", password: "s3cret-pw", port: server.port)
-        await owner.close()
-        var configuration = botConfiguration(port: server.port, channels: ["#test"])
-        configuration.saslAccount = "ariaacct"
-        configuration.saslPassword = "wrong-pw"
-        configuration.nickServPassword = "s3cret-pw"
-        let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
-        let task = runPlatform(platform)
+        let (platform, task) = try await Self.startBot(server, saslPassword: "wrong-pw")
         try await eventually("registered after the failed SASL attempt") { platform.isRegistered }
         #expect(!platform.saslSucceeded)
         let watcher = try await Human.connect(port: server.port, nick: "watcher")
@@ -80,13 +79,7 @@ import Testing
         }
         _ = try await alice.waitFor("aria joins #test") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
         #expect(bridge.platform.enabledCapabilities.contains("account-tag"))
-        let key = ChannelKey(platform: "irc", channelID: "#test")
-        try await bob.send("PRIVMSG #test :!pb persona set rook")
-        _ = try await bob.waitFor("refusal") { $0.hasPrefix(":aria!") && $0.contains("only moderators or bridge admins") }
-        #expect(try await bridge.store.channelSettings(for: key)?.personas != ["rook"])
-        try await dave.send("PRIVMSG #test :!pb persona set rook")
-        _ = try await dave.waitFor("confirmation") { $0.hasPrefix(":aria!") && $0.contains("Rook now answers here.") }
-        #expect(try await bridge.store.channelSettings(for: key)?.personas == ["rook"])
+        try await expectPersonaSetRefused(for: bob, thenAllowedFor: dave, in: bridge)
         await bridge.stop()
         for human in [alice, dave, bob] { await human.close() }
     }

@@ -59,6 +59,17 @@ struct RunningBridge {
     }
 }
 
+/// `!pb persona set rook` in #test: refused (and nothing stored) for `refused`, then done for `allowed`.
+func expectPersonaSetRefused(for refused: Human, thenAllowedFor allowed: Human, in bridge: RunningBridge) async throws {
+    let key = ChannelKey(platform: "irc", channelID: "#test")
+    try await refused.send("PRIVMSG #test :!pb persona set rook")
+    _ = try await refused.waitFor("refusal") { $0.hasPrefix(":aria!") && $0.contains("only moderators or bridge admins") }
+    #expect(try await bridge.store.channelSettings(for: key)?.personas != ["rook"])
+    try await allowed.send("PRIVMSG #test :!pb persona set rook")
+    _ = try await allowed.waitFor("confirmation") { $0.hasPrefix(":aria!") && $0.contains("Rook now answers here.") }
+    #expect(try await bridge.store.channelSettings(for: key)?.personas == ["rook"])
+}
+
 /// Acceptance on InspIRCd 3: IRCv3 capabilities negotiated and used, moderator commands, typing.
 @Suite(.serialized) struct IRCInspircdTests {
     @Test func basicReplyWithServerTimeAndEchoMessage() async throws {
@@ -128,15 +139,7 @@ struct RunningBridge {
                         Persona(name: "rook", displayName: "Rook", character: "You are Rook.")]
         let bridge = try RunningBridge.start(port: server.port, model: CountingModel(reply: "unused"), personas: personas)
         _ = try await alice.waitFor("aria joins #test") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
-        let key = ChannelKey(platform: "irc", channelID: "#test")
-
-        try await bob.send("PRIVMSG #test :!pb persona set rook")
-        _ = try await bob.waitFor("refusal") { $0.hasPrefix(":aria!") && $0.contains("only moderators or bridge admins") }
-        #expect(try await bridge.store.channelSettings(for: key)?.personas != ["rook"])
-
-        try await alice.send("PRIVMSG #test :!pb persona set rook")
-        _ = try await alice.waitFor("confirmation") { $0.hasPrefix(":aria!") && $0.contains("Rook now answers here.") }
-        #expect(try await bridge.store.channelSettings(for: key)?.personas == ["rook"])
+        try await expectPersonaSetRefused(for: bob, thenAllowedFor: alice, in: bridge)
         await bridge.stop()
         await alice.close()
         await bob.close()
