@@ -2,7 +2,7 @@ import Foundation
 import PBTestSupport
 import Testing
 
-/// `persona-bridge run` with `[platforms.irc]`, as a user starts it: the built binary, a real ngIRCd, the fake model.
+/// `persona-bridge run` with `[platforms.irc]`, as a user starts it: the built binary, real ngIRCd and InspIRCd, the fake model.
 @Suite(.serialized) struct IRCRunCommandTests {
     /// The `persona-bridge` binary built next to the test bundle (`swift build --build-tests` builds it).
     static var binary: String {
@@ -64,8 +64,8 @@ import Testing
                               environment: ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret"])
     }
 
-    @Test func runRepliesInAnIRCChannel() async throws {
-        let irc = try await Ngircd.start()
+    @Test(arguments: IRCServerKind.allCases) func runRepliesInAnIRCChannel(_ kind: IRCServerKind) async throws {
+        let irc = try await IRCTestServer.start(kind)
         defer { irc.stop() }
         let (model, modelPort) = try await startPythonServer("model_server.py")
         defer { model.stop() }
@@ -88,6 +88,10 @@ import Testing
                 $0.hasPrefix(":aria!") && $0.contains(" PRIVMSG #test :") && $0.contains("You said:")
             }
             #expect(reply.contains("hello from irc"), "\(reply)")
+            // SIGTERM: graceful shutdown says QUIT on IRC and exits cleanly.
+            kill(bridge.pid, SIGTERM)
+            _ = try await alice.waitFor("aria's QUIT on SIGTERM", timeout: .seconds(60)) { $0.hasPrefix(":aria!") && $0.contains(" QUIT ") }
+            #expect(try await bridge.waitForExit(timeout: .seconds(60)) == 0, "\(bridge.output)")
         } catch {
             Issue.record("persona-bridge output:\n\(bridge.output)")
             throw error
