@@ -121,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "persona-bridge",
             dependencies: [
-                "BridgeConfig", "BridgeCore", "PlatformConsole", "ModelClient", "HTTPTransport",
+                "BridgeConfig", "BridgeCore", "PlatformConsole", "PlatformIRC", "ModelClient", "HTTPTransport",
                 "SocketTransport", "Storage", "StoragePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

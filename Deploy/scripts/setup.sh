@@ -2,8 +2,8 @@
 # Installs the Debian packages that building and testing PersonaBridge need and that are missing.
 # Safe to run again; it skips what is present. The fake test servers are Python standard library only.
 #   setup.sh                 build + run dependencies
-#   setup.sh --test          also the test servers and tools (python3, openssl, ngIRCd, PostgreSQL,
-#                            systemd-analyze) and, from PyPI into .venv-tools/, kubernetes-validate
+#   setup.sh --test          also the test servers and tools (python3, openssl, ngIRCd, InspIRCd, Atheme,
+#                            PostgreSQL, systemd-analyze) and, from PyPI into .venv-tools/, kubernetes-validate
 #   setup.sh --list [--test] print the missing Debian packages and install nothing (used by .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,7 +25,7 @@ as_root() {
 }
 
 debs=(pkg-config libcurl4-openssl-dev libwebsockets-dev zlib1g-dev libsqlite3-dev)
-[ $want_tests = 1 ] && debs+=(python3 openssl ngircd postgresql systemd python3-venv)
+[ $want_tests = 1 ] && debs+=(python3 openssl ngircd inspircd atheme-services postgresql systemd python3-venv)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
