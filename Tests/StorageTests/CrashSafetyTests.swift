@@ -1,49 +1,26 @@
 import Foundation
 import PBTestSupport
 import Storage
-import StoragePostgres
 import Testing
 
 /// `kill -9` of a process in the middle of heavy history writes, then a restart.
 @Suite("Crash safety")
 struct CrashSafetyTests {
     @Test("kill -9 during heavy writes: the store reopens intact, keeps every committed message, answers nothing twice",
-          arguments: 1...3)
-    func killDuringWrites(_ round: Int) async throws {
-        let directory = try TemporaryDirectory()
-        defer { try? directory.remove() }
-        let path = directory.file("state/bridge.sqlite")
-        let writer = try await KilledWriter.run(store: path, channel: "crash", minimumCommits: 500 * round)
-        let store = try await SQLiteStore.open(.file(path: path))
-        do {
-            // PRAGMA integrity_check and foreign_key_check.
-            try await store.integrityCheck()
-            try await expectSurvived(writer, in: store)
-        } catch {
-            try? await store.close()
-            throw error
-        }
-        try await store.close()
-    }
-
-    @Test("PostgreSQL: kill -9 of a writing process loses no committed message and no claim")
-    func killPostgresWriter() async throws {
-        let server = try await PostgresTestServer.shared()
-        try await server.withDatabase { database in
+          arguments: StoreBackend.persistent, 1...2)
+    func killDuringWrites(_ backend: StoreBackend, _ round: Int) async throws {
+        try await withFixture(backend) { fixture in
+            let access = try #require(fixture.processAccess, "\(backend) must be reachable from another process")
             var environment = ProcessInfo.processInfo.environment
-            environment["PB_POSTGRES_PASSWORD"] = server.password
-            let writer = try await KilledWriter.run(store: server.url(database: database), channel: "crash",
-                                                    minimumCommits: 500, environment: environment)
-            let store = try await PostgresStore.open(
-                try PostgresStoreConfiguration(url: server.url(database: database), password: server.password))
-            do {
+            environment.merge(access.environment) { $1 }
+            // Four writers in one process; killed after the first has committed 500 or 1,000 messages.
+            let writer = try await KilledWriter.run(store: access.store, channel: "crash", minimumCommits: 500 * round,
+                                                    environment: environment)
+            try await withOpenStore(fixture) { store in
+                // SQLite: PRAGMA integrity_check and foreign_key_check; PostgreSQL: the bridge's invariants.
                 try await store.integrityCheck()
                 try await expectSurvived(writer, in: store)
-            } catch {
-                try? await store.close()
-                throw error
             }
-            try await store.close()
         }
     }
 }

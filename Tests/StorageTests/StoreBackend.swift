@@ -12,6 +12,14 @@ protocol StoreFixture: Sendable {
     func open() async throws -> any Store
     /// Deletes the database; called once at the end of a test.
     func destroy() async throws
+    /// How another process (`pb-store-worker`) opens this database: its STORE argument and extra
+    /// environment; `nil` when no other process can reach it.
+    var processAccess: (store: String, environment: [String: String])? { get }
+}
+
+extension StoreFixture {
+    /// No access from other processes unless a fixture says how.
+    var processAccess: (store: String, environment: [String: String])? { nil }
 }
 
 /// A storage backend the shared suite runs against.
@@ -75,6 +83,8 @@ struct SQLiteFileFixture: StoreFixture {
     func destroy() async throws {
         try directory.remove()
     }
+
+    var processAccess: (store: String, environment: [String: String])? { (databasePath, [:]) }
 }
 
 struct SQLiteMemoryFixture: StoreFixture {
@@ -101,6 +111,10 @@ struct PostgresFixture: StoreFixture {
 
     func destroy() async throws {
         try await server.dropDatabase(database)
+    }
+
+    var processAccess: (store: String, environment: [String: String])? {
+        (server.url(database: database), ["PB_POSTGRES_PASSWORD": server.password])
     }
 }
 
