@@ -32,7 +32,7 @@ struct RunCommand: AsyncParsableCommand {
                     Data("persona-bridge: \(options.config) enables no platform; add e.g. [platforms.console] enabled = true.\n".utf8))
                 throw ExitCodeError.failure
             }
-            let shards = try sharding.selection(for: configuration)
+            let shards = try sharding.selection(for: configuration, logger: logger)
             var runtime = try await BridgeRuntime.start(configuration, logger: logger)
             runtime.shards = shards
             var platforms: [any ChatPlatform] = []

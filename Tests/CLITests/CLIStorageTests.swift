@@ -89,5 +89,24 @@ struct CLIStorageTests {
             environment: ["PB_TEST_KEY": "k"])
         #expect(code == 1, "\(output)")
         #expect(output.contains("shard 4 is not within 0..<2"), "\(output)")
+
+        let (envCode, envOutput) = try await CLI.run(
+            ["run", "--config", directory.appendingPathComponent("bot.toml").path],
+            environment: ["PB_TEST_KEY": "k", "PB_SHARD_IDS": "ordinal", "PB_SHARD_COUNT": "2", "HOSTNAME": "laptop"])
+        #expect(envCode == 1, "\(envOutput)")
+        #expect(envOutput.contains("PB_SHARD_IDS/PB_SHARD_COUNT: 'ordinal' needs HOSTNAME"), "\(envOutput)")
+    }
+
+    @Test("run takes its shard from a StatefulSet pod name through PB_SHARD_IDS=ordinal")
+    func ordinalShard() async throws {
+        let directory = try writeConfig(storage: "path = \"state/bridge.sqlite\"")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let process = try TestServer(
+            executable: CLI.binary,
+            arguments: ["run", "--config", directory.appendingPathComponent("bot.toml").path, "--log-level", "info"],
+            environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "PB_TEST_KEY": "k",
+                          "PB_SHARD_IDS": "ordinal", "PB_SHARD_COUNT": "3", "HOSTNAME": "persona-bridge-2"])
+        defer { process.stop() }
+        try await process.waitForOutput("discord shards 2 of 3 selected", timeout: .seconds(60))
     }
 }
