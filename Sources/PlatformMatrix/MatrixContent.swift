@@ -1,0 +1,34 @@
+/// Builds `m.room.message` contents for what the bridge sends.
+public enum MatrixContent {
+    /// The HTML format name.
+    public static let htmlFormat = "org.matrix.custom.html"
+
+    /// A text message: plain `body` always, sanitised `formatted_body` when the Markdown has formatting.
+    public static func message(_ text: String, replyTo: String? = nil) -> MatrixJSON {
+        var content = plain(text)
+        if let replyTo {
+            content["m.relates_to"] = ["m.in_reply_to": ["event_id": .string(replyTo)]]
+        }
+        return .object(content)
+    }
+
+    /// An edit of `original`: `* ` fallback for clients without edits, the full new content in `m.new_content`.
+    /// An edit of a reply does not repeat `m.in_reply_to`.
+    public static func edit(of original: String, newText text: String) -> MatrixJSON {
+        var content = plain(text)
+        content["body"] = .string("* " + text)
+        if let html = content["formatted_body"]?.string { content["formatted_body"] = .string("* " + html) }
+        content["m.new_content"] = .object(plain(text))
+        content["m.relates_to"] = ["rel_type": "m.replace", "event_id": .string(original)]
+        return .object(content)
+    }
+
+    private static func plain(_ text: String) -> [String: MatrixJSON] {
+        var content: [String: MatrixJSON] = ["msgtype": "m.text", "body": .string(text)]
+        if let html = MatrixMarkdown.html(text) {
+            content["format"] = .string(htmlFormat)
+            content["formatted_body"] = .string(html)
+        }
+        return content
+    }
+}
