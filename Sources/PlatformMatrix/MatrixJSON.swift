@@ -76,7 +76,7 @@ extension MatrixJSON: Codable {
 }
 
 extension MatrixJSON: ExpressibleByStringLiteral, ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral,
-    ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral
+    ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral, ExpressibleByFloatLiteral
 {
     /// A string literal.
     public init(stringLiteral value: String) { self = .string(value) }
@@ -88,6 +88,8 @@ extension MatrixJSON: ExpressibleByStringLiteral, ExpressibleByDictionaryLiteral
     public init(arrayLiteral elements: MatrixJSON...) { self = .array(elements) }
     /// An integer literal.
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    /// A floating-point literal.
+    public init(floatLiteral value: Double) { self = .number(value) }
     /// A boolean literal.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
 }

@@ -25,6 +25,21 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         var accountPausedUntil: C.Instant?
         var ready = false
         var deviceID: String?
+        var sendLog: [SendAttempt] = []
+    }
+
+    /// One PUT to the homeserver, as the platform saw it (for status and tests).
+    public struct SendAttempt: Hashable, Sendable {
+        /// When it was issued, since the platform was created.
+        public var startedAt: Duration
+        /// When it finished.
+        public var at: Duration
+        /// The txnId used.
+        public var txnID: String
+        /// For a 429, the wait that was honoured before the next attempt.
+        public var rateLimitedFor: Duration?
+        /// Whether it created (or found) the event.
+        public var succeeded: Bool
     }
 
     /// Always `matrix`.
@@ -45,6 +60,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
     private let clock: C
     private let logger: Logger
     private let state: Mutex<State>
+    private let start: C.Instant
 
     /// Creates the adapter; nothing happens until `run()`.
     public init(configuration: MatrixPlatformConfiguration, http: HTTPClient, store: any Store, clock: C, logger: Logger) {
@@ -54,6 +70,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         self.logger = logger
         self.store = store
         self.clock = clock
+        self.start = clock.now
         self.client = MatrixClient(homeserver: configuration.homeserverURL, http: http, logger: logger)
         self.editBudgets = EditBudgetBoard(fallback: configuration.initialEditBudget)
         (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
@@ -64,6 +81,9 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
 
     /// The device this session uses (after login).
     public var deviceID: String? { state.withLock { $0.deviceID } }
+
+    /// Every send/edit attempt so far, oldest first.
+    public var sendAttempts: [SendAttempt] { state.withLock { $0.sendLog } }
 
     /// Whether the first sync has been processed.
     public var isReady: Bool { state.withLock { $0.ready } }
@@ -265,10 +285,15 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         var limitedAttempts = 0
         while true {
             try await waitForAccountPause()
+            let began = start.duration(to: clock.now)
             let failure: MatrixError
             do {
                 let id = try await client.send(room, txnID: txnID, content: content)
-                let relaxed = state.withLock { s in s.limiters[room]?.succeeded() }
+                let at = start.duration(to: clock.now)
+                let relaxed = state.withLock { s in
+                    s.sendLog.append(SendAttempt(startedAt: began, at: at, txnID: txnID, rateLimitedFor: nil, succeeded: true))
+                    return s.limiters[room]?.succeeded()
+                }
                 if let relaxed { editBudgets.set(relaxed, for: channel) }
                 return id
             } catch {
@@ -282,7 +307,9 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
                     let wait = asked ?? limiter.defaultWait
                     let budget = limiter.limited(wait: wait)
                     s.limiters[room] = limiter
-                    let until = clock.now.advanced(by: wait)
+                    let now = clock.now
+                    s.sendLog.append(SendAttempt(startedAt: began, at: start.duration(to: now), txnID: txnID, rateLimitedFor: wait, succeeded: false))
+                    let until = now.advanced(by: wait)
                     if s.accountPausedUntil.map({ $0 < until }) ?? true { s.accountPausedUntil = until }
                     return budget
                 }
@@ -292,6 +319,8 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
                 ])
                 guard limitedAttempts < 30 else { throw failure }
             } else if failure.isTransient {
+                let at = start.duration(to: clock.now)
+                state.withLock { $0.sendLog.append(SendAttempt(startedAt: began, at: at, txnID: txnID, rateLimitedFor: nil, succeeded: false)) }
                 guard backoff.failures < 5 else { throw failure }
                 let delay = backoff.next()
                 logger.warning("send failed; retrying with the same txnId", metadata: ["error": "\(failure)", "delay": "\(delay)"])

@@ -1,0 +1,282 @@
+import BridgeConfig
+import BridgeCore
+import Foundation
+import HTTPTransport
+import Logging
+import ModelClient
+import PBTestSupport
+@testable import PlatformMatrix
+import Storage
+import Testing
+
+/// A registered Synapse user.
+struct SynapseAccount: Sendable {
+    let name: String
+    let userID: String
+    let password: String
+    let accessToken: String
+}
+
+/// A real Synapse on a free loopback port (SQLite, offline), run through `Tests/Servers/synapse/synapse_server.py`.
+final class Synapse: Sendable {
+    static let sharedSecret = "pb-test-shared-secret"
+    let server: TestServer
+    let port: Int
+    let directory: URL
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    private init(server: TestServer, port: Int, directory: URL) {
+        self.server = server
+        self.port = port
+        self.directory = directory
+    }
+
+    /// The Python that has matrix-synapse: `$PB_SYNAPSE_PYTHON`, else `.venv-synapse/bin/python` at the repo root.
+    static func python() throws -> String {
+        if let env = ProcessInfo.processInfo.environment["PB_SYNAPSE_PYTHON"], !env.isEmpty { return env }
+        let venv = RepoPaths.root.appendingPathComponent(".venv-synapse/bin/python").path
+        let marker = RepoPaths.root.appendingPathComponent(".venv-synapse/bin/synctl").path
+        guard FileManager.default.isExecutableFile(atPath: venv), FileManager.default.fileExists(atPath: marker) else {
+            throw TestServerError(
+                "Synapse is not installed: the Matrix integration tests need matrix-synapse in .venv-synapse/ at the repo root. "
+                    + "Run Deploy/scripts/setup.sh --test (it creates the virtualenv and pip-installs matrix-synapse), "
+                    + "or set PB_SYNAPSE_PYTHON to a python that has it.")
+        }
+        return venv
+    }
+
+    static func start(defaultRateLimits: Bool = false) async throws -> Synapse {
+        let python = try python()
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = try freeLoopbackPort()
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-synapse-\(UUID().uuidString)")
+            var arguments = [RepoPaths.servers.appendingPathComponent("synapse/synapse_server.py").path,
+                             "--port", String(port), "--dir", directory.path, "--shared-secret", sharedSecret]
+            if defaultRateLimits { arguments.append("--default-rate-limits") }
+            let server = try TestServer(executable: python, arguments: arguments,
+                                        missingHint: "run Deploy/scripts/setup.sh --test to install Synapse")
+            do {
+                try await server.waitForOutput("READY", timeout: .seconds(120))
+                return Synapse(server: server, port: port, directory: directory)
+            } catch {
+                server.stop()
+                try? FileManager.default.removeItem(at: directory)
+                if server.output.contains("Address already in use"), attempt < 4 { continue }
+                throw error
+            }
+        }
+    }
+
+    /// Registers users (unique names) through the shared-secret admin API.
+    func register(_ names: [String]) async throws -> [String: SynapseAccount] {
+        let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let specs = names.map { "\($0)\(tag):pw-\($0)" }
+        let script = RepoPaths.servers.appendingPathComponent("synapse/register_users.py").path
+        let run = try TestServer(executable: findExecutable("python3") ?? "python3",
+                                 arguments: [script, "--url", url, "--secret", Self.sharedSecret] + specs)
+        let status = try await run.waitForExit(timeout: .seconds(60))
+        guard status == 0, let line = run.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+            let json = try? MatrixJSON.parse(Array(line.utf8))
+        else { throw TestServerError("registering \(names) failed:\n\(run.output)") }
+        var out: [String: SynapseAccount] = [:]
+        for name in names {
+            let entry = json["\(name)\(tag)"]
+            guard let user = entry?["user_id"]?.string, let token = entry?["access_token"]?.string else {
+                throw TestServerError("no account for \(name) in \(line)")
+            }
+            out[name] = SynapseAccount(name: name, userID: user, password: "pw-\(name)", accessToken: token)
+        }
+        return out
+    }
+
+    func stop() {
+        server.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// One Synapse with relaxed limits for the whole test process (it starts in seconds; tests use their own users and rooms).
+actor SharedSynapse {
+    static let shared = SharedSynapse()
+    private var instance: Synapse?
+
+    func get() async throws -> Synapse {
+        if let instance, instance.server.isRunning { return instance }
+        let started = try await Synapse.start()
+        instance = started
+        return started
+    }
+}
+
+/// A human Matrix user driven by the test, on the same client code.
+struct Human: Sendable {
+    let account: SynapseAccount
+    let client: MatrixClient
+
+    init(_ account: SynapseAccount, synapse: Synapse, http: HTTPClient) {
+        self.account = account
+        client = MatrixClient(homeserver: synapse.url, http: http, accessToken: account.accessToken,
+                              logger: Logger(label: "test.human"))
+    }
+
+    var id: String { account.userID }
+
+    func createRoom(name: String, invite: [String], powerLevelUsers: [String: Int]? = nil) async throws -> String {
+        var body: [String: MatrixJSON] = ["preset": "private_chat", "name": .string(name), "invite": .array(invite.map { .string($0) })]
+        if let powerLevelUsers {
+            body["power_level_content_override"] = ["users": .object(powerLevelUsers.mapValues { .number(Double($0)) })]
+        }
+        let json = try await client.call(.post, "/createRoom", body: .object(body))
+        guard let room = json["room_id"]?.string else { throw TestServerError("createRoom: \(json)") }
+        return room
+    }
+
+    func join(_ room: String) async throws { try await client.join(room) }
+
+    @discardableResult
+    func say(_ text: String, in room: String) async throws -> String {
+        try await client.send(room, txnID: UUID().uuidString, content: ["msgtype": "m.text", "body": .string(text)])
+    }
+
+    func event(_ id: String, in room: String) async throws -> MatrixJSON {
+        try await client.call(.get, "/rooms/\(MatrixClient.segment(room))/event/\(MatrixClient.segment(id))")
+    }
+
+    /// The room's recent message events, oldest first.
+    func messages(in room: String) async throws -> [MatrixEvent] {
+        let json = try await client.call(.get, "/rooms/\(MatrixClient.segment(room))/messages",
+                                         query: [("dir", "b"), ("limit", "500")])
+        return (json["chunk"]?.array ?? []).compactMap(MatrixEvent.init(json:)).filter { $0.type == "m.room.message" }.reversed()
+    }
+
+    func joinedMembers(_ room: String) async throws -> [String] {
+        let json = try await client.call(.get, "/rooms/\(MatrixClient.segment(room))/joined_members")
+        return Array(json["joined"]?.object?.keys ?? [:].keys)
+    }
+}
+
+/// Polls `condition` until true or the deadline (generous: the machine is shared).
+func eventually(_ what: String, timeout: Duration = .seconds(60), _ condition: @Sendable () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(150))
+    }
+    Issue.record("timed out waiting for \(what)")
+    throw TestServerError("timed out waiting for \(what)")
+}
+
+/// Polls until `body` returns a value.
+func eventuallyValue<T: Sendable>(_ what: String, timeout: Duration = .seconds(60), _ body: @Sendable () async throws -> T?) async throws -> T {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if let value = try? await body() { return value }
+        try await Task.sleep(for: .milliseconds(150))
+    }
+    Issue.record("timed out waiting for \(what)")
+    throw TestServerError("timed out waiting for \(what)")
+}
+
+/// Drives the fake model server's control API.
+struct FakeModel: Sendable {
+    let server: TestServer
+    let port: Int
+    let http: HTTPClient
+
+    static func start(http: HTTPClient) async throws -> FakeModel {
+        let (server, port) = try await startPythonServer("model_server.py")
+        return FakeModel(server: server, port: port, http: http)
+    }
+
+    func client() -> ModelClient {
+        ModelClient(
+            configuration: ModelClientConfiguration(provider: .openrouter, baseURL: "http://127.0.0.1:\(port)/api/v1",
+                                                    model: "minimax/minimax-m2-her", apiKey: APIKey("test-key"), maxAttempts: 1),
+            httpClient: http, logger: Logger(label: "test.model"))
+    }
+
+    /// Queues replies (specs as in model_server.py's docstring).
+    func script(_ replies: [MatrixJSON]) async throws {
+        let request = HTTPRequest(method: .post, url: "http://127.0.0.1:\(port)/_control/script",
+                                  headers: ["Content-Type": "application/json"], body: (["replies": .array(replies)] as MatrixJSON).bytes)
+        let response = try await http.execute(request)
+        _ = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == 200 else { throw TestServerError("script failed: HTTP \(response.status)") }
+    }
+
+    func stop() { server.stop() }
+}
+
+/// A bot process: platform + router over a store, started and stopped by the test.
+final class Bot: Sendable {
+    let platform: MatrixPlatform<ContinuousClock>
+    let router: Router
+    let task: Task<Void, Never>
+    let failure = LockedBox<(any Error)?>(nil)
+
+    init(platform: MatrixPlatform<ContinuousClock>, router: Router) {
+        self.platform = platform
+        self.router = router
+        let failure = self.failure
+        task = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do { try await platform.run() } catch { failure.set(error) }
+                }
+                group.addTask { try? await router.run() }
+            }
+        }
+    }
+
+    static let aria = Persona(name: "aria", displayName: "Aria", character: "You are Aria, a tavern keeper.")
+    static let bard = Persona(name: "bard", displayName: "Bard", character: "You are a bard.")
+
+    static func start(synapse: Synapse, account: SynapseAccount, store: any Store, model: any ChatModel, http: HTTPClient,
+                      allow: [String], maxEdits: Int = 30, budget: EditBudget = EditBudget(burst: 3, interval: .milliseconds(1500)),
+                      accessToken: String? = nil) async throws -> Bot {
+        let configuration = MatrixPlatformConfiguration(
+            homeserverURL: synapse.url, userID: account.userID, accessToken: accessToken,
+            password: accessToken == nil ? account.password : nil, deviceName: "test bot", inviteAllowlist: allow,
+            maxEditsPerReply: maxEdits, catchUpWindow: .seconds(600), syncTimeout: .seconds(5), initialEditBudget: budget,
+            retryInitialDelay: .milliseconds(200), retryMaxDelay: .seconds(2))
+        let platform = MatrixPlatform(configuration: configuration, http: http, store: store, logger: Logger(label: "test.matrix"))
+        let router = Router(configuration: RouterConfiguration(personas: [aria, bard], defaultPersonas: ["aria"]),
+                            model: model, store: store, platforms: [platform], logger: Logger(label: "test.router"))
+        let bot = Bot(platform: platform, router: router)
+        try await eventually("the bot's first sync") { platform.isReady || bot.failure.get() != nil }
+        if let error = bot.failure.get() { throw error }
+        return bot
+    }
+
+    func stop() async {
+        task.cancel()
+        await task.value
+    }
+}
+
+/// A tiny lock box for test state shared with tasks.
+final class LockedBox<Value: Sendable>: @unchecked Sendable {
+    // Safe: every access goes through `lock`.
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.withLock { value } }
+    func set(_ new: Value) { lock.withLock { value = new } }
+}
+
+extension MatrixEvent {
+    /// The `m.in_reply_to` target.
+    var inReplyTo: String? { content["m.relates_to"]?["m.in_reply_to"]?["event_id"]?.string }
+    /// The `m.replace` target.
+    var replaces: String? {
+        content["m.relates_to"]?["rel_type"]?.string == "m.replace" ? content["m.relates_to"]?["event_id"]?.string : nil
+    }
+}
+
+/// The text of an event as clients show it: the bundled latest edit's `m.new_content`, else the body.
+func shownContent(_ event: MatrixJSON) -> MatrixJSON? {
+    if let edit = event["unsigned"]?["m.relations"]?["m.replace"], let new = edit["content"]?["m.new_content"] { return new }
+    return event["content"]
+}
