@@ -151,7 +151,10 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["persona-bridge", "PBTestSupport"]),
         .testTarget(
             name: "PlatformMatrixTests",
-            dependencies: ["PlatformMatrix", "BridgeCore", "BridgeConfig", "ModelClient", "Storage", "HTTPTransport", "PBTestSupport"]),
+            dependencies: [
+                "PlatformMatrix", "BridgeCore", "BridgeConfig", "ModelClient", "Storage", "HTTPTransport", "PBTestSupport",
+                "persona-bridge",
+            ]),
         .testTarget(name: "PlatformConsoleTests", dependencies: ["PlatformConsole", "BridgeCore"]),
         .testTarget(
             name: "BridgeCoreTests",

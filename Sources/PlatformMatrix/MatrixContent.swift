@@ -24,7 +24,8 @@ public enum MatrixContent {
     }
 
     private static func plain(_ text: String) -> [String: MatrixJSON] {
-        var content: [String: MatrixJSON] = ["msgtype": "m.text", "body": .string(text)]
+        // An empty `m.mentions` tells clients and servers nobody is mentioned: model text never pings (no body matching).
+        var content: [String: MatrixJSON] = ["msgtype": "m.text", "body": .string(text), "m.mentions": [:]]
         if let html = MatrixMarkdown.html(text) {
             content["format"] = .string(htmlFormat)
             content["formatted_body"] = .string(html)

@@ -78,6 +78,9 @@ func hrefs(in html: String) -> [String] {
         let reply = MatrixContent.message("hi", replyTo: "$t")
         #expect(reply["m.relates_to"]?["m.in_reply_to"]?["event_id"]?.string == "$t")
         #expect(reply["formatted_body"] == nil)
+        #expect(reply["m.mentions"] == [:])
+        #expect(edit["m.mentions"] == [:])
+        #expect(edit["m.new_content"]?["m.mentions"] == [:])
     }
 
     @Test func transactionIDsAreDerivedAndStable() {
