@@ -255,6 +255,42 @@ import Testing
         await bot.stop()
     }
 
+    @Test func editCapAndTypingOnARealServer() async throws {
+        let synapse = try await SharedSynapse.shared.get()
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        let model = try await FakeModel.start(http: http)
+        defer { model.stop() }
+        let users = try await synapse.register(["bot", "alice"])
+        let alice = Human(users["alice"]!, synapse: synapse, http: http)
+        let botID = users["bot"]!.userID
+        let bot = try await Bot.start(synapse: synapse, account: users["bot"]!, store: try SQLiteStore.inMemory(),
+                                      model: model.client(), http: http, allow: [alice.id], maxEdits: 3,
+                                      budget: EditBudget(burst: 20, interval: .milliseconds(50)))
+        let room = try await alice.createRoom(name: "Capped", invite: [botID])
+        try await eventually("bot joined") { try await alice.joinedMembers(room).contains(botID) }
+
+        await bot.platform.typing(in: ChannelRef(platform: "matrix", channelID: room))
+        let filter = #"{"room":{"rooms":["\#(room)"],"timeline":{"limit":0},"state":{"types":[]}}}"#
+        let sync = try await alice.client.call(.get, "/sync", query: [("filter", filter), ("timeout", "0")])
+        let typing = sync["rooms"]?["join"]?[room]?["ephemeral"]?["events"]?.array?.first { $0["type"]?.string == "m.typing" }
+        #expect(typing?["content"]?["user_ids"]?.array?.contains(.string(botID)) == true, "\(String(describing: typing))")
+
+        let tokens = (1...60).map { "t\($0) " }
+        try await model.script([["tokens": .array(tokens.map { .string($0) }), "token_interval": 0.03]])
+        try await alice.say("Aria, go on", in: room)
+        let original = try await eventuallyValue("the reply") {
+            try await alice.messages(in: room).first { $0.sender == botID && $0.replaces == nil }
+        }
+        try await eventually("the complete text") {
+            shownContent(try await alice.event(original.eventID!, in: room))?["body"]?.string == tokens.joined()
+        }
+        let edits = try await alice.messages(in: room).filter { $0.sender == botID && $0.replaces == original.eventID }
+        #expect(edits.count <= 3)
+        #expect(edits.last?.content["m.new_content"]?["body"]?.string == tokens.joined())
+        await bot.stop()
+    }
+
     @Test func unknownTokenStopsTheAdapterWithAClearError() async throws {
         let synapse = try await SharedSynapse.shared.get()
         let http = HTTPClient()

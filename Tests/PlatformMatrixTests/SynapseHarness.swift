@@ -45,13 +45,17 @@ final class Synapse: Sendable {
         return venv
     }
 
-    static func start(defaultRateLimits: Bool = false) async throws -> Synapse {
+    /// Starts Synapse; with `port` and `directory` it restarts an earlier one on its database.
+    static func start(defaultRateLimits: Bool = false, port fixedPort: Int? = nil, directory fixedDirectory: URL? = nil)
+        async throws -> Synapse
+    {
         let python = try python()
         var attempt = 0
         while true {
             attempt += 1
-            let port = try freeLoopbackPort()
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-synapse-\(UUID().uuidString)")
+            let port = try fixedPort ?? freeLoopbackPort()
+            let directory = fixedDirectory
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent("pb-synapse-\(UUID().uuidString)")
             var arguments = [RepoPaths.servers.appendingPathComponent("synapse/synapse_server.py").path,
                              "--port", String(port), "--dir", directory.path, "--shared-secret", sharedSecret]
             if defaultRateLimits { arguments.append("--default-rate-limits") }
@@ -62,8 +66,8 @@ final class Synapse: Sendable {
                 return Synapse(server: server, port: port, directory: directory)
             } catch {
                 server.stop()
-                try? FileManager.default.removeItem(at: directory)
-                if server.output.contains("Address already in use"), attempt < 4 { continue }
+                if fixedDirectory == nil { try? FileManager.default.removeItem(at: directory) }
+                if server.output.contains("Address already in use"), fixedPort == nil, attempt < 4 { continue }
                 throw error
             }
         }
@@ -94,6 +98,11 @@ final class Synapse: Sendable {
     func stop() {
         server.stop()
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Kills the server but keeps its database, for a restart.
+    func crash() {
+        server.stop()
     }
 }
 
