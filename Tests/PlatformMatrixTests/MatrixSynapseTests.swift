@@ -107,8 +107,10 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("pb-matrix-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
 
-        // Before the bot ever ran: history it must not answer on its first start.
+        // Before the bot ever ran: the account is already in the room, with history it must not answer on its first start.
         let room = try await alice.createRoom(name: "Restart", invite: [botID])
+        try await Human(users["bot"]!, synapse: synapse, http: http).join(room)
+        let old = try await alice.say("Aria, this was said before you started", in: room)
         let store1 = try await SQLiteStore.open(.file(path: path), logger: Logger(label: "test.store"))
         let bot1 = try await Bot.start(synapse: synapse, account: users["bot"]!, store: store1, model: model.client(), http: http,
                                        allow: [alice.id])
@@ -137,6 +139,7 @@ import Testing
         #expect(replies.filter { $0.inReplyTo == first }.count == 1)
         #expect(replies.filter { $0.inReplyTo == whileDown }.count == 1)
         #expect(replies.count == 3)
+        #expect(!replies.contains { $0.inReplyTo == old })
         let devices = try await MatrixClient(homeserver: synapse.url, http: http, accessToken: bot2.platform.client.accessToken,
                                              logger: Logger(label: "test")).call(.get, "/devices")
         // The registration made one device; every bot run shares one more.
