@@ -12,70 +12,41 @@ import Testing
 /// and the fake model server.
 @Suite(.serialized) struct MatrixSynapseTests {
     @Test func inviteJoinAndStreamedReplyReadsBackComplete() async throws {
-        let synapse = try await SharedSynapse.shared.get()
-        let http = HTTPClient()
-        defer { http.shutdown() }
-        let model = try await FakeModel.start(http: http)
-        defer { model.stop() }
-        let users = try await synapse.register(["bot", "alice", "eve"])
-        let alice = Human(users["alice"]!, synapse: synapse, http: http)
-        let eve = Human(users["eve"]!, synapse: synapse, http: http)
-        let store = try SQLiteStore.inMemory()
-        let bot = try await Bot.start(synapse: synapse, account: users["bot"]!, store: store, model: model.client(), http: http,
-                                      allow: [alice.id])
-        let botID = users["bot"]!.userID
-
-        let room = try await alice.createRoom(name: "The Tavern", invite: [botID])
-        try await eventually("the bot joins on alice's invite") { try await alice.joinedMembers(room).contains(botID) }
+        let scene = try await Scenario.start(humans: ["alice", "eve"])
+        let (alice, eve, botID, room) = (scene.alice, scene.humans["eve"]!, scene.botID, scene.room)
         let unwanted = try await eve.createRoom(name: "Not allowed", invite: [botID])
 
         let tokens = (1...40).map { "word\($0) " }
-        let fullText = tokens.joined()
-        try await model.script([["tokens": .array(tokens.map { .string($0) }), "token_interval": 0.03]])
+        try await scene.script(tokens: tokens, interval: 0.03)
         let trigger = try await alice.say("Aria, tell me a story", in: room)
-
-        let original = try await eventuallyValue("the bot's reply event") {
-            try await alice.messages(in: room).first { $0.sender == botID && $0.replaces == nil }
-        }
+        let original = try await scene.firstReply()
         #expect(original.inReplyTo == trigger)
-        try await eventually("the bundled latest edit shows the full model text") {
-            let event = try await alice.event(original.eventID!, in: room)
-            return shownContent(event)?["body"]?.string == fullText
-        }
-        let edits = try await alice.messages(in: room).filter { $0.sender == botID && $0.replaces == original.eventID }
+        try await scene.waitUntilShown(original, tokens.joined())
+        let edits = try await scene.edits(of: original)
         #expect(!edits.isEmpty)
         for edit in edits {
             #expect(edit.content["body"]?.string?.hasPrefix("* ") == true)
             #expect(edit.content["m.new_content"]?["body"]?.string != nil)
             #expect(edit.content["m.new_content"]?["m.relates_to"] == nil)
         }
-        let botMessages = try await alice.messages(in: room).filter { $0.sender == botID && $0.replaces == nil }
-        #expect(botMessages.count == 1)
+        #expect(try await scene.botMessages().count == 1)
 
-        let history = try await store.recentMessages(in: ChannelKey(platform: "matrix", channelID: room), limit: 10, after: nil)
+        let history = try await scene.store.recentMessages(in: ChannelKey(platform: "matrix", channelID: room), limit: 10, after: nil)
         // Synapse's default display name is the localpart: read from member state, not the user ID.
         #expect(history.first?.speakerName == String(alice.id.dropFirst().prefix { $0 != ":" }))
         #expect(history.first?.text == "Aria, tell me a story")
-        #expect(history.last?.text == fullText)
-        #expect(bot.platform.sendAttempts.allSatisfy { $0.succeeded })
+        #expect(history.last?.text == tokens.joined())
+        #expect(scene.bot.platform.sendAttempts.allSatisfy { $0.succeeded })
 
-        try await eventually("eve's invite is declined") { !(try await eve.joinedMembers(unwanted).contains(botID)) && bot.platform.isReady }
+        try await eventually("eve's invite is declined") { !(try await eve.joinedMembers(unwanted).contains(botID)) }
         let state = try await eve.client.call(.get, "/rooms/\(MatrixClient.segment(unwanted))/state/m.room.member/\(MatrixClient.segment(botID))")
         #expect(state["membership"]?.string == "leave")
-        await bot.stop()
+        await scene.finish()
     }
 
     @Test func incomingEditsAndRedactionsUpdateHistory() async throws {
-        let synapse = try await SharedSynapse.shared.get()
-        let http = HTTPClient()
-        defer { http.shutdown() }
-        let users = try await synapse.register(["bot", "alice"])
-        let alice = Human(users["alice"]!, synapse: synapse, http: http)
-        let store = try SQLiteStore.inMemory()
-        let bot = try await Bot.start(synapse: synapse, account: users["bot"]!, store: store,
-                                      model: FixedModel(text: "unused"), http: http, allow: [alice.id])
-        let room = try await alice.createRoom(name: "Edits", invite: [users["bot"]!.userID])
-        try await eventually("bot joined") { try await alice.joinedMembers(room).contains(users["bot"]!.userID) }
+        let scene = try await Scenario.start(fixedReply: "unused")
+        let (alice, room) = (scene.alice, scene.room)
         let first = try await alice.say("first draft", in: room)
         let second = try await alice.say("to be removed", in: room)
         try await alice.client.send(room, txnID: UUID().uuidString, content: [
@@ -88,11 +59,11 @@ import Testing
         try await alice.client.send(room, txnID: UUID().uuidString, content: ["msgtype": "m.notice", "body": "a notice"])
         try await alice.client.send(room, txnID: UUID().uuidString, content: ["msgtype": "m.emote", "body": "waves"])
         let key = ChannelKey(platform: "matrix", channelID: room)
-        try await eventually("history reflects the edit, the redaction and the emote") {
-            let texts = try await store.recentMessages(in: key, limit: 10, after: nil).map(\.text)
+        try await eventually("history reflects the edit, the redaction and the emote; the notice is ignored") {
+            let texts = try await scene.store.recentMessages(in: key, limit: 10, after: nil).map(\.text)
             return texts == ["final wording", "*waves*"]
         }
-        await bot.stop()
+        await scene.finish()
     }
 
     @Test func restartNeitherReplaysNorLosesAndKeepsTheDevice() async throws {
@@ -151,33 +122,22 @@ import Testing
     }
 
     @Test func retriedSendWithTheSameTxnIDGivesOneEvent() async throws {
-        let synapse = try await SharedSynapse.shared.get()
-        let http = HTTPClient()
-        defer { http.shutdown() }
-        let users = try await synapse.register(["bot", "alice"])
-        let alice = Human(users["alice"]!, synapse: synapse, http: http)
-        let bot = try await Bot.start(synapse: synapse, account: users["bot"]!, store: try SQLiteStore.inMemory(),
-                                      model: FixedModel(text: "unused"), http: http, allow: [alice.id])
-        let botID = users["bot"]!.userID
-        let room = try await alice.createRoom(name: "Retry", invite: [botID])
-        try await eventually("bot joined") { try await alice.joinedMembers(room).contains(botID) }
+        let scene = try await Scenario.start(fixedReply: "unused")
+        let (alice, room, platform) = (scene.alice, scene.room, scene.bot.platform)
         let trigger = try await alice.say("hello", in: room)
 
         // The first PUT reaches Synapse but its answer is lost, as after a timeout; the retry reuses the txnId.
-        bot.platform.client.dropResponsesOfNextSends(1)
-        let channel = ChannelRef(platform: "matrix", channelID: room)
-        let sent = try await bot.platform.send("exactly once", in: channel, replyTo: trigger, as: nil)
-        let attempts = bot.platform.sendAttempts
+        platform.client.dropResponsesOfNextSends(1)
+        let sent = try await platform.send("exactly once", in: ChannelRef(platform: "matrix", channelID: room), replyTo: trigger, as: nil)
+        let attempts = platform.sendAttempts
         #expect(attempts.count == 2)
         #expect(Set(attempts.map(\.txnID)).count == 1)
         #expect(attempts.first?.succeeded == false)
-        try await eventually("the event is visible") {
-            try await alice.messages(in: room).contains { $0.eventID == sent.messageID }
-        }
-        let copies = try await alice.messages(in: room).filter { $0.sender == botID && $0.content["body"]?.string == "exactly once" }
+        try await eventually("the event is visible") { try await scene.botMessages().contains { $0.eventID == sent.messageID } }
+        let copies = try await scene.botMessages().filter { $0.content["body"]?.string == "exactly once" }
         #expect(copies.count == 1)
         #expect(copies.first?.eventID == sent.messageID)
-        await bot.stop()
+        await scene.finish()
     }
 
     @Test func onlyModeratorsAndCreatorsChangeThePersona() async throws {
@@ -220,30 +180,13 @@ import Testing
     }
 
     @Test func hostileModelOutputIsSanitisedInFormattedBody() async throws {
-        let synapse = try await SharedSynapse.shared.get()
-        let http = HTTPClient()
-        defer { http.shutdown() }
-        let model = try await FakeModel.start(http: http)
-        defer { model.stop() }
-        let users = try await synapse.register(["bot", "alice"])
-        let alice = Human(users["alice"]!, synapse: synapse, http: http)
-        let botID = users["bot"]!.userID
-        let bot = try await Bot.start(synapse: synapse, account: users["bot"]!, store: try SQLiteStore.inMemory(),
-                                      model: model.client(), http: http, allow: [alice.id])
-        let room = try await alice.createRoom(name: "Hostile", invite: [botID])
-        try await eventually("bot joined") { try await alice.joinedMembers(room).contains(botID) }
+        let scene = try await Scenario.start()
         let tokens = ["**Welcome** ", "<script>alert('x')</script> ", "<img src=http://evil.example/p.png> ",
                       "[click me](javascript:alert(1)) ", "<a href=\"javascript:void(0)\">raw</a> ", "[safe](https://example.org)"]
-        try await model.script([["tokens": .array(tokens.map { .string($0) }), "token_interval": 0.05]])
-        try await alice.say("Aria, show me", in: room)
-        let full = tokens.joined()
-        let final: MatrixJSON = try await eventuallyValue("the final edit") { () async throws -> MatrixJSON? in
-            guard let original = try await alice.messages(in: room).first(where: { $0.sender == botID && $0.replaces == nil })
-            else { return nil }
-            guard let shown = shownContent(try await alice.event(original.eventID!, in: room)) else { return nil }
-            return shown["body"]?.string == full ? shown : nil
-        }
-        let events = try await alice.messages(in: room).filter { $0.sender == botID }
+        try await scene.script(tokens: tokens, interval: 0.05)
+        try await scene.alice.say("Aria, show me", in: scene.room)
+        let final = try await scene.waitUntilShown(try await scene.firstReply(), tokens.joined())
+        let events = try await scene.alice.messages(in: scene.room).filter { $0.sender == scene.botID }
         var htmls = events.compactMap { $0.content["formatted_body"]?.string }
         htmls += events.compactMap { $0.content["m.new_content"]?["formatted_body"]?.string }
         #expect(!htmls.isEmpty)
@@ -255,43 +198,27 @@ import Testing
         }
         #expect(final["formatted_body"]?.string?.contains("<strong>Welcome</strong>") == true, "\(final)")
         #expect(final["format"]?.string == "org.matrix.custom.html")
-        await bot.stop()
+        await scene.finish()
     }
 
     @Test func editCapAndTypingOnARealServer() async throws {
-        let synapse = try await SharedSynapse.shared.get()
-        let http = HTTPClient()
-        defer { http.shutdown() }
-        let model = try await FakeModel.start(http: http)
-        defer { model.stop() }
-        let users = try await synapse.register(["bot", "alice"])
-        let alice = Human(users["alice"]!, synapse: synapse, http: http)
-        let botID = users["bot"]!.userID
-        let bot = try await Bot.start(synapse: synapse, account: users["bot"]!, store: try SQLiteStore.inMemory(),
-                                      model: model.client(), http: http, allow: [alice.id], maxEdits: 3,
-                                      budget: EditBudget(burst: 20, interval: .milliseconds(50)))
-        let room = try await alice.createRoom(name: "Capped", invite: [botID])
-        try await eventually("bot joined") { try await alice.joinedMembers(room).contains(botID) }
-
-        await bot.platform.typing(in: ChannelRef(platform: "matrix", channelID: room))
+        let scene = try await Scenario.start(maxEdits: 3, budget: EditBudget(burst: 20, interval: .milliseconds(50)))
+        let (alice, room, botID) = (scene.alice, scene.room, scene.botID)
+        await scene.bot.platform.typing(in: ChannelRef(platform: "matrix", channelID: room))
         let filter = #"{"room":{"rooms":["\#(room)"],"timeline":{"limit":0},"state":{"types":[]}}}"#
         let sync = try await alice.client.call(.get, "/sync", query: [("filter", filter), ("timeout", "0")])
         let typing = sync["rooms"]?["join"]?[room]?["ephemeral"]?["events"]?.array?.first { $0["type"]?.string == "m.typing" }
         #expect(typing?["content"]?["user_ids"]?.array?.contains(.string(botID)) == true, "\(String(describing: typing))")
 
         let tokens = (1...60).map { "t\($0) " }
-        try await model.script([["tokens": .array(tokens.map { .string($0) }), "token_interval": 0.03]])
+        try await scene.script(tokens: tokens, interval: 0.03)
         try await alice.say("Aria, go on", in: room)
-        let original = try await eventuallyValue("the reply") {
-            try await alice.messages(in: room).first { $0.sender == botID && $0.replaces == nil }
-        }
-        try await eventually("the complete text") {
-            shownContent(try await alice.event(original.eventID!, in: room))?["body"]?.string == tokens.joined()
-        }
-        let edits = try await alice.messages(in: room).filter { $0.sender == botID && $0.replaces == original.eventID }
+        let original = try await scene.firstReply()
+        try await scene.waitUntilShown(original, tokens.joined())
+        let edits = try await scene.edits(of: original)
         #expect(edits.count <= 3)
         #expect(edits.last?.content["m.new_content"]?["body"]?.string == tokens.joined())
-        await bot.stop()
+        await scene.finish()
     }
 
     @Test func unknownTokenStopsTheAdapterWithAClearError() async throws {
