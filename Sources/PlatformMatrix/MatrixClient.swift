@@ -148,8 +148,8 @@ extension MatrixClient {
         try await call(.post, "/rooms/\(Self.segment(roomID))/leave", body: [:])
     }
 
-    @discardableResult
     /// `PUT …/send/m.room.message/{txnId}`; the event ID (the original one when the txnId was used before).
+    @discardableResult
     public func send(_ roomID: String, txnID: String, content: MatrixJSON, type: String = "m.room.message")
         async throws(MatrixError) -> String
     {

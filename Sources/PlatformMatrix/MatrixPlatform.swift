@@ -95,13 +95,27 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         defer { continuation.finish() }
         try await cancelWhenGracefulShutdown { [self] in
             do {
-                try await login()
+                try await loginRetryingTransientFailures()
                 try await syncLoop()
             } catch let error as MatrixError where error.code == .unknownToken || error.code == .login {
                 logger.error("Matrix adapter stopped: \(error.message)", metadata: ["error": "\(error)"])
                 throw error
             } catch is CancellationError {
                 return
+            }
+        }
+    }
+
+    /// A homeserver that is down at start-up is waited for; a refused login is not.
+    private func loginRetryingTransientFailures() async throws {
+        var backoff = MatrixBackoff(initial: configuration.retryInitialDelay, maximum: configuration.retryMaxDelay)
+        while true {
+            do {
+                return try await login()
+            } catch let error as MatrixError where error.isTransient {
+                let delay = error.retryAfter ?? backoff.next()
+                logger.warning("login failed; retrying", metadata: ["error": "\(error)", "delay": "\(delay)"])
+                try await clock.sleep(for: delay)
             }
         }
     }
@@ -284,8 +298,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         var backoff = MatrixBackoff(initial: .milliseconds(500), maximum: .seconds(10))
         var limitedAttempts = 0
         while true {
-            try await waitForAccountPause()
-            let began = start.duration(to: clock.now)
+            let began = try await waitForAccountPause()
             let failure: MatrixError
             do {
                 let id = try await client.send(room, txnID: txnID, content: content)
@@ -331,8 +344,15 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         }
     }
 
-    private func waitForAccountPause() async throws {
-        while let until = state.withLock({ $0.accountPausedUntil }), clock.now < until {
+    /// Sleeps while a 429 pause is on; returns the moment (since start) the pause was checked clear.
+    private func waitForAccountPause() async throws -> Duration {
+        while true {
+            let (until, now) = state.withLock { s -> (C.Instant?, C.Instant) in
+                let now = clock.now
+                guard let until = s.accountPausedUntil, now < until else { return (nil, now) }
+                return (until, now)
+            }
+            guard let until else { return start.duration(to: now) }
             try await clock.sleep(until: until, tolerance: nil)
         }
     }

@@ -95,6 +95,13 @@ import Testing
         #expect(throws: MatrixError.self) { try MatrixSyncResponse.decode(Array("".utf8)) }
     }
 
+    @Test func deeplyNestedInputIsRejectedWithoutCrashing() {
+        let deep = Array(String(repeating: "[", count: 100_000).utf8)
+        #expect(throws: MatrixError.self) { try MatrixSyncResponse.decode(deep) }
+        let deepInRoom = Array(("{\"next_batch\":\"x\",\"rooms\":" + String(repeating: "{\"a\":", count: 50_000)).utf8)
+        #expect(throws: MatrixError.self) { try MatrixSyncResponse.decode(deepInRoom) }
+    }
+
     @Test func fuzzedShapesNeverCrash() {
         var rng = SplitMix(seed: 0x5EED)
         let base = Self.sample
