@@ -2,6 +2,8 @@
 public enum MatrixContent {
     /// The HTML format name.
     public static let htmlFormat = "org.matrix.custom.html"
+    /// Content above this many bytes goes out without HTML, to stay under the 64 KiB event limit.
+    public static let maxContentBytes = 48 * 1024
 
     /// A text message: plain `body` always, sanitised `formatted_body` when the Markdown has formatting.
     public static func message(_ text: String, replyTo: String? = nil) -> MatrixJSON {
@@ -9,7 +11,7 @@ public enum MatrixContent {
         if let replyTo {
             content["m.relates_to"] = ["m.in_reply_to": ["event_id": .string(replyTo)]]
         }
-        return .object(content)
+        return fitting(.object(content))
     }
 
     /// An edit of `original`: `* ` fallback for clients without edits, the full new content in `m.new_content`.
@@ -20,7 +22,20 @@ public enum MatrixContent {
         if let html = content["formatted_body"]?.string { content["formatted_body"] = .string("* " + html) }
         content["m.new_content"] = .object(plain(text))
         content["m.relates_to"] = ["rel_type": "m.replace", "event_id": .string(original)]
-        return .object(content)
+        return fitting(.object(content))
+    }
+
+    /// Drops the HTML (top level and in `m.new_content`) when the event would be too large; `body` stays.
+    static func fitting(_ content: MatrixJSON) -> MatrixJSON {
+        guard content.bytes.count > maxContentBytes, var object = content.object else { return content }
+        object["format"] = nil
+        object["formatted_body"] = nil
+        if var new = object["m.new_content"]?.object {
+            new["format"] = nil
+            new["formatted_body"] = nil
+            object["m.new_content"] = .object(new)
+        }
+        return .object(object)
     }
 
     private static func plain(_ text: String) -> [String: MatrixJSON] {

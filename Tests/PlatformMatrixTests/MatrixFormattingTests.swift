@@ -83,6 +83,18 @@ func hrefs(in html: String) -> [String] {
         #expect(edit["m.new_content"]?["m.mentions"] == [:])
     }
 
+    @Test func oversizedContentFallsBackToPlainBody() {
+        // Within the platform's 4000-character limit, but quotes grow six-fold as HTML, twice over in an edit.
+        let text = "**" + String(repeating: "\"", count: 3990) + "**"
+        #expect(MatrixContent.message(text)["formatted_body"] != nil)
+        let edit = MatrixContent.edit(of: "$o", newText: text)
+        #expect(edit.bytes.count < 64 * 1024)
+        #expect(edit["formatted_body"] == nil)
+        #expect(edit["m.new_content"]?["formatted_body"] == nil)
+        #expect(edit["m.new_content"]?["body"]?.string == text)
+        #expect(MatrixContent.message("**short**")["formatted_body"]?.string == "<strong>short</strong>")
+    }
+
     @Test func transactionIDsAreDerivedAndStable() {
         let a = MatrixTransactionID.reply(room: "!r:x", trigger: "$t", part: 0, text: "Hel")
         #expect(a == MatrixTransactionID.reply(room: "!r:x", trigger: "$t", part: 0, text: "Hel"))
