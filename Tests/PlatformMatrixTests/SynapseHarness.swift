@@ -7,6 +7,7 @@ import ModelClient
 import PBTestSupport
 @testable import PlatformMatrix
 import Storage
+import Synchronization
 import Testing
 
 /// A registered Synapse user.
@@ -241,13 +242,19 @@ final class Bot: Sendable {
     let platform: MatrixPlatform<ContinuousClock>
     let router: Router
     let task: Task<Void, Never>
-    let failure = LockedBox<(any Error)?>(nil)
+    let failure: LockedBox<(any Error)?>
 
-    init(platform: MatrixPlatform<ContinuousClock>, router: Router) {
+    private init(platform: MatrixPlatform<ContinuousClock>, router: Router, task: Task<Void, Never>, failure: LockedBox<(any Error)?>) {
         self.platform = platform
         self.router = router
-        let failure = self.failure
-        task = Task {
+        self.task = task
+        self.failure = failure
+    }
+
+    /// Runs the platform and the router until `stop()`; a platform error is kept in `failure`.
+    static func launch(platform: MatrixPlatform<ContinuousClock>, router: Router) -> Bot {
+        let failure = LockedBox<(any Error)?>(nil)
+        let task = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do { try await platform.run() } catch { failure.set(error) }
@@ -255,6 +262,7 @@ final class Bot: Sendable {
                 group.addTask { try? await router.run() }
             }
         }
+        return Bot(platform: platform, router: router, task: task, failure: failure)
     }
 
     static let aria = Persona(name: "aria", displayName: "Aria", character: "You are Aria, a tavern keeper.")
@@ -271,7 +279,7 @@ final class Bot: Sendable {
         let platform = MatrixPlatform(configuration: configuration, http: http, store: store, logger: Logger(label: "test.matrix"))
         let router = Router(configuration: RouterConfiguration(personas: [aria, bard], defaultPersonas: ["aria"]),
                             model: model, store: store, platforms: [platform], logger: Logger(label: "test.router"))
-        let bot = Bot(platform: platform, router: router)
+        let bot = Bot.launch(platform: platform, router: router)
         try await eventually("the bot's first sync") { platform.isReady || bot.failure.get() != nil }
         if let error = bot.failure.get() { throw error }
         return bot
@@ -284,13 +292,11 @@ final class Bot: Sendable {
 }
 
 /// A tiny lock box for test state shared with tasks.
-final class LockedBox<Value: Sendable>: @unchecked Sendable {
-    // Safe: every access goes through `lock`.
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func get() -> Value { lock.withLock { value } }
-    func set(_ new: Value) { lock.withLock { value = new } }
+final class LockedBox<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func get() -> Value { value.withLock { $0 } }
+    func set(_ new: Value) { value.withLock { $0 = new } }
 }
 
 extension MatrixEvent {
