@@ -27,7 +27,7 @@ import Testing
         return dir
     }
 
-    @Test func runConnectsToSynapseAndAnswers() async throws {
+    @Test func runAnswersAndSurvivesAProcessRestart() async throws {
         let synapse = try await SharedSynapse.shared.get()
         let http = HTTPClient()
         defer { http.shutdown() }
@@ -57,23 +57,37 @@ import Testing
             personas = ["aria"]
             """)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let process = try TestServer(
-            executable: Self.binary, arguments: ["run", "--config", dir.appendingPathComponent("bot.toml").path],
-            environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "PB_TEST_KEY": "k",
-                          "PB_MATRIX_PASSWORD": users["bot"]!.password])
-        defer { process.stop() }
+        let environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "PB_TEST_KEY": "k",
+                           "PB_MATRIX_PASSWORD": users["bot"]!.password]
+        let arguments = ["run", "--config", dir.appendingPathComponent("bot.toml").path]
+        let first = try TestServer(executable: Self.binary, arguments: arguments, environment: environment)
+        defer { first.stop() }
         try await eventually("the bot joins", timeout: .seconds(90)) { try await alice.joinedMembers(room).contains(botID) }
         let question = try await alice.say("Aria, hello from the CLI", in: room)
-        try await eventually("the reply through run") {
-            try await alice.messages(in: room).contains {
-                $0.sender == botID && $0.inReplyTo == question
-            }
+        let original = try await eventuallyValue("the reply through run") {
+            try await alice.messages(in: room).first { $0.sender == botID && $0.inReplyTo == question }
         }
-        let original = try await alice.messages(in: room).first { $0.sender == botID && $0.replaces == nil }
         try await eventually("the full echo text") {
-            shownContent(try await alice.event(original!.eventID!, in: room))?["body"]?.string == "You said: Aria, hello from the CLI"
+            shownContent(try await alice.event(original.eventID!, in: room))?["body"]?.string == "You said: Aria, hello from the CLI"
         }
-        #expect(!process.output.contains(users["bot"]!.password))
+        // Let the sync that carries the reply's own echo be stored, then kill the process outright.
+        try await Task.sleep(for: .seconds(1))
+        first.stop()
+
+        let whileDown = try await alice.say("Aria, did you restart?", in: room)
+        let second = try TestServer(executable: Self.binary, arguments: arguments, environment: environment)
+        defer { second.stop() }
+        try await eventually("the message sent while the process was down is answered", timeout: .seconds(90)) {
+            try await alice.messages(in: room).contains { $0.sender == botID && $0.inReplyTo == whileDown }
+        }
+        try await Task.sleep(for: .seconds(2))
+        let replies = try await alice.messages(in: room).filter { $0.sender == botID && $0.replaces == nil }
+        #expect(replies.filter { $0.inReplyTo == question }.count == 1, "the old message is not answered again")
+        #expect(replies.count == 2)
+        let devices = try await Human(users["bot"]!, synapse: synapse, http: http).client.call(.get, "/devices")
+        let bridgeDevices = devices["devices"]?.array?.filter { $0["display_name"]?.string == "PersonaBridge" } ?? []
+        #expect(bridgeDevices.count == 1, "both runs share one device: \(devices)")
+        for process in [first, second] { #expect(!process.output.contains(users["bot"]!.password)) }
     }
 
     @Test func runRefusesABadMatrixSectionWithAClearError() async throws {
