@@ -20,6 +20,9 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
     private struct State: ~Copyable {
         var rooms: MatrixRooms
         var outgoing: [String: Outgoing] = [:]
+        var outgoingOrder: [String] = []
+        var pendingFlushes = 0
+        var stopping = false
         var lastTrigger: [String: (trigger: String, part: Int)] = [:]
         var limiters: [String: MatrixRateLimiter] = [:]
         var accountPausedUntil: C.Instant?
@@ -93,6 +96,29 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
     /// Logs in and runs the sync loop until cancelled, graceful shutdown, or a fatal error (`M_UNKNOWN_TOKEN`).
     public func run() async throws {
         defer { continuation.finish() }
+        do {
+            try await syncService()
+        } catch {
+            await drainHeldEdits()
+            throw error
+        }
+        await drainHeldEdits()
+    }
+
+    /// On the way out, held final edits still go out (edits past the cap are sent at once from now on).
+    private func drainHeldEdits() async {
+        state.withLock { $0.stopping = true }
+        guard state.withLock({ $0.pendingFlushes > 0 }) else { return }
+        // A fresh task: this one may be cancelled, and its sleeps would return at once.
+        await Task { [self] in
+            let deadline = clock.now.advanced(by: configuration.heldEditQuietTime * 4 + .seconds(5))
+            while state.withLock({ $0.pendingFlushes > 0 }), clock.now < deadline {
+                try? await clock.sleep(for: .milliseconds(50))
+            }
+        }.value
+    }
+
+    private func syncService() async throws {
         try await cancelWhenGracefulShutdown { [self] in
             do {
                 try await loginRetryingTransientFailures()
@@ -253,26 +279,34 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
             return MatrixTransactionID.reply(room: room, trigger: trigger, part: part, text: text)
         }
         let eventID = try await put(room: room, channel: channel, txnID: txn, content: MatrixContent.message(text, replyTo: replyTo))
-        state.withLock { $0.outgoing[eventID] = Outgoing(room: room, txnBase: txn, cap: MatrixEditCap(cap: configuration.maxEditsPerReply)) }
+        state.withLock { s in
+            s.outgoing[eventID] = Outgoing(room: room, txnBase: txn, cap: MatrixEditCap(cap: configuration.maxEditsPerReply))
+            s.outgoingOrder.append(eventID)
+            // Long-finished replies are not edited again; keep the table small.
+            if s.outgoingOrder.count > 512 { s.outgoing[s.outgoingOrder.removeFirst()] = nil }
+        }
         return SentMessageRef(channel: channel, messageID: eventID, context: txn)
     }
 
     /// Edits a sent message with `m.replace`; past the per-reply cap only the newest text is kept and sent at the end.
     public func edit(_ message: SentMessageRef, text: String) async throws {
-        let decision = state.withLock { s -> MatrixEditCap.Decision in
+        let (decision, stopping) = state.withLock { s -> (MatrixEditCap.Decision, Bool) in
             if s.outgoing[message.messageID] == nil {
                 let base = message.context ?? "pbx" + MatrixTransactionID.digest(message.messageID)
                 s.outgoing[message.messageID] = Outgoing(room: message.channel.channelID, txnBase: base,
                                                          cap: MatrixEditCap(cap: configuration.maxEditsPerReply))
             }
-            return s.outgoing[message.messageID]!.cap.request(text)
+            let decision = s.outgoing[message.messageID]!.cap.request(text)
+            if case .hold = decision { s.pendingFlushes += 1 }
+            return (decision, s.stopping)
         }
         switch decision {
         case .send(let number):
             try await putEdit(message, text: text, number: number)
         case .hold(let generation):
-            let quiet = configuration.heldEditQuietTime
+            let quiet = stopping ? Duration.zero : configuration.heldEditQuietTime
             Task { [self] in
+                defer { state.withLock { $0.pendingFlushes -= 1 } }
                 try? await clock.sleep(for: quiet)
                 let due = state.withLock { $0.outgoing[message.messageID]?.cap.flush(generation: generation) }
                 guard let due else { return }
