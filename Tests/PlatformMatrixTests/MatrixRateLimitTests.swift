@@ -35,6 +35,10 @@ import Testing
         for txn in Set(attempts.map(\.txnID)) {
             #expect(attempts.contains { $0.txnID == txn && $0.succeeded }, "txn \(txn) never succeeded")
         }
+        // The Core scheduler's budget for the room was paused and slowed by the 429s.
+        let budget = scene.bot.platform.editBudgets.budget(for: ChannelRef(platform: "matrix", channelID: scene.room))
+        #expect(budget.pauseGeneration >= 1)
+        #expect(budget.interval > .milliseconds(200))
         let edits = try await scene.edits(of: original)
         #expect(edits.count <= 30)
         #expect(edits.last?.content["m.new_content"]?["body"]?.string == full)

@@ -89,6 +89,14 @@ import Testing
         #expect(all == 3)
     }
 
+    @Test func syncFilterLazyLoadsMembersAndKeepsWhatTheBridgeReads() throws {
+        let filter = try MatrixJSON.parse(Array(MatrixPlatform<ContinuousClock>.filter.utf8))
+        #expect(filter["room"]?["state"]?["lazy_load_members"] == .bool(true))
+        let timeline = filter["room"]?["timeline"]?["types"]?.array?.compactMap(\.string) ?? []
+        #expect(Set(["m.room.message", "m.room.redaction", "m.room.member"]).isSubset(of: Set(timeline)))
+        #expect(filter["presence"]?["types"] == [])
+    }
+
     @Test func missingNextBatchIsAnErrorNotACrash() {
         #expect(throws: MatrixError.self) { try MatrixSyncResponse.decode(Array("{}".utf8)) }
         #expect(throws: MatrixError.self) { try MatrixSyncResponse.decode(Array("not json".utf8)) }
