@@ -43,6 +43,7 @@ enum PlatformRegistry {
     static let factories: [PlatformFactory] = [
         .console,
         .irc,
+        .matrix,
     ]
 
     /// Names of the platforms `run` can start.
