@@ -117,11 +117,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
 
+        // Matrix adapter: /sync long-poll and m.replace streaming over the HTTP transport.
+        .target(
+            name: "PlatformMatrix",
+            dependencies: [
+                "BridgeCore", "HTTPTransport", "Storage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+
         // The thin CLI.
         .executableTarget(
             name: "persona-bridge",
             dependencies: [
-                "BridgeConfig", "BridgeCore", "PlatformConsole", "PlatformIRC", "ModelClient", "HTTPTransport",
+                "BridgeConfig", "BridgeCore", "PlatformConsole", "PlatformIRC", "PlatformMatrix", "ModelClient", "HTTPTransport",
                 "SocketTransport", "Storage", "StoragePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -153,6 +162,12 @@ let package = Package(
         .testTarget(name: "PlatformIRCTests", dependencies: ["PlatformIRC", "BridgeCore", "PBTestSupport"]),
         .testTarget(name: "PlatformDiscordTests", dependencies: ["PlatformDiscord", "BridgeCore", "PBTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["persona-bridge", "PBTestSupport"]),
+        .testTarget(
+            name: "PlatformMatrixTests",
+            dependencies: [
+                "PlatformMatrix", "BridgeCore", "BridgeConfig", "ModelClient", "Storage", "HTTPTransport", "PBTestSupport",
+                "persona-bridge",
+            ]),
         .testTarget(name: "PlatformConsoleTests", dependencies: ["PlatformConsole", "BridgeCore"]),
         .testTarget(
             name: "BridgeCoreTests",

@@ -1,3 +1,4 @@
+import Foundation
 import BridgeCore
 import Logging
 import ServiceLifecycle
@@ -322,7 +323,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             author: ChatUser(id: incoming.sender, displayName: incoming.sender),
             messageID: id, text: incoming.text, replyTo: message.tag("+reply") ?? message.tag("+draft/reply"),
             mentionsUs: !isOwn && Self.mentions(incoming.text, nick: ourNick, mapping: mapping),
-            isOwnMessage: isOwn)
+            isOwnMessage: isOwn, timestamp: serverTime.map { Date(timeIntervalSince1970: $0.secondsSince1970) })
         continuation.yield(.messageCreated(event))
     }
 

@@ -102,6 +102,8 @@ func expectPersonaSetRefused(for refused: Human, thenAllowedFor allowed: Human, 
         let first = try #require(history.first)
         let stamped = try #require(bridge.platform.serverTime(ofMessage: first.messageID), "no server-time for \(first.messageID)")
         #expect(abs(stamped.secondsSince1970 - Date().timeIntervalSince1970) < 120)
+        #expect(abs(first.timestamp.timeIntervalSince1970 - stamped.secondsSince1970) < 0.002,
+                "history is stamped with the server's time")
         #expect(!first.messageID.hasPrefix("irc-"), "InspIRCd's msgid tag is used as the message id")
         await bridge.stop()
         await alice.close()
