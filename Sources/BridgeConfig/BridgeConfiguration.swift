@@ -172,7 +172,7 @@ public struct OperationsSettings: Hashable, Sendable {
     }
 }
 
-/// The `[budgets]` section: rolling-day token budgets (nil = unlimited).
+/// The `[budgets]` section: rolling-day token budgets, a message rate limit (nil = unlimited) and prices.
 public struct BudgetSettings: Hashable, Sendable {
     /// Tokens per user per day.
     public var perUserTokensPerDay: Int?
@@ -180,18 +180,38 @@ public struct BudgetSettings: Hashable, Sendable {
     public var perChannelTokensPerDay: Int?
     /// Tokens per server (guild, IRC network, Matrix server) per day.
     public var perServerTokensPerDay: Int?
-    /// Minimum seconds between "over budget" notices in a channel.
+    /// Minimum seconds between "over budget" notices to one user.
     public var noticeIntervalSeconds: Double
+    /// Model requests one user may trigger per rolling minute.
+    public var perUserMessagesPerMinute: Int?
+    /// USD per million uncached prompt tokens, for the cost estimate (OpenRouter's M2-her price by default).
+    public var promptUSDPerMillion: Double
+    /// USD per million completion tokens.
+    public var completionUSDPerMillion: Double
+    /// USD per million cached prompt tokens.
+    public var cachedUSDPerMillion: Double
 
     /// Creates budget settings.
     public init(
         perUserTokensPerDay: Int? = nil, perChannelTokensPerDay: Int? = nil,
-        perServerTokensPerDay: Int? = nil, noticeIntervalSeconds: Double = 300
+        perServerTokensPerDay: Int? = nil, noticeIntervalSeconds: Double = 300, perUserMessagesPerMinute: Int? = nil,
+        promptUSDPerMillion: Double = 0.30, completionUSDPerMillion: Double = 1.20, cachedUSDPerMillion: Double = 0.03
     ) {
         self.perUserTokensPerDay = perUserTokensPerDay
         self.perChannelTokensPerDay = perChannelTokensPerDay
         self.perServerTokensPerDay = perServerTokensPerDay
         self.noticeIntervalSeconds = noticeIntervalSeconds
+        self.perUserMessagesPerMinute = perUserMessagesPerMinute
+        self.promptUSDPerMillion = promptUSDPerMillion
+        self.completionUSDPerMillion = completionUSDPerMillion
+        self.cachedUSDPerMillion = cachedUSDPerMillion
+    }
+
+    /// Estimated USD cost of a request's tokens.
+    public func estimatedCost(promptTokens: Int, completionTokens: Int, cachedTokens: Int) -> Double {
+        let cached = min(max(cachedTokens, 0), promptTokens)
+        return (Double(promptTokens - cached) * promptUSDPerMillion + Double(cached) * cachedUSDPerMillion
+            + Double(completionTokens) * completionUSDPerMillion) / 1_000_000
     }
 }
 

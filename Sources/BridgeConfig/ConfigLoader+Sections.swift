@@ -191,6 +191,13 @@ extension ConfigLoader {
         budgets.perServerTokensPerDay = reader.int(table, "per_server_tokens_per_day", at: path, range: 1...Int.max)
         budgets.noticeIntervalSeconds = reader.double(table, "notice_interval_seconds", at: path, range: 0...86_400)
             ?? budgets.noticeIntervalSeconds
+        budgets.perUserMessagesPerMinute = reader.int(table, "per_user_messages_per_minute", at: path, range: 1...10_000)
+        budgets.promptUSDPerMillion = reader.double(table, "prompt_usd_per_million", at: path, range: 0...1_000)
+            ?? budgets.promptUSDPerMillion
+        budgets.completionUSDPerMillion = reader.double(table, "completion_usd_per_million", at: path, range: 0...1_000)
+            ?? budgets.completionUSDPerMillion
+        budgets.cachedUSDPerMillion = reader.double(table, "cached_usd_per_million", at: path, range: 0...1_000)
+            ?? budgets.cachedUSDPerMillion
         return budgets
     }
 

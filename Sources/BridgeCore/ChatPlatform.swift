@@ -22,6 +22,13 @@ public protocol ChatPlatform: Service, AnyObject {
     func typing(in channel: ChannelRef) async
     /// Whether a user may change the bridge's settings in a channel.
     func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool
+    /// Whether the adapter is connected and able to send (drives `/readyz`); defaults to `true`.
+    var isConnected: Bool { get }
+}
+
+extension ChatPlatform {
+    /// Adapters without a connection of their own are always ready.
+    public var isConnected: Bool { true }
 }
 
 /// A channel on some platform.
