@@ -24,7 +24,7 @@ as_root() {
 }
 
 debs=(pkg-config libcurl4-openssl-dev libwebsockets-dev zlib1g-dev libsqlite3-dev)
-[ $want_tests = 1 ] && debs+=(python3 openssl ngircd)
+[ $want_tests = 1 ] && debs+=(python3 openssl ngircd python3-venv)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,4 +48,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq
   as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Operations tests parse /metrics with prometheus_client (PyPI) from a repo-local venv.
+if [ $want_tests = 1 ] && ! .venv-tools/bin/python -c "import prometheus_client" >/dev/null 2>&1; then
+  echo "setup: installing prometheus-client into .venv-tools/"
+  python3 -m venv .venv-tools
+  .venv-tools/bin/pip install -q prometheus-client
 fi

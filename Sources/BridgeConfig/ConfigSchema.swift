@@ -26,11 +26,12 @@ enum ConfigSchema {
         case string, int, number, bool, strings, ints, secret
     }
 
-    static let platformNames = ["console", "discord", "irc", "matrix"]
+    static let platformNames = ["console", "discord", "irc", "matrix", "jsonl"]
 
     /// Platform keys and their kinds; a `secret` key `k` also accepts `k_file`.
     static let platforms: [String: [String: Kind]] = [
         "console": ["enabled": .bool, "speaker": .string, "channel": .string, "color": .bool],
+        "jsonl": ["enabled": .bool, "server": .string, "moderators": .strings],
         "discord": [
             "enabled": .bool, "token": .secret, "application_id": .string, "intents": .strings, "shard_ids": .ints,
             "shard_count": .int, "api_base_url": .string, "gateway_url": .string, "user_agent": .string,

@@ -68,22 +68,26 @@ public final class Router: Service, Sendable {
     /// On graceful shutdown it stops taking events, lets replies under way run for the configured grace
     /// period, then cuts the rest off (each ends with its partial text and a notice) and returns.
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
+        await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await withDiscardingTaskGroup { pumps in
                     for platform in self.platforms {
                         pumps.addTask { await self.pump(platform) }
                     }
                 }
+                return true
             }
             group.addTask {
-                do { try await gracefulShutdown() } catch { return }
+                do { try await gracefulShutdown() } catch { return false }
                 self.beginDraining()
-                do { try await self.clock.sleep(until: self.clock.now + self.configuration.shutdownGrace) } catch { return }
+                do { try await self.clock.sleep(until: self.clock.now + self.configuration.shutdownGrace) } catch { return false }
                 self.interruptReplies()
+                return false
             }
-            await group.next()
-            group.cancelAll()
+            // Only the pumps ending (their replies recorded) ends the router; the shutdown timer never cancels them.
+            while let pumpsEnded = await group.next() {
+                if pumpsEnded { group.cancelAll() }
+            }
         }
     }
 
@@ -328,14 +332,16 @@ public final class Router: Service, Sendable {
         } else {
             metrics.replyFinished(platform: platform.platformName)
         }
-        await recordSpend(admission, outcome: outcome, platform: platform.platformName, logger: logger)
 
         let now = clock.now
         state.withLock { s in
             if let usage = outcome.usage { s.assembler.budget.calibrate(raw: context.rawEstimate, promptTokens: usage.promptTokens) }
             s.policy.recordReply(channel: channel.key, now: now)
         }
-        guard let first = outcome.messages.first else { return }
+        guard let first = outcome.messages.first else {
+            await recordSpend(admission, outcome: outcome, platform: platform.platformName, logger: logger)
+            return
+        }
         if !outcome.text.isEmpty {
             try await store.insert(StoredMessage(
                 channel: key, messageID: first.messageID, speakerID: "persona:\(persona.name)", speakerName: persona.displayName,
@@ -344,6 +350,8 @@ public final class Router: Service, Sendable {
         try await store.recordReply(ReplyRecord(
             replyID: first.messageID, channel: key, personaName: persona.name, triggerMessageID: triggerID,
             messageIDs: outcome.messages.map(\.messageID), createdAt: Date(), wasCutOff: outcome.wasCutOff))
+        // After the history writes, which commands like `regenerate` read next.
+        await recordSpend(admission, outcome: outcome, platform: platform.platformName, logger: logger)
     }
 
     static func entry(_ message: StoredMessage) -> HistoryEntry {

@@ -1,0 +1,147 @@
+import Foundation
+import PBTestSupport
+import Testing
+
+/// A temporary bot directory with a persona, a config for the `jsonl` adapter and a fake model server.
+final class OperationsFixture: @unchecked Sendable {
+    // Safe: every property is set once in init and only read afterwards.
+    let directory: URL
+    let model: TestServer
+    let modelPort: Int
+    static let apiKey = "pb-test-secret-key-0123456789abcdef"
+
+    init() async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-ops-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("personas"), withIntermediateDirectories: true)
+        (model, modelPort) = try await startPythonServer("model_server.py")
+        try """
+            name = "ada"
+            display_name = "Ada"
+            character = "You are Ada, a terse test persona."
+            """.write(to: directory.appendingPathComponent("personas/ada.toml"), atomically: true, encoding: .utf8)
+    }
+
+    deinit {
+        model.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    var storePath: String { directory.appendingPathComponent("state/bridge.sqlite").path }
+
+    /// Writes `bot.toml` binding `channels` to Ada with trigger mode `always`; `extra` is appended verbatim.
+    @discardableResult
+    func writeConfig(channels: [String], extra: String = "") throws -> String {
+        var text = """
+            personas_dir = "personas"
+
+            [model]
+            provider = "openrouter"
+            base_url = "http://127.0.0.1:\(modelPort)/api/v1"
+            api_key_env = "PB_TEST_KEY"
+            max_attempts = 1
+
+            [storage]
+            path = "state/bridge.sqlite"
+
+            [defaults.trigger]
+            mode = "always"
+            cooldown_seconds = 0
+
+            [platforms.jsonl]
+            enabled = true
+            server = "s1"
+            moderators = ["mod"]
+
+            """
+        for channel in channels {
+            text += """
+
+                [[channels]]
+                platform = "jsonl"
+                channel = "\(channel)"
+                personas = ["ada"]
+
+                """
+        }
+        text += "\n" + extra + "\n"
+        let path = directory.appendingPathComponent("bot.toml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Starts `persona-bridge run` with `input` (JSON lines) as standard input.
+    func startBridge(input: [[String: Any]], arguments: [String] = [], environment: [String: String] = [:]) throws -> TestServer {
+        let inputPath = directory.appendingPathComponent("input-\(UUID().uuidString).jsonl").path
+        let lines = try input.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: inputPath, atomically: true, encoding: .utf8)
+        var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "PB_TEST_KEY": Self.apiKey]
+        env.merge(environment) { $1 }
+        let config = directory.appendingPathComponent("bot.toml").path
+        // sh -c: $1 binary, $2 config, $3 input file, the rest are extra arguments.
+        let command = "bin=$1; cfg=$2; inp=$3; shift 3; exec \"$bin\" run --config \"$cfg\" \"$@\" < \"$inp\""
+        return try TestServer(executable: "/bin/sh", arguments: ["-c", command, "sh", CLI.binary, config, inputPath] + arguments,
+                              environment: env)
+    }
+
+    /// Completion requests the fake model has seen.
+    func modelRequests() async throws -> [[String: Any]] {
+        let output = try await runPython(["-c", """
+            import json, urllib.request
+            print(urllib.request.urlopen("http://127.0.0.1:\(modelPort)/_control/requests", timeout=10).read().decode())
+            """])
+        let parsed = try JSONSerialization.jsonObject(with: Data(output.utf8))
+        if let list = parsed as? [[String: Any]] { return list }
+        if let object = parsed as? [String: Any], let list = object["requests"] as? [[String: Any]] { return list }
+        return []
+    }
+
+    /// `PRAGMA integrity_check` through Python's sqlite3 (the store is closed by then).
+    func integrityCheck() async throws -> String {
+        try await runPython(["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])",
+                             storePath]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// One SQL query's rows, as text lines.
+    func query(_ sql: String) async throws -> [String] {
+        let out = try await runPython(["-c", """
+            import sqlite3, sys
+            for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print("|".join(str(v) for v in row))
+            """, storePath, sql])
+        return out.split(separator: "\n").map(String.init)
+    }
+}
+
+/// Runs python3 (or the tools venv's python when `tools`) and returns its standard output; throws on failure.
+func runPython(_ arguments: [String], tools: Bool = false) async throws -> String {
+    var python = findExecutable("python3") ?? "/usr/bin/python3"
+    if tools {
+        let venv = RepoPaths.root.appendingPathComponent(".venv-tools/bin/python").path
+        if FileManager.default.isExecutableFile(atPath: venv) { python = venv }
+    }
+    let process = try TestServer(executable: python, arguments: arguments)
+    let code = try await process.waitForExit(timeout: .seconds(60))
+    guard code == 0 else { throw TestServerError("python \(arguments.first ?? "") failed (\(code)): \(process.output)") }
+    return process.output
+}
+
+/// The bridge's JSON-lines output: final text of every message it sent, in sending order.
+struct BridgeTranscript {
+    var order: [String] = []
+    var texts: [String: String] = [:]
+    var channels: [String: String] = [:]
+
+    init(_ output: String) {
+        for line in output.split(separator: "\n") where line.hasPrefix("{") {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: String],
+                  let op = object["op"], let id = object["id"], let text = object["text"] else { continue }
+            if op == "send" {
+                order.append(id)
+                channels[id] = object["channel"]
+            }
+            texts[id] = text
+        }
+    }
+
+    /// Final texts of the messages sent in `channel`.
+    func messages(in channel: String) -> [String] { order.filter { channels[$0] == channel }.compactMap { texts[$0] } }
+}
