@@ -161,6 +161,17 @@ public final class Router: Service, Sendable {
     private func pump<P: ChatPlatform>(_ platform: P) async {
         var logger = self.logger
         logger[metadataKey: "platform"] = "\(platform.platformName)"
+        let name = platform.platformName
+        let metrics = self.metrics
+        // Events received but not yet handled, across this platform's channels.
+        let backlog = Locked(0)
+        func adjustBacklog(_ delta: Int) {
+            let depth = backlog.withLock { value in
+                value += delta
+                return value
+            }
+            metrics.queueDepth(platform: name, queue: "router", depth: depth)
+        }
         await withDiscardingTaskGroup { group in
             var workers: [String: AsyncStream<PlatformEvent>.Continuation] = [:]
             do {
@@ -171,9 +182,13 @@ public final class Router: Service, Sendable {
                         let (stream, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
                         workers[key] = continuation
                         group.addTask {
-                            for await event in stream { await self.handle(event, from: platform) }
+                            for await event in stream {
+                                await self.handle(event, from: platform)
+                                adjustBacklog(-1)
+                            }
                         }
                     }
+                    adjustBacklog(1)
                     workers[key]?.yield(event)
                 }
             } catch {

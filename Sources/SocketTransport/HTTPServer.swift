@@ -4,7 +4,7 @@ import Logging
 
 /// A GET request received by `HTTPServer`.
 public struct HTTPServerRequest: Sendable, Hashable {
-    /// The path with any query string, e.g. `/metrics`.
+    /// The path without the query string, e.g. `/metrics`.
     public var path: String
 
     /// Creates a request.
@@ -87,7 +87,8 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Stops listening and drops open connections; calling it again is harmless.
+    /// Stops serving: open connections and later requests are closed without a response. (lws 4.1.6 may keep
+    /// the listening socket itself open until the process ends.) Calling it again is harmless.
     public func stop() async {
         let core = self.core
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -148,8 +149,9 @@ final class HTTPServerCore: @unchecked Sendable {
         guard !closed, vhost == nil else {
             throw HTTPServerError(code: .bindFailed, address: address, message: "the server was already started or stopped")
         }
-        // The protocol's user pointer leads callbacks back here; the loop job holding `self` outlives them
-        // because `close()` destroys the vhost (and its connections) before this object can go away.
+        // The protocol's user pointer leads callbacks back here. lws keeps its own copy of the protocol table
+        // and may call back after the vhost is destroyed, so the reference is never released: one small
+        // object per server for the life of the process.
         protocols.pointee = lws_protocols(
             name: UnsafePointer(protocolName), callback: pbHTTPServerCallback, per_session_data_size: 0,
             rx_buffer_size: 0, id: 0, user: Unmanaged.passRetained(self).toOpaque(), tx_packet_size: 0)
@@ -166,7 +168,7 @@ final class HTTPServerCore: @unchecked Sendable {
         return bound
     }
 
-    /// Service thread: destroys the vhost and releases the callback's reference.
+    /// Service thread: destroys the vhost; callbacks that still arrive close their connection.
     func close() {
         guard !closed else { return }
         closed = true
@@ -174,10 +176,6 @@ final class HTTPServerCore: @unchecked Sendable {
         if let vhost {
             lws_vhost_destroy(vhost)
             self.vhost = nil
-        }
-        if let user = protocols.pointee.user {
-            protocols.pointee.user = nil
-            Unmanaged<HTTPServerCore>.fromOpaque(user).release()
         }
     }
 
@@ -209,6 +207,7 @@ final class HTTPServerCore: @unchecked Sendable {
             lws_callback_on_writable(wsi)
             return 0
         case LWS_CALLBACK_HTTP_WRITEABLE:
+            guard !closed else { return -1 }
             guard let pending = responses[wsi] else { return 0 }
             let chunk = 16 * 1024
             let end = min(pending.body.count, pending.offset + chunk)
