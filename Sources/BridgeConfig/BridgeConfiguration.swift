@@ -1,3 +1,5 @@
+import Foundation
+
 /// The `[storage]` section: where history and state live.
 public struct StorageSettings: Hashable, Sendable {
     /// Absolute SQLite path (resolved against the config file's directory), when not a URL.
@@ -172,6 +174,22 @@ public struct OperationsSettings: Hashable, Sendable {
     }
 }
 
+extension OperationsSettings {
+    /// `HOST:PORT`, `:PORT` or `PORT` (host defaults to loopback); `[::1]:PORT` for IPv6. `nil` if malformed.
+    public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        var host = "127.0.0.1"
+        var portText = trimmed
+        if let colon = trimmed.lastIndex(of: ":") {
+            let hostPart = String(trimmed[..<colon])
+            if !hostPart.isEmpty { host = hostPart.trimmingCharacters(in: CharacterSet(charactersIn: "[]")) }
+            portText = String(trimmed[trimmed.index(after: colon)...])
+        }
+        guard let port = Int(portText), (0...65_535).contains(port), !host.isEmpty, !host.contains(" ") else { return nil }
+        return (host, port)
+    }
+}
+
 /// The `[budgets]` section: rolling-day token budgets, a message rate limit (nil = unlimited) and prices.
 public struct BudgetSettings: Hashable, Sendable {
     /// Tokens per user per day.
@@ -180,7 +198,8 @@ public struct BudgetSettings: Hashable, Sendable {
     public var perChannelTokensPerDay: Int?
     /// Tokens per server (guild, IRC network, Matrix server) per day.
     public var perServerTokensPerDay: Int?
-    /// Minimum seconds between "over budget" notices to one user.
+    /// Minimum seconds between over-budget notices to one user (user budget, rate limit) or in one channel
+    /// (channel and server budgets).
     public var noticeIntervalSeconds: Double
     /// Model requests one user may trigger per rolling minute.
     public var perUserMessagesPerMinute: Int?

@@ -153,6 +153,10 @@ extension ConfigLoader {
         let path = "operations"
         reader.checkKeys(table, at: path, known: ConfigSchema.operations)
         operations.metricsAddress = reader.string(table, "metrics_address", at: path, nonEmpty: true)
+        if let address = operations.metricsAddress, OperationsSettings.parseAddress(address) == nil {
+            reader.report("operations.metrics_address", "metrics_address '\(address)' is not HOST:PORT",
+                          hint: "e.g. 127.0.0.1:9464 (loopback) or 0.0.0.0:9464 inside a container")
+        }
         operations.shutdownGraceSeconds = reader.double(table, "shutdown_grace_seconds", at: path, range: 0...600)
             ?? operations.shutdownGraceSeconds
         if let format = reader.string(table, "log_format", at: path) {

@@ -332,6 +332,8 @@ public final class Router: Service, Sendable {
                                          "estimate": "\(estimate)"])
         guard let admission = try await admit(user: user, in: channel, estimatedPromptTokens: estimate,
                                               platform: platform, logger: logger) else { return }
+        var logger = logger
+        logger[metadataKey: "request-id"] = "\(admission.record.requestID)"
 
         let engine = ReplyEngine(platform: platform, scheduler: scheduler(for: channel, platform: platform),
                                  notices: .init(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)"),

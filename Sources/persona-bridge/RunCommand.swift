@@ -58,7 +58,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         var metricsEndpoint: (host: String, port: Int)?
         if let address = configuration.operations.metricsAddress {
-            guard let parsed = Self.parseAddress(address) else {
+            guard let parsed = OperationsSettings.parseAddress(address) else {
                 FileHandle.standardError.write(Data(
                     "persona-bridge: [operations] metrics_address '\(address)' is not HOST:PORT (e.g. 127.0.0.1:9464).\n".utf8))
                 throw ExitCodeError.failure
@@ -132,19 +132,5 @@ struct RunCommand: AsyncParsableCommand {
                 Foundation.exit(130)
             }
         }
-    }
-
-    /// `HOST:PORT`, `:PORT` or `PORT` (host defaults to loopback); `[::1]:PORT` for IPv6.
-    static func parseAddress(_ text: String) -> (host: String, port: Int)? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        var host = "127.0.0.1"
-        var portText = trimmed
-        if let colon = trimmed.lastIndex(of: ":") {
-            let hostPart = String(trimmed[..<colon])
-            if !hostPart.isEmpty { host = hostPart.trimmingCharacters(in: CharacterSet(charactersIn: "[]")) }
-            portText = String(trimmed[trimmed.index(after: colon)...])
-        }
-        guard let port = Int(portText), (0...65_535).contains(port), !host.isEmpty else { return nil }
-        return (host, port)
     }
 }
