@@ -86,8 +86,11 @@ extension Router {
             record.completionTokens = usage.completionTokens
             record.cachedTokens = usage.cachedTokens ?? 0
         } else if !outcome.text.isEmpty {
-            // No usage (an interrupted stream): about four bytes per token.
+            // No usage (an interrupted stream): keep the prompt estimate, about four bytes per output token.
             record.completionTokens = max(1, outcome.text.utf8.count / 4)
+        } else if outcome.error != nil {
+            // Failed before any text (429, auth, connect): nothing was billed. The row still counts as a request.
+            record.promptTokens = 0
         }
         let budgets = configurationForCommands.budgets
         let cost = budgets.estimatedCost(promptTokens: record.promptTokens, completionTokens: record.completionTokens,

@@ -346,6 +346,8 @@ public final class Router: Service, Sendable {
         metrics.modelTotal(clock.now - started)
         if let error = outcome.error {
             metrics.replyFailed(platform: platform.platformName, reason: error is ReplyInterruption ? "shutdown" : "error")
+            // The model provider's own 429 (after the client's retries) counts with the platforms' ones.
+            if (error as? ModelError)?.code == .rateLimited { metrics.rateLimited(platform: "model") }
         } else {
             metrics.replyFinished(platform: platform.platformName)
         }

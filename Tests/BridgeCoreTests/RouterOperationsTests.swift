@@ -50,7 +50,7 @@ final class GatedModel: ChatModel, @unchecked Sendable {
         var configuration = RouterConfiguration(
             personas: [Harness.aria],
             bindings: channels.map { .init(platform: "memory", channelID: $0.channelID, personas: ["aria"]) })
-        configuration.shutdownGrace = .seconds(3)
+        configuration.shutdownGrace = .seconds(5)
         let model = GatedModel()
         let router = Router(configuration: configuration, model: model, store: store, platforms: [platform],
                             logger: Logger(label: "test"))

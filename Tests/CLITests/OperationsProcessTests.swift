@@ -26,17 +26,17 @@ import Testing
     @Test func sigtermDuringTenConcurrentStreamedRepliesFinishesEveryReplyAndExitsZero() async throws {
         let fixture = try await OperationsFixture()
         let channels = (1...10).map { "c\($0)" }
+        // The default grace period (10 s) applies.
         try fixture.writeConfig(channels: channels, extra: """
             [operations]
-            shutdown_grace_seconds = 6
             log_format = "json"
             """)
-        // Odd channels stream a short reply that ends inside the grace period; even channels a long one that cannot.
+        // Odd channels stream a short reply that ends inside the grace period; even channels one of two minutes.
         var expected: [String: String] = [:]
         var input: [[String: Any]] = []
         for (index, channel) in channels.enumerated() {
             let slow = index % 2 == 1
-            let text = slow ? (1...80).map { "slow\($0)" }.joined(separator: " ") : "quick reply for \(channel) done"
+            let text = slow ? (1...400).map { "slow\($0)" }.joined(separator: " ") : "quick reply for \(channel) done"
             expected[channel] = text
             let spec: [String: Any] = ["text": text, "token_interval": slow ? 0.3 : 0.25, "first_token_delay": 0.5]
             input.append(["channel": channel, "user": "u\(index)", "text": "go " + (try Self.marker(spec))])
@@ -110,7 +110,8 @@ import Testing
             log_format = "json"
             log_level = "warning"
             """)
-        let slow: [String: Any] = ["text": "one two three four", "first_token_delay": 3, "token_interval": 0.2,
+        // The first token comes late, so the first scrape sees replies started but none finished.
+        let slow: [String: Any] = ["text": "one two three four", "first_token_delay": 8, "token_interval": 0.2,
                                    "usage": ["prompt_tokens": 120, "completion_tokens": 4, "cached_tokens": 100]]
         let bridge = try fixture.startBridge(input: [
             ["channel": "c1", "user": "u1", "text": "hi " + (try Self.marker(slow))],
