@@ -83,6 +83,22 @@ final class OperationsFixture: @unchecked Sendable {
                               environment: env)
     }
 
+    /// Starts `persona-bridge run` reading standard input from a FIFO the test writes to with `BridgeInput.send`.
+    func startBridgeWithInput(arguments: [String] = []) throws -> (TestServer, BridgeInput) {
+        let fifo = directory.appendingPathComponent("input-\(UUID().uuidString).fifo").path
+        guard mkfifo(fifo, 0o600) == 0 else { throw TestServerError("mkfifo failed: errno \(errno)") }
+        // O_RDWR does not block on a FIFO (Linux), so the bridge can open its end whenever it starts.
+        let fd = open(fifo, O_RDWR)
+        guard fd >= 0 else { throw TestServerError("open fifo failed: errno \(errno)") }
+        let input = BridgeInput(fd: fd)
+        let config = directory.appendingPathComponent("bot.toml").path
+        let command = "bin=$1; cfg=$2; inp=$3; shift 3; exec \"$bin\" run --config \"$cfg\" \"$@\" < \"$inp\""
+        let env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "PB_TEST_KEY": Self.apiKey]
+        let bridge = try TestServer(executable: "/bin/sh", arguments: ["-c", command, "sh", CLI.binary, config, fifo] + arguments,
+                                    environment: env)
+        return (bridge, input)
+    }
+
     /// Completion requests the fake model has seen.
     func modelRequests() async throws -> [[String: Any]] {
         let output = try await runPython(["-c", """
@@ -144,4 +160,22 @@ struct BridgeTranscript {
 
     /// Final texts of the messages sent in `channel`.
     func messages(in channel: String) -> [String] { order.filter { channels[$0] == channel }.compactMap { texts[$0] } }
+}
+
+/// The test's end of the bridge's standard input.
+final class BridgeInput: @unchecked Sendable {
+    // Safe: `fd` is written once in init; writes are whole lines well under PIPE_BUF, so they never interleave.
+    private let fd: Int32
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// Writes one JSON message line.
+    func send(_ object: [String: Any]) throws {
+        var line = try JSONSerialization.data(withJSONObject: object)
+        line.append(0x0A)
+        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == line.count else { throw TestServerError("write to the bridge's input failed") }
+    }
+
+    deinit { close(fd) }
 }

@@ -110,23 +110,18 @@ import Testing
             log_format = "json"
             log_level = "warning"
             """)
-        // The first token comes late, so the first scrape sees replies started but none finished.
-        let slow: [String: Any] = ["text": "one two three four", "first_token_delay": 8, "token_interval": 0.2,
+        let spec: [String: Any] = ["text": "one two three four", "token_interval": 0.1,
                                    "usage": ["prompt_tokens": 120, "completion_tokens": 4, "cached_tokens": 100]]
-        let bridge = try fixture.startBridge(input: [
-            ["channel": "c1", "user": "u1", "text": "hi " + (try Self.marker(slow))],
-            ["channel": "c2", "user": "u2", "text": "hello " + (try Self.marker(slow))],
-        ])
+        let (bridge, input) = try fixture.startBridgeWithInput()
         defer { bridge.stop() }
         try await bridge.waitForOutput("{\"op\":\"ready\"}")
         let url = "http://127.0.0.1:\(port)"
 
-        try await Self.waitUntil("both requests at the model", bridge: bridge) { try await fixture.modelRequests().count == 2 }
-        let before = try await Self.scrape(url + "/metrics")
-        #expect(before.value("pb_messages_in_total", ["platform": "jsonl"]) == 2)
-        #expect(before.value("pb_replies_started_total", ["platform": "jsonl"]) == 2)
-        #expect(before.value("pb_replies_finished_total", ["platform": "jsonl"]) == nil, "nothing finished yet")
+        let idle = try await Self.scrape(url + "/metrics")
+        #expect(idle.value("pb_messages_in_total", ["platform": "jsonl"]) == nil, "nothing happened yet")
 
+        try input.send(["channel": "c1", "user": "u1", "text": "hi " + (try Self.marker(spec))])
+        try input.send(["channel": "c2", "user": "u2", "text": "hello " + (try Self.marker(spec))])
         try await Self.waitUntil("both replies finished", bridge: bridge) {
             try await Self.scrape(url + "/metrics").value("pb_replies_finished_total", ["platform": "jsonl"]) == 2
         }
@@ -134,6 +129,8 @@ import Testing
         #expect(after.families["pb_messages_in"] == "counter", "families: \(after.families)")
         #expect(after.families["pb_model_first_token_seconds"] == "histogram")
         #expect(after.families["pb_model_reply_seconds"] == "histogram")
+        #expect(after.value("pb_messages_in_total", ["platform": "jsonl"]) == 2)
+        #expect(after.value("pb_replies_started_total", ["platform": "jsonl"]) == 2)
         #expect(after.value("pb_messages_out_total", ["platform": "jsonl"]) == 2)
         #expect((after.value("pb_edits_total", ["platform": "jsonl"]) ?? 0) >= 1)
         #expect(after.value("pb_tokens_total", ["platform": "jsonl", "kind": "prompt"]) == 240)
@@ -142,6 +139,16 @@ import Testing
         #expect((after.value("pb_cost_usd_total", ["platform": "jsonl"]) ?? 0) > 0)
         #expect(after.value("pb_model_first_token_seconds_count", [:]) == 2)
         #expect(after.value("pb_model_reply_seconds_count", [:]) == 2)
+
+        // One more reply moves the counters again.
+        try input.send(["channel": "c1", "user": "u1", "text": "again " + (try Self.marker(spec))])
+        try await Self.waitUntil("the third reply", bridge: bridge) {
+            try await Self.scrape(url + "/metrics").value("pb_replies_finished_total", ["platform": "jsonl"]) == 3
+        }
+        let third = try await Self.scrape(url + "/metrics")
+        #expect(third.value("pb_messages_in_total", ["platform": "jsonl"]) == 3)
+        #expect(third.value("pb_tokens_total", ["platform": "jsonl", "kind": "prompt"]) == 360)
+        #expect(third.value("pb_model_reply_seconds_count", [:]) == 3)
 
         let health = try await runPython(["-c", """
             import urllib.request, urllib.error
