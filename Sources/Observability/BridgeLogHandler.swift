@@ -111,18 +111,33 @@ public final class SecretScrubber: @unchecked Sendable {
     /// The process-wide scrubber used by `BridgeLogHandler`.
     public static let shared = SecretScrubber()
 
+    /// Creates an empty scrubber (URL patterns are always scrubbed).
+    public init() {}
+
     /// Registers a secret; values shorter than 6 characters are ignored (they would mangle ordinary words).
     public func register(_ secret: String) {
         guard secret.count >= 6 else { return }
         lock.withLock { if !secrets.contains(secret) { secrets.append(secret) } }
     }
 
-    /// `text` with every registered secret replaced.
+    /// Secrets that are not configured but travel in URLs: Discord webhook tokens and `token=`-style query values.
+    private static let patterns: [(NSRegularExpression, String)] = [
+        (try! NSRegularExpression(pattern: #"(/webhooks/[0-9]+/)[A-Za-z0-9_.\-]+"#), "$1***"),
+        (try! NSRegularExpression(pattern: #"(?i)\b((?:access_)?token|api_?key|password|secret)=[^&\s"]+"#), "$1=***"),
+    ]
+
+    /// `text` with every registered secret and every secret-looking URL part replaced.
     public func scrub(_ text: String) -> String {
         let current = lock.withLock { secrets }
         var result = text
         for secret in current where result.contains(secret) {
             result = result.replacingOccurrences(of: secret, with: "***")
+        }
+        if result.contains("webhooks/") || result.contains("=") {
+            for (pattern, template) in Self.patterns {
+                let range = NSRange(result.startIndex..., in: result)
+                result = pattern.stringByReplacingMatches(in: result, range: range, withTemplate: template)
+            }
         }
         return result
     }

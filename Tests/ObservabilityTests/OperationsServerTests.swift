@@ -150,6 +150,16 @@ import ServiceLifecycle
         #expect(capture.text.contains("abc is a word"))
     }
 
+    @Test func tokensInURLsAreScrubbedToo() {
+        let scrubber = SecretScrubber()
+        #expect(scrubber.scrub("POST https://discord.com/api/v10/webhooks/123456/AbC-def_9.x?wait=true")
+            == "POST https://discord.com/api/v10/webhooks/123456/***?wait=true")
+        #expect(scrubber.scrub("GET /_matrix/client/v3/sync?access_token=syt_abc&since=s1")
+            == "GET /_matrix/client/v3/sync?access_token=***&since=s1")
+        #expect(scrubber.scrub("a=b and api_key=xyz") == "a=b and api_key=***")
+        #expect(scrubber.scrub("plain text") == "plain text")
+    }
+
     @Test func textFormatIsOneHumanLine() {
         let capture = Capture()
         let logger = Logger(label: "pb") { label in
