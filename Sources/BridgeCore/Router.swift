@@ -357,18 +357,22 @@ public final class Router: Service, Sendable {
             if let usage = outcome.usage { s.assembler.budget.calibrate(raw: context.rawEstimate, promptTokens: usage.promptTokens) }
             s.policy.recordReply(channel: channel.key, now: now)
         }
-        guard let first = outcome.messages.first else {
+        do {
+            if let first = outcome.messages.first {
+                if !outcome.text.isEmpty {
+                    try await store.insert(StoredMessage(
+                        channel: key, messageID: first.messageID, speakerID: "persona:\(persona.name)",
+                        speakerName: persona.displayName, kind: .persona, personaName: persona.name, text: outcome.text,
+                        timestamp: Date(), replyToID: triggerID))
+                }
+                try await store.recordReply(ReplyRecord(
+                    replyID: first.messageID, channel: key, personaName: persona.name, triggerMessageID: triggerID,
+                    messageIDs: outcome.messages.map(\.messageID), createdAt: Date(), wasCutOff: outcome.wasCutOff))
+            }
+        } catch {
             await recordSpend(admission, outcome: outcome, platform: platform.platformName, logger: logger)
-            return
+            throw error
         }
-        if !outcome.text.isEmpty {
-            try await store.insert(StoredMessage(
-                channel: key, messageID: first.messageID, speakerID: "persona:\(persona.name)", speakerName: persona.displayName,
-                kind: .persona, personaName: persona.name, text: outcome.text, timestamp: Date(), replyToID: triggerID))
-        }
-        try await store.recordReply(ReplyRecord(
-            replyID: first.messageID, channel: key, personaName: persona.name, triggerMessageID: triggerID,
-            messageIDs: outcome.messages.map(\.messageID), createdAt: Date(), wasCutOff: outcome.wasCutOff))
         // After the history writes, which commands like `regenerate` read next.
         await recordSpend(admission, outcome: outcome, platform: platform.platformName, logger: logger)
     }
