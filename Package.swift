@@ -125,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "persona-bridge",
             dependencies: [
-                "BridgeConfig", "BridgeCore", "PlatformConsole", "ModelClient", "HTTPTransport",
+                "BridgeConfig", "BridgeCore", "PlatformConsole", "PlatformIRC", "ModelClient", "HTTPTransport",
                 "SocketTransport", "Storage", "Observability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

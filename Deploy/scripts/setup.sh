@@ -2,7 +2,7 @@
 # Installs the Debian packages that building and testing PersonaBridge need and that are missing.
 # Safe to run again; it skips what is present. The test servers are Python standard library only.
 #   setup.sh                 build + run dependencies
-#   setup.sh --test          also the test servers (python3, openssl, ngIRCd)
+#   setup.sh --test          also the test servers (python3, openssl, ngIRCd, InspIRCd, Atheme)
 #   setup.sh --list [--test] print the missing packages and install nothing (used by .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,7 +24,7 @@ as_root() {
 }
 
 debs=(pkg-config libcurl4-openssl-dev libwebsockets-dev zlib1g-dev libsqlite3-dev)
-[ $want_tests = 1 ] && debs+=(python3 openssl ngircd python3-venv)
+[ $want_tests = 1 ] && debs+=(python3 openssl ngircd inspircd atheme-services python3-venv)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,3 +1,4 @@
+import Foundation
 import ServiceLifecycle
 
 /// A chat network connection: the seam every adapter (Discord, IRC, Matrix, console, in-memory) implements.
@@ -101,10 +102,13 @@ public struct IncomingMessage: Hashable, Sendable {
     public var isOwnMessage: Bool
     /// Persona name, when the message is our own and the adapter can tell which persona sent it.
     public var personaName: String?
+    /// When the platform says it was posted (IRC `server-time`, Discord snowflake); `nil` means "now".
+    public var timestamp: Date?
 
     /// Creates an incoming message.
     public init(channel: ChannelRef, author: ChatUser, messageID: String, text: String, replyTo: String? = nil,
-                mentionsUs: Bool = false, isOwnMessage: Bool = false, personaName: String? = nil) {
+                mentionsUs: Bool = false, isOwnMessage: Bool = false, personaName: String? = nil,
+                timestamp: Date? = nil) {
         self.channel = channel
         self.author = author
         self.messageID = messageID
@@ -113,6 +117,7 @@ public struct IncomingMessage: Hashable, Sendable {
         self.mentionsUs = mentionsUs
         self.isOwnMessage = isOwnMessage
         self.personaName = personaName
+        self.timestamp = timestamp
     }
 }
 

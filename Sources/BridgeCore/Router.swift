@@ -236,7 +236,7 @@ public final class Router: Service, Sendable {
         }
         try await store.insert(StoredMessage(
             channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
-            kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: Date(), replyToID: message.replyTo))
+            kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(), replyToID: message.replyTo))
 
         let personas = try await activePersonas(in: message.channel)
         var candidates: [TriggerPolicy.Candidate] = []
