@@ -134,10 +134,26 @@ func runPython(_ arguments: [String], tools: Bool = false) async throws -> Strin
         let venv = RepoPaths.root.appendingPathComponent(".venv-tools/bin/python").path
         if FileManager.default.isExecutableFile(atPath: venv) { python = venv }
     }
-    let process = try TestServer(executable: python, arguments: arguments)
+    // Standard output goes to a file: the captured pipe may still be draining when the exit is seen.
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("pb-py-\(UUID().uuidString).out").path
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let process = try TestServer(executable: "/bin/sh", arguments: ["-c", "out=$1; shift; exec \"$@\" > \"$out\"", "sh", out, python]
+                                     + arguments)
     let code = try await process.waitForExit(timeout: .seconds(60))
-    guard code == 0 else { throw TestServerError("python \(arguments.first ?? "") failed (\(code)): \(process.output)") }
-    return process.output
+    let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+    guard code == 0 else { throw TestServerError("python \(arguments.first ?? "") failed (\(code)): \(process.output)\(stdout)") }
+    return stdout
+}
+
+/// The bridge's whole output once it has exited: the reader thread may still be draining the pipe, so wait for
+/// the `jsonl` adapter's last line (it prints `closed` after every send and edit).
+func finalOutput(of bridge: TestServer) async throws -> String {
+    for _ in 0..<250 {
+        let output = bridge.output
+        if output.contains("{\"op\":\"closed\"}") { return output }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return bridge.output
 }
 
 /// The bridge's JSON-lines output: final text of every message it sent, in sending order.

@@ -50,8 +50,9 @@ import Testing
         }
         kill(bridge.pid, SIGTERM)
         let code = try await bridge.waitForExit(timeout: .seconds(60))
-        let output = bridge.output
+        let output = try await finalOutput(of: bridge)
         #expect(code == 0, "exit status; output:\n\(output)")
+        #expect(output.contains("{\"op\":\"closed\"}"), "the adapter closed cleanly")
 
         let transcript = BridgeTranscript(output)
         for (index, channel) in channels.enumerated() {
@@ -177,7 +178,7 @@ import Testing
         }
         kill(bridge.pid, SIGTERM)
         #expect(try await bridge.waitForExit(timeout: .seconds(60)) == 0)
-        let output = bridge.output
+        let output = try await finalOutput(of: bridge)
         let requests = try await fixture.modelRequests()
         let headers = try #require(requests.first?["headers"] as? [String: Any])
         #expect((headers["authorization"] as? String)?.contains(OperationsFixture.apiKey) == true,
@@ -230,7 +231,7 @@ import Testing
 
         let requests = try await fixture.modelRequests()
         #expect(requests.count == 2, "one request for u1's first message, one for u2; none for u1 over budget")
-        let c1 = BridgeTranscript(second.output).messages(in: "c1")
+        let c1 = BridgeTranscript(try await finalOutput(of: second)).messages(in: "c1")
         let notices = c1.filter { $0.contains("daily token budget") }
         #expect(notices.count == 1, "one notice for three refused messages: \(c1)")
         #expect(notices.first?.hasPrefix("Una") == true)
