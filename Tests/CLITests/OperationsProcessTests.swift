@@ -165,12 +165,18 @@ import Testing
 
     @Test func traceLogsNeverContainTheAPIKey() async throws {
         let fixture = try await OperationsFixture()
+        let discordToken = "discord-token-never-logged-0123456789"
         try fixture.writeConfig(channels: ["c1"], extra: """
             [operations]
             log_format = "json"
+
+            [platforms.discord]
+            enabled = false
+            token = "${PB_DISCORD_TOKEN}"
             """)
         let bridge = try fixture.startBridge(input: [["channel": "c1", "user": "u1", "text": "say something"]],
-                                             arguments: ["--log-level", "trace"])
+                                             arguments: ["--log-level", "trace"],
+                                             environment: ["PB_DISCORD_TOKEN": discordToken])
         defer { bridge.stop() }
         try await Self.waitUntil("the echo reply", bridge: bridge) {
             guard BridgeTranscript(bridge.output).messages(in: "c1").first?.contains("You said") == true else { return false }
@@ -186,6 +192,7 @@ import Testing
         #expect(output.contains("\"level\":\"trace\""), "trace logging must be on for this test to mean anything")
         #expect(!output.contains(OperationsFixture.apiKey), "the API key must not be logged")
         #expect(!output.contains(String(OperationsFixture.apiKey.prefix(20))), "not even a prefix of the key")
+        #expect(!output.contains(discordToken), "nor a platform token from the config")
     }
 
     @Test func aUserOverBudgetIsRefusedBeforeAnyModelRequestAndNoticedOnceAcrossARestart() async throws {

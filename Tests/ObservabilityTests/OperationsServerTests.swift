@@ -16,6 +16,12 @@ import SocketTransport
         #expect(readyz.status == 503)
         #expect(String(decoding: readyz.body, as: UTF8.self).contains("irc"))
         #expect(OperationsServer.respond(to: HTTPServerRequest(path: "/nope"), metrics: registry, readiness: ready).status == 404)
+        let draining: @Sendable () -> OperationsServer.Readiness = { .init(notReady: [], draining: true) }
+        let shuttingDown = OperationsServer.respond(to: HTTPServerRequest(path: "/readyz"), metrics: registry, readiness: draining)
+        #expect(shuttingDown.status == 503)
+        #expect(String(decoding: shuttingDown.body, as: UTF8.self).contains("shutting down"))
+        let fine: @Sendable () -> OperationsServer.Readiness = { .init(notReady: [], draining: false) }
+        #expect(OperationsServer.respond(to: HTTPServerRequest(path: "/readyz"), metrics: registry, readiness: fine).status == 200)
     }
 }
 
