@@ -81,7 +81,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let router = runtime.router(platforms: platforms, metrics: metrics.bridgeMetrics)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: RuntimeService(runtime: runtime))]
         if let metricsEndpoint {
             let server = OperationsServer(
                 host: metricsEndpoint.host, port: metricsEndpoint.port, metrics: metrics, logger: logger,
@@ -97,7 +97,7 @@ struct RunCommand: AsyncParsableCommand {
             services.append(.init(service: server))
         }
         // Graceful shutdown runs in reverse: the router drains first while platforms can still edit,
-        // then the platforms disconnect, then the metrics endpoint stops.
+        // then the platforms disconnect, then the metrics endpoint stops, then the store is flushed and closed.
         services += platformServices
         services.append(.init(service: router, successTerminationBehavior: .gracefullyShutdownGroup))
         var groupConfiguration = ServiceGroupConfiguration(
@@ -117,6 +117,7 @@ struct RunCommand: AsyncParsableCommand {
             await tasks.next()
             tasks.cancelAll()
         }
+        // Already done by RuntimeService unless the group ended abnormally; closing twice is harmless.
         await runtime.shutdown()
         logger.info("bridge stopped cleanly")
     }
