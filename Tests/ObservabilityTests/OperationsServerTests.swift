@@ -85,6 +85,15 @@ import ServiceLifecycle
         #expect(await Self.answersNothing(port), "stopped servers answer nothing")
     }
 
+    @Test func bindsAllInterfacesForContainers() async throws {
+        let server = HTTPServer(host: "0.0.0.0", port: 0, logger: Logger(label: "test")) { _ in .text("any") }
+        let port = try await server.start()
+        let client = HTTPClient()
+        defer { client.shutdown() }
+        #expect(try await Self.get(client, "http://127.0.0.1:\(port)/").1 == "any")
+        await server.stop()
+    }
+
     @Test func aPortInUseFailsToStartWithBindFailed() async throws {
         // Another process holds the port (vhosts of this process would share it instead).
         let port = try freeLoopbackPort()
