@@ -84,10 +84,29 @@ public final class Router: Service, Sendable {
                 self.interruptReplies()
                 return false
             }
-            // Only the pumps ending (their replies recorded) ends the router; the shutdown timer never cancels them.
+            group.addTask {
+                await self.pruneUsagePeriodically()
+                return false
+            }
+            // Only the pumps ending (their replies recorded) ends the router; the other tasks never cancel them.
             while let pumpsEnded = await group.next() {
                 if pumpsEnded { group.cancelAll() }
             }
+        }
+    }
+
+    /// Deletes usage older than every budget window, now and every six hours, until cancelled.
+    private func pruneUsagePeriodically() async {
+        while !Task.isCancelled {
+            do {
+                let removed = try await store.pruneUsage(before: Date().addingTimeInterval(-2 * BudgetPolicy.day))
+                if removed > 0 { logger.debug("pruned old usage records", metadata: ["removed": "\(removed)"]) }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("pruning usage records failed", metadata: ["error": "\(error)"])
+            }
+            do { try await clock.sleep(until: clock.now + .seconds(6 * 3_600)) } catch { return }
         }
     }
 
