@@ -28,6 +28,25 @@ struct CheckCommand: AsyncParsableCommand {
             print("\(options.config): \(errors) error\(errors == 1 ? "" : "s"); nothing was started.")
             throw ExitCode(1)
         }
+        var platformProblems = 0
+        for name in configuration.enabledPlatforms {
+            guard let factory = PlatformRegistry.factory(named: name) else {
+                print("\(options.config): error: [platforms.\(name)] is enabled, but this build has no \(name) adapter "
+                    + "(it has: \(PlatformRegistry.names.joined(separator: ", "))).")
+                platformProblems += 1
+                continue
+            }
+            do {
+                try factory.validate(configuration)
+            } catch {
+                print("\(options.config): error: \(error)")
+                platformProblems += 1
+            }
+        }
+        guard platformProblems == 0 else {
+            print("\(options.config): \(platformProblems) error\(platformProblems == 1 ? "" : "s"); nothing was started.")
+            throw ExitCode(1)
+        }
         let personas = configuration.personas.count
         print(
             "\(options.config): OK — \(personas) persona\(personas == 1 ? "" : "s"), "

@@ -75,7 +75,8 @@ extension IRCPlatformConfiguration {
 
 extension PlatformFactory {
     /// The IRC adapter for `[platforms.irc]`.
-    static let irc = PlatformFactory(name: "irc") { configuration, _, logger in
+    static let irc = PlatformFactory(name: "irc", validate: { _ = try IRCPlatformConfiguration($0) }) {
+        configuration, _, logger in
         let settings = try IRCPlatformConfiguration(configuration)
         if settings.channels.isEmpty {
             logger.warning("irc: no [[channels]] with platform = \"irc\"; the bot joins nothing and only answers private messages")

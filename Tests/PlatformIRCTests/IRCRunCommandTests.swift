@@ -132,6 +132,10 @@ import Testing
         let code = try await run.waitForExit(timeout: .seconds(60))
         #expect(code == 1, "\(run.output)")
         #expect(run.output.contains("[platforms.irc]") && run.output.contains("flood_rate"), "\(run.output)")
+        // `check` finds the same problem without connecting.
+        let check = try Self.launch(["check", "--config", dir.appendingPathComponent("bot.toml").path], in: dir)
+        #expect(try await check.waitForExit(timeout: .seconds(60)) == 1, "\(check.output)")
+        #expect(check.output.contains("[platforms.irc]") && check.output.contains("flood_rate"), "\(check.output)")
 
         let half = try Self.makeBot(modelPort: 9, extra: Self.ircSection(port: 6667, extra: "sasl_account = \"aria\""))
         defer { try? FileManager.default.removeItem(at: half) }
