@@ -64,3 +64,10 @@ if [ $want_tests = 1 ]; then
     "$venv/bin/pip" install -q --disable-pip-version-check matrix-synapse
   fi
 fi
+
+# Operations tests parse /metrics with prometheus_client (PyPI) from a repo-local venv.
+if [ $want_tests = 1 ] && ! .venv-tools/bin/python -c "import prometheus_client" >/dev/null 2>&1; then
+  echo "setup: installing prometheus-client into .venv-tools/"
+  python3 -m venv .venv-tools
+  .venv-tools/bin/pip install -q prometheus-client
+fi
