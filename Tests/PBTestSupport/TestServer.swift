@@ -177,6 +177,7 @@ public final class TestServer: @unchecked Sendable {
                 if n <= 0 { break }
                 box.server?.append(buffer[0..<n])
             }
+            box.server?.markOutputClosed()
             close(fd)
         }
         readerThread = thread
@@ -187,6 +188,20 @@ public final class TestServer: @unchecked Sendable {
     private final class WeakBox: @unchecked Sendable {
         // Written once before the reader thread starts, read only by that thread.
         weak var server: TestServer?
+    }
+
+    private var outputClosed = false
+
+    private func markOutputClosed() {
+        lock.lock()
+        outputClosed = true
+        lock.unlock()
+    }
+
+    private var isOutputClosed: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return outputClosed
     }
 
     private func append(_ bytes: ArraySlice<UInt8>) {
@@ -229,6 +244,10 @@ public final class TestServer: @unchecked Sendable {
         guard let status = recordedExitStatus() else {
             throw TestServerError("\(commandLine) was stopped, not exited")
         }
+        // The child has exited, but the reader may not have drained its last output yet. A grandchild
+        // can hold the pipe open, so wait a bounded time.
+        let drained = ContinuousClock.now + .seconds(2)
+        while !isOutputClosed, ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(5)) }
         return status
     }
 
