@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
     ],
     targets: [
@@ -88,6 +90,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]),
+
+        // /metrics, /healthz, /readyz over the lws HTTP server, and the log handlers.
+        .target(
+            name: "Observability",
+            dependencies: [
+                "BridgeCore", "SocketTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
         // Terminal chat adapter.
@@ -131,10 +145,11 @@ let package = Package(
             name: "persona-bridge",
             dependencies: [
                 "BridgeConfig", "BridgeCore", "PlatformConsole", "PlatformIRC", "PlatformMatrix", "ModelClient", "HTTPTransport",
-                "SocketTransport", "Storage", "StoragePostgres",
+                "SocketTransport", "Storage", "StoragePostgres", "Observability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]),
 
         // Loopback benchmarks: `swift run -c release pb-bench [transport …]`.
@@ -168,6 +183,10 @@ let package = Package(
                 "PlatformMatrix", "BridgeCore", "BridgeConfig", "ModelClient", "Storage", "HTTPTransport", "PBTestSupport",
                 "persona-bridge",
             ]),
+        .testTarget(
+            name: "ObservabilityTests",
+            dependencies: ["Observability", "BridgeCore", "BridgeConfig", "ModelClient", "Storage", "SocketTransport",
+                           "HTTPTransport", "PBTestSupport"]),
         .testTarget(name: "PlatformConsoleTests", dependencies: ["PlatformConsole", "BridgeCore"]),
         .testTarget(
             name: "BridgeCoreTests",

@@ -67,8 +67,9 @@ if [ $want_tests = 1 ]; then
   fi
 fi
 
-# Python tools for the tests, from PyPI into a repo-local venv (the system Python stays untouched).
-pips=(kubernetes-validate==1.37.0)
+# Python tools for the tests, from PyPI into a repo-local venv (the system Python stays untouched):
+# prometheus-client parses /metrics, kubernetes-validate checks Deploy/kubernetes.
+pips=(prometheus-client kubernetes-validate==1.37.0)
 if [ $want_tests = 1 ]; then
   [ -x .venv-tools/bin/pip ] || python3 -m venv .venv-tools
   need=()

@@ -23,6 +23,14 @@ public protocol ChatPlatform: Service, AnyObject {
     func typing(in channel: ChannelRef) async
     /// Whether a user may change the bridge's settings in a channel.
     func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool
+    /// Whether the adapter is connected and able to send (drives `/readyz`); defaults to `true`.
+    /// Read from the metrics server's thread: keep it a cheap, non-blocking read.
+    var isConnected: Bool { get }
+}
+
+extension ChatPlatform {
+    /// Adapters without a connection of their own are always ready.
+    public var isConnected: Bool { true }
 }
 
 /// A channel on some platform.

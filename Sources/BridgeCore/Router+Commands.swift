@@ -22,7 +22,7 @@ extension Router {
         case .failure(let error): return try await answer(error.message)
         case .success(let c): command = c
         }
-        if command.changesState {
+        if command.needsModerator {
             let allowed = config.isAdmin(message.author, on: channel.platform)
                 ? true : await platform.isModerator(message.author, in: channel)
             guard allowed else {
@@ -100,6 +100,8 @@ extension Router {
             if let mode = settings?.triggerMode { parts.append("mode \(mode)") }
             parts.append(String(format: "token estimate scale %.2f", promptScale))
             try await answer("Status — " + parts.joined(separator: " · "))
+        case .budget:
+            try await answer(try await budgetReport(for: channel))
         case .regenerate, .continueReply:
             guard let last = try await store.lastReply(in: key, persona: nil),
                   let persona = config.personas[last.personaName] else {
@@ -113,10 +115,11 @@ extension Router {
                         try? await platform.edit(SentMessageRef(channel: channel, messageID: id), text: "(replaced by a new reply)")
                     }
                 }
-                try await reply(as: persona, in: channel, to: last.triggerMessageID, platform: platform, logger: logger)
+                try await reply(as: persona, in: channel, to: last.triggerMessageID, platform: platform,
+                                requestedBy: message.author, logger: logger)
             } else {
                 try await reply(as: persona, in: channel, to: last.messageIDs.last, platform: platform,
-                                continuation: message.author.displayName, logger: logger)
+                                continuation: message.author.displayName, requestedBy: message.author, logger: logger)
             }
         }
     }

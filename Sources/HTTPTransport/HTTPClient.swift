@@ -128,7 +128,9 @@ public final class HTTPClient: Sendable {
         try easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
         try easy.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         try easy.set(CURLOPT_HTTP_VERSION, pb_curl_http_version_2tls())
-        try easy.set(CURLOPT_PIPEWAIT, 1)
+        // Waiting to multiplex only pays where HTTP/2 can be negotiated (TLS ALPN). On plain HTTP it made
+        // requests started together queue behind one long stream on the first connection.
+        if request.url.lowercased().hasPrefix("https://") { try easy.set(CURLOPT_PIPEWAIT, 1) }
         try easy.set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
         try easy.set(CURLOPT_TCP_KEEPALIVE, 1)
         try easy.set(CURLOPT_FOLLOWLOCATION, configuration.followRedirects ? 1 : 0)

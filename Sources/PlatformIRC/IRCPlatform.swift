@@ -66,6 +66,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
     private let continuation: AsyncStream<PlatformEvent>.Continuation
     private let clock: C
     private let logger: Logger
+    private let metrics = BridgeMetrics()
     private let state: Mutex<State>
     private let idTag = String(UInt64.random(in: 0...UInt64.max), radix: 36)
 
@@ -93,6 +94,9 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
 
     /// Whether registration finished on the current connection.
     public var isRegistered: Bool { state.withLock { $0.registered } }
+
+    /// Ready for `/readyz` once registered on the current connection.
+    public var isConnected: Bool { isRegistered }
 
     /// The last connection failure or drop, for health reports; nil once registered again.
     public var lastConnectionProblem: String? { state.withLock { $0.lastProblem } }
@@ -144,6 +148,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             let delay = backoff(failures: failures)
             failures += 1
             logger.info("irc reconnecting", metadata: ["delay": "\(delay)"])
+            metrics.reconnected(platform: platformName)
             do { try await clock.sleep(for: delay) } catch { break }
         }
     }
@@ -381,6 +386,10 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
                 let step = state.withLock { s -> OutgoingQueueStep<[UInt8]> in
                     guard s.registered else { return .idle }
                     return s.queue.next(now: clock.now)
+                }
+                if case .send(let channel, _) = step {
+                    metrics.queueDepth(platform: platformName, queue: channel,
+                                       depth: state.withLock { $0.queue.count(for: channel) })
                 }
                 switch step {
                 case .idle:

@@ -29,6 +29,8 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         var ready = false
         var deviceID: String?
         var sendLog: [SendAttempt] = []
+        /// The last /sync failed; cleared by the next success.
+        var syncFailing = false
     }
 
     /// One PUT to the homeserver, as the platform saw it (for status and tests).
@@ -62,6 +64,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
     private let store: any Store
     private let clock: C
     private let logger: Logger
+    private let metrics = BridgeMetrics()
     private let state: Mutex<State>
     private let start: C.Instant
 
@@ -90,6 +93,9 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
 
     /// Whether the first sync has been processed.
     public var isReady: Bool { state.withLock { $0.ready } }
+
+    /// Ready for `/readyz`: the first sync finished and the last one succeeded.
+    public var isConnected: Bool { state.withLock { $0.ready && !$0.syncFailing } }
 
     // MARK: Service
 
@@ -225,6 +231,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
                 if Task.isCancelled { return }
                 let delay = error.retryAfter ?? backoff.next()
                 logger.warning("sync failed; retrying", metadata: ["error": "\(error)", "delay": "\(delay)"])
+                state.withLock { $0.syncFailing = true }
                 try await clock.sleep(for: delay)
                 continue
             }
@@ -236,7 +243,11 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
             for invite in response.invited { await handleInvite(invite) }
             try await store.setState(response.nextBatch, for: batchKey)
             since = response.nextBatch
-            state.withLock { $0.ready = true }
+            let recovered = state.withLock { s in
+                defer { s.ready = true; s.syncFailing = false }
+                return s.syncFailing
+            }
+            if recovered { metrics.reconnected(platform: platformName) }
         }
     }
 
@@ -348,6 +359,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
             }
             if failure.code == .rateLimited {
                 limitedAttempts += 1
+                metrics.rateLimited(platform: platformName)
                 let asked = failure.retryAfter
                 let budget = state.withLock { s -> EditBudget in
                     var limiter = s.limiters[room] ?? MatrixRateLimiter(initial: configuration.initialEditBudget)

@@ -51,6 +51,16 @@ extension SQLiteStore {
         }
     }
 
+    /// Deletes usage records older than `before`.
+    @discardableResult
+    public func pruneUsage(before: Date) async throws -> Int {
+        let cutoff = before.storageMilliseconds
+        return try await write("pruning usage") { db in
+            try db.execute(sql: "DELETE FROM usage WHERE created_at < ?", arguments: [cutoff])
+            return db.changesCount
+        }
+    }
+
     private static func checkUsage(_ usage: UsageRecord, location: String) throws {
         if usage.requestID.isEmpty || usage.promptTokens < 0 || usage.completionTokens < 0 || usage.cachedTokens < 0 {
             throw StorageError(code: .invalidArgument,

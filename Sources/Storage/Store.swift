@@ -120,6 +120,10 @@ public protocol Store: Sendable {
     /// Sums the usage recorded in a scope with `createdAt >= since` (requests and tokens).
     func usageTotals(_ scope: UsageScope, since: Date) async throws -> UsageTotals
 
+    /// Deletes usage records with `createdAt < before` (older than any budget window); returns how many.
+    @discardableResult
+    func pruneUsage(before: Date) async throws -> Int
+
     // MARK: Maintenance
 
     /// Names of the schema migrations applied, in order (e.g. `v1-initial-schema`).

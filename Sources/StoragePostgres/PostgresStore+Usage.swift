@@ -59,4 +59,15 @@ extension PostgresStore {
             return totals
         }
     }
+
+    /// Deletes usage records older than `before`.
+    @discardableResult
+    public func pruneUsage(before: Date) async throws -> Int {
+        let cutoff = before.storageMilliseconds
+        return try await withConnection("pruning usage") { connection in
+            try await connection.query("""
+                WITH pruned AS (DELETE FROM usage WHERE created_at < \(cutoff) RETURNING 1) SELECT count(*) FROM pruned
+                """, logger: Self.quietLogger).decodeFirst(Int.self) ?? 0
+        }
+    }
 }

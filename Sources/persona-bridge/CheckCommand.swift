@@ -17,7 +17,7 @@ struct CheckCommand: AsyncParsableCommand {
     var online = false
 
     func run() async throws {
-        let logger = CLILogging.bootstrap(level: options.logLevel)
+        let logger = CLILogging.bootstrap(level: options.logLevel ?? "warning")
         let result = ConfigLoader(logger: logger).load(configPath: options.config)
         let base = FileManager.default.currentDirectoryPath
         if !result.diagnostics.isEmpty {

@@ -44,6 +44,7 @@ enum PlatformRegistry {
         .console,
         .irc,
         .matrix,
+        .jsonl,
     ]
 
     /// Names of the platforms `run` can start.

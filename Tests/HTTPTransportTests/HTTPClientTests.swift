@@ -158,6 +158,28 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
         }
     }
 
+    /// Requests started together must not queue behind one long stream on a shared HTTP/1.1 connection.
+    @Test(arguments: [false, true])
+    func requestsStartedTogetherDoNotWaitForALongStream(_ tls: Bool) async throws {
+        try await withHTTPServer(tls ? ["--tls"] : []) { _, port in
+            let caFile = RepoPaths.servers.appendingPathComponent("certs/ca.pem").path
+            let client = HTTPClient(configuration: .init(caFile: caFile))
+            defer { client.shutdown() }
+            let base = "\(tls ? "https" : "http")://127.0.0.1:\(port)"
+            let gate = "together-\(tls)"
+            async let long = client.execute(HTTPRequest(url: "\(base)/sse?name=\(gate)&count=2"))
+            async let short = fetchText(client, "\(base)/bytes?n=5")
+            async let other = fetchText(client, "\(base)/bytes?n=7")
+            // The long stream is still held at its gate, so these can only finish on connections of their own.
+            let (first, second) = try await (short, other)
+            #expect(first == (200, "xxxxx") && second == (200, "xxxxxxx"))
+            #expect(try await fetchText(client, "\(base)/sse-state?name=\(gate)").1 == "waiting")
+            _ = try await fetchText(client, "\(base)/gate?name=\(gate)")
+            let stream = try await long
+            _ = try await stream.body.collect(upTo: 1 << 16)
+        }
+    }
+
     @Test func connectTimeoutHasItsOwnCode() async throws {
         try await withHTTPServer(["--blackhole"]) { server, _ in
             let line = try #require(server.output.split(separator: "\n").first { $0.hasPrefix("BLACKHOLE ") })

@@ -190,24 +190,33 @@ public final class TestServer: @unchecked Sendable {
         weak var server: TestServer?
     }
 
+    private var outputClosed = false
+
+    private func markOutputClosed() {
+        lock.lock()
+        outputClosed = true
+        lock.unlock()
+    }
+
+    private var isOutputClosed: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return outputClosed
+    }
+
     private func append(_ bytes: ArraySlice<UInt8>) {
         lock.lock()
         outputBuffer.append(contentsOf: bytes)
         lock.unlock()
     }
 
-    private var outputClosed = false
-
-    private func markOutputClosed() {
-        lock.withLock { outputClosed = true }
-    }
-
-    /// Waits for the child to exit and for its output pipe to be drained to the end, then returns
-    /// the exit code (128+N for signal N) and the complete output.
+    /// Waits for the child to exit and for its output pipe to be drained to the end (unlike
+    /// `waitForExit`, without giving up after 2 s), then returns the exit code (128+N for signal N)
+    /// and the complete output.
     public func waitForCompleteOutput(timeout: Duration = .seconds(30)) async throws -> (status: Int32, output: String) {
         let deadline = ContinuousClock.now + timeout
         let status = try await waitForExit(timeout: timeout)
-        while !lock.withLock({ outputClosed }) {
+        while !isOutputClosed {
             if ContinuousClock.now >= deadline {
                 throw TestServerError("\(commandLine) exited but its output did not end within \(timeout)")
             }
@@ -250,6 +259,10 @@ public final class TestServer: @unchecked Sendable {
         guard let status = recordedExitStatus() else {
             throw TestServerError("\(commandLine) was stopped, not exited")
         }
+        // The child has exited, but the reader may not have drained its last output yet. A grandchild
+        // can hold the pipe open, so wait a bounded time.
+        let drained = ContinuousClock.now + .seconds(2)
+        while !isOutputClosed, ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(5)) }
         return status
     }
 

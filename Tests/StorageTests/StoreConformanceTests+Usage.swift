@@ -38,6 +38,19 @@ extension StoreConformanceTests {
         }
     }
 
+    @Test("pruning removes only usage older than the cutoff", arguments: StoreBackend.all)
+    func usagePruning(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            for (id, time) in [("old1", 1_000), ("old2", 1_999), ("new", 2_000)] {
+                try await store.recordUsage(UsageRecord(
+                    requestID: id, channel: general, userID: "u1", promptTokens: 1, createdAt: at(Int64(time))))
+            }
+            #expect(try await store.pruneUsage(before: at(2_000)) == 2)
+            #expect(try await store.usageTotals(.channel(general), since: at(0)) == UsageTotals(requests: 1, promptTokens: 1))
+            #expect(try await store.pruneUsage(before: at(2_000)) == 0)
+        }
+    }
+
     @Test("usage survives a restart", arguments: StoreBackend.persistent)
     func usageSurvivesRestart(_ backend: StoreBackend) async throws {
         try await withFixture(backend) { fixture in
