@@ -69,6 +69,58 @@ struct DeployTests {
         }
     }
 
+    @Test("the ConfigMap's config runs on PostgreSQL and answers the StatefulSet's probe paths")
+    func configMapConfigServesProbes() async throws {
+        let directory = try await configMapDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The probe paths and port name as the StatefulSet declares them.
+        let (probeCode, probes) = try await run(try venvTool("python"), ["-c", """
+            import sys, yaml
+            c = yaml.safe_load(open(sys.argv[1]))["spec"]["template"]["spec"]["containers"][0]
+            print(c["livenessProbe"]["httpGet"]["path"], c["readinessProbe"]["httpGet"]["path"])
+            """, resources[3]])
+        #expect(probeCode == 0, "\(probes)")
+        let paths = probes.split(whereSeparator: \.isWhitespace).map(String.init)
+        try #require(paths.count == 2)
+
+        let postgres = try await PostgresTestServer.shared()
+        try await postgres.withDatabase { database in
+            // Here: the test database instead of the cluster's, a loopback port, and the JSON-lines
+            // adapter standing in for Discord (whose adapter is not needed to serve the probes).
+            let port = try freeLoopbackPort()
+            var config = try String(contentsOf: directory.appendingPathComponent("bridge.toml"), encoding: .utf8)
+            config = config
+                .replacingOccurrences(of: #"url = "postgres://persona_bridge@postgres.database.svc.cluster.local:5432/persona_bridge?sslmode=require""#,
+                                      with: "url = \"\(postgres.url(database: database))\"")
+                .replacingOccurrences(of: #"metrics_address = "0.0.0.0:9464""#, with: "metrics_address = \"127.0.0.1:\(port)\"")
+                .replacingOccurrences(of: "[platforms.discord]\nenabled = true", with: "[platforms.discord]\nenabled = false")
+            try #require(config.contains(postgres.url(database: database)) && config.contains("127.0.0.1:\(port)"))
+            config += "\n[platforms.jsonl]\nenabled = true\n"
+            let path = directory.appendingPathComponent("local.toml")
+            try config.write(to: path, atomically: true, encoding: .utf8)
+
+            let bridge = try TestServer(
+                executable: CLI.binary, arguments: ["run", "--config", path.path],
+                environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "OPENROUTER_API_KEY": "test-key",
+                              "PB_POSTGRES_PASSWORD": postgres.password])
+            defer { bridge.stop() }
+            try await bridge.waitForPort(port, timeout: .seconds(60))
+            for probe in paths {
+                let (code, body) = try await run(try venvTool("python"), ["-c", """
+                    import sys, urllib.request
+                    print(urllib.request.urlopen(sys.argv[1], timeout=10).status)
+                    """, "http://127.0.0.1:\(port)\(probe)"])
+                #expect(code == 0 && body.contains("200"), "\(probe): \(body)\n\(bridge.output)")
+            }
+            let migrations = try await postgres.execute("SELECT count(*) FROM pb_schema_migrations", database: database)
+            #expect(migrations == "2", "the bridge migrated the PostgreSQL store")
+            kill(bridge.pid, SIGTERM)
+            let (status, output) = try await bridge.waitForCompleteOutput(timeout: .seconds(60))
+            #expect(status == 0, "\(output)")
+            #expect(!output.contains(postgres.password))
+        }
+    }
+
     @Test("the ConfigMap's personas are byte-identical to Bots/personas")
     func configMapPersonasMatchBots() async throws {
         let directory = try await configMapDirectory()
