@@ -10,7 +10,9 @@ extension StorageError {
             return
         }
         guard let psqlError = error as? PSQLError else {
-            self.init(code: defaultCode, message: "\(what) failed", location: location, underlying: "\(type(of: error))")
+            // Pool and NIO errors (e.g. the pool's circuit breaker after failed connects) carry no
+            // query or credentials, so their own text is kept.
+            self.init(code: defaultCode, message: "\(what) failed", location: location, underlying: "\(type(of: error)): \(error)")
             return
         }
         var detail = "\(psqlError.code)"
