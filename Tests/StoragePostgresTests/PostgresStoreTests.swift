@@ -112,4 +112,26 @@ struct PostgresStoreTests {
             try await store.close()
         }
     }
+
+    @Test("after the server drops every connection (a failover or restart), the store reconnects by itself")
+    func reconnectsAfterDroppedConnections() async throws {
+        try await withDatabase { server, database in
+            let store = try await PostgresStore.open(try configuration(server, database))
+            let channel = ChannelKey(platform: "discord", serverID: "g", channelID: "c")
+            #expect(try await store.claimAnswer(channel: channel, messageID: "before"))
+            let dropped = try await server.execute("""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE datname = '\(database)' AND pid <> pg_backend_pid()
+                """)
+            #expect(Int(dropped) ?? 0 >= 1, "the store's pooled connection was dropped")
+            // A call that was using a dropped connection may fail once; the next ones get new connections.
+            var claimed: Bool?
+            for _ in 0..<5 where claimed == nil {
+                claimed = try? await store.claimAnswer(channel: channel, messageID: "after")
+            }
+            #expect(claimed == true)
+            #expect(!(try await store.claimAnswer(channel: channel, messageID: "before")), "claims survive the reconnect")
+            try await store.close()
+        }
+    }
 }
