@@ -102,7 +102,7 @@ let package = Package(
         .target(
             name: "PlatformDiscord",
             dependencies: [
-                "BridgeCore", "HTTPTransport", "SocketTransport", "CZlib",
+                "BridgeCore", "Storage", "HTTPTransport", "SocketTransport", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
@@ -111,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "persona-bridge",
             dependencies: [
-                "BridgeConfig", "BridgeCore", "PlatformConsole", "ModelClient", "HTTPTransport",
+                "BridgeConfig", "BridgeCore", "PlatformConsole", "PlatformDiscord", "ModelClient", "HTTPTransport",
                 "SocketTransport", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

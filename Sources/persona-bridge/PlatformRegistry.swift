@@ -31,6 +31,7 @@ struct PlatformSetupError: Error, CustomStringConvertible {
 enum PlatformRegistry {
     static let factories: [PlatformFactory] = [
         .console,
+        .discord,
     ]
 
     /// Names of the platforms `run` can start.
