@@ -31,6 +31,8 @@ public struct RateLimitState: Sendable {
         var resetAt: Duration
         /// Last learned reset-after, reused until a response refreshes it.
         var window: Duration
+        /// Longest reset-after seen: the bucket's window length, as far as headers tell.
+        var span: Duration = .zero
     }
     private var routeToHash: [String: String] = [:]
     private var buckets: [String: Bucket] = [:]
@@ -114,7 +116,8 @@ public struct RateLimitState: Sendable {
             let resetAfter = headers["X-RateLimit-Reset-After"].flatMap(Double.init)
         {
             let window = Duration.milliseconds(Int(max(resetAfter, 0) * 1000))
-            var learned = Bucket(limit: limit, remaining: remaining, resetAt: now + window, window: window)
+            var learned = Bucket(limit: limit, remaining: remaining, resetAt: now + window, window: window,
+                                 span: max(window, buckets[key]?.span ?? .zero))
             // Responses of concurrent requests arrive out of order: within a live window keep the lower count.
             // A reset time far from the known one means the server already started a new window.
             if let known = buckets[key], now < known.resetAt, learned.resetAt < known.resetAt + window / 2 {
@@ -138,7 +141,8 @@ public struct RateLimitState: Sendable {
     /// The edit budget for a channel learned from its PATCH bucket, or nil before any response taught it.
     public func editBudget(channelID: String) -> EditBudget? {
         guard let bucket = buckets[bucketKey(.editMessage(channelID: channelID))], bucket.limit > 0 else { return nil }
-        // Headers give the window only as reset-after; Discord's observed edit window is 5 s for 5 edits.
-        return EditBudget(burst: bucket.limit, interval: .seconds(5) / bucket.limit)
+        // Headers give the window only as reset-after; its longest value is the window (Discord: 5 edits per 5 s).
+        let span = bucket.span > .zero ? bucket.span : .seconds(5)
+        return EditBudget(burst: bucket.limit, interval: span / bucket.limit)
     }
 }
