@@ -122,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "pb-bench",
             dependencies: [
-                "HTTPTransport", "SocketTransport", "ModelClient", "BridgeCore", "PBTestSupport",
+                "HTTPTransport", "SocketTransport", "ModelClient", "BridgeCore", "PBTestSupport", "PlatformDiscord", "Storage",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/pb-bench"),

@@ -186,6 +186,11 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
 
     // MARK: Events
 
+    /// Handles one decoded gateway payload as if the gateway had delivered it (benchmarks and tests).
+    public func ingest(_ payload: GatewayPayload) async {
+        await withDiscardingTaskGroup { tasks in await handle(payload, tasks: &tasks) }
+    }
+
     private func handle(_ payload: GatewayPayload, tasks: inout DiscardingTaskGroup) async {
         switch payload.event {
         case .ready(let ready):
