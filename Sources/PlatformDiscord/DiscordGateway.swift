@@ -312,8 +312,10 @@ public final class DiscordGateway: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await socket.close(code: code, reason: "reconnecting") }
             group.addTask { [clock] in
-                try? await clock.sleep(until: clock.now + .seconds(3))
-                socket.abort()
+                do {
+                    try await clock.sleep(until: clock.now + .seconds(3))
+                    socket.abort()
+                } catch {}
             }
             await group.next()
             group.cancelAll()
