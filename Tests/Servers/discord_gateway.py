@@ -57,7 +57,7 @@ class Session:
         if guild_id is not None:
             if (int(guild_id) >> 22) % count != self.shard[0]:
                 return False
-        elif self.shard[0] != 0 and t.startswith(("MESSAGE_", "CHANNEL_PINS")):
+        elif self.shard[0] != 0 and t.startswith(("MESSAGE_", "CHANNEL_PINS", "INTERACTION_")):
             return False  # DMs arrive on shard 0 only
         if t.startswith("MESSAGE_") and t != "MESSAGE_POLL_VOTE_ADD":
             need = W.GUILD_MESSAGES if guild_id is not None else W.DIRECT_MESSAGES

@@ -80,7 +80,8 @@ GATEWAY (websocket on any path outside the API prefix and /_control/, e.g. "/", 
   cfg send_limit (120) frames per cfg send_window_s (60) → close 4008; unknown op → 4001; op 3/4/8 before
   identify → 4003; identify/resume twice → 4005.
   Heartbeat: op 1 (any d) → op 11 ACK unless ACKs are stopped for that connection. No heartbeat for longer
-  than heartbeat_interval_ms + heartbeat_grace_ms (grace default = one interval) since HELLO or the last
+  than heartbeat_interval_ms + heartbeat_grace_ms (grace default = max(interval, 2000 ms), for loaded
+  machines; set it to test 4009 quickly) since HELLO or the last
   heartbeat → close 4009 (session invalidated).
   IDENTIFY op 2 {token (bare, == cfg token, else 4004), properties {os, browser, device} (else 4002),
   intents int (missing/unknown bits → 4013; any bit of cfg disallowed_intents, default GUILD_MEMBERS|
@@ -107,7 +108,7 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
                                         rate-limit state); aborts every gateway connection
   POST /_control/clear                  clears only recordings and counters (requests, frames, stats)
   GET  /_control/config                 current config;  POST /_control/config {key: value...} merges, returns it.
-        keys: token, api_prefix, heartbeat_interval_ms, heartbeat_grace_ms (null = one interval), ack_heartbeats
+        keys: token, api_prefix, heartbeat_interval_ms, heartbeat_grace_ms (null = max(interval, 2000)), ack_heartbeats
         (default for NEW connections), disallowed_intents, send_limit, send_window_s, max_payload_bytes,
         shards, max_concurrency, session_start_total, identify_interval_s, required_shards, resume_timeout_s,
         gateway_url, resume_url, interaction_timeout_s, followup_timeout_s, require_allowed_mentions (400 when
@@ -147,6 +148,9 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
   POST /_control/gateway/garbage {"count": 10000, "kinds": [...], "huge_bytes": 200000}   kinds from bad_json,
         not_object, unknown_op, unknown_event, missing_fields, wrong_types, unknown_enum, huge (default all;
         huge is at most 1 in 1000); unsequenced; → {"sent": n, "by_kind": {...}}
+  POST /_control/gateway/blast {"count": 10000, "channel_id", "content", "author_id", "store": false}
+        `count` SEQUENCED MESSAGE_CREATEs to each identified target, as fast as possible (benchmark feed);
+        with store false they are not kept for replay → {"sent", "seconds"}
   POST /_control/gateway/close {"code": 4000, "reason": "", "invalidate": false}   server close frame
   POST /_control/gateway/drop                      TCP abort, no close frame (session stays resumable)
   POST /_control/gateway/reconnect                 op 7 (d null)
@@ -168,6 +172,10 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
         time), "_edits", "_deleted"
   GET  /_control/interactions           injected interactions + "_callback" {type, data, elapsed_s},
         "_original", "_followups", "_late_callbacks"
+  GET  /_control/buckets                per (route, major): {"route", "major", "bucket", "limit", "per",
+        "accepted", "rejected", "windows" (windows opened), "in_last_window", "first", "last" (epoch s),
+        "utilization" = accepted / (limit * windows), "full_windows_utilization" (same without the last,
+        possibly partial, window; null with one window)}   cleared by /_control/clear
   GET  /_control/stats                  counters: rest_requests, rest_by_status, rate_limited (429s),
         invalid_requests (401/403/429), typing, command_puts, connections, identifies, identify_rate_limited,
         resume_attempts, resumes, resume_failed, replayed, heartbeats, heartbeat_timeouts, server_closes
@@ -248,6 +256,7 @@ class Server:
         self.identify_times = {}
         self.session_starts_used = 0
         self.buckets = {}
+        self.bucket_stats = {}
         self.global_times = collections.deque()
         self.forced = []
         self.clear()
@@ -255,6 +264,7 @@ class Server:
     def clear(self):
         self.requests = []
         self.frames = []
+        self.bucket_stats = {}
         self.counters = collections.defaultdict(int)
         self.counters["rest_by_status"] = {}
         self.counters["server_closes"] = {}
@@ -268,7 +278,7 @@ class Server:
 
     def grace_ms(self):
         grace = self.cfg["heartbeat_grace_ms"]
-        return self.cfg["heartbeat_interval_ms"] if grace is None else grace
+        return max(self.cfg["heartbeat_interval_ms"], 2000) if grace is None else grace
 
     def route_spec(self, route):
         return self.cfg["routes"].get(route) or self.cfg["routes"]["default"]
@@ -293,9 +303,20 @@ class Server:
         if b is None or now >= b["reset"]:
             b = {"count": 0, "reset": now + per, "reset_epoch": time.time() + per}
             self.buckets[key] = b
+        stats = self.bucket_stats.setdefault(key, {"route": route, "major": major, "accepted": 0, "rejected": 0,
+                                                    "windows": 0, "in_last_window": 0, "first": None, "last": None})
+        if b["count"] == 0:
+            stats["windows"] += 1
+            stats["in_last_window"] = 0
         limited = b["count"] >= limit
-        if not limited:
+        if limited:
+            stats["rejected"] += 1
+        else:
             b["count"] += 1
+            stats["accepted"] += 1
+            stats["in_last_window"] += 1
+            stats["first"] = stats["first"] or time.time()
+            stats["last"] = time.time()
         after = max(0.0, b["reset"] - now)
         headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, limit - b["count"])),
                    "X-RateLimit-Reset": f"{b['reset_epoch']:.3f}", "X-RateLimit-Reset-After": f"{after:.3f}",
@@ -463,7 +484,7 @@ def ctl_inject_interaction(srv, body):
                   "_followups": [], "_late_callbacks": 0, "_user": usr})
     srv.interactions[iid] = inter
     srv.interactions_by_token[token] = inter
-    seqs = G.broadcast(srv, "INTERACTION_CREATE", d, None)
+    seqs = G.broadcast(srv, "INTERACTION_CREATE", d, guild["id"] if guild else None)
     return {"interaction": d, "id": iid, "token": token, "seqs": seqs}
 
 
@@ -611,6 +632,54 @@ def ctl_garbage(srv, body):
     return {"sent": count, "by_kind": dict(by_kind), "connections": [c.id for c in conns]}
 
 
+def ctl_buckets(srv):
+    out = []
+    for (route, major), st in srv.bucket_stats.items():
+        spec = srv.route_spec(route)
+        limit = int(spec["limit"])
+        full = st["windows"] - 1
+        out.append(dict(st, limit=limit, per=float(spec["per"]), bucket=R.bucket_hash(route),
+                        utilization=round(st["accepted"] / (limit * st["windows"]), 4) if st["windows"] else None,
+                        full_windows_utilization=round((st["accepted"] - st["in_last_window"]) / (limit * full), 4)
+                        if full > 0 else None))
+    return out
+
+
+async def ctl_blast(srv, body):
+    """Sends `count` sequenced MESSAGE_CREATE dispatches as fast as possible (benchmark feed)."""
+    conns = [c for c in G.targets(srv, body) if c.session is not None]
+    count = int(body.get("count", 10000))
+    channel_id = body.get("channel_id", W.CHANNEL_IDS[0])
+    guild, _ = W.find_channel(srv.guilds, channel_id)
+    author = srv.users.get(body.get("author_id", W.ALICE_ID))
+    template = {"id": "0", "channel_id": channel_id, "author": author, "content": body.get("content", "blast message"),
+                "timestamp": W.iso(), "edited_timestamp": None, "tts": False, "mention_everyone": False,
+                "mentions": [], "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0,
+                "flags": 0, "components": []}
+    if guild:
+        template["guild_id"] = guild["id"]
+        template["member"] = {"roles": [], "joined_at": W.iso(0), "deaf": False, "mute": False, "flags": 0}
+    store = bool(body.get("store", False))
+    started = time.monotonic()
+    for i in range(count):
+        template["id"] = srv.ids.next()
+        for conn in conns:
+            session = conn.session
+            session.seq += 1
+            payload = {"op": 0, "t": "MESSAGE_CREATE", "s": session.seq, "d": template}
+            text = G.dumps(payload)
+            if store:
+                session.events.append(json.loads(text))
+            conn.send_text(text)
+        if i % 256 == 255:
+            for conn in conns:
+                await conn.drain()
+    for conn in conns:
+        await conn.drain()
+        srv.record_frame("out", conn, {"blast_frames": count})
+    return {"sent": count, "seconds": round(time.monotonic() - started, 4), "connections": [c.id for c in conns]}
+
+
 def ctl_gateway_info(srv):
     return {"connections": [c.info() for c in srv.conns], "sessions": [s.info() for s in srv.sessions.values()]}
 
@@ -676,6 +745,8 @@ async def control(srv, method, route, query, raw):
             return 200, ctl_raw(srv, body)
         if method == "POST" and route == "/_control/gateway/garbage":
             return 200, ctl_garbage(srv, body)
+        if method == "POST" and route == "/_control/gateway/blast":
+            return 200, await ctl_blast(srv, body)
         if method == "POST" and route.startswith("/_control/gateway/"):
             return 200, ctl_gateway_action(srv, route.rsplit("/", 1)[1], body)
         if route == "/_control/gateway":
@@ -694,6 +765,8 @@ async def control(srv, method, route, query, raw):
             return (200, msg) if msg else (404, {"error": "unknown message"})
         if route == "/_control/interactions":
             return 200, list(srv.interactions.values())
+        if route == "/_control/buckets":
+            return 200, ctl_buckets(srv)
         if route == "/_control/stats":
             return 200, dict(srv.counters)
     except (ControlError, KeyError, ValueError, TypeError) as error:

@@ -505,6 +505,45 @@ async def test_requests_recorded():
     assert ctl("requests?since=" + str(last["id"])) == []
 
 
+async def test_bucket_stats_and_blast():
+    for i in range(7):
+        api("PATCH" if i else "POST", f"/channels/{GENERAL}/messages" + (f"/{first}" if i else ""), {"content": f"v{i}"})
+        if i == 0:
+            first = ctl("messages")[-1]["id"]
+    b = [x for x in ctl("buckets") if x["route"] == "messages" and x["major"] == GENERAL][0]
+    assert b["accepted"] == 5 and b["rejected"] == 2 and b["windows"] == 1 and b["utilization"] == 1.0, b
+    ws, _, _ = await ready_client("?v=10&encoding=json&compress=zlib-stream")
+    out = ctl("gateway/blast", {"count": 2000})
+    assert out["sent"] == 2000
+    last = None
+    for _ in range(2000):
+        last = await ws.recv()
+    assert last["t"] == "MESSAGE_CREATE" and last["s"] == 2002, last
+    ws.close()
+
+
+async def test_interaction_shard_routing():
+    ws0 = await WS().connect()
+    await ws0.identify(shard=[0, 2])
+    r0 = await ws0.recv()
+    ws1 = await WS().connect()
+    await ws1.identify(shard=[1, 2])
+    r1 = await ws1.recv()
+    guild_shard = (int("900000000000000100") >> 22) % 2
+    mine, other = (ws0, ws1) if guild_shard == 0 else (ws1, ws0)
+    assert len((r0 if guild_shard == 0 else r1)["d"]["guilds"]) == 1
+    assert (await mine.recv())["t"] == "GUILD_CREATE"
+    ctl("inject/interaction", {"name": "status"})
+    assert (await mine.recv())["t"] == "INTERACTION_CREATE"
+    try:
+        extra = await other.recv(0.3)
+        raise AssertionError(f"other shard got {extra}")
+    except asyncio.TimeoutError:
+        pass
+    ws0.close()
+    ws1.close()
+
+
 TESTS = [(name, fn) for name, fn in list(globals().items()) if name.startswith("test_")]
 
 
