@@ -131,7 +131,7 @@ class Conn:
             pass
 
     def send(self, obj, record=True):
-        self.send_text(dumps(obj))
+        self.send_text(dumps(obj), split=int(self.srv.cfg["split_frames"]))
         if record:
             self.srv.record_frame("out", self, obj)
 

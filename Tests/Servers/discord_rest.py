@@ -288,6 +288,7 @@ def edit(srv, msg, body):
         msg["content"] = body["content"] or ""
     if "embeds" in body:
         msg["embeds"] = body["embeds"] or []
+    msg["flags"] &= ~(1 << 7)  # an edit ends a deferred response's LOADING state
     pinged = W.pings(msg["content"], body.get("allowed_mentions"))
     msg.update({"edited_timestamp": W.iso(), "mention_everyone": pinged["everyone"], "mention_roles": pinged["roles"],
                 "mentions": [srv.users.get(u, W.user(u, "user" + u[-4:])) for u in pinged["users"]]})
@@ -563,8 +564,7 @@ def h_interaction_callback(srv, method, groups, query, body, interaction):
                           _deferred=kind == 5)
         msg["flags"] = (data.get("flags") or 0) | ((1 << 7) if kind == 5 else 0)  # LOADING for deferred
         inter["_original"] = msg["id"]
-        if kind == 4:
-            echo(srv, "MESSAGE_CREATE", msg)
+        echo(srv, "MESSAGE_CREATE", msg)
     if query.get("with_response", "false").lower() in ("true", "1"):
         resp = {"interaction": {"id": inter["id"], "type": inter["type"], "response_message_id": inter["_original"]},
                 "resource": {"type": kind}}

@@ -112,7 +112,8 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
         (default for NEW connections), disallowed_intents, send_limit, send_window_s, max_payload_bytes,
         shards, max_concurrency, session_start_total, identify_interval_s, required_shards, resume_timeout_s,
         gateway_url, resume_url, interaction_timeout_s, followup_timeout_s, require_allowed_mentions (400 when
-        absent), require_user_agent, echo_own_messages, max_webhooks_per_channel, ratelimits_enabled,
+        absent), require_user_agent, echo_own_messages, max_webhooks_per_channel, split_frames (n > 1: every
+        gateway message is written as n websocket messages (zlib) / n fragments (plain)), ratelimits_enabled,
         global_limit, global_window_s, routes {name: {"limit", "per"}} (merged per route)
   POST /_control/ratelimits {"routes": {"messages": {"limit": 2, "per": 5}}, "global_limit", "global_window_s",
         "enabled", "reset_buckets": true}   shorthand for config + clearing bucket state
@@ -207,7 +208,7 @@ def default_config():
         "required_shards": 0, "resume_timeout_s": 600.0, "gateway_url": None, "resume_url": None,
         "interaction_timeout_s": 3.0, "followup_timeout_s": 900.0,
         "require_allowed_mentions": False, "require_user_agent": True, "echo_own_messages": True,
-        "max_webhooks_per_channel": 15,
+        "max_webhooks_per_channel": 15, "split_frames": 1,
         "ratelimits_enabled": True, "global_limit": 50, "global_window_s": 1.0,
         "routes": {
             "messages": {"limit": 5, "per": 5.0}, "messages_delete": {"limit": 5, "per": 1.0},
@@ -420,10 +421,15 @@ def ctl_inject_message(srv, body):
     return {"message": R.public(msg), "seqs": seqs}
 
 
-def ctl_message_update(srv, body):
+def stored_message(srv, body):
     msg = srv.messages.get(str(body.get("id")))
     if msg is None:
         raise ControlError("unknown message id")
+    return msg
+
+
+def ctl_message_update(srv, body):
+    msg = stored_message(srv, body)
     for key, value in body.items():
         if key not in ("id", "dispatch"):
             msg[key] = value
@@ -435,9 +441,7 @@ def ctl_message_update(srv, body):
 
 
 def ctl_message_delete(srv, body):
-    msg = srv.messages.get(str(body.get("id")))
-    if msg is None:
-        raise ControlError("unknown message id")
+    msg = stored_message(srv, body)
     msg["_deleted"] = True
     d = {"id": msg["id"], "channel_id": msg["channel_id"]}
     if msg.get("guild_id"):

@@ -219,10 +219,14 @@ async def test_zlib_stream_one_context_sync_flush():
     for i in range(5):
         msg = await ws.recv()
         assert msg["t"] == "MESSAGE_CREATE" and msg["d"]["content"].startswith(f"hello {i}"), msg
+    ctl("config", {"split_frames": 4})
+    ctl("inject/message", {"content": "split " * 100})
+    assert (await ws.recv())["d"]["content"].startswith("split") and ws.binary_frames == 3 + 5 + 4
+    ctl("config", {"split_frames": 1})
     # a fresh inflater cannot decode a later message on its own: one shared context per connection
     ctl("gateway/raw", {"frames": [{"json": {"op": 0, "t": "X", "s": None, "d": {"a": "hello 0" * 50}}, "split": 3}]})
     msg = await ws.recv()
-    assert msg["t"] == "X" and ws.binary_frames == 3 + 5 + 3
+    assert msg["t"] == "X" and ws.binary_frames == 3 + 5 + 4 + 3
     ws.close()
 
 
