@@ -87,16 +87,24 @@ def handle(srv, method, target, headers, raw):
            "bucket": None, "major": None, "ratelimit": None}
     srv.requests.append(rec)
     out_headers = {}
+    now = time.monotonic()
+    while srv.invalid_times and srv.invalid_times[0] < now - srv.cfg["ban_window_s"]:
+        srv.invalid_times.popleft()
     try:
-        status, obj = serve(srv, method, url.path, query, headers, raw, body, rec, out_headers)
+        if srv.cfg["ban_threshold"] and len(srv.invalid_times) >= srv.cfg["ban_threshold"]:
+            srv.counters["banned_requests"] += 1
+            status, obj = 429, b"<html><body>error code: 1015 (fake: banned for too many invalid requests)</body></html>"
+        else:
+            status, obj = serve(srv, method, url.path, query, headers, raw, body, rec, out_headers)
     except Fail as fail:
         status, obj = fail.status, fail.body
     rec["status"] = status
-    rec["response"] = obj
+    rec["response"] = obj.decode() if isinstance(obj, bytes) else obj
     srv.counters["rest_requests"] += 1
     srv.counters["rest_by_status"][str(status)] = srv.counters["rest_by_status"].get(str(status), 0) + 1
-    if status in (401, 403, 429):
+    if status in (401, 403, 429) and out_headers.get("X-RateLimit-Scope") != "shared":
         srv.counters["invalid_requests"] += 1
+        srv.invalid_times.append(now)
     if status == 429:
         srv.counters["rate_limited"] += 1
     return status, obj, out_headers

@@ -113,7 +113,9 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
         shards, max_concurrency, session_start_total, identify_interval_s, required_shards, resume_timeout_s,
         gateway_url, resume_url, interaction_timeout_s, followup_timeout_s, require_allowed_mentions (400 when
         absent), require_user_agent, echo_own_messages, max_webhooks_per_channel, split_frames (n > 1: every
-        gateway message is written as n websocket messages (zlib) / n fragments (plain)), ratelimits_enabled,
+        gateway message is written as n websocket messages (zlib) / n fragments (plain)), ban_threshold (10000)
+        and ban_window_s (600): that many invalid requests (401/403/429, not scope "shared") in the window and
+        every API request gets 429 with an HTML body and no rate-limit headers (Cloudflare ban), ratelimits_enabled,
         global_limit, global_window_s, routes {name: {"limit", "per"}} (merged per route)
   POST /_control/ratelimits {"routes": {"messages": {"limit": 2, "per": 5}}, "global_limit", "global_window_s",
         "enabled", "reset_buckets": true}   shorthand for config + clearing bucket state
@@ -156,11 +158,15 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
   POST /_control/gateway/drop                      TCP abort, no close frame (session stays resumable)
   POST /_control/gateway/reconnect                 op 7 (d null)
   POST /_control/gateway/invalid_session {"resumable": false}   op 9 d=resumable; false invalidates the session
+        (the connection may then identify again). Both take "close_after_ms" (+ "close_code", default 4000):
+        if the connection is still open then, the fake closes it, as Discord does.
   POST /_control/gateway/heartbeat_request         op 1 (d = session seq)
   POST /_control/gateway/acks {"enabled": false, "future": false}   stop/resume op 11 ACKs on the targeted
         open connections (and for new ones too when "future": true; enabled true always restores the default)
   GET  /_control/gateway                {"connections": [{id, path, query, compress, open, session_id,
-        heartbeats, acks, sent, received, server_close [code, reason], client_close}], "sessions": [...]}
+        heartbeats, acks, sent, received, server_close [code, reason], client_close (code, null or "eof"),
+        opened_at, closed_at, ready_at, resumed_at (epoch s), replayed}], "sessions": [{session_id, shard,
+        intents, seq, valid, connected, connection, resumes, events}]}
   GET  /_control/frames[?since=id&dir=in|out]   gateway frames: {"id", "time", "monotonic", "dir", "connection",
         "op", "t", "s", "d" (in: parsed payload; out: null), "opcode", "size"}; closes appear as
         {"d": {"close": code, "reason"}}. Garbage/raw sends are one summary entry each call.
@@ -178,7 +184,7 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
         "utilization" = accepted / (limit * windows), "full_windows_utilization" (same without the last,
         possibly partial, window; null with one window)}   cleared by /_control/clear
   GET  /_control/stats                  counters: rest_requests, rest_by_status, rate_limited (429s),
-        invalid_requests (401/403/429), typing, command_puts, connections, identifies, identify_rate_limited,
+        invalid_requests (401/403/429 except scope "shared"), banned_requests, typing, command_puts, connections, identifies, identify_rate_limited,
         resume_attempts, resumes, resume_failed, replayed, heartbeats, heartbeat_timeouts, server_closes
         {code: n}, garbage_sent
 """
@@ -208,7 +214,7 @@ def default_config():
         "required_shards": 0, "resume_timeout_s": 600.0, "gateway_url": None, "resume_url": None,
         "interaction_timeout_s": 3.0, "followup_timeout_s": 900.0,
         "require_allowed_mentions": False, "require_user_agent": True, "echo_own_messages": True,
-        "max_webhooks_per_channel": 15, "split_frames": 1,
+        "max_webhooks_per_channel": 15, "split_frames": 1, "ban_threshold": 10000, "ban_window_s": 600.0,
         "ratelimits_enabled": True, "global_limit": 50, "global_window_s": 1.0,
         "routes": {
             "messages": {"limit": 5, "per": 5.0}, "messages_delete": {"limit": 5, "per": 1.0},
@@ -259,6 +265,7 @@ class Server:
         self.buckets = {}
         self.bucket_stats = {}
         self.global_times = collections.deque()
+        self.invalid_times = collections.deque()
         self.forced = []
         self.clear()
 
@@ -778,6 +785,14 @@ async def control(srv, method, route, query, raw):
     return 404, {"error": f"unknown control route {method} {route}"}
 
 
+def close_later(conn, body):
+    """Like Discord, close a connection the client keeps using after op 7 / op 9 (if asked to)."""
+    if body.get("close_after_ms") is not None:
+        code = int(body.get("close_code", 4000))
+        asyncio.get_running_loop().call_later(float(body["close_after_ms"]) / 1000.0,
+                                              lambda: conn.close(code, "fake: closed after op 7/9"))
+
+
 def ctl_gateway_action(srv, action, body):
     conns = G.targets(srv, body)
     if action == "close":
@@ -792,6 +807,7 @@ def ctl_gateway_action(srv, action, body):
     elif action == "reconnect":
         for conn in conns:
             conn.send({"op": 7, "d": None, "s": None, "t": None})
+            close_later(conn, body)
     elif action == "invalid_session":
         resumable = bool(body.get("resumable", False))
         for conn in conns:
@@ -800,6 +816,7 @@ def ctl_gateway_action(srv, action, body):
                 conn.session.valid = False
                 conn.detach()
                 conn.session = None
+            close_later(conn, body)
     elif action == "heartbeat_request":
         for conn in conns:
             conn.send({"op": 1, "d": conn.session.seq if conn.session else None, "s": None, "t": None})
@@ -824,10 +841,14 @@ REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401
 
 
 def write_response(writer, status, obj, headers, keep_alive):
-    body = b"" if status == 204 or obj is None else json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    if isinstance(obj, bytes):
+        body, ctype = obj, "text/html"
+    else:
+        body = b"" if status == 204 or obj is None else json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+        ctype = "application/json"
     head = f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\n"
     if status != 204:
-        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        head += f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
     head += "Connection: keep-alive\r\n" if keep_alive else "Connection: close\r\n"
     for name, value in headers.items():
         head += f"{name}: {value}\r\n"

@@ -548,6 +548,27 @@ async def test_interaction_shard_routing():
     ws1.close()
 
 
+async def test_invalid_request_ban_and_conn_times():
+    ctl("config", {"ban_threshold": 3})
+    for _ in range(3):
+        assert api("GET", "/users/@me", auth=False)[0] == 401
+    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/api/v10/users/@me",
+                                 headers={"User-Agent": UA, "Authorization": "Bot " + TOKEN})
+    try:
+        urllib.request.urlopen(req, timeout=5)
+        raise AssertionError("expected the fake ban")
+    except urllib.error.HTTPError as err:
+        assert err.code == 429 and b"1015" in err.read() and "x-ratelimit-limit" not in {k.lower() for k in err.headers}
+    assert ctl("stats")["banned_requests"] == 1
+    ws, _, _ = await ready_client()
+    ctl("gateway/reconnect", {"close_after_ms": 100, "close_code": 4000})
+    assert (await ws.recv())["op"] == 7
+    assert await ws.until_close() == 4000
+    conn = ctl("gateway")["connections"][-1]
+    assert conn["ready_at"] >= conn["opened_at"] and conn["closed_at"] >= conn["ready_at"], conn
+    ws.close()
+
+
 TESTS = [(name, fn) for name, fn in list(globals().items()) if name.startswith("test_")]
 
 
