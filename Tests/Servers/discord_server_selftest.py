@@ -569,6 +569,43 @@ async def test_invalid_request_ban_and_conn_times():
     ws.close()
 
 
+async def test_guild_control_dispatches_and_dm():
+    ws, _, _ = await ready_client()
+    out = ctl("guild", {"roles": [{"id": "900000000000000299", "name": "Helpers", "permissions": 1 << 5}],
+                        "channels": [{"id": ROLEPLAY, "permission_overwrites": [
+                            {"id": "900000000000000299", "type": 0, "allow": 1 << 4, "deny": 0}]}],
+                        "members": [{"user_id": "900000000000000404", "roles": ["900000000000000299"]}]})
+    assert out["events"] == ["GUILD_ROLE_CREATE", "CHANNEL_UPDATE"], out["events"]
+    a, b = await ws.recv(), await ws.recv()
+    assert a["t"] == "GUILD_ROLE_CREATE" and a["d"]["role"]["permissions"] == str(1 << 5)
+    assert b["t"] == "CHANNEL_UPDATE" and b["d"]["permission_overwrites"][0]["allow"] == str(1 << 4)
+    inj = ctl("inject/interaction", {"name": "status", "user_id": "900000000000000404", "channel_id": ROLEPLAY})
+    perms = int(inj["interaction"]["member"]["permissions"])
+    assert perms & (1 << 4) and perms & (1 << 5)
+    assert (await ws.recv())["t"] == "INTERACTION_CREATE"
+    ctl("guild", {"guild_id": "900000000000009999", "name": "Second", "channels": [{"id": "900000000000009901"}]})
+    g = await ws.recv()
+    assert g["t"] == "GUILD_CREATE" and g["d"]["channels"][0]["id"] == "900000000000009901"
+    ctl("inject/message", {"channel_id": "900000000000008888", "dm": True, "content": "psst"})
+    dm = await ws.recv()
+    assert dm["t"] == "MESSAGE_CREATE" and "guild_id" not in dm["d"] and dm["d"]["content"] == "psst"
+    st, sent, _ = api("POST", "/channels/900000000000008888/messages", {"content": "hi back"})
+    assert st == 200 and "guild_id" not in sent
+    ws.close()
+
+
+async def test_catch_up_after_downtime():
+    old = ctl("inject/message", {"content": "old", "age_s": 3600, "dispatch": False})["message"]
+    seen = ctl("inject/message", {"content": "seen"})["message"]
+    missed = [ctl("inject/message", {"content": f"missed {i}", "dispatch": False})["message"] for i in range(3)]
+    assert int(old["id"]) < int(seen["id"]) < int(missed[0]["id"])
+    st, got, _ = api("GET", f"/channels/{GENERAL}/messages?after={seen['id']}&limit=100")
+    assert [m["content"] for m in got] == ["missed 2", "missed 1", "missed 0"], got
+    st, got, _ = api("GET", f"/channels/{GENERAL}/messages?limit=2")
+    assert [m["content"] for m in got] == ["missed 2", "missed 1"]
+    assert api("GET", f"/channels/{GENERAL}/messages?limit=101")[0] == 400
+
+
 TESTS = [(name, fn) for name, fn in list(globals().items()) if name.startswith("test_")]
 
 
