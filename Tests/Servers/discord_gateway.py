@@ -282,7 +282,7 @@ def handle_message(srv, conn, opcode, data):
     if len(data) > cfg["max_payload_bytes"]:
         conn.close(4002, "Error while decoding payload (payload too large).")
         return
-    if not isinstance(obj, dict) or not isinstance(obj.get("op"), int):
+    if not isinstance(obj, dict) or not isinstance(obj.get("op"), int) or isinstance(obj.get("op"), bool):
         conn.close(4002, "Error while decoding payload.")
         return
     op = obj["op"]

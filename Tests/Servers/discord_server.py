@@ -197,6 +197,7 @@ import copy
 import json
 import sys
 import time
+from urllib.parse import parse_qs
 
 import discord_gateway as G
 import discord_rest as R
@@ -871,7 +872,7 @@ async def handle_client(reader, writer):
             raw = await read_body(reader, writer, headers)
             keep_alive = headers.get("connection", "").lower() != "close"
             if path.startswith("/_control/"):
-                query = dict(p.split("=", 1) if "=" in p else (p, "") for p in target.partition("?")[2].split("&") if p)
+                query = {k: v[0] for k, v in parse_qs(target.partition("?")[2]).items()}
                 status, obj = await control(srv, method, path, query, raw)
                 write_response(writer, status, obj, {}, keep_alive)
             else:
