@@ -302,6 +302,7 @@ def edit(srv, msg, body):
                 "mentions": [srv.users.get(u, W.user(u, "user" + u[-4:])) for u in pinged["users"]]})
     msg["_history"].append(msg["content"])
     msg["_pings"].append(pinged)
+    msg["_allowed_mentions"].append(body.get("allowed_mentions"))
     msg["_edits"] += 1
     echo(srv, "MESSAGE_UPDATE", msg)
     return 200, public(msg)

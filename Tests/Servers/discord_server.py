@@ -29,7 +29,8 @@ REST (prefix cfg api_prefix, default /api/v10). Every API request needs User-Age
   GET    /users/@me, /applications/@me, /oauth2/applications/@me
   GET    /channels/{c}                                   404 code 10003 for unknown channels
   GET    /channels/{c}/messages?after=&before=&limit=    1..100 (default 50), newest first (like Discord)
-  POST   /channels/{c}/messages                          content ≤ 2000 chars (else 400 code 50035 errors.content),
+  POST   /channels/{c}/messages                          content ≤ 2000 characters, counted as Unicode code points
+         (else 400 code 50035 errors.content),
          empty → 400 50006; allowed_mentions validated (parse ⊆ users/roles/everyone, exclusive with lists);
          message_reference {message_id, fail_if_not_exists}: unknown target with fail_if_not_exists true (the
          default) → 400 50035; the bot needs VIEW_CHANNEL (else 403 50001) and SEND_MESSAGES (threads:
@@ -105,7 +106,8 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
   Gateway targets: bodies may carry {"connection": id} or {"session_id": s}; default = every open connection.
   GET  /_control/health                 {"ok": true}
   POST /_control/reset                  back to the start state (world, config, messages, sessions, recordings,
-                                        rate-limit state); aborts every gateway connection
+                                        rate-limit state; --config/--token/... options are applied again);
+                                        aborts every gateway connection
   POST /_control/clear                  clears only recordings and counters (requests, frames, stats)
   GET  /_control/config                 current config;  POST /_control/config {key: value...} merges, returns it.
         keys: token, api_prefix, heartbeat_interval_ms, heartbeat_grace_ms (null = max(interval, 2000)), ack_heartbeats
@@ -174,7 +176,7 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
         "path" (with query), "route" (without prefix/query), "query", "headers" (lower-case), "body" (JSON or
         null), "raw_body", "status", "response", "bucket" (route name), "major", "ratelimit" (headers sent)}
   GET  /_control/messages[?channel_id=]  stored messages (incl. deleted/ephemeral), oldest first
-  GET  /_control/messages/{id}          one message + "_history" (content after create and each edit),
+  GET  /_control/messages/{id}          one message (404 if unknown) + "_history" (content after create and each edit),
         "_pings" (per create/edit: users/roles/everyone it would ping), "_allowed_mentions" (as sent each
         time), "_edits", "_deleted"
   GET  /_control/interactions           injected interactions + "_callback" {type, data, elapsed_s},
@@ -313,7 +315,8 @@ class Server:
             b = {"count": 0, "reset": now + per, "reset_epoch": time.time() + per}
             self.buckets[key] = b
         stats = self.bucket_stats.setdefault(key, {"route": route, "major": major, "accepted": 0, "rejected": 0,
-                                                    "windows": 0, "in_last_window": 0, "first": None, "last": None})
+                                                    "windows": 1 if b["count"] else 0, "in_last_window": 0,
+                                                    "first": None, "last": None})
         if b["count"] == 0:
             stats["windows"] += 1
             stats["in_last_window"] = 0

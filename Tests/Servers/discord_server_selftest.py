@@ -394,6 +394,8 @@ async def test_rest_messages_edit_and_validation():
     view = ctl("messages/" + msg["id"])
     assert view["content"] == "final text" and view["_history"] == [msg["content"], "final text"]
     assert view["_pings"][0] == {"users": [], "roles": [], "everyone": False}
+    assert view["_pings"][1] == {"users": [], "roles": [], "everyone": False}  # "final text" has no mentions
+    assert view["_allowed_mentions"] == [{"parse": []}, None]
     assert api("POST", f"/channels/{GENERAL}/messages", {"content": "x" * 2001})[0] == 400
     assert api("POST", f"/channels/{GENERAL}/messages", {"content": ""})[1]["code"] == 50006
     assert api("POST", f"/channels/{GENERAL}/messages", raw=b"{nope")[1]["code"] == 50109
