@@ -699,10 +699,6 @@ def ctl_gateway_info(srv):
     return {"connections": [c.info() for c in srv.conns], "sessions": [s.info() for s in srv.sessions.values()]}
 
 
-def message_view(msg):
-    return msg  # includes the fake's _history/_pings/... fields
-
-
 async def control(srv, method, route, query, raw):
     try:
         body = json.loads(raw.decode() or "{}")
