@@ -159,14 +159,14 @@ def serve(srv, method, path, query, headers, raw, body, rec, out_headers):
             if retry is not None:
                 out_headers.update({"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global",
                                     "Retry-After": str(max(1, math.ceil(retry)))})
-                return 429, {"message": "You are being rate limited.", "retry_after": round(retry, 3),
+                return 429, {"message": "You are being rate limited.", "retry_after": math.ceil(retry * 1000) / 1000,
                              "global": True, "code": 0}
         state = srv.take_bucket(rl_route, major)
         out_headers.update(state["headers"])
         rec["ratelimit"] = state["headers"]
         if state["limited"]:
             out_headers.update({"X-RateLimit-Scope": "user", "Retry-After": str(max(1, math.ceil(state["retry"])))})
-            return 429, {"message": "You are being rate limited.", "retry_after": round(state["retry"], 3),
+            return 429, {"message": "You are being rate limited.", "retry_after": math.ceil(state["retry"] * 1000) / 1000,
                          "global": False, "code": 0}
     if method in ("POST", "PATCH", "PUT") and raw:
         ctype = headers.get("content-type", "")

@@ -56,7 +56,8 @@ REST (prefix cfg api_prefix, default /api/v10). Every API request needs User-Age
   echo_own_messages), webhook messages with webhook_id; ephemeral messages are not.
 
 RATE LIMITS (cfg ratelimits_enabled). Bucketed routes send on EVERY response (incl. errors):
-  X-RateLimit-Limit, -Remaining, -Reset (epoch s, 3 decimals), -Reset-After (s, float), -Bucket (hash).
+  X-RateLimit-Limit, -Remaining, -Reset (epoch s, 3 decimals), -Reset-After (s, float), -Bucket (hash);
+  Reset and Reset-After are rounded UP to the millisecond, so a client that waits them out never gets a 429.
   A bucket is (route, major parameter) with a fixed window opened by its first request. Routes (cfg routes):
     messages        POST+PATCH channel messages share ONE bucket hash, major = channel id: 5 per 5 s
     messages_delete DELETE channel message, per channel: 5 per 1 s
@@ -197,6 +198,7 @@ import base64
 import collections
 import copy
 import json
+import math
 import sys
 import time
 from urllib.parse import parse_qs
@@ -331,7 +333,8 @@ class Server:
             stats["last"] = time.time()
         after = max(0.0, b["reset"] - now)
         headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, limit - b["count"])),
-                   "X-RateLimit-Reset": f"{b['reset_epoch']:.3f}", "X-RateLimit-Reset-After": f"{after:.3f}",
+                   "X-RateLimit-Reset": f"{math.ceil(b['reset_epoch'] * 1000) / 1000:.3f}",
+                   "X-RateLimit-Reset-After": f"{math.ceil(after * 1000) / 1000:.3f}",
                    "X-RateLimit-Bucket": R.bucket_hash(route)}
         return {"limited": limited, "retry": max(0.001, after), "headers": headers}
 

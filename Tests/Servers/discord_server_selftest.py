@@ -608,6 +608,35 @@ async def test_catch_up_after_downtime():
     assert api("GET", f"/channels/{GENERAL}/messages?limit=101")[0] == 400
 
 
+async def test_header_obeying_client_gets_no_429_and_full_budget():
+    import threading
+    ctl("ratelimits", {"routes": {"messages": {"limit": 5, "per": 1.0}}})
+    channels = ["900000000000000303", "900000000000000304", "900000000000000305"]
+    statuses = []
+
+    def stream(channel):
+        mid = None
+        for i in range(12):
+            if mid is None:
+                st, body, h = api("POST", f"/channels/{channel}/messages", {"content": "piece 0"})
+                mid = body["id"]
+            else:
+                st, body, h = api("PATCH", f"/channels/{channel}/messages/{mid}", {"content": f"piece {i}"})
+            statuses.append(st)
+            if h.get("x-ratelimit-remaining") == "0":
+                time.sleep(float(h["x-ratelimit-reset-after"]))
+
+    threads = [threading.Thread(target=stream, args=(c,)) for c in channels]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses.count(429) == 0 and len(statuses) == 36, statuses
+    for b in ctl("buckets"):
+        if b["route"] == "messages":
+            assert b["accepted"] == 12 and b["windows"] == 3 and b["full_windows_utilization"] == 1.0, b
+
+
 TESTS = [(name, fn) for name, fn in list(globals().items()) if name.startswith("test_")]
 
 
