@@ -57,7 +57,7 @@ class Session:
         if guild_id is not None:
             if (int(guild_id) >> 22) % count != self.shard[0]:
                 return False
-        elif self.shard[0] != 0 and t.startswith(("MESSAGE_", "CHANNEL_PINS")):
+        elif self.shard[0] != 0 and t.startswith(("MESSAGE_", "CHANNEL_PINS", "INTERACTION_")):
             return False  # DMs arrive on shard 0 only
         if t.startswith("MESSAGE_") and t != "MESSAGE_POLL_VOTE_ADD":
             need = W.GUILD_MESSAGES if guild_id is not None else W.DIRECT_MESSAGES
@@ -96,6 +96,11 @@ class Conn:
         self.client_close = None    # code the client sent, or "eof"
         self.sent = 0
         self.received = 0
+        self.opened_at = time.time()
+        self.closed_at = None
+        self.ready_at = None        # epoch s of READY on this connection
+        self.resumed_at = None      # epoch s of RESUMED on this connection
+        self.replayed = 0
 
     # -- sending --------------------------------------------------------------------------------------------
     def send_text(self, text, split=1):
@@ -131,7 +136,7 @@ class Conn:
             pass
 
     def send(self, obj, record=True):
-        self.send_text(dumps(obj))
+        self.send_text(dumps(obj), split=int(self.srv.cfg["split_frames"]))
         if record:
             self.srv.record_frame("out", self, obj)
 
@@ -146,6 +151,7 @@ class Conn:
         if not self.open:
             return
         self.open = False
+        self.closed_at = time.time()
         self.server_close = (code, reason)
         self.srv.counters["server_closes"][str(code)] = self.srv.counters["server_closes"].get(str(code), 0) + 1
         self.srv.record_frame("out", self, {"close": code, "reason": reason})
@@ -158,6 +164,8 @@ class Conn:
 
     def abort(self):
         """Drops the TCP connection without a close frame."""
+        if self.open:
+            self.closed_at = time.time()
         self.open = False
         if self.session is not None:
             self.detach()
@@ -176,7 +184,8 @@ class Conn:
                 "session_id": self.session.id if self.session else None, "heartbeats": self.heartbeats,
                 "acks": self.acks, "sent": self.sent, "received": self.received,
                 "server_close": list(self.server_close) if self.server_close else None,
-                "client_close": self.client_close}
+                "client_close": self.client_close, "opened_at": self.opened_at, "closed_at": self.closed_at,
+                "ready_at": self.ready_at, "resumed_at": self.resumed_at, "replayed": self.replayed}
 
 
 def handshake(writer, headers):
@@ -218,6 +227,7 @@ async def serve(srv, reader, writer, target, headers):
             if op == 8:
                 code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
                 conn.client_close = code
+                conn.closed_at = conn.closed_at or time.time()
                 srv.record_frame("in", conn, {"close": code, "reason": payload[2:].decode("utf-8", "replace")})
                 if conn.open:
                     conn.open = False
@@ -243,6 +253,8 @@ async def serve(srv, reader, writer, target, headers):
         if conn.client_close is None:
             conn.client_close = "eof"
     finally:
+        if conn.open:
+            conn.closed_at = time.time()
         conn.open = False
         conn.detach()
         try:
@@ -270,7 +282,7 @@ def handle_message(srv, conn, opcode, data):
     if len(data) > cfg["max_payload_bytes"]:
         conn.close(4002, "Error while decoding payload (payload too large).")
         return
-    if not isinstance(obj, dict) or not isinstance(obj.get("op"), int):
+    if not isinstance(obj, dict) or not isinstance(obj.get("op"), int) or isinstance(obj.get("op"), bool):
         conn.close(4002, "Error while decoding payload.")
         return
     op = obj["op"]
@@ -346,6 +358,7 @@ def identify(srv, conn, d):
              "application": {"id": W.BOT_ID, "flags": 0}, "private_channels": [], "relationships": [],
              "presences": [], "guild_join_requests": [], "geo_ordered_rtc_regions": [], "user_settings": {},
              "_trace": ["fake-discord-gateway"]}
+    conn.ready_at = time.time()
     session.dispatch("READY", ready)
     for g in guilds:
         session.dispatch("GUILD_CREATE", W.guild_create_payload(g, srv.users, bool(intents & W.GUILD_MEMBERS)))
@@ -382,6 +395,8 @@ def resume(srv, conn, d):
     srv.counters["replayed"] += len(replay)
     for payload in replay:
         conn.send(payload)
+    conn.resumed_at = time.time()
+    conn.replayed = len(replay)
     session.dispatch("RESUMED", {"_trace": ["fake-discord-gateway"], "replayed": len(replay)})
 
 

@@ -87,16 +87,24 @@ def handle(srv, method, target, headers, raw):
            "bucket": None, "major": None, "ratelimit": None}
     srv.requests.append(rec)
     out_headers = {}
+    now = time.monotonic()
+    while srv.invalid_times and srv.invalid_times[0] < now - srv.cfg["ban_window_s"]:
+        srv.invalid_times.popleft()
     try:
-        status, obj = serve(srv, method, url.path, query, headers, raw, body, rec, out_headers)
+        if srv.cfg["ban_threshold"] and len(srv.invalid_times) >= srv.cfg["ban_threshold"]:
+            srv.counters["banned_requests"] += 1
+            status, obj = 429, b"<html><body>error code: 1015 (fake: banned for too many invalid requests)</body></html>"
+        else:
+            status, obj = serve(srv, method, url.path, query, headers, raw, body, rec, out_headers)
     except Fail as fail:
         status, obj = fail.status, fail.body
     rec["status"] = status
-    rec["response"] = obj
+    rec["response"] = obj.decode() if isinstance(obj, bytes) else obj
     srv.counters["rest_requests"] += 1
     srv.counters["rest_by_status"][str(status)] = srv.counters["rest_by_status"].get(str(status), 0) + 1
-    if status in (401, 403, 429):
+    if status in (401, 403, 429) and out_headers.get("X-RateLimit-Scope") != "shared":
         srv.counters["invalid_requests"] += 1
+        srv.invalid_times.append(now)
     if status == 429:
         srv.counters["rate_limited"] += 1
     return status, obj, out_headers
@@ -151,14 +159,14 @@ def serve(srv, method, path, query, headers, raw, body, rec, out_headers):
             if retry is not None:
                 out_headers.update({"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global",
                                     "Retry-After": str(max(1, math.ceil(retry)))})
-                return 429, {"message": "You are being rate limited.", "retry_after": round(retry, 3),
+                return 429, {"message": "You are being rate limited.", "retry_after": math.ceil(retry * 1000) / 1000,
                              "global": True, "code": 0}
         state = srv.take_bucket(rl_route, major)
         out_headers.update(state["headers"])
         rec["ratelimit"] = state["headers"]
         if state["limited"]:
             out_headers.update({"X-RateLimit-Scope": "user", "Retry-After": str(max(1, math.ceil(state["retry"])))})
-            return 429, {"message": "You are being rate limited.", "retry_after": round(state["retry"], 3),
+            return 429, {"message": "You are being rate limited.", "retry_after": math.ceil(state["retry"] * 1000) / 1000,
                          "global": False, "code": 0}
     if method in ("POST", "PATCH", "PUT") and raw:
         ctype = headers.get("content-type", "")
@@ -288,11 +296,13 @@ def edit(srv, msg, body):
         msg["content"] = body["content"] or ""
     if "embeds" in body:
         msg["embeds"] = body["embeds"] or []
+    msg["flags"] &= ~(1 << 7)  # an edit ends a deferred response's LOADING state
     pinged = W.pings(msg["content"], body.get("allowed_mentions"))
     msg.update({"edited_timestamp": W.iso(), "mention_everyone": pinged["everyone"], "mention_roles": pinged["roles"],
                 "mentions": [srv.users.get(u, W.user(u, "user" + u[-4:])) for u in pinged["users"]]})
     msg["_history"].append(msg["content"])
     msg["_pings"].append(pinged)
+    msg["_allowed_mentions"].append(body.get("allowed_mentions"))
     msg["_edits"] += 1
     echo(srv, "MESSAGE_UPDATE", msg)
     return 200, public(msg)
@@ -563,8 +573,7 @@ def h_interaction_callback(srv, method, groups, query, body, interaction):
                           _deferred=kind == 5)
         msg["flags"] = (data.get("flags") or 0) | ((1 << 7) if kind == 5 else 0)  # LOADING for deferred
         inter["_original"] = msg["id"]
-        if kind == 4:
-            echo(srv, "MESSAGE_CREATE", msg)
+        echo(srv, "MESSAGE_CREATE", msg)
     if query.get("with_response", "false").lower() in ("true", "1"):
         resp = {"interaction": {"id": inter["id"], "type": inter["type"], "response_message_id": inter["_original"]},
                 "resource": {"type": kind}}

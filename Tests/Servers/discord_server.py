@@ -29,7 +29,8 @@ REST (prefix cfg api_prefix, default /api/v10). Every API request needs User-Age
   GET    /users/@me, /applications/@me, /oauth2/applications/@me
   GET    /channels/{c}                                   404 code 10003 for unknown channels
   GET    /channels/{c}/messages?after=&before=&limit=    1..100 (default 50), newest first (like Discord)
-  POST   /channels/{c}/messages                          content ≤ 2000 chars (else 400 code 50035 errors.content),
+  POST   /channels/{c}/messages                          content ≤ 2000 characters, counted as Unicode code points
+         (else 400 code 50035 errors.content),
          empty → 400 50006; allowed_mentions validated (parse ⊆ users/roles/everyone, exclusive with lists);
          message_reference {message_id, fail_if_not_exists}: unknown target with fail_if_not_exists true (the
          default) → 400 50035; the bot needs VIEW_CHANNEL (else 403 50001) and SEND_MESSAGES (threads:
@@ -55,7 +56,8 @@ REST (prefix cfg api_prefix, default /api/v10). Every API request needs User-Age
   echo_own_messages), webhook messages with webhook_id; ephemeral messages are not.
 
 RATE LIMITS (cfg ratelimits_enabled). Bucketed routes send on EVERY response (incl. errors):
-  X-RateLimit-Limit, -Remaining, -Reset (epoch s, 3 decimals), -Reset-After (s, float), -Bucket (hash).
+  X-RateLimit-Limit, -Remaining, -Reset (epoch s, 3 decimals), -Reset-After (s, float), -Bucket (hash);
+  Reset and Reset-After are rounded UP to the millisecond, so a client that waits them out never gets a 429.
   A bucket is (route, major parameter) with a fixed window opened by its first request. Routes (cfg routes):
     messages        POST+PATCH channel messages share ONE bucket hash, major = channel id: 5 per 5 s
     messages_delete DELETE channel message, per channel: 5 per 1 s
@@ -80,7 +82,8 @@ GATEWAY (websocket on any path outside the API prefix and /_control/, e.g. "/", 
   cfg send_limit (120) frames per cfg send_window_s (60) → close 4008; unknown op → 4001; op 3/4/8 before
   identify → 4003; identify/resume twice → 4005.
   Heartbeat: op 1 (any d) → op 11 ACK unless ACKs are stopped for that connection. No heartbeat for longer
-  than heartbeat_interval_ms + heartbeat_grace_ms (grace default = one interval) since HELLO or the last
+  than heartbeat_interval_ms + heartbeat_grace_ms (grace default = max(interval, 2000 ms), for loaded
+  machines; set it to test 4009 quickly) since HELLO or the last
   heartbeat → close 4009 (session invalidated).
   IDENTIFY op 2 {token (bare, == cfg token, else 4004), properties {os, browser, device} (else 4002),
   intents int (missing/unknown bits → 4013; any bit of cfg disallowed_intents, default GUILD_MEMBERS|
@@ -104,14 +107,18 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
   Gateway targets: bodies may carry {"connection": id} or {"session_id": s}; default = every open connection.
   GET  /_control/health                 {"ok": true}
   POST /_control/reset                  back to the start state (world, config, messages, sessions, recordings,
-                                        rate-limit state); aborts every gateway connection
+                                        rate-limit state; --config/--token/... options are applied again);
+                                        aborts every gateway connection
   POST /_control/clear                  clears only recordings and counters (requests, frames, stats)
   GET  /_control/config                 current config;  POST /_control/config {key: value...} merges, returns it.
-        keys: token, api_prefix, heartbeat_interval_ms, heartbeat_grace_ms (null = one interval), ack_heartbeats
+        keys: token, api_prefix, heartbeat_interval_ms, heartbeat_grace_ms (null = max(interval, 2000)), ack_heartbeats
         (default for NEW connections), disallowed_intents, send_limit, send_window_s, max_payload_bytes,
         shards, max_concurrency, session_start_total, identify_interval_s, required_shards, resume_timeout_s,
         gateway_url, resume_url, interaction_timeout_s, followup_timeout_s, require_allowed_mentions (400 when
-        absent), require_user_agent, echo_own_messages, max_webhooks_per_channel, ratelimits_enabled,
+        absent), require_user_agent, echo_own_messages, max_webhooks_per_channel, split_frames (n > 1: every
+        gateway message is written as n websocket messages (zlib) / n fragments (plain)), ban_threshold (10000)
+        and ban_window_s (600): that many invalid requests (401/403/429, not scope "shared") in the window and
+        every API request gets 429 with an HTML body and no rate-limit headers (Cloudflare ban), ratelimits_enabled,
         global_limit, global_window_s, routes {name: {"limit", "per"}} (merged per route)
   POST /_control/ratelimits {"routes": {"messages": {"limit": 2, "per": 5}}, "global_limit", "global_window_s",
         "enabled", "reset_buckets": true}   shorthand for config + clearing bucket state
@@ -147,15 +154,22 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
   POST /_control/gateway/garbage {"count": 10000, "kinds": [...], "huge_bytes": 200000}   kinds from bad_json,
         not_object, unknown_op, unknown_event, missing_fields, wrong_types, unknown_enum, huge (default all;
         huge is at most 1 in 1000); unsequenced; → {"sent": n, "by_kind": {...}}
+  POST /_control/gateway/blast {"count": 10000, "channel_id", "content", "author_id", "store": false}
+        `count` SEQUENCED MESSAGE_CREATEs to each identified target, as fast as possible (benchmark feed);
+        with store false they are not kept for replay → {"sent", "seconds"}
   POST /_control/gateway/close {"code": 4000, "reason": "", "invalidate": false}   server close frame
   POST /_control/gateway/drop                      TCP abort, no close frame (session stays resumable)
   POST /_control/gateway/reconnect                 op 7 (d null)
   POST /_control/gateway/invalid_session {"resumable": false}   op 9 d=resumable; false invalidates the session
+        (the connection may then identify again). Both take "close_after_ms" (+ "close_code", default 4000):
+        if the connection is still open then, the fake closes it, as Discord does.
   POST /_control/gateway/heartbeat_request         op 1 (d = session seq)
   POST /_control/gateway/acks {"enabled": false, "future": false}   stop/resume op 11 ACKs on the targeted
         open connections (and for new ones too when "future": true; enabled true always restores the default)
   GET  /_control/gateway                {"connections": [{id, path, query, compress, open, session_id,
-        heartbeats, acks, sent, received, server_close [code, reason], client_close}], "sessions": [...]}
+        heartbeats, acks, sent, received, server_close [code, reason], client_close (code, null or "eof"),
+        opened_at, closed_at, ready_at, resumed_at (epoch s), replayed}], "sessions": [{session_id, shard,
+        intents, seq, valid, connected, connection, resumes, events}]}
   GET  /_control/frames[?since=id&dir=in|out]   gateway frames: {"id", "time", "monotonic", "dir", "connection",
         "op", "t", "s", "d" (in: parsed payload; out: null), "opcode", "size"}; closes appear as
         {"d": {"close": code, "reason"}}. Garbage/raw sends are one summary entry each call.
@@ -163,13 +177,17 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
         "path" (with query), "route" (without prefix/query), "query", "headers" (lower-case), "body" (JSON or
         null), "raw_body", "status", "response", "bucket" (route name), "major", "ratelimit" (headers sent)}
   GET  /_control/messages[?channel_id=]  stored messages (incl. deleted/ephemeral), oldest first
-  GET  /_control/messages/{id}          one message + "_history" (content after create and each edit),
+  GET  /_control/messages/{id}          one message (404 if unknown) + "_history" (content after create and each edit),
         "_pings" (per create/edit: users/roles/everyone it would ping), "_allowed_mentions" (as sent each
         time), "_edits", "_deleted"
   GET  /_control/interactions           injected interactions + "_callback" {type, data, elapsed_s},
         "_original", "_followups", "_late_callbacks"
+  GET  /_control/buckets                per (route, major): {"route", "major", "bucket", "limit", "per",
+        "accepted", "rejected", "windows" (windows opened), "in_last_window", "first", "last" (epoch s),
+        "utilization" = accepted / (limit * windows), "full_windows_utilization" (same without the last,
+        possibly partial, window; null with one window)}   cleared by /_control/clear
   GET  /_control/stats                  counters: rest_requests, rest_by_status, rate_limited (429s),
-        invalid_requests (401/403/429), typing, command_puts, connections, identifies, identify_rate_limited,
+        invalid_requests (401/403/429 except scope "shared"), banned_requests, typing, command_puts, connections, identifies, identify_rate_limited,
         resume_attempts, resumes, resume_failed, replayed, heartbeats, heartbeat_timeouts, server_closes
         {code: n}, garbage_sent
 """
@@ -180,8 +198,10 @@ import base64
 import collections
 import copy
 import json
+import math
 import sys
 import time
+from urllib.parse import parse_qs
 
 import discord_gateway as G
 import discord_rest as R
@@ -199,7 +219,7 @@ def default_config():
         "required_shards": 0, "resume_timeout_s": 600.0, "gateway_url": None, "resume_url": None,
         "interaction_timeout_s": 3.0, "followup_timeout_s": 900.0,
         "require_allowed_mentions": False, "require_user_agent": True, "echo_own_messages": True,
-        "max_webhooks_per_channel": 15,
+        "max_webhooks_per_channel": 15, "split_frames": 1, "ban_threshold": 10000, "ban_window_s": 600.0,
         "ratelimits_enabled": True, "global_limit": 50, "global_window_s": 1.0,
         "routes": {
             "messages": {"limit": 5, "per": 5.0}, "messages_delete": {"limit": 5, "per": 1.0},
@@ -248,13 +268,16 @@ class Server:
         self.identify_times = {}
         self.session_starts_used = 0
         self.buckets = {}
+        self.bucket_stats = {}
         self.global_times = collections.deque()
+        self.invalid_times = collections.deque()
         self.forced = []
         self.clear()
 
     def clear(self):
         self.requests = []
         self.frames = []
+        self.bucket_stats = {}
         self.counters = collections.defaultdict(int)
         self.counters["rest_by_status"] = {}
         self.counters["server_closes"] = {}
@@ -268,7 +291,7 @@ class Server:
 
     def grace_ms(self):
         grace = self.cfg["heartbeat_grace_ms"]
-        return self.cfg["heartbeat_interval_ms"] if grace is None else grace
+        return max(self.cfg["heartbeat_interval_ms"], 2000) if grace is None else grace
 
     def route_spec(self, route):
         return self.cfg["routes"].get(route) or self.cfg["routes"]["default"]
@@ -293,12 +316,25 @@ class Server:
         if b is None or now >= b["reset"]:
             b = {"count": 0, "reset": now + per, "reset_epoch": time.time() + per}
             self.buckets[key] = b
+        stats = self.bucket_stats.setdefault(key, {"route": route, "major": major, "accepted": 0, "rejected": 0,
+                                                    "windows": 1 if b["count"] else 0, "in_last_window": 0,
+                                                    "first": None, "last": None})
+        if b["count"] == 0:
+            stats["windows"] += 1
+            stats["in_last_window"] = 0
         limited = b["count"] >= limit
-        if not limited:
+        if limited:
+            stats["rejected"] += 1
+        else:
             b["count"] += 1
+            stats["accepted"] += 1
+            stats["in_last_window"] += 1
+            stats["first"] = stats["first"] or time.time()
+            stats["last"] = time.time()
         after = max(0.0, b["reset"] - now)
         headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, limit - b["count"])),
-                   "X-RateLimit-Reset": f"{b['reset_epoch']:.3f}", "X-RateLimit-Reset-After": f"{after:.3f}",
+                   "X-RateLimit-Reset": f"{math.ceil(b['reset_epoch'] * 1000) / 1000:.3f}",
+                   "X-RateLimit-Reset-After": f"{math.ceil(after * 1000) / 1000:.3f}",
                    "X-RateLimit-Bucket": R.bucket_hash(route)}
         return {"limited": limited, "retry": max(0.001, after), "headers": headers}
 
@@ -399,10 +435,15 @@ def ctl_inject_message(srv, body):
     return {"message": R.public(msg), "seqs": seqs}
 
 
-def ctl_message_update(srv, body):
+def stored_message(srv, body):
     msg = srv.messages.get(str(body.get("id")))
     if msg is None:
         raise ControlError("unknown message id")
+    return msg
+
+
+def ctl_message_update(srv, body):
+    msg = stored_message(srv, body)
     for key, value in body.items():
         if key not in ("id", "dispatch"):
             msg[key] = value
@@ -414,9 +455,7 @@ def ctl_message_update(srv, body):
 
 
 def ctl_message_delete(srv, body):
-    msg = srv.messages.get(str(body.get("id")))
-    if msg is None:
-        raise ControlError("unknown message id")
+    msg = stored_message(srv, body)
     msg["_deleted"] = True
     d = {"id": msg["id"], "channel_id": msg["channel_id"]}
     if msg.get("guild_id"):
@@ -463,7 +502,7 @@ def ctl_inject_interaction(srv, body):
                   "_followups": [], "_late_callbacks": 0, "_user": usr})
     srv.interactions[iid] = inter
     srv.interactions_by_token[token] = inter
-    seqs = G.broadcast(srv, "INTERACTION_CREATE", d, None)
+    seqs = G.broadcast(srv, "INTERACTION_CREATE", d, guild["id"] if guild else None)
     return {"interaction": d, "id": iid, "token": token, "seqs": seqs}
 
 
@@ -611,12 +650,56 @@ def ctl_garbage(srv, body):
     return {"sent": count, "by_kind": dict(by_kind), "connections": [c.id for c in conns]}
 
 
+def ctl_buckets(srv):
+    out = []
+    for (route, major), st in srv.bucket_stats.items():
+        spec = srv.route_spec(route)
+        limit = int(spec["limit"])
+        full = st["windows"] - 1
+        out.append(dict(st, limit=limit, per=float(spec["per"]), bucket=R.bucket_hash(route),
+                        utilization=round(st["accepted"] / (limit * st["windows"]), 4) if st["windows"] else None,
+                        full_windows_utilization=round((st["accepted"] - st["in_last_window"]) / (limit * full), 4)
+                        if full > 0 else None))
+    return out
+
+
+async def ctl_blast(srv, body):
+    """Sends `count` sequenced MESSAGE_CREATE dispatches as fast as possible (benchmark feed)."""
+    conns = [c for c in G.targets(srv, body) if c.session is not None]
+    count = int(body.get("count", 10000))
+    channel_id = body.get("channel_id", W.CHANNEL_IDS[0])
+    guild, _ = W.find_channel(srv.guilds, channel_id)
+    author = srv.users.get(body.get("author_id", W.ALICE_ID))
+    template = {"id": "0", "channel_id": channel_id, "author": author, "content": body.get("content", "blast message"),
+                "timestamp": W.iso(), "edited_timestamp": None, "tts": False, "mention_everyone": False,
+                "mentions": [], "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0,
+                "flags": 0, "components": []}
+    if guild:
+        template["guild_id"] = guild["id"]
+        template["member"] = {"roles": [], "joined_at": W.iso(0), "deaf": False, "mute": False, "flags": 0}
+    store = bool(body.get("store", False))
+    started = time.monotonic()
+    for i in range(count):
+        template["id"] = srv.ids.next()
+        for conn in conns:
+            session = conn.session
+            session.seq += 1
+            payload = {"op": 0, "t": "MESSAGE_CREATE", "s": session.seq, "d": template}
+            text = G.dumps(payload)
+            if store:
+                session.events.append(json.loads(text))
+            conn.send_text(text)
+        if i % 256 == 255:
+            for conn in conns:
+                await conn.drain()
+    for conn in conns:
+        await conn.drain()
+        srv.record_frame("out", conn, {"blast_frames": count})
+    return {"sent": count, "seconds": round(time.monotonic() - started, 4), "connections": [c.id for c in conns]}
+
+
 def ctl_gateway_info(srv):
     return {"connections": [c.info() for c in srv.conns], "sessions": [s.info() for s in srv.sessions.values()]}
-
-
-def message_view(msg):
-    return msg  # includes the fake's _history/_pings/... fields
 
 
 async def control(srv, method, route, query, raw):
@@ -676,6 +759,8 @@ async def control(srv, method, route, query, raw):
             return 200, ctl_raw(srv, body)
         if method == "POST" and route == "/_control/gateway/garbage":
             return 200, ctl_garbage(srv, body)
+        if method == "POST" and route == "/_control/gateway/blast":
+            return 200, await ctl_blast(srv, body)
         if method == "POST" and route.startswith("/_control/gateway/"):
             return 200, ctl_gateway_action(srv, route.rsplit("/", 1)[1], body)
         if route == "/_control/gateway":
@@ -694,11 +779,21 @@ async def control(srv, method, route, query, raw):
             return (200, msg) if msg else (404, {"error": "unknown message"})
         if route == "/_control/interactions":
             return 200, list(srv.interactions.values())
+        if route == "/_control/buckets":
+            return 200, ctl_buckets(srv)
         if route == "/_control/stats":
             return 200, dict(srv.counters)
     except (ControlError, KeyError, ValueError, TypeError) as error:
         return 400, {"error": f"{type(error).__name__}: {error}"}
     return 404, {"error": f"unknown control route {method} {route}"}
+
+
+def close_later(conn, body):
+    """Like Discord, close a connection the client keeps using after op 7 / op 9 (if asked to)."""
+    if body.get("close_after_ms") is not None:
+        code = int(body.get("close_code", 4000))
+        asyncio.get_running_loop().call_later(float(body["close_after_ms"]) / 1000.0,
+                                              lambda: conn.close(code, "fake: closed after op 7/9"))
 
 
 def ctl_gateway_action(srv, action, body):
@@ -715,6 +810,7 @@ def ctl_gateway_action(srv, action, body):
     elif action == "reconnect":
         for conn in conns:
             conn.send({"op": 7, "d": None, "s": None, "t": None})
+            close_later(conn, body)
     elif action == "invalid_session":
         resumable = bool(body.get("resumable", False))
         for conn in conns:
@@ -723,6 +819,7 @@ def ctl_gateway_action(srv, action, body):
                 conn.session.valid = False
                 conn.detach()
                 conn.session = None
+            close_later(conn, body)
     elif action == "heartbeat_request":
         for conn in conns:
             conn.send({"op": 1, "d": conn.session.seq if conn.session else None, "s": None, "t": None})
@@ -747,10 +844,14 @@ REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401
 
 
 def write_response(writer, status, obj, headers, keep_alive):
-    body = b"" if status == 204 or obj is None else json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    if isinstance(obj, bytes):
+        body, ctype = obj, "text/html"
+    else:
+        body = b"" if status == 204 or obj is None else json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+        ctype = "application/json"
     head = f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\n"
     if status != 204:
-        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        head += f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
     head += "Connection: keep-alive\r\n" if keep_alive else "Connection: close\r\n"
     for name, value in headers.items():
         head += f"{name}: {value}\r\n"
@@ -773,7 +874,7 @@ async def handle_client(reader, writer):
             raw = await read_body(reader, writer, headers)
             keep_alive = headers.get("connection", "").lower() != "close"
             if path.startswith("/_control/"):
-                query = dict(p.split("=", 1) if "=" in p else (p, "") for p in target.partition("?")[2].split("&") if p)
+                query = {k: v[0] for k, v in parse_qs(target.partition("?")[2]).items()}
                 status, obj = await control(srv, method, path, query, raw)
                 write_response(writer, status, obj, {}, keep_alive)
             else:

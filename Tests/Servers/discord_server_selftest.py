@@ -219,10 +219,14 @@ async def test_zlib_stream_one_context_sync_flush():
     for i in range(5):
         msg = await ws.recv()
         assert msg["t"] == "MESSAGE_CREATE" and msg["d"]["content"].startswith(f"hello {i}"), msg
+    ctl("config", {"split_frames": 4})
+    ctl("inject/message", {"content": "split " * 100})
+    assert (await ws.recv())["d"]["content"].startswith("split") and ws.binary_frames == 3 + 5 + 4
+    ctl("config", {"split_frames": 1})
     # a fresh inflater cannot decode a later message on its own: one shared context per connection
     ctl("gateway/raw", {"frames": [{"json": {"op": 0, "t": "X", "s": None, "d": {"a": "hello 0" * 50}}, "split": 3}]})
     msg = await ws.recv()
-    assert msg["t"] == "X" and ws.binary_frames == 3 + 5 + 3
+    assert msg["t"] == "X" and ws.binary_frames == 3 + 5 + 4 + 3
     ws.close()
 
 
@@ -390,6 +394,8 @@ async def test_rest_messages_edit_and_validation():
     view = ctl("messages/" + msg["id"])
     assert view["content"] == "final text" and view["_history"] == [msg["content"], "final text"]
     assert view["_pings"][0] == {"users": [], "roles": [], "everyone": False}
+    assert view["_pings"][1] == {"users": [], "roles": [], "everyone": False}  # "final text" has no mentions
+    assert view["_allowed_mentions"] == [{"parse": []}, None]
     assert api("POST", f"/channels/{GENERAL}/messages", {"content": "x" * 2001})[0] == 400
     assert api("POST", f"/channels/{GENERAL}/messages", {"content": ""})[1]["code"] == 50006
     assert api("POST", f"/channels/{GENERAL}/messages", raw=b"{nope")[1]["code"] == 50109
@@ -503,6 +509,132 @@ async def test_requests_recorded():
     assert last["headers"]["authorization"] == "Bot " + TOKEN and last["bucket"] == "messages"
     assert last["major"] == GENERAL and last["ratelimit"]["X-RateLimit-Limit"] == "5"
     assert ctl("requests?since=" + str(last["id"])) == []
+
+
+async def test_bucket_stats_and_blast():
+    for i in range(7):
+        api("PATCH" if i else "POST", f"/channels/{GENERAL}/messages" + (f"/{first}" if i else ""), {"content": f"v{i}"})
+        if i == 0:
+            first = ctl("messages")[-1]["id"]
+    b = [x for x in ctl("buckets") if x["route"] == "messages" and x["major"] == GENERAL][0]
+    assert b["accepted"] == 5 and b["rejected"] == 2 and b["windows"] == 1 and b["utilization"] == 1.0, b
+    ws, _, _ = await ready_client("?v=10&encoding=json&compress=zlib-stream")
+    out = ctl("gateway/blast", {"count": 2000})
+    assert out["sent"] == 2000
+    last = None
+    for _ in range(2000):
+        last = await ws.recv()
+    assert last["t"] == "MESSAGE_CREATE" and last["s"] == 2002, last
+    ws.close()
+
+
+async def test_interaction_shard_routing():
+    ws0 = await WS().connect()
+    await ws0.identify(shard=[0, 2])
+    r0 = await ws0.recv()
+    ws1 = await WS().connect()
+    await ws1.identify(shard=[1, 2])
+    r1 = await ws1.recv()
+    guild_shard = (int("900000000000000100") >> 22) % 2
+    mine, other = (ws0, ws1) if guild_shard == 0 else (ws1, ws0)
+    assert len((r0 if guild_shard == 0 else r1)["d"]["guilds"]) == 1
+    assert (await mine.recv())["t"] == "GUILD_CREATE"
+    ctl("inject/interaction", {"name": "status"})
+    assert (await mine.recv())["t"] == "INTERACTION_CREATE"
+    try:
+        extra = await other.recv(0.3)
+        raise AssertionError(f"other shard got {extra}")
+    except asyncio.TimeoutError:
+        pass
+    ws0.close()
+    ws1.close()
+
+
+async def test_invalid_request_ban_and_conn_times():
+    ctl("config", {"ban_threshold": 3})
+    for _ in range(3):
+        assert api("GET", "/users/@me", auth=False)[0] == 401
+    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/api/v10/users/@me",
+                                 headers={"User-Agent": UA, "Authorization": "Bot " + TOKEN})
+    try:
+        urllib.request.urlopen(req, timeout=5)
+        raise AssertionError("expected the fake ban")
+    except urllib.error.HTTPError as err:
+        assert err.code == 429 and b"1015" in err.read() and "x-ratelimit-limit" not in {k.lower() for k in err.headers}
+    assert ctl("stats")["banned_requests"] == 1
+    ws, _, _ = await ready_client()
+    ctl("gateway/reconnect", {"close_after_ms": 100, "close_code": 4000})
+    assert (await ws.recv())["op"] == 7
+    assert await ws.until_close() == 4000
+    conn = ctl("gateway")["connections"][-1]
+    assert conn["ready_at"] >= conn["opened_at"] and conn["closed_at"] >= conn["ready_at"], conn
+    ws.close()
+
+
+async def test_guild_control_dispatches_and_dm():
+    ws, _, _ = await ready_client()
+    out = ctl("guild", {"roles": [{"id": "900000000000000299", "name": "Helpers", "permissions": 1 << 5}],
+                        "channels": [{"id": ROLEPLAY, "permission_overwrites": [
+                            {"id": "900000000000000299", "type": 0, "allow": 1 << 4, "deny": 0}]}],
+                        "members": [{"user_id": "900000000000000404", "roles": ["900000000000000299"]}]})
+    assert out["events"] == ["GUILD_ROLE_CREATE", "CHANNEL_UPDATE"], out["events"]
+    a, b = await ws.recv(), await ws.recv()
+    assert a["t"] == "GUILD_ROLE_CREATE" and a["d"]["role"]["permissions"] == str(1 << 5)
+    assert b["t"] == "CHANNEL_UPDATE" and b["d"]["permission_overwrites"][0]["allow"] == str(1 << 4)
+    inj = ctl("inject/interaction", {"name": "status", "user_id": "900000000000000404", "channel_id": ROLEPLAY})
+    perms = int(inj["interaction"]["member"]["permissions"])
+    assert perms & (1 << 4) and perms & (1 << 5)
+    assert (await ws.recv())["t"] == "INTERACTION_CREATE"
+    ctl("guild", {"guild_id": "900000000000009999", "name": "Second", "channels": [{"id": "900000000000009901"}]})
+    g = await ws.recv()
+    assert g["t"] == "GUILD_CREATE" and g["d"]["channels"][0]["id"] == "900000000000009901"
+    ctl("inject/message", {"channel_id": "900000000000008888", "dm": True, "content": "psst"})
+    dm = await ws.recv()
+    assert dm["t"] == "MESSAGE_CREATE" and "guild_id" not in dm["d"] and dm["d"]["content"] == "psst"
+    st, sent, _ = api("POST", "/channels/900000000000008888/messages", {"content": "hi back"})
+    assert st == 200 and "guild_id" not in sent
+    ws.close()
+
+
+async def test_catch_up_after_downtime():
+    old = ctl("inject/message", {"content": "old", "age_s": 3600, "dispatch": False})["message"]
+    seen = ctl("inject/message", {"content": "seen"})["message"]
+    missed = [ctl("inject/message", {"content": f"missed {i}", "dispatch": False})["message"] for i in range(3)]
+    assert int(old["id"]) < int(seen["id"]) < int(missed[0]["id"])
+    st, got, _ = api("GET", f"/channels/{GENERAL}/messages?after={seen['id']}&limit=100")
+    assert [m["content"] for m in got] == ["missed 2", "missed 1", "missed 0"], got
+    st, got, _ = api("GET", f"/channels/{GENERAL}/messages?limit=2")
+    assert [m["content"] for m in got] == ["missed 2", "missed 1"]
+    assert api("GET", f"/channels/{GENERAL}/messages?limit=101")[0] == 400
+
+
+async def test_header_obeying_client_gets_no_429_and_full_budget():
+    import threading
+    ctl("ratelimits", {"routes": {"messages": {"limit": 5, "per": 1.0}}})
+    channels = ["900000000000000303", "900000000000000304", "900000000000000305"]
+    statuses = []
+
+    def stream(channel):
+        mid = None
+        for i in range(12):
+            if mid is None:
+                st, body, h = api("POST", f"/channels/{channel}/messages", {"content": "piece 0"})
+                mid = body["id"]
+            else:
+                st, body, h = api("PATCH", f"/channels/{channel}/messages/{mid}", {"content": f"piece {i}"})
+            statuses.append(st)
+            if h.get("x-ratelimit-remaining") == "0":
+                time.sleep(float(h["x-ratelimit-reset-after"]))
+
+    threads = [threading.Thread(target=stream, args=(c,)) for c in channels]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses.count(429) == 0 and len(statuses) == 36, statuses
+    for b in ctl("buckets"):
+        if b["route"] == "messages":
+            assert b["accepted"] == 12 and b["windows"] == 3 and b["full_windows_utilization"] == 1.0, b
 
 
 TESTS = [(name, fn) for name, fn in list(globals().items()) if name.startswith("test_")]

@@ -59,11 +59,6 @@ def iso(ts=None):
     return dt.isoformat(timespec="microseconds")
 
 
-def snowflake_time(sf):
-    """Epoch seconds encoded in a snowflake."""
-    return ((int(sf) >> 22) + DISCORD_EPOCH_MS) / 1000.0
-
-
 class Snowflakes:
     """Monotonic snowflake generator (worker 1)."""
 
