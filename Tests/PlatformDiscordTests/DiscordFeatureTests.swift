@@ -22,7 +22,10 @@ import Testing
             if let callback = interaction?["_callback"], !callback.isNull {
                 let flags = callback["data"]["flags"].int ?? 0
                 if callback["type"].int == 4 { return (callback["data"]["content"].string ?? "", flags & 64 != 0) }
-                if let content = interaction?["_original"]["content"].string, !content.isEmpty { return (content, flags & 64 != 0) }
+                if let original = interaction?["_original"].string,
+                   let content = try await fake.get("messages/\(original)")["content"].string, !content.isEmpty {
+                    return (content, flags & 64 != 0)
+                }
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -211,6 +214,64 @@ import Testing
         #expect(try await fake.counter("connections") == 1, "no disconnect")
         #expect(bridge.platform.gateway.stats.decodeFailures > 0)
         #expect(bridge.platform.gateway.stats.identifies == 1)
+        await bridge.stop()
+    }
+}
+
+extension DiscordFeatureTests {
+    @Test func slowSlashCommandsAreDeferredAndAnsweredInTime() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel(pieces: 4, interval: .milliseconds(200)) { _ in "A fresh take." })
+        try await bridge.waitReady()
+        try await fake.inject("tell me something")
+        try await waitUntil("first reply") { try await fake.botMessages(in: World.general).first?["content"].string == "A fresh take." }
+        let regenerate = try await fake.post("inject/interaction", ["name": "regenerate", "user_id": World.moderator])
+        let answer = try await Self.answer(fake, regenerate["id"].string ?? "")
+        #expect(answer.ephemeral)
+        #expect(!answer.content.isEmpty)
+        let interaction = try await fake.get("interactions").array.first { $0["id"].string == regenerate["id"].string }
+        #expect(interaction?["_callback"]["type"].int == 5, "deferred")
+        #expect((interaction?["_callback"]["elapsed_s"].double ?? 99) < 3, "answered within 3 s")
+        #expect(interaction?["_late_callbacks"].int == 0)
+        try await waitUntil("regenerated reply") {
+            let contents = try await fake.botMessages(in: World.general).compactMap { $0["content"].string }
+            return contents.filter { $0 == "A fresh take." }.count == 1 && contents.contains("(replaced by a new reply)")
+        }
+        // A quick command is answered directly (type 4) and, being read-only, ephemerally.
+        let status = try await fake.post("inject/interaction", ["name": "status", "user_id": World.alice])
+        let statusAnswer = try await Self.answer(fake, status["id"].string ?? "")
+        #expect(statusAnswer.ephemeral && statusAnswer.content.hasPrefix("Status"))
+        await bridge.stop()
+    }
+
+    @Test func globalSlashCommandsAndEditsAndDeletesReachHistory() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Noted." }) { $0.slashCommands = .global }
+        try await bridge.waitReady()
+        try await waitUntil("global commands") { try await fake.get("state")["commands"]["global"].array.count == 6 }
+        let id = try await fake.inject("a first draft")
+        try await waitUntil("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Noted." }
+        let key = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
+        try await fake.post("inject/message_update", ["id": id, "content": "a second draft"])
+        try await waitUntil("edit stored") { try await bridge.store.message(in: key, messageID: id)?.text == "a second draft" }
+        try await fake.post("inject/message_delete", ["id": id])
+        try await waitUntil("deletion stored") { try await bridge.store.message(in: key, messageID: id) == nil }
+        // Our own edits come back as MESSAGE_UPDATE and are not taken as user turns.
+        let reply = try await fake.botMessages(in: World.general)[0]
+        #expect(try await bridge.store.message(in: key, messageID: reply["id"].string ?? "")?.text == "Noted.")
+        await bridge.stop()
+    }
+
+    @Test func multiFrameZlibMessagesAreReassembled() async throws {
+        let fake = try await FakeDiscord.start(config: ["split_frames": 3])
+        defer { fake.stop() }
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "In pieces." })
+        try await bridge.waitReady()
+        try await fake.inject("split me")
+        try await waitUntil("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "In pieces." }
+        #expect(bridge.platform.gateway.stats.decodeFailures == 0)
         await bridge.stop()
     }
 }
