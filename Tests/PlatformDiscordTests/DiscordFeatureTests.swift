@@ -275,3 +275,57 @@ extension DiscordFeatureTests {
         await bridge.stop()
     }
 }
+
+extension DiscordFeatureTests {
+    @Test func textCommandModeratorsComeFromRolesOverwritesAndConfig() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "ok" }) { $0.adminUsers = [World.owner] }
+        try await bridge.waitReady()
+        func settings(_ channel: String) async throws -> [String]? {
+            try await bridge.store.channelSettings(for: ChannelKey(platform: "discord", serverID: World.guild, channelID: channel))?.personas
+        }
+        func command(_ text: String, in channel: String, by author: String) async throws -> String {
+            let id = try await fake.inject(text, channel: channel, author: author, mentionBot: false)
+            try await waitUntil("answer to \(text)") {
+                try await fake.botMessages(in: channel).contains { $0["message_reference"]["message_id"].string == id }
+            }
+            return try await fake.botMessages(in: channel).first { $0["message_reference"]["message_id"].string == id }?["content"].string ?? ""
+        }
+        // Bob gets MANAGE_CHANNELS through a member overwrite on roleplay only.
+        try await fake.post("guild", ["channels": [["id": World.roleplay, "type": 0, "name": "roleplay", "permission_overwrites": [
+            ["id": World.bob, "type": 1, "allow": "16", "deny": "0"]]]], "dispatch": true])
+        try await waitUntil("overwrite applied") { await bridge.platform.isModerator(ChatUser(id: World.bob, displayName: "bob"),
+                                                                                       in: ChannelRef(platform: "discord", channelID: World.roleplay, serverID: World.guild)) }
+        #expect(try await command("!pb persona set bolt", in: World.general, by: World.bob).contains("only moderators"))
+        #expect(try await settings(World.general) == nil)
+        #expect(try await command("!pb persona set bolt", in: World.roleplay, by: World.bob).contains("Bolt now answers"))
+        #expect(try await settings(World.roleplay) == ["bolt"])
+        // The Moderator role (MANAGE_CHANNELS) works everywhere; a config admin too.
+        #expect(try await command("!pb persona set bolt", in: World.channels[2], by: World.moderator).contains("Bolt now answers"))
+        #expect(try await command("!pb persona off", in: World.channels[3], by: World.owner).contains("off"))
+        // A role update that removes MANAGE_CHANNELS from the Moderator role takes effect at once.
+        try await fake.post("guild", ["roles": [["id": World.moderatorRole, "name": "Moderator", "permissions": "8192"]], "dispatch": true])
+        try await waitUntil("role update applied") {
+            !(await bridge.platform.isModerator(ChatUser(id: World.moderator, displayName: "moderator"),
+                                                in: ChannelRef(platform: "discord", channelID: World.general, serverID: World.guild)))
+        }
+        await bridge.stop()
+    }
+
+    @Test func opOneGetsAnImmediateHeartbeat() async throws {
+        let fake = try await FakeDiscord.start(config: ["heartbeat_interval_ms": 30_000])
+        defer { fake.stop() }
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "ok" })
+        try await bridge.waitReady()
+        let before = bridge.platform.gateway.stats.heartbeats
+        try await fake.post("gateway/heartbeat_request")
+        try await waitUntil("heartbeat answer") { bridge.platform.gateway.stats.heartbeats > before }
+        let frames = try await fake.get("frames").array
+        let request = frames.last { $0["dir"].string == "out" && $0["op"].int == 1 }
+        let answer = frames.last { $0["dir"].string == "in" && $0["op"].int == 1 }
+        #expect((answer?["monotonic"].double ?? 0) >= (request?["monotonic"].double ?? 1))
+        #expect(answer?["d"].int != nil, "the heartbeat carries the last sequence number")
+        await bridge.stop()
+    }
+}
