@@ -67,7 +67,7 @@ public final class DiscordREST: Sendable {
             while true {
                 let now = clock.now
                 guard let wait = limits.withLock({ $0.reserve(route: route, now: now) }) else { break }
-                if wait > .seconds(60) {
+                if limits.withLock({ $0.isGuarding(now: now) }) {
                     throw DiscordRESTError(code: .invalidRequestGuard, status: nil, route: routeName,
                                            message: "too many invalid requests recently; holding requests back for \(wait)")
                 }

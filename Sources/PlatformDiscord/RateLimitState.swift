@@ -94,6 +94,11 @@ public struct RateLimitState: Sendable {
         return nil
     }
 
+    /// Whether the invalid-request guard is holding requests back at `now`.
+    public func isGuarding(now: Duration) -> Bool {
+        invalid.filter { $0 > now - .seconds(600) }.count >= invalidRequestCeiling
+    }
+
     /// Gives back a reserved slot's probe when the request failed without a response.
     public mutating func release(route: DiscordRoute) {
         probing.remove(routeKey(route) + ":" + route.majorParameter)
