@@ -67,7 +67,6 @@ public final class DiscordGateway: Service, Sendable {
     private struct State {
         var machine: GatewayStateMachine?
         var budget = GatewaySendBudget()
-        var identify: IdentifyLimiter
         var stats = DiscordGatewayStats()
         var next: (url: String, delay: Duration)?
         var fatal: GatewayFatalError?
@@ -83,12 +82,16 @@ public final class DiscordGateway: Service, Sendable {
     private let logger: Logger
     private let handler: @Sendable (GatewayPayload) -> Void
     private let state: Mutex<State>
+    private let identifyGate: IdentifyGate
 
-    /// Creates a gateway; `handler` receives every decoded payload in order and must not block.
+    /// Creates a gateway; `handler` receives every decoded payload in order and must not block. Shards of one
+    /// process share `identifyGate`, so identify concurrency holds across them.
     public init(token: String, configuration: DiscordGatewayConfiguration, rest: DiscordREST,
                 clock: ElapsedClock = ElapsedClock(ContinuousClock()),
                 jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
+                identifyGate: IdentifyGate? = nil,
                 logger: Logger, handler: @escaping @Sendable (GatewayPayload) -> Void) {
+        self.identifyGate = identifyGate ?? IdentifyGate(spacing: configuration.identifySpacing)
         self.token = token
         self.configuration = configuration
         self.rest = rest
@@ -96,7 +99,7 @@ public final class DiscordGateway: Service, Sendable {
         self.jitter = jitter
         self.logger = logger
         self.handler = handler
-        self.state = Mutex(State(identify: IdentifyLimiter(maxConcurrency: 1, spacing: configuration.identifySpacing)))
+        self.state = Mutex(State())
     }
 
     /// Current counters.
@@ -125,8 +128,7 @@ public final class DiscordGateway: Service, Sendable {
             let info = try await rest.request(GatewayBot.self, .gatewayBot, path: "/gateway/bot")
             url = configuration.gatewayURL ?? info.url
             if let limit = info.session_start_limit {
-                let spacing = configuration.identifySpacing
-                state.withLock { $0.identify = IdentifyLimiter(maxConcurrency: limit.max_concurrency ?? 1, spacing: spacing) }
+                identifyGate.configure(maxConcurrency: limit.max_concurrency ?? 1)
                 if limit.remaining == 0, let resetAfter = limit.reset_after {
                     logger.warning("discord identify quota used up; waiting", metadata: ["reset-after-ms": "\(resetAfter)"])
                     try await clock.sleep(until: clock.now + .milliseconds(resetAfter))
@@ -329,7 +331,7 @@ public final class DiscordGateway: Service, Sendable {
             while true {
                 let now = clock.now
                 let shard = configuration.shardID
-                guard let wait = state.withLock({ $0.identify.reserve(shardId: shard, now: now) }) else { break }
+                guard let wait = identifyGate.reserve(shardID: shard, now: now) else { break }
                 try await clock.sleep(until: now + wait)
             }
         }
@@ -347,6 +349,29 @@ public final class DiscordGateway: Service, Sendable {
             }
         }
         try await socket.send(text: GatewayCommandEncoder.encode(command, token: token))
+    }
+}
+
+/// One process's identify limiter, shared by its shards.
+public final class IdentifyGate: Sendable {
+    private let limiter: Mutex<IdentifyLimiter>
+    private let spacing: Duration
+
+    /// Creates a gate with Discord's default concurrency of one.
+    public init(spacing: Duration = .seconds(5)) {
+        self.spacing = spacing
+        limiter = Mutex(IdentifyLimiter(maxConcurrency: 1, spacing: spacing))
+    }
+
+    /// Applies `session_start_limit.max_concurrency` (keeps history when unchanged).
+    public func configure(maxConcurrency: Int) {
+        let spacing = self.spacing
+        limiter.withLock { if $0.maxConcurrency != max(1, maxConcurrency) { $0 = IdentifyLimiter(maxConcurrency: maxConcurrency, spacing: spacing) } }
+    }
+
+    /// Nil when shard `shardID` may identify now (recorded), else how long to wait.
+    public func reserve(shardID: Int, now: Duration) -> Duration? {
+        limiter.withLock { $0.reserve(shardId: shardID, now: now) }
     }
 }
 

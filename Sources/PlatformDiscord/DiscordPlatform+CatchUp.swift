@@ -28,8 +28,13 @@ extension DiscordPlatform {
 
     /// After a new session, fetches what each bound channel missed and passes the fresh messages on; the Router
     /// claims each message in the store, so nothing is answered twice.
-    func catchUp() async {
+    func catchUp(shard: Int) async {
+        let count = max(1, configuration.gateway.shardCount)
         for bound in configuration.boundChannels {
+            // Each shard catches up on its own guilds' channels (channels of unknown guild on shard 0, like DMs).
+            let guild = bound.guildID ?? channelGuild(bound.channelID)
+            let owner = guild.flatMap(UInt64.init).map { Int(($0 >> 22) % UInt64(count)) } ?? 0
+            guard owner == shard else { continue }
             do {
                 try await catchUp(bound)
             } catch {

@@ -46,12 +46,14 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     public let configuration: DiscordPlatformConfiguration
     /// The REST client (tests read its 429 count).
     public let rest: DiscordREST
-    /// The gateway shard.
-    public let gateway: DiscordGateway
+    /// The first (often only) gateway shard.
+    public var gateway: DiscordGateway { gateways[0] }
+    /// One gateway per configured shard id.
+    public let gateways: [DiscordGateway]
 
     let continuation: AsyncStream<PlatformEvent>.Continuation
-    private let payloads: AsyncStream<GatewayPayload>
-    private let payloadContinuation: AsyncStream<GatewayPayload>.Continuation
+    private let payloads: AsyncStream<(shard: Int, payload: GatewayPayload)>
+    private let payloadContinuation: AsyncStream<(shard: Int, payload: GatewayPayload)>.Continuation
     let store: any Store
     let clock: ElapsedClock
     let logger: Logger
@@ -69,14 +71,22 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         self.clock = clock
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
-        let (payloads, payloadContinuation) = AsyncStream.makeStream(of: GatewayPayload.self)
+        let (payloads, payloadContinuation) = AsyncStream.makeStream(of: (shard: Int, payload: GatewayPayload).self)
         self.payloads = payloads
         self.payloadContinuation = payloadContinuation
         let rest = DiscordREST(token: configuration.token, http: http, baseURL: configuration.apiBaseURL,
                                userAgent: configuration.userAgent, clock: clock, logger: logger)
         self.rest = rest
-        gateway = DiscordGateway(token: configuration.token, configuration: configuration.gateway, rest: rest, clock: clock,
-                                 jitter: jitter, logger: logger) { payload in payloadContinuation.yield(payload) }
+        let gate = IdentifyGate(spacing: configuration.gateway.identifySpacing)
+        let shardIDs = configuration.shardIDs.isEmpty ? [configuration.gateway.shardID] : configuration.shardIDs
+        gateways = shardIDs.map { shard in
+            var settings = configuration.gateway
+            settings.shardID = shard
+            var shardLogger = logger
+            shardLogger[metadataKey: "shard"] = "\(shard)"
+            return DiscordGateway(token: configuration.token, configuration: settings, rest: rest, clock: clock, jitter: jitter,
+                                  identifyGate: gate, logger: shardLogger) { payload in payloadContinuation.yield((shard, payload)) }
+        }
     }
 
     /// Lets slash commands run through `router` (call once the router exists).
@@ -100,19 +110,21 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             payloadContinuation.finish()
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { [self] in
-                defer { payloadContinuation.finish() }
-                try await gateway.run()
+            for gateway in gateways {
+                group.addTask { try await gateway.run() }
             }
             group.addTask { [self] in
                 await withDiscardingTaskGroup { tasks in
-                    for await payload in payloads {
-                        await handle(payload, tasks: &tasks)
+                    for await (shard, payload) in payloads {
+                        await handle(payload, shard: shard, tasks: &tasks)
                     }
                 }
             }
+            // Any shard ending (shutdown or a fatal close) stops the adapter.
+            defer { payloadContinuation.finish() }
             try await group.next()
             group.cancelAll()
+            payloadContinuation.finish()
             try await group.waitForAll()
         }
     }
@@ -188,10 +200,10 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
 
     /// Handles one decoded gateway payload as if the gateway had delivered it (benchmarks and tests).
     public func ingest(_ payload: GatewayPayload) async {
-        await withDiscardingTaskGroup { tasks in await handle(payload, tasks: &tasks) }
+        await withDiscardingTaskGroup { tasks in await handle(payload, shard: gateway.configuration.shardID, tasks: &tasks) }
     }
 
-    private func handle(_ payload: GatewayPayload, tasks: inout DiscardingTaskGroup) async {
+    private func handle(_ payload: GatewayPayload, shard: Int, tasks: inout DiscardingTaskGroup) async {
         switch payload.event {
         case .ready(let ready):
             let first = state.withLock { s -> Bool in
@@ -205,7 +217,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             logger.info("discord session ready", metadata: ["guilds": "\(ready.guildIds.count)"])
             if first { tasks.addTask { [self] in await registerCommands(guildIDs: ready.guildIds) } }
             // A new session (not a resume): Discord does not replay what was missed, so fetch it.
-            tasks.addTask { [self] in await catchUp() }
+            tasks.addTask { [self] in await catchUp(shard: shard) }
         case .guildCreate(let guild):
             state.withLock { s in
                 var info = GuildInfo(ownerID: guild.ownerId)

@@ -35,8 +35,10 @@ public struct DiscordPlatformConfiguration: Sendable, CustomStringConvertible {
     public var apiBaseURL: String
     /// `User-Agent` (Discord requires `DiscordBot (url, version)`).
     public var userAgent: String
-    /// Gateway settings (URL override, intents, shards).
+    /// Gateway settings (URL override, intents, shard id and count).
     public var gateway: DiscordGatewayConfiguration
+    /// Shard ids this process runs, one gateway each; empty means just `gateway.shardID`.
+    public var shardIDs: [Int] = []
     /// Application id; READY's application id (or the bot user id) when nil.
     public var applicationID: String?
     /// Whether personas speak through channel webhooks when they have an avatar or share a channel.

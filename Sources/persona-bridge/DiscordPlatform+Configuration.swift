@@ -31,12 +31,13 @@ extension DiscordPlatformConfiguration {
             }
         }
         let shardIDs = section.values["shard_ids"]?.arrayValue?.compactMap(\.intValue) ?? []
-        guard shardIDs.count <= 1 else { throw fail("shard_ids: run one process per shard (give one shard id each)") }
         let shardCount = section.int("shard_count") ?? 1
-        let shardID = shardIDs.first ?? 0
-        guard shardCount >= 1, shardID >= 0, shardID < shardCount else {
-            throw fail("shard_ids/shard_count: shard \(shardID) is not within 0..<\(shardCount)")
+        guard shardCount >= 1 else { throw fail("shard_count: must be at least 1") }
+        for id in shardIDs where id < 0 || id >= shardCount {
+            throw fail("shard_ids: shard \(id) is not within 0..<\(shardCount)")
         }
+        guard Set(shardIDs).count == shardIDs.count else { throw fail("shard_ids: each shard id may appear once") }
+        let shardID = shardIDs.first ?? 0
         let slash: SlashCommandScope
         switch section.string("slash_commands") ?? "guild" {
         case "guild": slash = .guild(section.strings("command_guilds") ?? [])
@@ -52,12 +53,14 @@ extension DiscordPlatformConfiguration {
         }
         let admins = configuration.admins["discord"]
         let window = section.double("catch_up_window_seconds") ?? 600
-        return DiscordPlatformConfiguration(
+        var settings = DiscordPlatformConfiguration(
             token: token, apiBaseURL: section.string("api_base_url") ?? DiscordREST.defaultBaseURL,
             userAgent: section.string("user_agent") ?? DiscordREST.defaultUserAgent, gateway: gateway,
             applicationID: section.string("application_id"), useWebhooks: section.bool("use_webhooks") ?? true,
             slashCommands: slash, catchUpWindow: .milliseconds(Int(max(0, window) * 1000)), boundChannels: bindings,
             adminUsers: Set(admins?.users ?? []), adminRoles: Set(admins?.roles ?? []))
+        settings.shardIDs = shardIDs
+        return settings
     }
 }
 

@@ -168,3 +168,26 @@ import Testing
         await bridge.stop()
     }
 }
+
+extension DiscordGatewayTests {
+    @Test func twoShardsInOneProcessRespectIdentifyConcurrency() async throws {
+        let fake = try await FakeDiscord.start(config: ["shards": 2, "max_concurrency": 1, "identify_interval_s": 1.0])
+        defer { fake.stop() }
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Sharded hello." }) {
+            $0.gateway.shardCount = 2
+            $0.gateway.identifySpacing = .milliseconds(1100)
+            $0.shardIDs = [0, 1]
+        }
+        try await waitUntil("both shards ready") {
+            bridge.platform.gateways.allSatisfy { $0.stats.readies == 1 && $0.stats.phase == .ready }
+        }
+        let shards = try await fake.get("frames?dir=in").array.filter { $0["op"].int == 2 }.map { $0["d"]["shard"].array.compactMap(\.int) }
+        #expect(Set(shards) == [[0, 2], [1, 2]])
+        #expect(try await fake.counter("identify_rate_limited") == 0, "identifies spaced per max_concurrency bucket")
+        try await fake.inject("hello shards")
+        try await waitUntil("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Sharded hello." }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await fake.botMessages(in: World.general).count == 1)
+        await bridge.stop()
+    }
+}
