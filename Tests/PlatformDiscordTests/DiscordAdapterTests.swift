@@ -146,6 +146,10 @@ extension DiscordAdapterTests {
             bridge.platform.gateway.stats.identifies == 2 && bridge.platform.gateway.stats.readies == 2
         }
         try await waitUntil("ready again") { bridge.platform.gateway.stats.phase == .ready }
+        // 4009 (session timed out) is resumable as a connection but needs a new session.
+        try await fake.post("gateway/close", ["code": 4009])
+        try await waitUntil("new identify after 4009") { bridge.platform.gateway.stats.identifies == 3 }
+        try await waitUntil("ready again") { bridge.platform.gateway.stats.phase == .ready }
         try await fake.inject("are you there?")
         try await waitUntil("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Still here." }
         await bridge.stop()

@@ -154,10 +154,18 @@ import Testing
     @Test func threadsWorkLikeChannels() async throws {
         let fake = try await FakeDiscord.start()
         defer { fake.stop() }
-        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Thread reply." })
+        let bindings = [RouterConfiguration.Binding(platform: "discord", channelID: World.thread, personas: ["bolt"])]
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel(pieces: 4, interval: .milliseconds(200)) { _ in "Thread reply." },
+                                             bindings: bindings)
         try await bridge.waitReady()
         try await fake.inject("in the thread", channel: World.thread)
         try await waitUntil("thread reply") { try await fake.botMessages(in: World.thread).first?["content"].string == "Thread reply." }
+        // The persona speaks through the parent channel's webhook, into the thread.
+        let reply = try await fake.botMessages(in: World.thread)[0]
+        #expect(reply["author"]["username"].string == "Bolt" && !reply["webhook_id"].isNull)
+        let requests = try await fake.get("requests").array
+        #expect(requests.contains { $0["route"].string == "/channels/\(World.general)/webhooks" && $0["method"].string == "POST" })
+        #expect(requests.filter { $0["route"].string?.hasPrefix("/webhooks/") == true }.allSatisfy { $0["path"].string?.contains("thread_id=\(World.thread)") == true })
         await bridge.stop()
     }
 
