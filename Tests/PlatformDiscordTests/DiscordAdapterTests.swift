@@ -126,6 +126,7 @@ extension DiscordAdapterTests {
         try await Self.expectOneReplyEach(fake, triggers: triggers, text: text)
         #expect(bridge.platform.gateway.stats.identifies == 1, "every close was resumed, never a new session")
         #expect(try await fake.counter("resume_failed") == 0)
+        #expect(try await fake.counter("replayed") >= 1, "events missed while away were replayed")
         await bridge.stop()
     }
 
