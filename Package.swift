@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: [
         // C system libraries, each with a shim.h of typed static inline wrappers.
@@ -78,6 +80,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]),
+
+        // /metrics, /healthz, /readyz over the lws HTTP server, and the log handlers.
+        .target(
+            name: "Observability",
+            dependencies: [
+                "BridgeCore", "SocketTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
         // Terminal chat adapter.
@@ -107,15 +121,25 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
 
+        // Matrix adapter: /sync long-poll and m.replace streaming over the HTTP transport.
+        .target(
+            name: "PlatformMatrix",
+            dependencies: [
+                "BridgeCore", "HTTPTransport", "Storage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+
         // The thin CLI.
         .executableTarget(
             name: "persona-bridge",
             dependencies: [
-                "BridgeConfig", "BridgeCore", "PlatformConsole", "PlatformDiscord", "ModelClient", "HTTPTransport",
-                "SocketTransport", "Storage",
+                "BridgeConfig", "BridgeCore", "PlatformConsole", "PlatformDiscord", "PlatformIRC", "PlatformMatrix", "ModelClient",
+                "HTTPTransport", "SocketTransport", "Storage", "Observability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]),
 
         // Loopback benchmarks: `swift run -c release pb-bench [transport …]`.
@@ -140,6 +164,16 @@ let package = Package(
         .testTarget(name: "PlatformIRCTests", dependencies: ["PlatformIRC", "BridgeCore", "PBTestSupport"]),
         .testTarget(name: "PlatformDiscordTests", dependencies: ["PlatformDiscord", "BridgeCore", "PBTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["persona-bridge", "PBTestSupport"]),
+        .testTarget(
+            name: "PlatformMatrixTests",
+            dependencies: [
+                "PlatformMatrix", "BridgeCore", "BridgeConfig", "ModelClient", "Storage", "HTTPTransport", "PBTestSupport",
+                "persona-bridge",
+            ]),
+        .testTarget(
+            name: "ObservabilityTests",
+            dependencies: ["Observability", "BridgeCore", "BridgeConfig", "ModelClient", "Storage", "SocketTransport",
+                           "HTTPTransport", "PBTestSupport"]),
         .testTarget(name: "PlatformConsoleTests", dependencies: ["PlatformConsole", "BridgeCore"]),
         .testTarget(
             name: "BridgeCoreTests",

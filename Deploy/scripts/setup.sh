@@ -2,7 +2,7 @@
 # Installs the Debian packages that building and testing PersonaBridge need and that are missing.
 # Safe to run again; it skips what is present. The test servers are Python standard library only.
 #   setup.sh                 build + run dependencies
-#   setup.sh --test          also the test servers (python3, openssl, ngIRCd)
+#   setup.sh --test          also the test servers (python3, openssl, ngIRCd, InspIRCd, Atheme) and Synapse in .venv-synapse/ (pip)
 #   setup.sh --list [--test] print the missing packages and install nothing (used by .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,14 +24,19 @@ as_root() {
 }
 
 debs=(pkg-config libcurl4-openssl-dev libwebsockets-dev zlib1g-dev libsqlite3-dev)
-[ $want_tests = 1 ] && debs+=(python3 openssl ngircd)
+[ $want_tests = 1 ] && debs+=(python3 openssl ngircd inspircd atheme-services python3-venv)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# python3 may come from elsewhere (pyenv); any python3 on PATH will do.
+# python3 may come from elsewhere (pyenv); any python3 on PATH will do (with venv + ensurepip for Synapse).
 if [ ${#missing[@]} -gt 0 ] && command -v python3 >/dev/null; then
-  keep=(); for p in "${missing[@]}"; do [ "$p" = python3 ] || keep+=("$p"); done
+  has_venv=0; python3 -c 'import ensurepip, venv' >/dev/null 2>&1 && has_venv=1
+  keep=(); for p in "${missing[@]}"; do
+    [ "$p" = python3 ] && continue
+    [ "$p" = python3-venv ] && [ $has_venv = 1 ] && continue
+    keep+=("$p")
+  done
   missing=("${keep[@]+"${keep[@]}"}")
 fi
 if [ $list_only = 1 ]; then
@@ -48,4 +53,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq
   as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Matrix integration tests run a real Synapse from a virtualenv at the repo root (gitignored via .venv*/).
+if [ $want_tests = 1 ]; then
+  venv=.venv-synapse
+  if ! "$venv/bin/python" -c 'import synapse' >/dev/null 2>&1; then
+    echo "setup: installing matrix-synapse into $venv (pip, about 30 s)"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check matrix-synapse
+  fi
+fi
+
+# Operations tests parse /metrics with prometheus_client (PyPI) from a repo-local venv.
+if [ $want_tests = 1 ] && ! .venv-tools/bin/python -c "import prometheus_client" >/dev/null 2>&1; then
+  echo "setup: installing prometheus-client into .venv-tools/"
+  python3 -m venv .venv-tools
+  .venv-tools/bin/pip install -q prometheus-client
 fi

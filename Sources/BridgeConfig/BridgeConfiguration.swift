@@ -1,3 +1,5 @@
+import Foundation
+
 /// The `[storage]` section: where history and state live.
 public struct StorageSettings: Hashable, Sendable {
     /// Absolute SQLite path (resolved against the config file's directory), when not a URL.
@@ -172,7 +174,23 @@ public struct OperationsSettings: Hashable, Sendable {
     }
 }
 
-/// The `[budgets]` section: rolling-day token budgets (nil = unlimited).
+extension OperationsSettings {
+    /// `HOST:PORT`, `:PORT` or `PORT` (host defaults to loopback); `[::1]:PORT` for IPv6. `nil` if malformed.
+    public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        var host = "127.0.0.1"
+        var portText = trimmed
+        if let colon = trimmed.lastIndex(of: ":") {
+            let hostPart = String(trimmed[..<colon])
+            if !hostPart.isEmpty { host = hostPart.trimmingCharacters(in: CharacterSet(charactersIn: "[]")) }
+            portText = String(trimmed[trimmed.index(after: colon)...])
+        }
+        guard let port = Int(portText), (0...65_535).contains(port), !host.isEmpty, !host.contains(" ") else { return nil }
+        return (host, port)
+    }
+}
+
+/// The `[budgets]` section: rolling-day token budgets, a message rate limit (nil = unlimited) and prices.
 public struct BudgetSettings: Hashable, Sendable {
     /// Tokens per user per day.
     public var perUserTokensPerDay: Int?
@@ -180,18 +198,39 @@ public struct BudgetSettings: Hashable, Sendable {
     public var perChannelTokensPerDay: Int?
     /// Tokens per server (guild, IRC network, Matrix server) per day.
     public var perServerTokensPerDay: Int?
-    /// Minimum seconds between "over budget" notices in a channel.
+    /// Minimum seconds between over-budget notices to one user (user budget, rate limit) or in one channel
+    /// (channel and server budgets).
     public var noticeIntervalSeconds: Double
+    /// Model requests one user may trigger per rolling minute.
+    public var perUserMessagesPerMinute: Int?
+    /// USD per million uncached prompt tokens, for the cost estimate (OpenRouter's M2-her price by default).
+    public var promptUSDPerMillion: Double
+    /// USD per million completion tokens.
+    public var completionUSDPerMillion: Double
+    /// USD per million cached prompt tokens.
+    public var cachedUSDPerMillion: Double
 
     /// Creates budget settings.
     public init(
         perUserTokensPerDay: Int? = nil, perChannelTokensPerDay: Int? = nil,
-        perServerTokensPerDay: Int? = nil, noticeIntervalSeconds: Double = 300
+        perServerTokensPerDay: Int? = nil, noticeIntervalSeconds: Double = 300, perUserMessagesPerMinute: Int? = nil,
+        promptUSDPerMillion: Double = 0.30, completionUSDPerMillion: Double = 1.20, cachedUSDPerMillion: Double = 0.03
     ) {
         self.perUserTokensPerDay = perUserTokensPerDay
         self.perChannelTokensPerDay = perChannelTokensPerDay
         self.perServerTokensPerDay = perServerTokensPerDay
         self.noticeIntervalSeconds = noticeIntervalSeconds
+        self.perUserMessagesPerMinute = perUserMessagesPerMinute
+        self.promptUSDPerMillion = promptUSDPerMillion
+        self.completionUSDPerMillion = completionUSDPerMillion
+        self.cachedUSDPerMillion = cachedUSDPerMillion
+    }
+
+    /// Estimated USD cost of a request's tokens.
+    public func estimatedCost(promptTokens: Int, completionTokens: Int, cachedTokens: Int) -> Double {
+        let cached = min(max(cachedTokens, 0), promptTokens)
+        return (Double(promptTokens - cached) * promptUSDPerMillion + Double(cached) * cachedUSDPerMillion
+            + Double(completionTokens) * completionUSDPerMillion) / 1_000_000
     }
 }
 

@@ -153,6 +153,10 @@ extension ConfigLoader {
         let path = "operations"
         reader.checkKeys(table, at: path, known: ConfigSchema.operations)
         operations.metricsAddress = reader.string(table, "metrics_address", at: path, nonEmpty: true)
+        if let address = operations.metricsAddress, OperationsSettings.parseAddress(address) == nil {
+            reader.report("operations.metrics_address", "metrics_address '\(address)' is not HOST:PORT",
+                          hint: "e.g. 127.0.0.1:9464 (loopback) or 0.0.0.0:9464 inside a container")
+        }
         operations.shutdownGraceSeconds = reader.double(table, "shutdown_grace_seconds", at: path, range: 0...600)
             ?? operations.shutdownGraceSeconds
         if let format = reader.string(table, "log_format", at: path) {
@@ -191,6 +195,13 @@ extension ConfigLoader {
         budgets.perServerTokensPerDay = reader.int(table, "per_server_tokens_per_day", at: path, range: 1...Int.max)
         budgets.noticeIntervalSeconds = reader.double(table, "notice_interval_seconds", at: path, range: 0...86_400)
             ?? budgets.noticeIntervalSeconds
+        budgets.perUserMessagesPerMinute = reader.int(table, "per_user_messages_per_minute", at: path, range: 1...10_000)
+        budgets.promptUSDPerMillion = reader.double(table, "prompt_usd_per_million", at: path, range: 0...1_000)
+            ?? budgets.promptUSDPerMillion
+        budgets.completionUSDPerMillion = reader.double(table, "completion_usd_per_million", at: path, range: 0...1_000)
+            ?? budgets.completionUSDPerMillion
+        budgets.cachedUSDPerMillion = reader.double(table, "cached_usd_per_million", at: path, range: 0...1_000)
+            ?? budgets.cachedUSDPerMillion
         return budgets
     }
 

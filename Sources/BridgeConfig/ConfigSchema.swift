@@ -14,7 +14,8 @@ enum ConfigSchema {
     static let operations = ["metrics_address", "shutdown_grace_seconds", "log_format", "log_level", "shard_index",
                              "shard_count"]
     static let budgets = ["per_user_tokens_per_day", "per_channel_tokens_per_day", "per_server_tokens_per_day",
-                          "notice_interval_seconds"]
+                          "notice_interval_seconds", "per_user_messages_per_minute", "prompt_usd_per_million",
+                          "completion_usd_per_million", "cached_usd_per_million"]
     static let persona = ["name", "display_name", "aliases", "avatar_url", "character", "user_system", "examples",
                           "greeting", "model", "trigger", "max_reply_characters", "action_marker"]
     static let personaModel = ["temperature", "top_p", "max_output_tokens"]
@@ -25,11 +26,12 @@ enum ConfigSchema {
         case string, int, number, bool, strings, ints, secret
     }
 
-    static let platformNames = ["console", "discord", "irc", "matrix"]
+    static let platformNames = ["console", "discord", "irc", "matrix", "jsonl"]
 
     /// Platform keys and their kinds; a `secret` key `k` also accepts `k_file`.
     static let platforms: [String: [String: Kind]] = [
         "console": ["enabled": .bool, "speaker": .string, "channel": .string, "color": .bool],
+        "jsonl": ["enabled": .bool, "server": .string, "moderators": .strings],
         "discord": [
             "enabled": .bool, "token": .secret, "application_id": .string, "intents": .strings, "shard_ids": .ints,
             "shard_count": .int, "api_base_url": .string, "gateway_url": .string, "user_agent": .string,

@@ -26,14 +26,19 @@ public enum BridgeCommand: Hashable, Sendable {
     case status
     /// `help` or a bare prefix.
     case help
+    /// `budget`: token spend and what is left for the channel and server (moderators only).
+    case budget
 
     /// Whether the command changes anything (and so needs a moderator or admin).
     public var changesState: Bool {
         switch self {
-        case .personaList, .personaShow, .status, .help: false
+        case .personaList, .personaShow, .status, .help, .budget: false
         default: true
         }
     }
+
+    /// Whether only moderators and admins may run it: every change, and the budget view.
+    public var needsModerator: Bool { changesState || self == .budget }
 
     /// A parse failure, with the text to show the user.
     public struct ParseError: Error, Hashable, Sendable {
@@ -78,6 +83,7 @@ public enum BridgeCommand: Hashable, Sendable {
             return .success(.talkativeness(x))
         case "status": return .success(.status)
         case "help": return .success(.help)
+        case "budget": return .success(.budget)
         default:
             return fail("Unknown command `\(verb)`. Try `\(prefix) help`.")
         }
@@ -86,6 +92,6 @@ public enum BridgeCommand: Hashable, Sendable {
     /// One-line help.
     public static func help(prefix: String) -> String {
         "Commands: \(prefix) persona list|show|set NAME|add NAME|remove NAME|off · reset · forget N · regenerate · "
-            + "continue · talkativeness X · status"
+            + "continue · talkativeness X · status · budget"
     }
 }

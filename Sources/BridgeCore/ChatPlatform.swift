@@ -1,3 +1,4 @@
+import Foundation
 import ServiceLifecycle
 
 /// A chat network connection: the seam every adapter (Discord, IRC, Matrix, console, in-memory) implements.
@@ -22,6 +23,14 @@ public protocol ChatPlatform: Service, AnyObject {
     func typing(in channel: ChannelRef) async
     /// Whether a user may change the bridge's settings in a channel.
     func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool
+    /// Whether the adapter is connected and able to send (drives `/readyz`); defaults to `true`.
+    /// Read from the metrics server's thread: keep it a cheap, non-blocking read.
+    var isConnected: Bool { get }
+}
+
+extension ChatPlatform {
+    /// Adapters without a connection of their own are always ready.
+    public var isConnected: Bool { true }
 }
 
 /// A channel on some platform.
@@ -93,10 +102,13 @@ public struct IncomingMessage: Hashable, Sendable {
     public var isOwnMessage: Bool
     /// Persona name, when the message is our own and the adapter can tell which persona sent it.
     public var personaName: String?
+    /// When the platform says it was posted (IRC `server-time`, Discord snowflake); `nil` means "now".
+    public var timestamp: Date?
 
     /// Creates an incoming message.
     public init(channel: ChannelRef, author: ChatUser, messageID: String, text: String, replyTo: String? = nil,
-                mentionsUs: Bool = false, isOwnMessage: Bool = false, personaName: String? = nil) {
+                mentionsUs: Bool = false, isOwnMessage: Bool = false, personaName: String? = nil,
+                timestamp: Date? = nil) {
         self.channel = channel
         self.author = author
         self.messageID = messageID
@@ -105,6 +117,7 @@ public struct IncomingMessage: Hashable, Sendable {
         self.mentionsUs = mentionsUs
         self.isOwnMessage = isOwnMessage
         self.personaName = personaName
+        self.timestamp = timestamp
     }
 }
 

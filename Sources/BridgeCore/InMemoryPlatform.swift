@@ -25,6 +25,7 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
         var moderators: Set<String> = []
         var nextID = 0
         var failEdits = 0
+        var connected = true
     }
 
     /// Platform name used in channel refs.
@@ -81,6 +82,14 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
     public func setModerators(_ ids: Set<String>) {
         state.withLock { $0.moderators = ids }
     }
+
+    /// Sets what `isConnected` reports (for readiness tests).
+    public func setConnected(_ connected: Bool) {
+        state.withLock { $0.connected = connected }
+    }
+
+    /// Whether the platform counts as connected; `true` unless a test said otherwise.
+    public var isConnected: Bool { state.withLock { $0.connected } }
 
     /// Makes the next `count` edits fail.
     public func failNextEdits(_ count: Int) {

@@ -116,6 +116,7 @@ public struct ReplyEngine: Sendable {
             }
         }
         if error is CancellationError { return "cancelled" }
+        if error is ReplyInterruption { return "the bridge is restarting" }
         return "the platform failed"
     }
 }

@@ -28,7 +28,7 @@ extension Router {
         case .failure(let error): return try await answer(error.message)
         case .success(let c): command = c
         }
-        if command.changesState {
+        if command.needsModerator {
             let allowed = config.isAdmin(author, on: channel.platform)
                 ? true : await platform.isModerator(author, in: channel)
             guard allowed else {
@@ -106,6 +106,8 @@ extension Router {
             if let mode = settings?.triggerMode { parts.append("mode \(mode)") }
             parts.append(String(format: "token estimate scale %.2f", promptScale))
             try await answer("Status — " + parts.joined(separator: " · "))
+        case .budget:
+            try await answer(try await budgetReport(for: channel))
         case .regenerate, .continueReply:
             guard let last = try await store.lastReply(in: key, persona: nil),
                   let persona = config.personas[last.personaName] else {
@@ -119,10 +121,11 @@ extension Router {
                         try? await platform.edit(SentMessageRef(channel: channel, messageID: id), text: "(replaced by a new reply)")
                     }
                 }
-                try await reply(as: persona, in: channel, to: last.triggerMessageID, platform: platform, logger: logger)
+                try await reply(as: persona, in: channel, to: last.triggerMessageID, platform: platform,
+                                requestedBy: author, logger: logger)
             } else {
                 try await reply(as: persona, in: channel, to: last.messageIDs.last, platform: platform,
-                                continuation: author.displayName, logger: logger)
+                                continuation: author.displayName, requestedBy: author, logger: logger)
             }
         }
     }

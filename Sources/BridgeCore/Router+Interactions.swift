@@ -19,7 +19,7 @@ extension Router {
     /// so the adapter can reply ephemerally. Replies the command itself produces (regenerate, continue) still post.
     public func runInteraction(_ command: BridgeCommand, by user: ChatUser, in channel: ChannelRef,
                                platform: any ChatPlatform) async -> InteractionOutcome {
-        if command.changesState, !configurationForCommands.isAdmin(user, on: channel.platform),
+        if command.needsModerator, !configurationForCommands.isAdmin(user, on: channel.platform),
            !(await platform.isModerator(user, in: channel)) {
             return InteractionOutcome(
                 texts: ["Sorry \(user.displayName), only moderators or bridge admins can do that here. Nothing was changed."],

@@ -17,6 +17,12 @@ public final class Router: Service, Sendable {
         var anchors: [String: Int64] = [:]
         var schedulers: [String: ChannelEditScheduler] = [:]
         var random: any RandomNumberGenerator
+        /// Set when graceful shutdown starts: messages are still recorded but trigger nothing.
+        var draining = false
+        /// Set when the grace period is over: model streams still running are cut off.
+        var interrupted = false
+        var activeStreams: [Int: AsyncThrowingStream<ModelEvent, any Error>.Continuation] = [:]
+        var nextStreamID = 0
     }
 
     private let configuration: RouterConfiguration
@@ -26,6 +32,8 @@ public final class Router: Service, Sendable {
     private let clock: ElapsedClock
     private let logger: Logger
     private let state: Locked<State>
+    let metrics: BridgeMetrics
+    let budgetPolicy: BudgetPolicy
 
     /// Creates a router.
     ///
@@ -34,8 +42,10 @@ public final class Router: Service, Sendable {
     ///   - random: the talkativeness dice.
     public init<C: Clock>(configuration: RouterConfiguration, model: any ChatModel, store: any Store,
                           platforms: [any ChatPlatform], clock: C, random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
-                          logger: Logger) where C.Duration == Duration {
+                          metrics: BridgeMetrics = BridgeMetrics(), logger: Logger) where C.Duration == Duration {
         self.configuration = configuration
+        self.metrics = metrics
+        self.budgetPolicy = BudgetPolicy(settings: configuration.budgets)
         self.model = model
         self.store = store
         self.platforms = platforms
@@ -48,23 +58,139 @@ public final class Router: Service, Sendable {
 
     /// Creates a router on the continuous clock.
     public convenience init(configuration: RouterConfiguration, model: any ChatModel, store: any Store,
-                            platforms: [any ChatPlatform], logger: Logger) {
+                            platforms: [any ChatPlatform], metrics: BridgeMetrics = BridgeMetrics(), logger: Logger) {
         self.init(configuration: configuration, model: model, store: store, platforms: platforms,
-                  clock: ContinuousClock(), logger: logger)
+                  clock: ContinuousClock(), metrics: metrics, logger: logger)
     }
 
     /// Handles events until every platform's event stream ends (or the task is cancelled).
+    ///
+    /// On graceful shutdown it stops taking events, lets replies under way run for the configured grace
+    /// period, then cuts the rest off (each ends with its partial text and a notice) and returns.
     public func run() async throws {
-        await withDiscardingTaskGroup { group in
-            for platform in platforms {
-                group.addTask { await self.pump(platform) }
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withDiscardingTaskGroup { pumps in
+                    for platform in self.platforms {
+                        pumps.addTask { await self.pump(platform) }
+                    }
+                }
+                return true
+            }
+            group.addTask {
+                do { try await gracefulShutdown() } catch { return false }
+                self.beginDraining()
+                do { try await self.clock.sleep(until: self.clock.now + self.configuration.shutdownGrace) } catch { return false }
+                self.interruptReplies()
+                return false
+            }
+            group.addTask {
+                await self.pruneUsagePeriodically()
+                return false
+            }
+            // Only the pumps ending (their replies recorded) ends the router; the other tasks never cancel them.
+            while let pumpsEnded = await group.next() {
+                if pumpsEnded { group.cancelAll() }
             }
         }
+    }
+
+    /// Deletes usage older than every budget window, now and every six hours, until cancelled.
+    private func pruneUsagePeriodically() async {
+        while !Task.isCancelled {
+            do {
+                let removed = try await store.pruneUsage(before: Date().addingTimeInterval(-2 * BudgetPolicy.day))
+                if removed > 0 { logger.debug("pruned old usage records", metadata: ["removed": "\(removed)"]) }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("pruning usage records failed", metadata: ["error": "\(error)"])
+            }
+            do { try await clock.sleep(until: clock.now + .seconds(6 * 3_600)) } catch { return }
+        }
+    }
+
+    /// Stops triggering replies; messages still queued are only recorded.
+    func beginDraining() {
+        let active = state.withLock { s in
+            s.draining = true
+            return s.activeStreams.count
+        }
+        logger.info("shutting down: no new replies", metadata: [
+            "in-flight": "\(active)", "grace-seconds": "\(configuration.shutdownGrace.components.seconds)",
+        ])
+    }
+
+    /// Ends every model stream still running; each reply then finishes with its partial text and a notice.
+    func interruptReplies() {
+        let streams = state.withLock { s in
+            s.interrupted = true
+            let streams = Array(s.activeStreams.values)
+            s.activeStreams.removeAll()
+            return streams
+        }
+        if !streams.isEmpty {
+            logger.warning("grace period over: cutting off replies", metadata: ["replies": "\(streams.count)"])
+        }
+        for stream in streams { stream.finish(throwing: ReplyInterruption()) }
+    }
+
+    /// Whether graceful shutdown has started.
+    public var isDraining: Bool { state.withLock { $0.draining } }
+
+    /// Forwards a model stream, measuring time to first token, and registers it so shutdown can cut it off.
+    private func guarded(_ upstream: AsyncThrowingStream<ModelEvent, any Error>, started: Duration)
+        -> AsyncThrowingStream<ModelEvent, any Error>
+    {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ModelEvent.self, throwing: (any Error).self)
+        let id: Int? = state.withLock { s in
+            if s.interrupted { return nil }
+            s.nextStreamID += 1
+            s.activeStreams[s.nextStreamID] = continuation
+            return s.nextStreamID
+        }
+        guard let id else {
+            continuation.finish(throwing: ReplyInterruption())
+            return stream
+        }
+        let metrics = self.metrics
+        let clock = self.clock
+        let forwarder = Task {
+            var sawText = false
+            do {
+                for try await event in upstream {
+                    if !sawText, case .delta = event {
+                        sawText = true
+                        metrics.modelFirstToken(clock.now - started)
+                    }
+                    continuation.yield(event)
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { [weak self] _ in
+            forwarder.cancel()
+            self?.state.withLock { s in _ = s.activeStreams.removeValue(forKey: id) }
+        }
+        return stream
     }
 
     private func pump<P: ChatPlatform>(_ platform: P) async {
         var logger = self.logger
         logger[metadataKey: "platform"] = "\(platform.platformName)"
+        let name = platform.platformName
+        let metrics = self.metrics
+        // Events received but not yet handled, across this platform's channels.
+        let backlog = Locked(0)
+        func adjustBacklog(_ delta: Int) {
+            let depth = backlog.withLock { value in
+                value += delta
+                return value
+            }
+            metrics.queueDepth(platform: name, queue: "router", depth: depth)
+        }
         await withDiscardingTaskGroup { group in
             var workers: [String: AsyncStream<PlatformEvent>.Continuation] = [:]
             do {
@@ -75,9 +201,13 @@ public final class Router: Service, Sendable {
                         let (stream, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
                         workers[key] = continuation
                         group.addTask {
-                            for await event in stream { await self.handle(event, from: platform) }
+                            for await event in stream {
+                                await self.handle(event, from: platform)
+                                adjustBacklog(-1)
+                            }
                         }
                     }
+                    adjustBacklog(1)
                     workers[key]?.yield(event)
                 }
             } catch {
@@ -89,6 +219,7 @@ public final class Router: Service, Sendable {
 
     /// Handles one event completely (history, command or reply); exposed for adapters that drive the router directly.
     public func handle(_ event: PlatformEvent, from platform: any ChatPlatform) async {
+        let platform: any ChatPlatform = platform is MeteredPlatform ? platform : MeteredPlatform(platform, metrics: metrics)
         var logger = self.logger
         logger[metadataKey: "platform"] = "\(platform.platformName)"
         logger[metadataKey: "channel"] = "\(event.channel.key)"
@@ -115,6 +246,7 @@ public final class Router: Service, Sendable {
     private func handleMessage(_ message: IncomingMessage, from platform: any ChatPlatform, logger: Logger) async throws {
         // Our replies are stored when sent; echoes would duplicate them.
         if message.isOwnMessage { return }
+        metrics.messageReceived(platform: platform.platformName)
         let key = Self.key(message.channel)
         if let parsed = BridgeCommand.parse(message.text, prefix: configuration.commandPrefix) {
             guard try await store.claimAnswer(channel: key, messageID: message.messageID) else { return }
@@ -123,7 +255,7 @@ public final class Router: Service, Sendable {
         }
         try await store.insert(StoredMessage(
             channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
-            kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: Date(), replyToID: message.replyTo))
+            kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(), replyToID: message.replyTo))
 
         let personas = try await activePersonas(in: message.channel)
         var candidates: [TriggerPolicy.Candidate] = []
@@ -140,11 +272,16 @@ public final class Router: Service, Sendable {
         let decision = state.withLock { s in s.policy.decide(view, candidates: candidates, now: now, using: &s.random) }
         logger.debug("trigger decision", metadata: ["message-id": "\(message.messageID)", "decision": "\(decision)"])
         guard let name = decision.persona, let persona = configuration.personas[name] else { return }
+        if isDraining {
+            logger.info("not answering: shutting down", metadata: ["message-id": "\(message.messageID)"])
+            return
+        }
         guard try await store.claimAnswer(channel: key, messageID: message.messageID) else {
             logger.info("already answered", metadata: ["message-id": "\(message.messageID)"])
             return
         }
-        try await reply(as: persona, in: message.channel, to: message.messageID, platform: platform, logger: logger)
+        try await reply(as: persona, in: message.channel, to: message.messageID, platform: platform,
+                        requestedBy: message.author, logger: logger)
     }
 
     private func activePersonas(in channel: ChannelRef) async throws -> [Persona] {
@@ -178,8 +315,9 @@ public final class Router: Service, Sendable {
 
     /// Streams a reply from `persona` and records it.
     func reply(as persona: Persona, in channel: ChannelRef, to triggerID: String?, platform: any ChatPlatform,
-               continuation requester: String? = nil, logger: Logger) async throws {
+               continuation requester: String? = nil, requestedBy user: ChatUser? = nil, logger: Logger) async throws {
         let key = Self.key(channel)
+        if isDraining { return }
         let stored = try await store.recentMessages(in: key, limit: configuration.historyLimit)
         var userPersonas: [String: String] = [:]
         var seenUsers = Set<String>()
@@ -208,29 +346,54 @@ public final class Router: Service, Sendable {
         parameters.topP = overrides.topP ?? parameters.topP
         parameters.maxOutputTokens = overrides.maxOutputTokens ?? parameters.maxOutputTokens
         let request = ChatRequest(messages: messages, model: configuration.model, parameters: parameters)
+        let estimate = Int((Double(context.rawEstimate) * scale).rounded())
         logger.debug("reply", metadata: ["persona": "\(persona.name)", "history": "\(context.historyCount)",
-                                         "estimate": "\(Double(context.rawEstimate) * scale)"])
+                                         "estimate": "\(estimate)"])
+        guard let admission = try await admit(user: user, in: channel, estimatedPromptTokens: estimate,
+                                              platform: platform, logger: logger) else { return }
+        var logger = logger
+        logger[metadataKey: "request-id"] = "\(admission.record.requestID)"
 
         let engine = ReplyEngine(platform: platform, scheduler: scheduler(for: channel, platform: platform),
                                  notices: .init(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)"),
                                  logger: logger)
         let identity = PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: persona.avatarURL)
-        let outcome = await engine.run(model.stream(request), in: channel, replyTo: triggerID, as: identity)
+        metrics.replyStarted(platform: platform.platformName)
+        let started = clock.now
+        let outcome = await engine.run(guarded(model.stream(request), started: started), in: channel, replyTo: triggerID,
+                                       as: identity)
+        metrics.modelTotal(clock.now - started)
+        if let error = outcome.error {
+            metrics.replyFailed(platform: platform.platformName, reason: error is ReplyInterruption ? "shutdown" : "error")
+            // The model provider's own 429 (after the client's retries) counts with the platforms' ones.
+            if (error as? ModelError)?.code == .rateLimited { metrics.rateLimited(platform: "model") }
+        } else {
+            metrics.replyFinished(platform: platform.platformName)
+        }
 
         let now = clock.now
         state.withLock { s in
             if let usage = outcome.usage { s.assembler.budget.calibrate(raw: context.rawEstimate, promptTokens: usage.promptTokens) }
             s.policy.recordReply(channel: channel.key, now: now)
         }
-        guard let first = outcome.messages.first else { return }
-        if !outcome.text.isEmpty {
-            try await store.insert(StoredMessage(
-                channel: key, messageID: first.messageID, speakerID: "persona:\(persona.name)", speakerName: persona.displayName,
-                kind: .persona, personaName: persona.name, text: outcome.text, timestamp: Date(), replyToID: triggerID))
+        do {
+            if let first = outcome.messages.first {
+                if !outcome.text.isEmpty {
+                    try await store.insert(StoredMessage(
+                        channel: key, messageID: first.messageID, speakerID: "persona:\(persona.name)",
+                        speakerName: persona.displayName, kind: .persona, personaName: persona.name, text: outcome.text,
+                        timestamp: Date(), replyToID: triggerID))
+                }
+                try await store.recordReply(ReplyRecord(
+                    replyID: first.messageID, channel: key, personaName: persona.name, triggerMessageID: triggerID,
+                    messageIDs: outcome.messages.map(\.messageID), createdAt: Date(), wasCutOff: outcome.wasCutOff))
+            }
+        } catch {
+            await recordSpend(admission, outcome: outcome, platform: platform.platformName, logger: logger)
+            throw error
         }
-        try await store.recordReply(ReplyRecord(
-            replyID: first.messageID, channel: key, personaName: persona.name, triggerMessageID: triggerID,
-            messageIDs: outcome.messages.map(\.messageID), createdAt: Date(), wasCutOff: outcome.wasCutOff))
+        // After the history writes, which commands like `regenerate` read next.
+        await recordSpend(admission, outcome: outcome, platform: platform.platformName, logger: logger)
     }
 
     static func entry(_ message: StoredMessage) -> HistoryEntry {

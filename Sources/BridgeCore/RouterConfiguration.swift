@@ -47,6 +47,10 @@ public struct RouterConfiguration: Sendable {
     public var historyLimit: Int
     /// Safety margin of the token budget.
     public var safetyMarginTokens: Int
+    /// Cost budgets, rate limit and prices.
+    public var budgets: BudgetSettings = BudgetSettings()
+    /// How long in-flight replies may run on after shutdown starts before they are cut off with a notice.
+    public var shutdownGrace: Duration = .seconds(10)
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -105,5 +109,7 @@ extension RouterConfiguration {
             parameters: parameters,
             historyLimit: config.defaults.historyMessages,
             safetyMarginTokens: config.defaults.safetyMarginTokens)
+        budgets = config.budgets
+        shutdownGrace = .milliseconds(Int64((config.operations.shutdownGraceSeconds * 1_000).rounded()))
     }
 }

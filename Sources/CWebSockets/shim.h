@@ -88,6 +88,43 @@ static inline void pb_lws_fill_client_vhost_info(struct lws_context_creation_inf
     info->uid = -1;
 }
 
+/* Fills a zeroed vhost creation info for a plain HTTP listener on `iface`:`port` (0 = any free port). */
+static inline void pb_lws_fill_server_vhost_info(struct lws_context_creation_info *info, const char *name,
+                                                 const struct lws_protocols *protocols, const char *iface, int port) {
+    memset(info, 0, sizeof(*info));
+    info->port = port;
+    info->iface = iface;
+    info->vhost_name = name;
+    info->protocols = protocols;
+    info->gid = -1;
+    info->uid = -1;
+}
+
+/* Writes a response's status line and headers (content length known) into `start`..`end` and sends them. */
+static inline int pb_lws_write_http_headers(struct lws *wsi, unsigned int status, const char *content_type,
+                                           size_t length, unsigned char *start, unsigned char *end) {
+    unsigned char *p = start;
+    if (lws_add_http_common_headers(wsi, status, content_type, (lws_filepos_t)length, &p, end)) return 1;
+    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:", (const unsigned char *)"no-store",
+                                    8, &p, end)) return 1;
+    return lws_finalize_write_http_header(wsi, start, &p, end);
+}
+
+/* The request path of a GET, or -1 if the request is not a GET. */
+static inline int pb_lws_get_uri(struct lws *wsi, char *dest, int len) {
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) return -1;
+    return lws_hdr_copy(wsi, dest, len, WSI_TOKEN_GET_URI);
+}
+
+/* The protocol user pointer of the wsi's protocol. */
+static inline void *pb_lws_protocol_user(struct lws *wsi) {
+    const struct lws_protocols *protocol = lws_get_protocol(wsi);
+    return protocol ? protocol->user : NULL;
+}
+
+/* LWS_WRITE_HTTP and LWS_WRITE_HTTP_FINAL as ints. */
+static inline int pb_lws_write_http(int final) { return final ? (int)LWS_WRITE_HTTP_FINAL : (int)LWS_WRITE_HTTP; }
+
 /* OpenSSL macros used by the line socket's own TLS layer (lws 4.1's raw-role TLS client is broken). */
 static inline long pb_ssl_set_sni(SSL *ssl, const char *host) { return SSL_set_tlsext_host_name(ssl, host); }
 static inline int pb_ssl_error_want_read(void) { return SSL_ERROR_WANT_READ; }

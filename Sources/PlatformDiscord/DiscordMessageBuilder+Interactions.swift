@@ -66,6 +66,7 @@ extension DiscordMessageBuilder {
                        min_value: 0, max_value: 1),
             ]),
             Command(name: "status", description: "Bridge status for this channel"),
+            Command(name: "budget", description: "Token spend and what is left (moderators)"),
         ])
     }()
 }
@@ -91,6 +92,7 @@ extension DiscordInteraction {
         case "regenerate": return .success(.regenerate)
         case "continue": return .success(.continueReply)
         case "status": return .success(.status)
+        case "budget": return .success(.budget)
         case "talkativeness":
             guard let value = option("value", in: options).flatMap(Double.init), value >= 0, value <= 1 else {
                 return .failure(SlashCommandError(message: "Talkativeness is a number from 0 to 1."))

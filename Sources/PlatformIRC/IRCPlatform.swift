@@ -1,3 +1,4 @@
+import Foundation
 import BridgeCore
 import Logging
 import ServiceLifecycle
@@ -45,6 +46,10 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         var nextID = 0
         var lastProblem: String?
         var lastTyping: [String: C.Instant] = [:]
+        var replay = IRCReplayFilter()
+        var serverTimes: [String: IRCServerTime] = [:]
+        var serverTimeOrder: [String] = []
+        var saslSucceeded = false
     }
 
     /// Always `irc`.
@@ -72,7 +77,8 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         logger[metadataKey: "platform"] = "irc"
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
-        let splitter = IRCOutgoingSplitter(nick: configuration.nick, actionMarker: configuration.actionMarker)
+        let splitter = IRCOutgoingSplitter(nick: configuration.nick, actionsEnabled: configuration.sendActions,
+                                           actionMarker: configuration.actionMarker)
         let longest = configuration.channels.map(\.name).max { $0.utf8.count < $1.utf8.count } ?? "#" + String(repeating: "c", count: 49)
         capabilities = PlatformCapabilities(canEdit: false, maxLength: max(64, splitter.budget(target: longest)),
                                             lengthUnit: .utf8Bytes, textFormat: .irc)
@@ -90,6 +96,15 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
 
     /// The last connection failure or drop, for health reports; nil once registered again.
     public var lastConnectionProblem: String? { state.withLock { $0.lastProblem } }
+
+    /// Capabilities the server acknowledged on the current connection.
+    public var enabledCapabilities: Set<String> { state.withLock { $0.enabledCapabilities } }
+
+    /// Whether SASL authentication succeeded on the current connection.
+    public var saslSucceeded: Bool { state.withLock { $0.saslSucceeded } }
+
+    /// The `server-time` of a recent incoming message (by the message id given to Core), when the server sent one.
+    public func serverTime(ofMessage messageID: String) -> IRCServerTime? { state.withLock { $0.serverTimes[messageID] } }
 
     /// Channels we are in right now.
     public var joinedChannels: [String] { state.withLock { $0.channels.joinedChannels } }
@@ -154,9 +169,12 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             s.registered = false
             s.sessionRegistered = false
             s.channels = IRCChannelState(ourNick: configuration.nick)
-            s.splitter = IRCOutgoingSplitter(nick: configuration.nick, actionMarker: configuration.actionMarker)
+            s.splitter = IRCOutgoingSplitter(nick: configuration.nick, actionsEnabled: configuration.sendActions,
+                                           actionMarker: configuration.actionMarker)
             s.enabledCapabilities = []
             s.accounts = [:]
+            s.replay = IRCReplayFilter(maximumLag: configuration.replayMaximumLag)
+            s.saslSucceeded = false
         }
         await withTaskGroup(of: Bool.self) { group in
             group.addTask { [self] in await writerLoop(socket, wake: wake); return false }
@@ -193,7 +211,9 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
     private func readerLoop(_ socket: LineSocket) async throws {
         var registration = IRCRegistration(config: IRCRegistrationConfig(
             nick: configuration.nick, username: configuration.username, realname: configuration.realname,
-            serverPassword: configuration.serverPassword, channels: configuration.channels))
+            serverPassword: configuration.serverPassword, saslAccount: configuration.saslAccount,
+            saslPassword: configuration.saslPassword, requireSASL: configuration.requireSASL,
+            nickServPassword: configuration.nickServPassword, channels: configuration.channels))
         var alternatives = configuration.alternativeNicks[...]
         try await perform(registration.start(), on: socket)
         for try await bytes in socket.lines {
@@ -213,7 +233,9 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             let enabled = registration.enabledCapabilities
             let isupport = registration.isupport
             let nick = registration.phase == .registered ? registration.nick : nil
-            state.withLock { s in
+            let saslSucceeded = registration.saslSucceeded
+            let (serverTime, isReplay) = state.withLock { s in
+                s.saslSucceeded = saslSucceeded
                 s.enabledCapabilities = enabled
                 s.channels.isupport = isupport
                 s.channels.handle(message)
@@ -225,6 +247,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
                 if let nick = message.prefix?.nick, let account = message.tag("account") {
                     s.accounts[IRCCaseMapping(isupport.caseMapping).fold(nick)] = account
                 }
+                return s.replay.observe(message)
             }
             if message.command == "ERROR" { return }
             if message.command == "KICK", message.params.count >= 2, configuration.rejoinAfterKick != nil,
@@ -236,7 +259,13 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
                                                                 mapping: IRCCaseMapping(isupport.caseMapping)) {
                 for case .send(let nick) in registration.regainNick() { try await socket.send(nick.wireBytes) }
             }
-            try await handleText(message, on: socket)
+            if isReplay {
+                if message.command == "PRIVMSG" || message.command == "NOTICE" {
+                    logger.debug("irc replayed history ignored", metadata: ["channel": "\(message.params.first ?? "")"])
+                }
+                continue
+            }
+            try await handleText(message, serverTime: serverTime, on: socket)
         }
     }
 
@@ -261,7 +290,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         }
     }
 
-    private func handleText(_ message: IRCMessage, on socket: LineSocket) async throws {
+    private func handleText(_ message: IRCMessage, serverTime: IRCServerTime?, on socket: LineSocket) async throws {
         guard let incoming = IRCIncomingText(message) else { return }
         let (ourNick, mapping) = state.withLock { ($0.channels.ourNick, IRCCaseMapping($0.channels.isupport.caseMapping)) }
         let isOwn = mapping.equal(incoming.sender, ourNick)
@@ -277,16 +306,24 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         case .message, .action, .notice:
             break
         }
-        let id = message.tag("msgid") ?? state.withLock { s in
-            s.nextID += 1
-            return "irc-\(idTag)-in-\(s.nextID)"
+        let id = state.withLock { s in
+            let id = message.tag("msgid") ?? {
+                s.nextID += 1
+                return "irc-\(idTag)-in-\(s.nextID)"
+            }()
+            if let serverTime {
+                // Bounded: Core asks soon after the event, if at all.
+                if s.serverTimes.updateValue(serverTime, forKey: id) == nil { s.serverTimeOrder.append(id) }
+                if s.serverTimeOrder.count > 1_024 { s.serverTimes[s.serverTimeOrder.removeFirst()] = nil }
+            }
+            return id
         }
         let event = IncomingMessage(
             channel: channel(channelID),
             author: ChatUser(id: incoming.sender, displayName: incoming.sender),
             messageID: id, text: incoming.text, replyTo: message.tag("+reply") ?? message.tag("+draft/reply"),
             mentionsUs: !isOwn && Self.mentions(incoming.text, nick: ourNick, mapping: mapping),
-            isOwnMessage: isOwn)
+            isOwnMessage: isOwn, timestamp: serverTime.map { Date(timeIntervalSince1970: $0.secondsSince1970) })
         continuation.yield(.messageCreated(event))
     }
 

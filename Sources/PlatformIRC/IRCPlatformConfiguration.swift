@@ -1,5 +1,5 @@
 /// Everything the IRC adapter needs to connect, register, join and behave on one network.
-public struct IRCPlatformConfiguration: Sendable {
+public struct IRCPlatformConfiguration: Sendable, CustomStringConvertible {
     /// Server host name or address.
     public var host: String
     /// Server port.
@@ -12,6 +12,14 @@ public struct IRCPlatformConfiguration: Sendable {
     public var caFile: String?
     /// Server password (`PASS`), never logged.
     public var serverPassword: String?
+    /// SASL PLAIN account; SASL is used when this and `saslPassword` are set and the server offers PLAIN.
+    public var saslAccount: String?
+    /// SASL PLAIN password, never logged.
+    public var saslPassword: String?
+    /// Disconnect instead of continuing unauthenticated when SASL fails or is not offered.
+    public var requireSASL: Bool
+    /// Password for `NickServ IDENTIFY` after 001 when SASL did not succeed; never logged.
+    public var nickServPassword: String?
     /// Wanted nick.
     public var nick: String
     /// Nicks to try, in order, when the wanted one is taken at connect.
@@ -36,6 +44,10 @@ public struct IRCPlatformConfiguration: Sendable {
     public var adminAccounts: [String]
     /// Lines starting with this marker go out as CTCP ACTION.
     public var actionMarker: String?
+    /// Seconds a message's `server-time` may lag the newest one seen before it counts as replayed history.
+    public var replayMaximumLag: Double
+    /// Whether `*waves*` and action-marker lines go out as CTCP ACTION at all.
+    public var sendActions: Bool
     /// First reconnect delay; doubles after each failed attempt.
     public var reconnectInitialDelay: Duration
     /// Longest reconnect delay.
@@ -56,7 +68,16 @@ public struct IRCPlatformConfiguration: Sendable {
                 floodInterval: Duration = .seconds(2), queueCapacity: Int = 64, halfOpsAreModerators: Bool = false,
                 adminNicks: [String] = [], adminAccounts: [String] = [], actionMarker: String? = nil,
                 reconnectInitialDelay: Duration = .seconds(2), reconnectMaxDelay: Duration = .seconds(300),
-                nickRegainInterval: Duration = .seconds(60), rejoinAfterKick: Duration? = .seconds(10), networkID: String? = nil, versionReply: String = "PersonaBridge") {
+                nickRegainInterval: Duration = .seconds(60), rejoinAfterKick: Duration? = .seconds(10), networkID: String? = nil,
+                versionReply: String = "PersonaBridge", saslAccount: String? = nil, saslPassword: String? = nil,
+                requireSASL: Bool = false, nickServPassword: String? = nil, sendActions: Bool = true,
+                replayMaximumLag: Double = 30) {
+        self.replayMaximumLag = replayMaximumLag
+        self.sendActions = sendActions
+        self.saslAccount = saslAccount
+        self.saslPassword = saslPassword
+        self.requireSASL = requireSASL
+        self.nickServPassword = nickServPassword
         self.host = host
         self.port = port
         self.useTLS = useTLS
@@ -81,5 +102,11 @@ public struct IRCPlatformConfiguration: Sendable {
         self.rejoinAfterKick = rejoinAfterKick
         self.networkID = networkID
         self.versionReply = versionReply
+    }
+
+    /// A summary for logs, without any secret.
+    public var description: String {
+        "IRCPlatformConfiguration(\(host):\(port) tls=\(useTLS) nick=\(nick) channels=\(channels.map(\.name)) "
+            + "sasl=\(saslAccount != nil) nickserv=\(nickServPassword != nil) password=\(serverPassword != nil))"
     }
 }

@@ -28,7 +28,7 @@ public struct IRCRegistrationConfig: Hashable, Sendable {
     public var saslPassword: String?
     /// Fail registration when SASL fails instead of continuing unauthenticated.
     public var requireSASL: Bool
-    /// NickServ password used after 001 when SASL did not succeed.
+    /// NickServ password used after 001 when SASL did not succeed (`IDENTIFY <saslAccount> <password>` when an account is set).
     public var nickServPassword: String?
     /// Channels to join after the MOTD.
     public var channels: [IRCChannelJoin]
@@ -214,7 +214,9 @@ public struct IRCRegistration: Sendable {
             if let first = message.params.first, !first.isEmpty { nick = first }
             var out: [IRCRegistrationAction] = [.registered(nick: nick)]
             if !saslSucceeded, let pw = config.nickServPassword {
-                out.append(.send(IRCMessage(command: "PRIVMSG", params: ["NickServ", "IDENTIFY \(pw)"])))
+                // With an account name, the two-argument form works whatever nick we got (Atheme, Anope).
+                let identify = config.saslAccount.map { "IDENTIFY \($0) \(pw)" } ?? "IDENTIFY \(pw)"
+                out.append(.send(IRCMessage(command: "PRIVMSG", params: ["NickServ", identify])))
             }
             return out
         case "005":

@@ -24,6 +24,9 @@ public final class EventLoop: Sendable {
 
     /// Hands a connection to the service thread: it starts, writes or closes there.
     func schedule(_ connection: LWSConnection) { core.schedule(connection) }
+
+    /// Runs a job on the service thread; `false` when the loop could not be created.
+    func perform(_ job: @escaping @Sendable (LoopCore) -> Void) -> Bool { core.perform(job) }
 }
 
 /// Everything the service thread and the C callback touch. The context's user pointer refers to this
@@ -33,6 +36,7 @@ final class LoopCore: @unchecked Sendable {
     // service thread (or in init/deinit, when no service thread runs).
     private let lock = NSLock()
     private var pending: [LWSConnection] = []
+    private var jobs: [@Sendable (LoopCore) -> Void] = []
     private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
     private var started = false
@@ -118,12 +122,25 @@ final class LoopCore: @unchecked Sendable {
         lws_cancel_service(context)
     }
 
+    /// Runs `job` on the service thread (servers create and destroy their vhosts there); `false` without a loop.
+    func perform(_ job: @escaping @Sendable (LoopCore) -> Void) -> Bool {
+        guard let context else { return false }
+        lock.lock()
+        jobs.append(job)
+        lock.unlock()
+        lws_cancel_service(context)
+        return true
+    }
+
     /// Service thread: applies queued work. Called for each vhost on EVENT_WAIT_CANCELLED.
     func drain() {
         lock.lock()
         let work = pending
+        let queuedJobs = jobs
         pending.removeAll(keepingCapacity: true)
+        jobs.removeAll(keepingCapacity: true)
         lock.unlock()
+        for job in queuedJobs { job(self) }
         for connection in work { connection.service(on: self) }
     }
 

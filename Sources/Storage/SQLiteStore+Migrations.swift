@@ -90,6 +90,26 @@ extension SQLiteStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2-usage") { db in
+            // One row per model request; platform and server are copied from the channel so the
+            // per-user and per-server sums need no join.
+            try db.execute(sql: """
+                CREATE TABLE usage (
+                    request_id TEXT PRIMARY KEY,
+                    channel_id INTEGER NOT NULL REFERENCES channel(id),
+                    platform TEXT NOT NULL,
+                    server TEXT NOT NULL,          -- '' when the channel has no server
+                    user_id TEXT NOT NULL,
+                    prompt_tokens INTEGER NOT NULL,
+                    completion_tokens INTEGER NOT NULL,
+                    cached_tokens INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX usage_by_user ON usage (platform, user_id, created_at);
+                CREATE INDEX usage_by_channel ON usage (channel_id, created_at);
+                CREATE INDEX usage_by_server ON usage (platform, server, created_at);
+                """)
+        }
         return migrator
     }
 }

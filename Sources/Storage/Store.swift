@@ -112,6 +112,18 @@ public protocol Store: Sendable {
     /// Stores a state value; `nil` removes it.
     func setState(_ value: String?, for key: String) async throws
 
+    // MARK: Usage (cost budgets)
+
+    /// Records a request's token usage, replacing any record with the same `requestID`.
+    func recordUsage(_ usage: UsageRecord) async throws
+
+    /// Sums the usage recorded in a scope with `createdAt >= since` (requests and tokens).
+    func usageTotals(_ scope: UsageScope, since: Date) async throws -> UsageTotals
+
+    /// Deletes usage records with `createdAt < before` (older than any budget window); returns how many.
+    @discardableResult
+    func pruneUsage(before: Date) async throws -> Int
+
     // MARK: Maintenance
 
     /// Names of the schema migrations applied, in order (e.g. `v1-initial-schema`).

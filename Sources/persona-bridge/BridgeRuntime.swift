@@ -52,9 +52,9 @@ struct BridgeRuntime {
     }
 
     /// A router over `platforms`.
-    func router(platforms: [any ChatPlatform]) -> Router {
+    func router(platforms: [any ChatPlatform], metrics: BridgeMetrics = BridgeMetrics()) -> Router {
         Router(configuration: RouterConfiguration(configuration), model: model, store: store, platforms: platforms,
-               logger: logger)
+               metrics: metrics, logger: logger)
     }
 
     /// Flushes the store and stops the HTTP driver.

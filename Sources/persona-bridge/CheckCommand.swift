@@ -17,7 +17,7 @@ struct CheckCommand: AsyncParsableCommand {
     var online = false
 
     func run() async throws {
-        let logger = CLILogging.bootstrap(level: options.logLevel)
+        let logger = CLILogging.bootstrap(level: options.logLevel ?? "warning")
         let result = ConfigLoader(logger: logger).load(configPath: options.config)
         let base = FileManager.default.currentDirectoryPath
         if !result.diagnostics.isEmpty {
@@ -26,6 +26,25 @@ struct CheckCommand: AsyncParsableCommand {
         guard let configuration = result.configuration, !result.hasErrors else {
             let errors = result.diagnostics.filter { $0.severity == .error }.count
             print("\(options.config): \(errors) error\(errors == 1 ? "" : "s"); nothing was started.")
+            throw ExitCode(1)
+        }
+        var platformProblems = 0
+        for name in configuration.enabledPlatforms {
+            guard let factory = PlatformRegistry.factory(named: name) else {
+                print("\(options.config): error: [platforms.\(name)] is enabled, but this build has no \(name) adapter "
+                    + "(it has: \(PlatformRegistry.names.joined(separator: ", "))).")
+                platformProblems += 1
+                continue
+            }
+            do {
+                try factory.validate(configuration)
+            } catch {
+                print("\(options.config): error: \(error)")
+                platformProblems += 1
+            }
+        }
+        guard platformProblems == 0 else {
+            print("\(options.config): \(platformProblems) error\(platformProblems == 1 ? "" : "s"); nothing was started.")
             throw ExitCode(1)
         }
         let personas = configuration.personas.count

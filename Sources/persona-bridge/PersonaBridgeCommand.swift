@@ -20,6 +20,6 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "The bridge config file (TOML), e.g. Bots/demo.toml.")
     var config: String
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "warning"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (run: default from [operations] log_level; others: warning).")
+    var logLevel: String?
 }

@@ -15,6 +15,17 @@ struct PlatformFactory: Sendable {
     let name: String
     /// Builds the adapter; throws a `PlatformSetupError` naming the bad key.
     let make: @Sendable (_ configuration: BridgeConfiguration, _ runtime: BridgeRuntime, _ logger: Logger) async throws -> Built
+    /// The same checks `make` does, without connecting, so `check` reports them too.
+    let validate: @Sendable (_ configuration: BridgeConfiguration) throws -> Void
+
+    init(
+        name: String, validate: @escaping @Sendable (_ configuration: BridgeConfiguration) throws -> Void = { _ in },
+        make: @escaping @Sendable (_ configuration: BridgeConfiguration, _ runtime: BridgeRuntime, _ logger: Logger) async throws -> Built
+    ) {
+        self.name = name
+        self.validate = validate
+        self.make = make
+    }
 }
 
 /// A config problem found while building an adapter (a missing token, a bad address).
@@ -32,6 +43,9 @@ enum PlatformRegistry {
     static let factories: [PlatformFactory] = [
         .console,
         .discord,
+        .irc,
+        .matrix,
+        .jsonl,
     ]
 
     /// Names of the platforms `run` can start.

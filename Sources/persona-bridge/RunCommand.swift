@@ -3,10 +3,16 @@ import BridgeConfig
 import BridgeCore
 import Foundation
 import Logging
+import Observability
 import PlatformConsole
 import ServiceLifecycle
+import UnixSignals
 
 /// `persona-bridge run`: connects every enabled platform and serves until SIGTERM or SIGINT.
+///
+/// The first signal shuts down gracefully: the router stops taking triggers and lets replies finish within
+/// `[operations] shutdown_grace_seconds` (cutting the rest off with a notice), then the platforms disconnect,
+/// the metrics server stops and the store is flushed and closed. A second signal exits at once (status 130).
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run the bridge on every platform the config enables.")
@@ -14,51 +20,118 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let logger = CLILogging.bootstrap(level: options.logLevel)
+        // Diagnostics go to stderr as a report; logging is set up once the config says how.
+        let early = CLILogging.silent
         do {
-            let configuration = try BridgeRuntime.loadConfiguration(path: options.config, logger: logger)
-            let enabled = configuration.enabledPlatforms
-            let missing = enabled.filter { PlatformRegistry.factory(named: $0) == nil }
-            guard missing.isEmpty else {
-                FileHandle.standardError.write(
-                    Data(("persona-bridge: \(options.config) enables \(missing.joined(separator: ", ")), but this build "
-                        + "has adapters only for: \(PlatformRegistry.names.joined(separator: ", ")). Disable those platforms "
-                        + "(enabled = false) or use a build that includes them.\n").utf8))
-                throw ExitCodeError.failure
-            }
-            guard !enabled.isEmpty else {
-                FileHandle.standardError.write(
-                    Data("persona-bridge: \(options.config) enables no platform; add e.g. [platforms.console] enabled = true.\n".utf8))
-                throw ExitCodeError.failure
-            }
-            let runtime = try await BridgeRuntime.start(configuration, logger: logger)
-            var platforms: [any ChatPlatform] = []
-            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-            for name in enabled {
-                guard let factory = PlatformRegistry.factory(named: name) else { continue }
-                do {
-                    let built = try await factory.make(configuration, runtime, logger)
-                    platforms.append(built.platform)
-                    services.append(.init(service: built.service, successTerminationBehavior: .ignore))
-                } catch {
-                    FileHandle.standardError.write(Data("persona-bridge: \(error)\n".utf8))
-                    await runtime.shutdown()
-                    throw ExitCodeError.failure
-                }
-            }
-            let router = runtime.router(platforms: platforms)
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: [.init(service: router, successTerminationBehavior: .gracefullyShutdownGroup)] + services,
-                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            let configuration: BridgeConfiguration
             do {
-                try await group.run()
+                configuration = try BridgeRuntime.loadConfiguration(path: options.config, logger: early)
             } catch {
-                logger.error("bridge stopped", metadata: ["error": "\(error)"])
+                _ = CLILogging.bootstrap(level: options.logLevel ?? "warning")
+                throw error
             }
-            await runtime.shutdown()
+            CLILogging.registerSecrets(of: configuration)
+            let logger = CLILogging.bootstrap(level: options.logLevel ?? configuration.operations.logLevel,
+                                              format: configuration.operations.logFormat)
+            let metricsRegistry = MetricsRegistry()
+            metricsRegistry.bootstrapMetricsSystem()
+            try await serve(configuration, metrics: metricsRegistry, logger: logger)
         } catch ExitCodeError.failure {
             throw ExitCode(1)
+        }
+    }
+
+    private func serve(_ configuration: BridgeConfiguration, metrics: MetricsRegistry, logger: Logger) async throws {
+        let enabled = configuration.enabledPlatforms
+        let missing = enabled.filter { PlatformRegistry.factory(named: $0) == nil }
+        guard missing.isEmpty else {
+            FileHandle.standardError.write(
+                Data(("persona-bridge: \(options.config) enables \(missing.joined(separator: ", ")), but this build "
+                    + "has adapters only for: \(PlatformRegistry.names.joined(separator: ", ")). Disable those platforms "
+                    + "(enabled = false) or use a build that includes them.\n").utf8))
+            throw ExitCodeError.failure
+        }
+        guard !enabled.isEmpty else {
+            FileHandle.standardError.write(
+                Data("persona-bridge: \(options.config) enables no platform; add e.g. [platforms.console] enabled = true.\n".utf8))
+            throw ExitCodeError.failure
+        }
+        var metricsEndpoint: (host: String, port: Int)?
+        if let address = configuration.operations.metricsAddress {
+            guard let parsed = OperationsSettings.parseAddress(address) else {
+                FileHandle.standardError.write(Data(
+                    "persona-bridge: [operations] metrics_address '\(address)' is not HOST:PORT (e.g. 127.0.0.1:9464).\n".utf8))
+                throw ExitCodeError.failure
+            }
+            metricsEndpoint = parsed
+        }
+        let runtime = try await BridgeRuntime.start(configuration, logger: logger)
+        var platforms: [any ChatPlatform] = []
+        var platformServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        for name in enabled {
+            guard let factory = PlatformRegistry.factory(named: name) else { continue }
+            do {
+                let built = try await factory.make(configuration, runtime, logger)
+                platforms.append(built.platform)
+                platformServices.append(.init(service: built.service, successTerminationBehavior: .ignore))
+            } catch {
+                FileHandle.standardError.write(Data("persona-bridge: \(error)\n".utf8))
+                await runtime.shutdown()
+                throw ExitCodeError.failure
+            }
+        }
+        let router = runtime.router(platforms: platforms, metrics: metrics.bridgeMetrics)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: RuntimeService(runtime: runtime))]
+        if let metricsEndpoint {
+            let server = OperationsServer(
+                host: metricsEndpoint.host, port: metricsEndpoint.port, metrics: metrics, logger: logger,
+                readiness: OperationsServer.readiness(platforms: platforms, router: router))
+            do {
+                let port = try await server.start()
+                logger.notice("operations endpoint ready", metadata: ["address": "\(metricsEndpoint.host):\(port)"])
+            } catch {
+                FileHandle.standardError.write(Data("persona-bridge: [operations] metrics_address: \(error)\n".utf8))
+                await runtime.shutdown()
+                throw ExitCodeError.failure
+            }
+            services.append(.init(service: server))
+        }
+        // Graceful shutdown runs in reverse: the router drains first while platforms can still edit,
+        // then the platforms disconnect, then the metrics endpoint stops, then the store is flushed and closed.
+        services += platformServices
+        services.append(.init(service: router, successTerminationBehavior: .gracefullyShutdownGroup))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A backstop: the router cuts replies off at the grace period, so this only fires if something hangs.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.operations.shutdownGraceSeconds + 30)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                do {
+                    try await group.run()
+                } catch {
+                    logger.error("bridge stopped", metadata: ["error": "\(error)"])
+                }
+            }
+            tasks.addTask { await Self.exitOnSecondSignal(logger: logger) }
+            await tasks.next()
+            tasks.cancelAll()
+        }
+        // Already done by RuntimeService unless the group ended abnormally; closing twice is harmless.
+        await runtime.shutdown()
+        logger.info("bridge stopped cleanly")
+    }
+
+    /// The service group handles the first SIGTERM/SIGINT; a second one exits at once.
+    private static func exitOnSecondSignal(logger: Logger) async {
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        var seen = 0
+        for await signal in signals {
+            seen += 1
+            if seen >= 2 {
+                logger.critical("second signal: exiting without waiting for replies", metadata: ["signal": "\(signal)"])
+                Foundation.exit(130)
+            }
         }
     }
 }

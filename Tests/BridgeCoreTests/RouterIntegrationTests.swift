@@ -287,7 +287,13 @@ func tempDatabasePath() -> String {
         h.platform.post("!pb regenerate", by: moderator, in: h.channel)
         try await h.waitForSends(2) { $0.last?.text == "take 2" }
         let key = Router.key(h.channel)
-        let texts = try await h.store.recentMessages(in: key, limit: 10).map(\.text)
+        // The reply is stored just after its last edit: wait for the store, not only the platform.
+        var texts: [String] = []
+        for _ in 0..<200 {
+            texts = try await h.store.recentMessages(in: key, limit: 10).map(\.text)
+            if texts.count == 2 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(texts == ["Aria, pick a number", "take 2"])
         #expect(h.platform.sentMessages.first?.text == "(replaced by a new reply)")
 

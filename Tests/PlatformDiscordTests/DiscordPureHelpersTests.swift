@@ -82,11 +82,11 @@ import Testing
         #expect((try? bad.bridgeCommand.get()) == nil)
         let unknown = try interaction(#"{"id":"1","token":"t","type":2,"data":{"name":"dance"}}"#)
         #expect((try? unknown.bridgeCommand.get()) == nil)
-        for name in ["reset", "regenerate", "continue", "status"] {
+        for name in ["reset", "regenerate", "continue", "status", "budget"] {
             #expect((try? interaction(#"{"id":"1","token":"t","type":2,"data":{"name":"\#(name)"}}"#).bridgeCommand.get()) != nil)
         }
         let json = try #require(try JSONSerialization.jsonObject(with: Data(DiscordMessageBuilder.slashCommands)) as? [[String: Any]])
-        #expect(json.compactMap { $0["name"] as? String } == ["persona", "reset", "regenerate", "continue", "talkativeness", "status"])
+        #expect(json.compactMap { $0["name"] as? String } == ["persona", "reset", "regenerate", "continue", "talkativeness", "status", "budget"])
     }
 
     @Test func interactionBodiesNeverPing() throws {

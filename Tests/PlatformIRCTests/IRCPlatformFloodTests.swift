@@ -6,9 +6,9 @@ import PBTestSupport
 import Testing
 
 @Suite struct IRCPlatformFloodTests {
-    /// ngIRCd with its default penalties: a burst of 40 lines unpaced would trip them; the bucket keeps us connected.
-    @Test func fortyLineReplyArrivesWithPenaltiesOn() async throws {
-        let server = try await Ngircd.start(maxPenaltyTime: nil)
+    /// ngIRCd with its default penalties, InspIRCd with fake lag: 40 lines unpaced would trip them; the bucket keeps us connected.
+    @Test(arguments: IRCServerKind.allCases) func fortyLineReplyArrivesWithPenaltiesOn(_ kind: IRCServerKind) async throws {
+        let server = try await IRCTestServer.start(kind, maxPenaltyTime: nil)
         defer { server.stop() }
         let alice = try await Human.connect(port: server.port, nick: "alice")
         try await alice.join("#test")

@@ -76,8 +76,8 @@ func runPlatform(_ platform: IRCPlatform<ContinuousClock>) -> Task<Void, Never> 
         await alice.close()
     }
 
-    @Test func modelOutputCannotInjectCommands() async throws {
-        let server = try await Ngircd.start()
+    @Test(arguments: IRCServerKind.allCases) func modelOutputCannotInjectCommands(_ kind: IRCServerKind) async throws {
+        let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
         let alice = try await Human.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
@@ -107,8 +107,8 @@ func runPlatform(_ platform: IRCPlatform<ContinuousClock>) -> Task<Void, Never> 
         await bob.close()
     }
 
-    @Test func longReplyArrivesInLinesOfAtMost512Bytes() async throws {
-        let server = try await Ngircd.start()
+    @Test(arguments: IRCServerKind.allCases) func longReplyArrivesInLinesOfAtMost512Bytes(_ kind: IRCServerKind) async throws {
+        let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
         let alice = try await Human.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
@@ -143,8 +143,8 @@ func runPlatform(_ platform: IRCPlatform<ContinuousClock>) -> Task<Void, Never> 
         await alice.close()
     }
 
-    @Test func channelOperatorIsModeratorPlainUserIsNot() async throws {
-        let server = try await Ngircd.start()
+    @Test(arguments: IRCServerKind.allCases) func channelOperatorIsModeratorPlainUserIsNot(_ kind: IRCServerKind) async throws {
+        let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
         let alice = try await Human.connect(port: server.port, nick: "alice")
         try await alice.join("#test")  // first joiner: +o
@@ -172,5 +172,23 @@ func runPlatform(_ platform: IRCPlatform<ContinuousClock>) -> Task<Void, Never> 
         await task.value
         await alice.close()
         await bob.close()
+    }
+
+    @Test(arguments: IRCServerKind.allCases) func joinsKeyedChannelWithItsKey(_ kind: IRCServerKind) async throws {
+        let server = try await IRCTestServer.start(kind)
+        defer { server.stop() }
+        let alice = try await Human.connect(port: server.port, nick: "alice")
+        try await alice.join("#secret")
+        try await alice.send("MODE #secret +k sesame")
+        _ = try await alice.waitFor("key set") { $0.contains(" MODE #secret +k") }
+        var configuration = botConfiguration(port: server.port, channels: ["#open"])
+        configuration.channels.append(IRCChannelJoin(name: "#secret", key: "sesame"))
+        let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
+        let task = runPlatform(platform)
+        _ = try await alice.waitFor("aria joins #secret with the key") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") && $0.contains("#secret") }
+        try await eventually("both channels joined") { platform.joinedChannels == ["#open", "#secret"] }
+        task.cancel()
+        await task.value
+        await alice.close()
     }
 }

@@ -6,8 +6,8 @@ import PBTestSupport
 import Testing
 
 @Suite(.serialized) struct IRCPlatformRecoveryTests {
-    @Test func kickLeadsToRejoin() async throws {
-        let server = try await Ngircd.start()
+    @Test(arguments: IRCServerKind.allCases) func kickLeadsToRejoin(_ kind: IRCServerKind) async throws {
+        let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
         let alice = try await Human.connect(port: server.port, nick: "alice")
         try await alice.join("#test")  // operator
@@ -26,8 +26,8 @@ import Testing
         await alice.close()
     }
 
-    @Test func twoChannelsInterleaveAndShutdownSendsQuit() async throws {
-        let server = try await Ngircd.start()
+    @Test(arguments: IRCServerKind.allCases) func twoChannelsInterleaveAndShutdownSendsQuit(_ kind: IRCServerKind) async throws {
+        let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
         let alice = try await Human.connect(port: server.port, nick: "alice")
         try await alice.join("#one")

@@ -78,7 +78,8 @@ final class Human: Sendable {
         self.socket = socket
     }
 
-    static func connect(port: Int, nick: String) async throws -> Human {
+    /// Connects and registers; `capabilities` are requested with `CAP REQ` (server-time, message-tags, …).
+    static func connect(port: Int, nick: String, capabilities: [String] = []) async throws -> Human {
         let socket = try await LineSocket.connect(host: "127.0.0.1", port: port, logger: Logger(label: "test.human"))
         let human = Human(nick: nick, socket: socket)
         let task = Task { [human] in
@@ -93,8 +94,10 @@ final class Human: Sendable {
             } catch {}
         }
         human.reader.withLock { $0 = task }
+        if !capabilities.isEmpty { try await human.send("CAP REQ :" + capabilities.joined(separator: " ")) }
         try await human.send("NICK \(nick)")
         try await human.send("USER \(nick) 0 * :\(nick)")
+        if !capabilities.isEmpty { try await human.send("CAP END") }
         _ = try await human.waitFor("001 for \(nick)") { $0.contains(" 001 ") }
         return human
     }
@@ -136,11 +139,4 @@ func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: @
     }
     Issue.record("timed out waiting for \(what)")
     throw TestServerError("timed out waiting for \(what)")
-}
-
-extension Ngircd {
-    /// Starts ngIRCd on a given port (for restart tests).
-    static func start(onPort port: Int) async throws -> Ngircd {
-        try await start(maxPenaltyTime: 0, port: port)
-    }
 }

@@ -1,0 +1,144 @@
+import Foundation
+import Logging
+
+/// Writes log lines to standard error as human text or JSON lines, scrubbing registered secrets first.
+///
+/// Secrets should never be logged at all; the scrubbing is a last line of defence for a value that slips
+/// into an error description (a URL with a token, a header dump).
+public struct BridgeLogHandler: LogHandler {
+    /// Output format.
+    public enum Format: String, Sendable, Hashable {
+        /// `2026-01-01T00:00:00Z info persona-bridge: message key=value`.
+        case text
+        /// One JSON object per line.
+        case json
+
+        /// `text` on a terminal, `json` otherwise, unless `configured` says `text` or `json`.
+        public static func resolve(_ configured: String, isTerminal: Bool) -> Format {
+            switch configured.lowercased() {
+            case "text": .text
+            case "json": .json
+            default: isTerminal ? .text : .json
+            }
+        }
+    }
+
+    /// Handler-level metadata.
+    public var metadata: Logger.Metadata = [:]
+    /// Minimum level written.
+    public var logLevel: Logger.Level
+    private let label: String
+    private let format: Format
+    private let sink: LogSink
+
+    /// Creates a handler for `label` writing to `sink` (standard error by default).
+    public init(label: String, format: Format, level: Logger.Level, sink: LogSink = .standardError) {
+        self.label = label
+        self.format = format
+        self.logLevel = level
+        self.sink = sink
+    }
+
+    /// Metadata by key.
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    /// Formats and writes one event.
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        let timestamp = Self.timestamp()
+        let line: String
+        switch format {
+        case .text:
+            let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            line = "\(timestamp) \(event.level) \(label): \(event.message)" + (fields.isEmpty ? "" : " " + fields) + "\n"
+        case .json:
+            var object: [String: Any] = ["time": timestamp, "level": "\(event.level)", "label": label,
+                                         "message": "\(event.message)"]
+            for (key, value) in merged where object[key] == nil { object[key] = Self.json(value) }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+            line = String(decoding: data, as: UTF8.self) + "\n"
+        }
+        sink.write(SecretScrubber.shared.scrub(line))
+    }
+
+    private static func json(_ value: Logger.MetadataValue) -> Any {
+        switch value {
+        case .string(let s): s
+        case .stringConvertible(let c): c.description
+        case .array(let a): a.map(json)
+        case .dictionary(let d): d.mapValues(json)
+        }
+    }
+
+    private static func timestamp() -> String {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        var seconds = time_t(time.tv_sec)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, Int(time.tv_nsec / 1_000_000))
+    }
+}
+
+/// Where log lines go: one locked writer so concurrent lines never interleave.
+public final class LogSink: @unchecked Sendable {
+    // Safe: `handle` is only written to while holding `lock`.
+    private let lock = NSLock()
+    private let handle: FileHandle
+
+    /// Creates a sink over a file handle.
+    public init(_ handle: FileHandle) { self.handle = handle }
+
+    /// Standard error.
+    public static let standardError = LogSink(FileHandle.standardError)
+
+    func write(_ line: String) {
+        lock.withLock { handle.write(Data(line.utf8)) }
+    }
+}
+
+/// Secrets known to the process (API keys, platform tokens), replaced by `***` in every log line.
+public final class SecretScrubber: @unchecked Sendable {
+    // Safe: `secrets` is only read or written while holding `lock`.
+    private let lock = NSLock()
+    private var secrets: [String] = []
+
+    /// The process-wide scrubber used by `BridgeLogHandler`.
+    public static let shared = SecretScrubber()
+
+    /// Creates an empty scrubber (URL patterns are always scrubbed).
+    public init() {}
+
+    /// Registers a secret; values shorter than 6 characters are ignored (they would mangle ordinary words).
+    public func register(_ secret: String) {
+        guard secret.count >= 6 else { return }
+        lock.withLock { if !secrets.contains(secret) { secrets.append(secret) } }
+    }
+
+    /// Secrets that are not configured but travel in URLs: Discord webhook tokens and `token=`-style query values.
+    private static let patterns: [(NSRegularExpression, String)] = [
+        (try! NSRegularExpression(pattern: #"(/webhooks/[0-9]+/)[A-Za-z0-9_.\-]+"#), "$1***"),
+        (try! NSRegularExpression(pattern: #"(?i)\b((?:access_)?token|api_?key|password|secret)=[^&\s"]+"#), "$1=***"),
+    ]
+
+    /// `text` with every registered secret and every secret-looking URL part replaced.
+    public func scrub(_ text: String) -> String {
+        let current = lock.withLock { secrets }
+        var result = text
+        for secret in current where result.contains(secret) {
+            result = result.replacingOccurrences(of: secret, with: "***")
+        }
+        if result.contains("webhooks/") || result.contains("=") {
+            for (pattern, template) in Self.patterns {
+                let range = NSRange(result.startIndex..., in: result)
+                result = pattern.stringByReplacingMatches(in: result, range: range, withTemplate: template)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,99 @@
+import BridgeCore
+import Logging
+import ServiceLifecycle
+import SocketTransport
+
+/// Serves `/metrics`, `/healthz` and `/readyz` as a `Service` until graceful shutdown.
+///
+/// Ready means every configured platform reports `isConnected` and the bridge is not shutting down.
+public final class OperationsServer: Service, Sendable {
+    /// What `/readyz` reports.
+    public struct Readiness: Sendable, Hashable {
+        /// Platforms that are not connected yet (or any more).
+        public var notReady: [String]
+        /// Whether shutdown has started.
+        public var draining: Bool
+
+        /// Creates a readiness report.
+        public init(notReady: [String], draining: Bool) {
+            self.notReady = notReady
+            self.draining = draining
+        }
+
+        /// Whether `/readyz` answers 200.
+        public var isReady: Bool { notReady.isEmpty && !draining }
+    }
+
+    private let server: HTTPServer
+    private let logger: Logger
+    private let started = AsyncBox()
+
+    /// Creates the server on `host`:`port` (port 0 picks a free one; `boundPort()` tells which).
+    public init(host: String, port: Int, metrics: MetricsRegistry, logger: Logger,
+                readiness: @escaping @Sendable () -> Readiness) {
+        self.logger = logger
+        server = HTTPServer(host: host, port: port, logger: logger) { request in
+            Self.respond(to: request, metrics: metrics, readiness: readiness)
+        }
+    }
+
+    /// Readiness from a set of platforms and a router.
+    public static func readiness(platforms: [any ChatPlatform], router: Router?) -> @Sendable () -> Readiness {
+        let boxed = PlatformList(platforms: platforms)
+        return {
+            Readiness(notReady: boxed.platforms.filter { !$0.isConnected }.map(\.platformName).sorted(),
+                      draining: router?.isDraining ?? false)
+        }
+    }
+
+    static func respond(to request: HTTPServerRequest, metrics: MetricsRegistry,
+                        readiness: @Sendable () -> Readiness) -> HTTPServerResponse {
+        let path = request.path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.path
+        switch path {
+        case "/metrics":
+            return HTTPServerResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                                      body: metrics.exposition())
+        case "/healthz":
+            return .text("ok\n")
+        case "/readyz":
+            let report = readiness()
+            if report.isReady { return .text("ready\n") }
+            var reasons: [String] = []
+            if report.draining { reasons.append("shutting down") }
+            if !report.notReady.isEmpty { reasons.append("not connected: " + report.notReady.joined(separator: ", ")) }
+            return .text("not ready: " + reasons.joined(separator: "; ") + "\n", status: 503)
+        default:
+            return .text("not found; try /metrics, /healthz or /readyz\n", status: 404)
+        }
+    }
+
+    /// Binds the address; call before `run()` to fail fast on a bad address. Returns the bound port.
+    @discardableResult
+    public func start() async throws -> Int {
+        let port = try await server.start()
+        await started.set(port)
+        return port
+    }
+
+    /// Listens (starting if needed) until graceful shutdown, then stops.
+    public func run() async throws {
+        if await started.value == nil { try await start() }
+        try? await gracefulShutdown()
+        await server.stop()
+        logger.debug("http server stopped")
+    }
+}
+
+/// The platforms readiness looks at; `ChatPlatform` values are `Sendable` but `[any ChatPlatform]` is not
+/// provably so to the compiler.
+private final class PlatformList: @unchecked Sendable {
+    // Safe: written once in init, only read afterwards; each platform is itself Sendable (a Service).
+    let platforms: [any ChatPlatform]
+    init(platforms: [any ChatPlatform]) { self.platforms = platforms }
+}
+
+/// A value set once by one task and read by others.
+private actor AsyncBox {
+    var value: Int?
+    func set(_ value: Int) { self.value = value }
+}

@@ -1,0 +1,424 @@
+import BridgeCore
+import Foundation
+import HTTPTransport
+import Logging
+import ServiceLifecycle
+import Storage
+import Synchronization
+
+/// The Matrix adapter: a bot account that syncs rooms and streams replies as `m.replace` edits.
+///
+/// `run()` is the sync service: log in (or reuse the stored token and device), long-poll `/sync`, deliver events,
+/// persist `next_batch` after each batch. Sends and edits use derived txnIds and retry 429s after the wait asked for.
+public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Duration == Duration {
+    private struct Outgoing: Sendable {
+        var room: String
+        var txnBase: String
+        var cap: MatrixEditCap
+    }
+
+    private struct State: ~Copyable {
+        var rooms: MatrixRooms
+        var outgoing: [String: Outgoing] = [:]
+        var outgoingOrder: [String] = []
+        var pendingFlushes = 0
+        var stopping = false
+        var lastTrigger: [String: (trigger: String, part: Int)] = [:]
+        var limiters: [String: MatrixRateLimiter] = [:]
+        var accountPausedUntil: C.Instant?
+        var ready = false
+        var deviceID: String?
+        var sendLog: [SendAttempt] = []
+    }
+
+    /// One PUT to the homeserver, as the platform saw it (for status and tests).
+    public struct SendAttempt: Hashable, Sendable {
+        /// When it was issued, since the platform was created.
+        public var startedAt: Duration
+        /// When it finished.
+        public var at: Duration
+        /// The txnId used.
+        public var txnID: String
+        /// For a 429, the wait that was honoured before the next attempt.
+        public var rateLimitedFor: Duration?
+        /// Whether it created (or found) the event.
+        public var succeeded: Bool
+    }
+
+    /// Always `matrix`.
+    public let platformName = "matrix"
+    /// Incoming messages, edits and redactions.
+    public let events: AsyncStream<PlatformEvent>
+    /// Edits, HTML, 4000 characters per message (well under the 64 KiB event limit with HTML).
+    public let capabilities = PlatformCapabilities(canEdit: true, maxLength: 4000, textFormat: .matrixHTML)
+    /// Per-room edit budgets, adapted to 429s.
+    public let editBudgets: EditBudgetBoard
+    /// The configuration in use.
+    public let configuration: MatrixPlatformConfiguration
+    /// The client-server API client (tests use its hooks).
+    public let client: MatrixClient
+
+    private let continuation: AsyncStream<PlatformEvent>.Continuation
+    private let store: any Store
+    private let clock: C
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let start: C.Instant
+
+    /// Creates the adapter; nothing happens until `run()`.
+    public init(configuration: MatrixPlatformConfiguration, http: HTTPClient, store: any Store, clock: C, logger: Logger) {
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "platform"] = "matrix"
+        self.logger = logger
+        self.store = store
+        self.clock = clock
+        self.start = clock.now
+        self.client = MatrixClient(homeserver: configuration.homeserverURL, http: http, logger: logger)
+        self.editBudgets = EditBudgetBoard(fallback: configuration.initialEditBudget)
+        (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
+        state = Mutex(State(rooms: MatrixRooms(ownUserID: configuration.userID, catchUpWindow: configuration.catchUpWindow)))
+    }
+
+    private var stateKeyPrefix: String { "matrix:\(configuration.userID):" }
+
+    /// The device this session uses (after login).
+    public var deviceID: String? { state.withLock { $0.deviceID } }
+
+    /// Every send/edit attempt so far, oldest first.
+    public var sendAttempts: [SendAttempt] { state.withLock { $0.sendLog } }
+
+    /// Whether the first sync has been processed.
+    public var isReady: Bool { state.withLock { $0.ready } }
+
+    // MARK: Service
+
+    /// Logs in and runs the sync loop until cancelled, graceful shutdown, or a fatal error (`M_UNKNOWN_TOKEN`).
+    public func run() async throws {
+        defer { continuation.finish() }
+        do {
+            try await syncService()
+        } catch {
+            await drainHeldEdits()
+            throw error
+        }
+        await drainHeldEdits()
+    }
+
+    /// On the way out, held final edits still go out (edits past the cap are sent at once from now on).
+    private func drainHeldEdits() async {
+        state.withLock { $0.stopping = true }
+        guard state.withLock({ $0.pendingFlushes > 0 }) else { return }
+        // A fresh task: this one may be cancelled, and its sleeps would return at once.
+        await Task { [self] in
+            let deadline = clock.now.advanced(by: configuration.heldEditQuietTime * 4 + .seconds(5))
+            while state.withLock({ $0.pendingFlushes > 0 }), clock.now < deadline {
+                try? await clock.sleep(for: .milliseconds(50))
+            }
+        }.value
+    }
+
+    private func syncService() async throws {
+        try await cancelWhenGracefulShutdown { [self] in
+            do {
+                try await loginRetryingTransientFailures()
+                try await syncLoop()
+            } catch let error as MatrixError where error.code == .unknownToken || error.code == .login {
+                logger.error("Matrix adapter stopped: \(error.message)", metadata: ["error": "\(error)"])
+                throw error
+            } catch is CancellationError {
+                return
+            }
+        }
+    }
+
+    /// A homeserver that is down at start-up is waited for; a refused login is not.
+    private func loginRetryingTransientFailures() async throws {
+        var backoff = MatrixBackoff(initial: configuration.retryInitialDelay, maximum: configuration.retryMaxDelay)
+        while true {
+            do {
+                return try await login()
+            } catch let error as MatrixError where error.isTransient {
+                let delay = error.retryAfter ?? backoff.next()
+                logger.warning("login failed; retrying", metadata: ["error": "\(error)", "delay": "\(delay)"])
+                try await clock.sleep(for: delay)
+            }
+        }
+    }
+
+    private func login() async throws {
+        let tokenKey = stateKeyPrefix + "access_token"
+        let deviceKey = stateKeyPrefix + "device_id"
+        if let token = configuration.accessToken {
+            client.setAccessToken(token)
+            let who = try await client.whoami()
+            try checkUser(who.userID)
+            state.withLock { $0.deviceID = who.deviceID }
+            logger.info("using the configured access token", metadata: ["device": "\(who.deviceID ?? "?")"])
+            return
+        }
+        guard let password = configuration.password else {
+            throw MatrixError(.login, "neither access_token nor password is configured for \(configuration.userID)")
+        }
+        if let stored = try await store.state(for: tokenKey) {
+            client.setAccessToken(stored)
+            do {
+                let who = try await client.whoami()
+                try checkUser(who.userID)
+                state.withLock { $0.deviceID = who.deviceID }
+                logger.info("reusing the stored session", metadata: ["device": "\(who.deviceID ?? "?")"])
+                return
+            } catch let error as MatrixError where error.code == .unknownToken {
+                logger.notice("the stored access token is no longer valid; logging in again")
+            }
+        }
+        let device = try await store.state(for: deviceKey) ?? configuration.deviceID
+        do {
+            let session = try await client.login(user: configuration.userID, password: password, deviceID: device,
+                                                 deviceName: configuration.deviceName)
+            try checkUser(session.userID)
+            try await store.setState(session.deviceID, for: deviceKey)
+            try await store.setState(session.accessToken, for: tokenKey)
+            state.withLock { $0.deviceID = session.deviceID }
+            logger.info("logged in", metadata: ["device": "\(session.deviceID)"])
+        } catch let error as MatrixError where error.status == 403 || error.status == 400 {
+            throw MatrixError(.login, "password login for \(configuration.userID) failed: \(error.message)",
+                              status: error.status, errcode: error.errcode)
+        }
+    }
+
+    private func checkUser(_ actual: String) throws {
+        guard actual == configuration.userID else {
+            throw MatrixError(.login, "the access token belongs to \(actual), not the configured user_id \(configuration.userID)")
+        }
+    }
+
+    static var filter: String {
+        let types: MatrixJSON = ["m.room.member", "m.room.name", "m.room.canonical_alias", "m.room.power_levels", "m.room.create"]
+        let filter: MatrixJSON = [
+            "room": [
+                "timeline": ["limit": 50, "types": ["m.room.message", "m.room.redaction", "m.room.member", "m.room.name",
+                                                    "m.room.canonical_alias", "m.room.power_levels", "m.room.create"]],
+                "state": ["lazy_load_members": true, "types": types],
+                "ephemeral": ["types": []], "account_data": ["types": []],
+            ],
+            "presence": ["types": []], "account_data": ["types": []],
+        ]
+        return String(decoding: filter.bytes, as: UTF8.self)
+    }
+
+    private func syncLoop() async throws {
+        let batchKey = stateKeyPrefix + "next_batch"
+        var since = try await store.state(for: batchKey)
+        if since == nil { logger.info("first start: reading room state, skipping earlier history") }
+        var backoff = MatrixBackoff(initial: configuration.retryInitialDelay, maximum: configuration.retryMaxDelay)
+        while !Task.isCancelled {
+            let response: MatrixSyncResponse
+            do {
+                response = try await client.sync(since: since, filter: Self.filter,
+                                                 timeout: since == nil ? .zero : configuration.syncTimeout)
+            } catch let error where error.code == .unknownToken {
+                throw MatrixError(.unknownToken,
+                                  "the homeserver rejected the access token (M_UNKNOWN_TOKEN); log in again or configure a new access_token",
+                                  status: error.status, errcode: error.errcode)
+            } catch {
+                if Task.isCancelled { return }
+                let delay = error.retryAfter ?? backoff.next()
+                logger.warning("sync failed; retrying", metadata: ["error": "\(error)", "delay": "\(delay)"])
+                try await clock.sleep(for: delay)
+                continue
+            }
+            backoff.reset()
+            let nowMs = Int(Date().timeIntervalSince1970 * 1000)
+            let initial = since == nil
+            let out = state.withLock { $0.rooms.apply(response, initial: initial, nowMs: nowMs) }
+            for event in out { continuation.yield(event) }
+            for invite in response.invited { await handleInvite(invite) }
+            try await store.setState(response.nextBatch, for: batchKey)
+            since = response.nextBatch
+            state.withLock { $0.ready = true }
+        }
+    }
+
+    private func handleInvite(_ invite: MatrixSyncResponse.InvitedRoom) async {
+        let inviter = invite.inviter(of: configuration.userID)
+        var logger = logger
+        logger[metadataKey: "channel"] = "\(invite.roomID)"
+        do {
+            if configuration.allowsInvite(from: inviter) {
+                try await client.join(invite.roomID)
+                logger.info("joined on invite", metadata: ["inviter": "\(inviter ?? "?")"])
+            } else {
+                try await client.leave(invite.roomID)
+                logger.notice("declined an invite from a user not in invite_allowlist", metadata: ["inviter": "\(inviter ?? "?")"])
+            }
+        } catch {
+            logger.warning("could not answer an invite", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: ChatPlatform
+
+    /// Sends `text` (Markdown → sanitised HTML) with a txnId derived from the reply it belongs to.
+    public func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
+        let room = channel.channelID
+        let txn = state.withLock { s -> String in
+            let trigger: String
+            let part: Int
+            if let replyTo {
+                trigger = replyTo
+                part = 0
+            } else if let last = s.lastTrigger[room] {
+                trigger = last.trigger
+                part = last.part + 1
+            } else {
+                trigger = UUID().uuidString
+                part = 0
+            }
+            s.lastTrigger[room] = (trigger, part)
+            return MatrixTransactionID.reply(room: room, trigger: trigger, part: part, text: text)
+        }
+        let eventID = try await put(room: room, channel: channel, txnID: txn, content: MatrixContent.message(text, replyTo: replyTo))
+        state.withLock { s in
+            s.outgoing[eventID] = Outgoing(room: room, txnBase: txn, cap: MatrixEditCap(cap: configuration.maxEditsPerReply))
+            s.outgoingOrder.append(eventID)
+            // Long-finished replies are not edited again; keep the table small.
+            if s.outgoingOrder.count > 512 { s.outgoing[s.outgoingOrder.removeFirst()] = nil }
+        }
+        return SentMessageRef(channel: channel, messageID: eventID, context: txn)
+    }
+
+    /// Edits a sent message with `m.replace`; past the per-reply cap only the newest text is kept and sent at the end.
+    public func edit(_ message: SentMessageRef, text: String) async throws {
+        let (decision, stopping) = state.withLock { s -> (MatrixEditCap.Decision, Bool) in
+            if s.outgoing[message.messageID] == nil {
+                let base = message.context ?? "pbx" + MatrixTransactionID.digest(message.messageID)
+                s.outgoing[message.messageID] = Outgoing(room: message.channel.channelID, txnBase: base,
+                                                         cap: MatrixEditCap(cap: configuration.maxEditsPerReply))
+            }
+            let decision = s.outgoing[message.messageID]!.cap.request(text)
+            if case .hold = decision { s.pendingFlushes += 1 }
+            return (decision, s.stopping)
+        }
+        switch decision {
+        case .send(let number):
+            try await putEdit(message, text: text, number: number)
+        case .hold(let generation):
+            let quiet = stopping ? Duration.zero : configuration.heldEditQuietTime
+            Task { [self] in
+                defer { state.withLock { $0.pendingFlushes -= 1 } }
+                try? await clock.sleep(for: quiet)
+                let due = state.withLock { $0.outgoing[message.messageID]?.cap.flush(generation: generation) }
+                guard let due else { return }
+                do {
+                    try await putEdit(message, text: due.text, number: due.number)
+                } catch {
+                    logger.error("the held final edit failed", metadata: ["message-id": "\(message.messageID)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    private func putEdit(_ message: SentMessageRef, text: String, number: Int) async throws {
+        let base = state.withLock { $0.outgoing[message.messageID]?.txnBase } ?? message.context ?? message.messageID
+        _ = try await put(room: message.channel.channelID, channel: message.channel,
+                          txnID: MatrixTransactionID.edit(base: base, edit: number),
+                          content: MatrixContent.edit(of: message.messageID, newText: text))
+    }
+
+    /// One PUT, retried with the same txnId: after a 429 it waits what the server asked (the whole account waits)
+    /// and slows the room's edit budget; transient failures back off a few times.
+    private func put(room: String, channel: ChannelRef, txnID: String, content: MatrixJSON) async throws -> String {
+        var backoff = MatrixBackoff(initial: .milliseconds(500), maximum: .seconds(10))
+        var limitedAttempts = 0
+        while true {
+            let began = try await waitForAccountPause()
+            let failure: MatrixError
+            do {
+                let id = try await client.send(room, txnID: txnID, content: content)
+                let at = start.duration(to: clock.now)
+                let relaxed = state.withLock { s in
+                    s.sendLog.append(SendAttempt(startedAt: began, at: at, txnID: txnID, rateLimitedFor: nil, succeeded: true))
+                    return s.limiters[room]?.succeeded()
+                }
+                if let relaxed { editBudgets.set(relaxed, for: channel) }
+                return id
+            } catch {
+                failure = error
+            }
+            if failure.code == .rateLimited {
+                limitedAttempts += 1
+                let asked = failure.retryAfter
+                let budget = state.withLock { s -> EditBudget in
+                    var limiter = s.limiters[room] ?? MatrixRateLimiter(initial: configuration.initialEditBudget)
+                    let wait = asked ?? limiter.defaultWait
+                    let budget = limiter.limited(wait: wait)
+                    s.limiters[room] = limiter
+                    let now = clock.now
+                    s.sendLog.append(SendAttempt(startedAt: began, at: start.duration(to: now), txnID: txnID, rateLimitedFor: wait, succeeded: false))
+                    let until = now.advanced(by: wait)
+                    if s.accountPausedUntil.map({ $0 < until }) ?? true { s.accountPausedUntil = until }
+                    return budget
+                }
+                editBudgets.set(budget, for: channel)
+                logger.notice("rate limited; waiting as asked", metadata: [
+                    "channel": "\(room)", "retry-after": "\(budget.pause ?? .zero)", "attempt": "\(limitedAttempts)",
+                ])
+                guard limitedAttempts < 30 else { throw failure }
+            } else if failure.isTransient {
+                let at = start.duration(to: clock.now)
+                state.withLock { $0.sendLog.append(SendAttempt(startedAt: began, at: at, txnID: txnID, rateLimitedFor: nil, succeeded: false)) }
+                guard backoff.failures < 5 else { throw failure }
+                let delay = backoff.next()
+                logger.warning("send failed; retrying with the same txnId", metadata: ["error": "\(failure)", "delay": "\(delay)"])
+                try await clock.sleep(for: delay)
+            } else {
+                throw failure
+            }
+        }
+    }
+
+    /// Sleeps while a 429 pause is on; returns the moment (since start) the pause was checked clear.
+    private func waitForAccountPause() async throws -> Duration {
+        while true {
+            let (until, now) = state.withLock { s -> (C.Instant?, C.Instant) in
+                let now = clock.now
+                guard let until = s.accountPausedUntil, now < until else { return (nil, now) }
+                return (until, now)
+            }
+            guard let until else { return start.duration(to: now) }
+            try await clock.sleep(until: until, tolerance: nil)
+        }
+    }
+
+    /// Sends a typing notification (30 s); errors are ignored.
+    public func typing(in channel: ChannelRef) async {
+        do {
+            try await client.typing(channel.channelID, userID: configuration.userID, typing: true)
+        } catch {
+            logger.debug("typing failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A config admin, a user at or above the power-level threshold, or (room v12+) a room creator.
+    public func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool {
+        if configuration.admins.contains(user.id) { return true }
+        do {
+            let events = try await client.fullState(channel.channelID)
+            let power = events.last { $0.type == "m.room.power_levels" && $0.stateKey == "" }
+            let create = events.last { $0.type == "m.room.create" && $0.stateKey == "" }
+            return MatrixPowerLevels(powerLevels: power?.content, create: create)
+                .isModerator(user.id, threshold: configuration.moderatorPowerLevel, admins: configuration.admins)
+        } catch {
+            logger.warning("could not read power levels", metadata: ["channel": "\(channel.channelID)", "error": "\(error)"])
+            return false
+        }
+    }
+}
+
+extension MatrixPlatform where C == ContinuousClock {
+    /// Creates the adapter on the continuous clock.
+    public convenience init(configuration: MatrixPlatformConfiguration, http: HTTPClient, store: any Store, logger: Logger) {
+        self.init(configuration: configuration, http: http, store: store, clock: ContinuousClock(), logger: logger)
+    }
+}

@@ -1,0 +1,257 @@
+internal import CWebSockets
+import Foundation
+import Logging
+
+/// A GET request received by `HTTPServer`.
+public struct HTTPServerRequest: Sendable, Hashable {
+    /// The path without the query string, e.g. `/metrics`.
+    public var path: String
+
+    /// Creates a request.
+    public init(path: String) { self.path = path }
+}
+
+/// A complete response: status, content type and body.
+public struct HTTPServerResponse: Sendable, Hashable {
+    /// HTTP status code.
+    public var status: Int
+    /// `Content-Type` value.
+    public var contentType: String
+    /// Body bytes.
+    public var body: [UInt8]
+
+    /// Creates a response.
+    public init(status: Int, contentType: String = "text/plain; charset=utf-8", body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
+    /// A plain-text response.
+    public static func text(_ text: String, status: Int = 200) -> HTTPServerResponse {
+        HTTPServerResponse(status: status, body: Array(text.utf8))
+    }
+}
+
+/// A failure to start an `HTTPServer`.
+public struct HTTPServerError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public struct Code: Hashable, Sendable {
+        let raw: String
+        /// The address could not be bound (in use, bad interface, no permission).
+        public static let bindFailed = Code(raw: "bindFailed")
+        /// The shared event loop is unavailable.
+        public static let loopUnavailable = Code(raw: "loopUnavailable")
+    }
+
+    /// The error code.
+    public var code: Code
+    /// `host:port` the server tried.
+    public var address: String
+    /// A human explanation.
+    public var message: String
+
+    /// `code at address: message`.
+    public var description: String { "HTTPServerError(\(code.raw)) at \(address): \(message)" }
+}
+
+/// A small HTTP/1.1 server for GET endpoints (metrics, health) on the process's one lws loop.
+///
+/// The handler runs on the lws service thread, so it must return quickly and never block.
+public final class HTTPServer: Sendable {
+    private let core: HTTPServerCore
+    private let loop: EventLoop
+
+    /// Creates a server; nothing listens until `start()`.
+    /// - Parameters:
+    ///   - host: interface address to bind, e.g. `127.0.0.1`.
+    ///   - port: port to bind; 0 picks a free one (read it back from `start()`).
+    public init(host: String, port: Int, loop: EventLoop = .shared, logger: Logger,
+                handler: @escaping @Sendable (HTTPServerRequest) -> HTTPServerResponse) {
+        self.core = HTTPServerCore(host: host, port: port, logger: logger, handler: handler)
+        self.loop = loop
+    }
+
+    /// Binds and starts listening; returns the bound port.
+    @discardableResult
+    public func start() async throws -> Int {
+        let core = self.core
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+            let queued = loop.perform { loopCore in
+                continuation.resume(with: Result { try core.listen(on: loopCore) })
+            }
+            if !queued {
+                continuation.resume(throwing: HTTPServerError(
+                    code: .loopUnavailable, address: core.address, message: "the libwebsockets context could not be created"))
+            }
+        }
+    }
+
+    /// Stops serving: open connections and later requests are closed without a response. (lws 4.1.6 may keep
+    /// the listening socket itself open until the process ends.) Calling it again is harmless.
+    public func stop() async {
+        let core = self.core
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let queued = loop.perform { _ in
+                core.close()
+                continuation.resume()
+            }
+            if !queued { continuation.resume() }
+        }
+    }
+
+    deinit {
+        let core = self.core
+        _ = loop.perform { _ in core.close() }
+    }
+}
+
+/// Service-thread state of one server: its vhost, protocol table and responses being written.
+final class HTTPServerCore: @unchecked Sendable {
+    // Safe to share: after init, every var is touched only on the lws service thread (jobs and callbacks).
+    let host: String
+    let port: Int
+    let logger: Logger
+    let handler: @Sendable (HTTPServerRequest) -> HTTPServerResponse
+    private let protocols: UnsafeMutablePointer<lws_protocols>
+    private let protocolName: UnsafeMutablePointer<CChar>
+    private let vhostName: UnsafeMutablePointer<CChar>
+    private let hostCString: UnsafeMutablePointer<CChar>
+    private var vhost: OpaquePointer?
+    private var closed = false
+    private var responses: [OpaquePointer: (body: [UInt8], offset: Int)] = [:]
+
+    var address: String { "\(host):\(port)" }
+
+    init(host: String, port: Int, logger: Logger, handler: @escaping @Sendable (HTTPServerRequest) -> HTTPServerResponse) {
+        self.host = host
+        self.port = port
+        self.logger = logger
+        self.handler = handler
+        protocolName = strdup("pb-http")
+        vhostName = strdup("pb-http-\(UUID().uuidString.prefix(8))")
+        hostCString = strdup(host)
+        protocols = .allocate(capacity: 2)
+        protocols.initialize(to: lws_protocols())
+        (protocols + 1).initialize(to: lws_protocols())
+    }
+
+    deinit {
+        protocols.deinitialize(count: 2)
+        protocols.deallocate()
+        free(protocolName)
+        free(vhostName)
+        free(hostCString)
+    }
+
+    /// Service thread: creates the listening vhost.
+    func listen(on loop: LoopCore) throws -> Int {
+        guard !closed, vhost == nil else {
+            throw HTTPServerError(code: .bindFailed, address: address, message: "the server was already started or stopped")
+        }
+        // The protocol's user pointer leads callbacks back here. lws keeps its own copy of the protocol table
+        // and may call back after the vhost is destroyed, so the reference is never released: one small
+        // object per server for the life of the process.
+        protocols.pointee = lws_protocols(
+            name: UnsafePointer(protocolName), callback: pbHTTPServerCallback, per_session_data_size: 0,
+            rx_buffer_size: 0, id: 0, user: Unmanaged.passRetained(self).toOpaque(), tx_packet_size: 0)
+        var info = lws_context_creation_info()
+        pb_lws_fill_server_vhost_info(&info, vhostName, protocols, hostCString, Int32(port))
+        guard let created = lws_create_vhost(loop.context, &info) else {
+            Unmanaged<HTTPServerCore>.fromOpaque(protocols.pointee.user).release()
+            protocols.pointee.user = nil
+            throw HTTPServerError(code: .bindFailed, address: address, message: "could not listen (address in use or not local?)")
+        }
+        vhost = created
+        let bound = Int(lws_get_vhost_listen_port(created))
+        logger.info("http server listening", metadata: ["address": "\(host):\(bound)"])
+        return bound
+    }
+
+    /// Service thread: destroys the vhost; callbacks that still arrive close their connection.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        responses.removeAll()
+        if let vhost {
+            lws_vhost_destroy(vhost)
+            self.vhost = nil
+        }
+    }
+
+    /// Service thread: one lws callback for a connection of this server.
+    func handle(wsi: OpaquePointer, reason: lws_callback_reasons, input: UnsafeMutableRawPointer?) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_HTTP:
+            guard !closed else { return -1 }
+            var buffer = [CChar](repeating: 0, count: 2048)
+            let length = pb_lws_get_uri(wsi, &buffer, Int32(buffer.count))
+            let response: HTTPServerResponse
+            if length < 0 {
+                response = .text("only GET is supported\n", status: 405)
+            } else {
+                let path = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+                response = handler(HTTPServerRequest(path: path))
+            }
+            let headerSpace = 1024
+            let pre = Int(pb_lws_pre())
+            var headers = [UInt8](repeating: 0, count: pre + headerSpace)
+            let failed = headers.withUnsafeMutableBufferPointer { raw -> Bool in
+                let start = raw.baseAddress! + pre
+                return pb_lws_write_http_headers(
+                    wsi, UInt32(response.status), response.contentType, response.body.count, start,
+                    start + headerSpace - 1) != 0
+            }
+            if failed { return -1 }
+            responses[wsi] = (response.body, 0)
+            lws_callback_on_writable(wsi)
+            return 0
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            guard !closed else { return -1 }
+            guard let pending = responses[wsi] else { return 0 }
+            let chunk = 16 * 1024
+            let end = min(pending.body.count, pending.offset + chunk)
+            let final = end == pending.body.count
+            let pre = Int(pb_lws_pre())
+            var frame = [UInt8](repeating: 0, count: pre + max(1, end - pending.offset))
+            frame.replaceSubrange(pre..<(pre + end - pending.offset), with: pending.body[pending.offset..<end])
+            let written = frame.withUnsafeMutableBufferPointer { raw in
+                pb_lws_write(wsi, raw.baseAddress! + pre, end - pending.offset, pb_lws_write_http(final ? 1 : 0))
+            }
+            if written < 0 {
+                responses[wsi] = nil
+                return -1
+            }
+            if final {
+                responses[wsi] = nil
+                return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+            }
+            responses[wsi] = (pending.body, end)
+            lws_callback_on_writable(wsi)
+            return 0
+        case LWS_CALLBACK_CLOSED_HTTP, LWS_CALLBACK_WSI_DESTROY:
+            responses[wsi] = nil
+            return 0
+        default:
+            return 0
+        }
+    }
+}
+
+/// The C callback of every `HTTPServer` vhost; the protocol's user pointer is the server's core.
+let pbHTTPServerCallback: @convention(c) (
+    OpaquePointer?, lws_callback_reasons, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int
+) -> Int32 = { wsi, reason, _, input, _ in
+    guard let wsi else { return 0 }
+    if reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED {
+        guard let context = lws_get_context(wsi), let user = lws_context_user(context) else { return 0 }
+        Unmanaged<LoopCore>.fromOpaque(user).takeUnretainedValue().drain()
+        return 0
+    }
+    guard let user = pb_lws_protocol_user(wsi) else {
+        // A connection of a server being destroyed.
+        return reason == LWS_CALLBACK_HTTP ? -1 : 0
+    }
+    let core = Unmanaged<HTTPServerCore>.fromOpaque(user).takeUnretainedValue()
+    return core.handle(wsi: wsi, reason: reason, input: input)
+}

@@ -1,0 +1,100 @@
+import BridgeCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// A scriptable adapter over standard input and output, for smoke tests and operations checks: each input
+/// line is a JSON message (`{"channel":"c1","user":"u1","name":"Ann","text":"hi"}`, optional `server`, `id`,
+/// `mention`), and every send or edit the bridge makes is printed as a JSON line
+/// (`{"op":"send","id":"o1","channel":"c1","text":"…"}`, `{"op":"edit","id":"o1","text":"…"}`).
+///
+/// Unlike the console it serves any number of channels at once. End of input does not stop it; a signal does.
+final class JSONLinesPlatform: ChatPlatform, @unchecked Sendable {
+    // @unchecked: `counter` is only touched while holding `lock`; every other stored property is immutable
+    // and Sendable.
+    let platformName = "jsonl"
+    let events: AsyncStream<PlatformEvent>
+    let capabilities = PlatformCapabilities(canEdit: true, maxLength: 2000)
+    let editBudgets = EditBudgetBoard(fallback: EditBudget(burst: 10, interval: .milliseconds(100)))
+
+    private let continuation: AsyncStream<PlatformEvent>.Continuation
+    private let moderators: Set<String>
+    private let defaultServer: String?
+    private let logger: Logger
+    private let lock = NSLock()
+    private var counter = 0
+
+    /// Creates the adapter; `moderators` are user ids allowed to run moderator commands.
+    init(moderators: Set<String>, defaultServer: String?, logger: Logger) {
+        (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self, bufferingPolicy: .unbounded)
+        self.moderators = moderators
+        self.defaultServer = defaultServer
+        self.logger = logger
+    }
+
+    /// Reads standard input until graceful shutdown.
+    func run() async throws {
+        let (lines, feed) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .unbounded)
+        let reader = Thread {
+            while let line = readLine(strippingNewline: true) {
+                if case .terminated = feed.yield(line) { return }
+            }
+            feed.finish()
+        }
+        reader.name = "persona-bridge.jsonl-input"
+        reader.start()
+        print(["op": "ready"])
+        await withGracefulShutdownHandler {
+            for await line in lines { self.accept(line) }
+            // End of input is not the end of the bridge: replies may still be streaming.
+            try? await gracefulShutdown()
+        } onGracefulShutdown: {
+            feed.finish()
+        }
+        continuation.finish()
+        print(["op": "closed"])
+    }
+
+    private func accept(_ line: String) {
+        guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+              let channelID = object["channel"] as? String, let text = object["text"] as? String else {
+            logger.warning("jsonl: ignoring a line that is not {\"channel\":…,\"text\":…}")
+            return
+        }
+        let user = object["user"] as? String ?? "user"
+        let channel = ChannelRef(platform: platformName, channelID: channelID,
+                                 serverID: object["server"] as? String ?? defaultServer)
+        let message = IncomingMessage(
+            channel: channel, author: ChatUser(id: user, displayName: object["name"] as? String ?? user),
+            messageID: object["id"] as? String ?? nextID("in"), text: text,
+            mentionsUs: object["mention"] as? Bool ?? false)
+        continuation.yield(.messageCreated(message))
+    }
+
+    private func nextID(_ prefix: String) -> String {
+        lock.withLock {
+            counter += 1
+            return "\(prefix)\(counter)"
+        }
+    }
+
+    private func print(_ object: [String: String]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        lock.withLock { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
+    }
+
+    func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
+        let id = nextID("out")
+        print(["op": "send", "id": id, "channel": channel.channelID, "text": text, "reply_to": replyTo ?? ""])
+        return SentMessageRef(channel: channel, messageID: id)
+    }
+
+    func edit(_ message: SentMessageRef, text: String) async throws {
+        print(["op": "edit", "id": message.messageID, "channel": message.channel.channelID, "text": text])
+    }
+
+    func typing(in channel: ChannelRef) async {}
+
+    func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool { moderators.contains(user.id) }
+}

@@ -1,0 +1,51 @@
+import BridgeConfig
+import BridgeCore
+import HTTPTransport
+import Logging
+import PlatformMatrix
+
+extension MatrixPlatformConfiguration {
+    /// The adapter settings `[platforms.matrix]` describes; throws a `PlatformSetupError` naming the bad key.
+    init(_ configuration: BridgeConfiguration) throws {
+        guard let section = configuration.platforms["matrix"] else {
+            throw PlatformSetupError(platform: "matrix", message: "the section is missing")
+        }
+        guard let url = section.string("homeserver_url"), url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw PlatformSetupError(platform: "matrix",
+                                     message: "homeserver_url must be an http(s) URL, e.g. homeserver_url = \"https://matrix.example.org\"")
+        }
+        guard let user = section.string("user_id"), user.hasPrefix("@"), user.contains(":") else {
+            throw PlatformSetupError(platform: "matrix", message: "user_id must look like \"@bot:example.org\"")
+        }
+        let token = section.secret("access_token")?.reveal()
+        let password = section.secret("password")?.reveal()
+        guard token != nil || password != nil else {
+            throw PlatformSetupError(platform: "matrix",
+                                     message: "set access_token = \"${MATRIX_ACCESS_TOKEN}\" or password = \"${MATRIX_PASSWORD}\" (or their _file variants)")
+        }
+        let level = section.int("moderator_power_level") ?? 50
+        let cap = section.int("max_edits_per_reply") ?? 30
+        guard cap >= 1 else { throw PlatformSetupError(platform: "matrix", message: "max_edits_per_reply must be at least 1") }
+        self.init(homeserverURL: url, userID: user, accessToken: token, password: password,
+                  deviceID: section.string("device_id"), deviceName: section.string("device_name") ?? "PersonaBridge",
+                  inviteAllowlist: section.strings("invite_allowlist") ?? [], moderatorPowerLevel: level,
+                  maxEditsPerReply: cap, admins: Set(configuration.admins["matrix"]?.users ?? []),
+                  catchUpWindow: .milliseconds(Int(configuration.defaults.catchUpWindowSeconds * 1000)))
+    }
+}
+
+extension PlatformFactory {
+    /// The Matrix adapter: `[platforms.matrix]`, state in the bridge's store.
+    static let matrix = PlatformFactory(name: "matrix", validate: { _ = try MatrixPlatformConfiguration($0) }) {
+        configuration, runtime, logger in
+        let settings = try MatrixPlatformConfiguration(configuration)
+        let section = configuration.platforms["matrix"]
+        var http = runtime.http
+        if section?.string("ca_file") != nil || section?.bool("verify_tls") == false {
+            http = HTTPClient(configuration: .init(caFile: section?.string("ca_file"), verifyTLS: section?.bool("verify_tls") ?? true),
+                              logger: logger)
+        }
+        let platform = MatrixPlatform(configuration: settings, http: http, store: runtime.store, logger: logger)
+        return Built(platform: platform, service: platform)
+    }
+}

@@ -1,0 +1,47 @@
+import BridgeCore
+import Foundation
+import HTTPTransport
+import Logging
+import PBTestSupport
+@testable import PlatformMatrix
+import Storage
+import Testing
+
+/// Streaming under Synapse's default `rc_message` (0.2/s, burst 10): its own Synapse, since the others relax it.
+@Suite(.serialized) struct MatrixRateLimitTests {
+    @Test func longStreamedReplyUnderDefaultLimitsEndsComplete() async throws {
+        let synapse = try await Synapse.start(defaultRateLimits: true)
+        defer { synapse.stop() }
+        // Far faster than the server allows, so 429s are certain and the adapter must adapt.
+        let scene = try await Scenario.start(synapse: synapse, budget: EditBudget(burst: 10, interval: .milliseconds(200)))
+        let tokens = (0..<150).map { String(format: "w%03d-text ", $0) }
+        let full = tokens.joined()
+        #expect(full.count == 1500)
+        try await scene.script(tokens: tokens, interval: 0.02)
+        try await scene.alice.say("Aria, talk a lot", in: scene.room)
+        let original = try await scene.firstReply()
+        try await scene.waitUntilShown(original, full, timeout: .seconds(240))
+
+        let attempts = scene.bot.platform.sendAttempts
+        let limited = attempts.filter { $0.rateLimitedFor != nil }
+        #expect(!limited.isEmpty, "Synapse's default rc_message should have answered 429 at least once")
+        for hit in limited {
+            let wait = hit.rateLimitedFor!
+            for later in attempts where later.startedAt > hit.at {
+                #expect(later.startedAt >= hit.at + wait - .milliseconds(5),
+                        "an attempt at \(later.startedAt) ignored the 429 at \(hit.at) asking for \(wait)")
+            }
+        }
+        for txn in Set(attempts.map(\.txnID)) {
+            #expect(attempts.contains { $0.txnID == txn && $0.succeeded }, "txn \(txn) never succeeded")
+        }
+        // The Core scheduler's budget for the room was paused and slowed by the 429s.
+        let budget = scene.bot.platform.editBudgets.budget(for: ChannelRef(platform: "matrix", channelID: scene.room))
+        #expect(budget.pauseGeneration >= 1)
+        #expect(budget.interval > .milliseconds(200))
+        let edits = try await scene.edits(of: original)
+        #expect(edits.count <= 30)
+        #expect(edits.last?.content["m.new_content"]?["body"]?.string == full)
+        await scene.finish()
+    }
+}
