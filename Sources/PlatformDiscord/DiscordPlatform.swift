@@ -131,6 +131,9 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
 
     // MARK: ChatPlatform
 
+    /// Ready when every shard's session is ready (identified or resumed).
+    public var isConnected: Bool { gateways.allSatisfy { $0.stats.phase == .ready } }
+
     /// Sends a reply (message reference, never failing on a deleted target), or through the channel webhook.
     public func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
         if let identity, wantsIdentity(identity, in: channel.channelID) {

@@ -66,7 +66,8 @@ extension DiscordPlatformConfiguration {
 
 extension PlatformFactory {
     /// The Discord adapter.
-    static let discord = PlatformFactory(name: "discord") { configuration, runtime, logger in
+    static let discord = PlatformFactory(name: "discord", validate: { _ = try DiscordPlatformConfiguration.from($0) }) {
+        configuration, runtime, logger in
         let settings = try DiscordPlatformConfiguration.from(configuration)
         let section = configuration.platforms["discord"]
         var http = runtime.http

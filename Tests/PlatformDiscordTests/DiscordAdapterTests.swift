@@ -14,6 +14,7 @@ import Testing
         defer { fake.stop() }
         let bridge = try await DiscordBridge(fake: fake, model: TimedModel(pieces: 10, interval: .milliseconds(300)) { _ in Self.longReply })
         try await bridge.waitReady()
+        #expect(bridge.platform.isConnected)
         let trigger = try await fake.inject("hello there, bard")
         try await waitUntil("final reply") {
             try await fake.botMessages(in: World.general).first?["content"].string == Self.longReply
@@ -192,6 +193,7 @@ extension DiscordAdapterTests {
         let error = await bridge.task.value
         #expect("\(error.map { "\($0)" } ?? "none")".contains("token"), "the error names the token")
         #expect((error as? GatewayFatalError)?.code == 4004)
+        #expect(!bridge.platform.isConnected)
         try await Task.sleep(for: .seconds(1))
         #expect(try await fake.counter("connections") == 1, "no reconnect after 4004")
         await bridge.stop()
