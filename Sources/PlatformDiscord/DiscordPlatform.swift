@@ -137,15 +137,21 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// Sends a reply (message reference, never failing on a deleted target), or through the channel webhook.
     public func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
         if let identity, wantsIdentity(identity, in: channel.channelID) {
-            if let hook = await webhook(for: channel.channelID) {
+            // A webhook someone deleted answers 404: forget it and create a new one, once.
+            for attempt in 0..<2 {
+                guard let hook = await webhook(for: channel.channelID) else { break }
                 let thread = webhookThread(channel.channelID)
-                let message = try await rest.request(
-                    IDOnly.self, .executeWebhook(id: hook.id, token: hook.token),
-                    path: "/webhooks/\(hook.id)/\(hook.token)?wait=true" + (thread.map { "&thread_id=\($0)" } ?? ""),
-                    body: DiscordMessageBuilder.webhookExecute(content: text, username: Self.webhookUsername(identity.displayName),
-                                                               avatarURL: identity.avatarURL))
-                rememberOwn(message.id)
-                return SentMessageRef(channel: channel, messageID: message.id, context: "wh:" + (thread ?? ""))
+                do {
+                    let message = try await rest.request(
+                        IDOnly.self, .executeWebhook(id: hook.id, token: hook.token),
+                        path: "/webhooks/\(hook.id)/\(hook.token)?wait=true" + (thread.map { "&thread_id=\($0)" } ?? ""),
+                        body: DiscordMessageBuilder.webhookExecute(content: text, username: Self.webhookUsername(identity.displayName),
+                                                                   avatarURL: identity.avatarURL))
+                    rememberOwn(message.id)
+                    return SentMessageRef(channel: channel, messageID: message.id, context: "wh:" + (thread ?? ""))
+                } catch let error as DiscordRESTError where error.code == .notFound && attempt == 0 {
+                    await forgetWebhook(of: channel.channelID, hook)
+                }
             }
             let prefix = "**\(identity.displayName)**: "
             let id = try await createMessage(prefix + text, in: channel.channelID, replyTo: replyTo)
@@ -341,12 +347,25 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     }
 
     /// The channel's webhook: cached, stored, or created once; nil when webhooks are off or not permitted.
-    private func webhook(for channelID: String) async -> Webhook? {
-        guard configuration.useWebhooks else { return nil }
-        let hostID = state.withLock { s in
+    private func webhookHost(_ channelID: String) -> String {
+        state.withLock { s in
             if let channel = s.channels[channelID], [10, 11, 12].contains(channel.type), let parent = channel.parentId { return parent }
             return channelID
         }
+    }
+
+    private func forgetWebhook(of channelID: String, _ hook: Webhook) async {
+        let hostID = webhookHost(channelID)
+        logger.warning("discord webhook is gone; creating a new one", metadata: ["channel": "\(hostID)"])
+        state.withLock { s in
+            if s.webhooks[hostID] == hook { s.webhooks[hostID] = nil }
+        }
+        try? await store.setState(nil, for: "discord.webhook." + hostID)
+    }
+
+    private func webhook(for channelID: String) async -> Webhook? {
+        guard configuration.useWebhooks else { return nil }
+        let hostID = webhookHost(channelID)
         if let known = state.withLock({ s in s.noWebhookChannels.contains(hostID) ? Webhook(id: "", token: "") : s.webhooks[hostID] }) {
             return known.id.isEmpty ? nil : known
         }

@@ -337,3 +337,22 @@ extension DiscordFeatureTests {
         await bridge.stop()
     }
 }
+
+extension DiscordFeatureTests {
+    @Test func aDeletedWebhookIsReplacedOnce() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let bindings = [RouterConfiguration.Binding(platform: "discord", channelID: World.roleplay, personas: ["bolt"])]
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "New hook." }, bindings: bindings)
+        // A stored webhook Discord no longer knows (deleted by a server admin).
+        try await bridge.store.setState("123456789012345678 gone-token", for: "discord.webhook.\(World.roleplay)")
+        try await bridge.waitReady()
+        try await fake.inject("smith?", channel: World.roleplay)
+        try await waitUntil("reply through a new webhook") {
+            try await fake.botMessages(in: World.roleplay).first?["content"].string == "New hook."
+        }
+        let stored = try await bridge.store.state(for: "discord.webhook.\(World.roleplay)")
+        #expect(stored != nil && stored?.hasPrefix("123456789012345678") == false)
+        await bridge.stop()
+    }
+}
