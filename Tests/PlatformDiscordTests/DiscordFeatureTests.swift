@@ -356,3 +356,17 @@ extension DiscordFeatureTests {
         await bridge.stop()
     }
 }
+
+extension DiscordFeatureTests {
+    @Test func directMessagesAreAlwaysAddressed() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Hello in private." })
+        try await bridge.waitReady()
+        let result = try await fake.post("inject/message", ["content": "psst, are you there", "author_id": World.alice, "dm": true])
+        let channel = result["message"]["channel_id"].string ?? ""
+        #expect(result["message"]["guild_id"].isNull)
+        try await waitUntil("DM reply") { try await fake.botMessages(in: channel).first?["content"].string == "Hello in private." }
+        await bridge.stop()
+    }
+}
