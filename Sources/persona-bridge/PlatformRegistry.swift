@@ -42,6 +42,7 @@ struct PlatformSetupError: Error, CustomStringConvertible {
 enum PlatformRegistry {
     static let factories: [PlatformFactory] = [
         .console,
+        .discord,
         .irc,
         .matrix,
         .jsonl,
