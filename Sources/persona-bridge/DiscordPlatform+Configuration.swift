@@ -76,8 +76,7 @@ extension PlatformFactory {
                               logger: logger)
         }
         let discord = DiscordPlatform(configuration: settings, http: http, store: runtime.store, logger: logger)
-        // Slash commands run through a router over the same store and model; its per-channel prompt state is its own.
-        discord.attach(runtime.router(platforms: []))
-        return Built(platform: discord, service: discord)
+        // Slash commands run through the same router as messages, so they share its per-channel state.
+        return Built(platform: discord, service: discord, attachRouter: { discord.attach($0) })
     }
 }
