@@ -126,7 +126,7 @@ let package = Package(
         .target(
             name: "PlatformDiscord",
             dependencies: [
-                "BridgeCore", "HTTPTransport", "SocketTransport", "CZlib",
+                "BridgeCore", "Storage", "HTTPTransport", "SocketTransport", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
@@ -144,8 +144,8 @@ let package = Package(
         .executableTarget(
             name: "persona-bridge",
             dependencies: [
-                "BridgeConfig", "BridgeCore", "PlatformConsole", "PlatformIRC", "PlatformMatrix", "ModelClient", "HTTPTransport",
-                "SocketTransport", "Storage", "StoragePostgres", "Observability",
+                "BridgeConfig", "BridgeCore", "PlatformConsole", "PlatformDiscord", "PlatformIRC", "PlatformMatrix", "ModelClient",
+                "HTTPTransport", "SocketTransport", "Storage", "StoragePostgres", "Observability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -156,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "pb-bench",
             dependencies: [
-                "HTTPTransport", "SocketTransport", "ModelClient", "BridgeCore", "PBTestSupport",
+                "HTTPTransport", "SocketTransport", "ModelClient", "BridgeCore", "PBTestSupport", "PlatformDiscord", "Storage",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/pb-bench"),

@@ -5,7 +5,7 @@ import Foundation
 struct PBBench {
     static func main() async throws {
         let suites = CommandLine.arguments.dropFirst()
-        let all = ["transport", "model", "core"]
+        let all = ["transport", "model", "core", "discord"]
         let chosen = suites.isEmpty ? all : Array(suites)
         for suite in chosen {
             say("== \(suite)")
@@ -13,6 +13,7 @@ struct PBBench {
             case "transport": try await TransportBenchmark.run()
             case "model": try await ModelBenchmark.run()
             case "core": await CoreBenchmark.run()
+            case "discord": try await DiscordBenchmark.run()
             default:
                 FileHandle.standardError.write(Data("pb-bench: unknown suite '\(suite)'; known: \(all.joined(separator: ", "))\n".utf8))
                 exit(2)

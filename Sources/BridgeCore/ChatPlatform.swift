@@ -26,11 +26,17 @@ public protocol ChatPlatform: Service, AnyObject {
     /// Whether the adapter is connected and able to send (drives `/readyz`); defaults to `true`.
     /// Read from the metrics server's thread: keep it a cheap, non-blocking read.
     var isConnected: Bool { get }
+    /// Called once Core has completely handled an event from `events`, so an adapter can persist its
+    /// position (Matrix `next_batch`) only past handled events; defaults to doing nothing.
+    func handled(_ event: PlatformEvent) async
 }
 
 extension ChatPlatform {
     /// Adapters without a connection of their own are always ready.
     public var isConnected: Bool { true }
+
+    /// Adapters that keep no stream position ignore acknowledgements.
+    public func handled(_ event: PlatformEvent) async {}
 }
 
 /// A channel on some platform.

@@ -26,6 +26,7 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
         var nextID = 0
         var failEdits = 0
         var connected = true
+        var handled: [PlatformEvent] = []
     }
 
     /// Platform name used in channel refs.
@@ -90,6 +91,12 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
 
     /// Whether the platform counts as connected; `true` unless a test said otherwise.
     public var isConnected: Bool { state.withLock { $0.connected } }
+
+    /// Records Core's acknowledgement that an event was handled.
+    public func handled(_ event: PlatformEvent) async { state.withLock { $0.handled.append(event) } }
+
+    /// Events Core has acknowledged as handled, in order.
+    public var handledEvents: [PlatformEvent] { state.withLock { $0.handled } }
 
     /// Makes the next `count` edits fail.
     public func failNextEdits(_ count: Int) {

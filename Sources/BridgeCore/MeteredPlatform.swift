@@ -28,6 +28,8 @@ final class MeteredPlatform: ChatPlatform, Sendable {
 
     func typing(in channel: ChannelRef) async { await base.typing(in: channel) }
 
+    func handled(_ event: PlatformEvent) async { await base.handled(event) }
+
     func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool { await base.isModerator(user, in: channel) }
 
     /// The wrapped platform runs as its own service.

@@ -7,27 +7,33 @@ extension Router {
     /// Runs a parsed chat command; changes need a moderator (asked of the platform) or a configured admin.
     func runCommand(_ parsed: Result<BridgeCommand, BridgeCommand.ParseError>, message: IncomingMessage,
                     platform: any ChatPlatform) async throws {
+        let channel = message.channel
+        let id = message.messageID
+        try await runCommand(parsed, author: message.author, in: channel, platform: platform) { text in
+            _ = try await platform.send(text, in: channel, replyTo: id, as: nil)
+        }
+    }
+
+    /// Runs a parsed command for `author`; `answer` delivers each text response (a channel reply, or an interaction).
+    func runCommand(_ parsed: Result<BridgeCommand, BridgeCommand.ParseError>, author: ChatUser, in channel: ChannelRef,
+                    platform: any ChatPlatform, answer: @escaping @Sendable (String) async throws -> Void) async throws {
         let config = configurationForCommands
         let store = storeForCommands
-        let channel = message.channel
         let key = Self.key(channel)
         var logger = commandLogger
         logger[metadataKey: "platform"] = "\(channel.platform)"
         logger[metadataKey: "channel"] = "\(channel.key)"
-        func answer(_ text: String) async throws {
-            _ = try await platform.send(text, in: channel, replyTo: message.messageID, as: nil)
-        }
         let command: BridgeCommand
         switch parsed {
         case .failure(let error): return try await answer(error.message)
         case .success(let c): command = c
         }
         if command.needsModerator {
-            let allowed = config.isAdmin(message.author, on: channel.platform)
-                ? true : await platform.isModerator(message.author, in: channel)
+            let allowed = config.isAdmin(author, on: channel.platform)
+                ? true : await platform.isModerator(author, in: channel)
             guard allowed else {
-                logger.info("command refused", metadata: ["user": "\(message.author.id)", "command": "\(command)"])
-                return try await answer("Sorry \(message.author.displayName), only moderators or bridge admins can do that here. Nothing was changed.")
+                logger.info("command refused", metadata: ["user": "\(author.id)", "command": "\(command)"])
+                return try await answer("Sorry \(author.displayName), only moderators or bridge admins can do that here. Nothing was changed.")
             }
         }
         func currentNames() async throws -> [String] {
@@ -36,7 +42,7 @@ extension Router {
             return settings?.personas ?? config.binding(for: channel)?.personas ?? config.defaultPersonas
         }
         func update(_ body: @escaping @Sendable (inout ChannelSettings) -> Void) async throws {
-            let by = message.author.id
+            let by = author.id
             try await store.updateChannelSettings(for: key) { settings in
                 body(&settings)
                 settings.updatedBy = by
@@ -116,10 +122,10 @@ extension Router {
                     }
                 }
                 try await reply(as: persona, in: channel, to: last.triggerMessageID, platform: platform,
-                                requestedBy: message.author, logger: logger)
+                                requestedBy: author, logger: logger)
             } else {
                 try await reply(as: persona, in: channel, to: last.messageIDs.last, platform: platform,
-                                continuation: message.author.displayName, requestedBy: message.author, logger: logger)
+                                continuation: author.displayName, requestedBy: author, logger: logger)
             }
         }
     }

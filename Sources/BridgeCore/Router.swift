@@ -203,6 +203,7 @@ public final class Router: Service, Sendable {
                         group.addTask {
                             for await event in stream {
                                 await self.handle(event, from: platform)
+                                await platform.handled(event)
                                 adjustBacklog(-1)
                             }
                         }

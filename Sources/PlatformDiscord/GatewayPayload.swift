@@ -53,13 +53,20 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
     public var mentions: [DiscordUser]?
     /// The replied-to message id, if any.
     public var referencedMessageId: String?
+    /// The author's guild role ids, when the message came with a `member` (guild messages on the gateway).
+    public var memberRoles: [String]?
+    /// The author's guild nickname, if set.
+    public var memberNick: String?
+    /// Role ids mentioned.
+    public var mentionRoles: [String]
 
     enum CodingKeys: String, CodingKey {
-        case id, author, content, mentions
+        case id, author, content, mentions, member
         case channelId = "channel_id", guildId = "guild_id", webhookId = "webhook_id"
-        case messageReference = "message_reference"
+        case messageReference = "message_reference", mentionRoles = "mention_roles"
     }
     struct Reference: Decodable { var message_id: String? }
+    struct Member: Decodable { var roles: [String]?; var nick: String? }
 
     /// Decodes tolerantly: only id, channel_id and author are required.
     public init(from decoder: any Decoder) throws {
@@ -72,6 +79,10 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
         webhookId = try? c.decodeIfPresent(String.self, forKey: .webhookId)
         mentions = try? c.decodeIfPresent([DiscordUser].self, forKey: .mentions)
         referencedMessageId = (try? c.decodeIfPresent(Reference.self, forKey: .messageReference))?.message_id
+        let member = try? c.decodeIfPresent(Member.self, forKey: .member)
+        memberRoles = member?.roles
+        memberNick = member?.nick
+        mentionRoles = (try? c.decodeIfPresent([String].self, forKey: .mentionRoles)) ?? []
     }
 }
 
@@ -133,8 +144,10 @@ public struct DiscordReady: Hashable, Sendable, Decodable {
     public var user: DiscordUser
     /// Ids of the (still unavailable) guilds.
     public var guildIds: [String]
+    /// The application id, when READY carries it.
+    public var applicationId: String?
 
-    enum CodingKeys: String, CodingKey { case user, guilds, sessionId = "session_id", resumeGatewayURL = "resume_gateway_url" }
+    enum CodingKeys: String, CodingKey { case user, guilds, application, sessionId = "session_id", resumeGatewayURL = "resume_gateway_url" }
     struct Guild: Decodable { var id: String }
 
     /// Decodes READY; guilds that fail to decode are skipped.
@@ -145,6 +158,7 @@ public struct DiscordReady: Hashable, Sendable, Decodable {
         user = try c.decode(DiscordUser.self, forKey: .user)
         let guilds = (try? c.decodeIfPresent([Lossy<Guild>].self, forKey: .guilds)) ?? []
         guildIds = guilds.compactMap { $0.value?.id }
+        applicationId = (try? c.decodeIfPresent(Guild.self, forKey: .application))?.id
     }
 }
 

@@ -31,12 +31,17 @@ public struct RateLimitState: Sendable {
         var resetAt: Duration
         /// Last learned reset-after, reused until a response refreshes it.
         var window: Duration
+        /// Longest reset-after seen: the bucket's window length, as far as headers tell.
+        var span: Duration = .zero
     }
     private var routeToHash: [String: String] = [:]
     private var buckets: [String: Bucket] = [:]
     private var globalSent: [Duration] = []
     private var globalPausedUntil: Duration = .zero
     private var invalid: [Duration] = []
+    /// Routes (route key + major parameter) with a request in flight whose bucket is not yet known.
+    private var probing: Set<String> = []
+    private var hits429 = 0
 
     /// Requests per second across the bot.
     public let globalLimit: Int
@@ -62,6 +67,15 @@ public struct RateLimitState: Sendable {
         }
         if now < globalPausedUntil { return globalPausedUntil - now }
         let key = bucketKey(route)
+        let probeKey = routeKey(route) + ":" + route.majorParameter
+        if buckets[key] == nil {
+            // Until a response teaches this bucket, one request at a time; and wait out any exhausted bucket of
+            // the same major parameter, since an unlearned route may share it.
+            if probing.contains(probeKey) { return .milliseconds(20) }
+            let suffix = ":" + route.majorParameter
+            let exhausted = buckets.filter { $0.key.hasSuffix(suffix) && $0.value.remaining <= 0 && $0.value.resetAt > now }
+            if let soonest = exhausted.map(\.value.resetAt).min() { return soonest - now }
+        }
         if var bucket = buckets[key] {
             if now >= bucket.resetAt {
                 bucket.remaining = bucket.limit
@@ -75,12 +89,28 @@ public struct RateLimitState: Sendable {
             return first + .seconds(1) - now
         }
         globalSent.append(now)
+        if buckets[key] == nil { probing.insert(probeKey) }
         buckets[key]?.remaining -= 1
         return nil
     }
 
+    /// Whether the invalid-request guard is holding requests back at `now`.
+    public func isGuarding(now: Duration) -> Bool {
+        invalid.filter { $0 > now - .seconds(600) }.count >= invalidRequestCeiling
+    }
+
+    /// Gives back a reserved slot's probe when the request failed without a response.
+    public mutating func release(route: DiscordRoute) {
+        probing.remove(routeKey(route) + ":" + route.majorParameter)
+    }
+
+    /// How many 429 responses were seen (each one is a pacing bug).
+    public var tooManyRequestsCount: Int { hits429 }
+
     /// Learns from a response: `X-RateLimit-*` headers, and on 429 the body's `retry_after` (seconds).
     public mutating func update(route: DiscordRoute, status: Int, headers: HTTPHeaders, retryAfter: Double? = nil, now: Duration) {
+        probing.remove(routeKey(route) + ":" + route.majorParameter)
+        if status == 429 { hits429 += 1 }
         if status == 401 || status == 403 || (status == 429 && headers["X-RateLimit-Scope"] != "shared") {
             invalid.append(now)
         }
@@ -91,7 +121,15 @@ public struct RateLimitState: Sendable {
             let resetAfter = headers["X-RateLimit-Reset-After"].flatMap(Double.init)
         {
             let window = Duration.milliseconds(Int(max(resetAfter, 0) * 1000))
-            buckets[key] = Bucket(limit: limit, remaining: remaining, resetAt: now + window, window: window)
+            var learned = Bucket(limit: limit, remaining: remaining, resetAt: now + window, window: window,
+                                 span: max(window, buckets[key]?.span ?? .zero))
+            // Responses of concurrent requests arrive out of order: within a live window keep the lower count.
+            // A reset time far from the known one means the server already started a new window.
+            if let known = buckets[key], now < known.resetAt, learned.resetAt < known.resetAt + window / 2 {
+                learned.remaining = min(known.remaining, remaining)
+                learned.resetAt = max(known.resetAt, learned.resetAt)
+            }
+            buckets[key] = learned
         }
         guard status == 429 else { return }
         let wait = Duration.milliseconds(Int((retryAfter ?? headers["Retry-After"].flatMap(Double.init) ?? 1) * 1000))
@@ -108,7 +146,8 @@ public struct RateLimitState: Sendable {
     /// The edit budget for a channel learned from its PATCH bucket, or nil before any response taught it.
     public func editBudget(channelID: String) -> EditBudget? {
         guard let bucket = buckets[bucketKey(.editMessage(channelID: channelID))], bucket.limit > 0 else { return nil }
-        // Headers give the window only as reset-after; Discord's observed edit window is 5 s for 5 edits.
-        return EditBudget(burst: bucket.limit, interval: .seconds(5) / bucket.limit)
+        // Headers give the window only as reset-after; its longest value is the window (Discord: 5 edits per 5 s).
+        let span = bucket.span > .zero ? bucket.span : .seconds(5)
+        return EditBudget(burst: bucket.limit, interval: span / bucket.limit)
     }
 }

@@ -31,6 +31,8 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         var sendLog: [SendAttempt] = []
         /// The last /sync failed; cleared by the next success.
         var syncFailing = false
+        /// Which batches Core has handled, for storing `next_batch`.
+        var ledger = MatrixBatchLedger()
     }
 
     /// One PUT to the homeserver, as the platform saw it (for status and tests).
@@ -106,9 +108,21 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
             try await syncService()
         } catch {
             await drainHeldEdits()
+            await commitOnExit()
             throw error
         }
         await drainHeldEdits()
+        await commitOnExit()
+    }
+
+    /// Core stops before the adapters, so by now every event it took is handled.
+    private func commitOnExit() async {
+        do {
+            try await commitHandledBatches()
+        } catch {
+            logger.warning("could not store the sync position; the next start replays from the last one",
+                           metadata: ["error": "\(error)"])
+        }
     }
 
     /// On the way out, held final edits still go out (edits past the cap are sent at once from now on).
@@ -213,6 +227,17 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         return String(decoding: filter.bytes, as: UTF8.self)
     }
 
+    /// Stores the newest `next_batch` whose events Core has all handled.
+    private func commitHandledBatches() async throws {
+        guard let token = state.withLock({ $0.ledger.takeCommit() }) else { return }
+        try await store.setState(token, for: stateKeyPrefix + "next_batch")
+    }
+
+    /// Core finished an event: its batch may now be complete.
+    public func handled(_ event: PlatformEvent) async {
+        state.withLock { $0.ledger.handled(event) }
+    }
+
     private func syncLoop() async throws {
         let batchKey = stateKeyPrefix + "next_batch"
         var since = try await store.state(for: batchKey)
@@ -238,10 +263,14 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
             backoff.reset()
             let nowMs = Int(Date().timeIntervalSince1970 * 1000)
             let initial = since == nil
-            let out = state.withLock { $0.rooms.apply(response, initial: initial, nowMs: nowMs) }
+            let out = state.withLock { s in
+                let out = s.rooms.apply(response, initial: initial, nowMs: nowMs)
+                s.ledger.received(token: response.nextBatch, events: out)
+                return out
+            }
             for event in out { continuation.yield(event) }
             for invite in response.invited { await handleInvite(invite) }
-            try await store.setState(response.nextBatch, for: batchKey)
+            try await commitHandledBatches()
             since = response.nextBatch
             let recovered = state.withLock { s in
                 defer { s.ready = true; s.syncFailing = false }

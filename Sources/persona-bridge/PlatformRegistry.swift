@@ -9,6 +9,8 @@ struct PlatformFactory: Sendable {
     struct Built {
         let platform: any ChatPlatform
         let service: any Service
+        /// Hands the adapter the one router `run` creates (slash commands run through it).
+        var attachRouter: @Sendable (Router) -> Void = { _ in }
     }
 
     /// The `[platforms.NAME]` section this factory serves.
@@ -42,6 +44,7 @@ struct PlatformSetupError: Error, CustomStringConvertible {
 enum PlatformRegistry {
     static let factories: [PlatformFactory] = [
         .console,
+        .discord,
         .irc,
         .matrix,
         .jsonl,

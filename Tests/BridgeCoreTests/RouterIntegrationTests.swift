@@ -133,6 +133,25 @@ func tempDatabasePath() -> String {
         #expect(h.platform.operations.first == .typing(h.channel))
     }
 
+    @Test func everyEventIsAcknowledgedAfterItWasHandled() async throws {
+        let model = FakeModel.echo()
+        let store = try SQLiteStore.inMemory()
+        let h = Harness(store: store, model: model)
+        let ids = [h.platform.post("Aria, hello", by: alice, in: h.channel),
+                   h.platform.post("just chatting", by: bob, in: h.channel)]
+        try await h.waitForSends(1)
+        try await waitUntil("both events acknowledged") { h.platform.handledEvents.count == 2 }
+        await h.stop()
+        let acknowledged = h.platform.handledEvents.compactMap { event -> String? in
+            if case .messageCreated(let message) = event { return message.messageID }
+            return nil
+        }
+        #expect(acknowledged == ids)
+        // Acknowledged means done: both are in history and the reply is recorded.
+        let history = try await store.recentMessages(in: Router.key(h.channel), limit: 10)
+        #expect(Set(ids).isSubset(of: Set(history.map(\.messageID))))
+    }
+
     @Test func moderatorPersonaSetSurvivesRestart() async throws {
         let path = tempDatabasePath()
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -5,14 +5,7 @@ import Testing
 /// Runs the built `persona-bridge` binary as a user would.
 struct CLI {
     /// The binary next to the test bundle.
-    static var binary: String {
-        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for dir in [bundleDir, bundleDir.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("persona-bridge").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return bundleDir.appendingPathComponent("persona-bridge").path
-    }
+    static var binary: String { RepoPaths.builtExecutable("persona-bridge") }
 
     /// Runs the CLI with `arguments` and environment `environment`; returns exit code and combined output.
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {

@@ -1,6 +1,5 @@
 import Foundation
 import PBTestSupport
-@testable import persona_bridge
 import Testing
 
 /// The files in `Deploy/`: Kubernetes manifests, the systemd unit and the container file.
@@ -46,27 +45,11 @@ struct DeployTests {
         let config = directory.appendingPathComponent("bridge.toml")
         let environment = ["DISCORD_TOKEN": "test-token", "OPENROUTER_API_KEY": "test-key"]
 
-        // Everything but the adapter: model, Postgres URL, operations, personas and bindings.
-        let withoutAdapter = directory.appendingPathComponent("bridge-without-discord.toml")
-        try String(contentsOf: config, encoding: .utf8)
-            .replacingOccurrences(of: "[platforms.discord]\nenabled = true", with: "[platforms.discord]\nenabled = false")
-            .write(to: withoutAdapter, atomically: true, encoding: .utf8)
-        let (plainCode, plainOutput) = try await CLI.run(["check", "--config", withoutAdapter.path], environment: environment)
-        #expect(plainCode == 0, "\(plainOutput)")
-        #expect(plainOutput.contains("OK — 3 personas, 1 channel binding"), "\(plainOutput)")
-
-        // The whole config needs the Discord adapter in the build; until branch w-discord is merged
-        // this is a known issue, reported as such (not a pass).
-        let buildHasDiscord = PlatformRegistry.factory(named: "discord") != nil
-        try await withKnownIssue("this build has no Discord adapter yet, so check refuses [platforms.discord]") {
-            let (code, output) = try await CLI.run(["check", "--config", config.path], environment: environment)
-            #expect(code == 0, "\(output)")
-            #expect(output.contains("OK — 3 personas"), "\(output)")
-            #expect(output.contains("platforms: discord"), "\(output)")
-            #expect(!output.contains("test-token") && !output.contains("test-key"))
-        } when: {
-            !buildHasDiscord
-        }
+        let (code, output) = try await CLI.run(["check", "--config", config.path], environment: environment)
+        #expect(code == 0, "\(output)")
+        #expect(output.contains("OK — 3 personas, 1 channel binding"), "\(output)")
+        #expect(output.contains("platforms: discord"), "\(output)")
+        #expect(!output.contains("test-token") && !output.contains("test-key"))
     }
 
     @Test("the ConfigMap's config runs on PostgreSQL and answers the StatefulSet's probe paths")

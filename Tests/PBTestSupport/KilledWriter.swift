@@ -16,7 +16,7 @@ public struct KilledWriter: Sendable {
     public static func run(
         store: String, channel: String, minimumCommits: Int, environment: [String: String]? = nil
     ) async throws -> KilledWriter {
-        let worker = try TestServer(executable: try builtExecutable("pb-store-worker"),
+        let worker = try TestServer(executable: RepoPaths.builtExecutable("pb-store-worker"),
                                     arguments: ["write", store, channel], environment: environment)
         defer { worker.stop() }
         try await worker.waitForOutput("committed w0-\(minimumCommits - 1)\n", timeout: .seconds(300))

@@ -25,6 +25,17 @@ public enum RepoPaths {
     public static var servers: URL { root.appendingPathComponent("Tests/Servers") }
     /// `Bots/`, the shipped personas and demo config.
     public static var bots: URL { root.appendingPathComponent("Bots") }
+
+    /// An executable product (e.g. `persona-bridge`) built next to the running test bundle
+    /// (`swift build --build-tests` builds it); the expected path if it is missing.
+    public static func builtExecutable(_ name: String) -> String {
+        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [bundleDir, bundleDir.deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return bundleDir.appendingPathComponent(name).path
+    }
 }
 
 /// Finds an executable on PATH, or returns nil.

@@ -5,11 +5,7 @@ import Testing
 /// `persona-bridge run` with `[platforms.irc]`, as a user starts it: the built binary, real ngIRCd and InspIRCd, the fake model.
 @Suite(.serialized) struct IRCRunCommandTests {
     /// The `persona-bridge` binary built next to the test bundle (`swift build --build-tests` builds it).
-    static var binary: String {
-        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [bundleDir, bundleDir.deletingLastPathComponent()].map { $0.appendingPathComponent("persona-bridge").path }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }
+    static var binary: String { RepoPaths.builtExecutable("persona-bridge") }
 
     /// A temp bot directory with one persona and `bot.toml` holding `[model]`, `[storage]` and `extra`.
     static func makeBot(modelPort: Int, extra: String) throws -> URL {

@@ -6,14 +6,7 @@ import Testing
 
 /// `persona-bridge run` with `[platforms.matrix]`, as a user starts it.
 @Suite(.serialized) struct MatrixRunCommandTests {
-    static var binary: String {
-        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for dir in [bundleDir, bundleDir.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("persona-bridge").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return bundleDir.appendingPathComponent("persona-bridge").path
-    }
+    static var binary: String { RepoPaths.builtExecutable("persona-bridge") }
 
     static func writeConfig(_ text: String) throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pb-matrix-cli-\(UUID().uuidString)")

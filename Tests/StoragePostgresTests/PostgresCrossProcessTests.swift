@@ -12,7 +12,7 @@ struct PostgresCrossProcessTests {
     func worker(_ server: PostgresTestServer, _ arguments: [String]) throws -> TestServer {
         var environment = ProcessInfo.processInfo.environment
         environment["PB_POSTGRES_PASSWORD"] = server.password
-        return try TestServer(executable: try builtExecutable("pb-store-worker"), arguments: arguments,
+        return try TestServer(executable: RepoPaths.builtExecutable("pb-store-worker"), arguments: arguments,
                               environment: environment)
     }
 

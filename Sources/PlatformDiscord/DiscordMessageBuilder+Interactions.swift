@@ -1,0 +1,111 @@
+import Foundation
+import BridgeCore
+
+extension DiscordMessageBuilder {
+    struct CallbackData: Encodable {
+        var content: String?
+        var flags: Int?
+        var allowed_mentions = AllowedMentions()
+    }
+    struct Callback: Encodable { var type: Int; var data: CallbackData }
+
+    private static func encodeAny(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(value)) ?? Data())
+    }
+
+    /// Interaction callback type 4 (answer now); `ephemeral` shows it only to the invoking user.
+    public static func interactionReply(content: String, ephemeral: Bool) -> [UInt8] {
+        encodeAny(Callback(type: 4, data: CallbackData(content: content, flags: ephemeral ? 64 : nil)))
+    }
+
+    /// Interaction callback type 5 (deferred; the answer follows by editing `@original`).
+    public static func interactionDefer(ephemeral: Bool) -> [UInt8] {
+        encodeAny(Callback(type: 5, data: CallbackData(content: nil, flags: ephemeral ? 64 : nil)))
+    }
+
+    /// Body for `POST /channels/{c}/webhooks`.
+    public static func createWebhook(name: String) -> [UInt8] {
+        encodeAny(["name": name])
+    }
+
+    /// The bridge's slash commands, for `PUT …/commands`.
+    public static let slashCommands: [UInt8] = {
+        struct Option: Encodable {
+            var type: Int
+            var name: String
+            var description: String
+            var required: Bool?
+            var options: [Option]?
+            var min_value: Double?
+            var max_value: Double?
+        }
+        struct Command: Encodable {
+            var name: String
+            var description: String
+            var options: [Option]?
+            var type = 1
+        }
+        let nameOption = Option(type: 3, name: "name", description: "Persona name", required: true)
+        let persona = Command(name: "persona", description: "Show or change the personas of this channel", options: [
+            Option(type: 1, name: "list", description: "Personas that can be bound"),
+            Option(type: 1, name: "show", description: "Personas bound here"),
+            Option(type: 1, name: "set", description: "Bind only this persona here", options: [nameOption]),
+            Option(type: 1, name: "add", description: "Add a persona here", options: [nameOption]),
+            Option(type: 1, name: "remove", description: "Remove a persona here", options: [nameOption]),
+            Option(type: 1, name: "off", description: "No persona answers here"),
+        ])
+        return encodeAny([
+            persona,
+            Command(name: "reset", description: "Forget this channel's history"),
+            Command(name: "regenerate", description: "Replace the last reply"),
+            Command(name: "continue", description: "Continue the last reply"),
+            Command(name: "talkativeness", description: "How often personas speak unaddressed (0 to 1)", options: [
+                Option(type: 10, name: "value", description: "0 = only when addressed, 1 = always", required: true,
+                       min_value: 0, max_value: 1),
+            ]),
+            Command(name: "status", description: "Bridge status for this channel"),
+            Command(name: "budget", description: "Token spend and what is left (moderators)"),
+        ])
+    }()
+}
+
+extension DiscordInteraction {
+    /// The bridge command this slash command stands for, or a parse error text.
+    public var bridgeCommand: Result<BridgeCommand, SlashCommandError> {
+        func option(_ name: String, in options: [Option]) -> String? { options.first { $0.name == name }?.value }
+        switch commandName {
+        case "persona":
+            guard let sub = options.first else { return .success(.personaShow) }
+            let name = option("name", in: sub.options) ?? ""
+            switch sub.name {
+            case "list": return .success(.personaList)
+            case "show": return .success(.personaShow)
+            case "off": return .success(.personaOff)
+            case "set", "add", "remove":
+                guard !name.isEmpty else { return .failure(SlashCommandError(message: "Give a persona name.")) }
+                return .success(sub.name == "set" ? .personaSet(name) : sub.name == "add" ? .personaAdd(name) : .personaRemove(name))
+            default: return .failure(SlashCommandError(message: "Unknown persona subcommand \(sub.name)."))
+            }
+        case "reset": return .success(.reset)
+        case "regenerate": return .success(.regenerate)
+        case "continue": return .success(.continueReply)
+        case "status": return .success(.status)
+        case "budget": return .success(.budget)
+        case "talkativeness":
+            guard let value = option("value", in: options).flatMap(Double.init), value >= 0, value <= 1 else {
+                return .failure(SlashCommandError(message: "Talkativeness is a number from 0 to 1."))
+            }
+            return .success(.talkativeness(value))
+        default:
+            return .failure(SlashCommandError(message: "Unknown command \(commandName ?? "?")."))
+        }
+    }
+}
+
+/// A slash command that does not map to a bridge command.
+public struct SlashCommandError: Error, Hashable, Sendable {
+    /// Text for the user.
+    public var message: String
+}

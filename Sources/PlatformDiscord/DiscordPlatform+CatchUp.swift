@@ -1,0 +1,83 @@
+import BridgeCore
+import Foundation
+
+extension DiscordPlatform {
+    static func lastSeenKey(_ channelID: String) -> String { "discord.last_seen." + channelID }
+
+    /// Snowflakes compare numerically; equal-length decimal strings compare like numbers.
+    static func snowflakeLess(_ a: String, _ b: String) -> Bool {
+        a.count != b.count ? a.count < b.count : a < b
+    }
+
+    /// Milliseconds since 1970 encoded in a snowflake.
+    static func snowflakeTime(_ id: String) -> Date? {
+        guard let value = UInt64(id) else { return nil }
+        return Date(timeIntervalSince1970: Double((value >> 22) + 1_420_070_400_000) / 1000)
+    }
+
+    /// Remembers the newest message id of bound channels, for catch-up after downtime.
+    func noteSeen(_ message: DiscordMessage) async {
+        guard configuration.boundChannels.contains(where: { $0.channelID == message.channelId }) else { return }
+        let newer = state.withLock { s -> Bool in
+            if let last = s.lastSeen[message.channelId], !Self.snowflakeLess(last, message.id) { return false }
+            s.lastSeen[message.channelId] = message.id
+            return true
+        }
+        if newer { try? await store.setState(message.id, for: Self.lastSeenKey(message.channelId)) }
+    }
+
+    /// After a new session, fetches what each bound channel missed and passes the fresh messages on; the Router
+    /// claims each message in the store, so nothing is answered twice.
+    func catchUp(shard: Int) async {
+        let count = max(1, configuration.gateway.shardCount)
+        for bound in configuration.boundChannels {
+            // Each shard catches up on its own guilds' channels (channels of unknown guild on shard 0, like DMs).
+            let guild = bound.guildID ?? channelGuild(bound.channelID)
+            let owner = guild.flatMap(UInt64.init).map { Int(($0 >> 22) % UInt64(count)) } ?? 0
+            guard owner == shard else { continue }
+            do {
+                try await catchUp(bound)
+            } catch {
+                logger.warning("discord catch-up failed", metadata: ["channel": "\(bound.channelID)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func catchUp(_ bound: DiscordPlatformConfiguration.BoundChannel) async throws {
+        let channelID = bound.channelID
+        let known = state.withLock { $0.lastSeen[channelID] }
+        var stored: String? = known
+        if stored == nil { stored = try await store.state(for: Self.lastSeenKey(channelID)) }
+        guard let after = stored else { return }
+        // GUILD_CREATE follows READY; give it a moment so events carry the same guild id as live ones.
+        for _ in 0..<30 where channelGuild(channelID) == nil && bound.guildID == nil {
+            try await clock.sleep(until: clock.now + .milliseconds(100))
+        }
+        let cutoff = Date().addingTimeInterval(-Double(configuration.catchUpWindow.components.seconds))
+        var cursor = after
+        var delivered = 0
+        while true {
+            let page = try await rest.request([Lossy<DiscordMessage>].self, .listMessages(channelID: channelID),
+                                              path: "/channels/\(channelID)/messages?after=\(cursor)&limit=100")
+            let messages = page.compactMap(\.value).filter { Self.snowflakeLess(cursor, $0.id) }
+                .sorted { Self.snowflakeLess($0.id, $1.id) }
+            guard let newest = messages.last else { break }
+            for var message in messages {
+                message.guildId = message.guildId ?? channelGuild(channelID) ?? bound.guildID
+                await noteSeen(message)
+                guard let time = Self.snowflakeTime(message.id), time >= cutoff, let event = incoming(message), !event.isOwnMessage else {
+                    continue
+                }
+                continuation.yield(.messageCreated(event))
+                delivered += 1
+            }
+            cursor = newest.id
+            if page.count < 100 { break }
+        }
+        if delivered > 0 { logger.info("discord catch-up", metadata: ["channel": "\(channelID)", "messages": "\(delivered)"]) }
+    }
+
+    private func channelGuild(_ channelID: String) -> String? {
+        state.withLock { $0.channels[channelID]?.guildId }
+    }
+}

@@ -1,0 +1,461 @@
+import BridgeCore
+import Foundation
+import HTTPTransport
+import Logging
+import ServiceLifecycle
+import Storage
+import Synchronization
+
+/// The Discord adapter: gateway events in, REST replies out (plain or through channel webhooks), slash commands,
+/// permission checks from roles and overwrites, catch-up after a new session.
+public final class DiscordPlatform: ChatPlatform, Sendable {
+    struct GuildInfo {
+        var ownerID: String?
+        var roles: [String: DiscordPermissions] = [:]
+        var ourRoles: [String] = []
+    }
+    struct Webhook: Hashable { var id: String; var token: String }
+    struct State {
+        var botUserID: String?
+        var botName: String?
+        var applicationID: String?
+        var guilds: [String: GuildInfo] = [:]
+        var channels: [String: DiscordChannel] = [:]
+        var memberRoles: [String: [String]] = [:]
+        var interactionPermissions: [String: DiscordPermissions] = [:]
+        var webhooks: [String: Webhook] = [:]
+        var ourWebhookIDs: Set<String> = []
+        var noWebhookChannels: Set<String> = []
+        var loggedWebhookFallback = false
+        var ownMessageIDs: Set<String> = []
+        var ownMessageOrder: [String] = []
+        var lastSeen: [String: String] = [:]
+        var commandsRegistered = false
+        var router: Router?
+    }
+
+    /// Always `discord`.
+    public let platformName = "discord"
+    /// Incoming events.
+    public let events: AsyncStream<PlatformEvent>
+    /// Edits allowed, 2,000 characters (less room for a persona-name prefix), Markdown.
+    public let capabilities = PlatformCapabilities(canEdit: true, maxLength: 1900, textFormat: .markdown, perMessageIdentities: true)
+    /// Per-channel edit budgets, refreshed from the learned PATCH buckets.
+    public let editBudgets = EditBudgetBoard()
+    /// The configuration in use.
+    public let configuration: DiscordPlatformConfiguration
+    /// The REST client (tests read its 429 count).
+    public let rest: DiscordREST
+    /// The first (often only) gateway shard.
+    public var gateway: DiscordGateway { gateways[0] }
+    /// One gateway per configured shard id.
+    public let gateways: [DiscordGateway]
+
+    let continuation: AsyncStream<PlatformEvent>.Continuation
+    private let payloads: AsyncStream<(shard: Int, payload: GatewayPayload)>
+    private let payloadContinuation: AsyncStream<(shard: Int, payload: GatewayPayload)>.Continuation
+    let store: any Store
+    let clock: ElapsedClock
+    let logger: Logger
+    let state = Mutex(State())
+    private let webhookCreation = WebhookCreation()
+
+    /// Creates the adapter; nothing connects until `run()`.
+    public init(configuration: DiscordPlatformConfiguration, http: HTTPClient, store: any Store,
+                clock: ElapsedClock = ElapsedClock(ContinuousClock()),
+                jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }, logger: Logger) {
+        var logger = logger
+        logger[metadataKey: "platform"] = "discord"
+        self.configuration = configuration
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
+        let (payloads, payloadContinuation) = AsyncStream.makeStream(of: (shard: Int, payload: GatewayPayload).self)
+        self.payloads = payloads
+        self.payloadContinuation = payloadContinuation
+        let rest = DiscordREST(token: configuration.token, http: http, baseURL: configuration.apiBaseURL,
+                               userAgent: configuration.userAgent, clock: clock, logger: logger)
+        self.rest = rest
+        let gate = IdentifyGate(spacing: configuration.gateway.identifySpacing)
+        let shardIDs = configuration.shardIDs.isEmpty ? [configuration.gateway.shardID] : configuration.shardIDs
+        gateways = shardIDs.map { shard in
+            var settings = configuration.gateway
+            settings.shardID = shard
+            var shardLogger = logger
+            shardLogger[metadataKey: "shard"] = "\(shard)"
+            return DiscordGateway(token: configuration.token, configuration: settings, rest: rest, clock: clock, jitter: jitter,
+                                  identifyGate: gate, logger: shardLogger) { payload in payloadContinuation.yield((shard, payload)) }
+        }
+    }
+
+    /// Lets slash commands run through `router` (call once the router exists).
+    public func attach(_ router: Router) {
+        state.withLock { $0.router = router }
+    }
+
+    /// Feeds the Core edit scheduler the channel's learned bucket shape.
+    private func refreshBudget(_ channel: ChannelRef) {
+        if let budget = rest.editBudget(channelID: channel.channelID), editBudgets.budget(for: channel) != budget {
+            editBudgets.set(budget, for: channel)
+        }
+    }
+
+    // MARK: Service
+
+    /// Runs the gateway and handles its events until cancelled, shut down, or a fatal close (rethrown).
+    public func run() async throws {
+        defer {
+            continuation.finish()
+            payloadContinuation.finish()
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for gateway in gateways {
+                group.addTask { try await gateway.run() }
+            }
+            group.addTask { [self] in
+                await withDiscardingTaskGroup { tasks in
+                    for await (shard, payload) in payloads {
+                        await handle(payload, shard: shard, tasks: &tasks)
+                    }
+                }
+            }
+            // Any shard ending (shutdown or a fatal close) stops the adapter.
+            defer { payloadContinuation.finish() }
+            try await group.next()
+            group.cancelAll()
+            payloadContinuation.finish()
+            try await group.waitForAll()
+        }
+    }
+
+    // MARK: ChatPlatform
+
+    /// Ready when every shard's session is ready (identified or resumed).
+    public var isConnected: Bool { gateways.allSatisfy { $0.stats.phase == .ready } }
+
+    /// Sends a reply (message reference, never failing on a deleted target), or through the channel webhook.
+    public func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
+        if let identity, wantsIdentity(identity, in: channel.channelID) {
+            // A webhook someone deleted answers 404: forget it and create a new one, once.
+            for attempt in 0..<2 {
+                guard let hook = await webhook(for: channel.channelID) else { break }
+                let thread = webhookThread(channel.channelID)
+                do {
+                    let message = try await rest.request(
+                        IDOnly.self, .executeWebhook(id: hook.id, token: hook.token),
+                        path: "/webhooks/\(hook.id)/\(hook.token)?wait=true" + (thread.map { "&thread_id=\($0)" } ?? ""),
+                        body: DiscordMessageBuilder.webhookExecute(content: text, username: Self.webhookUsername(identity.displayName),
+                                                                   avatarURL: identity.avatarURL))
+                    rememberOwn(message.id)
+                    return SentMessageRef(channel: channel, messageID: message.id, context: "wh:" + (thread ?? ""))
+                } catch let error as DiscordRESTError where error.code == .notFound && attempt == 0 {
+                    await forgetWebhook(of: channel.channelID, hook)
+                }
+            }
+            let prefix = "**\(identity.displayName)**: "
+            let id = try await createMessage(prefix + text, in: channel.channelID, replyTo: replyTo)
+            refreshBudget(channel)
+            return SentMessageRef(channel: channel, messageID: id, context: "px:" + identity.displayName)
+        }
+        let id = try await createMessage(text, in: channel.channelID, replyTo: replyTo)
+        refreshBudget(channel)
+        return SentMessageRef(channel: channel, messageID: id)
+    }
+
+    /// Edits a message (webhook messages through the webhook message endpoint).
+    public func edit(_ message: SentMessageRef, text: String) async throws {
+        let channelID = message.channel.channelID
+        if let context = message.context, context.hasPrefix("wh:"), let hook = await webhook(for: channelID) {
+            let thread = context.dropFirst(3)
+            _ = try await rest.request(.editWebhookMessage(id: hook.id, token: hook.token),
+                                       path: "/webhooks/\(hook.id)/\(hook.token)/messages/\(message.messageID)"
+                                           + (thread.isEmpty ? "" : "?thread_id=\(thread)"),
+                                       body: DiscordMessageBuilder.edit(content: text))
+            return
+        }
+        var content = text
+        if let context = message.context, context.hasPrefix("px:") { content = "**\(context.dropFirst(3))**: " + text }
+        _ = try await rest.request(.editMessage(channelID: channelID), path: "/channels/\(channelID)/messages/\(message.messageID)",
+                                   body: DiscordMessageBuilder.edit(content: content))
+        refreshBudget(message.channel)
+    }
+
+    /// Shows the typing indicator (lasts about 10 s); failures are ignored.
+    public func typing(in channel: ChannelRef) async {
+        do {
+            _ = try await rest.request(.typing(channelID: channel.channelID), path: "/channels/\(channel.channelID)/typing")
+        } catch {
+            logger.debug("typing failed", metadata: ["channel": "\(channel.key)", "error": "\(error)"])
+        }
+    }
+
+    /// Moderator: MANAGE_CHANNELS, MANAGE_GUILD or ADMINISTRATOR in the channel (roles and overwrites), or a config admin.
+    public func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool {
+        if configuration.adminUsers.contains(user.id) { return true }
+        return state.withLock { s in
+            if let perms = s.interactionPermissions[user.id + ":" + channel.channelID], perms.isModerator { return true }
+            guard let guildID = channel.serverID ?? s.channels[channel.channelID]?.guildId, let guild = s.guilds[guildID] else {
+                return false
+            }
+            let roles = s.memberRoles[guildID + ":" + user.id] ?? []
+            if !configuration.adminRoles.isDisjoint(with: roles) { return true }
+            return Self.permissions(in: channel.channelID, guildID: guildID, guild: guild, userID: user.id, roles: roles,
+                                    channels: s.channels).isModerator
+        }
+    }
+
+    // MARK: Events
+
+    /// Handles one decoded gateway payload as if the gateway had delivered it (benchmarks and tests).
+    public func ingest(_ payload: GatewayPayload) async {
+        await withDiscardingTaskGroup { tasks in await handle(payload, shard: gateway.configuration.shardID, tasks: &tasks) }
+    }
+
+    private func handle(_ payload: GatewayPayload, shard: Int, tasks: inout DiscardingTaskGroup) async {
+        switch payload.event {
+        case .ready(let ready):
+            let first = state.withLock { s -> Bool in
+                s.botUserID = ready.user.id
+                s.botName = ready.user.globalName ?? ready.user.username
+                s.applicationID = configuration.applicationID ?? ready.applicationId ?? ready.user.id
+                let first = !s.commandsRegistered
+                s.commandsRegistered = true
+                return first
+            }
+            logger.info("discord session ready", metadata: ["guilds": "\(ready.guildIds.count)"])
+            if first { tasks.addTask { [self] in await registerCommands(guildIDs: ready.guildIds) } }
+            // A new session (not a resume): Discord does not replay what was missed, so fetch it.
+            tasks.addTask { [self] in await catchUp(shard: shard) }
+        case .guildCreate(let guild):
+            state.withLock { s in
+                var info = GuildInfo(ownerID: guild.ownerId)
+                for role in guild.roles { info.roles[role.id] = role.permissions }
+                if let bot = s.botUserID, let member = guild.members.first(where: { $0.user?.id == bot }) {
+                    info.ourRoles = member.roles
+                }
+                for member in guild.members { if let id = member.user?.id { s.memberRoles[guild.id + ":" + id] = member.roles } }
+                s.guilds[guild.id] = info
+                for var channel in guild.channels {
+                    channel.guildId = channel.guildId ?? guild.id
+                    s.channels[channel.id] = channel
+                }
+            }
+        case .channelUpdate(let channel):
+            state.withLock { s in
+                var channel = channel
+                channel.guildId = channel.guildId ?? s.channels[channel.id]?.guildId
+                s.channels[channel.id] = channel
+            }
+        case .roleUpdate(let event):
+            state.withLock { $0.guilds[event.guildId, default: GuildInfo()].roles[event.role.id] = event.role.permissions }
+        case .roleDelete(let event):
+            state.withLock { _ = $0.guilds[event.guildId]?.roles.removeValue(forKey: event.roleId) }
+        case .messageCreate(let message):
+            if let event = incoming(message) {
+                await noteSeen(message)
+                continuation.yield(.messageCreated(event))
+            }
+        case .messageUpdate(let update):
+            let own = state.withLock { s in
+                s.ownMessageIDs.contains(update.id) || update.author?.id == s.botUserID
+                    || update.webhookId.map { s.ourWebhookIDs.contains($0) } == true
+            }
+            guard !own, let content = update.content else { return }
+            continuation.yield(.messageEdited(channel: channelRef(update.channelId, guildID: update.guildId), messageID: update.id,
+                                              newText: content))
+        case .messageDelete(let delete):
+            continuation.yield(.messageDeleted(channel: channelRef(delete.channelId, guildID: delete.guildId), messageID: delete.id))
+        case .interactionCreate(let interaction):
+            tasks.addTask { [self] in await handleInteraction(interaction) }
+        case .hello, .heartbeatRequest, .heartbeatAck, .reconnect, .invalidSession, .resumed, .unknownDispatch, .unknownOpcode:
+            break
+        }
+    }
+
+    func channelRef(_ channelID: String, guildID: String?) -> ChannelRef {
+        let (name, guild) = state.withLock { s in (s.channels[channelID]?.name, guildID ?? s.channels[channelID]?.guildId) }
+        return ChannelRef(platform: platformName, channelID: channelID, serverID: guild, channelName: name)
+    }
+
+    /// Converts a gateway or REST message; nil for messages to ignore entirely.
+    func incoming(_ message: DiscordMessage) -> IncomingMessage? {
+        let (bot, botName, own) = state.withLock { s in
+            if let roles = message.memberRoles, let guild = message.guildId { s.memberRoles[guild + ":" + message.author.id] = roles }
+            let own = message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
+                || message.webhookId.map { s.ourWebhookIDs.contains($0) } == true
+            return (s.botUserID, s.botName, own)
+        }
+        var text = message.content
+        var mentionsUs = message.guildId == nil && !own
+        if let bot {
+            if message.mentions?.contains(where: { $0.id == bot }) == true || text.contains("<@\(bot)>") || text.contains("<@!\(bot)>") {
+                mentionsUs = true
+            }
+            let name = "@" + (botName ?? "bot")
+            text = text.replacingOccurrences(of: "<@\(bot)>", with: name).replacingOccurrences(of: "<@!\(bot)>", with: name)
+        }
+        let author = ChatUser(id: message.author.id,
+                              displayName: message.memberNick ?? message.author.globalName ?? message.author.username ?? message.author.id,
+                              isBot: message.author.bot == true || message.webhookId != nil)
+        return IncomingMessage(channel: channelRef(message.channelId, guildID: message.guildId), author: author,
+                               messageID: message.id, text: text, replyTo: message.referencedMessageId,
+                               mentionsUs: mentionsUs, isOwnMessage: own)
+    }
+
+    // MARK: Sending helpers
+
+    private struct IDOnly: Decodable { var id: String }
+    private struct WebhookBody: Decodable { var id: String; var token: String? }
+
+    private func createMessage(_ text: String, in channelID: String, replyTo: String?) async throws -> String {
+        let message = try await rest.request(IDOnly.self, .createMessage(channelID: channelID), path: "/channels/\(channelID)/messages",
+                                             body: DiscordMessageBuilder.create(content: text, replyTo: replyTo))
+        rememberOwn(message.id)
+        return message.id
+    }
+
+    private func rememberOwn(_ id: String) {
+        state.withLock { s in
+            guard s.ownMessageIDs.insert(id).inserted else { return }
+            s.ownMessageOrder.append(id)
+            if s.ownMessageOrder.count > 4096 {
+                for id in s.ownMessageOrder.prefix(1024) { s.ownMessageIDs.remove(id) }
+                s.ownMessageOrder.removeFirst(1024)
+            }
+        }
+    }
+
+    static func webhookUsername(_ name: String) -> String {
+        // Webhook names may not contain "discord" or "clyde" and are 1-80 characters.
+        var cleaned = name.replacingOccurrences(of: "discord", with: "d1scord", options: .caseInsensitive)
+            .replacingOccurrences(of: "clyde", with: "clyd3", options: .caseInsensitive)
+        if cleaned.isEmpty { cleaned = "persona" }
+        return String(cleaned.prefix(80))
+    }
+
+    private func wantsIdentity(_ identity: PersonaIdentity, in channelID: String) -> Bool {
+        identity.avatarURL != nil || configuration.boundChannels.contains { $0.channelID == channelID && $0.multiplePersonas }
+    }
+
+    /// For a thread, webhooks live on the parent channel and messages carry `thread_id`.
+    private func webhookThread(_ channelID: String) -> String? {
+        state.withLock { s in
+            guard let channel = s.channels[channelID], [10, 11, 12].contains(channel.type), channel.parentId != nil else { return nil }
+            return channelID
+        }
+    }
+
+    /// The channel's webhook: cached, stored, or created once; nil when webhooks are off or not permitted.
+    private func webhookHost(_ channelID: String) -> String {
+        state.withLock { s in
+            if let channel = s.channels[channelID], [10, 11, 12].contains(channel.type), let parent = channel.parentId { return parent }
+            return channelID
+        }
+    }
+
+    private func forgetWebhook(of channelID: String, _ hook: Webhook) async {
+        let hostID = webhookHost(channelID)
+        logger.warning("discord webhook is gone; creating a new one", metadata: ["channel": "\(hostID)"])
+        state.withLock { s in
+            if s.webhooks[hostID] == hook { s.webhooks[hostID] = nil }
+        }
+        try? await store.setState(nil, for: "discord.webhook." + hostID)
+    }
+
+    private func webhook(for channelID: String) async -> Webhook? {
+        guard configuration.useWebhooks else { return nil }
+        let hostID = webhookHost(channelID)
+        if let known = state.withLock({ s in s.noWebhookChannels.contains(hostID) ? Webhook(id: "", token: "") : s.webhooks[hostID] }) {
+            return known.id.isEmpty ? nil : known
+        }
+        return await webhookCreation.run(key: hostID) { [self] in await loadOrCreateWebhook(hostID) }
+    }
+
+    private func loadOrCreateWebhook(_ channelID: String) async -> Webhook? {
+        if let known = state.withLock({ $0.webhooks[channelID] }) { return known }
+        let key = "discord.webhook." + channelID
+        if let stored = try? await store.state(for: key) {
+            let parts = stored.split(separator: " ", maxSplits: 1).map(String.init)
+            if parts.count == 2 {
+                let hook = Webhook(id: parts[0], token: parts[1])
+                state.withLock { s in
+                    s.webhooks[channelID] = hook
+                    s.ourWebhookIDs.insert(hook.id)
+                }
+                return hook
+            }
+        }
+        let permitted = state.withLock { s -> Bool? in
+            guard let bot = s.botUserID, let guildID = s.channels[channelID]?.guildId, let guild = s.guilds[guildID] else { return nil }
+            return Self.permissions(in: channelID, guildID: guildID, guild: guild, userID: bot, roles: guild.ourRoles,
+                                    channels: s.channels).contains(.manageWebhooks)
+        }
+        if permitted == false {
+            fallBack(channelID, reason: "the bot lacks the MANAGE_WEBHOOKS permission in this channel")
+            return nil
+        }
+        do {
+            let body = try await rest.request(WebhookBody.self, .createWebhook(channelID: channelID), path: "/channels/\(channelID)/webhooks",
+                                              body: DiscordMessageBuilder.createWebhook(name: configuration.webhookName))
+            guard let token = body.token else {
+                fallBack(channelID, reason: "the created webhook has no token")
+                return nil
+            }
+            let hook = Webhook(id: body.id, token: token)
+            try? await store.setState(hook.id + " " + token, for: key)
+            state.withLock { s in
+                s.webhooks[channelID] = hook
+                s.ourWebhookIDs.insert(hook.id)
+            }
+            logger.info("discord webhook created", metadata: ["channel": "\(channelID)"])
+            return hook
+        } catch let error as DiscordRESTError where error.code == .forbidden {
+            fallBack(channelID, reason: "Discord refused to create a webhook (missing MANAGE_WEBHOOKS)")
+            return nil
+        } catch {
+            logger.warning("discord webhook creation failed; sending plain messages", metadata: ["channel": "\(channelID)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    private func fallBack(_ channelID: String, reason: String) {
+        let first = state.withLock { s in
+            s.noWebhookChannels.insert(channelID)
+            defer { s.loggedWebhookFallback = true }
+            return !s.loggedWebhookFallback
+        }
+        if first {
+            logger.warning("discord personas fall back to name-prefixed plain messages",
+                           metadata: ["channel": "\(channelID)", "reason": "\(reason)"])
+        }
+    }
+
+    static func permissions(in channelID: String, guildID: String, guild: GuildInfo, userID: String, roles: [String],
+                            channels: [String: DiscordChannel]) -> DiscordPermissions {
+        var channel = channels[channelID]
+        // Threads take their parent channel's overwrites.
+        if let c = channel, [10, 11, 12].contains(c.type), let parent = c.parentId { channel = channels[parent] ?? c }
+        return DiscordPermissions.compute(guildID: guildID, ownerID: guild.ownerID, userID: userID, memberRoleIDs: roles,
+                                          rolePermissions: guild.roles, overwrites: channel?.overwrites ?? [])
+    }
+}
+
+/// Runs at most one creation per key at a time; callers for the same key share the result.
+final class WebhookCreation: Sendable {
+    private let running = Mutex<[String: Task<DiscordPlatform.Webhook?, Never>]>([:])
+
+    func run(key: String, _ body: @escaping @Sendable () async -> DiscordPlatform.Webhook?) async -> DiscordPlatform.Webhook? {
+        let task = running.withLock { tasks in
+            if let existing = tasks[key] { return existing }
+            let task = Task { await body() }
+            tasks[key] = task
+            return task
+        }
+        let result = await task.value
+        running.withLock { tasks in
+            if tasks[key] == task { tasks[key] = nil }
+        }
+        return result
+    }
+}

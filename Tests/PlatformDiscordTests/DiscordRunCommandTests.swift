@@ -1,0 +1,105 @@
+import Foundation
+import HTTPTransport
+import PBTestSupport
+import Testing
+
+/// `persona-bridge run` with `[platforms.discord]`, as a user starts it: the built binary, the fake Discord
+/// and the fake model server.
+@Suite(.serialized) struct DiscordRunCommandTests {
+    static func writeBot(apiBase: String, modelPort: Int) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pb-discord-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("personas"), withIntermediateDirectories: true)
+        try """
+            name = "aria"
+            display_name = "Aria"
+            character = "You are Aria, a friendly test persona."
+            """.write(to: dir.appendingPathComponent("personas/aria.toml"), atomically: true, encoding: .utf8)
+        try """
+            name = "bolt"
+            display_name = "Bolt"
+            character = "You are Bolt, a terse robot."
+            """.write(to: dir.appendingPathComponent("personas/bolt.toml"), atomically: true, encoding: .utf8)
+        try """
+            [model]
+            provider = "openrouter"
+            base_url = "http://127.0.0.1:\(modelPort)/api/v1"
+            api_key_env = "PB_TEST_KEY"
+
+            [storage]
+            path = "state/bridge.sqlite"
+
+            [platforms.discord]
+            token = "${PB_DISCORD_TOKEN}"
+            api_base_url = "\(apiBase)"
+
+            [[channels]]
+            platform = "discord"
+            channel = "\(World.general)"
+            personas = ["aria"]
+            """.write(to: dir.appendingPathComponent("bot.toml"), atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    @Test func runRepliesStreamsAndTakesSlashCommandsThroughOneRouter() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let (model, modelPort) = try await startPythonServer("model_server.py")
+        defer { model.stop() }
+        let dir = try Self.writeBot(apiBase: fake.apiBase, modelPort: modelPort)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("bot.toml").path
+        let environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret",
+                           "PB_DISCORD_TOKEN": "fake-bot-token"]
+
+        let check = try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
+                                   arguments: ["check", "--config", config], environment: environment)
+        #expect(try await check.waitForExit(timeout: .seconds(60)) == 0, "\(check.output)")
+
+        let bridge = try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
+                                    arguments: ["run", "--config", config, "--log-level", "debug"], environment: environment)
+        defer { bridge.stop() }
+        try await waitUntil("commands registered") { try await fake.counter("command_puts") >= 1 }
+
+        try await fake.inject("hello there")
+        try await waitUntil("Aria's streamed reply") {
+            try await fake.botMessages(in: World.general).contains { $0["content"].string?.hasPrefix("You said:") == true }
+        }
+        let accepted = try await fake.post("inject/interaction", ["name": "persona", "options": DiscordFeatureTests.personaSet("bolt"),
+                                                                   "user_id": World.moderator])
+        let answer = try await DiscordFeatureTests.answer(fake, accepted["id"].string ?? "")
+        #expect(answer.content.contains("Bolt now answers here"), "\(answer.content)")
+        try await fake.inject("who is there?")
+        try await waitUntil("a reply to the second message") {
+            try await fake.botMessages(in: World.general).filter { $0["content"].string?.hasPrefix("You said:") == true }.count >= 2
+        }
+        // The model was asked as Bolt: the persona change reached the router that answers messages.
+        let response = try await fake.http.execute(HTTPRequest(url: "http://127.0.0.1:\(modelPort)/_control/requests"))
+        let requests = JSON(try JSONSerialization.jsonObject(with: Data(try await response.body.collect(upTo: 16 << 20))))
+        let system = requests.array.last?["body"]["messages"][0]["content"].string ?? ""
+        #expect(system.contains("Bolt"), "the last request's system prompt: \(system)")
+
+        kill(bridge.pid, SIGTERM)
+        #expect(try await bridge.waitForExit(timeout: .seconds(60)) == 0, "\(bridge.output)")
+        #expect(!bridge.output.contains("fake-bot-token"), "the token must never be logged")
+        #expect(!bridge.output.contains("sk-test-secret"))
+        for request in try await fake.get("requests").array where ["POST", "PATCH"].contains(request["method"].string ?? "") {
+            let route = request["route"].string ?? ""
+            guard route.hasSuffix("/messages") || route.contains("/messages/") || route.contains("/webhooks/") else { continue }
+            #expect(request["body"]["allowed_mentions"]["parse"].array.isEmpty && !request["body"]["allowed_mentions"]["parse"].isNull,
+                    "\(route) lacks allowed_mentions")
+        }
+    }
+
+    @Test func checkAndRunRefuseAMissingTokenNamingIt() async throws {
+        let dir = try Self.writeBot(apiBase: "http://127.0.0.1:9/api/v10", modelPort: 9)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("bot.toml").path
+        let environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret"]
+        for command in ["check", "run"] {
+            let process = try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
+                                         arguments: [command, "--config", config], environment: environment)
+            #expect(try await process.waitForExit(timeout: .seconds(60)) == 1, "\(command): \(process.output)")
+            #expect(process.output.contains("PB_DISCORD_TOKEN"), "\(command) names the missing variable: \(process.output)")
+        }
+    }
+}
