@@ -68,7 +68,13 @@ extension PlatformFactory {
     /// The Discord adapter.
     static let discord = PlatformFactory(name: "discord", validate: { _ = try DiscordPlatformConfiguration.from($0) }) {
         configuration, runtime, logger in
-        let settings = try DiscordPlatformConfiguration.from(configuration)
+        var settings = try DiscordPlatformConfiguration.from(configuration)
+        // `--shard-ids`/`--shard-count` (or PB_SHARD_IDS/PB_SHARD_COUNT) win over the config's shards.
+        if let count = runtime.shards.shardCount {
+            settings.shardIDs = runtime.shards.shardIDs
+            settings.gateway.shardID = runtime.shards.shardIDs.first ?? 0
+            settings.gateway.shardCount = count
+        }
         let section = configuration.platforms["discord"]
         var http = runtime.http
         if section?.string("ca_file") != nil || section?.bool("verify_tls") == false {

@@ -54,8 +54,8 @@ struct ShardedProcessesTests {
             defer { try? FileManager.default.removeItem(at: directory) }
             try FileManager.default.copyItem(at: RepoPaths.bots.appendingPathComponent("personas/rook.toml"),
                                              to: directory.appendingPathComponent("personas/rook.toml"))
-            // One config per process, differing only in its shard (as two pods with their own ordinals).
-            let configs = try shards.enumerated().map { index, shard in
+            // One config per process; the shard comes from the command line or the environment, as for two pods.
+            let configs = try shards.enumerated().map { index, _ in
                 let path = directory.appendingPathComponent("bot-\(index).toml")
                 try """
                     [model]
@@ -74,8 +74,6 @@ struct ShardedProcessesTests {
                     token = "${PB_DISCORD_TOKEN}"
                     api_base_url = "http://127.0.0.1:\(discordPort)/api/v10"
                     slash_commands = "off"
-                    shard_ids = [\(shard)]
-                    shard_count = \(shardCount)
 
                     [[channels]]
                     platform = "discord"
@@ -86,9 +84,13 @@ struct ShardedProcessesTests {
             }
             let environment = ["PATH": "/usr/bin:/bin", "HOME": directory.path, "PB_TEST_KEY": "sk-test",
                                "PB_DISCORD_TOKEN": "fake-bot-token", "PB_POSTGRES_PASSWORD": postgres.password]
-            let bridges = try configs.map { config in
-                try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
-                               arguments: ["run", "--config", config.path], environment: environment)
+            // The first process takes its shard from flags, the second from PB_SHARD_IDS/PB_SHARD_COUNT.
+            let bridges = try configs.enumerated().map { index, config in
+                let flags = index == 0 ? ["--shard-ids", "\(shards[index])", "--shard-count", "\(shardCount)"] : []
+                let shardEnvironment = index == 0 ? [:] : ["PB_SHARD_IDS": "\(shards[index])", "PB_SHARD_COUNT": "\(shardCount)"]
+                return try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
+                                      arguments: ["run", "--config", config.path] + flags,
+                                      environment: environment.merging(shardEnvironment) { $1 })
             }
             defer { bridges.forEach { $0.stop() } }
 
