@@ -329,10 +329,16 @@ extension DiscordFeatureTests {
         let before = bridge.platform.gateway.stats.heartbeats
         try await fake.post("gateway/heartbeat_request")
         try await waitUntil("heartbeat answer") { bridge.platform.gateway.stats.heartbeats > before }
+        // The fake records the frame when it reads it, which can be a moment after the bot sent it.
+        try await waitUntil("the fake to record the answer") {
+            let frames = try await fake.get("frames").array
+            let request = frames.last { $0["dir"].string == "out" && $0["op"].int == 1 }
+            let answer = frames.last { $0["dir"].string == "in" && $0["op"].int == 1 }
+            guard let request, let answer else { return false }
+            return (answer["monotonic"].double ?? 0) >= (request["monotonic"].double ?? 1)
+        }
         let frames = try await fake.get("frames").array
-        let request = frames.last { $0["dir"].string == "out" && $0["op"].int == 1 }
         let answer = frames.last { $0["dir"].string == "in" && $0["op"].int == 1 }
-        #expect((answer?["monotonic"].double ?? 0) >= (request?["monotonic"].double ?? 1))
         #expect(answer?["d"].int != nil, "the heartbeat carries the last sequence number")
         await bridge.stop()
     }
