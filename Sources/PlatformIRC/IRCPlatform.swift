@@ -383,13 +383,14 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
     private func writerLoop(_ socket: LineSocket, wake: AsyncStream<Void>) async {
         for await _ in wake {
             while !Task.isCancelled {
-                let step = state.withLock { s -> OutgoingQueueStep<[UInt8]> in
-                    guard s.registered else { return .idle }
-                    return s.queue.next(now: clock.now)
+                let (step, depth) = state.withLock { s -> (OutgoingQueueStep<[UInt8]>, Int) in
+                    guard s.registered else { return (.idle, 0) }
+                    let step = s.queue.next(now: clock.now)
+                    guard case .send(let channel, _) = step else { return (step, 0) }
+                    return (step, s.queue.count(for: channel))
                 }
                 if case .send(let channel, _) = step {
-                    metrics.queueDepth(platform: platformName, queue: channel,
-                                       depth: state.withLock { $0.queue.count(for: channel) })
+                    metrics.queueDepth(platform: platformName, queue: channel, depth: depth)
                 }
                 switch step {
                 case .idle:
