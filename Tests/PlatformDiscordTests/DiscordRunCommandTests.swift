@@ -7,27 +7,7 @@ import Testing
 /// and the fake model server.
 @Suite(.serialized) struct DiscordRunCommandTests {
     static func writeBot(apiBase: String, modelPort: Int) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pb-discord-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("personas"), withIntermediateDirectories: true)
-        try """
-            name = "aria"
-            display_name = "Aria"
-            character = "You are Aria, a friendly test persona."
-            """.write(to: dir.appendingPathComponent("personas/aria.toml"), atomically: true, encoding: .utf8)
-        try """
-            name = "bolt"
-            display_name = "Bolt"
-            character = "You are Bolt, a terse robot."
-            """.write(to: dir.appendingPathComponent("personas/bolt.toml"), atomically: true, encoding: .utf8)
-        try """
-            [model]
-            provider = "openrouter"
-            base_url = "http://127.0.0.1:\(modelPort)/api/v1"
-            api_key_env = "PB_TEST_KEY"
-
-            [storage]
-            path = "state/bridge.sqlite"
-
+        try TestBot.write(modelPort: modelPort, extra: """
             [platforms.discord]
             token = "${PB_DISCORD_TOKEN}"
             api_base_url = "\(apiBase)"
@@ -36,8 +16,7 @@ import Testing
             platform = "discord"
             channel = "\(World.general)"
             personas = ["aria"]
-            """.write(to: dir.appendingPathComponent("bot.toml"), atomically: true, encoding: .utf8)
-        return dir
+            """, prefix: "pb-discord-run")
     }
 
     @Test func runRepliesStreamsAndTakesSlashCommandsThroughOneRouter() async throws {

@@ -7,27 +7,9 @@ import Testing
     /// The `persona-bridge` binary built next to the test bundle (`swift build --build-tests` builds it).
     static var binary: String { RepoPaths.builtExecutable("persona-bridge") }
 
-    /// A temp bot directory with one persona and `bot.toml` holding `[model]`, `[storage]` and `extra`.
+    /// A temp bot directory (`TestBot`) with `extra` appended to `bot.toml`.
     static func makeBot(modelPort: Int, extra: String) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pb-irc-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("personas"), withIntermediateDirectories: true)
-        try """
-            name = "aria"
-            display_name = "Aria"
-            character = "You are Aria, a friendly test persona."
-            """.write(to: dir.appendingPathComponent("personas/aria.toml"), atomically: true, encoding: .utf8)
-        try """
-            [model]
-            provider = "openrouter"
-            base_url = "http://127.0.0.1:\(modelPort)/api/v1"
-            api_key_env = "PB_TEST_KEY"
-
-            [storage]
-            path = "state/bridge.sqlite"
-
-            \(extra)
-            """.write(to: dir.appendingPathComponent("bot.toml"), atomically: true, encoding: .utf8)
-        return dir
+        try TestBot.write(modelPort: modelPort, extra: extra, prefix: "pb-irc-run")
     }
 
     static func ircSection(port: Int, floodRate: String = "20", extra: String = "") -> String {
