@@ -25,6 +25,13 @@ import Testing
         let original = try await scene.firstReply()
         try await scene.waitUntilShown(original, full, timeout: .seconds(240))
 
+        // An edit still waiting out a 429 when the text is shown must still succeed (none fails for good).
+        let deadline = ContinuousClock.now + .seconds(90)
+        while ContinuousClock.now < deadline {
+            let log = scene.bot.platform.sendAttempts
+            if Set(log.map(\.txnID)).allSatisfy({ txn in log.contains { $0.txnID == txn && $0.succeeded } }) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
         let attempts = scene.bot.platform.sendAttempts
         let limited = attempts.filter { $0.rateLimitedFor != nil }
         #expect(!limited.isEmpty, "Synapse's default rc_message should have answered 429 at least once")
