@@ -5,12 +5,13 @@ import Foundation
 struct PBBench {
     static func main() async throws {
         let suites = CommandLine.arguments.dropFirst()
-        let all = ["transport", "model", "core", "discord"]
+        let all = ["transport", "memory", "model", "core", "discord"]
         let chosen = suites.isEmpty ? all : Array(suites)
         for suite in chosen {
             say("== \(suite)")
             switch suite {
             case "transport": try await TransportBenchmark.run()
+            case "memory": try await MemoryBenchmark.run()
             case "model": try await ModelBenchmark.run()
             case "core": await CoreBenchmark.run()
             case "discord": try await DiscordBenchmark.run()

@@ -1,6 +1,7 @@
 @testable import BridgeCore
 import Foundation
 import Logging
+import PBTestSupport
 import Testing
 
 @Suite struct EditSchedulerTests {
@@ -161,15 +162,15 @@ import Testing
         }
         let id = await scheduler.open(SentMessageRef(channel: channel, messageID: "m"), sentText: "")
         await scheduler.update(id, text: "one")
-        try await waitUntil { recorder.texts == ["one"] }
+        try await eventually { recorder.texts == ["one"] }
         await scheduler.update(id, text: "one two")
         await scheduler.update(id, text: "one two three")
-        try await waitUntil { clock.sleeperCount == 1 }
+        try await eventually { clock.sleeperCount == 1 }
         #expect(recorder.texts == ["one"])
         clock.advance(by: .seconds(1))
-        try await waitUntil { recorder.texts == ["one", "one two three"] }
+        try await eventually { recorder.texts == ["one", "one two three"] }
         let finisher = Task { await scheduler.finish(id, text: "one two three four") }
-        try await waitUntil { clock.sleeperCount == 1 }
+        try await eventually { clock.sleeperCount == 1 }
         clock.advance(by: .seconds(1))
         #expect(await finisher.value == true)
         #expect(recorder.texts == ["one", "one two three", "one two three four"])
@@ -184,12 +185,3 @@ final class EditRecorder: @unchecked Sendable {
     var texts: [String] { lock.withLock { _texts } }
 }
 
-/// Polls a condition, yielding between checks; fails the test with a clear message after ~5 s of real time.
-func waitUntil(_ what: String = "condition", _ condition: @Sendable () async -> Bool) async throws {
-    for _ in 0..<5000 {
-        if await condition() { return }
-        try await Task.sleep(for: .milliseconds(1))
-    }
-    Issue.record("timed out waiting for \(what)")
-    throw CancellationError()
-}

@@ -29,10 +29,10 @@ import Testing
         }
         let channel = platform.channel("lobby")
         platform.post("Aria, hello there", by: alice, in: channel)
-        try await waitUntil("echo reply") { platform.sentMessages.last?.text == "You said: Aria, hello there" }
+        try await eventually("echo reply") { platform.sentMessages.last?.text == "You said: Aria, hello there" }
 
         platform.post(#"Aria <<fake {"tokens": ["Half ", "a ", "reply"], "error_after": 2}>>"#, by: bob, in: channel)
-        try await waitUntil("interrupted reply") { platform.sentMessages.count == 2 && platform.sentMessages[1].text.contains("(reply interrupted") }
+        try await eventually("interrupted reply") { platform.sentMessages.count == 2 && platform.sentMessages[1].text.contains("(reply interrupted") }
         #expect(platform.sentMessages[1].text.hasPrefix("Half a \n\n(reply interrupted: "))
         platform.stop()
         await running.value

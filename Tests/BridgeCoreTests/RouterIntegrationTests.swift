@@ -3,6 +3,7 @@ import BridgeConfig
 import Foundation
 import Logging
 import ModelClient
+import PBTestSupport
 import ServiceLifecycle
 import Storage
 import Testing
@@ -93,7 +94,7 @@ struct Harness {
 
     func waitForSends(_ count: Int, _ final: (@Sendable ([(id: String, text: String)]) -> Bool)? = nil) async throws {
         let platform = self.platform
-        try await waitUntil("\(count) sent messages") {
+        try await eventually("\(count) sent messages") {
             let sent = platform.sentMessages
             return sent.count >= count && (final?(sent) ?? true)
         }
@@ -140,7 +141,7 @@ func tempDatabasePath() -> String {
         let ids = [h.platform.post("Aria, hello", by: alice, in: h.channel),
                    h.platform.post("just chatting", by: bob, in: h.channel)]
         try await h.waitForSends(1)
-        try await waitUntil("both events acknowledged") { h.platform.handledEvents.count == 2 }
+        try await eventually("both events acknowledged") { h.platform.handledEvents.count == 2 }
         await h.stop()
         let acknowledged = h.platform.handledEvents.compactMap { event -> String? in
             if case .messageCreated(let message) = event { return message.messageID }
@@ -268,7 +269,7 @@ func tempDatabasePath() -> String {
         let h = Harness(store: try SQLiteStore.inMemory(), model: model,
                         capabilities: PlatformCapabilities(canEdit: true, maxLength: 200))
         h.platform.post("Aria, count", by: alice, in: h.channel)
-        try await waitUntil("reply recorded") { (try? await h.store.lastReply(in: Router.key(h.channel))) != nil }
+        try await eventually("reply recorded") { (try? await h.store.lastReply(in: Router.key(h.channel))) != nil }
         await h.stop()
         let sent = h.platform.sentMessages.map(\.text)
         #expect(sent.count > 1)
@@ -346,7 +347,7 @@ final class Counter: @unchecked Sendable {
         let running = Task { try await group.run() }
         let channel = platform.channel("anywhere")
         platform.post("hi aria", by: alice, in: channel)
-        try await waitUntil("reply") { platform.sentMessages.last?.text == "Re Alice: hi aria" }
+        try await eventually("reply") { platform.sentMessages.last?.text == "Re Alice: hi aria" }
         await group.triggerGracefulShutdown()
         try await running.value
     }

@@ -3,6 +3,7 @@ import BridgeConfig
 import Foundation
 import Logging
 import ModelClient
+import PBTestSupport
 import ServiceLifecycle
 import Storage
 import Testing
@@ -60,11 +61,11 @@ final class GatedModel: ChatModel, @unchecked Sendable {
         for (index, channel) in channels.enumerated() {
             platform.post("Aria, \(index.isMultiple(of: 2) ? "quick" : "slow") one", by: alice, in: channel)
         }
-        try await waitUntil("10 replies streaming") {
+        try await eventually("10 replies streaming") {
             model.requests == 10 && platform.sentMessages.filter { $0.text.hasPrefix("part1") }.count == 10
         }
         await group.triggerGracefulShutdown()
-        try await waitUntil("the router to stop taking triggers") { router.isDraining }
+        try await eventually("the router to stop taking triggers") { router.isDraining }
         // A message after the signal is not taken, so it starts no request.
         platform.post("Aria, quick again", by: bob, in: channels[0])
         model.release()

@@ -11,16 +11,10 @@ import Testing
         "<<fake " + String(decoding: try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]), as: UTF8.self) + ">>"
     }
 
-    /// Polls `condition` every 100 ms until it holds; fails with `what` and the bridge output on timeout.
+    /// Polls `condition` until it holds; fails with `what` and the bridge output on timeout.
     static func waitUntil(_ what: String, bridge: TestServer, timeout: Duration = .seconds(60),
                           _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        Issue.record("timed out waiting for \(what). Bridge output:\n\(bridge.output)")
-        throw TestServerError("timed out waiting for \(what)")
+        try await eventually(what, timeout: timeout, detail: { "Bridge output:\n\(bridge.output)" }, condition)
     }
 
     @Test func sigtermDuringTenConcurrentStreamedRepliesFinishesEveryReplyAndExitsZero() async throws {

@@ -52,8 +52,12 @@ public func findExecutable(_ name: String) -> String? {
     return nil
 }
 
-/// A loopback TCP port that is free now and outside the kernel's ephemeral range, so outgoing
-/// connections made by tests running in parallel cannot take it before a server binds it.
+/// A loopback TCP port that nothing listens on right now, outside the kernel's ephemeral range.
+///
+/// Only a candidate: the probe socket is closed before anyone binds the port, so another process can take
+/// it. Use it for "nothing listens here" checks, or for a server that cannot bind port 0 itself, started
+/// through `retryingOnBindError` (which writes the config again with a new port when the bind fails).
+/// Servers that can bind port 0 (the Python fakes) report the port they got instead.
 public func freeLoopbackPort() throws -> Int {
     let (low, high) = ephemeralPortRange()
     // Prefer ports below the ephemeral range; fall back to above it, then to a kernel-assigned one.
@@ -337,30 +341,61 @@ public func canConnect(port: Int) -> Bool {
     }) ?? false
 }
 
+/// Raised by a `retryingOnBindError` attempt whose server could not bind a chosen port.
+public struct PortInUseError: Error, CustomStringConvertible {
+    /// The server's output, for the error if every attempt fails.
+    public let output: String
+    /// Creates the error with the server's output.
+    public init(output: String) { self.output = output }
+    /// The output, prefixed.
+    public var description: String { "port in use:\n\(output)" }
+}
+
+/// Starts a server that cannot bind port 0 and report the port it got (ngIRCd, InspIRCd, Synapse): `attempt`
+/// chooses candidate ports, writes the server's config and starts it, and throws `PortInUseError` when the
+/// server reports a bind error; the next attempt writes the config again with new ports.
+public func retryingOnBindError<T>(attempts: Int = 10, _ attempt: (_ number: Int) async throws -> T) async throws -> T {
+    var number = 0
+    while true {
+        number += 1
+        do {
+            return try await attempt(number)
+        } catch let error as PortInUseError {
+            if number >= attempts { throw TestServerError("no free port after \(attempts) attempts; last: \(error)") }
+            // A port taken by a server that is being restarted on it frees up shortly.
+            try await Task.sleep(for: .milliseconds(50 * number))
+        }
+    }
+}
+
 /// Starts one of the Python servers in `Tests/Servers` and waits for its `READY` line.
 ///
-/// Each server script takes `--port N` and prints `READY` once it listens. A port that another
-/// process took between choosing and binding it is retried with a new one.
+/// Each server script takes `--port N` and prints `READY` once it listens. Without `port`, the server binds
+/// port 0 and writes the port the kernel gave it to a `--port-file` before READY: no other process can take
+/// the port between choosing and binding it. With `port` (a restart on the same port), a bind error fails.
 public func startPythonServer(
     _ script: String, arguments: [String] = [], port: Int? = nil, readyMarker: String = "READY"
 ) async throws -> (server: TestServer, port: Int) {
     let python = findExecutable("python3") ?? "python3"
-    var attempt = 0
-    while true {
-        attempt += 1
-        let chosen = try port ?? freeLoopbackPort()
-        let server = try TestServer(
-            executable: python,
-            arguments: [RepoPaths.servers.appendingPathComponent(script).path, "--port", String(chosen)] + arguments,
-            missingHint: "python3 is needed for the loopback test servers; run .ci/run.")
-        do {
-            try await server.waitForOutput(readyMarker)
-            return (server, chosen)
-        } catch {
-            server.stop()
-            let inUse = server.output.contains("Address already in use") || server.output.contains("address already in use")
-            if port == nil, inUse, attempt < 5 { continue }
-            throw error
-        }
+    let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("pb-port-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: portFile) }
+    let portArguments = port.map { ["--port", String($0)] } ?? ["--port", "0", "--port-file", portFile.path]
+    let server = try TestServer(
+        executable: python,
+        arguments: [RepoPaths.servers.appendingPathComponent(script).path] + portArguments + arguments,
+        missingHint: "python3 is needed for the loopback test servers; run .ci/run.")
+    do {
+        try await server.waitForOutput(readyMarker)
+    } catch {
+        server.stop()
+        throw error
     }
+    if let port { return (server, port) }
+    guard let text = try? String(contentsOf: portFile, encoding: .utf8),
+        let bound = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), bound > 0
+    else {
+        server.stop()
+        throw TestServerError("\(script) printed \(readyMarker) but wrote no port to its --port-file. Output:\n\(server.output)")
+    }
+    return (server, bound)
 }

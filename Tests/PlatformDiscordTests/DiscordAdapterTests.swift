@@ -16,7 +16,7 @@ import Testing
         try await bridge.waitReady()
         #expect(bridge.platform.isConnected)
         let trigger = try await fake.inject("hello there, bard")
-        try await waitUntil("final reply") {
+        try await eventually("final reply") {
             try await fake.botMessages(in: World.general).first?["content"].string == Self.longReply
         }
         try await Task.sleep(for: .milliseconds(500))
@@ -66,7 +66,7 @@ extension DiscordAdapterTests {
                 triggers[id] = channel
             }
         }
-        try await waitUntil("50 finished replies", timeout: .seconds(300)) {
+        try await eventually("50 finished replies", timeout: .seconds(300)) {
             var done = 0
             for channel in World.channels {
                 done += try await fake.botMessages(in: channel).filter { $0["content"].string == text }.count
@@ -106,19 +106,19 @@ extension DiscordAdapterTests {
         var triggers: [String: String] = [:]
         // One close in the middle of a stream, with a message sent while the bot is away.
         triggers[try await fake.inject("first tale please")] = World.general
-        try await waitUntil("stream started") { try await !fake.botMessages(in: World.general).isEmpty }
+        try await eventually("stream started") { try await !fake.botMessages(in: World.general).isEmpty }
         try await fake.post("gateway/close", ["code": 4000])
         triggers[try await fake.inject("second tale please")] = World.general
-        try await waitUntil("first resume") { try await fake.counter("resumes") >= 1 }
+        try await eventually("first resume") { try await fake.counter("resumes") >= 1 }
         // Then 20 forced closes in a row, each with a new message around it.
         for round in 0..<20 {
             triggers[try await fake.inject("round \(round)", channel: World.roleplay)] = World.roleplay
             let before = try await fake.counter("resumes")
             try await fake.post("gateway/close", ["code": 4000])
-            try await waitUntil("resume \(round)") { try await fake.counter("resumes") > before }
+            try await eventually("resume \(round)") { try await fake.counter("resumes") > before }
         }
         let expected = triggers.count
-        try await waitUntil("all replies finished", timeout: .seconds(180)) {
+        try await eventually("all replies finished", timeout: .seconds(180)) {
             let general = try await fake.botMessages(in: World.general).filter { $0["content"].string == text }.count
             let roleplay = try await fake.botMessages(in: World.roleplay).filter { $0["content"].string == text }.count
             return general + roleplay >= expected
@@ -137,23 +137,23 @@ extension DiscordAdapterTests {
         let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Still here." })
         try await bridge.waitReady()
         try await fake.post("gateway/reconnect")
-        try await waitUntil("resume after op 7") { try await fake.counter("resumes") >= 1 }
-        try await waitUntil("ready again") { bridge.platform.gateway.stats.phase == .ready }
+        try await eventually("resume after op 7") { try await fake.counter("resumes") >= 1 }
+        try await eventually("ready again") { bridge.platform.gateway.stats.phase == .ready }
         try await fake.post("gateway/invalid_session", ["resumable": true])
-        try await waitUntil("resume after op 9 true") { try await fake.counter("resumes") >= 2 }
+        try await eventually("resume after op 9 true") { try await fake.counter("resumes") >= 2 }
         #expect(bridge.platform.gateway.stats.identifies == 1)
-        try await waitUntil("ready again") { bridge.platform.gateway.stats.phase == .ready }
+        try await eventually("ready again") { bridge.platform.gateway.stats.phase == .ready }
         try await fake.post("gateway/invalid_session", ["resumable": false])
-        try await waitUntil("new identify after op 9 false") {
+        try await eventually("new identify after op 9 false") {
             bridge.platform.gateway.stats.identifies == 2 && bridge.platform.gateway.stats.readies == 2
         }
-        try await waitUntil("ready again") { bridge.platform.gateway.stats.phase == .ready }
+        try await eventually("ready again") { bridge.platform.gateway.stats.phase == .ready }
         // 4009 (session timed out) is resumable as a connection but needs a new session.
         try await fake.post("gateway/close", ["code": 4009])
-        try await waitUntil("new identify after 4009") { bridge.platform.gateway.stats.identifies == 3 }
-        try await waitUntil("ready again") { bridge.platform.gateway.stats.phase == .ready }
+        try await eventually("new identify after 4009") { bridge.platform.gateway.stats.identifies == 3 }
+        try await eventually("ready again") { bridge.platform.gateway.stats.phase == .ready }
         try await fake.inject("are you there?")
-        try await waitUntil("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Still here." }
+        try await eventually("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Still here." }
         await bridge.stop()
     }
 
@@ -163,9 +163,9 @@ extension DiscordAdapterTests {
         defer { fake.stop() }
         let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "ok" })
         try await bridge.waitReady()
-        try await waitUntil("a first acked heartbeat") { bridge.platform.gateway.stats.heartbeats >= 1 }
+        try await eventually("a first acked heartbeat") { bridge.platform.gateway.stats.heartbeats >= 1 }
         try await fake.post("gateway/acks", ["enabled": false])
-        try await waitUntil("resume") { try await fake.counter("resumes") >= 1 }
+        try await eventually("resume") { try await fake.counter("resumes") >= 1 }
         let connections = try await fake.get("gateway")["connections"].array
         #expect(connections.count == 2)
         let zombie = connections[0]
@@ -230,7 +230,7 @@ extension DiscordAdapterTests {
         let bridge = try await DiscordBridge(fake: fake, model: TimedModel(pieces: 30, interval: .milliseconds(50)) { _ in reply })
         try await bridge.waitReady()
         try await fake.inject("show me the code")
-        try await waitUntil("split reply finished") {
+        try await eventually("split reply finished") {
             let messages = try await fake.botMessages(in: World.general)
             return messages.count >= 3 && messages.last?["content"].string?.hasSuffix("That is all of it.") == true
         }

@@ -203,7 +203,7 @@ final class DiscordBridge: Sendable {
 
     /// Waits for READY (or RESUMED) on the current connection.
     func waitReady(readies: Int = 1) async throws {
-        try await waitUntil("READY") { self.platform.gateway.stats.readies >= readies && self.platform.gateway.stats.phase == .ready }
+        try await eventually("READY") { self.platform.gateway.stats.readies >= readies && self.platform.gateway.stats.phase == .ready }
     }
 }
 
@@ -212,12 +212,3 @@ struct WaitTimeout: Error, CustomStringConvertible {
     var description: String { "timed out waiting for \(what)" }
 }
 
-/// Polls `condition` until true; generous deadline for a loaded machine.
-func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: @Sendable () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw WaitTimeout(what: what)
-}

@@ -42,7 +42,7 @@ import Testing
         try await fake.inject("ping everyone please")
         try await fake.inject("and you, smith", channel: World.roleplay)
         let interaction = try await fake.post("inject/interaction", ["name": "status", "user_id": World.alice])
-        try await waitUntil("both replies") {
+        try await eventually("both replies") {
             let general = try await fake.botMessages(in: World.general).first?["content"].string
             let roleplay = try await fake.botMessages(in: World.roleplay).first?["content"].string
             return general == Self.pingy && roleplay == Self.pingy
@@ -84,7 +84,7 @@ import Testing
 
         let first = try await DiscordBridge(fake: fake, model: model, storePath: path)
         try await first.waitReady()
-        try await waitUntil("commands registered") { try await fake.counter("command_puts") >= 1 }
+        try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
         let state = try await fake.get("state")
         let names = state["commands"][World.guild].array.compactMap { $0["name"].string }
         #expect(Set(names) == ["persona", "reset", "regenerate", "continue", "talkativeness", "status", "budget"])
@@ -101,7 +101,7 @@ import Testing
         #expect(try await first.store.channelSettings(for: channelKey)?.personas == ["bolt"])
         // The text command works too, and is also refused for a non-moderator.
         try await fake.inject("!pb persona set aria", mentionBot: false)
-        try await waitUntil("text refusal") {
+        try await eventually("text refusal") {
             try await fake.botMessages(in: World.general).contains { $0["content"].string?.contains("only moderators") == true }
         }
         #expect(try await first.store.channelSettings(for: channelKey)?.personas == ["bolt"])
@@ -112,7 +112,7 @@ import Testing
         try await second.waitReady()
         #expect(try await second.store.channelSettings(for: channelKey)?.personas == ["bolt"])
         try await fake.inject("who is there?")
-        try await waitUntil("bolt answers through the webhook") {
+        try await eventually("bolt answers through the webhook") {
             try await fake.botMessages(in: World.general).contains { $0["author"]["username"].string == "Bolt" && $0["content"].string == "Speaking as Bolt." }
         }
         await second.stop()
@@ -128,7 +128,7 @@ import Testing
         try await bridge.waitReady()
         for round in 0..<3 {
             try await fake.inject("smith, round \(round)", channel: World.roleplay)
-            try await waitUntil("reply \(round)") {
+            try await eventually("reply \(round)") {
                 try await fake.botMessages(in: World.roleplay).filter { $0["content"].string == "Hmph. Fine." }.count == round + 1
             }
         }
@@ -142,7 +142,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(500))
         for round in 0..<2 {
             try await fake.inject("smith, again \(round)", channel: World.channels[2])
-            try await waitUntil("fallback reply \(round)") {
+            try await eventually("fallback reply \(round)") {
                 try await fake.botMessages(in: World.channels[2]).filter { $0["content"].string == "**Bolt**: Hmph. Fine." }.count == round + 1
             }
         }
@@ -159,7 +159,7 @@ import Testing
                                              bindings: bindings)
         try await bridge.waitReady()
         try await fake.inject("in the thread", channel: World.thread)
-        try await waitUntil("thread reply") { try await fake.botMessages(in: World.thread).first?["content"].string == "Thread reply." }
+        try await eventually("thread reply") { try await fake.botMessages(in: World.thread).first?["content"].string == "Thread reply." }
         // The persona speaks through the parent channel's webhook, into the thread.
         let reply = try await fake.botMessages(in: World.thread)[0]
         #expect(reply["author"]["username"].string == "Bolt" && !reply["webhook_id"].isNull)
@@ -183,7 +183,7 @@ import Testing
         try await first.waitReady()
         // Seen long ago (ids carry time, so the missed messages below are newer).
         try await fake.inject("chatting before the downtime", mentionBot: false, extra: ["age_s": 1500])
-        try await waitUntil("last seen id stored") { try await first.store.state(for: "discord.last_seen.\(World.general)") != nil }
+        try await eventually("last seen id stored") { try await first.store.state(for: "discord.last_seen.\(World.general)") != nil }
         await first.stop()
         try await first.store.close()
 
@@ -194,12 +194,12 @@ import Testing
 
         let second = try await DiscordBridge(fake: fake, model: model, storePath: path, bindings: bindings)
         try await second.waitReady()
-        try await waitUntil("catch-up reply") {
+        try await eventually("catch-up reply") {
             try await fake.botMessages(in: World.general).contains { $0["message_reference"]["message_id"].string == fresh }
         }
         // A second new session must not answer again.
         try await fake.post("gateway/invalid_session", ["resumable": false])
-        try await waitUntil("second session") { second.platform.gateway.stats.readies >= 2 }
+        try await eventually("second session") { second.platform.gateway.stats.readies >= 2 }
         try await Task.sleep(for: .seconds(2))
         let replies = try await fake.botMessages(in: World.general)
         #expect(replies.filter { $0["message_reference"]["message_id"].string == fresh }.count == 1)
@@ -218,7 +218,7 @@ import Testing
         let sent = try await fake.post("gateway/garbage", ["count": 10_000])
         #expect(sent["sent"].int == 10_000)
         try await fake.inject("still alive?")
-        try await waitUntil("reply after garbage", timeout: .seconds(120)) {
+        try await eventually("reply after garbage", timeout: .seconds(120)) {
             try await fake.botMessages(in: World.general).first?["content"].string == "Unbothered."
         }
         #expect(try await fake.counter("connections") == 1, "no disconnect")
@@ -235,7 +235,7 @@ extension DiscordFeatureTests {
         let bridge = try await DiscordBridge(fake: fake, model: TimedModel(pieces: 4, interval: .milliseconds(200)) { _ in "A fresh take." })
         try await bridge.waitReady()
         try await fake.inject("tell me something")
-        try await waitUntil("first reply") { try await fake.botMessages(in: World.general).first?["content"].string == "A fresh take." }
+        try await eventually("first reply") { try await fake.botMessages(in: World.general).first?["content"].string == "A fresh take." }
         let regenerate = try await fake.post("inject/interaction", ["name": "regenerate", "user_id": World.moderator])
         let answer = try await Self.answer(fake, regenerate["id"].string ?? "")
         #expect(answer.ephemeral)
@@ -244,7 +244,7 @@ extension DiscordFeatureTests {
         #expect(interaction?["_callback"]["type"].int == 5, "deferred")
         #expect((interaction?["_callback"]["elapsed_s"].double ?? 99) < 3, "answered within 3 s")
         #expect(interaction?["_late_callbacks"].int == 0)
-        try await waitUntil("regenerated reply") {
+        try await eventually("regenerated reply") {
             let contents = try await fake.botMessages(in: World.general).compactMap { $0["content"].string }
             return contents.filter { $0 == "A fresh take." }.count == 1 && contents.contains("(replaced by a new reply)")
         }
@@ -260,14 +260,14 @@ extension DiscordFeatureTests {
         defer { fake.stop() }
         let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Noted." }) { $0.slashCommands = .global }
         try await bridge.waitReady()
-        try await waitUntil("global commands") { try await fake.get("state")["commands"]["global"].array.count == 7 }
+        try await eventually("global commands") { try await fake.get("state")["commands"]["global"].array.count == 7 }
         let id = try await fake.inject("a first draft")
-        try await waitUntil("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Noted." }
+        try await eventually("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Noted." }
         let key = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
         try await fake.post("inject/message_update", ["id": id, "content": "a second draft"])
-        try await waitUntil("edit stored") { try await bridge.store.message(in: key, messageID: id)?.text == "a second draft" }
+        try await eventually("edit stored") { try await bridge.store.message(in: key, messageID: id)?.text == "a second draft" }
         try await fake.post("inject/message_delete", ["id": id])
-        try await waitUntil("deletion stored") { try await bridge.store.message(in: key, messageID: id) == nil }
+        try await eventually("deletion stored") { try await bridge.store.message(in: key, messageID: id) == nil }
         // Our own edits come back as MESSAGE_UPDATE and are not taken as user turns.
         let reply = try await fake.botMessages(in: World.general)[0]
         #expect(try await bridge.store.message(in: key, messageID: reply["id"].string ?? "")?.text == "Noted.")
@@ -280,7 +280,7 @@ extension DiscordFeatureTests {
         let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "In pieces." })
         try await bridge.waitReady()
         try await fake.inject("split me")
-        try await waitUntil("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "In pieces." }
+        try await eventually("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "In pieces." }
         #expect(bridge.platform.gateway.stats.decodeFailures == 0)
         await bridge.stop()
     }
@@ -297,7 +297,7 @@ extension DiscordFeatureTests {
         }
         func command(_ text: String, in channel: String, by author: String) async throws -> String {
             let id = try await fake.inject(text, channel: channel, author: author, mentionBot: false)
-            try await waitUntil("answer to \(text)") {
+            try await eventually("answer to \(text)") {
                 try await fake.botMessages(in: channel).contains { $0["message_reference"]["message_id"].string == id }
             }
             return try await fake.botMessages(in: channel).first { $0["message_reference"]["message_id"].string == id }?["content"].string ?? ""
@@ -305,7 +305,7 @@ extension DiscordFeatureTests {
         // Bob gets MANAGE_CHANNELS through a member overwrite on roleplay only.
         try await fake.post("guild", ["channels": [["id": World.roleplay, "type": 0, "name": "roleplay", "permission_overwrites": [
             ["id": World.bob, "type": 1, "allow": "16", "deny": "0"]]]], "dispatch": true])
-        try await waitUntil("overwrite applied") { await bridge.platform.isModerator(ChatUser(id: World.bob, displayName: "bob"),
+        try await eventually("overwrite applied") { await bridge.platform.isModerator(ChatUser(id: World.bob, displayName: "bob"),
                                                                                        in: ChannelRef(platform: "discord", channelID: World.roleplay, serverID: World.guild)) }
         #expect(try await command("!pb persona set bolt", in: World.general, by: World.bob).contains("only moderators"))
         #expect(try await settings(World.general) == nil)
@@ -316,7 +316,7 @@ extension DiscordFeatureTests {
         #expect(try await command("!pb persona off", in: World.channels[3], by: World.owner).contains("off"))
         // A role update that removes MANAGE_CHANNELS from the Moderator role takes effect at once.
         try await fake.post("guild", ["roles": [["id": World.moderatorRole, "name": "Moderator", "permissions": "8192"]], "dispatch": true])
-        try await waitUntil("role update applied") {
+        try await eventually("role update applied") {
             !(await bridge.platform.isModerator(ChatUser(id: World.moderator, displayName: "moderator"),
                                                 in: ChannelRef(platform: "discord", channelID: World.general, serverID: World.guild)))
         }
@@ -330,9 +330,9 @@ extension DiscordFeatureTests {
         try await bridge.waitReady()
         let before = bridge.platform.gateway.stats.heartbeats
         try await fake.post("gateway/heartbeat_request")
-        try await waitUntil("heartbeat answer") { bridge.platform.gateway.stats.heartbeats > before }
+        try await eventually("heartbeat answer") { bridge.platform.gateway.stats.heartbeats > before }
         // The fake records the frame when it reads it, which can be a moment after the bot sent it.
-        try await waitUntil("the fake to record the answer") {
+        try await eventually("the fake to record the answer") {
             let frames = try await fake.get("frames").array
             let request = frames.last { $0["dir"].string == "out" && $0["op"].int == 1 }
             let answer = frames.last { $0["dir"].string == "in" && $0["op"].int == 1 }
@@ -356,7 +356,7 @@ extension DiscordFeatureTests {
         try await bridge.store.setState("123456789012345678 gone-token", for: "discord.webhook.\(World.roleplay)")
         try await bridge.waitReady()
         try await fake.inject("smith?", channel: World.roleplay)
-        try await waitUntil("reply through a new webhook") {
+        try await eventually("reply through a new webhook") {
             try await fake.botMessages(in: World.roleplay).first?["content"].string == "New hook."
         }
         let stored = try await bridge.store.state(for: "discord.webhook.\(World.roleplay)")
@@ -374,7 +374,7 @@ extension DiscordFeatureTests {
         let result = try await fake.post("inject/message", ["content": "psst, are you there", "author_id": World.alice, "dm": true])
         let channel = result["message"]["channel_id"].string ?? ""
         #expect(result["message"]["guild_id"].isNull)
-        try await waitUntil("DM reply") { try await fake.botMessages(in: channel).first?["content"].string == "Hello in private." }
+        try await eventually("DM reply") { try await fake.botMessages(in: channel).first?["content"].string == "Hello in private." }
         await bridge.stop()
     }
 }

@@ -164,7 +164,7 @@ import Testing
         let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Plain and simple." }) { $0.gateway.compress = false }
         try await bridge.waitReady()
         try await fake.inject("plain?")
-        try await waitUntil("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Plain and simple." }
+        try await eventually("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Plain and simple." }
         await bridge.stop()
     }
 }
@@ -178,14 +178,14 @@ extension DiscordGatewayTests {
             $0.gateway.identifySpacing = .milliseconds(1100)
             $0.shardIDs = [0, 1]
         }
-        try await waitUntil("both shards ready") {
+        try await eventually("both shards ready") {
             bridge.platform.gateways.allSatisfy { $0.stats.readies == 1 && $0.stats.phase == .ready }
         }
         let shards = try await fake.get("frames?dir=in").array.filter { $0["op"].int == 2 }.map { $0["d"]["shard"].array.compactMap(\.int) }
         #expect(Set(shards) == [[0, 2], [1, 2]])
         #expect(try await fake.counter("identify_rate_limited") == 0, "identifies spaced per max_concurrency bucket")
         try await fake.inject("hello shards")
-        try await waitUntil("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Sharded hello." }
+        try await eventually("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Sharded hello." }
         try await Task.sleep(for: .milliseconds(500))
         #expect(try await fake.botMessages(in: World.general).count == 1)
         await bridge.stop()

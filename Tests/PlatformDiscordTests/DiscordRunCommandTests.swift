@@ -37,10 +37,10 @@ import Testing
         let bridge = try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
                                     arguments: ["run", "--config", config, "--log-level", "debug"], environment: environment)
         defer { bridge.stop() }
-        try await waitUntil("commands registered") { try await fake.counter("command_puts") >= 1 }
+        try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
 
         try await fake.inject("hello there")
-        try await waitUntil("Aria's streamed reply") {
+        try await eventually("Aria's streamed reply") {
             try await fake.botMessages(in: World.general).contains { $0["content"].string?.hasPrefix("You said:") == true }
         }
         let accepted = try await fake.post("inject/interaction", ["name": "persona", "options": DiscordFeatureTests.personaSet("bolt"),
@@ -48,7 +48,7 @@ import Testing
         let answer = try await DiscordFeatureTests.answer(fake, accepted["id"].string ?? "")
         #expect(answer.content.contains("Bolt now answers here"), "\(answer.content)")
         try await fake.inject("who is there?")
-        try await waitUntil("a reply to the second message") {
+        try await eventually("a reply to the second message") {
             try await fake.botMessages(in: World.general).filter { $0["content"].string?.hasPrefix("You said:") == true }.count >= 2
         }
         // The model was asked as Bolt: the persona change reached the router that answers messages.

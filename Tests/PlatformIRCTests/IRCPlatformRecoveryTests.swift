@@ -69,9 +69,9 @@ extension IRCPlatform {
 
 @Suite struct IRCPlatformTLSTests {
     @Test func connectsOverVerifiedTLS() async throws {
-        let tlsPort = try freeLoopbackPort()
-        let server = try await Ngircd.start(tlsPort: tlsPort)
+        let server = try await Ngircd.start(tls: true)
         defer { server.stop() }
+        let tlsPort = try #require(server.tlsPort)
         let alice = try await Human.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
         var configuration = botConfiguration(port: tlsPort, channels: ["#test"])
@@ -89,9 +89,9 @@ extension IRCPlatform {
     }
 
     @Test func refusesAnUnverifiedCertificate() async throws {
-        let tlsPort = try freeLoopbackPort()
-        let server = try await Ngircd.start(tlsPort: tlsPort)
+        let server = try await Ngircd.start(tls: true)
         defer { server.stop() }
+        let tlsPort = try #require(server.tlsPort)
         var configuration = botConfiguration(port: tlsPort, channels: ["#test"])
         configuration.useTLS = true
         configuration.verifyTLS = true

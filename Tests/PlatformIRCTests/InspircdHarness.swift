@@ -11,9 +11,16 @@ struct Inspircd {
     let services: TestServer?
 
     /// Starts InspIRCd; with `services`, also Atheme linked over a second loopback port, for SASL and accounts.
+    ///
+    /// InspIRCd cannot bind port 0 and report it, so its ports are candidates written into its config; when
+    /// it reports a listener that failed to bind, the config is written again with new ports.
     static func start(services withServices: Bool = false, port fixedPort: Int? = nil) async throws -> Inspircd {
-        let port = try fixedPort ?? freeLoopbackPort()
-        let linkPort = try freeLoopbackPort()
+        try await retryingOnBindError { _ in
+            try await attempt(services: withServices, port: try fixedPort ?? freeLoopbackPort(), linkPort: try freeLoopbackPort())
+        }
+    }
+
+    private static func attempt(services withServices: Bool, port: Int, linkPort: Int) async throws -> Inspircd {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-inspircd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let template = try String(contentsOf: RepoPaths.servers.appendingPathComponent("inspircd.conf.template"), encoding: .utf8)
@@ -28,11 +35,16 @@ struct Inspircd {
         // --runasroot: CI containers run tests as root, which InspIRCd refuses otherwise.
         let server = try TestServer(executable: "inspircd", arguments: ["--nofork", "--runasroot", "--config=\(path)"],
                                     missingHint: "install InspIRCd 3 (apt-get install inspircd, or Deploy/scripts/setup.sh --test)")
+        // InspIRCd lists listeners that failed to bind before "now running", and runs on without them.
         do {
+            try await server.waitForOutput("InspIRCd is now running", timeout: .seconds(30))
+            if server.output.contains("failed to bind") { throw PortInUseError(output: server.output) }
             try await server.waitForPort(port, timeout: .seconds(20))
         } catch {
             server.stop()
             let log = (try? String(contentsOf: directory.appendingPathComponent("ircd.log"), encoding: .utf8)) ?? ""
+            try? FileManager.default.removeItem(at: directory)
+            if error is PortInUseError { throw error }
             throw TestServerError("inspircd did not listen on \(port): \(error)\n\(server.output)\n\(log)")
         }
         guard withServices else { return Inspircd(server: server, port: port, directory: directory, services: nil) }

@@ -6,14 +6,25 @@ import Synchronization
 import Testing
 
 /// A real ngIRCd on a free loopback port, configured in a temp dir.
+///
+/// ngIRCd cannot bind port 0 and report it, so its ports are candidates written into its config; when it
+/// logs a bind error, the config is written again with new ports and it is started again.
 struct Ngircd {
     let server: TestServer
     let port: Int
+    /// The TLS port, when started with `tls: true`.
+    let tlsPort: Int?
     let directory: URL
 
-    static func start(maxPenaltyTime: Int? = 0, port fixedPort: Int? = nil, tlsPort: Int? = nil,
+    static func start(maxPenaltyTime: Int? = 0, port fixedPort: Int? = nil, tls: Bool = false,
                       password: String? = nil) async throws -> Ngircd {
-        let port = try fixedPort ?? freeLoopbackPort()
+        try await retryingOnBindError { _ in
+            try await attempt(maxPenaltyTime: maxPenaltyTime, port: try fixedPort ?? freeLoopbackPort(),
+                              tlsPort: tls ? try freeLoopbackPort() : nil, password: password)
+        }
+    }
+
+    private static func attempt(maxPenaltyTime: Int?, port: Int, tlsPort: Int?, password: String?) async throws -> Ngircd {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-ngircd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var config = """
@@ -50,14 +61,22 @@ struct Ngircd {
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         let server = try TestServer(executable: "ngircd", arguments: ["--nodaemon", "--config", path],
                                     missingHint: "install ngircd (apt-get install ngircd)")
+        // ngIRCd logs every port it listens on, or "Can't bind", before "Server ... ready." (it exits if it
+        // bound none, and carries on without a port it could not bind, so both cases are checked).
         do {
-            try await server.waitForPort(port, timeout: .seconds(15))
-            if let tlsPort { try await server.waitForPort(tlsPort, timeout: .seconds(15)) }
+            try await server.waitForOutput(") ready.", timeout: .seconds(30))
         } catch {
             server.stop()
-            throw TestServerError("ngircd did not listen on \(port): \(error)\n\(server.output)")
+            try? FileManager.default.removeItem(at: directory)
+            if server.output.contains("Can't bind") { throw PortInUseError(output: server.output) }
+            throw TestServerError("ngircd did not start on \(port): \(error)")
         }
-        return Ngircd(server: server, port: port, directory: directory)
+        if server.output.contains("Can't bind") {
+            server.stop()
+            try? FileManager.default.removeItem(at: directory)
+            throw PortInUseError(output: server.output)
+        }
+        return Ngircd(server: server, port: port, tlsPort: tlsPort, directory: directory)
     }
 
     func stop() {
@@ -115,13 +134,9 @@ final class Human: Sendable {
 
     /// Waits (polling, never blocking a thread) for a received line matching `predicate`.
     func waitFor(_ what: String, timeout: Duration = .seconds(20), _ predicate: @Sendable (String) -> Bool) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let line = lines.first(where: predicate) { return line }
-            try await Task.sleep(for: .milliseconds(50))
+        try await eventuallyValue(what, timeout: timeout, detail: { "\(self.nick) saw:\n\(self.lines.suffix(30).joined(separator: "\n"))" }) {
+            lines.first(where: predicate)
         }
-        Issue.record("timed out waiting for \(what); \(nick) saw:\n\(lines.suffix(30).joined(separator: "\n"))")
-        throw TestServerError("timed out waiting for \(what)")
     }
 
     func close() async {
@@ -130,13 +145,3 @@ final class Human: Sendable {
     }
 }
 
-/// Polls `condition` until true or the deadline.
-func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: @Sendable () async -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    Issue.record("timed out waiting for \(what)")
-    throw TestServerError("timed out waiting for \(what)")
-}

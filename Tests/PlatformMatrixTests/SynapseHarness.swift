@@ -51,9 +51,9 @@ final class Synapse: Sendable {
         async throws -> Synapse
     {
         let python = try python()
-        var attempt = 0
-        while true {
-            attempt += 1
+        // Synapse cannot bind port 0 and report it: the port is a candidate written into its config, and a bind
+        // error (Synapse exits) writes the config again with a new one.
+        return try await retryingOnBindError { _ in
             let port = try fixedPort ?? freeLoopbackPort()
             let directory = fixedDirectory
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent("pb-synapse-\(UUID().uuidString)")
@@ -68,7 +68,9 @@ final class Synapse: Sendable {
             } catch {
                 server.stop()
                 if fixedDirectory == nil { try? FileManager.default.removeItem(at: directory) }
-                if server.output.contains("Address already in use"), fixedPort == nil, attempt < 4 { continue }
+                if server.output.localizedCaseInsensitiveContains("address already in use") {
+                    throw PortInUseError(output: server.output)
+                }
                 throw error
             }
         }
@@ -185,27 +187,6 @@ struct Human: Sendable {
     }
 }
 
-/// Polls `condition` until true or the deadline (generous: the machine is shared).
-func eventually(_ what: String, timeout: Duration = .seconds(60), _ condition: @Sendable () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return }
-        try await Task.sleep(for: .milliseconds(150))
-    }
-    Issue.record("timed out waiting for \(what)")
-    throw TestServerError("timed out waiting for \(what)")
-}
-
-/// Polls until `body` returns a value.
-func eventuallyValue<T: Sendable>(_ what: String, timeout: Duration = .seconds(60), _ body: @Sendable () async throws -> T?) async throws -> T {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if let value = try? await body() { return value }
-        try await Task.sleep(for: .milliseconds(150))
-    }
-    Issue.record("timed out waiting for \(what)")
-    throw TestServerError("timed out waiting for \(what)")
-}
 
 /// Drives the fake model server's control API.
 struct FakeModel: Sendable {

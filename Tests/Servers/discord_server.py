@@ -204,6 +204,7 @@ import time
 from urllib.parse import parse_qs
 
 import discord_gateway as G
+import portfile
 import discord_rest as R
 import discord_world as W
 from model_server import read_body, read_request
@@ -909,6 +910,7 @@ async def main():
     global SRV
     parser = argparse.ArgumentParser(description="fake Discord gateway + REST")
     parser.add_argument("--port", type=int, required=True)
+    portfile.add_argument(parser)
     parser.add_argument("--token")
     parser.add_argument("--heartbeat-ms", type=int)
     parser.add_argument("--api-prefix")
@@ -926,6 +928,8 @@ async def main():
         overrides["api_prefix"] = args.api_prefix.rstrip("/")
     SRV = Server(args.port, overrides)
     server = await asyncio.start_server(handle_client, "127.0.0.1", args.port, backlog=1024, limit=1 << 22)
+    args.port = SRV.port = portfile.bound_port(server.sockets)
+    portfile.report(args.port_file, args.port)
     tick = asyncio.create_task(ticker())  # noqa: F841 (kept referenced for the server's lifetime)
     prefix = SRV.cfg["api_prefix"]
     print(f"READY discord_server rest=http://127.0.0.1:{args.port}{prefix} gateway=ws://127.0.0.1:{args.port} "

@@ -25,6 +25,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+import portfile
 
 lock = threading.Lock()
 gates = {}        # name -> threading.Event
@@ -190,6 +191,7 @@ class Server(ThreadingHTTPServer):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    portfile.add_argument(parser)
     parser.add_argument("--tls", action="store_true")
     parser.add_argument("--blackhole", action="store_true")
     args = parser.parse_args()
@@ -217,6 +219,7 @@ def main():
             keep.append(filler)
         time.sleep(0.2)
         print("BLACKHOLE %d" % hole.getsockname()[1], flush=True)
+    portfile.report(args.port_file, server.server_address[1])
     print("READY", flush=True)
     server.serve_forever()
 

@@ -17,6 +17,7 @@ With --no-sasl the server does not offer sasl (clients should fall back to NickS
 import argparse
 import asyncio
 import base64
+import portfile
 
 
 def event(text):
@@ -126,11 +127,13 @@ async def handle(reader, writer, args):
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    portfile.add_argument(parser)
     parser.add_argument("--account", required=True)
     parser.add_argument("--password", required=True)
     parser.add_argument("--no-sasl", action="store_true")
     args = parser.parse_args()
     server = await asyncio.start_server(lambda r, w: handle(r, w, args), "127.0.0.1", args.port)
+    portfile.report(args.port_file, portfile.bound_port(server.sockets))
     print("READY", flush=True)
     async with server:
         await server.serve_forever()

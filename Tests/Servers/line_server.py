@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import ssl
+import portfile
 
 
 async def handle(reader, writer):
@@ -49,6 +50,7 @@ async def handle(reader, writer):
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    portfile.add_argument(parser)
     parser.add_argument("--tls", action="store_true")
     args = parser.parse_args()
     context = None
@@ -57,6 +59,7 @@ async def main():
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(os.path.join(certs, "server.pem"), os.path.join(certs, "server.key"))
     server = await asyncio.start_server(handle, "127.0.0.1", args.port, ssl=context, limit=1 << 20)
+    portfile.report(args.port_file, portfile.bound_port(server.sockets))
     print("READY", flush=True)
     async with server:
         await server.serve_forever()

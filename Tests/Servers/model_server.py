@@ -60,6 +60,7 @@ import json
 import re
 import sys
 import time
+import portfile
 
 MARKER = re.compile(r"<<fake\s+(\{.*\})\s*>>", re.S)
 
@@ -442,11 +443,14 @@ async def main():
     global STATE
     parser = argparse.ArgumentParser(description="fake M2-her server")
     parser.add_argument("--port", type=int, required=True)
+    portfile.add_argument(parser)
     parser.add_argument("--reject-roles", default="", help="comma-separated roles answered with HTTP 400")
     parser.add_argument("--style", default="openrouter", choices=["openrouter", "minimax", "minimax-native"])
     args = parser.parse_args()
     STATE = State([r for r in args.reject_roles.split(",") if r], args.style)
     server = await asyncio.start_server(handle, "127.0.0.1", args.port, backlog=1024)
+    args.port = portfile.bound_port(server.sockets)
+    portfile.report(args.port_file, args.port)
     print(f"READY model_server on 127.0.0.1:{args.port}", flush=True)
     async with server:
         await server.serve_forever()

@@ -20,6 +20,7 @@ import ssl
 import struct
 import sys
 from urllib.parse import parse_qs, urlsplit
+import portfile
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -166,6 +167,7 @@ async def handle(reader, writer):
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    portfile.add_argument(parser)
     parser.add_argument("--tls", action="store_true")
     args = parser.parse_args()
     context = None
@@ -174,6 +176,7 @@ async def main():
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(os.path.join(certs, "server.pem"), os.path.join(certs, "server.key"))
     server = await asyncio.start_server(handle, "127.0.0.1", args.port, ssl=context, backlog=1024, limit=1 << 22)
+    portfile.report(args.port_file, portfile.bound_port(server.sockets))
     print("READY", flush=True)
     async with server:
         await server.serve_forever()

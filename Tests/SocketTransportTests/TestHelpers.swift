@@ -51,10 +51,3 @@ func patternBytes(_ count: Int, seed: UInt32 = 7) -> [UInt8] {
     }
 }
 
-/// Resident set size in bytes, from /proc/self/statm.
-func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-    let fields = text.split(separator: " ")
-    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-}
