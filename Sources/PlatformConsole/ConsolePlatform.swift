@@ -141,10 +141,13 @@ final class ConsoleState: @unchecked Sendable {
         set { lock.lock(); _speaker = newValue; lock.unlock() }
     }
 
+    /// Ids unique across sessions on one store (see `SessionIDPrefix`).
+    private let session = SessionIDPrefix.make()
+
     func nextMessageID() -> String {
         lock.lock()
         defer { lock.unlock() }
         counter += 1
-        return "c\(counter)"
+        return "c\(session)-\(counter)"
     }
 }

@@ -72,10 +72,14 @@ final class JSONLinesPlatform: ChatPlatform, @unchecked Sendable {
         continuation.yield(.messageCreated(message))
     }
 
+    /// Ids this process makes are unique across runs on one store (see `SessionIDPrefix`). Input lines
+    /// with their own `id` keep it: the sender then owns its uniqueness.
+    private let session = SessionIDPrefix.make()
+
     private func nextID(_ prefix: String) -> String {
         lock.withLock {
             counter += 1
-            return "\(prefix)\(counter)"
+            return "\(prefix)\(session)-\(counter)"
         }
     }
 

@@ -78,6 +78,51 @@ struct CLI {
         #expect(!output.contains("sk-test-secret-value"), "the key is never echoed")
     }
 
+    /// The store remembers answered message ids; console ids that restarted at `c1` in every session made
+    /// the second session's messages look answered already, so it answered nothing.
+    @Test func aSecondChatSessionOnTheSameStoreIsAnsweredToo() async throws {
+        let fixture = try await OperationsFixture()
+        let config = fixture.directory.appendingPathComponent("chat.toml").path
+        try """
+            personas_dir = "personas"
+
+            [model]
+            provider = "openrouter"
+            base_url = "http://127.0.0.1:\(fixture.modelPort)/api/v1"
+            api_key_env = "PB_TEST_KEY"
+            max_attempts = 1
+
+            [storage]
+            path = "state/bridge.sqlite"
+
+            [defaults.trigger]
+            mode = "always"
+            cooldown_seconds = 0
+
+            [platforms.console]
+            enabled = true
+            channel = "demo"
+
+            [[channels]]
+            platform = "console"
+            channel = "demo"
+            personas = ["ada"]
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        for session in ["first", "second"] {
+            let input = fixture.directory.appendingPathComponent("\(session).txt").path
+            try "hello from the \(session) session\n".write(toFile: input, atomically: true, encoding: .utf8)
+            let chat = try TestServer(
+                executable: "/bin/sh",
+                arguments: ["-c", "exec \"$1\" chat --config \"$2\" < \"$3\"", "sh", CLI.binary, config, input],
+                environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "PB_TEST_KEY": OperationsFixture.apiKey])
+            let (code, output) = try await chat.waitForCompleteOutput(timeout: .seconds(60))
+            #expect(code == 0, "\(session) session: \(output)")
+            #expect(output.contains("You said: hello from the \(session) session"), "the \(session) session is answered: \(output)")
+        }
+        #expect(try await fixture.query("SELECT count(*) FROM answered") == ["2"], "both triggers claimed")
+        #expect(try await fixture.query("SELECT count(*) FROM reply") == ["2"], "both replies in history")
+    }
+
     @Test func versionPrintsTheVersion() async throws {
         let (code, output) = try await CLI.run(["version"])
         #expect(code == 0)
