@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "Observability",
             dependencies: [
-                "BridgeCore", "SocketTransport",
+                "BridgeCore", "SocketTransport", "Storage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

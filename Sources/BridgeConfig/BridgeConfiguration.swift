@@ -6,11 +6,14 @@ public struct StorageSettings: Hashable, Sendable {
     public var path: String?
     /// A database URL such as `postgres://…`, when given instead of a path.
     public var url: String?
+    /// How long one store call may take before it fails with a timeout (`call_timeout_seconds`).
+    public var callTimeoutSeconds: Double
 
     /// Creates storage settings.
-    public init(path: String? = nil, url: String? = nil) {
+    public init(path: String? = nil, url: String? = nil, callTimeoutSeconds: Double = 5) {
         self.path = path
         self.url = url
+        self.callTimeoutSeconds = callTimeoutSeconds
     }
 
     /// The default path relative to the config file.

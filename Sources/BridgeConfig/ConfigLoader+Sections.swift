@@ -95,6 +95,7 @@ extension ConfigLoader {
         reader.checkKeys(table, at: "storage", known: ConfigSchema.storage)
         let path = reader.string(table, "path", at: "storage", nonEmpty: true)
         let url = reader.string(table, "url", at: "storage", nonEmpty: true)
+        let callTimeout = reader.double(table, "call_timeout_seconds", at: "storage", range: 0...600, openLower: true) ?? 5
         if path != nil && url != nil {
             reader.report("storage.url", "both storage.path and storage.url are set", hint: "use path for SQLite or url for a database server, not both")
         }
@@ -102,9 +103,9 @@ extension ConfigLoader {
             if !url.contains("://") {
                 reader.report("storage.url", "storage.url is not a URL", hint: "write e.g. url = \"postgres://user@host/db\", or use path for SQLite")
             }
-            return StorageSettings(url: reader.expand(url, at: "storage.url", required: true))
+            return StorageSettings(url: reader.expand(url, at: "storage.url", required: true), callTimeoutSeconds: callTimeout)
         }
-        return StorageSettings(path: reader.absolutePath(path ?? StorageSettings.defaultRelativePath))
+        return StorageSettings(path: reader.absolutePath(path ?? StorageSettings.defaultRelativePath), callTimeoutSeconds: callTimeout)
     }
 
     func readDefaults(_ root: [String: ConfigValue], _ reader: SchemaReader) -> DefaultsSettings {

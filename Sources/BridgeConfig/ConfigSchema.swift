@@ -5,7 +5,7 @@ enum ConfigSchema {
     static let model = ["provider", "base_url", "model", "api_key_env", "api_key_file", "dialect", "extra_headers",
                         "http_referer", "x_title", "max_attempts", "idle_timeout_seconds", "connect_timeout_seconds",
                         "temperature", "top_p", "max_output_tokens"]
-    static let storage = ["path", "url"]
+    static let storage = ["path", "url", "call_timeout_seconds"]
     static let defaults = ["command_prefix", "history_messages", "context_tokens", "safety_margin_tokens",
                            "max_reply_characters", "catch_up_window_seconds", "trigger"]
     static let trigger = ["mode", "talkativeness", "cooldown_seconds", "max_bot_turns", "respond_to_bots"]

@@ -2,10 +2,12 @@ import BridgeCore
 import Logging
 import ServiceLifecycle
 import SocketTransport
+import Storage
 
 /// Serves `/metrics`, `/healthz` and `/readyz` as a `Service` until graceful shutdown.
 ///
-/// Ready means every configured platform reports `isConnected` and the bridge is not shutting down.
+/// Ready means every configured platform reports `isConnected`, the bridge is not shutting down, and the
+/// store answered in time (fewer than three calls in a row overran their deadline).
 public final class OperationsServer: Service, Sendable {
     /// What `/readyz` reports.
     public struct Readiness: Sendable, Hashable {
@@ -13,15 +15,21 @@ public final class OperationsServer: Service, Sendable {
         public var notReady: [String]
         /// Whether shutdown has started.
         public var draining: Bool
+        /// Store calls in a row that overran their deadline (0 when there is no `DeadlineStore`).
+        public var storeDeadlineFailures: Int
 
         /// Creates a readiness report.
-        public init(notReady: [String], draining: Bool) {
+        public init(notReady: [String], draining: Bool, storeDeadlineFailures: Int = 0) {
             self.notReady = notReady
             self.draining = draining
+            self.storeDeadlineFailures = storeDeadlineFailures
         }
 
+        /// Whether the store answers in time: fewer than `StoreHealth.unhealthyAfter` deadline failures in a row.
+        public var storeIsHealthy: Bool { storeDeadlineFailures < StoreHealth.unhealthyAfter }
+
         /// Whether `/readyz` answers 200.
-        public var isReady: Bool { notReady.isEmpty && !draining }
+        public var isReady: Bool { notReady.isEmpty && !draining && storeIsHealthy }
     }
 
     private let server: HTTPServer
@@ -37,12 +45,14 @@ public final class OperationsServer: Service, Sendable {
         }
     }
 
-    /// Readiness from a set of platforms and a router.
-    public static func readiness(platforms: [any ChatPlatform], router: Router?) -> @Sendable () -> Readiness {
+    /// Readiness from a set of platforms, a router and the store's deadline record.
+    public static func readiness(platforms: [any ChatPlatform], router: Router?, store: StoreHealth? = nil)
+        -> @Sendable () -> Readiness
+    {
         let boxed = PlatformList(platforms: platforms)
         return {
             Readiness(notReady: boxed.platforms.filter { !$0.isConnected }.map(\.platformName).sorted(),
-                      draining: router?.isDraining ?? false)
+                      draining: router?.isDraining ?? false, storeDeadlineFailures: store?.consecutiveDeadlineFailures ?? 0)
         }
     }
 
@@ -61,6 +71,9 @@ public final class OperationsServer: Service, Sendable {
             var reasons: [String] = []
             if report.draining { reasons.append("shutting down") }
             if !report.notReady.isEmpty { reasons.append("not connected: " + report.notReady.joined(separator: ", ")) }
+            if !report.storeIsHealthy {
+                reasons.append("store: \(report.storeDeadlineFailures) calls in a row overran their deadline")
+            }
             return .text("not ready: " + reasons.joined(separator: "; ") + "\n", status: 503)
         default:
             return .text("not found; try /metrics, /healthz or /readyz\n", status: 404)

@@ -18,6 +18,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code("invalidArgument")
         /// The store was closed.
         public static let closed = Code("closed")
+        /// A call did not finish within its deadline (`DeadlineStore`).
+        public static let timedOut = Code("timedOut")
         /// Any other database failure.
         public static let database = Code("database")
 

@@ -176,6 +176,14 @@ public final class PostgresStore: Store {
         }
     }
 
+    /// The TCP keepalive idle time (seconds) of a pooled session, for tests and diagnostics (0: the OS default).
+    package func sessionKeepaliveIdleSeconds() async throws -> String? {
+        try await withConnection("reading the session's keepalive setting") { connection in
+            try await connection.query("SELECT current_setting('tcp_keepalives_idle')", logger: Self.quietLogger)
+                .decodeFirst(String.self)
+        }
+    }
+
     /// Closes every pooled connection; commits are already durable on the server.
     public func close() async throws {
         let wasOpen = closed.withLock { isClosed in

@@ -61,8 +61,20 @@ extension PostgresStoreConfiguration {
         }
         configuration.options.connectTimeout = .seconds(connectTimeout.components.seconds)
         configuration.options.maximumConnections = maximumConnections
+        // A connection the network or a failover killed silently must not be leased again: idle connections run
+        // a probe query every 10 s, and one that fails it is closed and replaced by the pool.
+        configuration.options.keepAliveBehavior = .init(frequency: .seconds(10))
+        // postgres-nio offers no SO_KEEPALIVE on its sockets, so ask the server for TCP keepalives on each
+        // session instead (probes after 30 s idle, every 10 s, 3 misses close it); calls in flight on a dead
+        // connection are bounded by the store's call deadline (`DeadlineStore`).
+        configuration.options.additionalStartupParameters = Self.keepaliveStartupParameters
         return configuration
     }
+
+    /// Session settings sent at login: server-side TCP keepalive (ignored on Unix sockets).
+    static let keepaliveStartupParameters = [
+        ("tcp_keepalives_idle", "30"), ("tcp_keepalives_interval", "10"), ("tcp_keepalives_count", "3"),
+    ]
 
     private func socketPath(in directory: String) -> String {
         directory + "/.s.PGSQL.\(port)"

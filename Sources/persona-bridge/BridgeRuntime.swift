@@ -41,11 +41,16 @@ struct BridgeRuntime {
             FileHandle.standardError.write(Data("persona-bridge: \(error.message)\n".utf8))
             throw ExitCodeError.failure
         }
-        let store = try await openStore(configuration.storage, logger: logger)
+        // Every call gets a deadline: a database that stops answering must not hang replies or shutdown.
+        let store = DeadlineStore(try await openStore(configuration.storage, logger: logger),
+                                  deadline: .milliseconds(Int64(configuration.storage.callTimeoutSeconds * 1000)))
         let http = HTTPClient(logger: logger)
         let model = ModelClient(configuration: modelConfiguration, httpClient: http, logger: logger)
         return BridgeRuntime(configuration: configuration, store: store, http: http, model: model, logger: logger)
     }
+
+    /// Consecutive store deadline failures, for `/readyz`.
+    var storeHealth: StoreHealth? { (store as? DeadlineStore)?.health }
 
     /// A router over `platforms`.
     func router(platforms: [any ChatPlatform], metrics: BridgeMetrics = BridgeMetrics()) -> Router {

@@ -91,7 +91,7 @@ struct RunCommand: AsyncParsableCommand {
         if let metricsEndpoint {
             let server = OperationsServer(
                 host: metricsEndpoint.host, port: metricsEndpoint.port, metrics: metrics, logger: logger,
-                readiness: OperationsServer.readiness(platforms: platforms, router: router))
+                readiness: OperationsServer.readiness(platforms: platforms, router: router, store: runtime.storeHealth))
             do {
                 let port = try await server.start()
                 logger.notice("operations endpoint ready", metadata: ["address": "\(metricsEndpoint.host):\(port)"])

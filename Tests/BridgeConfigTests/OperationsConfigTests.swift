@@ -11,6 +11,26 @@ struct OperationsConfigTests {
         return (ConfigLoader(environment: ["OPENROUTER_API_KEY": "sk-or-test"]).load(configPath: file), directory)
     }
 
+    @Test func storageCallTimeoutIsReadAndChecked() throws {
+        let base = """
+            [platforms.jsonl]
+            enabled = true
+            server = "local"
+            moderators = ["mod"]
+
+            """
+        let (defaulted, first) = try load(base)
+        defer { first.remove() }
+        #expect(try #require(defaulted.configuration).storage.callTimeoutSeconds == 5)
+        let (set, second) = try load(base + "[storage]\npath = \"state/b.sqlite\"\ncall_timeout_seconds = 2.5\n")
+        defer { second.remove() }
+        #expect(!set.hasErrors, "\(set.diagnostics)")
+        #expect(try #require(set.configuration).storage.callTimeoutSeconds == 2.5)
+        let (zero, third) = try load(base + "[storage]\ncall_timeout_seconds = 0\n")
+        defer { third.remove() }
+        #expect(zero.diagnostics.contains { $0.keyPath == "storage.call_timeout_seconds" })
+    }
+
     @Test func everyOperationsAndBudgetKeyIsRead() throws {
         let (result, directory) = try load("""
             [operations]

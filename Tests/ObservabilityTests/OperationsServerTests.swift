@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Observability
 import SocketTransport
+@testable import Storage
 
 @Suite struct OperationsServerTests {
     @Test func respondsToTheThreeEndpoints() {
@@ -22,6 +23,27 @@ import SocketTransport
         #expect(String(decoding: shuttingDown.body, as: UTF8.self).contains("shutting down"))
         let fine: @Sendable () -> OperationsServer.Readiness = { .init(notReady: [], draining: false) }
         #expect(OperationsServer.respond(to: HTTPServerRequest(path: "/readyz"), metrics: registry, readiness: fine).status == 200)
+    }
+
+    @Test func threeStoreDeadlineFailuresInARowMakeTheProcessNotReady() async throws {
+        let registry = MetricsRegistry()
+        let health = StoreHealth()
+        let store = DeadlineStore(try SQLiteStore.inMemory(), deadline: .milliseconds(20), health: health)
+        let readiness = OperationsServer.readiness(platforms: [], router: nil, store: health)
+        func readyz() -> (Int, String) {
+            let response = OperationsServer.respond(to: HTTPServerRequest(path: "/readyz"), metrics: registry, readiness: readiness)
+            return (response.status, String(decoding: response.body, as: UTF8.self))
+        }
+        for failure in 1...3 {
+            #expect(readyz().0 == 200, "still ready before deadline failure \(failure)")
+            // A call that does not answer in time overruns its deadline (it ends when the deadline cancels it).
+            await #expect(throws: StorageError.self) { try await store.run("stuck") { _ in try? await Task.sleep(for: .seconds(600)) } }
+        }
+        let (status, body) = readyz()
+        #expect(status == 503)
+        #expect(body.contains("store: 3 calls in a row overran their deadline"), "\(body)")
+        _ = try await store.messageCount(in: ChannelKey(platform: "p", channelID: "c"))
+        #expect(readyz().0 == 200, "one call in time makes it ready again")
     }
 }
 
