@@ -25,6 +25,7 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
         var moderators: Set<String> = []
         var nextID = 0
         var failEdits = 0
+        var failSends = 0
         var connected = true
         var handled: [PlatformEvent] = []
     }
@@ -103,6 +104,11 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
         state.withLock { $0.failEdits = count }
     }
 
+    /// Makes the next `count` sends fail (a platform that refuses new messages).
+    public func failNextSends(_ count: Int) {
+        state.withLock { $0.failSends = count }
+    }
+
     /// Every operation so far.
     public var operations: [Operation] { state.withLock { $0.operations } }
 
@@ -124,7 +130,11 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
 
     /// Records the send and returns a fresh id.
     public func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
-        let id = state.withLock { s in
+        let id = try state.withLock { s in
+            if s.failSends > 0 {
+                s.failSends -= 1
+                throw InjectedError(message: "injected send failure")
+            }
             s.nextID += 1
             let id = "out-\(idTag)-\(s.nextID)"
             s.operations.append(.send(messageID: id, channel: channel, text: text, replyTo: replyTo, identity: identity))

@@ -139,8 +139,8 @@ public final class Router: Service, Sendable {
     public var isDraining: Bool { state.withLock { $0.draining } }
 
     /// Forwards a model stream, measuring time to first token, and registers it so shutdown can cut it off.
-    private func guarded(_ upstream: AsyncThrowingStream<ModelEvent, any Error>, started: Duration)
-        -> AsyncThrowingStream<ModelEvent, any Error>
+    private func guarded(_ upstream: AsyncThrowingStream<ModelEvent, any Error>, started: Duration,
+                         history: StreamingHistory? = nil) -> AsyncThrowingStream<ModelEvent, any Error>
     {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: ModelEvent.self, throwing: (any Error).self)
         let id: Int? = state.withLock { s in
@@ -163,6 +163,7 @@ public final class Router: Service, Sendable {
                         sawText = true
                         metrics.modelFirstToken(clock.now - started)
                     }
+                    if case .delta(let piece) = event { history?.delta(piece) }
                     continuation.yield(event)
                 }
                 continuation.finish()
@@ -281,8 +282,27 @@ public final class Router: Service, Sendable {
             logger.info("already answered", metadata: ["message-id": "\(message.messageID)"])
             return
         }
-        try await reply(as: persona, in: message.channel, to: message.messageID, platform: platform,
-                        requestedBy: message.author, logger: logger)
+        let progress = ReplyProgress()
+        do {
+            try await reply(as: persona, in: message.channel, to: message.messageID, platform: platform,
+                            requestedBy: message.author, progress: progress, logger: logger)
+        } catch {
+            await releaseUnanswered(key, message.messageID, progress: progress, logger: logger)
+            throw error
+        }
+        await releaseUnanswered(key, message.messageID, progress: progress, logger: logger)
+    }
+
+    /// Gives the claim back when nothing reached the platform (the reply failed or was skipped before its first
+    /// message), so a restart's catch-up can answer the message instead of treating it as answered forever.
+    private func releaseUnanswered(_ key: ChannelKey, _ messageID: String, progress: ReplyProgress, logger: Logger) async {
+        guard !progress.reachedPlatform else { return }
+        do {
+            try await store.releaseAnswer(channel: key, messageID: messageID)
+            logger.info("nothing was sent; claim released", metadata: ["message-id": "\(messageID)"])
+        } catch {
+            logger.error("could not release the claim", metadata: ["message-id": "\(messageID)", "error": "\(error)"])
+        }
     }
 
     private func activePersonas(in channel: ChannelRef) async throws -> [Persona] {
@@ -316,7 +336,8 @@ public final class Router: Service, Sendable {
 
     /// Streams a reply from `persona` and records it.
     func reply(as persona: Persona, in channel: ChannelRef, to triggerID: String?, platform: any ChatPlatform,
-               continuation requester: String? = nil, requestedBy user: ChatUser? = nil, logger: Logger) async throws {
+               continuation requester: String? = nil, requestedBy user: ChatUser? = nil, progress: ReplyProgress? = nil,
+               logger: Logger) async throws {
         let key = Self.key(channel)
         if isDraining { return }
         let stored = try await store.recentMessages(in: key, limit: configuration.historyLimit)
@@ -351,19 +372,29 @@ public final class Router: Service, Sendable {
         logger.debug("reply", metadata: ["persona": "\(persona.name)", "history": "\(context.historyCount)",
                                          "estimate": "\(estimate)"])
         guard let admission = try await admit(user: user, in: channel, estimatedPromptTokens: estimate,
-                                              platform: platform, logger: logger) else { return }
+                                              platform: platform, logger: logger) else {
+            // Refused by a budget: the refusal is the answer (a restart must not answer it after all).
+            progress?.markReachedPlatform()
+            return
+        }
         var logger = logger
         logger[metadataKey: "request-id"] = "\(admission.record.requestID)"
 
-        let engine = ReplyEngine(platform: platform, scheduler: scheduler(for: channel, platform: platform),
+        // The reply's history row is written when its first message is sent and kept up to date while it streams.
+        let streaming = StreamingHistory(store: store, channel: key, persona: persona, triggerID: triggerID, clock: clock,
+                                       logger: logger)
+        let engine = ReplyEngine(platform: HistoryRecordingPlatform(platform, history: streaming),
+                                 scheduler: scheduler(for: channel, platform: platform),
                                  notices: .init(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)"),
                                  logger: logger)
         let identity = PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: persona.avatarURL)
         metrics.replyStarted(platform: platform.platformName)
         let started = clock.now
-        let outcome = await engine.run(guarded(model.stream(request), started: started), in: channel, replyTo: triggerID,
-                                       as: identity)
+        let outcome = await engine.run(guarded(model.stream(request), started: started, history: streaming), in: channel,
+                                       replyTo: triggerID, as: identity)
+        let storedEarly = await streaming.finish()
         metrics.modelTotal(clock.now - started)
+        if !outcome.messages.isEmpty { progress?.markReachedPlatform() }
         if let error = outcome.error {
             metrics.replyFailed(platform: platform.platformName, reason: error is ReplyInterruption ? "shutdown" : "error")
             // The model provider's own 429 (after the client's retries) counts with the platforms' ones.
@@ -379,7 +410,10 @@ public final class Router: Service, Sendable {
         }
         do {
             if let first = outcome.messages.first {
-                if !outcome.text.isEmpty {
+                if storedEarly == first.messageID {
+                    // The complete text replaces the partial one written while streaming (and its interrupted mark).
+                    try await store.applyEdit(in: key, messageID: first.messageID, newText: outcome.text)
+                } else if !outcome.text.isEmpty {
                     try await store.insert(StoredMessage(
                         channel: key, messageID: first.messageID, speakerID: "persona:\(persona.name)",
                         speakerName: persona.displayName, kind: .persona, personaName: persona.name, text: outcome.text,

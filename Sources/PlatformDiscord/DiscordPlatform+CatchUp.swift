@@ -15,15 +15,30 @@ extension DiscordPlatform {
         return Date(timeIntervalSince1970: Double((value >> 22) + 1_420_070_400_000) / 1000)
     }
 
-    /// Remembers the newest message id of bound channels, for catch-up after downtime.
-    func noteSeen(_ message: DiscordMessage) async {
+    /// Remembers the newest message id passed on in a bound channel (where a catch-up after a reconnect starts)
+    /// and that it is in flight (the persisted mark must not pass it until the Router has handled it).
+    func noteDelivered(_ message: DiscordMessage) {
         guard configuration.boundChannels.contains(where: { $0.channelID == message.channelId }) else { return }
-        let newer = state.withLock { s -> Bool in
-            if let last = s.lastSeen[message.channelId], !Self.snowflakeLess(last, message.id) { return false }
-            s.lastSeen[message.channelId] = message.id
-            return true
+        state.withLock { s in
+            if s.lastSeen[message.channelId].map({ Self.snowflakeLess($0, message.id) }) ?? true {
+                s.lastSeen[message.channelId] = message.id
+            }
+            s.catchUpMarks[message.channelId, default: CatchUpMark()].delivered(message.id)
         }
-        if newer { try? await store.setState(message.id, for: Self.lastSeenKey(message.channelId)) }
+    }
+
+    /// Moves the persisted catch-up mark once a message is completely handled (never past one still in flight),
+    /// so a crash while the Router handles a message leaves it for the restart's catch-up.
+    func noteHandled(channelID: String, messageID: String) async {
+        guard configuration.boundChannels.contains(where: { $0.channelID == channelID }) else { return }
+        let mark = state.withLock { $0.catchUpMarks[channelID, default: CatchUpMark()].handled(messageID) }
+        if let mark { try? await store.setState(mark, for: Self.lastSeenKey(channelID)) }
+    }
+
+    /// The Router's acknowledgement of an event: a created message is handled (stored, and answered if at all).
+    public func handled(_ event: PlatformEvent) async {
+        guard case .messageCreated(let message) = event else { return }
+        await noteHandled(channelID: message.channel.channelID, messageID: message.messageID)
     }
 
     /// After a new session, fetches what each bound channel missed and passes the fresh messages on; the Router
@@ -64,8 +79,10 @@ extension DiscordPlatform {
             guard let newest = messages.last else { break }
             for var message in messages {
                 message.guildId = message.guildId ?? channelGuild(channelID) ?? bound.guildID
-                await noteSeen(message)
+                noteDelivered(message)
                 guard let time = Self.snowflakeTime(message.id), time >= cutoff, let event = incoming(message), !event.isOwnMessage else {
+                    // Not passed on: nothing will acknowledge it, so it counts as handled now.
+                    await noteHandled(channelID: channelID, messageID: message.id)
                     continue
                 }
                 continuation.yield(.messageCreated(event))

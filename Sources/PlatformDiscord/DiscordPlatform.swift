@@ -30,6 +30,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var ownMessageIDs: Set<String> = []
         var ownMessageOrder: [String] = []
         var lastSeen: [String: String] = [:]
+        var catchUpMarks: [String: CatchUpMark] = [:]
         var commandsRegistered = false
         var router: Router?
     }
@@ -253,7 +254,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             state.withLock { _ = $0.guilds[event.guildId]?.roles.removeValue(forKey: event.roleId) }
         case .messageCreate(let message):
             if let event = incoming(message) {
-                await noteSeen(message)
+                noteDelivered(message)
                 continuation.yield(.messageCreated(event))
             }
         case .messageUpdate(let update):

@@ -153,6 +153,24 @@ func tempDatabasePath() -> String {
         #expect(Set(ids).isSubset(of: Set(history.map(\.messageID))))
     }
 
+    @Test func aClaimWhoseReplyReachedNothingIsReleasedAndAnsweredLater() async throws {
+        let store = try SQLiteStore.inMemory()
+        let h = Harness(store: store, model: FakeModel.echo())
+        // The reply and its failure notice both fail to send: nothing reaches the platform.
+        h.platform.failNextSends(2)
+        let first = h.platform.post("Aria, are you there?", by: alice, in: h.channel)
+        try await eventually("the failed trigger handled") { h.platform.handledEvents.count == 1 }
+        #expect(h.platform.sentMessages.isEmpty)
+        #expect(try await !store.isAnswered(channel: Router.key(h.channel), messageID: first),
+                "the claim is given back so a restart's catch-up can answer it")
+        // A reply that reaches the platform keeps its claim.
+        let second = h.platform.post("Aria, now?", by: alice, in: h.channel)
+        try await h.waitForSends(1)
+        try await eventually("the second trigger handled") { h.platform.handledEvents.count == 2 }
+        await h.stop()
+        #expect(try await store.isAnswered(channel: Router.key(h.channel), messageID: second))
+    }
+
     @Test func moderatorPersonaSetSurvivesRestart() async throws {
         let path = tempDatabasePath()
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -307,13 +325,9 @@ func tempDatabasePath() -> String {
         h.platform.post("!pb regenerate", by: moderator, in: h.channel)
         try await h.waitForSends(2) { $0.last?.text == "take 2" }
         let key = Router.key(h.channel)
-        // The reply is stored just after its last edit: wait for the store, not only the platform.
-        var texts: [String] = []
-        for _ in 0..<200 {
-            texts = try await h.store.recentMessages(in: key, limit: 10).map(\.text)
-            if texts.count == 2 { break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        // The reply is recorded just after its last edit: wait until the Router has handled the command.
+        try await eventually("the regenerate command handled") { h.platform.handledEvents.count == 2 }
+        let texts = try await h.store.recentMessages(in: key, limit: 10).map(\.text)
         #expect(texts == ["Aria, pick a number", "take 2"])
         #expect(h.platform.sentMessages.first?.text == "(replaced by a new reply)")
 

@@ -69,6 +69,79 @@ import Testing
         }
     }
 
+    /// One SQL query's first column of the first row, through Python's sqlite3 (the bridge may still have it open).
+    static func sqlite(_ path: String, _ sql: String) async throws -> String {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("pb-sql-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let python = try TestServer(executable: "/bin/sh", arguments: [
+            "-c", "out=$1; shift; exec python3 -c \"$@\" > \"$out\"", "sh", out,
+            "import sqlite3,sys\nrow=sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()\nprint('' if row is None else row[0])",
+            path, sql,
+        ])
+        guard try await python.waitForExit(timeout: .seconds(60)) == 0 else { throw TestServerError("sqlite3 failed: \(python.output)") }
+        return try String(contentsOfFile: out, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// SIGKILL while a reply streams: the catch-up mark has not passed the trigger (it moves only once the Router
+    /// has handled a message), so the restart's catch-up delivers the trigger again, and its claim, taken before
+    /// the crash, keeps it from being answered twice.
+    @Test func aBridgeKilledMidReplyDoesNotLoseOrRepeatTheTrigger() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let (model, modelPort) = try await startPythonServer("model_server.py")
+        defer { model.stop() }
+        let dir = try Self.writeBot(apiBase: fake.apiBase, modelPort: modelPort)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("bot.toml").path
+        let store = dir.appendingPathComponent("state/bridge.sqlite").path
+        let environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret",
+                           "PB_DISCORD_TOKEN": "fake-bot-token"]
+        let markQuery = "SELECT value FROM kv_state WHERE key = 'discord.last_seen.\(World.general)'"
+        func startBridge() throws -> TestServer {
+            try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
+                           arguments: ["run", "--config", config, "--log-level", "debug"], environment: environment)
+        }
+        func replies(to id: String) async throws -> [JSON] {
+            try await fake.botMessages(in: World.general).filter { $0["message_reference"]["message_id"].string == id }
+        }
+
+        let bridge = try startBridge()
+        defer { bridge.stop() }
+        try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
+        let first = try await fake.inject("hello there")
+        try await eventually("the mark passes the handled message", detail: { bridge.output }) {
+            guard let mark = UInt64(try await Self.sqlite(store, markQuery)), let id = UInt64(first) else { return false }
+            return mark >= id
+        }
+        // A reply that streams for a long time: the kill lands after its first message is on Discord.
+        let spec = String(decoding: try JSONSerialization.data(withJSONObject: ["text": "one two three four five six seven",
+                                                                                "token_interval": 5]), as: UTF8.self)
+        let slow = try await fake.inject("a slow one <<fake \(spec)>>")
+        try await eventually("the slow reply's first message", detail: { bridge.output }) { try await !replies(to: slow).isEmpty }
+        let partial = try #require(try await replies(to: slow).first?["id"].string)
+        let partialQuery = "SELECT text FROM message WHERE platform_message_id = '\(partial)'"
+        try await eventually("the partial reply in history", detail: { bridge.output }) {
+            try await Self.sqlite(store, partialQuery).hasPrefix("one")
+        }
+        kill(bridge.pid, SIGKILL)
+        #expect(try await bridge.waitForExit(timeout: .seconds(30)) == 128 + SIGKILL)
+        let mark = try #require(UInt64(try await Self.sqlite(store, markQuery)))
+        #expect(mark < UInt64(slow) ?? 0, "the mark must not pass a message whose handling the crash cut short")
+        #expect(try await Self.sqlite(store, "SELECT count(*) FROM answered WHERE platform_message_id = '\(slow)'") == "1")
+        let kept = try await Self.sqlite(store, partialQuery)
+        #expect(kept.hasPrefix("one") && kept.hasSuffix("(reply interrupted)"), "history holds the partial text, marked: \(kept)")
+
+        let restarted = try startBridge()
+        defer { restarted.stop() }
+        // The recorded event: the catch-up delivered the trigger again and the Router found it claimed.
+        try await restarted.waitForOutput("already answered", timeout: .seconds(90))
+        #expect(restarted.output.contains(slow), "the trigger the catch-up delivered again: \(restarted.output.suffix(2_000))")
+        try await eventually("the mark passes the trigger once it is handled") {
+            (UInt64(try await Self.sqlite(store, markQuery)) ?? 0) >= (UInt64(slow) ?? .max)
+        }
+        #expect(try await replies(to: slow).count == 1, "the trigger is not answered a second time")
+    }
+
     @Test func checkAndRunRefuseAMissingTokenNamingIt() async throws {
         let dir = try Self.writeBot(apiBase: "http://127.0.0.1:9/api/v10", modelPort: 9)
         defer { try? FileManager.default.removeItem(at: dir) }

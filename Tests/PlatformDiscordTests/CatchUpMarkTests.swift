@@ -1,0 +1,30 @@
+@testable import PlatformDiscord
+import Testing
+
+@Suite struct CatchUpMarkTests {
+    @Test func theMarkMovesOnlyWhenAMessageIsHandled() {
+        var mark = CatchUpMark()
+        mark.delivered("100")
+        #expect(mark.persisted == nil, "delivering is not handling")
+        #expect(mark.handled("100") == "100")
+        #expect(mark.persisted == "100")
+    }
+
+    @Test func theMarkNeverPassesAMessageStillInFlight() {
+        var mark = CatchUpMark(persisted: "99")
+        for id in ["100", "101", "102"] { mark.delivered(id) }
+        #expect(mark.handled("101") == nil, "100 is still in flight")
+        #expect(mark.handled("102") == nil)
+        #expect(mark.handled("100") == "102", "once 100 is done, everything up to 102 is")
+        #expect(mark.persisted == "102")
+    }
+
+    @Test func snowflakesCompareNumericallyAndOldMessagesDoNotMoveTheMarkBack() {
+        var mark = CatchUpMark(persisted: "999")
+        mark.delivered("1000")
+        #expect(mark.handled("1000") == "1000", "1000 is newer than 999 though it sorts before as text")
+        mark.delivered("998")
+        #expect(mark.handled("998") == nil)
+        #expect(mark.persisted == "1000")
+    }
+}
