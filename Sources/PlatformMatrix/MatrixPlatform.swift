@@ -15,6 +15,11 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         var room: String
         var txnBase: String
         var cap: MatrixEditCap
+        /// The newest edit number requested: an older edit still waiting (a 429) is dropped, never sent after it.
+        var latestEdit = 0
+        /// One edit of a message at a time, in order; the others wait their turn here.
+        var editBusy = false
+        var editWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private struct State: ~Copyable {
@@ -47,6 +52,8 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         public var rateLimitedFor: Duration?
         /// Whether it created (or found) the event.
         public var succeeded: Bool
+        /// An edit dropped unsent because a newer edit of the same message came (it must never land after it).
+        public var superseded = false
     }
 
     /// Always `matrix`.
@@ -319,12 +326,15 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
             return MatrixTransactionID.reply(room: room, trigger: trigger, part: part, text: text)
         }
         let eventID = try await put(room: room, channel: channel, txnID: txn, content: MatrixContent.message(text, replyTo: replyTo))
-        state.withLock { s in
+        let orphaned = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.outgoing[eventID] = Outgoing(room: room, txnBase: txn, cap: MatrixEditCap(cap: configuration.maxEditsPerReply))
             s.outgoingOrder.append(eventID)
             // Long-finished replies are not edited again; keep the table small.
-            if s.outgoingOrder.count > 512 { s.outgoing[s.outgoingOrder.removeFirst()] = nil }
+            guard s.outgoingOrder.count > 512 else { return [] }
+            return s.outgoing.removeValue(forKey: s.outgoingOrder.removeFirst())?.editWaiters ?? []
         }
+        // Edits still waiting for their turn on an evicted message go ahead unordered rather than wait forever.
+        orphaned.forEach { $0.resume() }
         return SentMessageRef(channel: channel, messageID: eventID, context: txn)
     }
 
@@ -360,19 +370,65 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
     }
 
     private func putEdit(_ message: SentMessageRef, text: String, number: Int) async throws {
-        let base = state.withLock { $0.outgoing[message.messageID]?.txnBase } ?? message.context ?? message.messageID
+        let id = message.messageID
+        let base = state.withLock { s -> String? in
+            if let latest = s.outgoing[id]?.latestEdit { s.outgoing[id]?.latestEdit = max(latest, number) }
+            return s.outgoing[id]?.txnBase
+        } ?? message.context ?? id
+        // Edits of one message go out one at a time, in order; one that a newer edit overtook while it waited
+        // (out a 429, or for its turn) is dropped: the newer text contains it, and it must never land after it.
+        await takeEditTurn(id)
+        defer { giveUpEditTurn(id) }
+        let superseded: @Sendable () -> Bool = { [self] in state.withLock { ($0.outgoing[id]?.latestEdit ?? number) > number } }
         _ = try await put(room: message.channel.channelID, channel: message.channel,
                           txnID: MatrixTransactionID.edit(base: base, edit: number),
-                          content: MatrixContent.edit(of: message.messageID, newText: text))
+                          content: MatrixContent.edit(of: id, newText: text), superseded: superseded)
+    }
+
+    private func takeEditTurn(_ id: String) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                guard let outgoing = s.outgoing[id], outgoing.editBusy else {
+                    s.outgoing[id]?.editBusy = true
+                    return true
+                }
+                s.outgoing[id]?.editWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    private func giveUpEditTurn(_ id: String) {
+        let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard let outgoing = s.outgoing[id] else { return nil }
+            guard !outgoing.editWaiters.isEmpty else {
+                s.outgoing[id]?.editBusy = false
+                return nil
+            }
+            // The turn passes straight to the next edit; `editBusy` stays set.
+            return s.outgoing[id]?.editWaiters.removeFirst()
+        }
+        next?.resume()
     }
 
     /// One PUT, retried with the same txnId: after a 429 it waits what the server asked (the whole account waits)
     /// and slows the room's edit budget; transient failures back off a few times.
-    private func put(room: String, channel: ChannelRef, txnID: String, content: MatrixJSON) async throws -> String {
+    private func put(room: String, channel: ChannelRef, txnID: String, content: MatrixJSON,
+                     superseded: (@Sendable () -> Bool)? = nil) async throws -> String {
         var backoff = MatrixBackoff(initial: .milliseconds(500), maximum: .seconds(10))
         var limitedAttempts = 0
         while true {
             let began = try await waitForAccountPause()
+            if superseded?() == true {
+                let at = start.duration(to: clock.now)
+                state.withLock {
+                    $0.sendLog.append(SendAttempt(startedAt: began, at: at, txnID: txnID, rateLimitedFor: nil, succeeded: false,
+                                                  superseded: true))
+                }
+                logger.debug("edit dropped: a newer one replaces it", metadata: ["channel": "\(room)"])
+                return ""
+            }
             let failure: MatrixError
             do {
                 let id = try await client.send(room, txnID: txnID, content: content)

@@ -25,12 +25,14 @@ import Testing
         let original = try await scene.firstReply()
         try await scene.waitUntilShown(original, full, timeout: .seconds(240))
 
-        // An edit still waiting out a 429 when the text is shown must still succeed (none fails for good).
-        let deadline = ContinuousClock.now + .seconds(90)
-        while ContinuousClock.now < deadline {
+        // An edit still waiting out a 429 when the text is shown must still end: it succeeds, or is dropped because
+        // a newer edit overtook it (none fails for good).
+        func ended(_ log: [MatrixPlatform<ContinuousClock>.SendAttempt], _ txn: String) -> Bool {
+            log.contains { $0.txnID == txn && ($0.succeeded || $0.superseded) }
+        }
+        try await eventually("every edit ended", timeout: .seconds(90)) {
             let log = scene.bot.platform.sendAttempts
-            if Set(log.map(\.txnID)).allSatisfy({ txn in log.contains { $0.txnID == txn && $0.succeeded } }) { break }
-            try await Task.sleep(for: .milliseconds(200))
+            return Set(log.map(\.txnID)).allSatisfy { ended(log, $0) }
         }
         let attempts = scene.bot.platform.sendAttempts
         let limited = attempts.filter { $0.rateLimitedFor != nil }
@@ -43,7 +45,7 @@ import Testing
             }
         }
         for txn in Set(attempts.map(\.txnID)) {
-            #expect(attempts.contains { $0.txnID == txn && $0.succeeded }, "txn \(txn) never succeeded")
+            #expect(ended(attempts, txn), "txn \(txn) neither succeeded nor was superseded")
         }
         // The Core scheduler's budget for the room was paused and slowed by the 429s.
         let budget = scene.bot.platform.editBudgets.budget(for: ChannelRef(platform: "matrix", channelID: scene.room))
@@ -51,6 +53,12 @@ import Testing
         #expect(budget.interval > .milliseconds(50))
         let edits = try await scene.edits(of: original)
         #expect(edits.count <= 30)
+        // In server order, every edit's text is a prefix of the next one's: no older edit landed after a newer one.
+        let bodies = edits.compactMap { $0.content["m.new_content"]?["body"]?.string }
+        #expect(bodies.count == edits.count)
+        for (older, newer) in zip(bodies, bodies.dropFirst()) {
+            #expect(newer.hasPrefix(older), "an edit with \(older.count) characters landed after one with \(newer.count)")
+        }
         #expect(edits.last?.content["m.new_content"]?["body"]?.string == full)
         await scene.finish()
     }
