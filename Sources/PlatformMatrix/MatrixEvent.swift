@@ -52,6 +52,8 @@ public struct MatrixSyncResponse: Hashable, Sendable {
         public var timeline: [MatrixEvent]
         /// Whether events were left out before `timeline` (a gap).
         public var limited: Bool
+        /// Where `/messages` continues backwards from the start of `timeline` (to fill a gap).
+        public var prevBatch: String? = nil
     }
 
     /// A pending invite.
@@ -103,7 +105,7 @@ public struct MatrixSyncResponse: Hashable, Sendable {
         let joined = (rooms?["join"]?.object ?? [:]).sorted { $0.key < $1.key }.map { id, room in
             JoinedRoom(roomID: id, state: events(room["state"]?["events"]),
                        timeline: events(room["timeline"]?["events"]),
-                       limited: room["timeline"]?["limited"]?.bool ?? false)
+                       limited: room["timeline"]?["limited"]?.bool ?? false, prevBatch: room["timeline"]?["prev_batch"]?.string)
         }
         let invited = (rooms?["invite"]?.object ?? [:]).sorted { $0.key < $1.key }.map { id, room in
             InvitedRoom(roomID: id, state: events(room["invite_state"]?["events"]))

@@ -251,7 +251,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         if since == nil { logger.info("first start: reading room state, skipping earlier history") }
         var backoff = MatrixBackoff(initial: configuration.retryInitialDelay, maximum: configuration.retryMaxDelay)
         while !Task.isCancelled {
-            let response: MatrixSyncResponse
+            var response: MatrixSyncResponse
             do {
                 response = try await client.sync(since: since, filter: Self.filter,
                                                  timeout: since == nil ? .zero : configuration.syncTimeout)
@@ -270,7 +270,8 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
             backoff.reset()
             let nowMs = Int(Date().timeIntervalSince1970 * 1000)
             let initial = since == nil
-            let out = state.withLock { s in
+            if let since { response = await backfillGaps(response, since: since, nowMs: nowMs) }
+            let out = state.withLock { [response] s in
                 let out = s.rooms.apply(response, initial: initial, nowMs: nowMs)
                 s.ledger.received(token: response.nextBatch, events: out)
                 return out
@@ -285,6 +286,46 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
             }
             if recovered { metrics.reconnected(platform: platformName) }
         }
+    }
+
+    /// Most events one gap is back-filled with (the catch-up window usually ends it sooner).
+    static var backfillLimit: Int { 1_000 }
+
+    /// A `limited` timeline left events out: fetches them through `/messages` (backwards from the timeline's
+    /// start to the previous sync, at most back to the catch-up window) and puts them before the timeline, so
+    /// they are recorded and answered like the rest of the batch. A failed fetch keeps what was fetched.
+    private func backfillGaps(_ response: MatrixSyncResponse, since: String, nowMs: Int) async -> MatrixSyncResponse {
+        var response = response
+        for index in response.joined.indices where response.joined[index].limited {
+            let room = response.joined[index]
+            guard var from = room.prevBatch else { continue }
+            var missed: [MatrixEvent] = []
+            do {
+                paging: while missed.count < Self.backfillLimit {
+                    let page = try await client.call(
+                        .get, "/rooms/\(MatrixClient.segment(room.roomID))/messages",
+                        query: [("dir", "b"), ("from", from), ("to", since), ("limit", "100")])
+                    let events = (page["chunk"]?.array ?? []).compactMap(MatrixEvent.init(json:))
+                    for event in events {
+                        if let ts = event.originServerTS, Duration.milliseconds(nowMs - ts) > configuration.catchUpWindow {
+                            break paging
+                        }
+                        missed.append(event)
+                    }
+                    guard let end = page["end"]?.string, end != from, !events.isEmpty else { break }
+                    from = end
+                }
+            } catch {
+                logger.warning("could not back-fill a sync gap", metadata: ["channel": "\(room.roomID)", "error": "\(error)"])
+            }
+            let known = Set(room.timeline.compactMap(\.eventID))
+            let gap = missed.reversed().filter { $0.eventID.map { !known.contains($0) } ?? true }
+            if !gap.isEmpty {
+                logger.info("back-filled a sync gap", metadata: ["channel": "\(room.roomID)", "events": "\(gap.count)"])
+            }
+            response.joined[index].timeline = gap + room.timeline
+        }
+        return response
     }
 
     private func handleInvite(_ invite: MatrixSyncResponse.InvitedRoom) async {

@@ -43,4 +43,39 @@ import Testing
         #expect(bot.failure.get() == nil)
         await scene.finish()
     }
+
+    /// More messages arrive while the bot is away than one sync returns (its filter's timeline limit is 50), so the
+    /// next sync's timeline is `limited`; the gap is back-filled through `/messages`, and a question inside it is
+    /// recorded and answered once.
+    @Test func aLimitedSyncTimelineIsBackFilled() async throws {
+        let scene = try await Scenario.start(fixedReply: "Noted.")
+        let first = try await scene.alice.say("Aria, hello", in: scene.room)
+        try await eventually("the first reply") { try await scene.botMessages().contains { $0.inReplyTo == first } }
+        try await eventually("the first batch handled and its token stored") {
+            try await scene.store.state(for: "matrix:\(scene.botID):next_batch") != nil && scene.bot.platform.isReady
+        }
+        await scene.bot.stop()
+
+        var filler: [String] = []
+        for index in 0..<20 { filler.append(try await scene.alice.say("filler line \(index)", in: scene.room)) }
+        let question = try await scene.alice.say("Aria, did you see this while you were away?", in: scene.room)
+        for index in 20..<80 { filler.append(try await scene.alice.say("filler line \(index)", in: scene.room)) }
+
+        let bot = try await Bot.start(synapse: scene.synapse, account: scene.users["bot"]!, store: scene.store,
+                                      model: FixedModel(text: "Noted."), http: scene.http, allow: [scene.alice.id])
+        defer { Task { await bot.stop() } }
+        try await eventually("the reply to the question inside the gap", timeout: .seconds(60)) {
+            try await scene.botMessages().contains { $0.inReplyTo == question }
+        }
+        let key = ChannelKey(platform: "matrix", channelID: scene.room)
+        #expect(try await scene.store.message(in: key, messageID: filler[0]) != nil, "a message inside the gap is recorded")
+        #expect(try await scene.store.message(in: key, messageID: question) != nil)
+        // A later question is answered too: by then the gap's batch is long handled, and nothing answered twice.
+        let later = try await scene.alice.say("Aria, and now?", in: scene.room)
+        try await eventually("the reply after the gap") { try await scene.botMessages().contains { $0.inReplyTo == later } }
+        #expect(try await scene.botMessages().filter { $0.inReplyTo == question }.count == 1)
+        await bot.stop()
+        scene.model?.stop()
+        scene.http.shutdown()
+    }
 }
