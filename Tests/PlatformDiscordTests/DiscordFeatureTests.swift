@@ -200,7 +200,13 @@ import Testing
         // A second new session must not answer again.
         try await fake.post("gateway/invalid_session", ["resumable": false])
         try await eventually("second session") { second.platform.gateway.stats.readies >= 2 }
-        try await Task.sleep(for: .seconds(2))
+        // The recorded event: the second session's catch-up has fetched the channel (then one short settle).
+        try await eventually("the second session's catch-up fetch") {
+            try await fake.get("requests").array.filter {
+                $0["method"].string == "GET" && $0["path"].string?.contains("/channels/\(World.general)/messages?after=") == true
+            }.count >= 2
+        }
+        try await Task.sleep(for: .milliseconds(300))
         let replies = try await fake.botMessages(in: World.general)
         #expect(replies.filter { $0["message_reference"]["message_id"].string == fresh }.count == 1)
         #expect(!replies.contains { $0["message_reference"]["message_id"].string == stale })
