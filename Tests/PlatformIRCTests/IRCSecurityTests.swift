@@ -162,7 +162,8 @@ struct TriggeredBridge {
                                              model: rookModel, trigger: trigger)
         _ = try await alice.waitFor("aria joins") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
         _ = try await alice.waitFor("rook joins") { $0.hasPrefix(":rook!") && $0.contains(" JOIN ") }
-        try await alice.send("PRIVMSG #test :Aria, start a conversation with rook")
+        // Only aria is addressed; everything after is the two bots talking.
+        try await alice.send("PRIVMSG #test :Aria, start a conversation with your friend")
         _ = try await alice.waitFor("rook answers aria") { $0.hasPrefix(":rook!") && $0.contains("Aria, I think") }
         // Long enough for dozens of rounds if the cap did not hold (each round is a few milliseconds here).
         try await Task.sleep(for: .seconds(3))
@@ -185,15 +186,19 @@ struct TriggeredBridge {
             $0.bots = ["relay"]
         }
         _ = try await relay.waitFor("aria joins #test") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
+        let alice = try await Human.connect(port: server.port, nick: "alice")
+        try await alice.join("#test")
         try await relay.send("PRIVMSG #test :!pb persona set rook")
         try await relay.send("PRIVMSG #test :!pb help")
-        try await relay.send("MODE #test +v aria")
-        _ = try await relay.waitFor("mode applied") { $0.contains(" MODE #test +v aria") }
-        try await Task.sleep(for: .seconds(1))
+        // Alice's line comes after the relay's in the same channel: once it is answered, theirs were handled.
+        try await alice.send("PRIVMSG #test :aria: hello")
+        _ = try await alice.waitFor("the reply to alice") { $0.hasPrefix(":aria!") && $0.hasSuffix("PRIVMSG #test :Hi.") }
         let key = ChannelKey(platform: "irc", channelID: "#test")
         #expect(try await bridge.store.channelSettings(for: key)?.personas != ["rook"])
-        #expect(!relay.lines.contains { $0.hasPrefix(":aria!") && $0.contains(" PRIVMSG #test ") }, "a bot's command was answered")
+        let answers = relay.lines.filter { $0.hasPrefix(":aria!") && $0.contains(" PRIVMSG #test ") }
+        #expect(answers.count == 1 && answers.allSatisfy { $0.hasSuffix(":Hi.") }, "a bot's command was answered: \(answers)")
         await bridge.stop()
         await relay.close()
+        await alice.close()
     }
 }

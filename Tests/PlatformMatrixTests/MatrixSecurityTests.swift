@@ -113,7 +113,8 @@ final class RecordingModel: ChatModel, Sendable {
             let members = try await alice.joinedMembers(room)
             return members.contains(users["bot"]!.userID) && members.contains(users["bot2"]!.userID)
         }
-        try await alice.say("Aria, start a conversation with Rook", in: room)
+        // Only aria is addressed; everything after is the two bots talking.
+        try await alice.say("Aria, start a conversation with your friend", in: room)
         try await eventually("rook answers aria") { !rookModel.requests.isEmpty }
         // Long enough for many rounds if the cap did not hold.
         try await Task.sleep(for: .seconds(5))
