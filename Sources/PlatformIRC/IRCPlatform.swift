@@ -302,7 +302,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         case .ctcp(let ctcp):
             if !isOwn, message.command == "PRIVMSG",
                let reply = ctcp.reply(to: incoming.sender, version: configuration.versionReply) {
-                queueCTCPReply(reply, to: message.prefix)
+                queueCTCPReply(reply, command: ctcp.command, to: message.prefix)
             }
             return
         case .notice:
@@ -340,14 +340,16 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         continuation.yield(.messageCreated(event))
     }
 
-    /// Shortest gap between two CTCP replies to one source (by user@host, so nick changes do not reset it).
+    /// Shortest gap between two replies to the same CTCP request (VERSION, PING) from one source (by user@host, so
+    /// nick changes do not reset it).
     static var ctcpReplyInterval: Duration { .seconds(10) }
 
-    /// Queues a CTCP reply behind the flood bucket, at most one per source per `ctcpReplyInterval`; dropped when
-    /// the queue is full, so a CTCP flood can neither flood us off the network nor grow memory.
-    private func queueCTCPReply(_ reply: IRCMessage, to source: IRCPrefix?) {
+    /// Queues a CTCP reply behind the flood bucket, at most one per source and request kind per
+    /// `ctcpReplyInterval`; dropped when the queue is full, so a CTCP flood can neither flood us off the network
+    /// nor grow memory.
+    private func queueCTCPReply(_ reply: IRCMessage, command: String, to source: IRCPrefix?) {
         let now = clock.now
-        let sourceKey = source.map { "\($0.user ?? "")@\($0.host ?? $0.nick)" } ?? "?"
+        let sourceKey = (source.map { "\($0.user ?? "")@\($0.host ?? $0.nick)" } ?? "?") + " " + command
         let queued = state.withLock { s -> Bool in
             if let last = s.lastCTCPReply[sourceKey], last.duration(to: now) < Self.ctcpReplyInterval { return false }
             if s.lastCTCPReply.count > 1_024 { s.lastCTCPReply.removeAll() }
