@@ -74,7 +74,6 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
         var segments: [String] = []
         var tokenNext = false
         for segment in rest.split(separator: "/", omittingEmptySubsequences: false) {
-            let previous = segments.last
             if tokenNext, !segment.isEmpty {
                 segments.append("{token}")
                 tokenNext = false
@@ -88,7 +87,6 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
             }
             tokenNext = false
             segments.append(segment.count >= 24 ? "{secret}" : String(segment))
-            _ = previous
         }
         return origin + segments.joined(separator: "/")
     }
