@@ -6,7 +6,7 @@ extension RateLimitState {
     /// `fallback` when missing, non-finite or unparsable, else clamped to 0…1 h, so no value can trap a conversion.
     public static func networkDuration(seconds: Double?, fallback: Duration) -> Duration {
         guard let seconds, seconds.isFinite else { return fallback }
-        let clamped = min(max(seconds, 0), 3_600)
+        let clamped = min(max(seconds, 0), Double(maximumNetworkWait.components.seconds))
         return .milliseconds(Int64((clamped * 1_000).rounded(.up)))
     }
 }
