@@ -106,6 +106,31 @@ import Testing
         await bridge.stop()
     }
 
+    /// Point 8: a GUILD_MEMBER_UPDATE that takes the Moderator role away ends the rights an interaction cached.
+    @Test func moderatorWhoseRoleIsRemovedLosesRightsAtOnce() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "ok" })
+        try await bridge.waitReady()
+        let channel = ChannelRef(platform: "discord", channelID: World.general, serverID: World.guild)
+        let moderator = ChatUser(id: World.moderator, displayName: "moderator")
+        let interaction = try await fake.post("inject/interaction", ["name": "status", "user_id": World.moderator])
+        try await waitUntil("interaction answered") {
+            try await fake.get("interactions").array.contains { $0["id"].string == interaction["id"].string && !$0["_callback"].isNull }
+        }
+        #expect(await bridge.platform.isModerator(moderator, in: channel))
+        let update = """
+            {"op":0,"s":9100,"t":"GUILD_MEMBER_UPDATE","d":{"guild_id":"\(World.guild)","roles":[],
+            "user":{"id":"\(World.moderator)","username":"moderator"}}}
+            """
+        let payload = try GatewayPayload.decode(Array(update.utf8))
+        guard case .guildMemberUpdate(let member) = payload.event else { Issue.record("\(payload.event)"); return }
+        #expect(member.roles.isEmpty && member.user.id == World.moderator)
+        await bridge.platform.ingest(payload)
+        #expect(!(await bridge.platform.isModerator(moderator, in: channel)), "the removed role still grants rights")
+        await bridge.stop()
+    }
+
     /// Point 2 on Discord: a MESSAGE_UPDATE applies only when its author wrote the message.
     @Test func messageUpdateByAnotherAuthorDoesNotRewriteHistory() async throws {
         let fake = try await FakeDiscord.start()
