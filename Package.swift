@@ -30,6 +30,10 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // libcrypto (already linked for TLS) for encrypting secrets at rest; no Swift crypto package.
+        .systemLibrary(
+            name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
 
         // Transports: the only code that touches the C APIs.
         .target(
@@ -61,6 +65,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
+                "CCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -175,7 +180,7 @@ let package = Package(
         .executableTarget(name: "pb-store-worker", dependencies: ["Storage", "StoragePostgres"], path: "Tests/StoreWorker"),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "PBTestSupport"]),
         .testTarget(name: "PlatformIRCTests", dependencies: ["PlatformIRC", "BridgeCore", "PBTestSupport"]),
-        .testTarget(name: "PlatformDiscordTests", dependencies: ["PlatformDiscord", "BridgeCore", "PBTestSupport"]),
+        .testTarget(name: "PlatformDiscordTests", dependencies: ["PlatformDiscord", "BridgeCore", "PBTestSupport", "Observability"]),
         .testTarget(name: "CLITests", dependencies: ["persona-bridge", "PBTestSupport"]),
         .testTarget(
             name: "PlatformMatrixTests",

@@ -25,7 +25,7 @@ as_root() {
   else echo "setup: need root (or sudo) to run: $*" >&2; exit 1; fi
 }
 
-debs=(pkg-config libcurl4-openssl-dev libwebsockets-dev zlib1g-dev libsqlite3-dev)
+debs=(pkg-config libcurl4-openssl-dev libwebsockets-dev zlib1g-dev libsqlite3-dev libssl-dev)
 [ $want_tests = 1 ] && debs+=(python3 openssl ngircd inspircd atheme-services postgresql systemd python3-venv)
 missing=()
 for p in "${debs[@]}"; do

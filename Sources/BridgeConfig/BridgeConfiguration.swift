@@ -162,6 +162,8 @@ public struct OperationsSettings: Hashable, Sendable {
     public var shardIndex: Int?
     /// Total number of shards.
     public var shardCount: Int?
+    /// A file holding the bearer token `/metrics` requires; nil leaves `/metrics` open to whoever can reach it.
+    public var metricsTokenFile: String?
 
     /// Creates operations settings.
     public init(

@@ -153,7 +153,11 @@ extension ConfigLoader {
         guard let table = reader.table(root, "operations", at: "") else { return operations }
         let path = "operations"
         reader.checkKeys(table, at: path, known: ConfigSchema.operations)
+        // `${POD_IP}:9464` binds the pod's own address only (Kubernetes sets POD_IP through the downward API);
+        // without the variable the host is empty, which means loopback.
         operations.metricsAddress = reader.string(table, "metrics_address", at: path, nonEmpty: true)
+            .map { reader.expand($0, at: "operations.metrics_address", required: false) }
+        operations.metricsTokenFile = reader.string(table, "metrics_token_file", at: path, nonEmpty: true)
         if let address = operations.metricsAddress, OperationsSettings.parseAddress(address) == nil {
             reader.report("operations.metrics_address", "metrics_address '\(address)' is not HOST:PORT",
                           hint: "e.g. 127.0.0.1:9464 (loopback) or 0.0.0.0:9464 inside a container")

@@ -12,7 +12,7 @@ enum ConfigSchema {
     static let admins = ["users", "roles", "accounts"]
     static let channel = ["platform", "server", "channel", "personas", "trigger", "scene", "key"]
     static let operations = ["metrics_address", "shutdown_grace_seconds", "log_format", "log_level", "shard_index",
-                             "shard_count"]
+                             "shard_count", "metrics_token_file"]
     static let budgets = ["per_user_tokens_per_day", "per_channel_tokens_per_day", "per_server_tokens_per_day",
                           "notice_interval_seconds", "per_user_messages_per_minute", "prompt_usd_per_million",
                           "completion_usd_per_million", "cached_usd_per_million"]
@@ -36,19 +36,20 @@ enum ConfigSchema {
             "enabled": .bool, "token": .secret, "application_id": .string, "intents": .strings, "shard_ids": .ints,
             "shard_count": .int, "api_base_url": .string, "gateway_url": .string, "user_agent": .string,
             "use_webhooks": .bool, "slash_commands": .string, "command_guilds": .strings,
-            "catch_up_window_seconds": .number, "ca_file": .string, "verify_tls": .bool,
+            "catch_up_window_seconds": .number, "ca_file": .string, "verify_tls": .bool, "bots": .strings,
         ],
         "irc": [
             "enabled": .bool, "network": .string, "host": .string, "port": .int, "tls": .bool, "verify_tls": .bool,
             "ca_file": .string, "server_password": .secret, "nick": .string, "alt_nicks": .strings,
             "username": .string, "realname": .string, "sasl_account": .string, "sasl_password": .secret,
             "nickserv_password": .secret, "halfops_are_moderators": .bool, "rejoin_on_kick": .bool,
-            "flood_burst": .int, "flood_rate": .number, "ctcp_action": .bool,
+            "flood_burst": .int, "flood_rate": .number, "ctcp_action": .bool, "bots": .strings,
         ],
         "matrix": [
             "enabled": .bool, "homeserver_url": .string, "user_id": .string, "access_token": .secret,
             "password": .secret, "device_id": .string, "device_name": .string, "invite_allowlist": .strings,
             "moderator_power_level": .int, "max_edits_per_reply": .int, "ca_file": .string, "verify_tls": .bool,
+            "bots": .strings,
         ],
     ]
 

@@ -81,13 +81,20 @@ public struct ChatUser: Hashable, Sendable {
     public var displayName: String
     /// Whether the author is a bot (or a webhook persona).
     public var isBot: Bool
+    /// Who the author is where `id` is only a name anyone may take (IRC nicks): `account:<services account>` from
+    /// the message's own account tag, else `host:<user@host>`. Budgets and config admins use it instead of `id`.
+    public var stableID: String?
 
     /// Creates a user.
-    public init(id: String, displayName: String, isBot: Bool = false) {
+    public init(id: String, displayName: String, isBot: Bool = false, stableID: String? = nil) {
         self.id = id
         self.displayName = displayName
         self.isBot = isBot
+        self.stableID = stableID
     }
+
+    /// The identity budgets and admin lists are keyed by: `stableID` where the platform gives one, else `id`.
+    public var identity: String { stableID ?? id }
 }
 
 /// A message as the platform delivered it.
@@ -131,8 +138,8 @@ public struct IncomingMessage: Hashable, Sendable {
 public enum PlatformEvent: Hashable, Sendable {
     /// A new message.
     case messageCreated(IncomingMessage)
-    /// A message's text changed.
-    case messageEdited(channel: ChannelRef, messageID: String, newText: String)
+    /// A message's text changed; `editorID` is who changed it (only the original speaker's edits are applied).
+    case messageEdited(channel: ChannelRef, messageID: String, newText: String, editorID: String)
     /// A message was removed.
     case messageDeleted(channel: ChannelRef, messageID: String)
     /// The people in a channel, where the platform tells us.

@@ -147,12 +147,42 @@ public struct ContextAssembler: Sendable {
     static func message(for entry: HistoryEntry, persona: Persona) -> ChatMessage {
         switch entry.speaker {
         case .human(_, let name), .bot(_, let name):
-            ChatMessage(role: .user, content: entry.text, name: name)
+            ChatMessage(role: .user, content: entry.text, name: safeName(name))
         case .persona(let name, let displayName):
             name == persona.name
                 ? ChatMessage(role: .assistant, content: entry.text, name: persona.displayName)
                 : ChatMessage(role: .user, content: entry.text, name: displayName)
         }
+    }
+
+    /// Longest display name (in characters) that goes into a prompt.
+    static let maximumNameLength = 64
+
+    /// A display name as prompt input: every run of whitespace or control characters becomes one space, so a name
+    /// cannot open a new line in the people list (or pose as a role), and it is capped at 64 characters.
+    static func safeName(_ name: String) -> String {
+        let collapsed = safeText(name)
+        guard collapsed.count > maximumNameLength else { return collapsed }
+        return String(collapsed.prefix(maximumNameLength - 1)) + "…"
+    }
+
+    /// Text on one line: whitespace and control characters collapsed to single spaces, trimmed.
+    static func safeText(_ text: String) -> String {
+        var out = ""
+        var pendingSpace = false
+        for character in text {
+            let isBreak = character.isWhitespace || character.unicodeScalars.allSatisfy {
+                $0.properties.generalCategory == .control || $0.properties.generalCategory == .format
+            }
+            if isBreak {
+                pendingSpace = !out.isEmpty
+                continue
+            }
+            if pendingSpace { out.append(" ") }
+            pendingSpace = false
+            out.append(character)
+        }
+        return out
     }
 
     /// `user_system`: the people in the scene in order of first appearance, with their personas where set.
@@ -172,7 +202,7 @@ public struct ContextAssembler: Sendable {
                 (name, kind) = (n, "another character in the chat")
             }
             guard seen.insert(name).inserted else { continue }
-            lines.append("- \(name): \(userPersonas[name] ?? kind)")
+            lines.append("- \(safeName(name)): \(userPersonas[name].map(safeText) ?? kind)")
         }
         let people = lines.isEmpty ? "Nobody has spoken yet." : "People present:\n" + lines.joined(separator: "\n")
         guard let template, !template.isEmpty else { return people }

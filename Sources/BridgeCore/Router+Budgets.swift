@@ -29,7 +29,8 @@ extension Router {
         let store = storeForCommands
         let key = Self.key(channel)
         let now = Date()
-        let userID = user?.id ?? ""
+        // IRC nicks change freely: budgets follow the account (or user@host) the adapter gives as the identity.
+        let userID = user?.identity ?? ""
         if budgetPolicy.isActive {
             let dayAgo = now.addingTimeInterval(-BudgetPolicy.day)
             var usage = BudgetPolicy.Usage()
@@ -42,11 +43,11 @@ extension Router {
                 }
             }
             usage.channelTokens = try await store.usageTotals(.channel(key), since: dayAgo).totalTokens
-            if let server = channel.serverID {
+            if let server = budgetServer(of: channel) {
                 usage.serverTokens = try await store.usageTotals(.server(platform: channel.platform, serverID: server),
                                                                  since: dayAgo).totalTokens
             }
-            if case .refused(let scope, let used, let limit) = budgetPolicy.decide(usage, hasServer: channel.serverID != nil) {
+            if case .refused(let scope, let used, let limit) = budgetPolicy.decide(usage, hasServer: budgetServer(of: channel) != nil) {
                 metrics.budgetRefused(platform: channel.platform, scope: scope.rawValue)
                 logger.info("request refused by budget", metadata: [
                     "scope": "\(scope.rawValue)", "used": "\(used)", "limit": "\(limit)", "user": "\(userID)",
@@ -56,7 +57,8 @@ extension Router {
             }
         }
         let record = UsageRecord(requestID: UUID().uuidString, channel: key, userID: userID,
-                                 promptTokens: max(0, estimatedPromptTokens), createdAt: now)
+                                 promptTokens: max(0, estimatedPromptTokens), createdAt: now,
+                                 serverID: budgetServer(of: channel))
         try await store.recordUsage(record)
         return Admission(record: record)
     }
@@ -66,7 +68,7 @@ extension Router {
     private func sendBudgetNotice(_ scope: BudgetPolicy.Scope, user: ChatUser?, in channel: ChannelRef,
                                   platform: any ChatPlatform, now: Date, logger: Logger) async throws {
         let store = storeForCommands
-        let subject = (scope == .user || scope == .rate) ? "user:\(user?.id ?? "")" : "channel:\(channel.key)"
+        let subject = (scope == .user || scope == .rate) ? "user:\(user?.identity ?? "")" : "channel:\(channel.key)"
         let stateKey = "budget.notice.\(channel.platform).\(subject)"
         let last = try await store.state(for: stateKey).flatMap(Int64.init).map { Date(timeIntervalSince1970: Double($0) / 1_000) }
         guard budgetPolicy.shouldNotify(lastNotice: last, now: now) else {
@@ -76,6 +78,18 @@ extension Router {
         try await store.setState(String(Int64((now.timeIntervalSince1970 * 1_000).rounded())), for: stateKey)
         _ = try await platform.send(BudgetPolicy.notice(for: scope, user: user?.displayName ?? "Someone"),
                                     in: channel, replyTo: nil, as: nil)
+    }
+
+    /// The server a channel's spend counts against: the platform's server id, else the binding's configured scene,
+    /// else (Matrix, whose rooms carry no server id) the homeserver part of the room id.
+    func budgetServer(of channel: ChannelRef) -> String? {
+        if let server = channel.serverID { return server }
+        if let scene = configurationForCommands.binding(for: channel)?.scene, !scene.isEmpty { return "scene:\(scene)" }
+        if channel.platform == "matrix", let colon = channel.channelID.firstIndex(of: ":") {
+            let server = channel.channelID[channel.channelID.index(after: colon)...]
+            if !server.isEmpty { return String(server) }
+        }
+        return nil
     }
 
     /// Replaces the admission estimate with the usage the model reported, and counts tokens and cost.
@@ -122,7 +136,7 @@ extension Router {
         }
         var parts = [line("this channel", try await store.usageTotals(.channel(Self.key(channel)), since: since),
                           limit: budgets.perChannelTokensPerDay)]
-        if let server = channel.serverID {
+        if let server = budgetServer(of: channel) {
             let totals = try await store.usageTotals(.server(platform: channel.platform, serverID: server), since: since)
             parts.append(line("server \(channel.serverName ?? server)", totals, limit: budgets.perServerTokensPerDay))
         }

@@ -29,7 +29,8 @@ extension Router {
         case .success(let c): command = c
         }
         if command.needsModerator {
-            let allowed = config.isAdmin(author, on: channel.platform)
+            // Only a human moderator or admin: a bot holding a moderator role still may not change settings.
+            let allowed = author.isBot ? false : config.isAdmin(author, on: channel.platform)
                 ? true : await platform.isModerator(author, in: channel)
             guard allowed else {
                 logger.info("command refused", metadata: ["user": "\(author.id)", "command": "\(command)"])

@@ -229,8 +229,10 @@ public final class Router: Service, Sendable {
             switch event {
             case .messageCreated(let message):
                 try await handleMessage(message, from: platform, logger: logger)
-            case .messageEdited(let channel, let id, let text):
-                try await store.applyEdit(in: Self.key(channel), messageID: id, newText: text)
+            case .messageEdited(let channel, let id, let text, let editor):
+                if try await !store.applyEdit(in: Self.key(channel), messageID: id, newText: text, by: editor) {
+                    logger.debug("edit not applied", metadata: ["message-id": "\(id)", "editor": "\(editor)"])
+                }
             case .messageDeleted(let channel, let id):
                 try await store.applyDeletion(in: Self.key(channel), messageID: id)
             case .membership:
@@ -251,6 +253,11 @@ public final class Router: Service, Sendable {
         metrics.messageReceived(platform: platform.platformName)
         let key = Self.key(message.channel)
         if let parsed = BridgeCommand.parse(message.text, prefix: configuration.commandPrefix) {
+            // Bots, webhooks and relays never run commands (and get no answer, so two bridges cannot loop on them).
+            if message.author.isBot {
+                logger.info("command from a bot ignored", metadata: ["user": "\(message.author.id)"])
+                return
+            }
             guard try await store.claimAnswer(channel: key, messageID: message.messageID) else { return }
             try await runCommand(parsed, message: message, platform: platform)
             return
@@ -463,7 +470,7 @@ extension PlatformEvent {
     public var channel: ChannelRef {
         switch self {
         case .messageCreated(let m): m.channel
-        case .messageEdited(let c, _, _), .messageDeleted(let c, _), .membership(let c, _): c
+        case .messageEdited(let c, _, _, _), .messageDeleted(let c, _), .membership(let c, _): c
         }
     }
 }

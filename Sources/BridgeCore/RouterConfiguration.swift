@@ -80,8 +80,9 @@ public struct RouterConfiguration: Sendable {
         bindings.first { $0.platform == channel.platform && $0.channelID == channel.channelID }
     }
 
+    /// A config admin by identity; on IRC that is the message's services account (or user@host), never the nick.
     func isAdmin(_ user: ChatUser, on platform: String) -> Bool {
-        admins.contains(user.id) || admins.contains("\(platform):\(user.id)")
+        admins.contains(user.identity) || admins.contains("\(platform):\(user.identity)")
     }
 }
 

@@ -68,6 +68,8 @@ static inline void pb_lws_fill_context_info(struct lws_context_creation_info *in
     memset(info, 0, sizeof(*info));
     info->port = CONTEXT_PORT_NO_LISTEN;
     info->options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    /* Request headers a server vhost keeps per connection: a larger request is refused, never buffered. */
+    info->max_http_header_data = 4096;
     info->user = user;
     info->gid = -1;
     info->uid = -1;
@@ -98,6 +100,17 @@ static inline void pb_lws_fill_server_vhost_info(struct lws_context_creation_inf
     info->protocols = protocols;
     info->gid = -1;
     info->uid = -1;
+    /* A client that opens a connection and sends nothing (or dribbles a request) is dropped after this. */
+    info->timeout_secs = 10;
+    info->keepalive_timeout = 5;
+}
+
+/* Copies the Authorization header into dest; its length, 0 when absent, -1 when it does not fit. */
+static inline int pb_lws_get_authorization(struct lws *wsi, char *dest, int len) {
+    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (total <= 0) return 0;
+    if (total >= len) return -1;
+    return lws_hdr_copy(wsi, dest, len, WSI_TOKEN_HTTP_AUTHORIZATION);
 }
 
 /* Writes a response's status line and headers (content length known) into `start`..`end` and sends them. */
@@ -110,9 +123,11 @@ static inline int pb_lws_write_http_headers(struct lws *wsi, unsigned int status
     return lws_finalize_write_http_header(wsi, start, &p, end);
 }
 
-/* The request path of a GET, or -1 if the request is not a GET. */
+/* The request path of a GET; -1 if the request is not a GET, -2 if the path does not fit in `len`. */
 static inline int pb_lws_get_uri(struct lws *wsi, char *dest, int len) {
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) return -1;
+    int total = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI);
+    if (total <= 0) return -1;
+    if (total >= len) return -2;
     return lws_hdr_copy(wsi, dest, len, WSI_TOKEN_GET_URI);
 }
 

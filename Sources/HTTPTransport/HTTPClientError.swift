@@ -49,11 +49,45 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
         self.curlCode = curlCode
     }
 
-    /// `HTTPClientError.<code>: <message> (<url>)`.
+    /// `HTTPClientError.<code>: <message> (<redacted url>)`: the URL as a route template, never its secrets.
     public var description: String {
         var text = "HTTPClientError.\(code): \(message)"
-        if let url { text += " (\(url))" }
+        if let url { text += " (\(Self.redacted(url)))" }
         if let curlCode { text += " [curl \(curlCode)]" }
         return text
+    }
+
+    /// `url` as a template safe to log: no query or fragment (`access_token=`), numeric ids as `{id}`, the segment
+    /// after a webhook or interaction id as `{token}`, and any other long opaque segment as `{secret}`.
+    public static func redacted(_ url: String) -> String {
+        var rest = Substring(url)
+        if let cut = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<cut] }
+        var origin = ""
+        if let scheme = rest.range(of: "://") {
+            let afterScheme = rest[scheme.upperBound...]
+            let hostEnd = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
+            // Drop any user:password@ before the host.
+            let host = afterScheme[..<hostEnd].split(separator: "@").last.map(String.init) ?? ""
+            origin = rest[..<scheme.upperBound] + host
+            rest = afterScheme[hostEnd...]
+        }
+        var segments: [String] = []
+        var tokenNext = false
+        for segment in rest.split(separator: "/", omittingEmptySubsequences: false) {
+            if tokenNext, !segment.isEmpty {
+                segments.append("{token}")
+                tokenNext = false
+                continue
+            }
+            if !segment.isEmpty, segment.allSatisfy(\.isNumber) {
+                segments.append("{id}")
+                let owner = segments.count >= 2 ? segments[segments.count - 2] : ""
+                tokenNext = owner == "webhooks" || owner == "interactions"
+                continue
+            }
+            tokenNext = false
+            segments.append(segment.count >= 24 ? "{secret}" : String(segment))
+        }
+        return origin + segments.joined(separator: "/")
     }
 }

@@ -10,8 +10,12 @@ struct ChunkJSONReader {
         let offset: Int
     }
 
+    /// Deepest nesting of objects and arrays accepted; deeper input fails instead of exhausting the stack.
+    static let maximumDepth = 64
+
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
+    private var depth = 0
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -240,6 +244,8 @@ struct ChunkJSONReader {
         _ field: (inout ChunkJSONReader, Key) throws(Failure) -> Void
     ) throws(Failure) {
         try expect(UInt8(ascii: "{"))
+        try enter()
+        defer { depth -= 1 }
         if peek == UInt8(ascii: "}") {
             index += 1
             return
@@ -268,6 +274,8 @@ struct ChunkJSONReader {
             return
         }
         index += 1
+        try enter()
+        defer { depth -= 1 }
         if peek == UInt8(ascii: "]") {
             index += 1
             return
@@ -284,6 +292,15 @@ struct ChunkJSONReader {
                 return
             default: throw failure("expected ',' or ']' in an array")
             }
+        }
+    }
+
+    /// One level deeper; throws past `maximumDepth`.
+    private mutating func enter() throws(Failure) {
+        depth += 1
+        if depth > Self.maximumDepth {
+            depth -= 1
+            throw failure("JSON nested deeper than \(Self.maximumDepth) levels")
         }
     }
 

@@ -43,6 +43,14 @@ public struct ModelStreamDecoder: Sendable {
             decode(event: event, into: &actions)
             if terminal { break }
         }
+        if !terminal, let overflow = sse.overflow {
+            fail(
+                ModelError(
+                    code: .invalidResponse,
+                    message: "the provider's stream exceeded a size limit (\(overflow)); the reply was cut off.",
+                    partialText: partialText, status: 200, provider: context.provider),
+                into: &actions)
+        }
         return actions
     }
 

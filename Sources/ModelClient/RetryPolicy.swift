@@ -26,18 +26,29 @@ struct RetryPolicy: Sendable {
         return half + half * jitterFraction
     }
 
+    /// The longest `Retry-After` taken literally; larger values (`1e20`) become this, so the conversion cannot trap.
+    static let maximumRetryAfterSeconds: Double = 3_600
+
+    /// Seconds from the network as a duration: nil when not finite (then the caller's default applies), else
+    /// clamped to 0…1 h.
+    static func networkDuration(seconds: Double) -> Duration? {
+        guard seconds.isFinite else { return nil }
+        let clamped = min(max(seconds, 0), maximumRetryAfterSeconds)
+        return .milliseconds(Int64((clamped * 1000).rounded(.up)))
+    }
+
     /// Parses `Retry-After` as delay seconds or an HTTP date.
     static func parseRetryAfter(_ value: String?, now: Date = Date()) -> Duration? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if let seconds = Double(value), seconds.isFinite, seconds >= 0 {
-            return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        if let seconds = Double(value) {
+            guard seconds >= 0 || !seconds.isFinite else { return nil }
+            return networkDuration(seconds: seconds)
         }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: value) else { return nil }
-        let seconds = max(0, date.timeIntervalSince(now))
-        return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        return networkDuration(seconds: max(0, date.timeIntervalSince(now)))
     }
 }

@@ -15,6 +15,25 @@ public struct SSEEvent: Hashable, Sendable {
     }
 }
 
+/// Why an SSE stream was cut off: a line or an event grew past the parser's cap.
+public struct SSEOverflow: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Which cap.
+    public enum Code: String, Hashable, Sendable {
+        /// One line exceeded `SSEParser.maximumLineBytes`.
+        case lineTooLong
+        /// One event's data exceeded `SSEParser.maximumEventBytes`.
+        case eventTooLarge
+    }
+
+    /// Which cap.
+    public let code: Code
+    /// The cap in bytes.
+    public let limit: Int
+
+    /// For logs and error messages.
+    public var description: String { "SSEOverflow(\(code.rawValue)): more than \(limit) bytes" }
+}
+
 /// A WHATWG `text/event-stream` parser: a pure state machine fed arbitrary byte chunks.
 ///
 /// Handles CR, LF and CRLF line ends (a CR ending one chunk and an LF starting the next count
@@ -22,6 +41,14 @@ public struct SSEEvent: Hashable, Sendable {
 /// `retry:` (digits only) and a leading UTF-8 BOM. At end of input an unterminated event is
 /// discarded, as the standard requires.
 public struct SSEParser: Sendable {
+    /// Longest line kept (1 MiB); a longer one ends the stream with `SSEOverflow.lineTooLong`.
+    public static let maximumLineBytes = 1 << 20
+    /// Largest event data kept (4 MiB); more ends the stream with `SSEOverflow.eventTooLarge`.
+    public static let maximumEventBytes = 4 << 20
+
+    /// Set once a cap was exceeded; from then on input is ignored, and the caller ends the stream with it.
+    public private(set) var overflow: SSEOverflow?
+
     private static let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
     private static let lf: UInt8 = 0x0A
     private static let cr: UInt8 = 0x0D
@@ -55,6 +82,7 @@ public struct SSEParser: Sendable {
 
     /// Consumes bytes, appending completed events to `events`.
     public mutating func feed(_ bytes: some Sequence<UInt8>, into events: inout [SSEEvent]) {
+        guard overflow == nil else { return }
         let handled: Void? = bytes.withContiguousStorageIfAvailable { buffer in
             feedBuffer(buffer, into: &events)
         }
@@ -109,6 +137,7 @@ public struct SSEParser: Sendable {
         }
         var lineStart = index
         while index < count {
+            if overflow != nil { return }
             let byte = buffer[index]
             if byte == Self.lf || byte == Self.cr {
                 if line.isEmpty {
@@ -130,9 +159,22 @@ public struct SSEParser: Sendable {
                 lineStart = index
             } else {
                 index += 1
+                if index - lineStart + line.count > Self.maximumLineBytes {
+                    cutOff(SSEOverflow(code: .lineTooLong, limit: Self.maximumLineBytes))
+                    return
+                }
             }
         }
         if lineStart < count { line.append(contentsOf: buffer[lineStart..<count]) }
+    }
+
+    /// Drops everything held and stops parsing: memory stays bounded whatever the server sends.
+    private mutating func cutOff(_ reason: SSEOverflow) {
+        overflow = reason
+        line = []
+        dataBuffer = []
+        hasData = false
+        eventType = ""
     }
 
     private mutating func processLine(_ bytes: UnsafeBufferPointer<UInt8>, into events: inout [SSEEvent]) {
@@ -154,6 +196,10 @@ public struct SSEParser: Sendable {
         let name = UnsafeBufferPointer(rebasing: bytes[0..<nameEnd])
         let value = UnsafeBufferPointer(rebasing: bytes[valueStart..<bytes.count])
         if Self.equals(name, "data") {
+            if dataBuffer.count + value.count + 1 > Self.maximumEventBytes {
+                cutOff(SSEOverflow(code: .eventTooLarge, limit: Self.maximumEventBytes))
+                return
+            }
             if hasData { dataBuffer.append(Self.lf) }
             dataBuffer.append(contentsOf: value)
             hasData = true

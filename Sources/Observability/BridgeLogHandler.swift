@@ -50,27 +50,31 @@ public struct BridgeLogHandler: LogHandler {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         let timestamp = Self.timestamp()
+        let scrubber = SecretScrubber.shared
+        // Scrub every value before serialising: JSON escapes `/` as `\/`, which URL patterns would no longer match.
+        let message = scrubber.scrub("\(event.message)")
         let line: String
         switch format {
         case .text:
-            let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            line = "\(timestamp) \(event.level) \(label): \(event.message)" + (fields.isEmpty ? "" : " " + fields) + "\n"
+            let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\(scrubber.scrub("\($0.value)"))" }
+                .joined(separator: " ")
+            line = "\(timestamp) \(event.level) \(label): \(message)" + (fields.isEmpty ? "" : " " + fields) + "\n"
         case .json:
             var object: [String: Any] = ["time": timestamp, "level": "\(event.level)", "label": label,
-                                         "message": "\(event.message)"]
-            for (key, value) in merged where object[key] == nil { object[key] = Self.json(value) }
+                                         "message": message]
+            for (key, value) in merged where object[key] == nil { object[key] = Self.json(value, scrubber) }
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
             line = String(decoding: data, as: UTF8.self) + "\n"
         }
         sink.write(SecretScrubber.shared.scrub(line))
     }
 
-    private static func json(_ value: Logger.MetadataValue) -> Any {
+    private static func json(_ value: Logger.MetadataValue, _ scrubber: SecretScrubber) -> Any {
         switch value {
-        case .string(let s): s
-        case .stringConvertible(let c): c.description
-        case .array(let a): a.map(json)
-        case .dictionary(let d): d.mapValues(json)
+        case .string(let s): scrubber.scrub(s)
+        case .stringConvertible(let c): scrubber.scrub(c.description)
+        case .array(let a): a.map { json($0, scrubber) }
+        case .dictionary(let d): d.mapValues { json($0, scrubber) }
         }
     }
 
@@ -120,10 +124,15 @@ public final class SecretScrubber: @unchecked Sendable {
         lock.withLock { if !secrets.contains(secret) { secrets.append(secret) } }
     }
 
-    /// Secrets that are not configured but travel in URLs: Discord webhook tokens and `token=`-style query values.
+    /// Secrets that are not configured but travel in URLs and headers: Discord webhook and interaction tokens,
+    /// `token=`-style query values and JSON fields, bearer credentials, Matrix access tokens. `\/` is matched too,
+    /// in case escaped JSON (a response body) is logged as a value.
     private static let patterns: [(NSRegularExpression, String)] = [
-        (try! NSRegularExpression(pattern: #"(/webhooks/[0-9]+/)[A-Za-z0-9_.\-]+"#), "$1***"),
+        (try! NSRegularExpression(pattern: #"((?:\\?/)(?:webhooks|interactions)\\?/[0-9]+\\?/)[A-Za-z0-9_.\-]+"#), "$1***"),
         (try! NSRegularExpression(pattern: #"(?i)\b((?:access_)?token|api_?key|password|secret)=[^&\s"]+"#), "$1=***"),
+        (try! NSRegularExpression(pattern: #"(?i)("(?:access_token|token|password|api_key)"\s*:\s*")[^"]+"#), "$1***"),
+        (try! NSRegularExpression(pattern: #"\b(Bearer|bearer|Bot)\s+[A-Za-z0-9_.~+/\-]{16,}=*"#), "$1 ***"),
+        (try! NSRegularExpression(pattern: #"\b(syt|mct|syr)_[A-Za-z0-9_\-]+"#), "$1_***"),
     ]
 
     /// `text` with every registered secret and every secret-looking URL part replaced.
@@ -133,11 +142,9 @@ public final class SecretScrubber: @unchecked Sendable {
         for secret in current where result.contains(secret) {
             result = result.replacingOccurrences(of: secret, with: "***")
         }
-        if result.contains("webhooks/") || result.contains("=") {
-            for (pattern, template) in Self.patterns {
-                let range = NSRange(result.startIndex..., in: result)
-                result = pattern.stringByReplacingMatches(in: result, range: range, withTemplate: template)
-            }
+        for (pattern, template) in Self.patterns {
+            let range = NSRange(result.startIndex..., in: result)
+            result = pattern.stringByReplacingMatches(in: result, range: range, withTemplate: template)
         }
         return result
     }

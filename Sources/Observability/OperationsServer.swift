@@ -37,12 +37,30 @@ public final class OperationsServer: Service, Sendable {
     private let started = AsyncBox()
 
     /// Creates the server on `host`:`port` (port 0 picks a free one; `boundPort()` tells which).
-    public init(host: String, port: Int, metrics: MetricsRegistry, logger: Logger,
+    ///
+    /// With `bearerToken`, `/metrics` answers only requests carrying `Authorization: Bearer <token>` (probes on
+    /// `/healthz` and `/readyz` stay open: they reveal nothing).
+    public init(host: String, port: Int, metrics: MetricsRegistry, logger: Logger, bearerToken: String? = nil,
                 readiness: @escaping @Sendable () -> Readiness) {
         self.logger = logger
+        let token = bearerToken.flatMap { $0.isEmpty ? nil : $0 }
         server = HTTPServer(host: host, port: port, logger: logger) { request in
-            Self.respond(to: request, metrics: metrics, readiness: readiness)
+            Self.respond(to: request, metrics: metrics, bearerToken: token, readiness: readiness)
         }
+    }
+
+    /// Whether `authorization` is `Bearer <token>`, compared in constant time.
+    static func authorized(_ authorization: String?, token: String) -> Bool {
+        guard let authorization, authorization.hasPrefix("Bearer ") else { return false }
+        let given = Array(authorization.utf8.dropFirst("Bearer ".utf8.count))
+        let expected = Array(token.utf8)
+        var difference = UInt8(given.count == expected.count ? 0 : 1)
+        for index in 0..<max(given.count, expected.count) {
+            let a = index < given.count ? given[index] : 0
+            let b = index < expected.count ? expected[index] : 0xFF
+            difference |= a ^ b
+        }
+        return difference == 0
     }
 
     /// Readiness from a set of platforms, a router and the store's deadline record.
@@ -56,11 +74,14 @@ public final class OperationsServer: Service, Sendable {
         }
     }
 
-    static func respond(to request: HTTPServerRequest, metrics: MetricsRegistry,
+    static func respond(to request: HTTPServerRequest, metrics: MetricsRegistry, bearerToken: String? = nil,
                         readiness: @Sendable () -> Readiness) -> HTTPServerResponse {
         let path = request.path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.path
         switch path {
         case "/metrics":
+            if let bearerToken, !authorized(request.authorization, token: bearerToken) {
+                return .text("unauthorized: send Authorization: Bearer <metrics token>\n", status: 401)
+            }
             return HTTPServerResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                       body: metrics.exposition())
         case "/healthz":

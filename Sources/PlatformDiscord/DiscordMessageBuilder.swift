@@ -1,3 +1,4 @@
+import BridgeCore
 import Foundation
 
 /// Builds REST JSON bodies; every body carries `allowed_mentions: {"parse": []}` so model text never pings.
@@ -13,6 +14,9 @@ public enum DiscordMessageBuilder {
     }
 
     private static func encode(_ body: Body) -> [UInt8] {
+        var body = body
+        // Discord renders `[label](url)` as a masked link: never let a URL-looking label hide a different target.
+        body.content = MaskedLink.defused(body.content)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding plain strings cannot fail.

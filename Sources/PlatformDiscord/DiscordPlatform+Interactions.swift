@@ -31,7 +31,9 @@ extension DiscordPlatform {
         let user = ChatUser(id: invoker.id, displayName: invoker.globalName ?? invoker.username ?? invoker.id, isBot: invoker.bot == true)
         state.withLock { s in
             if let guild = interaction.guildId, let roles = interaction.member?.roles { s.memberRoles[guild + ":" + invoker.id] = roles }
-            if let perms = interaction.member?.permissions { s.interactionPermissions[invoker.id + ":" + channelID] = perms }
+            if let perms = interaction.member?.permissions {
+                s.interactionPermissions[invoker.id + ":" + channelID] = (perms, clock.now)
+            }
         }
         let channel = channelRef(channelID, guildID: interaction.guildId)
         let callback = DiscordRoute.interactionCallback(id: interaction.id, token: interaction.token)

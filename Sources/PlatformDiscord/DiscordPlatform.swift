@@ -22,7 +22,9 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var guilds: [String: GuildInfo] = [:]
         var channels: [String: DiscordChannel] = [:]
         var memberRoles: [String: [String]] = [:]
-        var interactionPermissions: [String: DiscordPermissions] = [:]
+        /// Channel permissions Discord resolved for an interaction, with when they were seen; trusted only for
+        /// `interactionPermissionTTL` and dropped on any member, role, channel or guild change.
+        var interactionPermissions: [String: (permissions: DiscordPermissions, seen: Duration)] = [:]
         var webhooks: [String: Webhook] = [:]
         var ourWebhookIDs: Set<String> = []
         var noWebhookChannels: Set<String> = []
@@ -195,7 +197,10 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     public func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool {
         if configuration.adminUsers.contains(user.id) { return true }
         return state.withLock { s in
-            if let perms = s.interactionPermissions[user.id + ":" + channel.channelID], perms.isModerator { return true }
+            if let cached = s.interactionPermissions[user.id + ":" + channel.channelID],
+               clock.now - cached.seen < Self.interactionPermissionTTL, cached.permissions.isModerator {
+                return true
+            }
             guard let guildID = channel.serverID ?? s.channels[channel.channelID]?.guildId, let guild = s.guilds[guildID] else {
                 return false
             }
@@ -205,6 +210,10 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                                     channels: s.channels).isModerator
         }
     }
+
+    /// How long permissions resolved for an interaction stand in for our own computation: a demoted moderator
+    /// loses them within this time even when no gateway event says so.
+    static let interactionPermissionTTL: Duration = .seconds(60)
 
     // MARK: Events
 
@@ -244,14 +253,38 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             }
         case .channelUpdate(let channel):
             state.withLock { s in
+                s.interactionPermissions.removeAll()
                 var channel = channel
                 channel.guildId = channel.guildId ?? s.channels[channel.id]?.guildId
                 s.channels[channel.id] = channel
             }
         case .roleUpdate(let event):
-            state.withLock { $0.guilds[event.guildId, default: GuildInfo()].roles[event.role.id] = event.role.permissions }
+            state.withLock { s in
+                s.interactionPermissions.removeAll()
+                s.guilds[event.guildId, default: GuildInfo()].roles[event.role.id] = event.role.permissions
+            }
         case .roleDelete(let event):
-            state.withLock { _ = $0.guilds[event.guildId]?.roles.removeValue(forKey: event.roleId) }
+            state.withLock { s in
+                s.interactionPermissions.removeAll()
+                _ = s.guilds[event.guildId]?.roles.removeValue(forKey: event.roleId)
+            }
+        case .guildMemberUpdate(let member):
+            state.withLock { s in
+                s.interactionPermissions.removeAll()
+                s.memberRoles[member.guildId + ":" + member.user.id] = member.roles
+            }
+        case .guildUpdate(let guild):
+            // Owner change or role edits: recompute from the new facts, forget what interactions told us.
+            state.withLock { s in
+                s.interactionPermissions.removeAll()
+                var info = s.guilds[guild.id] ?? GuildInfo()
+                info.ownerID = guild.ownerId
+                if !guild.roles.isEmpty {
+                    info.roles = [:]
+                    for role in guild.roles { info.roles[role.id] = role.permissions }
+                }
+                s.guilds[guild.id] = info
+            }
         case .messageCreate(let message):
             if let event = incoming(message) {
                 noteDelivered(message)
@@ -262,9 +295,10 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                 s.ownMessageIDs.contains(update.id) || update.author?.id == s.botUserID
                     || update.webhookId.map { s.ourWebhookIDs.contains($0) } == true
             }
-            guard !own, let content = update.content else { return }
+            // No author, no edit: only the original speaker may change a stored message (the store checks it).
+            guard !own, let content = update.content, let author = update.author else { return }
             continuation.yield(.messageEdited(channel: channelRef(update.channelId, guildID: update.guildId), messageID: update.id,
-                                              newText: content))
+                                              newText: content, editorID: author.id))
         case .messageDelete(let delete):
             continuation.yield(.messageDeleted(channel: channelRef(delete.channelId, guildID: delete.guildId), messageID: delete.id))
         case .interactionCreate(let interaction):
@@ -298,7 +332,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         }
         let author = ChatUser(id: message.author.id,
                               displayName: message.memberNick ?? message.author.globalName ?? message.author.username ?? message.author.id,
-                              isBot: message.author.bot == true || message.webhookId != nil)
+                              isBot: message.author.bot == true || message.webhookId != nil
+                                  || configuration.bots.contains(message.author.id))
         return IncomingMessage(channel: channelRef(message.channelId, guildID: message.guildId), author: author,
                                messageID: message.id, text: text, replyTo: message.referencedMessageId,
                                mentionsUs: mentionsUs, isOwnMessage: own)
@@ -376,7 +411,9 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     private func loadOrCreateWebhook(_ channelID: String) async -> Webhook? {
         if let known = state.withLock({ $0.webhooks[channelID] }) { return known }
         let key = "discord.webhook." + channelID
-        if let stored = try? await store.state(for: key) {
+        // The webhook token is a credential: sealed at rest when PB_STATE_KEY is set (one that fails to open is
+        // replaced by a new webhook).
+        if let stored = try? await store.secretState(for: key) {
             let parts = stored.split(separator: " ", maxSplits: 1).map(String.init)
             if parts.count == 2 {
                 let hook = Webhook(id: parts[0], token: parts[1])
@@ -404,7 +441,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                 return nil
             }
             let hook = Webhook(id: body.id, token: token)
-            try? await store.setState(hook.id + " " + token, for: key)
+            try? await store.setSecretState(hook.id + " " + token, for: key)
             state.withLock { s in
                 s.webhooks[channelID] = hook
                 s.ourWebhookIDs.insert(hook.id)

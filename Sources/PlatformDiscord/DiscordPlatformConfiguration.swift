@@ -53,6 +53,8 @@ public struct DiscordPlatformConfiguration: Sendable, CustomStringConvertible {
     public var adminUsers: Set<String>
     /// Config admin role ids.
     public var adminRoles: Set<String>
+    /// User ids of bots Discord does not flag (user-account relays), from `[platforms.discord] bots`.
+    public var bots: Set<String> = []
     /// Webhook name used when creating channel webhooks.
     public var webhookName: String
 

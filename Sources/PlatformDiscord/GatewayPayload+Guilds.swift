@@ -78,6 +78,18 @@ public struct DiscordMember: Hashable, Sendable, Decodable {
     }
 }
 
+/// GUILD_MEMBER_UPDATE: the member's current roles.
+public struct DiscordGuildMemberUpdate: Hashable, Sendable, Decodable {
+    /// Guild id.
+    public var guildId: String
+    /// The member.
+    public var user: DiscordUser
+    /// Role ids now held.
+    public var roles: [String]
+
+    enum CodingKeys: String, CodingKey { case user, roles, guildId = "guild_id" }
+}
+
 /// GUILD_CREATE: what permission checks need.
 public struct DiscordGuild: Hashable, Sendable, Decodable {
     /// Guild id.

@@ -186,6 +186,10 @@ public enum GatewayEvent: Hashable, Sendable {
     /// GUILD_ROLE_CREATE and GUILD_ROLE_UPDATE.
     case roleUpdate(DiscordRoleEvent)
     case roleDelete(DiscordRoleDelete)
+    /// GUILD_MEMBER_UPDATE: a member's roles changed.
+    case guildMemberUpdate(DiscordGuildMemberUpdate)
+    /// GUILD_UPDATE: owner or roles changed.
+    case guildUpdate(DiscordGuild)
     case interactionCreate(DiscordInteraction)
     /// A dispatch whose type this adapter does not handle.
     case unknownDispatch(String)
@@ -293,6 +297,8 @@ extension GatewayPayload {
                 event = .channelUpdate(try payload(DiscordChannel.self))
             case "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE": event = .roleUpdate(try payload(DiscordRoleEvent.self))
             case "GUILD_ROLE_DELETE": event = .roleDelete(try payload(DiscordRoleDelete.self))
+            case "GUILD_MEMBER_UPDATE": event = .guildMemberUpdate(try payload(DiscordGuildMemberUpdate.self))
+            case "GUILD_UPDATE": event = .guildUpdate(try payload(DiscordGuild.self))
             case "INTERACTION_CREATE": event = .interactionCreate(try payload(DiscordInteraction.self))
             case let name?: event = .unknownDispatch(name)
             case nil:

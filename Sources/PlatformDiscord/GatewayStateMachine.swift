@@ -141,7 +141,8 @@ public struct GatewayStateMachine: Sendable {
             let delay: Duration = resumable ? .zero : .seconds(1) + .seconds(4) * jitter
             closeRequested = true
             return [.close(code: 4000), .connect(url: currentURL, after: delay)]
-        case .messageCreate, .messageUpdate, .messageDelete, .guildCreate, .channelUpdate, .roleUpdate, .roleDelete, .interactionCreate, .unknownDispatch, .unknownOpcode:
+        case .messageCreate, .messageUpdate, .messageDelete, .guildCreate, .channelUpdate, .roleUpdate, .roleDelete,
+             .guildMemberUpdate, .guildUpdate, .interactionCreate, .unknownDispatch, .unknownOpcode:
             return []
         }
     }

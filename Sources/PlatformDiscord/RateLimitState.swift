@@ -120,7 +120,7 @@ public struct RateLimitState: Sendable {
             let remaining = headers["X-RateLimit-Remaining"].flatMap(Int.init),
             let resetAfter = headers["X-RateLimit-Reset-After"].flatMap(Double.init)
         {
-            let window = Duration.milliseconds(Int(max(resetAfter, 0) * 1000))
+            let window = Self.networkDuration(seconds: resetAfter, fallback: .seconds(1))
             var learned = Bucket(limit: limit, remaining: remaining, resetAt: now + window, window: window,
                                  span: max(window, buckets[key]?.span ?? .zero))
             // Responses of concurrent requests arrive out of order: within a live window keep the lower count.
@@ -132,7 +132,7 @@ public struct RateLimitState: Sendable {
             buckets[key] = learned
         }
         guard status == 429 else { return }
-        let wait = Duration.milliseconds(Int((retryAfter ?? headers["Retry-After"].flatMap(Double.init) ?? 1) * 1000))
+        let wait = Self.networkDuration(seconds: retryAfter ?? headers["Retry-After"].flatMap(Double.init), fallback: .seconds(1))
         if headers["X-RateLimit-Scope"] == "global" || headers["X-RateLimit-Global"] == "true" {
             globalPausedUntil = max(globalPausedUntil, now + wait)
         } else {

@@ -101,7 +101,8 @@ public struct IRCOutgoingSplitter: Hashable, Sendable {
         return result
     }
 
-    /// Splits on CR, LF and CRLF and drops NUL, so no byte can end an IRC line early.
+    /// Splits on CR, LF and CRLF and drops NUL, so no byte can end an IRC line early; drops `\x01` too, so model
+    /// text cannot frame its own CTCP (VERSION, DCC, a spoofed ACTION): only `messages(for:target:)` adds framing.
     static func lines(of text: String) -> [String] {
         var lines: [String] = []
         var current = String.UnicodeScalarView()
@@ -113,7 +114,7 @@ public struct IRCOutgoingSplitter: Hashable, Sendable {
             case "\n":
                 if !previousCR { lines.append(String(current)); current = .init() }
                 previousCR = false
-            case "\0":
+            case "\0", "\u{01}":
                 previousCR = false
             default:
                 current.append(scalar); previousCR = false

@@ -42,7 +42,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         var splitter: IRCOutgoingSplitter
         var queue: OutgoingQueue<[UInt8], C.Instant>
         var enabledCapabilities: Set<String> = []
-        var accounts: [String: String] = [:]
+        var lastCTCPReply: [String: C.Instant] = [:]
         var nextID = 0
         var lastProblem: String?
         var lastTyping: [String: C.Instant] = [:]
@@ -177,7 +177,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             s.splitter = IRCOutgoingSplitter(nick: configuration.nick, actionsEnabled: configuration.sendActions,
                                            actionMarker: configuration.actionMarker)
             s.enabledCapabilities = []
-            s.accounts = [:]
+            s.lastCTCPReply = [:]
             s.replay = IRCReplayFilter(maximumLag: configuration.replayMaximumLag)
             s.saslSucceeded = false
         }
@@ -249,9 +249,6 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
                     s.channels.ourNick = nick
                     s.splitter.nick = nick
                 }
-                if let nick = message.prefix?.nick, let account = message.tag("account") {
-                    s.accounts[IRCCaseMapping(isupport.caseMapping).fold(nick)] = account
-                }
                 return s.replay.observe(message)
             }
             if message.command == "ERROR" { return }
@@ -305,10 +302,14 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         case .ctcp(let ctcp):
             if !isOwn, message.command == "PRIVMSG",
                let reply = ctcp.reply(to: incoming.sender, version: configuration.versionReply) {
-                try await socket.send(reply.wireBytes)
+                queueCTCPReply(reply, command: ctcp.command, to: message.prefix)
             }
             return
-        case .message, .action, .notice:
+        case .notice:
+            // RFC 2812: a NOTICE is never answered, so it never reaches the trigger policy (no notice ping-pong).
+            logger.debug("irc notice ignored", metadata: ["target": "\(incoming.target)"])
+            return
+        case .message, .action:
             break
         }
         let id = state.withLock { s in
@@ -323,13 +324,46 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             }
             return id
         }
+        // Identity comes from this message alone: its account tag (a services login the server vouches for), else
+        // user@host. A nick anyone can take after its owner quits is never trusted on its own.
+        let stableID = message.tag("account").flatMap { $0.isEmpty || $0 == "*" ? nil : "account:\($0)" }
+            ?? message.prefix.flatMap { p in p.user.flatMap { u in p.host.map { "host:\(u)@\($0)" } } }
+        // The IRCv3 bot tag carries no value: its presence is the mark.
+        let isBot = message.tags.contains { $0.key == "bot" || $0.key == "draft/bot" }
+            || configuration.bots.contains { mapping.equal($0, incoming.sender) }
         let event = IncomingMessage(
             channel: channel(channelID),
-            author: ChatUser(id: incoming.sender, displayName: incoming.sender),
+            author: ChatUser(id: incoming.sender, displayName: incoming.sender, isBot: isBot && !isOwn, stableID: stableID),
             messageID: id, text: incoming.text, replyTo: message.tag("+reply") ?? message.tag("+draft/reply"),
             mentionsUs: !isOwn && Self.mentions(incoming.text, nick: ourNick, mapping: mapping),
             isOwnMessage: isOwn, timestamp: serverTime.map { Date(timeIntervalSince1970: $0.secondsSince1970) })
         continuation.yield(.messageCreated(event))
+    }
+
+    /// Shortest gap between two replies to the same CTCP request (VERSION, PING) from one source (by user@host, so
+    /// nick changes do not reset it).
+    static var ctcpReplyInterval: Duration { .seconds(10) }
+
+    /// Queues a CTCP reply behind the flood bucket, at most one per source and request kind per
+    /// `ctcpReplyInterval`; dropped when the queue is full, so a CTCP flood can neither flood us off the network
+    /// nor grow memory.
+    private func queueCTCPReply(_ reply: IRCMessage, command: String, to source: IRCPrefix?) {
+        let now = clock.now
+        let sourceKey = (source.map { "\($0.user ?? "")@\($0.host ?? $0.nick)" } ?? "?") + " " + command
+        let queued = state.withLock { s -> Bool in
+            if let last = s.lastCTCPReply[sourceKey], last.duration(to: now) < Self.ctcpReplyInterval { return false }
+            if s.lastCTCPReply.count > 1_024 { s.lastCTCPReply.removeAll() }
+            do {
+                // One shared queue for every CTCP reply: its capacity bounds them all together.
+                try s.queue.enqueue([reply.wireBytes], for: "\u{01}ctcp")
+            } catch {
+                return false
+            }
+            s.lastCTCPReply[sourceKey] = now
+            s.wake?.yield()
+            return true
+        }
+        if !queued { logger.debug("irc ctcp reply dropped", metadata: ["source": "\(source?.nick ?? "?")"]) }
     }
 
     /// Rejoins channels we were kicked from, after the configured delay, with the configured key.
@@ -421,7 +455,8 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             var body = text
             if let identity, !IRCCaseMapping(s.channels.isupport.caseMapping).equal(identity.displayName, s.channels.ourNick) {
                 // One nick speaks for several personas: say who is talking.
-                body = body.split(separator: "\n", omittingEmptySubsequences: false)
+                // Every kind of line break (CR, LF, CRLF) first, so no line goes out without the prefix.
+                body = IRCOutgoingSplitter.lines(of: body)
                     .map { $0.isEmpty ? "" : "\(identity.displayName): \($0)" }.joined(separator: "\n")
             }
             let messages: [IRCMessage]
@@ -466,12 +501,17 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
     }
 
     /// Channel operators (and half-ops when configured), configured admin nicks, and configured services accounts.
+    ///
+    /// The account is the one the server put on the very message being handled (`ChatUser.stableID`); nothing
+    /// remembered by nick is trusted, so whoever takes an admin's nick after a QUIT or NICK gains nothing.
     public func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool {
-        state.withLock { s in
+        if user.isBot { return false }
+        return state.withLock { s in
             let mapping = IRCCaseMapping(s.channels.isupport.caseMapping)
             let nick = user.id
             if configuration.adminNicks.contains(where: { mapping.equal($0, nick) }) { return true }
-            if let account = s.accounts[mapping.fold(nick)], configuration.adminAccounts.contains(account) { return true }
+            if let stable = user.stableID, stable.hasPrefix("account:"),
+               configuration.adminAccounts.contains(String(stable.dropFirst("account:".count))) { return true }
             return s.channels.isOperator(nick, in: channel.channelID, includeHalfOps: configuration.halfOpsAreModerators)
         }
     }

@@ -42,6 +42,8 @@ public struct IRCPlatformConfiguration: Sendable, CustomStringConvertible {
     public var adminNicks: [String]
     /// Services accounts (from `account-tag`) always treated as moderators.
     public var adminAccounts: [String]
+    /// Nicks of known bots (`[platforms.irc] bots`), besides those the server marks with the IRCv3 `bot` tag.
+    public var bots: [String] = []
     /// Lines starting with this marker go out as CTCP ACTION.
     public var actionMarker: String?
     /// Seconds a message's `server-time` may lag the newest one seen before it counts as replayed history.

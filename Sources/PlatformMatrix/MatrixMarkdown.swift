@@ -1,3 +1,5 @@
+import BridgeCore
+
 /// Turns model Markdown into Matrix `org.matrix.custom.html` that only holds tags we generate ourselves.
 ///
 /// Safe by construction: the input is HTML-escaped first, so no tag or attribute from the model survives;
@@ -119,7 +121,8 @@ public enum MatrixMarkdown {
                 out += "<code>" + escape(String(rest[rest.index(after: rest.startIndex)..<end])) + "</code>"
                 rest = rest[rest.index(after: end)...]
             } else if ch == "[", let link = parseLink(rest) {
-                let label = inline(link.label)
+                // A label that reads as another address shows the real target instead (no masked phishing links).
+                let label = MaskedLink.isDeceptive(label: link.label, target: link.url) ? escape(link.url) : inline(link.label)
                 out += isAllowedLink(link.url) ? "<a href=\"\(escape(link.url))\">\(label)</a>" : label
                 rest = link.rest
             } else if let (marker, tag) = emphasis(rest), let end = closing(marker, in: rest.dropFirst(marker.count)) {

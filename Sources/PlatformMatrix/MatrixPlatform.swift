@@ -89,7 +89,9 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         self.client = MatrixClient(homeserver: configuration.homeserverURL, http: http, logger: logger)
         self.editBudgets = EditBudgetBoard(fallback: configuration.initialEditBudget)
         (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
-        state = Mutex(State(rooms: MatrixRooms(ownUserID: configuration.userID, catchUpWindow: configuration.catchUpWindow)))
+        var rooms = MatrixRooms(ownUserID: configuration.userID, catchUpWindow: configuration.catchUpWindow)
+        rooms.bots = configuration.bots
+        state = Mutex(State(rooms: rooms))
     }
 
     private var stateKeyPrefix: String { "matrix:\(configuration.userID):" }
@@ -187,7 +189,15 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         guard let password = configuration.password else {
             throw MatrixError(.login, "neither access_token nor password is configured for \(configuration.userID)")
         }
-        if let stored = try await store.state(for: tokenKey) {
+        let stored: String?
+        do {
+            // Sealed with PB_STATE_KEY when one is set; a token that does not open means logging in afresh.
+            stored = try await store.secretState(for: tokenKey)
+        } catch let error as StateSealerError {
+            logger.warning("the stored access token cannot be used; logging in again", metadata: ["error": "\(error)"])
+            stored = nil
+        }
+        if let stored {
             client.setAccessToken(stored)
             do {
                 let who = try await client.whoami()
@@ -205,7 +215,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
                                                  deviceName: configuration.deviceName)
             try checkUser(session.userID)
             try await store.setState(session.deviceID, for: deviceKey)
-            try await store.setState(session.accessToken, for: tokenKey)
+            try await store.setSecretState(session.accessToken, for: tokenKey)
             state.withLock { $0.deviceID = session.deviceID }
             logger.info("logged in", metadata: ["device": "\(session.deviceID)"])
         } catch let error as MatrixError where error.status == 403 || error.status == 400 {

@@ -35,6 +35,9 @@ public struct MatrixPlatformConfiguration: Sendable {
     public var retryInitialDelay: Duration
     /// Largest delay between failed syncs.
     public var retryMaxDelay: Duration
+    /// Known bots (`[platforms.matrix] bots`): user IDs, or prefixes ending in `*` for an appservice namespace
+    /// such as `@irc_*`; their messages count as bot turns and never run commands.
+    public var bots: [String] = []
 
     /// Creates a configuration.
     public init(homeserverURL: String, userID: String, accessToken: String? = nil, password: String? = nil,

@@ -19,6 +19,8 @@ public struct MatrixRooms: Sendable {
     public var catchUpWindow: Duration
     /// Known rooms.
     public private(set) var rooms: [String: Room] = [:]
+    /// Configured bots: user IDs, or prefixes ending in `*` (an appservice's namespace).
+    public var bots: [String] = []
 
     /// Creates an empty directory.
     public init(ownUserID: String, catchUpWindow: Duration = .seconds(600)) {
@@ -104,7 +106,7 @@ public struct MatrixRooms: Sendable {
                 guard sender != ownUserID, let target = relation?["event_id"]?.string, let new = event.content["m.new_content"],
                     let text = Self.text(of: new)
                 else { return nil }
-                return .messageEdited(channel: channel, messageID: target, newText: text)
+                return .messageEdited(channel: channel, messageID: target, newText: text, editorID: sender)
             }
             guard var text = Self.text(of: event.content) else { return nil }
             let replyTo = relation?["m.in_reply_to"]?["event_id"]?.string
@@ -118,10 +120,21 @@ public struct MatrixRooms: Sendable {
                 || (!localpart.isEmpty && lower.contains(localpart.lowercased()))
                 || (ownName != ownUserID && lower.contains(ownName.lowercased()))
             return .messageCreated(IncomingMessage(
-                channel: channel, author: ChatUser(id: sender, displayName: name, isBot: false), messageID: id,
+                channel: channel, author: ChatUser(id: sender, displayName: name, isBot: isBot(sender, content: event.content)),
+                messageID: id,
                 text: text, replyTo: replyTo, mentionsUs: mentionsUs, isOwnMessage: sender == ownUserID))
         default:
             return nil
+        }
+    }
+
+    /// Whether a sender is a bot: listed in `bots` (exactly, or by a `prefix*` namespace), or the event carries a
+    /// bot marker (`m.bot`, or the unstable `org.matrix.msc3955.bot` flag bridges and bot SDKs set).
+    func isBot(_ sender: String, content: MatrixJSON) -> Bool {
+        if sender == ownUserID { return false }
+        if content["m.bot"] != nil || content["org.matrix.msc3955.bot"] != nil { return true }
+        return bots.contains { entry in
+            entry.hasSuffix("*") ? sender.hasPrefix(entry.dropLast()) : entry == sender
         }
     }
 

@@ -6,9 +6,14 @@ import Logging
 public struct HTTPServerRequest: Sendable, Hashable {
     /// The path without the query string, e.g. `/metrics`.
     public var path: String
+    /// The `Authorization` header, when sent.
+    public var authorization: String?
 
     /// Creates a request.
-    public init(path: String) { self.path = path }
+    public init(path: String, authorization: String? = nil) {
+        self.path = path
+        self.authorization = authorization
+    }
 }
 
 /// A complete response: status, content type and body.
@@ -186,12 +191,22 @@ final class HTTPServerCore: @unchecked Sendable {
             guard !closed else { return -1 }
             var buffer = [CChar](repeating: 0, count: 2048)
             let length = pb_lws_get_uri(wsi, &buffer, Int32(buffer.count))
+            var authorization = [CChar](repeating: 0, count: 512)
+            let authorizationLength = pb_lws_get_authorization(wsi, &authorization, Int32(authorization.count))
             let response: HTTPServerResponse
-            if length < 0 {
+            if length == -2 || authorizationLength < 0 {
+                // Never act on a truncated path or credential.
+                response = .text("request too large\n", status: 431)
+            } else if length < 0 {
                 response = .text("only GET is supported\n", status: 405)
+            } else if Int(length) >= buffer.count - 1 {
+                // Never act on a truncated path or credential.
+                response = .text("request too large\n", status: 431)
             } else {
                 let path = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-                response = handler(HTTPServerRequest(path: path))
+                let credential = authorizationLength > 0
+                    ? authorization.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : nil
+                response = handler(HTTPServerRequest(path: path, authorization: credential))
             }
             let headerSpace = 1024
             let pre = Int(pb_lws_pre())

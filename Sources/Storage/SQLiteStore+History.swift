@@ -44,6 +44,23 @@ extension SQLiteStore {
         }
     }
 
+    /// Replaces the text only when `editorID` spoke the message and it is not a persona's.
+    @discardableResult
+    public func applyEdit(in channel: ChannelKey, messageID: String, newText: String, editedAt: Date,
+                          by editorID: String) async throws -> Bool {
+        try await write("editing message \(messageID) in \(channel)") { db in
+            guard let channelRowID = try Self.channelRowID(channel, db) else { return false }
+            try db.execute(sql: """
+                UPDATE message SET text = ?, is_edited = 1, edited_at = ?
+                WHERE channel_id = ? AND platform_message_id = ? AND deleted_at IS NULL
+                  AND (edited_at IS NULL OR edited_at <= ?)
+                  AND speaker_id = ? AND speaker_kind <> ?
+                """, arguments: [newText, editedAt.storageMilliseconds, channelRowID, messageID,
+                                 editedAt.storageMilliseconds, editorID, SpeakerKind.persona.rawValue])
+            return db.changesCount > 0
+        }
+    }
+
     /// Tombstones a message and clears its text.
     @discardableResult
     public func applyDeletion(in channel: ChannelKey, messageID: String, deletedAt: Date) async throws -> Bool {

@@ -16,7 +16,7 @@ extension SQLiteStore {
                     completion_tokens = excluded.completion_tokens,
                     cached_tokens = excluded.cached_tokens
                 """, arguments: [
-                    usage.requestID, channelRowID, usage.channel.platform, usage.channel.serverID ?? "",
+                    usage.requestID, channelRowID, usage.channel.platform, usage.serverID ?? usage.channel.serverID ?? "",
                     usage.userID, usage.promptTokens, usage.completionTokens, usage.cachedTokens,
                     usage.createdAt.storageMilliseconds,
                 ])

@@ -12,6 +12,12 @@ extension Store {
         try await applyEdit(in: channel, messageID: messageID, newText: newText, editedAt: Date())
     }
 
+    /// Applies an edit by `editorID` stamped with the current time (only to that speaker's own, non-persona message).
+    @discardableResult
+    public func applyEdit(in channel: ChannelKey, messageID: String, newText: String, by editorID: String) async throws -> Bool {
+        try await applyEdit(in: channel, messageID: messageID, newText: newText, editedAt: Date(), by: editorID)
+    }
+
     /// Applies a deletion stamped with the current time.
     @discardableResult
     public func applyDeletion(in channel: ChannelKey, messageID: String) async throws -> Bool {

@@ -30,6 +30,11 @@ public protocol Store: Sendable {
     @discardableResult
     func applyEdit(in channel: ChannelKey, messageID: String, newText: String, editedAt: Date) async throws -> Bool
 
+    /// Like `applyEdit(in:messageID:newText:editedAt:)`, but only when `editorID` is the message's original
+    /// speaker and the message is not a persona's: nobody may rewrite someone else's history.
+    @discardableResult
+    func applyEdit(in channel: ChannelKey, messageID: String, newText: String, editedAt: Date, by editorID: String) async throws -> Bool
+
     /// Marks a message deleted and clears its text; `false` if unknown or already deleted.
     @discardableResult
     func applyDeletion(in channel: ChannelKey, messageID: String, deletedAt: Date) async throws -> Bool

@@ -19,12 +19,15 @@ public struct UsageRecord: Hashable, Sendable {
     public var cachedTokens: Int
     /// When the request was admitted; rolling windows count from here.
     public var createdAt: Date
+    /// The server scope to count under when the channel key has none (a Matrix homeserver, a configured scene).
+    public var serverID: String?
 
     /// Creates a usage record.
     public init(
         requestID: String, channel: ChannelKey, userID: String, promptTokens: Int = 0, completionTokens: Int = 0,
-        cachedTokens: Int = 0, createdAt: Date
+        cachedTokens: Int = 0, createdAt: Date, serverID: String? = nil
     ) {
+        self.serverID = serverID
         self.requestID = requestID
         self.channel = channel
         self.userID = userID

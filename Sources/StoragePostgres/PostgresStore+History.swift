@@ -62,6 +62,24 @@ extension PostgresStore {
         }
     }
 
+    /// Replaces the text only when `editorID` spoke the message and it is not a persona's.
+    @discardableResult
+    public func applyEdit(in channel: ChannelKey, messageID: String, newText: String, editedAt: Date,
+                          by editorID: String) async throws -> Bool {
+        let editedAt = editedAt.storageMilliseconds
+        let persona = SpeakerKind.persona.rawValue
+        return try await withConnection("editing message \(messageID) in \(channel)") { connection in
+            guard let channelRowID = try await Self.channelRowID(channel, connection) else { return false }
+            return try await connection.query("""
+                UPDATE message SET text = \(newText), is_edited = TRUE, edited_at = \(editedAt)
+                WHERE channel_id = \(channelRowID) AND platform_message_id = \(messageID) AND deleted_at IS NULL
+                  AND (edited_at IS NULL OR edited_at <= \(editedAt))
+                  AND speaker_id = \(editorID) AND speaker_kind <> \(persona)
+                RETURNING id
+                """, logger: Self.quietLogger).hasRows()
+        }
+    }
+
     /// Tombstones a message and clears its text.
     @discardableResult
     public func applyDeletion(in channel: ChannelKey, messageID: String, deletedAt: Date) async throws -> Bool {

@@ -16,7 +16,7 @@ extension PostgresStore {
             try await connection.query("""
                 INSERT INTO usage (request_id, channel_id, platform, server, user_id, prompt_tokens,
                                    completion_tokens, cached_tokens, created_at)
-                VALUES (\(usage.requestID), \(channelRowID), \(usage.channel.platform), \(usage.channel.serverID ?? ""),
+                VALUES (\(usage.requestID), \(channelRowID), \(usage.channel.platform), \(usage.serverID ?? usage.channel.serverID ?? ""),
                         \(usage.userID), \(usage.promptTokens), \(usage.completionTokens), \(usage.cachedTokens),
                         \(createdAt))
                 ON CONFLICT (request_id) DO UPDATE SET

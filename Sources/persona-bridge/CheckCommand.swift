@@ -43,6 +43,13 @@ struct CheckCommand: AsyncParsableCommand {
                 platformProblems += 1
             }
         }
+        do {
+            let stateKey = try StateKeyCheck.evaluate(configuration, environment: ProcessInfo.processInfo.environment)
+            if let warning = stateKey.warning { print("\(options.config): \(warning)") }
+        } catch {
+            print("\(options.config): error: \(error)")
+            platformProblems += 1
+        }
         guard platformProblems == 0 else {
             print("\(options.config): \(platformProblems) error\(platformProblems == 1 ? "" : "s"); nothing was started.")
             throw ExitCode(1)

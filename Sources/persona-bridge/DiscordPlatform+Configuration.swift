@@ -60,6 +60,7 @@ extension DiscordPlatformConfiguration {
             slashCommands: slash, catchUpWindow: .milliseconds(Int(max(0, window) * 1000)), boundChannels: bindings,
             adminUsers: Set(admins?.users ?? []), adminRoles: Set(admins?.roles ?? []))
         settings.shardIDs = shardIDs
+        settings.bots = Set(section.strings("bots") ?? [])
         return settings
     }
 }

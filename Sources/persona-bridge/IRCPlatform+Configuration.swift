@@ -62,6 +62,7 @@ extension IRCPlatformConfiguration {
             saslAccount: saslAccount, saslPassword: saslPassword,
             nickServPassword: section.secret("nickserv_password")?.reveal(),
             sendActions: section.bool("ctcp_action") ?? true)
+        bots = section.strings("bots") ?? []
     }
 
     /// RFC 2812 nick characters, plus a length sanity bound.

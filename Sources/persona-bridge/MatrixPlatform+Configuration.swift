@@ -31,6 +31,7 @@ extension MatrixPlatformConfiguration {
                   inviteAllowlist: section.strings("invite_allowlist") ?? [], moderatorPowerLevel: level,
                   maxEditsPerReply: cap, admins: Set(configuration.admins["matrix"]?.users ?? []),
                   catchUpWindow: .milliseconds(Int(configuration.defaults.catchUpWindowSeconds * 1000)))
+        bots = section.strings("bots") ?? []
     }
 }
 

@@ -6,6 +6,7 @@ import Logging
 import Observability
 import PlatformConsole
 import ServiceLifecycle
+import Storage
 import UnixSignals
 
 /// `persona-bridge run`: connects every enabled platform and serves until SIGTERM or SIGINT.
@@ -66,6 +67,25 @@ struct RunCommand: AsyncParsableCommand {
             }
             metricsEndpoint = parsed
         }
+        var metricsToken: String?
+        if let file = configuration.operations.metricsTokenFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+                  case let token = text.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
+                FileHandle.standardError.write(Data(
+                    "persona-bridge: [operations] metrics_token_file '\(file)' is missing, unreadable or empty.\n".utf8))
+                throw ExitCodeError.failure
+            }
+            SecretScrubber.shared.register(token)
+            metricsToken = token
+        }
+        do {
+            let stateKey = try StateKeyCheck.evaluate(configuration, environment: ProcessInfo.processInfo.environment)
+            if let warning = stateKey.warning { logger.warning("\(warning)") }
+            StateSecrets.configure(stateKey.sealer)
+        } catch {
+            FileHandle.standardError.write(Data("persona-bridge: \(error)\n".utf8))
+            throw ExitCodeError.failure
+        }
         let shards = try sharding.selection(for: configuration, logger: logger)
         var runtime = try await BridgeRuntime.start(configuration, logger: logger)
         runtime.shards = shards
@@ -91,6 +111,7 @@ struct RunCommand: AsyncParsableCommand {
         if let metricsEndpoint {
             let server = OperationsServer(
                 host: metricsEndpoint.host, port: metricsEndpoint.port, metrics: metrics, logger: logger,
+                bearerToken: metricsToken,
                 readiness: OperationsServer.readiness(platforms: platforms, router: router, store: runtime.storeHealth))
             do {
                 let port = try await server.start()

@@ -7,7 +7,8 @@ import Testing
 struct DeployTests {
     let kubernetes = RepoPaths.root.appendingPathComponent("Deploy/kubernetes")
     var resources: [String] {
-        ["secret.yaml", "configmap.yaml", "service.yaml", "statefulset.yaml"].map { kubernetes.appendingPathComponent($0).path }
+        ["secret.yaml", "configmap.yaml", "service.yaml", "statefulset.yaml", "networkpolicy.yaml", "postgres-ca.yaml"]
+            .map { kubernetes.appendingPathComponent($0).path }
     }
 
     /// A tool from `.venv-tools` (Deploy/scripts/setup.sh --test installs it); fails clearly when missing.
@@ -71,13 +72,20 @@ struct DeployTests {
             // Here: the test database instead of the cluster's, a loopback port, and the JSON-lines
             // adapter standing in for Discord (whose adapter is not needed to serve the probes).
             let port = try freeLoopbackPort()
+            // The pod's metrics token file, here a temporary one: the probes must work without it, /metrics not.
+            let tokenFile = directory.appendingPathComponent("metrics-token")
+            try "test-metrics-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
             var config = try String(contentsOf: directory.appendingPathComponent("bridge.toml"), encoding: .utf8)
             config = config
-                .replacingOccurrences(of: #"url = "postgres://persona_bridge@postgres.database.svc.cluster.local:5432/persona_bridge?sslmode=require""#,
-                                      with: "url = \"\(postgres.url(database: database))\"")
-                .replacingOccurrences(of: #"metrics_address = "0.0.0.0:9464""#, with: "metrics_address = \"127.0.0.1:\(port)\"")
+                .replacingOccurrences(
+                    of: #"url = "postgres://persona_bridge@postgres.database.svc.cluster.local:5432/persona_bridge?sslmode=verify-full&sslrootcert=/etc/persona-bridge/postgres-ca/ca.crt""#,
+                    with: "url = \"\(postgres.url(database: database))\"")
+                .replacingOccurrences(of: #"metrics_address = "${POD_IP}:9464""#, with: "metrics_address = \"127.0.0.1:\(port)\"")
+                .replacingOccurrences(of: #"metrics_token_file = "/etc/persona-bridge/metrics-token/token""#,
+                                      with: "metrics_token_file = \"\(tokenFile.path)\"")
                 .replacingOccurrences(of: "[platforms.discord]\nenabled = true", with: "[platforms.discord]\nenabled = false")
-            try #require(config.contains(postgres.url(database: database)) && config.contains("127.0.0.1:\(port)"))
+            try #require(config.contains(postgres.url(database: database)) && config.contains("127.0.0.1:\(port)")
+                && config.contains(tokenFile.path))
             config += "\n[platforms.jsonl]\nenabled = true\n"
             let path = directory.appendingPathComponent("local.toml")
             try config.write(to: path, atomically: true, encoding: .utf8)
@@ -95,6 +103,17 @@ struct DeployTests {
                     """, "http://127.0.0.1:\(port)\(probe)"])
                 #expect(code == 0 && body.contains("200"), "\(probe): \(body)\n\(bridge.output)")
             }
+            // /metrics wants the bearer token from metrics_token_file.
+            let (_, scrape) = try await run(try venvTool("python"), ["-c", """
+                import sys, urllib.request, urllib.error
+                def status(headers):
+                    try:
+                        return urllib.request.urlopen(urllib.request.Request(sys.argv[1], headers=headers), timeout=10).status
+                    except urllib.error.HTTPError as error:
+                        return error.code
+                print(status({}), status({"Authorization": "Bearer test-metrics-token"}))
+                """, "http://127.0.0.1:\(port)/metrics"])
+            #expect(scrape.split(whereSeparator: \.isWhitespace) == ["401", "200"], "\(scrape)")
             let migrations = try await postgres.execute("SELECT count(*) FROM pb_schema_migrations", database: database)
             #expect(migrations == "2", "the bridge migrated the PostgreSQL store")
             kill(bridge.pid, SIGTERM)
@@ -124,7 +143,7 @@ struct DeployTests {
         let (code, output) = try await run(try venvTool("kubernetes-validate"), ["--strict"] + resources)
         #expect(code == 0, "\(output)")
         for kind in ["secret/persona-bridge-secrets", "configmap/persona-bridge-config", "service/persona-bridge",
-                     "statefulset/persona-bridge"] {
+                     "statefulset/persona-bridge", "networkpolicy/persona-bridge-metrics", "configmap/postgres-ca"] {
             #expect(output.contains("passed for resource \(kind)"), "\(output)")
         }
         // The validator really rejects a broken manifest (so a pass above means something).

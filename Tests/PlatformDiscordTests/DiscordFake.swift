@@ -162,9 +162,9 @@ final class DiscordBridge: Sendable {
 
     init(fake: FakeDiscord, model: any ChatModel, storePath: String? = nil, personas: [Persona] = [DiscordBridge.aria, DiscordBridge.bolt],
          defaultPersonas: [String] = ["aria"], bindings: [RouterConfiguration.Binding] = [],
-         configure: (inout DiscordPlatformConfiguration) -> Void = { _ in }) async throws {
+         logger given: Logger? = nil, configure: (inout DiscordPlatformConfiguration) -> Void = { _ in }) async throws {
         let logs = LogCapture()
-        let logger = logs.logger(label: "discord-test", level: .debug)
+        let logger = given ?? logs.logger(label: "discord-test", level: .debug)
         let store: SQLiteStore
         if let storePath { store = try await SQLiteStore.open(.file(path: storePath), logger: logger) } else { store = try SQLiteStore.inMemory() }
         var configuration = DiscordPlatformConfiguration(

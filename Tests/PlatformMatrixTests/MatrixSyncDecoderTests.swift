@@ -53,7 +53,7 @@ import Testing
         guard case .messageCreated(let reply) = events[2] else { Issue.record("\(events[2])"); return }
         #expect(reply.text == "thanks")
         #expect(reply.replyTo == "$0")
-        #expect(events[3] == .messageEdited(channel: channel, messageID: "$1", newText: "fixed"))
+        #expect(events[3] == .messageEdited(channel: channel, messageID: "$1", newText: "fixed", editorID: "@alice:localhost"))
         #expect(events[4] == .messageDeleted(channel: channel, messageID: "$3"))
         #expect(events[5] == .messageDeleted(channel: channel, messageID: "$5"))
         guard case .messageCreated(let mine) = events[6] else { Issue.record("\(events[6])"); return }
