@@ -159,6 +159,8 @@ public struct OperationsSettings: Hashable, Sendable {
     public var shardIndex: Int?
     /// Total number of shards.
     public var shardCount: Int?
+    /// Replies streaming at once in one channel (on platforms with edits); further triggers queue.
+    public var maxConcurrentRepliesPerChannel: Int = 3
 
     /// Creates operations settings.
     public init(

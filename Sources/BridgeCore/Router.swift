@@ -191,6 +191,9 @@ public final class Router: Service, Sendable {
             }
             metrics.queueDepth(platform: name, queue: "router", depth: depth)
         }
+        // Platforms with edits stream several replies per channel side by side; line platforms answer in turn.
+        let cap = platform.capabilities.canEdit ? max(1, configuration.maxConcurrentReplies) : 1
+        let clock = self.clock
         await withDiscardingTaskGroup { group in
             var workers: [String: AsyncStream<PlatformEvent>.Continuation] = [:]
             do {
@@ -201,10 +204,23 @@ public final class Router: Service, Sendable {
                         let (stream, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
                         workers[key] = continuation
                         group.addTask {
-                            for await event in stream {
-                                await self.handle(event, from: platform)
-                                await platform.handled(event)
-                                adjustBacklog(-1)
+                            let slots = ReplySlots(capacity: cap)
+                            // Events are handled in order; a triggered reply runs on beside the next events.
+                            await withDiscardingTaskGroup { replies in
+                                for await event in stream {
+                                    if let job = await self.intake(event, from: platform) {
+                                        if !(await slots.tryAcquire()) {
+                                            await Self.waitWithTyping(for: slots, in: event.channel, platform: platform, clock: clock)
+                                        }
+                                        let ticket = await job.scheduler.takeTurnTicket()
+                                        replies.addTask {
+                                            await job.run(ticket)
+                                            await slots.release()
+                                        }
+                                    }
+                                    await platform.handled(event)
+                                    adjustBacklog(-1)
+                                }
                             }
                         }
                     }
@@ -218,8 +234,37 @@ public final class Router: Service, Sendable {
         }
     }
 
+    /// A reply decided on and claimed, still to be streamed.
+    struct ReplyJob: Sendable {
+        /// The channel's edit scheduler (which also orders first messages).
+        let scheduler: ChannelEditScheduler
+        /// Streams and records the reply; the argument is its first-message ticket.
+        let run: @Sendable (Int?) async -> Void
+    }
+
+    /// Waits for a free reply slot in a channel, keeping the typing indicator up (Discord's lasts about 10 s).
+    private static func waitWithTyping(for slots: ReplySlots, in channel: ChannelRef, platform: some ChatPlatform,
+                                       clock: ElapsedClock) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await slots.acquire() }
+            group.addTask {
+                while !Task.isCancelled {
+                    await platform.typing(in: channel)
+                    do { try await clock.sleep(until: clock.now + .seconds(8)) } catch { return }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
     /// Handles one event completely (history, command or reply); exposed for adapters that drive the router directly.
     public func handle(_ event: PlatformEvent, from platform: any ChatPlatform) async {
+        if let job = await intake(event, from: platform) { await job.run(nil) }
+    }
+
+    /// Handles an event up to a claimed reply, which it returns for the caller to run.
+    func intake(_ event: PlatformEvent, from platform: any ChatPlatform) async -> ReplyJob? {
         let platform: any ChatPlatform = platform is MeteredPlatform ? platform : MeteredPlatform(platform, metrics: metrics)
         var logger = self.logger
         logger[metadataKey: "platform"] = "\(platform.platformName)"
@@ -227,7 +272,7 @@ public final class Router: Service, Sendable {
         do {
             switch event {
             case .messageCreated(let message):
-                try await handleMessage(message, from: platform, logger: logger)
+                return try await handleMessage(message, from: platform, logger: logger)
             case .messageEdited(let channel, let id, let text):
                 try await store.applyEdit(in: Self.key(channel), messageID: id, newText: text)
             case .messageDeleted(let channel, let id):
@@ -238,21 +283,22 @@ public final class Router: Service, Sendable {
         } catch {
             logger.error("event failed", metadata: ["error": "\(error)"])
         }
+        return nil
     }
 
     static func key(_ channel: ChannelRef) -> ChannelKey {
         ChannelKey(platform: channel.platform, serverID: channel.serverID, channelID: channel.channelID)
     }
 
-    private func handleMessage(_ message: IncomingMessage, from platform: any ChatPlatform, logger: Logger) async throws {
+    private func handleMessage(_ message: IncomingMessage, from platform: any ChatPlatform, logger: Logger) async throws -> ReplyJob? {
         // Our replies are stored when sent; echoes would duplicate them.
-        if message.isOwnMessage { return }
+        if message.isOwnMessage { return nil }
         metrics.messageReceived(platform: platform.platformName)
         let key = Self.key(message.channel)
         if let parsed = BridgeCommand.parse(message.text, prefix: configuration.commandPrefix) {
-            guard try await store.claimAnswer(channel: key, messageID: message.messageID) else { return }
+            guard try await store.claimAnswer(channel: key, messageID: message.messageID) else { return nil }
             try await runCommand(parsed, message: message, platform: platform)
-            return
+            return nil
         }
         try await store.insert(StoredMessage(
             channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
@@ -272,17 +318,26 @@ public final class Router: Service, Sendable {
         let now = clock.now
         let decision = state.withLock { s in s.policy.decide(view, candidates: candidates, now: now, using: &s.random) }
         logger.debug("trigger decision", metadata: ["message-id": "\(message.messageID)", "decision": "\(decision)"])
-        guard let name = decision.persona, let persona = configuration.personas[name] else { return }
+        guard let name = decision.persona, let persona = configuration.personas[name] else { return nil }
         if isDraining {
             logger.info("not answering: shutting down", metadata: ["message-id": "\(message.messageID)"])
-            return
+            return nil
         }
         guard try await store.claimAnswer(channel: key, messageID: message.messageID) else {
             logger.info("already answered", metadata: ["message-id": "\(message.messageID)"])
-            return
+            return nil
         }
-        try await reply(as: persona, in: message.channel, to: message.messageID, platform: platform,
-                        requestedBy: message.author, logger: logger)
+        let scheduler = scheduler(for: message.channel, platform: platform)
+        return ReplyJob(scheduler: scheduler) { [self] turn in
+            do {
+                try await reply(as: persona, in: message.channel, to: message.messageID, platform: platform,
+                                requestedBy: message.author, turn: turn, logger: logger)
+            } catch {
+                logger.error("event failed", metadata: ["error": "\(error)"])
+            }
+            // However the reply ended, the next one in the channel may send its first message.
+            if let turn { await scheduler.passTurn(turn) }
+        }
     }
 
     private func activePersonas(in channel: ChannelRef) async throws -> [Persona] {
@@ -316,8 +371,10 @@ public final class Router: Service, Sendable {
 
     /// Streams a reply from `persona` and records it.
     func reply(as persona: Persona, in channel: ChannelRef, to triggerID: String?, platform: any ChatPlatform,
-               continuation requester: String? = nil, requestedBy user: ChatUser? = nil, logger: Logger) async throws {
+               continuation requester: String? = nil, requestedBy user: ChatUser? = nil, turn: Int? = nil,
+               logger: Logger) async throws {
         let key = Self.key(channel)
+        let scheduler = scheduler(for: channel, platform: platform)
         if isDraining { return }
         let stored = try await store.recentMessages(in: key, limit: configuration.historyLimit)
         var userPersonas: [String: String] = [:]
@@ -355,14 +412,14 @@ public final class Router: Service, Sendable {
         var logger = logger
         logger[metadataKey: "request-id"] = "\(admission.record.requestID)"
 
-        let engine = ReplyEngine(platform: platform, scheduler: scheduler(for: channel, platform: platform),
+        let engine = ReplyEngine(platform: platform, scheduler: scheduler,
                                  notices: .init(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)"),
                                  logger: logger)
         let identity = PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: persona.avatarURL)
         metrics.replyStarted(platform: platform.platformName)
         let started = clock.now
         let outcome = await engine.run(guarded(model.stream(request), started: started), in: channel, replyTo: triggerID,
-                                       as: identity)
+                                       as: identity, turn: turn)
         metrics.modelTotal(clock.now - started)
         if let error = outcome.error {
             metrics.replyFailed(platform: platform.platformName, reason: error is ReplyInterruption ? "shutdown" : "error")

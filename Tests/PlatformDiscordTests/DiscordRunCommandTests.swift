@@ -81,4 +81,50 @@ import Testing
             #expect(process.output.contains("PB_DISCORD_TOKEN"), "\(command) names the missing variable: \(process.output)")
         }
     }
+
+    @Test func runExitsWithinASecondOfSIGTERMWhenIdle() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let (model, modelPort) = try await startPythonServer("model_server.py")
+        defer { model.stop() }
+        let dir = try Self.writeBot(apiBase: fake.apiBase, modelPort: modelPort)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret",
+                           "PB_DISCORD_TOKEN": "fake-bot-token"]
+        let bridge = try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
+                                    arguments: ["run", "--config", dir.appendingPathComponent("bot.toml").path, "--log-level", "debug"],
+                                    environment: environment)
+        defer { bridge.stop() }
+        try await waitUntil("commands registered") { try await fake.counter("command_puts") >= 1 }
+        // One reply first, so the idle state is the usual one after some work.
+        try await fake.inject("hello there")
+        try await waitUntil("Aria's reply") {
+            try await fake.botMessages(in: World.general).contains { $0["content"].string?.hasPrefix("You said:") == true }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let signalled = ContinuousClock.now
+        kill(bridge.pid, SIGTERM)
+        let status = try await bridge.waitForExit(timeout: .seconds(30))
+        let took = ContinuousClock.now - signalled
+        #expect(status == 0, "\(bridge.output)")
+        #expect(took <= .seconds(1), "idle shutdown took \(took)")
+    }
+
+    @Test func runWithAnInvalidTokenExits78NamingTheTokenAfterAtMostOneIdentify() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let dir = try Self.writeBot(apiBase: fake.apiBase, modelPort: 9)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret",
+                           "PB_DISCORD_TOKEN": "not-the-right-token"]
+        let bridge = try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
+                                    arguments: ["run", "--config", dir.appendingPathComponent("bot.toml").path],
+                                    environment: environment)
+        defer { bridge.stop() }
+        let status = try await bridge.waitForExit(timeout: .seconds(60))
+        #expect(status == 78, "\(bridge.output)")
+        #expect(bridge.output.contains("token"), "the message names the token: \(bridge.output)")
+        #expect(!bridge.output.contains("not-the-right-token"), "the token itself is never printed")
+        #expect(try await fake.counter("identifies") <= 1)
+    }
 }
