@@ -300,7 +300,7 @@ public final class Router: Service, Sendable {
             try await runCommand(parsed, message: message, platform: platform)
             return nil
         }
-        try await store.insert(StoredMessage(
+        let trigger = try await store.insert(StoredMessage(
             channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
             kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(), replyToID: message.replyTo))
 
@@ -331,7 +331,7 @@ public final class Router: Service, Sendable {
         return ReplyJob(scheduler: scheduler) { [self] turn in
             do {
                 try await reply(as: persona, in: message.channel, to: message.messageID, platform: platform,
-                                requestedBy: message.author, turn: turn, logger: logger)
+                                requestedBy: message.author, turn: turn, historyUpTo: trigger.rowID, logger: logger)
             } catch {
                 logger.error("event failed", metadata: ["error": "\(error)"])
             }
@@ -372,11 +372,12 @@ public final class Router: Service, Sendable {
     /// Streams a reply from `persona` and records it.
     func reply(as persona: Persona, in channel: ChannelRef, to triggerID: String?, platform: any ChatPlatform,
                continuation requester: String? = nil, requestedBy user: ChatUser? = nil, turn: Int? = nil,
-               logger: Logger) async throws {
+               historyUpTo triggerRow: Int64? = nil, logger: Logger) async throws {
         let key = Self.key(channel)
         let scheduler = scheduler(for: channel, platform: platform)
         if isDraining { return }
-        let stored = try await store.recentMessages(in: key, limit: configuration.historyLimit)
+        var stored = try await store.recentMessages(in: key, limit: configuration.historyLimit)
+        if let triggerRow { stored = Self.history(stored, upTo: triggerRow) }
         var userPersonas: [String: String] = [:]
         var seenUsers = Set<String>()
         for message in stored where message.kind == .human && seenUsers.insert(message.speakerID).inserted {
@@ -452,6 +453,18 @@ public final class Router: Service, Sendable {
         }
         // After the history writes, which commands like `regenerate` read next.
         await recordSpend(admission, outcome: outcome, platform: platform.platformName, logger: logger)
+    }
+
+    /// History as of a trigger, for replies that run side by side: what people said after it belongs to later
+    /// replies; replies to earlier triggers that were stored since then go just before it, as answered earlier.
+    static func history(_ stored: [StoredMessage], upTo triggerRow: Int64) -> [StoredMessage] {
+        var kept = stored.filter { ($0.rowID ?? 0) <= triggerRow }
+        let laterReplies = stored.filter { ($0.rowID ?? 0) > triggerRow && $0.kind == .persona }
+        if !laterReplies.isEmpty {
+            let index = kept.lastIndex { $0.rowID == triggerRow } ?? kept.count
+            kept.insert(contentsOf: laterReplies, at: index)
+        }
+        return kept
     }
 
     static func entry(_ message: StoredMessage) -> HistoryEntry {
