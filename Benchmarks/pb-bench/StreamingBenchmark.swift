@@ -118,13 +118,13 @@ enum StreamingBenchmark {
         }
         share = SlotShare()
         share.add(try await control.buckets())
-        say(String(format: "5 triggers 5 s apart, one channel: trigger → first message max %.2f s, p50 %.2f s (%d/5); final lateness p99 %.2f s; slot use %.0f %% (goal: each ≤ 1 s)",
+        say(String(format: "5 triggers 5 s apart, one channel: trigger → first message max %.3f s, p50 %.3f s (%d/5); final lateness p99 %.3f s; slot use %.0f %% (goal: each ≤ 1 s)",
                    starts.max() ?? .nan, percentile(starts, 0.5), starts.count,
                    percentile(model.lateness(from: start, log: log), 0.99), share.percent))
     }
 
     static func report(_ name: String, _ values: [Double], share: SlotShare, goal: String, extra: String = "") {
-        say(String(format: "%@: last token → final acknowledged p50 %.2f s, p99 %.2f s (n=%d); slot use %.0f %%%@ (goal: %@)",
+        say(String(format: "%@: last token → final acknowledged p50 %.3f s, p99 %.3f s (n=%d); slot use %.0f %%%@ (goal: %@)",
                    name, percentile(values, 0.5), percentile(values, 0.99), values.count, share.percent,
                    extra.isEmpty ? "" : "; " + extra, goal))
     }
