@@ -35,8 +35,17 @@ public actor ChannelEditScheduler {
 
     /// A ticket for a reply just triggered; its first message waits for the earlier tickets' first messages.
     public func takeTurnTicket() -> Int {
-        defer { nextTicket += 1 }
+        defer {
+            nextTicket += 1
+            syncPending()
+        }
         return nextTicket
+    }
+
+    /// Tells the machine how many replies still have to send their first message.
+    private func syncPending() {
+        let pending = (turn..<max(turn, nextTicket)).filter { !passedTickets.contains($0) }.count
+        perform(machine.setPendingFirstMessages(pending, now: clock.now))
     }
 
     /// Returns once every earlier ticket has sent its first message (or ended without one).
@@ -51,6 +60,7 @@ public actor ChannelEditScheduler {
         passedTickets.insert(ticket)
         while passedTickets.remove(turn) != nil { turn += 1 }
         turnWaiters.removeValue(forKey: turn)?.resume()
+        syncPending()
     }
 
     /// Starts scheduling edits for a message just sent with `text`.

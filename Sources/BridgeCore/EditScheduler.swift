@@ -52,6 +52,8 @@ public struct EditScheduler: Sendable {
     private var window: WindowState?
     /// When the last paced (non-final) edit went out in window mode.
     private var lastPaced: Duration?
+    /// Replies triggered in the channel whose first message is not out yet.
+    private var pendingFirstMessages = 0
 
     private struct WindowState: Sendable {
         var limit: Int
@@ -77,6 +79,13 @@ public struct EditScheduler: Sendable {
     public var availableTokens: Int { window.map(\.remaining) ?? tokens }
     /// Streams not yet finished.
     public var activeStreams: Int { streams.count }
+
+    /// How many replies in the channel still have to send their first message: each needs a slot for it and one
+    /// for its final, so progress edits leave those too.
+    public mutating func setPendingFirstMessages(_ count: Int, now: Duration) -> [Action] {
+        pendingFirstMessages = max(0, count)
+        return pump(now: now)
+    }
 
     /// Starts tracking a message that was just sent with `text`.
     public mutating func open(_ id: EditStreamID, sentText text: String) {
@@ -259,11 +268,12 @@ extension EditScheduler {
         return state.remaining - streams.values.filter { $0.inFlight != nil }.count
     }
 
-    /// Slots non-final edits must leave: one per live stream for its final, one for the next reply's first message.
+    /// Slots non-final edits must leave: one per live stream for its final, and for replies still to start their
+    /// first message and final (at least one first message, for the next trigger).
     private var windowReserve: Int {
         let live = streams.values.filter { $0.finalText == nil }.count
         guard let state = window, live > 0 else { return 0 }
-        return min(live + 1, state.limit - 1)
+        return min(live + max(1, 2 * pendingFirstMessages), state.limit - 1)
     }
 
     /// When the next non-final edit may go out: the slots left for them spread evenly over the rest of the window.

@@ -219,8 +219,8 @@ private struct EditingWriter {
                     if first, let turn { await scheduler.passTurn(turn) }
                     throw error
                 }
-                if first, let turn { await scheduler.passTurn(turn) }
                 let stream = await scheduler.open(ref, sentText: text)
+                if first, let turn { await scheduler.passTurn(turn) }
                 parts.append(Part(ref: ref, stream: stream))
                 if !isLast || final {
                     parts[index].finished = true

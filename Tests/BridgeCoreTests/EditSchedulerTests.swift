@@ -241,6 +241,19 @@ import Testing
         #expect(d.edits.first?.at == .milliseconds(100))
     }
 
+    @Test func repliesStillToStartKeepTheirFirstMessageAndFinalSlots() {
+        // A fresh window after one create: four slots left, one live stream, two more replies triggered.
+        let budget = EditBudget(window: FixedWindow(limit: 5, length: .seconds(5), remaining: 4, resetAfter: .seconds(5)))
+        var d = EditSchedulerTests.Driver(machine: EditScheduler(budget: budget, now: .zero))
+        let a = EditStreamID(1)
+        d.machine.open(a, sentText: "")
+        d.run(d.machine.setPendingFirstMessages(2, now: .zero))
+        d.run(d.machine.submit(a, text: "progress", now: .zero))
+        #expect(d.edits.isEmpty, "the two pending replies need their creates and finals")
+        d.run(d.machine.setPendingFirstMessages(0, now: .zero))
+        #expect(d.edits.map(\.text) == ["progress"])
+    }
+
     @Test func theWindowResetsWholeInsteadOfRefillingPerSecond() {
         let budget = EditBudget(window: FixedWindow(limit: 5, length: .seconds(5), remaining: 0, resetAfter: .seconds(2)))
         var d = EditSchedulerTests.Driver(machine: EditScheduler(budget: budget, now: .zero))
