@@ -67,6 +67,8 @@ enum StreamingBenchmark {
         lateness = []
         share = SlotShare()
         for round in 0..<5 {
+            // Each round starts from idle channels: the previous round's windows have run out.
+            try await Task.sleep(for: .milliseconds(5_500))
             try await control.clear()
             let start = model.count
             for index in 0..<3 { try await control.inject("trio \(round).\(index)", channel: channels[round % channels.count]) }
@@ -82,6 +84,7 @@ enum StreamingBenchmark {
         var tooMany = 0
         var complete = 0
         for round in 0..<2 {
+            try await Task.sleep(for: .milliseconds(5_500))
             try await control.clear()
             let start = model.count
             for index in 0..<3 {
@@ -99,6 +102,7 @@ enum StreamingBenchmark {
                extra: String(format: "%d × 429, %d/30 complete", tooMany, complete))
 
         // Five triggers 5 s apart in one channel: trigger → first message.
+        try await Task.sleep(for: .milliseconds(5_500))
         try await control.clear()
         let start = model.count
         var triggers: [(id: String, at: Double)] = []
