@@ -161,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "pb-bench",
             dependencies: [
-                "HTTPTransport", "SocketTransport", "ModelClient", "BridgeCore", "PBTestSupport", "PlatformDiscord", "Storage",
+                "HTTPTransport", "SocketTransport", "ModelClient", "BridgeCore", "BridgeConfig", "PBTestSupport", "PlatformDiscord", "Storage",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/pb-bench"),

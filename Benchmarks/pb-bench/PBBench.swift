@@ -5,7 +5,7 @@ import Foundation
 struct PBBench {
     static func main() async throws {
         let suites = CommandLine.arguments.dropFirst()
-        let all = ["transport", "memory", "model", "core", "discord"]
+        let all = ["transport", "memory", "model", "core", "discord", "streaming"]
         let chosen = suites.isEmpty ? all : Array(suites)
         for suite in chosen {
             say("== \(suite)")
@@ -15,6 +15,7 @@ struct PBBench {
             case "model": try await ModelBenchmark.run()
             case "core": await CoreBenchmark.run()
             case "discord": try await DiscordBenchmark.run()
+            case "streaming": try await StreamingBenchmark.run()
             default:
                 FileHandle.standardError.write(Data("pb-bench: unknown suite '\(suite)'; known: \(all.joined(separator: ", "))\n".utf8))
                 exit(2)

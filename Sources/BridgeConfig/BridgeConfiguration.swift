@@ -164,6 +164,8 @@ public struct OperationsSettings: Hashable, Sendable {
     public var shardCount: Int?
     /// A file holding the bearer token `/metrics` requires; nil leaves `/metrics` open to whoever can reach it.
     public var metricsTokenFile: String?
+    /// Replies streaming at once in one channel (on platforms with edits); further triggers queue.
+    public var maxConcurrentRepliesPerChannel: Int = 3
 
     /// Creates operations settings.
     public init(

@@ -164,6 +164,8 @@ extension ConfigLoader {
         }
         operations.shutdownGraceSeconds = reader.double(table, "shutdown_grace_seconds", at: path, range: 0...600)
             ?? operations.shutdownGraceSeconds
+        operations.maxConcurrentRepliesPerChannel = reader.int(table, "max_concurrent_replies_per_channel", at: path,
+                                                               range: 1...20) ?? operations.maxConcurrentRepliesPerChannel
         if let format = reader.string(table, "log_format", at: path) {
             if ["text", "json", "auto"].contains(format) {
                 operations.logFormat = format

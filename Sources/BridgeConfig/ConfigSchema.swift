@@ -12,7 +12,7 @@ enum ConfigSchema {
     static let admins = ["users", "roles", "accounts"]
     static let channel = ["platform", "server", "channel", "personas", "trigger", "scene", "key"]
     static let operations = ["metrics_address", "shutdown_grace_seconds", "log_format", "log_level", "shard_index",
-                             "shard_count", "metrics_token_file"]
+                             "shard_count", "metrics_token_file", "max_concurrent_replies_per_channel"]
     static let budgets = ["per_user_tokens_per_day", "per_channel_tokens_per_day", "per_server_tokens_per_day",
                           "notice_interval_seconds", "per_user_messages_per_minute", "prompt_usd_per_million",
                           "completion_usd_per_million", "cached_usd_per_million"]

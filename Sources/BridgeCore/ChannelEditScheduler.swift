@@ -14,6 +14,11 @@ public actor ChannelEditScheduler {
     private var refs: [EditStreamID: SentMessageRef] = [:]
     private var waiters: [EditStreamID: [CheckedContinuation<Bool, Never>]] = [:]
     private var nextID = 0
+    /// First-message order: replies take a ticket when triggered and send their first message in ticket order.
+    private var nextTicket = 0
+    private var turn = 0
+    private var passedTickets: Set<Int> = []
+    private var turnWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
 
     /// Creates the scheduler for `channel`; it reads the channel's budget from `budgets` before each step.
     public init(channel: ChannelRef, budgets: EditBudgetBoard, clock: ElapsedClock, logger: Logger,
@@ -26,6 +31,36 @@ public actor ChannelEditScheduler {
         logger[metadataKey: "channel"] = "\(channel.key)"
         self.logger = logger
         self.machine = EditScheduler(budget: budgets.budget(for: channel), now: clock.now)
+    }
+
+    /// A ticket for a reply just triggered; its first message waits for the earlier tickets' first messages.
+    public func takeTurnTicket() -> Int {
+        defer {
+            nextTicket += 1
+            syncPending()
+        }
+        return nextTicket
+    }
+
+    /// Tells the machine how many replies still have to send their first message.
+    private func syncPending() {
+        let pending = (turn..<max(turn, nextTicket)).filter { !passedTickets.contains($0) }.count
+        perform(machine.setPendingFirstMessages(pending, now: clock.now))
+    }
+
+    /// Returns once every earlier ticket has sent its first message (or ended without one).
+    public func waitForTurn(_ ticket: Int) async {
+        guard ticket > turn else { return }
+        await withCheckedContinuation { turnWaiters[ticket] = $0 }
+    }
+
+    /// The ticket's first message is out (or never will be); the next reply may send its own. Idempotent.
+    public func passTurn(_ ticket: Int) {
+        guard ticket >= turn else { return }
+        passedTickets.insert(ticket)
+        while passedTickets.remove(turn) != nil { turn += 1 }
+        turnWaiters.removeValue(forKey: turn)?.resume()
+        syncPending()
     }
 
     /// Starts scheduling edits for a message just sent with `text`.

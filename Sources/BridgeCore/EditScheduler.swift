@@ -11,9 +11,14 @@ public struct EditStreamID: Hashable, Sendable, CustomStringConvertible {
 /// Decides when each message in one channel is edited, so all replies there share the adapter's edit budget.
 ///
 /// A pure state machine: time comes in as elapsed `Duration`s and every mutating method returns actions.
-/// Rules: never more edits than the token bucket allows; an edit goes out as soon as a token is free;
-/// one edit per message in flight (so edits cannot land out of order); finals first; the final edit
-/// carries the exact final text.
+/// Rules: never more edits than the budget allows; one edit per message in flight (so edits cannot land out
+/// of order); finals first; an edit carries all text received when it goes out; the final edit carries the
+/// exact final text.
+///
+/// With a token bucket an edit goes out as soon as a token is free. With a fixed window (Discord) bursting
+/// would cost a whole window, so non-final edits are paced: the window's remaining slots are spread over the
+/// time left in it, and one slot per live stream (plus one for the next reply's first message) is kept for
+/// the final texts. A final goes out at once when a slot is free, else when the window resets.
 public struct EditScheduler: Sendable {
     /// What the runner must do.
     public enum Action: Hashable, Sendable {
@@ -44,6 +49,21 @@ public struct EditScheduler: Sendable {
     private var streams: [EditStreamID: Stream] = [:]
     private var queue: [EditStreamID] = []
     private var wakeAt: Duration?
+    private var window: WindowState?
+    /// When the last paced (non-final) edit went out in window mode.
+    private var lastPaced: Duration?
+    /// Replies triggered in the channel whose first message is not out yet.
+    private var pendingFirstMessages = 0
+
+    private struct WindowState: Sendable {
+        var limit: Int
+        var length: Duration
+        var remaining: Int
+        /// Nil until a request opens the window.
+        var resetAt: Duration?
+        /// Whether `remaining` came from the platform (which already counts requests it has sent).
+        var authoritative: Bool
+    }
 
     /// Creates a scheduler with a full bucket.
     public init(budget: EditBudget, now: Duration) {
@@ -52,12 +72,20 @@ public struct EditScheduler: Sendable {
         self.lastRefill = now
         self.seenPauseGeneration = budget.pauseGeneration
         if let pause = budget.pause { pausedUntil = now + pause }
+        applyWindow(budget.window, now: now)
     }
 
     /// Edits available right now (for tests and status).
-    public var availableTokens: Int { tokens }
+    public var availableTokens: Int { window.map(\.remaining) ?? tokens }
     /// Streams not yet finished.
     public var activeStreams: Int { streams.count }
+
+    /// How many replies in the channel still have to send their first message: each needs a slot for it and one
+    /// for its final, so progress edits leave those too.
+    public mutating func setPendingFirstMessages(_ count: Int, now: Duration) -> [Action] {
+        pendingFirstMessages = max(0, count)
+        return pump(now: now)
+    }
 
     /// Starts tracking a message that was just sent with `text`.
     public mutating func open(_ id: EditStreamID, sentText text: String) {
@@ -78,7 +106,26 @@ public struct EditScheduler: Sendable {
         }
         budget = newBudget
         tokens = min(tokens, budget.burst)
+        applyWindow(newBudget.window, now: now)
         return pump(now: now)
+    }
+
+    private mutating func applyWindow(_ new: FixedWindow?, now: Duration) {
+        guard let new else {
+            window = nil
+            return
+        }
+        var state = window ?? WindowState(limit: new.limit, length: new.length, remaining: new.limit, resetAt: nil, authoritative: false)
+        state.limit = new.limit
+        state.length = new.length
+        if let remaining = new.remaining {
+            state.remaining = min(remaining, new.limit)
+            state.resetAt = new.resetAfter.map { now + $0 }
+            state.authoritative = true
+        } else {
+            state.remaining = min(state.remaining, new.limit)
+        }
+        window = state
     }
 
     /// New text (everything so far) for a stream.
@@ -178,6 +225,7 @@ public struct EditScheduler: Sendable {
     }
 
     private mutating func pump(now: Duration) -> [Action] {
+        if window != nil { return pumpWindow(now: now) }
         refill(now: now)
         var actions: [Action] = []
         if pausedUntil == nil {
@@ -209,6 +257,101 @@ public struct EditScheduler: Sendable {
             }
         }
         return actions
+    }
+}
+
+extension EditScheduler {
+    /// Slots the window has for this scheduler now: the platform's count less edits still in flight (which it
+    /// may already have counted; counting them twice only delays an edit until they complete).
+    private func windowAvailable(_ state: WindowState) -> Int {
+        guard state.authoritative else { return state.remaining }
+        return state.remaining - streams.values.filter { $0.inFlight != nil }.count
+    }
+
+    /// Slots non-final edits must leave: one per live stream for its final, and for replies still to start their
+    /// first message and final (at least one first message, for the next trigger).
+    private var windowReserve: Int {
+        let live = streams.values.filter { $0.finalText == nil }.count
+        guard let state = window, live > 0 else { return 0 }
+        return min(live + max(1, 2 * pendingFirstMessages), state.limit - 1)
+    }
+
+    /// When the next non-final edit may go out: the slots left for them spread evenly over the rest of the window.
+    private func pacedAt(_ state: WindowState, usable: Int, now: Duration) -> Duration {
+        guard let last = lastPaced, usable > 0 else { return now }
+        if let reset = state.resetAt {
+            return last + (reset - last) / (usable + 1)
+        }
+        // No window open: the next request opens a full one, so space by its length.
+        return last + state.length / usable
+    }
+
+    private mutating func pumpWindow(now: Duration) -> [Action] {
+        if var state = window, let reset = state.resetAt, now >= reset {
+            state.remaining = state.limit
+            state.resetAt = nil
+            window = state
+        }
+        if let until = pausedUntil {
+            if now >= until {
+                pausedUntil = nil
+            } else {
+                return scheduleWake(at: until, now: now)
+            }
+        }
+        var actions: [Action] = []
+        var blockedUntil: Duration?
+        var index = 0
+        while index < queue.count, var state = window {
+            let id = queue[index]
+            guard var stream = streams[id], let text = stream.pending else {
+                queue.remove(at: index)
+                continue
+            }
+            if stream.inFlight != nil {
+                index += 1
+                continue
+            }
+            let isFinal = stream.finalText == text
+            let available = windowAvailable(state)
+            if isFinal {
+                guard available >= 1 else {
+                    if let reset = state.resetAt { blockedUntil = min(blockedUntil ?? reset, reset) }
+                    index += 1
+                    continue
+                }
+            } else {
+                let usable = available - windowReserve
+                guard usable >= 1 else {
+                    if let reset = state.resetAt { blockedUntil = min(blockedUntil ?? reset, reset) }
+                    index += 1
+                    continue
+                }
+                let at = pacedAt(state, usable: usable, now: now)
+                guard now >= at else {
+                    blockedUntil = min(blockedUntil ?? at, at)
+                    index += 1
+                    continue
+                }
+                lastPaced = now
+            }
+            state.remaining -= 1
+            if state.resetAt == nil { state.resetAt = now + state.length }
+            window = state
+            stream.inFlight = text
+            stream.pending = nil
+            streams[id] = stream
+            queue.remove(at: index)
+            actions.append(.edit(id, text: text, isFinal: isFinal))
+        }
+        if let blockedUntil { actions += scheduleWake(at: max(blockedUntil, now), now: now) }
+        return actions
+    }
+
+    private mutating func scheduleWake(at next: Duration, now: Duration) -> [Action] {
+        if let current = wakeAt, current > now, current <= next { return [] }
+        wakeAt = next
+        return [.wake(at: next)]
     }
 }
 

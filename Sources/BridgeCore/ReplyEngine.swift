@@ -60,12 +60,15 @@ public struct ReplyEngine: Sendable {
     }
 
     /// Streams `events` into `channel` and returns when the reply is complete on the platform.
+    ///
+    /// With a `turn` ticket from the channel's scheduler, the first message waits for the earlier tickets' ones,
+    /// so replies streaming side by side start in trigger order.
     public func run(_ events: AsyncThrowingStream<ModelEvent, Error>, in channel: ChannelRef, replyTo: String?,
-                    as identity: PersonaIdentity?) async -> ReplyOutcome {
+                    as identity: PersonaIdentity?, turn: Int? = nil) async -> ReplyOutcome {
         await platform.typing(in: channel)
         var writer = platform.capabilities.canEdit
             ? Writer.editing(EditingWriter(platform: platform, scheduler: scheduler, splitter: splitter, channel: channel,
-                                           replyTo: replyTo, identity: identity))
+                                           replyTo: replyTo, identity: identity, turn: turn))
             : Writer.lines(LineWriter(platform: platform, splitter: splitter, channel: channel, replyTo: replyTo, identity: identity))
         var outcome = ReplyOutcome(text: "", messages: [])
         do {
@@ -97,6 +100,7 @@ public struct ReplyEngine: Sendable {
                 logger.error("could not finish the interrupted reply", metadata: ["error": "\(error)"])
             }
         }
+        if let turn { await scheduler.passTurn(turn) }
         outcome.messages = writer.sent
         return outcome
     }
@@ -181,6 +185,7 @@ private struct EditingWriter {
     let channel: ChannelRef
     let replyTo: String?
     let identity: PersonaIdentity?
+    let turn: Int?
     var parts: [Part] = []
 
     mutating func progress(_ text: String) async throws {
@@ -205,8 +210,17 @@ private struct EditingWriter {
             } else {
                 // Wait for visible text before the first send; later parts always have some.
                 guard final || !text.allSatisfy(\.isWhitespace) else { return }
-                let ref = try await platform.send(text, in: channel, replyTo: parts.isEmpty ? replyTo : nil, as: identity)
+                let first = parts.isEmpty
+                if first, let turn { await scheduler.waitForTurn(turn) }
+                let ref: SentMessageRef
+                do {
+                    ref = try await platform.send(text, in: channel, replyTo: first ? replyTo : nil, as: identity)
+                } catch {
+                    if first, let turn { await scheduler.passTurn(turn) }
+                    throw error
+                }
                 let stream = await scheduler.open(ref, sentText: text)
+                if first, let turn { await scheduler.passTurn(turn) }
                 parts.append(Part(ref: ref, stream: stream))
                 if !isLast || final {
                     parts[index].finished = true

@@ -192,6 +192,9 @@ public final class Router: Service, Sendable {
             }
             metrics.queueDepth(platform: name, queue: "router", depth: depth)
         }
+        // Platforms with edits stream several replies per channel side by side; line platforms answer in turn.
+        let cap = platform.capabilities.canEdit ? max(1, configuration.maxConcurrentReplies) : 1
+        let clock = self.clock
         await withDiscardingTaskGroup { group in
             var workers: [String: AsyncStream<PlatformEvent>.Continuation] = [:]
             do {
@@ -202,10 +205,23 @@ public final class Router: Service, Sendable {
                         let (stream, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
                         workers[key] = continuation
                         group.addTask {
-                            for await event in stream {
-                                await self.handle(event, from: platform)
-                                await platform.handled(event)
-                                adjustBacklog(-1)
+                            let slots = ReplySlots(capacity: cap)
+                            // Events are handled in order; a triggered reply runs on beside the next events.
+                            await withDiscardingTaskGroup { replies in
+                                for await event in stream {
+                                    if let job = await self.intake(event, from: platform) {
+                                        if !(await slots.tryAcquire()) {
+                                            await Self.waitWithTyping(for: slots, in: event.channel, platform: platform, clock: clock)
+                                        }
+                                        let ticket = await job.scheduler.takeTurnTicket()
+                                        replies.addTask {
+                                            await job.run(ticket)
+                                            await slots.release()
+                                        }
+                                    }
+                                    await platform.handled(event)
+                                    adjustBacklog(-1)
+                                }
                             }
                         }
                     }
@@ -219,8 +235,37 @@ public final class Router: Service, Sendable {
         }
     }
 
+    /// A reply decided on and claimed, still to be streamed.
+    struct ReplyJob: Sendable {
+        /// The channel's edit scheduler (which also orders first messages).
+        let scheduler: ChannelEditScheduler
+        /// Streams and records the reply; the argument is its first-message ticket.
+        let run: @Sendable (Int?) async -> Void
+    }
+
+    /// Waits for a free reply slot in a channel, keeping the typing indicator up (Discord's lasts about 10 s).
+    private static func waitWithTyping(for slots: ReplySlots, in channel: ChannelRef, platform: some ChatPlatform,
+                                       clock: ElapsedClock) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await slots.acquire() }
+            group.addTask {
+                while !Task.isCancelled {
+                    await platform.typing(in: channel)
+                    do { try await clock.sleep(until: clock.now + .seconds(8)) } catch { return }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
     /// Handles one event completely (history, command or reply); exposed for adapters that drive the router directly.
     public func handle(_ event: PlatformEvent, from platform: any ChatPlatform) async {
+        if let job = await intake(event, from: platform) { await job.run(nil) }
+    }
+
+    /// Handles an event up to a claimed reply, which it returns for the caller to run.
+    func intake(_ event: PlatformEvent, from platform: any ChatPlatform) async -> ReplyJob? {
         let platform: any ChatPlatform = platform is MeteredPlatform ? platform : MeteredPlatform(platform, metrics: metrics)
         var logger = self.logger
         logger[metadataKey: "platform"] = "\(platform.platformName)"
@@ -228,7 +273,7 @@ public final class Router: Service, Sendable {
         do {
             switch event {
             case .messageCreated(let message):
-                try await handleMessage(message, from: platform, logger: logger)
+                return try await handleMessage(message, from: platform, logger: logger)
             case .messageEdited(let channel, let id, let text, let editor):
                 if try await !store.applyEdit(in: Self.key(channel), messageID: id, newText: text, by: editor) {
                     logger.debug("edit not applied", metadata: ["message-id": "\(id)", "editor": "\(editor)"])
@@ -241,28 +286,29 @@ public final class Router: Service, Sendable {
         } catch {
             logger.error("event failed", metadata: ["error": "\(error)"])
         }
+        return nil
     }
 
     static func key(_ channel: ChannelRef) -> ChannelKey {
         ChannelKey(platform: channel.platform, serverID: channel.serverID, channelID: channel.channelID)
     }
 
-    private func handleMessage(_ message: IncomingMessage, from platform: any ChatPlatform, logger: Logger) async throws {
+    private func handleMessage(_ message: IncomingMessage, from platform: any ChatPlatform, logger: Logger) async throws -> ReplyJob? {
         // Our replies are stored when sent; echoes would duplicate them.
-        if message.isOwnMessage { return }
+        if message.isOwnMessage { return nil }
         metrics.messageReceived(platform: platform.platformName)
         let key = Self.key(message.channel)
         if let parsed = BridgeCommand.parse(message.text, prefix: configuration.commandPrefix) {
             // Bots, webhooks and relays never run commands (and get no answer, so two bridges cannot loop on them).
             if message.author.isBot {
                 logger.info("command from a bot ignored", metadata: ["user": "\(message.author.id)"])
-                return
+                return nil
             }
-            guard try await store.claimAnswer(channel: key, messageID: message.messageID) else { return }
+            guard try await store.claimAnswer(channel: key, messageID: message.messageID) else { return nil }
             try await runCommand(parsed, message: message, platform: platform)
-            return
+            return nil
         }
-        try await store.insert(StoredMessage(
+        let trigger = try await store.insert(StoredMessage(
             channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
             kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(), replyToID: message.replyTo))
 
@@ -280,24 +326,29 @@ public final class Router: Service, Sendable {
         let now = clock.now
         let decision = state.withLock { s in s.policy.decide(view, candidates: candidates, now: now, using: &s.random) }
         logger.debug("trigger decision", metadata: ["message-id": "\(message.messageID)", "decision": "\(decision)"])
-        guard let name = decision.persona, let persona = configuration.personas[name] else { return }
+        guard let name = decision.persona, let persona = configuration.personas[name] else { return nil }
         if isDraining {
             logger.info("not answering: shutting down", metadata: ["message-id": "\(message.messageID)"])
-            return
+            return nil
         }
         guard try await store.claimAnswer(channel: key, messageID: message.messageID) else {
             logger.info("already answered", metadata: ["message-id": "\(message.messageID)"])
-            return
+            return nil
         }
-        let progress = ReplyProgress()
-        do {
-            try await reply(as: persona, in: message.channel, to: message.messageID, platform: platform,
-                            requestedBy: message.author, progress: progress, logger: logger)
-        } catch {
+        let scheduler = scheduler(for: message.channel, platform: platform)
+        return ReplyJob(scheduler: scheduler) { [self] turn in
+            let progress = ReplyProgress()
+            do {
+                try await reply(as: persona, in: message.channel, to: message.messageID, platform: platform,
+                                requestedBy: message.author, progress: progress, turn: turn, historyUpTo: trigger.rowID,
+                                logger: logger)
+            } catch {
+                logger.error("event failed", metadata: ["error": "\(error)"])
+            }
             await releaseUnanswered(key, message.messageID, progress: progress, logger: logger)
-            throw error
+            // However the reply ended, the next one in the channel may send its first message.
+            if let turn { await scheduler.passTurn(turn) }
         }
-        await releaseUnanswered(key, message.messageID, progress: progress, logger: logger)
     }
 
     /// Gives the claim back when nothing reached the platform (the reply failed or was skipped before its first
@@ -344,10 +395,12 @@ public final class Router: Service, Sendable {
     /// Streams a reply from `persona` and records it.
     func reply(as persona: Persona, in channel: ChannelRef, to triggerID: String?, platform: any ChatPlatform,
                continuation requester: String? = nil, requestedBy user: ChatUser? = nil, progress: ReplyProgress? = nil,
-               logger: Logger) async throws {
+               turn: Int? = nil, historyUpTo triggerRow: Int64? = nil, logger: Logger) async throws {
         let key = Self.key(channel)
+        let scheduler = scheduler(for: channel, platform: platform)
         if isDraining { return }
-        let stored = try await store.recentMessages(in: key, limit: configuration.historyLimit)
+        var stored = try await store.recentMessages(in: key, limit: configuration.historyLimit)
+        if let triggerRow { stored = Self.history(stored, upTo: triggerRow) }
         var userPersonas: [String: String] = [:]
         var seenUsers = Set<String>()
         for message in stored where message.kind == .human && seenUsers.insert(message.speakerID).inserted {
@@ -390,15 +443,14 @@ public final class Router: Service, Sendable {
         // The reply's history row is written when its first message is sent and kept up to date while it streams.
         let streaming = StreamingHistory(store: store, channel: key, persona: persona, triggerID: triggerID, clock: clock,
                                        logger: logger)
-        let engine = ReplyEngine(platform: HistoryRecordingPlatform(platform, history: streaming),
-                                 scheduler: scheduler(for: channel, platform: platform),
+        let engine = ReplyEngine(platform: HistoryRecordingPlatform(platform, history: streaming), scheduler: scheduler,
                                  notices: .init(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)"),
                                  logger: logger)
         let identity = PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: persona.avatarURL)
         metrics.replyStarted(platform: platform.platformName)
         let started = clock.now
         let outcome = await engine.run(guarded(model.stream(request), started: started, history: streaming), in: channel,
-                                       replyTo: triggerID, as: identity)
+                                       replyTo: triggerID, as: identity, turn: turn)
         let storedEarly = await streaming.finish()
         metrics.modelTotal(clock.now - started)
         if !outcome.messages.isEmpty { progress?.markReachedPlatform() }
@@ -436,6 +488,18 @@ public final class Router: Service, Sendable {
         }
         // After the history writes, which commands like `regenerate` read next.
         await recordSpend(admission, outcome: outcome, platform: platform.platformName, logger: logger)
+    }
+
+    /// History as of a trigger, for replies that run side by side: what people said after it belongs to later
+    /// replies; replies to earlier triggers that were stored since then go just before it, as answered earlier.
+    static func history(_ stored: [StoredMessage], upTo triggerRow: Int64) -> [StoredMessage] {
+        var kept = stored.filter { ($0.rowID ?? 0) <= triggerRow }
+        let laterReplies = stored.filter { ($0.rowID ?? 0) > triggerRow && $0.kind == .persona }
+        if !laterReplies.isEmpty {
+            let index = kept.lastIndex { $0.rowID == triggerRow } ?? kept.count
+            kept.insert(contentsOf: laterReplies, at: index)
+        }
+        return kept
     }
 
     static func entry(_ message: StoredMessage) -> HistoryEntry {

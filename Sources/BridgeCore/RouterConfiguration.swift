@@ -51,6 +51,8 @@ public struct RouterConfiguration: Sendable {
     public var budgets: BudgetSettings = BudgetSettings()
     /// How long in-flight replies may run on after shutdown starts before they are cut off with a notice.
     public var shutdownGrace: Duration = .seconds(10)
+    /// Replies streaming at once per channel on platforms with edits (others answer one at a time).
+    public var maxConcurrentReplies: Int = 3
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -112,5 +114,6 @@ extension RouterConfiguration {
             safetyMarginTokens: config.defaults.safetyMarginTokens)
         budgets = config.budgets
         shutdownGrace = .milliseconds(Int64((config.operations.shutdownGraceSeconds * 1_000).rounded()))
+        maxConcurrentReplies = config.operations.maxConcurrentRepliesPerChannel
     }
 }

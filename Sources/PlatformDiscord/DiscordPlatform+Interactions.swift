@@ -52,33 +52,47 @@ extension DiscordPlatform {
         }
         let slow = command == .regenerate || command == .continueReply
         let platform: any ChatPlatform = self
-        // Race the command against a 2 s timer so the 3 s answer deadline holds on a loaded machine.
-        let early: InteractionOutcome?? = slow ? .some(nil) : await withTaskGroup(of: InteractionOutcome?.self) { group in
-            group.addTask { await router.runInteraction(command, by: user, in: channel, platform: platform) }
-            group.addTask { [clock] in
-                try? await clock.sleep(until: clock.now + .seconds(2))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            if first != nil {
-                group.cancelAll()
-                return .some(first)
-            }
-            return .none
+        // The command runs exactly once. A quick answer goes straight into the callback; otherwise the
+        // interaction is acknowledged (deferred) the moment the timer fires, well inside Discord's 3 s, while
+        // the command runs on, and its answer is edited into the original response.
+        enum Step: Sendable {
+            case answered(InteractionOutcome)
+            case timer
         }
-        if case .some(.some(let outcome)) = early {
+        let (outcome, deferred) = await withTaskGroup(of: Step.self) { group -> (InteractionOutcome, Bool) in
+            group.addTask { .answered(await router.runInteraction(command, by: user, in: channel, platform: platform)) }
+            group.addTask { [clock] in
+                if !slow { try? await clock.sleep(until: clock.now + Self.immediateAnswerTime) }
+                return .timer
+            }
+            var deferred = false
+            while let step = await group.next() {
+                switch step {
+                case .answered(let outcome):
+                    group.cancelAll()
+                    return (outcome, deferred)
+                case .timer:
+                    deferred = true
+                    await respond(callback, path: callbackPath, body: DiscordMessageBuilder.interactionDefer(ephemeral: true))
+                }
+            }
+            // Unreachable: the command task always answers.
+            return (InteractionOutcome(texts: [], refused: false), deferred)
+        }
+        if !deferred {
             await respond(callback, path: callbackPath,
                           body: DiscordMessageBuilder.interactionReply(content: Self.text(outcome, command), ephemeral: Self.ephemeral(outcome, command)))
             return
         }
-        await respond(callback, path: callbackPath, body: DiscordMessageBuilder.interactionDefer(ephemeral: true))
-        let outcome = await router.runInteraction(command, by: user, in: channel, platform: platform)
         guard let applicationID = state.withLock({ $0.applicationID }) else { return }
         let route = DiscordRoute(method: "PATCH", template: "/webhooks/{application_id}/{interaction_token}/messages/@original",
                                  majorParameter: applicationID + "/" + interaction.token)
         await respond(route, path: "/webhooks/\(applicationID)/\(interaction.token)/messages/@original",
                       body: DiscordMessageBuilder.edit(content: Self.text(outcome, command)))
     }
+
+    /// How long a command may take to be answered in the callback itself before it is deferred.
+    static let immediateAnswerTime: Duration = .seconds(1)
 
     private static func text(_ outcome: InteractionOutcome, _ command: BridgeCommand) -> String {
         let text = outcome.texts.joined(separator: "\n")

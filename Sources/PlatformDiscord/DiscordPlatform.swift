@@ -43,8 +43,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     public let events: AsyncStream<PlatformEvent>
     /// Edits allowed, 2,000 characters (less room for a persona-name prefix), Markdown.
     public let capabilities = PlatformCapabilities(canEdit: true, maxLength: 1900, textFormat: .markdown, perMessageIdentities: true)
-    /// Per-channel edit budgets, refreshed from the learned PATCH buckets.
-    public let editBudgets = EditBudgetBoard()
+    /// Per-channel edit budgets: Discord's fixed 5-per-5-s message window, read live from the learned buckets.
+    public let editBudgets = EditBudgetBoard(fallback: EditBudget(window: FixedWindow(limit: 5, length: .seconds(5))))
     /// The configuration in use.
     public let configuration: DiscordPlatformConfiguration
     /// The REST client (tests read its 429 count).
@@ -90,6 +90,21 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             return DiscordGateway(token: configuration.token, configuration: settings, rest: rest, clock: clock, jitter: jitter,
                                   identifyGate: gate, logger: shardLogger) { payload in payloadContinuation.yield((shard, payload)) }
         }
+        editBudgets.attachWindowSource { [weak self] channel in self?.liveWindow(channel) }
+    }
+
+    /// The channel's message bucket as REST knows it right now: creates, edits and later parts all count in it.
+    /// A channel whose replies go through its webhook uses the webhook's own bucket.
+    private func liveWindow(_ channel: ChannelRef) -> FixedWindow? {
+        let host = webhookHost(channel.channelID)
+        if let hook = state.withLock({ $0.webhooks[host] }), !hook.id.isEmpty,
+            let window = rest.window(for: .editWebhookMessage(id: hook.id, token: hook.token))
+                ?? rest.window(for: .executeWebhook(id: hook.id, token: hook.token))
+        {
+            return window
+        }
+        return rest.window(for: .editMessage(channelID: channel.channelID))
+            ?? rest.window(for: .createMessage(channelID: channel.channelID))
     }
 
     /// Lets slash commands run through `router` (call once the router exists).
@@ -99,9 +114,10 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
 
     /// Feeds the Core edit scheduler the channel's learned bucket shape.
     private func refreshBudget(_ channel: ChannelRef) {
-        if let budget = rest.editBudget(channelID: channel.channelID), editBudgets.budget(for: channel) != budget {
-            editBudgets.set(budget, for: channel)
-        }
+        guard let learned = rest.editBudget(channelID: channel.channelID) else { return }
+        // The shape only; the live count and reset come from `liveWindow`.
+        let budget = EditBudget(window: FixedWindow(limit: learned.burst, length: learned.interval * learned.burst))
+        editBudgets.setIfChanged(budget, for: channel)
     }
 
     // MARK: Service

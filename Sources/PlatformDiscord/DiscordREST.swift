@@ -53,6 +53,12 @@ public final class DiscordREST: Sendable {
         limits.withLock { $0.editBudget(channelID: channelID) }
     }
 
+    /// The live fixed window of `route`'s bucket (creates and edits of a channel share one), if learned yet.
+    public func window(for route: DiscordRoute) -> FixedWindow? {
+        let now = clock.now
+        return limits.withLock { $0.window(for: route, now: now) }
+    }
+
     /// 429 responses seen so far (each is a pacing bug).
     public var tooManyRequestsCount: Int { limits.withLock { $0.tooManyRequestsCount } }
 

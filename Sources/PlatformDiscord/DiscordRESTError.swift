@@ -1,3 +1,5 @@
+import BridgeCore
+
 /// A failed Discord REST call, with the route (never the token or body) for context.
 public struct DiscordRESTError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Failure kind.
@@ -48,4 +50,9 @@ public struct DiscordRESTError: Error, Sendable, Hashable, CustomStringConvertib
     public var description: String {
         "DiscordRESTError.\(code) \(route)\(status.map { " status \($0)" } ?? "")\(discordCode.map { " (Discord code \($0))" } ?? ""): \(message)"
     }
+}
+
+extension DiscordRESTError: PlatformConfigurationError {
+    /// A 401 means the token is wrong; nothing else here is fixed by changing the configuration.
+    public var stopsForGood: Bool { code == .unauthorized }
 }

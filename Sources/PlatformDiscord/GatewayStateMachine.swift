@@ -1,3 +1,5 @@
+import BridgeCore
+
 /// Gateway intents bits.
 public struct GatewayIntents: OptionSet, Hashable, Sendable {
     /// The raw bit set.
@@ -214,4 +216,9 @@ public struct GatewayStateMachine: Sendable {
         actions.append(.connect(url: currentURL, after: delay))
         return actions
     }
+}
+
+extension GatewayFatalError: PlatformConfigurationError {
+    /// Every fatal close (4004, 4010–4014) needs a configuration change.
+    public var stopsForGood: Bool { true }
 }

@@ -143,6 +143,16 @@ public struct RateLimitState: Sendable {
         }
     }
 
+    /// The live fixed window of the bucket `route` belongs to (shared by every route with the same bucket hash
+    /// and major parameter), or nil before a response taught it.
+    public func window(for route: DiscordRoute, now: Duration) -> FixedWindow? {
+        guard let bucket = buckets[bucketKey(route)], bucket.limit > 0 else { return nil }
+        let length = bucket.span > .zero ? bucket.span : .seconds(5)
+        guard now < bucket.resetAt else { return FixedWindow(limit: bucket.limit, length: length, remaining: bucket.limit) }
+        return FixedWindow(limit: bucket.limit, length: length, remaining: max(0, bucket.remaining),
+                           resetAfter: bucket.resetAt - now)
+    }
+
     /// The edit budget for a channel learned from its PATCH bucket, or nil before any response taught it.
     public func editBudget(channelID: String) -> EditBudget? {
         guard let bucket = buckets[bucketKey(.editMessage(channelID: channelID))], bucket.limit > 0 else { return nil }

@@ -1,3 +1,5 @@
+import BridgeCore
+
 /// A failed Matrix operation: our code, the homeserver's `errcode` and HTTP status when there was a response.
 public struct MatrixError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Error kind.
@@ -62,4 +64,9 @@ public struct MatrixError: Error, Hashable, Sendable, CustomStringConvertible {
         default: return false
         }
     }
+}
+
+extension MatrixError: PlatformConfigurationError {
+    /// A rejected token or a refused login stops the adapter until the configuration changes.
+    public var stopsForGood: Bool { code == .unknownToken || code == .login }
 }

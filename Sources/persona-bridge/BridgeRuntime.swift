@@ -74,5 +74,10 @@ struct BridgeRuntime {
 
 /// Exit status for a failure already explained on standard error.
 enum ExitCodeError: Error {
+    /// Status 1: bad config or command line.
     case failure
+    /// Status 78 (EX_CONFIG): a platform refused the configuration (token, intents, account).
+    case configuration
+    /// Status 70 (EX_SOFTWARE): a service failed for another reason.
+    case internalFailure
 }

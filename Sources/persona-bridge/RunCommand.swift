@@ -14,6 +14,10 @@ import UnixSignals
 /// The first signal shuts down gracefully: the router stops taking triggers and lets replies finish within
 /// `[operations] shutdown_grace_seconds` (cutting the rest off with a notice), then the platforms disconnect,
 /// the metrics server stops and the store is flushed and closed. A second signal exits at once (status 130).
+///
+/// Exit statuses: 0 after a clean shutdown; 1 for a bad config or command line; 78 (EX_CONFIG) when a platform
+/// stopped for good on its configuration (a rejected token, disallowed intents, a failed required SASL login);
+/// 70 (EX_SOFTWARE) when a service failed otherwise.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run the bridge on every platform the config enables.")
@@ -40,6 +44,10 @@ struct RunCommand: AsyncParsableCommand {
             try await serve(configuration, metrics: metricsRegistry, logger: logger)
         } catch ExitCodeError.failure {
             throw ExitCode(1)
+        } catch ExitCodeError.configuration {
+            throw ExitCode(78)
+        } catch ExitCodeError.internalFailure {
+            throw ExitCode(70)
         }
     }
 
@@ -132,20 +140,31 @@ struct RunCommand: AsyncParsableCommand {
         // A backstop: the router cuts replies off at the grace period, so this only fires if something hangs.
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.operations.shutdownGraceSeconds + 30)
         let group = ServiceGroup(configuration: groupConfiguration)
-        await withTaskGroup(of: Void.self) { tasks in
+        let failure = await withTaskGroup(of: ExitCodeError?.self) { tasks in
             tasks.addTask {
                 do {
                     try await group.run()
+                    return nil
+                } catch let fatal as any PlatformConfigurationError where fatal.stopsForGood {
+                    FileHandle.standardError.write(Data("persona-bridge: \(fatal)\n".utf8))
+                    logger.critical("bridge stopped: a platform refused the configuration", metadata: ["error": "\(fatal)"])
+                    return .configuration
                 } catch {
-                    logger.error("bridge stopped", metadata: ["error": "\(error)"])
+                    logger.critical("bridge stopped on an internal error", metadata: ["error": "\(error)"])
+                    return .internalFailure
                 }
             }
-            tasks.addTask { await Self.exitOnSecondSignal(logger: logger) }
-            await tasks.next()
+            tasks.addTask {
+                await Self.exitOnSecondSignal(logger: logger)
+                return nil
+            }
+            let first = await tasks.next() ?? nil
             tasks.cancelAll()
+            return first
         }
         // Already done by RuntimeService unless the group ended abnormally; closing twice is harmless.
         await runtime.shutdown()
+        if let failure { throw failure }
         logger.info("bridge stopped cleanly")
     }
 

@@ -177,6 +177,130 @@ import Testing
     }
 }
 
+/// Fixed windows (Discord): paced progress edits, a reserved slot for the final, reset whole.
+@Suite struct EditSchedulerWindowTests {
+    static let window = EditBudget(window: FixedWindow(limit: 5, length: .seconds(5)))
+
+    /// A token every 20 ms for `seconds`, with wakes honoured; returns the driver.
+    static func stream(_ d: inout EditSchedulerTests.Driver, _ id: EditStreamID, until end: Duration) {
+        var text = ""
+        var now = Duration.zero
+        while now < end {
+            now += .milliseconds(20)
+            while let wake = d.wakes.filter({ $0 <= now }).min() {
+                d.wakes.removeAll { $0 == wake }
+                d.now = wake
+                d.run(d.machine.tick(now: wake))
+            }
+            d.now = now
+            text += "x"
+            d.run(d.machine.submit(id, text: text, now: now))
+        }
+    }
+
+    @Test func progressEditsArePacedAcrossTheWindowNotBurst() {
+        var d = EditSchedulerTests.Driver(machine: EditScheduler(budget: Self.window, now: .zero))
+        let id = EditStreamID(1)
+        d.machine.open(id, sentText: "")
+        Self.stream(&d, id, until: .seconds(12))
+        let times = d.edits.map(\.at)
+        // Never more than 5 in any 5-s window, and never two within half a second (no burst).
+        for (i, t) in times.enumerated() {
+            #expect(times[i...].prefix { $0 < t + .seconds(5) }.count <= 5)
+            if i > 0 { #expect(t - times[i - 1] >= .milliseconds(500), "edits at \(times[i - 1]) and \(t)") }
+        }
+        // Still streaming: about one edit every 1.25–1.7 s, so the text is never stale for long.
+        #expect(times.count >= 6, "\(times)")
+        for (i, t) in times.enumerated() where i > 0 { #expect(t - times[i - 1] <= .milliseconds(2600), "gap before \(t)") }
+    }
+
+    @Test func theFinalGoesOutAtOnceFromTheReservedSlot() {
+        var d = EditSchedulerTests.Driver(machine: EditScheduler(budget: Self.window, now: .zero))
+        let id = EditStreamID(1)
+        d.machine.open(id, sentText: "")
+        Self.stream(&d, id, until: .seconds(3))
+        let before = d.edits.count
+        d.run(d.machine.finish(id, text: "the end", now: d.now))
+        #expect(d.edits.count == before + 1)
+        #expect(d.edits.last?.text == "the end")
+        #expect(d.edits.last?.at == d.now)
+        #expect(d.finished[id] == true)
+    }
+
+    @Test func aNonFinalNeverTakesTheSlotsKeptForFinals() {
+        // The platform says one slot is left in a window that resets in 4 s.
+        let budget = EditBudget(window: FixedWindow(limit: 5, length: .seconds(5), remaining: 2, resetAfter: .seconds(4)))
+        var d = EditSchedulerTests.Driver(machine: EditScheduler(budget: budget, now: .zero))
+        let a = EditStreamID(1)
+        d.machine.open(a, sentText: "")
+        d.run(d.machine.submit(a, text: "progress", now: .zero))
+        #expect(d.edits.isEmpty, "two slots are kept: this stream's final and the next reply's first message")
+        #expect(d.wakes.contains(.seconds(4)))
+        d.now = .milliseconds(100)
+        d.run(d.machine.finish(a, text: "final", now: d.now))
+        #expect(d.edits.map(\.text) == ["final"])
+        #expect(d.edits.first?.at == .milliseconds(100))
+    }
+
+    @Test func repliesStillToStartKeepTheirFirstMessageAndFinalSlots() {
+        // A fresh window after one create: four slots left, one live stream, two more replies triggered.
+        let budget = EditBudget(window: FixedWindow(limit: 5, length: .seconds(5), remaining: 4, resetAfter: .seconds(5)))
+        var d = EditSchedulerTests.Driver(machine: EditScheduler(budget: budget, now: .zero))
+        let a = EditStreamID(1)
+        d.machine.open(a, sentText: "")
+        d.run(d.machine.setPendingFirstMessages(2, now: .zero))
+        d.run(d.machine.submit(a, text: "progress", now: .zero))
+        #expect(d.edits.isEmpty, "the two pending replies need their creates and finals")
+        d.run(d.machine.setPendingFirstMessages(0, now: .zero))
+        #expect(d.edits.map(\.text) == ["progress"])
+    }
+
+    @Test func theWindowResetsWholeInsteadOfRefillingPerSecond() {
+        let budget = EditBudget(window: FixedWindow(limit: 5, length: .seconds(5), remaining: 0, resetAfter: .seconds(2)))
+        var d = EditSchedulerTests.Driver(machine: EditScheduler(budget: budget, now: .zero))
+        let ids = (1...3).map(EditStreamID.init)
+        for id in ids { d.machine.open(id, sentText: "") }
+        for id in ids { d.run(d.machine.finish(id, text: "final \(id.rawValue)", now: .zero)) }
+        #expect(d.edits.isEmpty)
+        let woke = d.advanceToNextWake()
+        #expect(woke)
+        // All three finals together at the reset: a full window, not one token per second.
+        #expect(d.edits.map(\.at) == [.seconds(2), .seconds(2), .seconds(2)])
+        #expect(ids.allSatisfy { d.finished[$0] == true })
+    }
+
+    @Test func finalsGoFirstAndStreamsShareFairly() {
+        let budget = EditBudget(window: FixedWindow(limit: 5, length: .seconds(5), remaining: 1, resetAfter: .seconds(1)))
+        var d = EditSchedulerTests.Driver(machine: EditScheduler(budget: budget, now: .zero))
+        let a = EditStreamID(1), b = EditStreamID(2)
+        d.machine.open(a, sentText: "")
+        d.machine.open(b, sentText: "")
+        d.run(d.machine.submit(a, text: "a1", now: .zero))
+        d.run(d.machine.finish(b, text: "b-final", now: .zero))
+        #expect(d.edits.map(\.text) == ["b-final"])
+        // Over later windows, two live streams alternate.
+        let c = EditStreamID(3)
+        d.machine.open(c, sentText: "")
+        var texts: [String] = []
+        for step in 1...1000 {
+            let now = Duration.milliseconds(20 * step)
+            while let wake = d.wakes.filter({ $0 <= now }).min() {
+                d.wakes.removeAll { $0 == wake }
+                d.now = wake
+                d.run(d.machine.tick(now: wake))
+            }
+            d.now = now
+            d.run(d.machine.submit(a, text: "a\(step)", now: now))
+            d.run(d.machine.submit(c, text: "c\(step)", now: now))
+        }
+        texts = d.edits.dropFirst().map(\.text)
+        let fromA = texts.filter { $0.hasPrefix("a") }.count
+        let fromC = texts.filter { $0.hasPrefix("c") }.count
+        // Two live streams keep three slots back (two finals, one first message): two progress edits per window.
+        #expect(fromA >= 3 && fromC >= 3 && abs(fromA - fromC) <= 1, "a: \(fromA), c: \(fromC)")
+    }
+}
+
 final class EditRecorder: @unchecked Sendable {
     // Safe: `texts` is only touched under `lock`.
     private let lock = NSLock()

@@ -66,12 +66,13 @@ struct Harness {
     static let bolt = Persona(name: "bolt", displayName: "Bolt", character: "You are Bolt, a terse robot.")
 
     init(store: SQLiteStore, model: FakeModel, capabilities: PlatformCapabilities = .init(canEdit: true, maxLength: 2000),
-         admins: Set<String> = []) {
+         admins: Set<String> = [], concurrentReplies: Int = 3) {
         let platform = InMemoryPlatform(name: "memory", capabilities: capabilities)
-        let configuration = RouterConfiguration(
+        var configuration = RouterConfiguration(
             personas: [Self.aria, Self.bolt],
             bindings: [.init(platform: "memory", channelID: "general", personas: ["aria"])],
             admins: admins)
+        configuration.maxConcurrentReplies = concurrentReplies
         let router = Router(configuration: configuration, model: model, store: store, platforms: [platform],
                             clock: ContinuousClock(), logger: Logger(label: "test"))
         self.platform = platform
@@ -113,7 +114,8 @@ func tempDatabasePath() -> String {
 @Suite struct RouterIntegrationTests {
     @Test func threeUserConversationAnsweredInOrder() async throws {
         let model = FakeModel.echo()
-        let h = Harness(store: try SQLiteStore.inMemory(), model: model)
+        // One reply at a time, so each later reply sees the earlier ones in its history.
+        let h = Harness(store: try SQLiteStore.inMemory(), model: model, concurrentReplies: 1)
         let ids = [h.platform.post("Aria, what time is it?", by: alice, in: h.channel),
                    h.platform.post("just chatting", by: bob, in: h.channel),
                    h.platform.post("aria: and the weather?", by: bob, in: h.channel),
@@ -132,6 +134,20 @@ func tempDatabasePath() -> String {
         #expect(last.messages.contains(ChatMessage(role: .user, content: "just chatting", name: "Bob")))
         #expect(last.messages.contains(ChatMessage(role: .assistant, content: "Re Alice: Aria, what time is it?", name: "Aria")))
         #expect(h.platform.operations.first == .typing(h.channel))
+    }
+
+    @Test func overlappingRepliesAnswerTheirOwnTriggerInTriggerOrder() async throws {
+        let model = FakeModel.echo()
+        let h = Harness(store: try SQLiteStore.inMemory(), model: model)
+        _ = [h.platform.post("Aria, what time is it?", by: alice, in: h.channel),
+             h.platform.post("just chatting", by: bob, in: h.channel),
+             h.platform.post("aria: and the weather?", by: bob, in: h.channel),
+             h.platform.post("Hey Aria!", by: cara, in: h.channel)]
+        let expected = ["Re Alice: Aria, what time is it?", "Re Bob: aria: and the weather?", "Re Cara: Hey Aria!"]
+        // Each reply saw history only up to its own trigger, and the first messages follow the triggers.
+        try await h.waitForSends(3) { $0.map(\.text) == expected }
+        await h.stop()
+        #expect(h.platform.sentMessages.map(\.text) == expected)
     }
 
     @Test func everyEventIsAcknowledgedAfterItWasHandled() async throws {

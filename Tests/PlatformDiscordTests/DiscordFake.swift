@@ -162,7 +162,8 @@ final class DiscordBridge: Sendable {
 
     init(fake: FakeDiscord, model: any ChatModel, storePath: String? = nil, personas: [Persona] = [DiscordBridge.aria, DiscordBridge.bolt],
          defaultPersonas: [String] = ["aria"], bindings: [RouterConfiguration.Binding] = [],
-         logger given: Logger? = nil, configure: (inout DiscordPlatformConfiguration) -> Void = { _ in }) async throws {
+         logger given: Logger? = nil, configure: (inout DiscordPlatformConfiguration) -> Void = { _ in },
+         routerStore: (SQLiteStore) -> any Store = { $0 }) async throws {
         let logs = LogCapture()
         let logger = given ?? logs.logger(label: "discord-test", level: .debug)
         let store: SQLiteStore
@@ -175,7 +176,7 @@ final class DiscordBridge: Sendable {
         configure(&configuration)
         let platform = DiscordPlatform(configuration: configuration, http: fake.http, store: store, logger: logger)
         let router = Router(configuration: RouterConfiguration(personas: personas, bindings: bindings, defaultPersonas: defaultPersonas),
-                            model: model, store: store, platforms: [platform], clock: ContinuousClock(), logger: logger)
+                            model: model, store: routerStore(store), platforms: [platform], clock: ContinuousClock(), logger: logger)
         platform.attach(router)
         self.platform = platform
         self.router = router

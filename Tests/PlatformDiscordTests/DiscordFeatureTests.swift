@@ -261,6 +261,29 @@ extension DiscordFeatureTests {
         await bridge.stop()
     }
 
+    @Test func aSlashCommandOnASlowStoreIsDeferredAtOnceAndRunsExactlyOnce() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        var slow: SlowStore?
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Noted." }, routerStore: { base in
+            let store = SlowStore(base: base, delay: .seconds(4))
+            slow = store
+            return store
+        })
+        try await bridge.waitReady()
+        let reset = try await fake.post("inject/interaction", ["name": "reset", "user_id": World.moderator])
+        let answer = try await Self.answer(fake, reset["id"].string ?? "")
+        #expect(!answer.content.isEmpty)
+        let interaction = try await fake.get("interactions").array.first { $0["id"].string == reset["id"].string }
+        #expect(interaction?["_callback"]["type"].int == 5, "deferred")
+        #expect((interaction?["_callback"]["elapsed_s"].double ?? 99) < 2.5, "acknowledged well inside 3 s")
+        #expect(interaction?["_late_callbacks"].int == 0)
+        // Give a second run the time it would need to show up.
+        try await Task.sleep(for: .seconds(5))
+        #expect(slow?.resetCount == 1, "the command ran exactly once")
+        await bridge.stop()
+    }
+
     @Test func globalSlashCommandsAndEditsAndDeletesReachHistory() async throws {
         let fake = try await FakeDiscord.start()
         defer { fake.stop() }

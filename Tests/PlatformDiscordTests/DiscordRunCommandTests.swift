@@ -154,4 +154,97 @@ import Testing
             #expect(process.output.contains("PB_DISCORD_TOKEN"), "\(command) names the missing variable: \(process.output)")
         }
     }
+
+    @Test func runExitsWithinASecondOfSIGTERMWhenIdle() async throws {
+        // Discord's own heartbeat interval, so nothing waits for a heartbeat tick to notice the shutdown.
+        let fake = try await FakeDiscord.start(config: ["heartbeat_interval_ms": 41_250])
+        defer { fake.stop() }
+        let (model, modelPort) = try await startPythonServer("model_server.py")
+        defer { model.stop() }
+        let dir = try Self.writeBot(apiBase: fake.apiBase, modelPort: modelPort)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret",
+                           "PB_DISCORD_TOKEN": "fake-bot-token"]
+        let bridge = try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
+                                    arguments: ["run", "--config", dir.appendingPathComponent("bot.toml").path, "--log-level", "debug"],
+                                    environment: environment)
+        defer { bridge.stop() }
+        try await waitUntil("commands registered") { try await fake.counter("command_puts") >= 1 }
+        // One reply first, so the idle state is the usual one after some work.
+        try await fake.inject("hello there")
+        try await waitUntil("Aria's reply") {
+            try await fake.botMessages(in: World.general).contains { $0["content"].string?.hasPrefix("You said:") == true }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let signalled = ContinuousClock.now
+        kill(bridge.pid, SIGTERM)
+        let status = try await bridge.waitForExit(timeout: .seconds(30))
+        let took = ContinuousClock.now - signalled
+        #expect(status == 0, "\(bridge.output)")
+        #expect(took <= .seconds(1), "idle shutdown took \(took)")
+    }
+
+    @Test func runWithAnInvalidTokenExits78NamingTheTokenAfterAtMostOneIdentify() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let dir = try Self.writeBot(apiBase: fake.apiBase, modelPort: 9)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret",
+                           "PB_DISCORD_TOKEN": "not-the-right-token"]
+        let bridge = try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
+                                    arguments: ["run", "--config", dir.appendingPathComponent("bot.toml").path],
+                                    environment: environment)
+        defer { bridge.stop() }
+        let status = try await bridge.waitForExit(timeout: .seconds(60))
+        #expect(status == 78, "\(bridge.output)")
+        #expect(bridge.output.contains("token"), "the message names the token: \(bridge.output)")
+        #expect(!bridge.output.contains("not-the-right-token"), "the token itself is never printed")
+        #expect(try await fake.counter("identifies") <= 1)
+    }
+
+    @Test func runWithRepliesInFlightExitsWithinTheGracePeriodPlusTwoSecondsEveryReplyMarked() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let (model, modelPort) = try await startPythonServer("model_server.py")
+        defer { model.stop() }
+        // Replies that would stream for 20 s; the grace period is 2 s.
+        let spec: [String: Any] = ["tokens": (0..<400).map { "word\($0) " }, "token_interval": 0.05]
+        let data = try JSONSerialization.data(withJSONObject: ["replies": Array(repeating: spec, count: 3)])
+        let scripted = try await fake.http.execute(HTTPRequest(method: .post, url: "http://127.0.0.1:\(modelPort)/_control/script",
+                                                               headers: ["Content-Type": "application/json"], body: Array(data)))
+        _ = try await scripted.body.collect(upTo: 1 << 20)
+        let dir = try TestBot.write(modelPort: modelPort, extra: """
+            [operations]
+            shutdown_grace_seconds = 2
+
+            [platforms.discord]
+            token = "${PB_DISCORD_TOKEN}"
+            api_base_url = "\(fake.apiBase)"
+            \(World.channels.prefix(3).map { "\n[[channels]]\nplatform = \"discord\"\nchannel = \"\($0)\"\npersonas = [\"aria\"]\n" }.joined())
+            """, prefix: "pb-discord-grace")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret",
+                           "PB_DISCORD_TOKEN": "fake-bot-token"]
+        let bridge = try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
+                                    arguments: ["run", "--config", dir.appendingPathComponent("bot.toml").path],
+                                    environment: environment)
+        defer { bridge.stop() }
+        try await waitUntil("commands registered") { try await fake.counter("command_puts") >= 1 }
+        for channel in World.channels.prefix(3) { try await fake.inject("tell me a long story", channel: channel) }
+        try await waitUntil("three replies streaming") {
+            var started = 0
+            for channel in World.channels.prefix(3) { started += try await fake.botMessages(in: channel).isEmpty ? 0 : 1 }
+            return started == 3
+        }
+        let signalled = ContinuousClock.now
+        kill(bridge.pid, SIGTERM)
+        let status = try await bridge.waitForExit(timeout: .seconds(60))
+        let took = ContinuousClock.now - signalled
+        #expect(status == 0, "\(bridge.output)")
+        #expect(took <= .seconds(4), "shutdown with replies in flight took \(took) (grace 2 s)")
+        for channel in World.channels.prefix(3) {
+            let content = try await fake.botMessages(in: channel).first?["content"].string ?? ""
+            #expect(content.hasSuffix("(reply interrupted: the bridge is restarting)"), "\(channel): \(content.suffix(80))")
+        }
+    }
 }
