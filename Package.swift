@@ -156,7 +156,8 @@ let package = Package(
         .executableTarget(
             name: "pb-bench",
             dependencies: [
-                "HTTPTransport", "SocketTransport", "ModelClient", "BridgeCore", "PBTestSupport", "PlatformDiscord", "Storage",
+                "HTTPTransport", "SocketTransport", "ModelClient", "BridgeConfig", "BridgeCore", "PBTestSupport", "PlatformDiscord",
+                "Storage",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/pb-bench"),
@@ -172,7 +173,10 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StoragePostgres", "PBTestSupport"]),
         .testTarget(name: "StoragePostgresTests", dependencies: ["StoragePostgres", "Storage", "PBTestSupport"]),
         // A second process for storage tests: writes until killed, or races another for claims.
-        .executableTarget(name: "pb-store-worker", dependencies: ["Storage", "StoragePostgres"], path: "Tests/StoreWorker"),
+        .executableTarget(
+            name: "pb-store-worker",
+            dependencies: ["Storage", "StoragePostgres", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/StoreWorker"),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "PBTestSupport"]),
         .testTarget(name: "PlatformIRCTests", dependencies: ["PlatformIRC", "BridgeCore", "PBTestSupport"]),
         .testTarget(name: "PlatformDiscordTests", dependencies: ["PlatformDiscord", "BridgeCore", "PBTestSupport"]),

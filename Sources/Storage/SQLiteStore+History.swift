@@ -127,7 +127,7 @@ extension SQLiteStore {
 
     /// Records a reply, replacing any record with the same id.
     public func recordReply(_ reply: ReplyRecord) async throws {
-        try await write("recording reply \(reply.replyID) in \(reply.channel)") { db in
+        try await durableWrite("recording reply \(reply.replyID) in \(reply.channel)") { db in
             let channelRowID = try Self.createChannelRowID(reply.channel, db)
             try db.execute(sql: """
                 INSERT INTO reply (id, channel_id, persona_name, trigger_message_id, created_at, was_cut_off)
