@@ -23,7 +23,15 @@ public final class Router: Service, Sendable {
         var interrupted = false
         var activeStreams: [Int: AsyncThrowingStream<ModelEvent, any Error>.Continuation] = [:]
         var nextStreamID = 0
+        /// Channel settings read recently (`nil` inside: none stored), so chatter does not read the store per message.
+        var settingsCache: [ChannelKey: (settings: ChannelSettings?, readAt: Duration)] = [:]
     }
+
+    /// How long a cached channel-settings read is trusted; the router's own changes invalidate it at once,
+    /// another process's changes show up after this.
+    static let settingsCacheLifetime: Duration = .seconds(2)
+    /// Events taken from one platform but not yet handled, before the pump stops reading the platform's stream.
+    static let backlogLimit = 4_096
 
     private let configuration: RouterConfiguration
     private let model: any ChatModel
@@ -32,6 +40,8 @@ public final class Router: Service, Sendable {
     private let clock: ElapsedClock
     private let logger: Logger
     private let state: Locked<State>
+    /// Group commit for chatter; claims and reply rows bypass it and go straight to `store`.
+    let recorder: HistoryRecorder
     let metrics: BridgeMetrics
     let budgetPolicy: BudgetPolicy
 
@@ -54,6 +64,7 @@ public final class Router: Service, Sendable {
         let budget = TokenBudget(maxOutputTokens: configuration.parameters.maxOutputTokens,
                                  safetyMargin: configuration.safetyMarginTokens)
         self.state = Locked(State(assembler: ContextAssembler(budget: budget), random: random))
+        self.recorder = HistoryRecorder(store: store, logger: logger)
     }
 
     /// Creates a router on the continuous clock.
@@ -182,15 +193,14 @@ public final class Router: Service, Sendable {
         logger[metadataKey: "platform"] = "\(platform.platformName)"
         let name = platform.platformName
         let metrics = self.metrics
-        // Events received but not yet handled, across this platform's channels.
-        let backlog = Locked(0)
-        func adjustBacklog(_ delta: Int) {
-            let depth = backlog.withLock { value in
-                value += delta
-                return value
-            }
+        // Events received but not yet handled, across this platform's channels; bounded, so a flood the
+        // store cannot keep up with stops the pump reading instead of growing memory.
+        let backlog = BacklogGate(limit: Self.backlogLimit) { depth in
             metrics.queueDepth(platform: name, queue: "router", depth: depth)
         }
+        let recorder = self.recorder
+        // One wrapper for the platform's lifetime, not one per event.
+        let metered = MeteredPlatform(platform, metrics: metrics)
         await withDiscardingTaskGroup { group in
             var workers: [String: AsyncStream<PlatformEvent>.Continuation] = [:]
             do {
@@ -202,13 +212,14 @@ public final class Router: Service, Sendable {
                         workers[key] = continuation
                         group.addTask {
                             for await event in stream {
-                                await self.handle(event, from: platform)
-                                await platform.handled(event)
-                                adjustBacklog(-1)
+                                await self.process(event, from: metered)
+                                // The platform may persist its position only once the event's history is committed.
+                                await recorder.whenCommitted { await platform.handled(event) }
+                                backlog.leave()
                             }
                         }
                     }
-                    adjustBacklog(1)
+                    await backlog.enter()
                     workers[key]?.yield(event)
                 }
             } catch {
@@ -218,8 +229,40 @@ public final class Router: Service, Sendable {
         }
     }
 
-    /// Handles one event completely (history, command or reply); exposed for adapters that drive the router directly.
+    /// Handles one event completely (history committed, command or reply); exposed for adapters that drive the
+    /// router directly.
     public func handle(_ event: PlatformEvent, from platform: any ChatPlatform) async {
+        await process(event, from: platform)
+        await recorder.flush()
+    }
+
+    /// Waits until every message recorded so far is committed; call before reading history.
+    func flushHistory() async {
+        await recorder.flush()
+    }
+
+    /// Forgets the cached settings of a channel after the router changed them.
+    func invalidateSettings(_ key: ChannelKey) {
+        _ = state.withLock { s in s.settingsCache.removeValue(forKey: key) }
+    }
+
+    /// The channel's stored settings, read from the store at most every `settingsCacheLifetime`.
+    private func cachedSettings(_ key: ChannelKey) async throws -> ChannelSettings? {
+        let now = clock.now
+        if let hit = state.withLock({ s in s.settingsCache[key] }), now - hit.readAt < Self.settingsCacheLifetime {
+            return hit.settings
+        }
+        let settings = try await store.channelSettings(for: key)
+        state.withLock { s in
+            // Bounded: a bridge in very many channels rereads instead of growing the cache without limit.
+            if s.settingsCache.count >= 16_384 { s.settingsCache.removeAll(keepingCapacity: true) }
+            s.settingsCache[key] = (settings, now)
+        }
+        return settings
+    }
+
+    /// Handles one event; a recorded message may still be in the group-commit buffer when this returns.
+    func process(_ event: PlatformEvent, from platform: any ChatPlatform) async {
         let platform: any ChatPlatform = platform is MeteredPlatform ? platform : MeteredPlatform(platform, metrics: metrics)
         var logger = self.logger
         logger[metadataKey: "platform"] = "\(platform.platformName)"
@@ -229,8 +272,11 @@ public final class Router: Service, Sendable {
             case .messageCreated(let message):
                 try await handleMessage(message, from: platform, logger: logger)
             case .messageEdited(let channel, let id, let text):
+                // The edited message may still be buffered; it must be in the table to be edited.
+                await recorder.flush()
                 try await store.applyEdit(in: Self.key(channel), messageID: id, newText: text)
             case .messageDeleted(let channel, let id):
+                await recorder.flush()
                 try await store.applyDeletion(in: Self.key(channel), messageID: id)
             case .membership:
                 break
@@ -254,14 +300,15 @@ public final class Router: Service, Sendable {
             try await runCommand(parsed, message: message, platform: platform)
             return
         }
-        try await store.insert(StoredMessage(
+        await recorder.record(StoredMessage(
             channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
             kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(), replyToID: message.replyTo))
 
-        let personas = try await activePersonas(in: message.channel)
+        let stored = try await cachedSettings(key)
+        let personas = activePersonas(in: message.channel, stored: stored)
         var candidates: [TriggerPolicy.Candidate] = []
         for persona in personas {
-            candidates.append(TriggerPolicy.Candidate(persona: persona, settings: try await settings(for: persona, in: message.channel)))
+            candidates.append(TriggerPolicy.Candidate(persona: persona, settings: settings(for: persona, in: message.channel, stored: stored)))
         }
         var repliedPersona: String?
         if let replyTo = message.replyTo, let target = try await store.message(in: key, messageID: replyTo), target.kind == .persona {
@@ -285,17 +332,16 @@ public final class Router: Service, Sendable {
                         requestedBy: message.author, logger: logger)
     }
 
-    private func activePersonas(in channel: ChannelRef) async throws -> [Persona] {
-        let settings = try await store.channelSettings(for: Self.key(channel))
+    private func activePersonas(in channel: ChannelRef, stored settings: ChannelSettings?) -> [Persona] {
         if settings?.personaOff == true { return [] }
         let names = settings?.personas ?? configuration.binding(for: channel)?.personas ?? configuration.defaultPersonas
         return names.compactMap { configuration.personas[$0] }
     }
 
-    private func settings(for persona: Persona, in channel: ChannelRef) async throws -> TriggerSettings {
+    private func settings(for persona: Persona, in channel: ChannelRef, stored: ChannelSettings?) -> TriggerSettings {
         var merged = TriggerSettings.merged(defaults: configuration.trigger, persona: persona.trigger,
                                             channel: configuration.binding(for: channel)?.trigger ?? .init())
-        if let stored = try await store.channelSettings(for: Self.key(channel)) {
+        if let stored {
             merged = merged.applying(TriggerOverrides(
                 mode: stored.triggerMode.map(TriggerMode.parse), talkativeness: stored.talkativeness,
                 cooldownSeconds: stored.cooldownSeconds, maxBotTurns: stored.maxBotTurns, respondToBots: stored.respondToBots))
@@ -319,6 +365,8 @@ public final class Router: Service, Sendable {
                continuation requester: String? = nil, requestedBy user: ChatUser? = nil, logger: Logger) async throws {
         let key = Self.key(channel)
         if isDraining { return }
+        // The trigger and the messages before it may still be buffered: the prompt needs them.
+        await recorder.flush()
         let stored = try await store.recentMessages(in: key, limit: configuration.historyLimit)
         var userPersonas: [String: String] = [:]
         var seenUsers = Set<String>()

@@ -15,15 +15,38 @@ extension DiscordPlatform {
         return Date(timeIntervalSince1970: Double((value >> 22) + 1_420_070_400_000) / 1000)
     }
 
-    /// Remembers the newest message id of bound channels, for catch-up after downtime.
-    func noteSeen(_ message: DiscordMessage) async {
-        guard configuration.boundChannels.contains(where: { $0.channelID == message.channelId }) else { return }
+    /// Remembers the newest handled message id of a bound channel, for catch-up after downtime. Called once the
+    /// router has handled the message and its history is committed; the write itself happens in `persistMarks`,
+    /// so a flood costs one state write per channel per round, not one per message.
+    func noteSeen(channelID: String, messageID: String) {
+        guard configuration.boundChannels.contains(where: { $0.channelID == channelID }) else { return }
         let newer = state.withLock { s -> Bool in
-            if let last = s.lastSeen[message.channelId], !Self.snowflakeLess(last, message.id) { return false }
-            s.lastSeen[message.channelId] = message.id
+            if let last = s.lastSeen[channelID], !Self.snowflakeLess(last, messageID) { return false }
+            s.lastSeen[channelID] = messageID
+            s.unsavedMarks[channelID] = messageID
             return true
         }
-        if newer { try? await store.setState(message.id, for: Self.lastSeenKey(message.channelId)) }
+        if newer { markSignal.yield() }
+    }
+
+    /// Writes the catch-up marks noted since the last round, until `signals` ends (then once more).
+    func persistMarks(_ signals: AsyncStream<Void>) async {
+        for await _ in signals { await saveMarks() }
+        await saveMarks()
+    }
+
+    private func saveMarks() async {
+        let marks = state.withLock { s in
+            defer { s.unsavedMarks.removeAll() }
+            return s.unsavedMarks
+        }
+        for (channelID, messageID) in marks {
+            do {
+                try await store.setState(messageID, for: Self.lastSeenKey(channelID))
+            } catch {
+                logger.warning("saving the discord catch-up mark failed", metadata: ["channel": "\(channelID)", "error": "\(error)"])
+            }
+        }
     }
 
     /// After a new session, fetches what each bound channel missed and passes the fresh messages on; the Router
@@ -64,11 +87,10 @@ extension DiscordPlatform {
             guard let newest = messages.last else { break }
             for var message in messages {
                 message.guildId = message.guildId ?? channelGuild(channelID) ?? bound.guildID
-                await noteSeen(message)
                 guard let time = Self.snowflakeTime(message.id), time >= cutoff, let event = incoming(message), !event.isOwnMessage else {
                     continue
                 }
-                continuation.yield(.messageCreated(event))
+                await events.send(.messageCreated(event))
                 delivered += 1
             }
             cursor = newest.id
