@@ -164,7 +164,7 @@ let package = Package(
 
         // Shared test helpers: spawning loopback servers, free ports, repo paths.
         .target(
-            name: "PBTestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
+            name: "PBTestSupport", dependencies: ["Storage", .product(name: "Logging", package: "swift-log")],
             path: "Tests/PBTestSupport"),
 
         .testTarget(name: "HTTPTransportTests", dependencies: ["HTTPTransport", "PBTestSupport"]),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PBTestSupport
 import Storage
 import Synchronization
 import Testing
