@@ -10,11 +10,38 @@ public final class SlowStore: Store {
     /// How long each batch insert sleeps while holding the writer lock.
     public let batchDelay: Duration
     private let writerLock = FIFOLock()
+    private let held = Mutex<(on: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// Wraps `base`; batch inserts take `batchDelay` longer.
     public init(_ base: any Store, batchDelay: Duration) {
         self.base = base
         self.batchDelay = batchDelay
+    }
+
+    /// Makes batch inserts wait (holding the writer lock) until `release()`: a consumer stopped outright.
+    public func hold() {
+        held.withLock { $0.on = true }
+    }
+
+    /// Lets held and later batch inserts go on.
+    public func release() {
+        let waiters = held.withLock { held in
+            held.on = false
+            defer { held.waiters.removeAll() }
+            return held.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func waitWhileHeld() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let go = held.withLock { held -> Bool in
+                if !held.on { return true }
+                held.waiters.append(continuation)
+                return false
+            }
+            if go { continuation.resume() }
+        }
     }
 
     private func writing<T>(_ body: () async throws -> T) async throws -> T {
@@ -28,6 +55,7 @@ public final class SlowStore: Store {
     /// Forwards to `base` (writes take the writer lock in turn).
     public func insert(contentsOf messages: [StoredMessage]) async throws -> [InsertResult] {
         try await writing {
+            await waitWhileHeld()
             try await Task.sleep(for: batchDelay)
             return try await base.insert(contentsOf: messages)
         }
