@@ -31,7 +31,7 @@ public final class Router: Service, Sendable {
     /// another process's changes show up after this.
     static let settingsCacheLifetime: Duration = .seconds(2)
     /// Events taken from one platform but not yet handled, before the pump stops reading the platform's stream.
-    static let backlogLimit = 4_096
+    static let backlogLimit = 1_024
 
     private let configuration: RouterConfiguration
     private let model: any ChatModel

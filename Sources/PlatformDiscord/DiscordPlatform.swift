@@ -55,7 +55,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     public let gateways: [DiscordGateway]
 
     /// Events waiting for the router at most; the gateway's read loop waits beyond this.
-    static let eventQueueCapacity = 1_024
+    static let eventQueueCapacity = 512
     /// Work a payload starts that must not hold up the read loop (catch-up, command registration, interactions).
     private let sideWork: AsyncStream<@Sendable () async -> Void>
     private let sideWorkContinuation: AsyncStream<@Sendable () async -> Void>.Continuation

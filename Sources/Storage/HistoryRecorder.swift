@@ -20,8 +20,8 @@ public final class HistoryRecorder: Sendable {
         /// Messages buffered (waiting plus being written) before `record` suspends its caller.
         public var capacity: Int
 
-        /// 512 messages or 5 ms, whichever comes first; callers wait beyond 8,192 buffered messages.
-        public init(maxBatch: Int = 512, maxDelay: Duration = .milliseconds(5), capacity: Int = 8_192) {
+        /// 512 messages or 5 ms, whichever comes first; callers wait beyond 2,048 buffered messages.
+        public init(maxBatch: Int = 512, maxDelay: Duration = .milliseconds(5), capacity: Int = 2_048) {
             self.maxBatch = max(1, maxBatch)
             self.maxDelay = maxDelay
             self.capacity = max(self.maxBatch, capacity)
