@@ -168,7 +168,7 @@ let package = Package(
 
         // Shared test helpers: spawning loopback servers, free ports, repo paths.
         .target(
-            name: "PBTestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
+            name: "PBTestSupport", dependencies: ["Storage", .product(name: "Logging", package: "swift-log")],
             path: "Tests/PBTestSupport"),
 
         .testTarget(name: "HTTPTransportTests", dependencies: ["HTTPTransport", "PBTestSupport"]),
@@ -177,7 +177,10 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StoragePostgres", "PBTestSupport"]),
         .testTarget(name: "StoragePostgresTests", dependencies: ["StoragePostgres", "Storage", "PBTestSupport"]),
         // A second process for storage tests: writes until killed, or races another for claims.
-        .executableTarget(name: "pb-store-worker", dependencies: ["Storage", "StoragePostgres"], path: "Tests/StoreWorker"),
+        .executableTarget(
+            name: "pb-store-worker",
+            dependencies: ["Storage", "StoragePostgres", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/StoreWorker"),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "PBTestSupport"]),
         .testTarget(name: "PlatformIRCTests", dependencies: ["PlatformIRC", "BridgeCore", "PBTestSupport"]),
         .testTarget(name: "PlatformDiscordTests", dependencies: ["PlatformDiscord", "BridgeCore", "PBTestSupport", "Observability"]),

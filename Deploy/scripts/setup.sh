@@ -68,8 +68,9 @@ if [ $want_tests = 1 ]; then
 fi
 
 # Python tools for the tests, from PyPI into a repo-local venv (the system Python stays untouched):
-# prometheus-client parses /metrics, kubernetes-validate checks Deploy/kubernetes.
-pips=(prometheus-client kubernetes-validate==1.37.0)
+# prometheus-client parses /metrics, kubernetes-validate checks Deploy/kubernetes, discord.py runs the reference
+# bot `pb-bench ingest` compares against (Tests/Servers/discordpy_reference.py).
+pips=(prometheus-client kubernetes-validate==1.37.0 discord.py==2.7.*)
 if [ $want_tests = 1 ]; then
   [ -x .venv-tools/bin/pip ] || python3 -m venv .venv-tools
   need=()

@@ -23,6 +23,8 @@ extension Router {
         var logger = commandLogger
         logger[metadataKey: "platform"] = "\(channel.platform)"
         logger[metadataKey: "channel"] = "\(channel.key)"
+        // Interactions come here without passing the router's intake: history they read must be committed.
+        await flushHistory()
         let command: BridgeCommand
         switch parsed {
         case .failure(let error): return try await answer(error.message)
@@ -44,6 +46,7 @@ extension Router {
         }
         func update(_ body: @escaping @Sendable (inout ChannelSettings) -> Void) async throws {
             let by = author.id
+            defer { invalidateSettings(key) }
             try await store.updateChannelSettings(for: key) { settings in
                 body(&settings)
                 settings.updatedBy = by

@@ -23,7 +23,15 @@ public final class Router: Service, Sendable {
         var interrupted = false
         var activeStreams: [Int: AsyncThrowingStream<ModelEvent, any Error>.Continuation] = [:]
         var nextStreamID = 0
+        /// Channel settings read recently (`nil` inside: none stored), so chatter does not read the store per message.
+        var settingsCache: [ChannelKey: (settings: ChannelSettings?, readAt: Duration)] = [:]
     }
+
+    /// How long a cached channel-settings read is trusted; the router's own changes invalidate it at once,
+    /// another process's changes show up after this.
+    static let settingsCacheLifetime: Duration = .seconds(2)
+    /// Events taken from one platform but not yet handled, before the pump stops reading the platform's stream.
+    static let backlogLimit = 1_024
 
     private let configuration: RouterConfiguration
     private let model: any ChatModel
@@ -32,6 +40,8 @@ public final class Router: Service, Sendable {
     private let clock: ElapsedClock
     private let logger: Logger
     private let state: Locked<State>
+    /// Group commit for chatter; claims and reply rows bypass it and go straight to `store`.
+    let recorder: HistoryRecorder
     let metrics: BridgeMetrics
     let budgetPolicy: BudgetPolicy
 
@@ -54,6 +64,7 @@ public final class Router: Service, Sendable {
         let budget = TokenBudget(maxOutputTokens: configuration.parameters.maxOutputTokens,
                                  safetyMargin: configuration.safetyMarginTokens)
         self.state = Locked(State(assembler: ContextAssembler(budget: budget), random: random))
+        self.recorder = HistoryRecorder(store: store, logger: logger)
     }
 
     /// Creates a router on the continuous clock.
@@ -183,18 +194,17 @@ public final class Router: Service, Sendable {
         logger[metadataKey: "platform"] = "\(platform.platformName)"
         let name = platform.platformName
         let metrics = self.metrics
-        // Events received but not yet handled, across this platform's channels.
-        let backlog = Locked(0)
-        func adjustBacklog(_ delta: Int) {
-            let depth = backlog.withLock { value in
-                value += delta
-                return value
-            }
+        // Events received but not yet handled, across this platform's channels; bounded, so a flood the
+        // store cannot keep up with stops the pump reading instead of growing memory.
+        let backlog = BacklogGate(limit: Self.backlogLimit) { depth in
             metrics.queueDepth(platform: name, queue: "router", depth: depth)
         }
         // Platforms with edits stream several replies per channel side by side; line platforms answer in turn.
         let cap = platform.capabilities.canEdit ? max(1, configuration.maxConcurrentReplies) : 1
         let clock = self.clock
+        let recorder = self.recorder
+        // One wrapper for the platform's lifetime, not one per event.
+        let metered = MeteredPlatform(platform, metrics: metrics)
         await withDiscardingTaskGroup { group in
             var workers: [String: AsyncStream<PlatformEvent>.Continuation] = [:]
             do {
@@ -209,7 +219,7 @@ public final class Router: Service, Sendable {
                             // Events are handled in order; a triggered reply runs on beside the next events.
                             await withDiscardingTaskGroup { replies in
                                 for await event in stream {
-                                    if let job = await self.intake(event, from: platform) {
+                                    if let job = await self.intake(event, from: metered) {
                                         if !(await slots.tryAcquire()) {
                                             await Self.waitWithTyping(for: slots, in: event.channel, platform: platform, clock: clock)
                                         }
@@ -219,13 +229,14 @@ public final class Router: Service, Sendable {
                                             await slots.release()
                                         }
                                     }
-                                    await platform.handled(event)
-                                    adjustBacklog(-1)
+                                    // The platform may persist its position only once the event's history is committed.
+                                    await recorder.whenCommitted { await platform.handled(event) }
+                                    backlog.leave()
                                 }
                             }
                         }
                     }
-                    adjustBacklog(1)
+                    await backlog.enter()
                     workers[key]?.yield(event)
                 }
             } catch {
@@ -259,12 +270,39 @@ public final class Router: Service, Sendable {
         }
     }
 
-    /// Handles one event completely (history, command or reply); exposed for adapters that drive the router directly.
+    /// Handles one event completely (history committed, command or reply); exposed for adapters that drive the
+    /// router directly.
     public func handle(_ event: PlatformEvent, from platform: any ChatPlatform) async {
         if let job = await intake(event, from: platform) { await job.run(nil) }
+        await recorder.flush()
+    }
+    /// Waits until every message recorded so far is committed; call before reading history.
+    func flushHistory() async {
+        await recorder.flush()
     }
 
-    /// Handles an event up to a claimed reply, which it returns for the caller to run.
+    /// Forgets the cached settings of a channel after the router changed them.
+    func invalidateSettings(_ key: ChannelKey) {
+        _ = state.withLock { s in s.settingsCache.removeValue(forKey: key) }
+    }
+
+    /// The channel's stored settings, read from the store at most every `settingsCacheLifetime`.
+    private func cachedSettings(_ key: ChannelKey) async throws -> ChannelSettings? {
+        let now = clock.now
+        if let hit = state.withLock({ s in s.settingsCache[key] }), now - hit.readAt < Self.settingsCacheLifetime {
+            return hit.settings
+        }
+        let settings = try await store.channelSettings(for: key)
+        state.withLock { s in
+            // Bounded: a bridge in very many channels rereads instead of growing the cache without limit.
+            if s.settingsCache.count >= 16_384 { s.settingsCache.removeAll(keepingCapacity: true) }
+            s.settingsCache[key] = (settings, now)
+        }
+        return settings
+    }
+
+    /// Handles an event up to a claimed reply, which it returns for the caller to run; a recorded message may
+    /// still be in the group-commit buffer when this returns.
     func intake(_ event: PlatformEvent, from platform: any ChatPlatform) async -> ReplyJob? {
         let platform: any ChatPlatform = platform is MeteredPlatform ? platform : MeteredPlatform(platform, metrics: metrics)
         var logger = self.logger
@@ -275,10 +313,13 @@ public final class Router: Service, Sendable {
             case .messageCreated(let message):
                 return try await handleMessage(message, from: platform, logger: logger)
             case .messageEdited(let channel, let id, let text, let editor):
+                // The edited message may still be buffered; it must be in the table to be edited.
+                await recorder.flush()
                 if try await !store.applyEdit(in: Self.key(channel), messageID: id, newText: text, by: editor) {
                     logger.debug("edit not applied", metadata: ["message-id": "\(id)", "editor": "\(editor)"])
                 }
             case .messageDeleted(let channel, let id):
+                await recorder.flush()
                 try await store.applyDeletion(in: Self.key(channel), messageID: id)
             case .membership:
                 break
@@ -308,14 +349,15 @@ public final class Router: Service, Sendable {
             try await runCommand(parsed, message: message, platform: platform)
             return nil
         }
-        let trigger = try await store.insert(StoredMessage(
+        await recorder.record(StoredMessage(
             channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
             kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(), replyToID: message.replyTo))
 
-        let personas = try await activePersonas(in: message.channel)
+        let stored = try await cachedSettings(key)
+        let personas = activePersonas(in: message.channel, stored: stored)
         var candidates: [TriggerPolicy.Candidate] = []
         for persona in personas {
-            candidates.append(TriggerPolicy.Candidate(persona: persona, settings: try await settings(for: persona, in: message.channel)))
+            candidates.append(TriggerPolicy.Candidate(persona: persona, settings: settings(for: persona, in: message.channel, stored: stored)))
         }
         var repliedPersona: String?
         if let replyTo = message.replyTo, let target = try await store.message(in: key, messageID: replyTo), target.kind == .persona {
@@ -340,7 +382,7 @@ public final class Router: Service, Sendable {
             let progress = ReplyProgress()
             do {
                 try await reply(as: persona, in: message.channel, to: message.messageID, platform: platform,
-                                requestedBy: message.author, progress: progress, turn: turn, historyUpTo: trigger.rowID,
+                                requestedBy: message.author, progress: progress, turn: turn, cutAtTrigger: true,
                                 logger: logger)
             } catch {
                 logger.error("event failed", metadata: ["error": "\(error)"])
@@ -363,17 +405,16 @@ public final class Router: Service, Sendable {
         }
     }
 
-    private func activePersonas(in channel: ChannelRef) async throws -> [Persona] {
-        let settings = try await store.channelSettings(for: Self.key(channel))
+    private func activePersonas(in channel: ChannelRef, stored settings: ChannelSettings?) -> [Persona] {
         if settings?.personaOff == true { return [] }
         let names = settings?.personas ?? configuration.binding(for: channel)?.personas ?? configuration.defaultPersonas
         return names.compactMap { configuration.personas[$0] }
     }
 
-    private func settings(for persona: Persona, in channel: ChannelRef) async throws -> TriggerSettings {
+    private func settings(for persona: Persona, in channel: ChannelRef, stored: ChannelSettings?) -> TriggerSettings {
         var merged = TriggerSettings.merged(defaults: configuration.trigger, persona: persona.trigger,
                                             channel: configuration.binding(for: channel)?.trigger ?? .init())
-        if let stored = try await store.channelSettings(for: Self.key(channel)) {
+        if let stored {
             merged = merged.applying(TriggerOverrides(
                 mode: stored.triggerMode.map(TriggerMode.parse), talkativeness: stored.talkativeness,
                 cooldownSeconds: stored.cooldownSeconds, maxBotTurns: stored.maxBotTurns, respondToBots: stored.respondToBots))
@@ -395,12 +436,14 @@ public final class Router: Service, Sendable {
     /// Streams a reply from `persona` and records it.
     func reply(as persona: Persona, in channel: ChannelRef, to triggerID: String?, platform: any ChatPlatform,
                continuation requester: String? = nil, requestedBy user: ChatUser? = nil, progress: ReplyProgress? = nil,
-               turn: Int? = nil, historyUpTo triggerRow: Int64? = nil, logger: Logger) async throws {
+               turn: Int? = nil, cutAtTrigger: Bool = false, logger: Logger) async throws {
         let key = Self.key(channel)
         let scheduler = scheduler(for: channel, platform: platform)
         if isDraining { return }
+        // The trigger and the messages before it may still be buffered: the prompt needs them.
+        await recorder.flush()
         var stored = try await store.recentMessages(in: key, limit: configuration.historyLimit)
-        if let triggerRow { stored = Self.history(stored, upTo: triggerRow) }
+        if let triggerID, cutAtTrigger { stored = Self.history(stored, upTo: triggerID) }
         var userPersonas: [String: String] = [:]
         var seenUsers = Set<String>()
         for message in stored where message.kind == .human && seenUsers.insert(message.speakerID).inserted {
@@ -492,13 +535,11 @@ public final class Router: Service, Sendable {
 
     /// History as of a trigger, for replies that run side by side: what people said after it belongs to later
     /// replies; replies to earlier triggers that were stored since then go just before it, as answered earlier.
-    static func history(_ stored: [StoredMessage], upTo triggerRow: Int64) -> [StoredMessage] {
-        var kept = stored.filter { ($0.rowID ?? 0) <= triggerRow }
-        let laterReplies = stored.filter { ($0.rowID ?? 0) > triggerRow && $0.kind == .persona }
-        if !laterReplies.isEmpty {
-            let index = kept.lastIndex { $0.rowID == triggerRow } ?? kept.count
-            kept.insert(contentsOf: laterReplies, at: index)
-        }
+    static func history(_ stored: [StoredMessage], upTo triggerID: String) -> [StoredMessage] {
+        guard let trigger = stored.lastIndex(where: { $0.messageID == triggerID && $0.kind != .persona }) else { return stored }
+        var kept = Array(stored[...trigger])
+        let laterReplies = stored[(trigger + 1)...].filter { $0.kind == .persona }
+        kept.insert(contentsOf: laterReplies, at: trigger)
         return kept
     }
 

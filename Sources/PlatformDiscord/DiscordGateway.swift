@@ -80,17 +80,18 @@ public final class DiscordGateway: Service, Sendable {
     private let clock: ElapsedClock
     private let jitter: @Sendable () -> Double
     private let logger: Logger
-    private let handler: @Sendable (GatewayPayload) -> Void
+    private let handler: @Sendable (GatewayPayload) async -> Void
     private let state: Mutex<State>
     private let identifyGate: IdentifyGate
 
-    /// Creates a gateway; `handler` receives every decoded payload in order and must not block. Shards of one
+    /// Creates a gateway; `handler` receives every decoded payload in order, in the read loop: while it waits the
+    /// socket is not read (backpressure), so it should wait only for room downstream. Shards of one
     /// process share `identifyGate`, so identify concurrency holds across them.
     public init(token: String, configuration: DiscordGatewayConfiguration, rest: DiscordREST,
                 clock: ElapsedClock = ElapsedClock(ContinuousClock()),
                 jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
                 identifyGate: IdentifyGate? = nil,
-                logger: Logger, handler: @escaping @Sendable (GatewayPayload) -> Void) {
+                logger: Logger, handler: @escaping @Sendable (GatewayPayload) async -> Void) {
         self.identifyGate = identifyGate ?? IdentifyGate(spacing: configuration.identifySpacing)
         self.token = token
         self.configuration = configuration
@@ -258,7 +259,8 @@ public final class DiscordGateway: Service, Sendable {
                     s.stats.phase = s.machine?.phase ?? .connecting
                     return actions
                 }
-                if payload.op == .dispatch { handler(payload) }
+                // Awaited: a full event queue stops this loop reading, which stops the socket reading.
+                if payload.op == .dispatch { await handler(payload) }
                 if try await perform(actions, on: socket) { return nil }
             }
             return nil

@@ -31,14 +31,33 @@ extension DiscordPlatform {
     /// so a crash while the Router handles a message leaves it for the restart's catch-up.
     func noteHandled(channelID: String, messageID: String) async {
         guard configuration.boundChannels.contains(where: { $0.channelID == channelID }) else { return }
-        let mark = state.withLock { $0.catchUpMarks[channelID, default: CatchUpMark()].handled(messageID) }
-        if let mark { try? await store.setState(mark, for: Self.lastSeenKey(channelID)) }
+        let mark = state.withLock { s -> String? in
+            guard let mark = s.catchUpMarks[channelID, default: CatchUpMark()].handled(messageID) else { return nil }
+            s.unsavedMarks[channelID] = mark
+            return mark
+        }
+        // The write itself happens in `persistMarks`, so a flood costs one state write per channel per round.
+        if mark != nil { markSignal.yield() }
     }
 
-    /// The Router's acknowledgement of an event: a created message is handled (stored, and answered if at all).
-    public func handled(_ event: PlatformEvent) async {
-        guard case .messageCreated(let message) = event else { return }
-        await noteHandled(channelID: message.channel.channelID, messageID: message.messageID)
+    /// Writes the catch-up marks noted since the last round, until `signals` ends (then once more).
+    func persistMarks(_ signals: AsyncStream<Void>) async {
+        for await _ in signals { await saveMarks() }
+        await saveMarks()
+    }
+
+    private func saveMarks() async {
+        let marks = state.withLock { s in
+            defer { s.unsavedMarks.removeAll() }
+            return s.unsavedMarks
+        }
+        for (channelID, messageID) in marks {
+            do {
+                try await store.setState(messageID, for: Self.lastSeenKey(channelID))
+            } catch {
+                logger.warning("saving the discord catch-up mark failed", metadata: ["channel": "\(channelID)", "error": "\(error)"])
+            }
+        }
     }
 
     /// After a new session, fetches what each bound channel missed and passes the fresh messages on; the Router
@@ -85,7 +104,7 @@ extension DiscordPlatform {
                     await noteHandled(channelID: channelID, messageID: message.id)
                     continue
                 }
-                continuation.yield(.messageCreated(event))
+                await events.send(.messageCreated(event))
                 delivered += 1
             }
             cursor = newest.id

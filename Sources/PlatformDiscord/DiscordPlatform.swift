@@ -33,14 +33,17 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var ownMessageOrder: [String] = []
         var lastSeen: [String: String] = [:]
         var catchUpMarks: [String: CatchUpMark] = [:]
+        /// Catch-up marks noted but not yet written to the store.
+        var unsavedMarks: [String: String] = [:]
         var commandsRegistered = false
         var router: Router?
     }
 
     /// Always `discord`.
     public let platformName = "discord"
-    /// Incoming events.
-    public let events: AsyncStream<PlatformEvent>
+    /// Incoming events; bounded, so a router that falls behind stops the gateway reading (and, through the
+    /// websocket's receive limit, the socket).
+    public let events: BoundedEventQueue<PlatformEvent>
     /// Edits allowed, 2,000 characters (less room for a persona-name prefix), Markdown.
     public let capabilities = PlatformCapabilities(canEdit: true, maxLength: 1900, textFormat: .markdown, perMessageIdentities: true)
     /// Per-channel edit budgets: Discord's fixed 5-per-5-s message window, read live from the learned buckets.
@@ -54,13 +57,18 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// One gateway per configured shard id.
     public let gateways: [DiscordGateway]
 
-    let continuation: AsyncStream<PlatformEvent>.Continuation
-    private let payloads: AsyncStream<(shard: Int, payload: GatewayPayload)>
-    private let payloadContinuation: AsyncStream<(shard: Int, payload: GatewayPayload)>.Continuation
+    /// Events waiting for the router at most; the gateway's read loop waits beyond this.
+    static let eventQueueCapacity = 512
+    /// Work a payload starts that must not hold up the read loop (catch-up, command registration, interactions).
+    private let sideWork: AsyncStream<@Sendable () async -> Void>
+    private let sideWorkContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
     let store: any Store
     let clock: ElapsedClock
     let logger: Logger
     let state = Mutex(State())
+    /// Wakes `persistMarks`; holds at most one wake-up, so a flood coalesces into one write round.
+    let markSignal: AsyncStream<Void>.Continuation
+    private let markSignals: AsyncStream<Void>
     private let webhookCreation = WebhookCreation()
 
     /// Creates the adapter; nothing connects until `run()`.
@@ -73,10 +81,12 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         self.store = store
         self.clock = clock
         self.logger = logger
-        (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
-        let (payloads, payloadContinuation) = AsyncStream.makeStream(of: (shard: Int, payload: GatewayPayload).self)
-        self.payloads = payloads
-        self.payloadContinuation = payloadContinuation
+        events = BoundedEventQueue(capacity: Self.eventQueueCapacity)
+        (sideWork, sideWorkContinuation) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
+        // The gateways hand payloads straight to this adapter, in their read loops (no queue in between);
+        // the reference is weak because the adapter owns the gateways.
+        let sink = PayloadSink()
+        (markSignals, markSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let rest = DiscordREST(token: configuration.token, http: http, baseURL: configuration.apiBaseURL,
                                userAgent: configuration.userAgent, clock: clock, logger: logger)
         self.rest = rest
@@ -88,8 +98,9 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             var shardLogger = logger
             shardLogger[metadataKey: "shard"] = "\(shard)"
             return DiscordGateway(token: configuration.token, configuration: settings, rest: rest, clock: clock, jitter: jitter,
-                                  identifyGate: gate, logger: shardLogger) { payload in payloadContinuation.yield((shard, payload)) }
+                                  identifyGate: gate, logger: shardLogger) { payload in await sink.deliver(payload, shard: shard) }
         }
+        sink.attach(self)
         editBudgets.attachWindowSource { [weak self] channel in self?.liveWindow(channel) }
     }
 
@@ -125,25 +136,37 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// Runs the gateway and handles its events until cancelled, shut down, or a fatal close (rethrown).
     public func run() async throws {
         defer {
-            continuation.finish()
-            payloadContinuation.finish()
+            events.finish()
+            sideWorkContinuation.finish()
         }
+        // Catch-up marks are written beside the gateway, never inside its payload loop.
+        async let marks: Void = persistMarks(markSignals)
+        do {
+            try await runShards()
+        } catch {
+            markSignal.finish()
+            await marks
+            throw error
+        }
+        markSignal.finish()
+        await marks
+    }
+
+    private func runShards() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for gateway in gateways {
                 group.addTask { try await gateway.run() }
             }
             group.addTask { [self] in
                 await withDiscardingTaskGroup { tasks in
-                    for await (shard, payload) in payloads {
-                        await handle(payload, shard: shard, tasks: &tasks)
-                    }
+                    for await work in sideWork { tasks.addTask { await work() } }
                 }
             }
             // Any shard ending (shutdown or a fatal close) stops the adapter.
-            defer { payloadContinuation.finish() }
+            defer { sideWorkContinuation.finish() }
             try await group.next()
             group.cancelAll()
-            payloadContinuation.finish()
+            sideWorkContinuation.finish()
             try await group.waitForAll()
         }
     }
@@ -152,6 +175,12 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
 
     /// Ready when every shard's session is ready (identified or resumed).
     public var isConnected: Bool { gateways.allSatisfy { $0.stats.phase == .ready } }
+
+    /// Moves the channel's catch-up mark past a handled message (its history already committed).
+    public func handled(_ event: PlatformEvent) async {
+        guard case .messageCreated(let message) = event else { return }
+        await noteHandled(channelID: message.channel.channelID, messageID: message.messageID)
+    }
 
     /// Sends a reply (message reference, never failing on a deleted target), or through the channel webhook.
     public func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
@@ -234,11 +263,22 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     // MARK: Events
 
     /// Handles one decoded gateway payload as if the gateway had delivered it (benchmarks and tests).
+    /// Work the payload starts runs before this returns.
     public func ingest(_ payload: GatewayPayload) async {
-        await withDiscardingTaskGroup { tasks in await handle(payload, shard: gateway.configuration.shardID, tasks: &tasks) }
+        let started = Mutex<[@Sendable () async -> Void]>([])
+        await handle(payload, shard: gateway.configuration.shardID) { work in started.withLock { $0.append(work) } }
+        let works = started.withLock { $0 }
+        await withDiscardingTaskGroup { tasks in
+            for work in works { tasks.addTask { await work() } }
+        }
     }
 
-    private func handle(_ payload: GatewayPayload, shard: Int, tasks: inout DiscardingTaskGroup) async {
+    /// Handles a payload in the shard's read loop; waits only while the event queue is full.
+    func handle(_ payload: GatewayPayload, shard: Int) async {
+        await handle(payload, shard: shard) { [sideWorkContinuation] work in sideWorkContinuation.yield(work) }
+    }
+
+    private func handle(_ payload: GatewayPayload, shard: Int, spawn: (@escaping @Sendable () async -> Void) -> Void) async {
         switch payload.event {
         case .ready(let ready):
             let first = state.withLock { s -> Bool in
@@ -250,9 +290,9 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                 return first
             }
             logger.info("discord session ready", metadata: ["guilds": "\(ready.guildIds.count)"])
-            if first { tasks.addTask { [self] in await registerCommands(guildIDs: ready.guildIds) } }
+            if first { spawn { [self] in await registerCommands(guildIDs: ready.guildIds) } }
             // A new session (not a resume): Discord does not replay what was missed, so fetch it.
-            tasks.addTask { [self] in await catchUp(shard: shard) }
+            spawn { [self] in await catchUp(shard: shard) }
         case .guildCreate(let guild):
             state.withLock { s in
                 var info = GuildInfo(ownerID: guild.ownerId)
@@ -302,9 +342,10 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                 s.guilds[guild.id] = info
             }
         case .messageCreate(let message):
+            // The catch-up mark moves in `handled(_:)`, once the router has handled the message.
             if let event = incoming(message) {
                 noteDelivered(message)
-                continuation.yield(.messageCreated(event))
+                await events.send(.messageCreated(event))
             }
         case .messageUpdate(let update):
             let own = state.withLock { s in
@@ -313,12 +354,12 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             }
             // No author, no edit: only the original speaker may change a stored message (the store checks it).
             guard !own, let content = update.content, let author = update.author else { return }
-            continuation.yield(.messageEdited(channel: channelRef(update.channelId, guildID: update.guildId), messageID: update.id,
-                                              newText: content, editorID: author.id))
+            await events.send(.messageEdited(channel: channelRef(update.channelId, guildID: update.guildId), messageID: update.id,
+                                               newText: content, editorID: author.id))
         case .messageDelete(let delete):
-            continuation.yield(.messageDeleted(channel: channelRef(delete.channelId, guildID: delete.guildId), messageID: delete.id))
+            await events.send(.messageDeleted(channel: channelRef(delete.channelId, guildID: delete.guildId), messageID: delete.id))
         case .interactionCreate(let interaction):
-            tasks.addTask { [self] in await handleInteraction(interaction) }
+            spawn { [self] in await handleInteraction(interaction) }
         case .hello, .heartbeatRequest, .heartbeatAck, .reconnect, .invalidSession, .resumed, .unknownDispatch, .unknownOpcode:
             break
         }
@@ -340,11 +381,13 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var text = message.content
         var mentionsUs = message.guildId == nil && !own
         if let bot {
-            if message.mentions?.contains(where: { $0.id == bot }) == true || text.contains("<@\(bot)>") || text.contains("<@!\(bot)>") {
-                mentionsUs = true
+            if message.mentions?.contains(where: { $0.id == bot }) == true { mentionsUs = true }
+            // Most chatter has no "<@" at all: a byte scan spares it the Foundation string searches below.
+            if Self.mayHoldMention(text) {
+                if text.contains("<@\(bot)>") || text.contains("<@!\(bot)>") { mentionsUs = true }
+                let name = "@" + (botName ?? "bot")
+                text = text.replacingOccurrences(of: "<@\(bot)>", with: name).replacingOccurrences(of: "<@!\(bot)>", with: name)
             }
-            let name = "@" + (botName ?? "bot")
-            text = text.replacingOccurrences(of: "<@\(bot)>", with: name).replacingOccurrences(of: "<@!\(bot)>", with: name)
         }
         let author = ChatUser(id: message.author.id,
                               displayName: message.memberNick ?? message.author.globalName ?? message.author.username ?? message.author.id,
@@ -353,6 +396,16 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         return IncomingMessage(channel: channelRef(message.channelId, guildID: message.guildId), author: author,
                                messageID: message.id, text: text, replyTo: message.referencedMessageId,
                                mentionsUs: mentionsUs, isOwnMessage: own)
+    }
+
+    /// Whether the text contains "<@" anywhere (a user mention may be written there).
+    static func mayHoldMention(_ text: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if previous == UInt8(ascii: "<") && byte == UInt8(ascii: "@") { return true }
+            previous = byte
+        }
+        return false
     }
 
     // MARK: Sending helpers
@@ -492,6 +545,24 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         if let c = channel, [10, 11, 12].contains(c.type), let parent = c.parentId { channel = channels[parent] ?? c }
         return DiscordPermissions.compute(guildID: guildID, ownerID: guild.ownerID, userID: userID, memberRoleIDs: roles,
                                           rolePermissions: guild.roles, overwrites: channel?.overwrites ?? [])
+    }
+}
+
+/// Passes a gateway's payloads to the adapter that owns the gateway, without keeping it alive.
+final class PayloadSink: Sendable {
+    private struct Target: @unchecked Sendable {
+        // Safe: a weak reference to a Sendable class, only read and written under the mutex.
+        weak var platform: DiscordPlatform?
+    }
+    private let target = Mutex(Target())
+
+    func attach(_ platform: DiscordPlatform) {
+        target.withLock { $0.platform = platform }
+    }
+
+    func deliver(_ payload: GatewayPayload, shard: Int) async {
+        guard let platform = target.withLock({ $0.platform }) else { return }
+        await platform.handle(payload, shard: shard)
     }
 }
 

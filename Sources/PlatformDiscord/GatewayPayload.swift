@@ -236,49 +236,39 @@ public struct GatewayDecodeError: Error, Sendable, Hashable, CustomStringConvert
     }
 }
 
-private struct Envelope: Decodable {
+/// The whole payload in one decoding pass: the envelope's `op`/`t` pick the type `d` is decoded as, from the
+/// same parsed object, so a payload's JSON is parsed once.
+private struct WholePayload: Decodable {
     var op: Int
     var s: Int?
     var t: String?
-    enum CodingKeys: String, CodingKey { case op, s, t }
+    var event: GatewayEvent
+
+    enum CodingKeys: String, CodingKey { case op, s, t, d }
+
     init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        op = try c.decode(Int.self, forKey: .op)
-        s = try? c.decodeIfPresent(Int.self, forKey: .s)
-        t = try? c.decodeIfPresent(String.self, forKey: .t)
-    }
-}
-
-private struct DataEnvelope<D: Decodable>: Decodable { var d: D }
-private struct HelloData: Decodable { var heartbeat_interval: Int }
-
-extension GatewayPayload {
-    /// Decodes one complete JSON gateway payload.
-    public static func decode(_ bytes: [UInt8]) throws(GatewayDecodeError) -> GatewayPayload {
-        let data = Data(bytes)
-        let decoder = JSONDecoder()
-        let envelope: Envelope
+        let c: KeyedDecodingContainer<CodingKeys>
         do {
-            envelope = try decoder.decode(Envelope.self, from: data)
+            c = try decoder.container(keyedBy: CodingKeys.self)
+            op = try c.decode(Int.self, forKey: .op)
         } catch {
             throw GatewayDecodeError(code: .invalidEnvelope, op: nil, eventType: nil, message: "not a gateway envelope")
         }
+        s = try? c.decodeIfPresent(Int.self, forKey: .s)
+        t = try? c.decodeIfPresent(String.self, forKey: .t)
+        let (op, t) = (op, t)
         func payload<D: Decodable>(_ type: D.Type) throws(GatewayDecodeError) -> D {
             do {
-                return try decoder.decode(DataEnvelope<D>.self, from: data).d
+                return try c.decode(D.self, forKey: .d)
             } catch {
-                throw GatewayDecodeError(
-                    code: .invalidData, op: envelope.op, eventType: envelope.t,
-                    message: "d does not match \(D.self)")
+                throw GatewayDecodeError(code: .invalidData, op: op, eventType: t, message: "d does not match \(D.self)")
             }
         }
-        let op = GatewayOpcode(rawValue: envelope.op)
-        let event: GatewayEvent
-        switch op {
+        switch GatewayOpcode(rawValue: op) {
         case .hello:
             let hello = try payload(HelloData.self)
             guard hello.heartbeat_interval > 0 else {
-                throw GatewayDecodeError(code: .invalidData, op: envelope.op, eventType: nil, message: "heartbeat_interval must be positive")
+                throw GatewayDecodeError(code: .invalidData, op: op, eventType: nil, message: "heartbeat_interval must be positive")
             }
             event = .hello(heartbeatInterval: .milliseconds(hello.heartbeat_interval))
         case .heartbeat: event = .heartbeatRequest
@@ -286,7 +276,7 @@ extension GatewayPayload {
         case .reconnect: event = .reconnect
         case .invalidSession: event = .invalidSession(resumable: (try? payload(Bool.self)) ?? false)
         case .dispatch:
-            switch envelope.t {
+            switch t {
             case "READY": event = .ready(try payload(DiscordReady.self))
             case "RESUMED": event = .resumed
             case "MESSAGE_CREATE": event = .messageCreate(try payload(DiscordMessage.self))
@@ -305,8 +295,24 @@ extension GatewayPayload {
                 throw GatewayDecodeError(code: .invalidEnvelope, op: 0, eventType: nil, message: "dispatch without t")
             }
         case .identify, .resume, .unknown:
-            event = .unknownOpcode(envelope.op)
+            event = .unknownOpcode(op)
         }
-        return GatewayPayload(op: op, s: envelope.s, t: envelope.t, event: event)
+    }
+}
+
+private struct HelloData: Decodable { var heartbeat_interval: Int }
+
+extension GatewayPayload {
+    /// Decodes one complete JSON gateway payload (one JSON parse).
+    public static func decode(_ bytes: [UInt8]) throws(GatewayDecodeError) -> GatewayPayload {
+        let whole: WholePayload
+        do {
+            whole = try JSONDecoder().decode(WholePayload.self, from: Data(bytes))
+        } catch let error as GatewayDecodeError {
+            throw error
+        } catch {
+            throw GatewayDecodeError(code: .invalidEnvelope, op: nil, eventType: nil, message: "not a gateway envelope")
+        }
+        return GatewayPayload(op: GatewayOpcode(rawValue: whole.op), s: whole.s, t: whole.t, event: whole.event)
     }
 }

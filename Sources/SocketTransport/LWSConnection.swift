@@ -150,8 +150,12 @@ class LWSConnection: @unchecked Sendable {
             lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, -1)
             return
         }
+        serviceRole(wsi: wsi)
         if established { lws_callback_on_writable(wsi) }
     }
+
+    /// Role-specific requests from other threads, applied on the service thread; the default has none.
+    func serviceRole(wsi: OpaquePointer) {}
 
     private func connect(core: LoopCore) {
         // Raw connections do their own TLS (TLSClientSession): lws 4.1.6 starts raw-role TLS before the

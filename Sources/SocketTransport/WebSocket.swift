@@ -10,14 +10,18 @@ public struct WebSocketConfiguration: Sendable {
     public var maxMessageSize: Int
     /// Most bytes that may wait in the send queue.
     public var maxQueuedSendBytes: Int
+    /// Received bytes waiting for the reader before the socket stops reading (backpressure); reading resumes
+    /// once the reader has taken half of them.
+    public var maxQueuedReceiveBytes: Int
 
     /// Creates a configuration.
     public init(caFile: String? = nil, verifyTLS: Bool = true, maxMessageSize: Int = 64 << 20,
-                maxQueuedSendBytes: Int = 64 << 20) {
+                maxQueuedSendBytes: Int = 64 << 20, maxQueuedReceiveBytes: Int = 1 << 20) {
         self.caFile = caFile
         self.verifyTLS = verifyTLS
         self.maxMessageSize = maxMessageSize
         self.maxQueuedSendBytes = maxQueuedSendBytes
+        self.maxQueuedReceiveBytes = maxQueuedReceiveBytes
     }
 }
 
@@ -26,15 +30,16 @@ public struct WebSocketConfiguration: Sendable {
 /// `messages` yields complete messages and ends by throwing `WebSocketError`: `.closed` with the server's
 /// close code and reason, `.connectionDropped` for a lost connection. After our own `close`, it just ends.
 public final class WebSocket: Sendable {
-    /// Incoming messages, reassembled from fragments. Iterate from one task.
-    public let messages: AsyncThrowingStream<WebSocketMessage, any Error>
+    /// Incoming messages, reassembled from fragments. Iterate from one task; a reader that falls behind by
+    /// `maxQueuedReceiveBytes` stops the socket reading until it catches up.
+    public let messages: WebSocketMessages
     /// The URL this socket connected to.
     public let url: String
     private let connection: WebSocketConnection
     private let configuration: WebSocketConfiguration
     private let logger: Logger
 
-    private init(connection: WebSocketConnection, messages: AsyncThrowingStream<WebSocketMessage, any Error>,
+    private init(connection: WebSocketConnection, messages: WebSocketMessages,
                  url: String, configuration: WebSocketConfiguration, logger: Logger) {
         self.connection = connection
         self.messages = messages
@@ -56,11 +61,12 @@ public final class WebSocket: Sendable {
             verifyTLS: configuration.verifyTLS, caFile: configuration.caFile, headers: headers)
         let (stream, continuation) = AsyncThrowingStream<WebSocketMessage, any Error>.makeStream()
         let connection = WebSocketConnection(
-            target: target, url: url, maxMessageSize: configuration.maxMessageSize, loop: eventLoop,
-            continuation: continuation)
+            target: target, url: url, maxMessageSize: configuration.maxMessageSize,
+            maxQueuedReceiveBytes: configuration.maxQueuedReceiveBytes, loop: eventLoop, continuation: continuation)
         logger.debug("websocket connecting", metadata: ["host": "\(parsed.host)", "port": "\(parsed.port)"])
         try await connection.start()
-        return WebSocket(connection: connection, messages: stream, url: url, configuration: configuration,
+        return WebSocket(connection: connection, messages: WebSocketMessages(stream, connection: connection), url: url,
+                         configuration: configuration,
                          logger: logger)
     }
 

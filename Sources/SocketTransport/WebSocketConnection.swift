@@ -1,4 +1,5 @@
 internal import CWebSockets
+import Synchronization
 
 /// The websocket role of an lws client connection: upgrade headers, reassembly, framed writes, close codes.
 final class WebSocketConnection: LWSConnection, @unchecked Sendable {
@@ -6,18 +7,42 @@ final class WebSocketConnection: LWSConnection, @unchecked Sendable {
     let continuation: AsyncThrowingStream<WebSocketMessage, any Error>.Continuation
     let url: String
     let maxMessageSize: Int
+    let maxQueuedReceiveBytes: Int
+    /// Received bytes the reader has not taken yet, and whether reading is switched off because of them.
+    private let rx = Mutex<(queued: Int, paused: Bool, resume: Bool)>((0, false, false))
     private var rxBuffer: [UInt8] = []
     private var rxBinary = false
     private var rxFailed = false
     private var peerClose: (code: UInt16, reason: String)?
     private var weClosed = false
 
-    init(target: ConnectTarget, url: String, maxMessageSize: Int, loop: EventLoop,
+    init(target: ConnectTarget, url: String, maxMessageSize: Int, maxQueuedReceiveBytes: Int, loop: EventLoop,
          continuation: AsyncThrowingStream<WebSocketMessage, any Error>.Continuation) {
         self.continuation = continuation
         self.url = url
         self.maxMessageSize = maxMessageSize
+        self.maxQueuedReceiveBytes = max(1, maxQueuedReceiveBytes)
         super.init(target: target, loop: loop)
+    }
+
+    /// The reader took a message of `bytes` bytes; once it has caught up, reading is switched back on.
+    func consumed(_ bytes: Int) {
+        let resume = rx.withLock { rx -> Bool in
+            rx.queued -= bytes
+            guard rx.paused, rx.queued <= maxQueuedReceiveBytes / 2 else { return false }
+            rx.paused = false
+            rx.resume = true
+            return true
+        }
+        if resume { loop.schedule(self) }
+    }
+
+    override func serviceRole(wsi: OpaquePointer) {
+        let resume = rx.withLock { rx in
+            defer { rx.resume = false }
+            return rx.resume
+        }
+        if resume { lws_rx_flow_control(wsi, 1) }
     }
 
     override func makeError(kind: ErrorKind, message: String) -> any Error {
@@ -87,6 +112,15 @@ final class WebSocketConnection: LWSConnection, @unchecked Sendable {
         guard lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 else { return 0 }
         let bytes = rxBuffer
         rxBuffer.removeAll(keepingCapacity: rxBuffer.capacity <= 64 * 1024)
+        // Backpressure: past the limit, stop reading the socket until the reader catches up (`consumed`).
+        let pause = rx.withLock { rx -> Bool in
+            rx.queued += bytes.count
+            guard !rx.paused, rx.queued > maxQueuedReceiveBytes else { return false }
+            rx.paused = true
+            rx.resume = false
+            return true
+        }
+        if pause { lws_rx_flow_control(wsi, 0) }
         if rxBinary {
             continuation.yield(.binary(bytes))
         } else if let text = String(validating: bytes, as: UTF8.self) {

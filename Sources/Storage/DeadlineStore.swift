@@ -119,6 +119,15 @@ public final class DeadlineStore: Store {
         try await run("applyEdit") { try await $0.applyEdit(in: channel, messageID: messageID, newText: newText, editedAt: editedAt) }
     }
 
+    /// See `Store.applyEdit(in:messageID:newText:editedAt:by:)`.
+    @discardableResult
+    public func applyEdit(in channel: ChannelKey, messageID: String, newText: String, editedAt: Date,
+                          by editorID: String) async throws -> Bool {
+        try await run("applyEdit") {
+            try await $0.applyEdit(in: channel, messageID: messageID, newText: newText, editedAt: editedAt, by: editorID)
+        }
+    }
+
     /// See `Store.applyDeletion(in:messageID:deletedAt:)`.
     @discardableResult
     public func applyDeletion(in channel: ChannelKey, messageID: String, deletedAt: Date) async throws -> Bool {

@@ -13,7 +13,18 @@ extension SQLiteStore {
     public func insert(contentsOf messages: [StoredMessage]) async throws -> [InsertResult] {
         if messages.isEmpty { return [] }
         return try await write("inserting \(messages.count) messages") { db in
-            try messages.map { try Self.insert($0, db) }
+            // A batch is mostly a few channels: look each one up once.
+            var channelRowIDs: [ChannelKey: Int64] = [:]
+            return try messages.map { message in
+                let channelRowID: Int64
+                if let known = channelRowIDs[message.channel] {
+                    channelRowID = known
+                } else {
+                    channelRowID = try Self.createChannelRowID(message.channel, db)
+                    channelRowIDs[message.channel] = channelRowID
+                }
+                return try Self.insert(message, channelRowID: channelRowID, db)
+            }
         }
     }
 
@@ -144,7 +155,7 @@ extension SQLiteStore {
 
     /// Records a reply, replacing any record with the same id.
     public func recordReply(_ reply: ReplyRecord) async throws {
-        try await write("recording reply \(reply.replyID) in \(reply.channel)") { db in
+        try await durableWrite("recording reply \(reply.replyID) in \(reply.channel)") { db in
             let channelRowID = try Self.createChannelRowID(reply.channel, db)
             try db.execute(sql: """
                 INSERT INTO reply (id, channel_id, persona_name, trigger_message_id, created_at, was_cut_off)
@@ -237,13 +248,18 @@ extension SQLiteStore {
     }
 
     private static func insert(_ message: StoredMessage, _ db: Database) throws -> InsertResult {
-        let channelRowID = try createChannelRowID(message.channel, db)
-        try db.execute(sql: """
+        try insert(message, channelRowID: try createChannelRowID(message.channel, db), db)
+    }
+
+    private static func insert(_ message: StoredMessage, channelRowID: Int64, _ db: Database) throws -> InsertResult {
+        // Cached: a batch runs this once per message, and compiling the SQL each time cost more than the insert.
+        let statement = try db.cachedStatement(sql: """
             INSERT INTO message (channel_id, platform_message_id, speaker_id, speaker_name, speaker_kind,
                                  persona_name, text, created_at, reply_to_id, is_edited)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (channel_id, platform_message_id) DO NOTHING
-            """, arguments: [channelRowID, message.messageID, message.speakerID, message.speakerName,
+            """)
+        try statement.execute(arguments: [channelRowID, message.messageID, message.speakerID, message.speakerName,
                              message.kind.rawValue, message.personaName, message.text,
                              message.timestamp.storageMilliseconds, message.replyToID, message.isEdited])
         if db.changesCount > 0 {

@@ -7,7 +7,7 @@ extension SQLiteStore {
     /// Claims a message; the table's primary key lets only the first INSERT succeed.
     public func claimAnswer(channel: ChannelKey, messageID: String) async throws -> Bool {
         let now = Date().storageMilliseconds
-        return try await write("claiming message \(messageID) in \(channel)") { db in
+        return try await durableWrite("claiming message \(messageID) in \(channel)") { db in
             let channelRowID = try Self.createChannelRowID(channel, db)
             try db.execute(sql: """
                 INSERT INTO answered (channel_id, platform_message_id, claimed_at) VALUES (?, ?, ?)

@@ -62,12 +62,12 @@ public final class SQLiteStore: Store {
         configuration.foreignKeysEnabled = true
         // Another process (a second bridge, a backup tool) may hold the lock briefly.
         configuration.busyMode = .timeout(10)
-        // synchronous=FULL, not NORMAL: in WAL mode NORMAL survives a process crash (kill -9)
-        // but a power loss may roll back the last commits, which could lose an answered-message
-        // claim and make the bot answer twice. Chat write volume is small, so one fsync per
-        // commit is cheap insurance.
+        // synchronous=NORMAL: in WAL mode a commit survives a process crash (kill -9) without an
+        // fsync, which is what lets group-committed chatter keep up with a flood. A power loss may
+        // roll back the last unsynced commits, so the writes whose loss would make the bot answer
+        // twice (claims, reply rows) go through `durableWrite`, which syncs the WAL at their commit.
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
 
         switch location {
@@ -89,9 +89,8 @@ public final class SQLiteStore: Store {
                 do {
                     // Switching to WAL mode reads the header: a non-database fails here.
                     pool = try DatabasePool(path: path, configuration: configuration)
-                    // The pool resets its writer to NORMAL after `prepareDatabase`; only the
-                    // writer's setting decides whether a commit is durable, so set it again.
-                    try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+                    // Only the writer's setting decides whether a commit is synced; state it explicitly.
+                    try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 } catch {
                     throw StorageError(mapping: error, location: path, while: "opening the database")
                 }
@@ -176,6 +175,28 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// Like `write`, but the commit syncs the WAL to disk (synchronous=FULL for this transaction), which
+    /// also makes every earlier commit durable: for claims and reply rows, which must survive a power loss.
+    func durableWrite<T: Sendable>(_ what: @autoclosure () -> String, _ body: @Sendable (Database) throws -> T) async throws -> T {
+        try checkOpen()
+        guard case .file = location else { return try await write(what(), body) }
+        do {
+            return try await writer.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                var result: T?
+                try db.inTransaction {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw DatabaseError(resultCode: .SQLITE_INTERNAL, message: "transaction body did not run") }
+                return result
+            }
+        } catch {
+            throw mappedError(error, while: what())
+        }
+    }
+
     func checkOpen() throws {
         if closedFlag.isClosed {
             throw StorageError(code: .closed, message: "the store is closed", location: location.description)
@@ -236,7 +257,7 @@ public final class SQLiteStore: Store {
                     do {
                         if case .file = location {
                             // Leaves one self-contained file for backups. Commits are already
-                            // durable in the WAL (synchronous=FULL), so a failed checkpoint (another
+                            // in the WAL (which survives a process crash), so a failed checkpoint (another
                             // process still reading) does not fail the close.
                             do {
                                 _ = try writer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }

@@ -12,25 +12,17 @@ extension PostgresStore {
         }
     }
 
-    /// Stores several messages in one transaction.
+    /// Stores several messages in one transaction, with one multi-row `INSERT` for the whole batch.
     @discardableResult
     public func insert(contentsOf messages: [StoredMessage]) async throws -> [InsertResult] {
         if messages.isEmpty { return [] }
         return try await transaction("inserting \(messages.count) messages") { connection in
             var channelRowIDs: [ChannelKey: Int64] = [:]
-            var results: [InsertResult] = []
-            results.reserveCapacity(messages.count)
-            for message in messages {
-                let channelRowID: Int64
-                if let known = channelRowIDs[message.channel] {
-                    channelRowID = known
-                } else {
-                    channelRowID = try await Self.createChannelRowID(message.channel, connection)
-                    channelRowIDs[message.channel] = channelRowID
-                }
-                results.append(try await Self.insert(message, channelRowID: channelRowID, connection))
+            for message in messages where channelRowIDs[message.channel] == nil {
+                channelRowIDs[message.channel] = try await Self.createChannelRowID(message.channel, connection)
             }
-            return results
+            let channels = messages.map { channelRowIDs[$0.channel] ?? 0 }
+            return try await Self.insertBatch(messages, channelRowIDs: channels, connection)
         }
     }
 
@@ -279,6 +271,58 @@ extension PostgresStore {
             throw StorageError(code: .database, message: "insert of message \(message.messageID) was ignored")
         }
         return InsertResult(rowID: existing, inserted: false)
+    }
+
+    /// One statement for the batch: the rows go in through `unnest`, in batch order (so row ids follow arrival
+    /// order); rows that already existed come back from a second query.
+    private static func insertBatch(
+        _ messages: [StoredMessage], channelRowIDs: [Int64], _ connection: PostgresConnection
+    ) async throws -> [InsertResult] {
+        // Arrays of optionals do not bind, so nullable columns travel as a value plus a flag.
+        let rows = try await connection.query("""
+            INSERT INTO message (channel_id, platform_message_id, speaker_id, speaker_name, speaker_kind,
+                                 persona_name, text, created_at, reply_to_id, is_edited)
+            SELECT channel_id, platform_message_id, speaker_id, speaker_name, speaker_kind,
+                   CASE WHEN has_persona THEN persona_name END, text, created_at,
+                   CASE WHEN has_reply_to THEN reply_to_id END, is_edited
+            FROM unnest(\(channelRowIDs)::BIGINT[], \(messages.map(\.messageID))::TEXT[],
+                        \(messages.map(\.speakerID))::TEXT[], \(messages.map(\.speakerName))::TEXT[],
+                        \(messages.map(\.kind.rawValue))::TEXT[], \(messages.map { $0.personaName ?? "" })::TEXT[],
+                        \(messages.map { $0.personaName != nil })::BOOLEAN[], \(messages.map(\.text))::TEXT[],
+                        \(messages.map(\.timestamp.storageMilliseconds))::BIGINT[],
+                        \(messages.map { $0.replyToID ?? "" })::TEXT[], \(messages.map { $0.replyToID != nil })::BOOLEAN[],
+                        \(messages.map(\.isEdited))::BOOLEAN[])
+                 WITH ORDINALITY AS batch(channel_id, platform_message_id, speaker_id, speaker_name, speaker_kind,
+                                          persona_name, has_persona, text, created_at, reply_to_id, has_reply_to,
+                                          is_edited, position)
+            ORDER BY position
+            ON CONFLICT (channel_id, platform_message_id) DO NOTHING
+            RETURNING id, channel_id, platform_message_id
+            """, logger: quietLogger)
+        struct Key: Hashable { var channel: Int64; var messageID: String }
+        var inserted: [Key: Int64] = [:]
+        for try await (id, channel, messageID) in rows.decode((Int64, Int64, String).self) {
+            inserted[Key(channel: channel, messageID: messageID)] = id
+        }
+        var results: [InsertResult] = []
+        results.reserveCapacity(messages.count)
+        var claimed = Set<Key>()
+        for (index, message) in messages.enumerated() {
+            let key = Key(channel: channelRowIDs[index], messageID: message.messageID)
+            // The first occurrence in the batch is the inserted one; a repeat is a duplicate like any other.
+            if let id = inserted[key], claimed.insert(key).inserted {
+                results.append(InsertResult(rowID: id, inserted: true))
+                continue
+            }
+            guard let existing = try await connection.query("""
+                SELECT id FROM message WHERE channel_id = \(key.channel) AND platform_message_id = \(key.messageID)
+                """, logger: quietLogger).decodeFirst(Int64.self)
+            else {
+                throw StorageError(code: .database, message: "insert of message \(message.messageID) was ignored")
+            }
+            results.append(InsertResult(rowID: existing, inserted: false))
+        }
+        return results
     }
 
     private static let messageColumns = """

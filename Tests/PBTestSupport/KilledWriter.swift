@@ -13,13 +13,16 @@ public struct KilledWriter: Sendable {
     /// Starts `pb-store-worker write STORE CHANNEL`, waits until its first writer has committed
     /// `minimumCommits` messages, sleeps a random moment so the kill lands mid-transaction, then
     /// kills it with SIGKILL and collects every whole line it printed.
+    ///
+    /// `mode` is the worker's mode: `write` (four writers, ids `wN-i`) or `flood` (group-committed chatter, ids `fi`).
     public static func run(
-        store: String, channel: String, minimumCommits: Int, environment: [String: String]? = nil
+        store: String, channel: String, minimumCommits: Int, mode: String = "write", environment: [String: String]? = nil
     ) async throws -> KilledWriter {
         let worker = try TestServer(executable: RepoPaths.builtExecutable("pb-store-worker"),
-                                    arguments: ["write", store, channel], environment: environment)
+                                    arguments: [mode, store, channel], environment: environment)
         defer { worker.stop() }
-        try await worker.waitForOutput("committed w0-\(minimumCommits - 1)\n", timeout: .seconds(300))
+        let firstID = mode == "flood" ? "f" : "w0-"
+        try await worker.waitForOutput("committed \(firstID)\(minimumCommits - 1)\n", timeout: .seconds(300))
         try await Task.sleep(for: .milliseconds(Int.random(in: 0...200)))
         kill(worker.pid, SIGKILL)
         let (status, output) = try await worker.waitForCompleteOutput(timeout: .seconds(60))

@@ -264,9 +264,9 @@ extension DiscordFeatureTests {
     @Test func aSlashCommandOnASlowStoreIsDeferredAtOnceAndRunsExactlyOnce() async throws {
         let fake = try await FakeDiscord.start()
         defer { fake.stop() }
-        var slow: SlowStore?
+        var slow: SlowResetStore?
         let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Noted." }, routerStore: { base in
-            let store = SlowStore(base: base, delay: .seconds(4))
+            let store = SlowResetStore(base: base, delay: .seconds(4))
             slow = store
             return store
         })

@@ -169,10 +169,10 @@ import Testing
                                     arguments: ["run", "--config", dir.appendingPathComponent("bot.toml").path, "--log-level", "debug"],
                                     environment: environment)
         defer { bridge.stop() }
-        try await waitUntil("commands registered") { try await fake.counter("command_puts") >= 1 }
+        try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
         // One reply first, so the idle state is the usual one after some work.
         try await fake.inject("hello there")
-        try await waitUntil("Aria's reply") {
+        try await eventually("Aria's reply") {
             try await fake.botMessages(in: World.general).contains { $0["content"].string?.hasPrefix("You said:") == true }
         }
         try await Task.sleep(for: .milliseconds(500))
@@ -229,9 +229,9 @@ import Testing
                                     arguments: ["run", "--config", dir.appendingPathComponent("bot.toml").path],
                                     environment: environment)
         defer { bridge.stop() }
-        try await waitUntil("commands registered") { try await fake.counter("command_puts") >= 1 }
+        try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
         for channel in World.channels.prefix(3) { try await fake.inject("tell me a long story", channel: channel) }
-        try await waitUntil("three replies streaming") {
+        try await eventually("three replies streaming") {
             var started = 0
             for channel in World.channels.prefix(3) { started += try await fake.botMessages(in: channel).isEmpty ? 0 : 1 }
             return started == 3

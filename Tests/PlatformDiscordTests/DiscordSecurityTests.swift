@@ -35,11 +35,11 @@ import Testing
         // One webhook execution fails with a 500 first (retried, logged), then the reply streams through the webhook.
         try await fake.post("rest/fail", ["count": 1, "status": 500, "path_contains": "/webhooks/"])
         try await fake.inject("smith, hello", channel: World.roleplay)
-        try await waitUntil("webhook reply") {
+        try await eventually("webhook reply") {
             try await fake.botMessages(in: World.roleplay).contains { $0["content"].string == "Hmph. Fine." }
         }
         let interaction = try await fake.post("inject/interaction", ["name": "status", "user_id": World.alice])
-        try await waitUntil("interaction answered") {
+        try await eventually("interaction answered") {
             try await fake.get("interactions").array.contains { $0["id"].string == interaction["id"].string && !$0["_callback"].isNull }
         }
         // A transport failure on purpose: nothing listens there, so the error carries the request's URL.
@@ -88,15 +88,15 @@ import Testing
         let moderator = ChatUser(id: World.moderator, displayName: "moderator")
         // The moderator runs a slash command: Discord hands us their resolved permissions, which the adapter caches.
         let interaction = try await fake.post("inject/interaction", ["name": "status", "user_id": World.moderator])
-        try await waitUntil("interaction answered") {
+        try await eventually("interaction answered") {
             try await fake.get("interactions").array.contains { $0["id"].string == interaction["id"].string && !$0["_callback"].isNull }
         }
         #expect(await bridge.platform.isModerator(moderator, in: channel))
         // Demotion: the Moderator role loses MANAGE_CHANNELS (GUILD_ROLE_UPDATE).
         try await fake.post("guild", ["roles": [["id": World.moderatorRole, "name": "Moderator", "permissions": "0"]], "dispatch": true])
-        try await waitUntil("the demotion takes effect") { !(await bridge.platform.isModerator(moderator, in: channel)) }
+        try await eventually("the demotion takes effect") { !(await bridge.platform.isModerator(moderator, in: channel)) }
         let id = try await fake.inject("!pb persona set bolt", channel: World.general, author: World.moderator, mentionBot: false)
-        try await waitUntil("the refusal") {
+        try await eventually("the refusal") {
             try await fake.botMessages(in: World.general).contains {
                 $0["message_reference"]["message_id"].string == id && $0["content"].string?.contains("only moderators") == true
             }
@@ -115,7 +115,7 @@ import Testing
         let channel = ChannelRef(platform: "discord", channelID: World.general, serverID: World.guild)
         let moderator = ChatUser(id: World.moderator, displayName: "moderator")
         let interaction = try await fake.post("inject/interaction", ["name": "status", "user_id": World.moderator])
-        try await waitUntil("interaction answered") {
+        try await eventually("interaction answered") {
             try await fake.get("interactions").array.contains { $0["id"].string == interaction["id"].string && !$0["_callback"].isNull }
         }
         #expect(await bridge.platform.isModerator(moderator, in: channel))
@@ -139,7 +139,7 @@ import Testing
         try await bridge.waitReady()
         let key = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
         let id = try await fake.inject("just chatting", channel: World.general, author: World.alice, mentionBot: false)
-        try await waitUntil("stored") { try await bridge.store.message(in: key, messageID: id) != nil }
+        try await eventually("stored") { try await bridge.store.message(in: key, messageID: id) != nil }
         let forged = """
             {"op":0,"s":9000,"t":"MESSAGE_UPDATE","d":{"id":"\(id)","channel_id":"\(World.general)","guild_id":"\(World.guild)",
             "content":"I agree to everything","author":{"id":"\(World.bob)","username":"bob"}}}
@@ -147,14 +147,14 @@ import Testing
         await bridge.platform.ingest(try GatewayPayload.decode(Array(forged.utf8)))
         // A later message in the same channel: once it is stored, the forged edit before it has been handled.
         let marker = try await fake.inject("marker", channel: World.general, author: World.alice, mentionBot: false)
-        try await waitUntil("marker stored") { try await bridge.store.message(in: key, messageID: marker) != nil }
+        try await eventually("marker stored") { try await bridge.store.message(in: key, messageID: marker) != nil }
         #expect(try await bridge.store.message(in: key, messageID: id)?.text == "just chatting", "bob rewrote alice's message")
         let own = """
             {"op":0,"s":9001,"t":"MESSAGE_UPDATE","d":{"id":"\(id)","channel_id":"\(World.general)","guild_id":"\(World.guild)",
             "content":"just chatting, edited","author":{"id":"\(World.alice)","username":"alice"}}}
             """
         await bridge.platform.ingest(try GatewayPayload.decode(Array(own.utf8)))
-        try await waitUntil("alice's own edit applied") {
+        try await eventually("alice's own edit applied") {
             try await bridge.store.message(in: key, messageID: id)?.text == "just chatting, edited"
         }
         await bridge.stop()

@@ -119,7 +119,7 @@ struct StreamingLog {
         let bridge = try await DiscordBridge(fake: fake, model: model)
         try await bridge.waitReady()
         let trigger = try await fake.inject("tell me about the road")
-        try await waitUntil("the final text") { try await model.allFinished(1, on: fake, channels: [World.general]) }
+        try await eventually("the final text") { try await model.allFinished(1, on: fake, channels: [World.general]) }
         let log = try await StreamingLog(fake)
         Self.expectOneReplyEach(log, [trigger])
         let late = try #require(model.lateness(in: log).first ?? nil)
@@ -143,7 +143,7 @@ struct StreamingLog {
             let at = Date().timeIntervalSince1970
             triggers.append((try await fake.inject("trigger \(index): and then?"), at))
         }
-        try await waitUntil("five final texts") { try await model.allFinished(5, on: fake, channels: [World.general]) }
+        try await eventually("five final texts") { try await model.allFinished(5, on: fake, channels: [World.general]) }
         let log = try await StreamingLog(fake)
         Self.expectOneReplyEach(log, triggers.map(\.id))
         var previous = 0.0
@@ -165,7 +165,7 @@ struct StreamingLog {
         try await bridge.waitReady()
         var ids: [String] = []
         for index in 0..<3 { ids.append(try await fake.inject("reply \(index), go on")) }
-        try await waitUntil("three final texts") { try await model.allFinished(3, on: fake, channels: [World.general]) }
+        try await eventually("three final texts") { try await model.allFinished(3, on: fake, channels: [World.general]) }
         let log = try await StreamingLog(fake)
         Self.expectOneReplyEach(log, ids)
         let firsts = ids.compactMap { log.firstMessage(answering: $0) }
@@ -194,7 +194,7 @@ struct StreamingLog {
         for round in 0..<3 {
             for channel in World.channels { ids.append(try await fake.inject("round \(round): what next?", channel: channel)) }
         }
-        try await waitUntil("fifteen final texts", timeout: .seconds(120)) {
+        try await eventually("fifteen final texts", timeout: .seconds(120)) {
             try await model.allFinished(15, on: fake, channels: World.channels)
         }
         let log = try await StreamingLog(fake)

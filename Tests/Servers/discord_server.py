@@ -154,7 +154,7 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
   POST /_control/gateway/garbage {"count": 10000, "kinds": [...], "huge_bytes": 200000}   kinds from bad_json,
         not_object, unknown_op, unknown_event, missing_fields, wrong_types, unknown_enum, huge (default all;
         huge is at most 1 in 1000); unsequenced; → {"sent": n, "by_kind": {...}}
-  POST /_control/gateway/blast {"count": 10000, "channel_id", "content", "author_id", "store": false}
+  POST /_control/gateway/blast {"count": 10000, "channel_id" or "channel_ids": [..] (round-robin), "content", "author_id", "store": false}
         `count` SEQUENCED MESSAGE_CREATEs to each identified target, as fast as possible (benchmark feed);
         with store false they are not kept for replay → {"sent", "seconds"}
   POST /_control/gateway/close {"code": 4000, "reason": "", "invalidate": false}   server close frame
@@ -665,28 +665,40 @@ def ctl_buckets(srv):
 
 
 async def ctl_blast(srv, body):
-    """Sends `count` sequenced MESSAGE_CREATE dispatches as fast as possible (benchmark feed)."""
+    """Sends `count` sequenced MESSAGE_CREATE dispatches as fast as possible (benchmark feed); with
+    "channel_ids": [...] the messages go round-robin into those channels, else into "channel_id"."""
     conns = [c for c in G.targets(srv, body) if c.session is not None]
     count = int(body.get("count", 10000))
-    channel_id = body.get("channel_id", W.CHANNEL_IDS[0])
-    guild, _ = W.find_channel(srv.guilds, channel_id)
+    channel_ids = body.get("channel_ids") or [body.get("channel_id", W.CHANNEL_IDS[0])]
     author = srv.users.get(body.get("author_id", W.ALICE_ID))
-    template = {"id": "0", "channel_id": channel_id, "author": author, "content": body.get("content", "blast message"),
-                "timestamp": W.iso(), "edited_timestamp": None, "tts": False, "mention_everyone": False,
-                "mentions": [], "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0,
-                "flags": 0, "components": []}
-    if guild:
-        template["guild_id"] = guild["id"]
-        template["member"] = {"roles": [], "joined_at": W.iso(0), "deaf": False, "mute": False, "flags": 0}
+    templates = []
+    for channel_id in channel_ids:
+        guild, _ = W.find_channel(srv.guilds, channel_id)
+        template = {"id": "0", "channel_id": channel_id, "author": author, "content": body.get("content", "blast message"),
+                    "timestamp": W.iso(), "edited_timestamp": None, "tts": False, "mention_everyone": False,
+                    "mentions": [], "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0,
+                    "flags": 0, "components": []}
+        if guild:
+            template["guild_id"] = guild["id"]
+            template["member"] = {"roles": [], "joined_at": W.iso(0), "deaf": False, "mute": False, "flags": 0}
+        templates.append(template)
     store = bool(body.get("store", False))
+    # Each channel's `d` is serialized once around an id placeholder; the loop only splices in the id and seq,
+    # so the fake can feed a client faster than the client under test reads.
+    marker = "\u0000blast-id\u0000"
+    pieces = []
+    for template in templates:
+        template["id"] = marker
+        before, after = G.dumps(template).split(G.dumps(marker)[1:-1])
+        pieces.append((before, after))
     started = time.monotonic()
     for i in range(count):
-        template["id"] = srv.ids.next()
+        before, after = pieces[i % len(pieces)]
+        message_id = srv.ids.next()
         for conn in conns:
             session = conn.session
             session.seq += 1
-            payload = {"op": 0, "t": "MESSAGE_CREATE", "s": session.seq, "d": template}
-            text = G.dumps(payload)
+            text = '{"op":0,"t":"MESSAGE_CREATE","s":' + str(session.seq) + ',"d":' + before + message_id + after + "}"
             if store:
                 session.events.append(json.loads(text))
             conn.send_text(text)

@@ -35,7 +35,7 @@ func startWebSocketServer(tls: Bool = false) async throws -> (TestServer, String
 }
 
 /// Reads the next message or fails clearly if the stream ended.
-func nextMessage(_ iterator: inout AsyncThrowingStream<WebSocketMessage, any Error>.Iterator) async throws
+func nextMessage(_ iterator: inout WebSocketMessages.AsyncIterator) async throws
     -> WebSocketMessage
 {
     guard let message = try await iterator.next() else { throw TimedOut(what: "stream ended early") }

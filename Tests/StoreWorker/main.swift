@@ -2,6 +2,10 @@
 //
 //   pb-store-worker write  STORE CHANNEL             four tasks insert batches forever; print "committed ID"
 //                                                    and "claimed ID" after each commit returns
+//   pb-store-worker flood  STORE CHANNEL             record chatter through group commit forever; print
+//                                                    "committed ID" from each message's ack, and for every
+//                                                    97th message claim it, flush, and print "claimed ID"
+//                                                    (the reply would be sent now)
 //   pb-store-worker claim  STORE CHANNEL N GOFILE    wait for GOFILE, claim messages 0..<N in a random
 //                                                    order, print "won ID" per win, then "done"
 //   pb-store-worker add-persona STORE CHANNEL NAME   append NAME to the channel's personas, print them
@@ -9,6 +13,7 @@
 //
 // STORE is a SQLite path or a postgres:// URL (password from PB_POSTGRES_PASSWORD).
 import Foundation
+import Logging
 import Storage
 import StoragePostgres
 
@@ -58,6 +63,24 @@ do {
                 }
             }
             try await group.waitForAll()
+        }
+    case "flood":
+        say("READY")
+        let recorder = HistoryRecorder(store: store, logger: Logger(label: "pb-store-worker"))
+        var index = 0
+        while true {
+            let id = "f\(index)"
+            let message = StoredMessage(channel: channel, messageID: id, speakerID: "u\(index % 5)", speakerName: "User",
+                                        kind: .human, text: "flood line \(index)",
+                                        timestamp: Date(timeIntervalSince1970: 1_700_000_000 + Double(index) / 1000))
+            await recorder.record(message) { say("committed \(id)") }
+            // A mention, answered the way the router does: the claim is committed, the history before it is
+            // flushed for the prompt, and only then would the reply go out.
+            if index % 97 == 0, try await store.claimAnswer(channel: channel, messageID: id) {
+                await recorder.flush()
+                say("claimed \(id)")
+            }
+            index += 1
         }
     case "claim":
         guard arguments.count == 5, let count = Int(arguments[3]) else { exit(2) }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// A store whose `resetHistory` takes `delay` (like a busy disk or a far database) and is counted: slash commands
 /// must still be acknowledged in time and run exactly once.
-final class SlowStore: Store {
+final class SlowResetStore: Store {
     let base: any Store
     let delay: Duration
     private let resets = Mutex(0)
@@ -32,6 +32,9 @@ final class SlowStore: Store {
     }
     func applyEdit(in channel: ChannelKey, messageID: String, newText: String, editedAt: Date) async throws -> Bool {
         try await base.applyEdit(in: channel, messageID: messageID, newText: newText, editedAt: editedAt)
+    }
+    func applyEdit(in channel: ChannelKey, messageID: String, newText: String, editedAt: Date, by editorID: String) async throws -> Bool {
+        try await base.applyEdit(in: channel, messageID: messageID, newText: newText, editedAt: editedAt, by: editorID)
     }
     func applyDeletion(in channel: ChannelKey, messageID: String, deletedAt: Date) async throws -> Bool {
         try await base.applyDeletion(in: channel, messageID: messageID, deletedAt: deletedAt)

@@ -1,0 +1,220 @@
+import BridgeConfig
+import BridgeCore
+import Foundation
+import HTTPTransport
+import Logging
+import ModelClient
+import PBTestSupport
+import PlatformDiscord
+import Storage
+import Synchronization
+
+/// End to end: the in-repo fake Discord floods MESSAGE_CREATE over zlib-stream into the real adapter, router and an
+/// on-disk SQLite store; a mention follows and the clock stops when it reaches the model. The discord.py reference
+/// bot (Tests/Servers/discordpy_reference.py, stores nothing) then takes the same flood from the same fake.
+enum IngestBenchmark {
+    static let token = "fake-bot-token"
+    static let guild = "900000000000000100"
+    static let bound = (301...305).map { "900000000000000\($0)" }
+    /// A thread of the fake's world that no binding names.
+    static let unbound = "900000000000000351"
+    static let alice = "900000000000000403"
+
+    static func run() async throws {
+        let count = Int(ProcessInfo.processInfo.environment["PB_INGEST_COUNT"] ?? "") ?? 100_000
+        let (server, port) = try await startPythonServer("discord_server.py", arguments: ["--heartbeat-ms", "30000"])
+        defer { server.stop() }
+        let control = IngestFakeControl(port: port)
+        defer { control.http.shutdown() }
+
+        let ours = try await personaBridge(control: control, port: port, count: count)
+        let reference = try await discordPy(control: control, port: port, count: count)
+        say(String(format: "ingest summary: persona-bridge %.0f events/s vs discord.py %.0f events/s (%.2fx), same fake, same run",
+                   ours, reference, reference > 0 ? ours / reference : 0))
+    }
+
+    // MARK: persona-bridge
+
+    static func personaBridge(control: IngestFakeControl, port: Int, count: Int) async throws -> Double {
+        var logger = Logger(label: "pb-bench.ingest")
+        logger.logLevel = .error
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-bench-ingest-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("bridge.sqlite").path
+        let store = try await SQLiteStore.open(.file(path: path), logger: logger)
+        let http = HTTPClient(logger: logger)
+        defer { http.shutdown() }
+        let model = StampingModel()
+        let configuration = DiscordPlatformConfiguration(
+            token: token, apiBaseURL: "http://127.0.0.1:\(port)/api/v10", slashCommands: .off,
+            boundChannels: bound.map { .init(channelID: $0, guildID: guild) })
+        let platform = DiscordPlatform(configuration: configuration, http: http, store: store, logger: logger)
+        let aria = Persona(name: "aria", displayName: "Aria", character: "Aria is a cheerful bard.")
+        let router = Router(
+            configuration: RouterConfiguration(personas: [aria], bindings: bound.map { .init(platform: "discord", channelID: $0, personas: ["aria"]) },
+                                               defaultPersonas: ["aria"]),
+            model: model, store: store, platforms: [platform], logger: logger)
+        platform.attach(router)
+        // The bridge's services for the benchmark's lifetime (a benchmark, not product code).
+        let services = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await platform.run() }
+                group.addTask { try await router.run() }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+        let clock = ContinuousClock()
+        let readyBy = clock.now + .seconds(30)
+        while platform.gateway.stats.phase != .ready {
+            guard clock.now < readyBy else { throw TestServerError("persona-bridge did not become ready") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .seconds(2))
+        let idle = residentKB()
+        say("persona-bridge: RSS idle (release, connected, \(bound.count) bound channels): \(idle / 1024) MB")
+
+        var rates: [String: Double] = [:]
+        for (label, channels) in [("bound", bound), ("unbound", [unbound])] {
+            let expectedRequests = model.requests + 1
+            let started = clock.now
+            let blast = try await control.post("gateway/blast", ["count": count, "channel_ids": channels])
+            let sentSeconds = blast["seconds"] as? Double ?? 0
+            let mentionSent = clock.now
+            try await control.post("inject/message", ["channel_id": channels[0], "content": "are you keeping up?",
+                                                      "author_id": alice, "mention_bot": true])
+            let deadline = clock.now + .seconds(600)
+            while model.requests < expectedRequests {
+                guard clock.now < deadline else { throw TestServerError("the mention after the \(label) flood never reached the model") }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            let reached = model.lastRequest ?? clock.now
+            let seconds = seconds(started.duration(to: reached))
+            let rate = Double(count + 1) / seconds
+            rates[label] = rate
+            say(String(format: "persona-bridge, %@ flood: %d MESSAGE_CREATE + 1 mention, %.0f events/s to the model request "
+                           + "(the fake needed %.2f s to send them); mention → model %.1f ms after its inject call",
+                       label, count, rate, sentSeconds, milliseconds(mentionSent.duration(to: reached))))
+        }
+        // Every message must be in history: the last channel's count after the recorder's batches settle.
+        var stored = 0
+        let settleBy = clock.now + .seconds(60)
+        repeat {
+            stored = 0
+            for channel in bound + [unbound] {
+                stored += try await store.messageCount(in: ChannelKey(platform: "discord", serverID: guild, channelID: channel))
+            }
+            if stored >= 2 * (count + 1) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        } while clock.now < settleBy
+        say("persona-bridge: \(stored) of \(2 * (count + 1)) messages (and the replies) in history on disk")
+        say("persona-bridge: RSS right after the floods: \(residentKB() / 1024) MB")
+        try await Task.sleep(for: .seconds(5))
+        say("persona-bridge: RSS 5 s after the floods: \(residentKB() / 1024) MB")
+        services.cancel()
+        _ = await services.result
+        try await store.close()
+        return rates["bound"] ?? 0
+    }
+
+    // MARK: discord.py
+
+    static func discordPy(control: IngestFakeControl, port: Int, count: Int) async throws -> Double {
+        let python = RepoPaths.root.appendingPathComponent(".venv-tools/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            say("discord.py reference: skipped, .venv-tools/bin/python is missing (run Deploy/scripts/setup.sh)")
+            return 0
+        }
+        let bot = try TestServer(executable: python, arguments: [
+            RepoPaths.servers.appendingPathComponent("discordpy_reference.py").path,
+            "--api", "http://127.0.0.1:\(port)/api/v10", "--token", token,
+        ])
+        defer { bot.stop() }
+        let ready = try await bot.waitForOutput("READY ", timeout: .seconds(60))
+        try await Task.sleep(for: .seconds(2))
+        if let line = ready.split(separator: "\n").first(where: { $0.hasPrefix("READY ") }), let kb = line.split(separator: " ").last {
+            say("discord.py: RSS idle \((Int(kb) ?? 0) / 1024) MB (at READY)")
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        // Only the reference bot is connected now; the blast goes to it alone.
+        try await control.post("gateway/blast", ["count": count, "channel_ids": bound])
+        try await control.post("inject/message", ["channel_id": bound[0], "content": "are you keeping up?",
+                                                  "author_id": alice, "mention_bot": true])
+        let output = try await bot.waitForOutput("MENTION ", timeout: .seconds(600))
+        let seconds = seconds(started.duration(to: clock.now))
+        let rate = Double(count + 1) / seconds
+        let rss = output.split(separator: "\n").last { $0.hasPrefix("RSS ") }.flatMap { Int($0.dropFirst(4)) } ?? 0
+        say(String(format: "discord.py %@ (stores nothing): %.0f events/s to on_message of the mention; RSS after the flood %d MB",
+                   discordVersion(python), rate, rss / 1024))
+        return rate
+    }
+
+    static func discordVersion(_ python: String) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", "import discord; print(discord.__version__)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        do { try process.run() } catch { return "?" }
+        process.waitUntilExit()
+        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    // MARK: Helpers
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double { seconds(duration) * 1_000 }
+
+    /// VmRSS of this process in kB.
+    static func residentKB() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+        }
+        return 0
+    }
+}
+
+/// The fake's control API.
+struct IngestFakeControl: Sendable {
+    let port: Int
+    let http = HTTPClient(logger: Logger(label: "pb-bench.fake-control"))
+
+    @discardableResult
+    func post(_ path: String, _ body: [String: any Sendable]) async throws -> [String: Any] {
+        let data = try JSONSerialization.data(withJSONObject: body)
+        let response = try await http.execute(HTTPRequest(method: .post, url: "http://127.0.0.1:\(port)/_control/\(path)",
+                                                          headers: ["Content-Type": "application/json"], body: Array(data)))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        guard response.status == 200 else {
+            throw TestServerError("control \(path) returned \(response.status): \(String(decoding: bytes, as: UTF8.self))")
+        }
+        return (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] ?? [:]
+    }
+}
+
+/// Answers every request with one short line and stamps when the request arrived.
+final class StampingModel: ChatModel, Sendable {
+    private let state = Mutex<(count: Int, last: ContinuousClock.Instant?)>((0, nil))
+
+    var requests: Int { state.withLock { $0.count } }
+    var lastRequest: ContinuousClock.Instant? { state.withLock { $0.last } }
+
+    func stream(_ request: ChatRequest) -> AsyncThrowingStream<ModelEvent, any Error> {
+        let now = ContinuousClock.now
+        state.withLock { s in
+            s.count += 1
+            s.last = now
+        }
+        return AsyncThrowingStream { continuation in
+            continuation.yield(.delta("Keeping up."))
+            continuation.yield(.finish(.stop))
+            continuation.finish()
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Synchronization
+
+/// Counts events taken from a platform but not yet handled and makes the reader wait at a limit,
+/// so a slow consumer pushes back on the platform stream instead of letting queues grow.
+final class BacklogGate: Sendable {
+    private struct State {
+        var depth = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let limit: Int
+    private let report: @Sendable (Int) -> Void
+    private let state = Mutex(State())
+
+    /// `report` receives the depth after each change (for the queue-depth gauge).
+    init(limit: Int, report: @escaping @Sendable (Int) -> Void) {
+        self.limit = max(1, limit)
+        self.report = report
+    }
+
+    /// The events in the backlog now.
+    var depth: Int { state.withLock { $0.depth } }
+
+    /// Takes a place in the backlog, waiting while it is full.
+    func enter() async {
+        while true {
+            let depth = state.withLock { s -> Int? in
+                guard s.depth < limit else { return nil }
+                s.depth += 1
+                return s.depth
+            }
+            if let depth {
+                report(depth)
+                return
+            }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { s -> Bool in
+                    if s.depth < limit { return true }
+                    s.waiters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+
+    /// Gives a place back once its event is handled.
+    func leave() {
+        let (depth, waiter) = state.withLock { s -> (Int, CheckedContinuation<Void, Never>?) in
+            s.depth -= 1
+            return (s.depth, s.waiters.isEmpty ? nil : s.waiters.removeFirst())
+        }
+        report(depth)
+        waiter?.resume()
+    }
+}

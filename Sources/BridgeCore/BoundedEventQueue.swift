@@ -1,0 +1,158 @@
+import DequeModule
+import Synchronization
+
+/// A bounded queue between an adapter's read loop and the router: `send` waits while `capacity` elements are
+/// waiting, so a consumer that falls behind slows the reader instead of growing memory.
+///
+/// Any number of producers, one consumer (iterate from one task). After `finish()` the consumer drains what is
+/// queued and then ends; later sends are dropped. A cancelled producer stops waiting and drops its element; a
+/// cancelled consumer's `next()` returns nil.
+public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable {
+    private struct State {
+        var buffer = Deque<Element>()
+        var finished = false
+        var consumer: CheckedContinuation<Element?, Never>?
+        var producers: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextProducer = 0
+        var highWater = 0
+    }
+
+    private enum SendStep { case delivered(CheckedContinuation<Element?, Never>?), dropped, wait }
+    private enum NextStep { case element(Element, CheckedContinuation<Void, Never>?), end, wait }
+
+    /// Most elements waiting before `send` waits.
+    public let capacity: Int
+    private let state = Mutex(State())
+
+    /// Creates a queue holding at most `capacity` waiting elements.
+    public init(capacity: Int) {
+        self.capacity = Swift.max(1, capacity)
+    }
+
+    /// Elements waiting now.
+    public var count: Int { state.withLock { $0.buffer.count } }
+
+    /// The most elements that were ever waiting at once.
+    public var highWaterMark: Int { state.withLock { $0.highWater } }
+
+    /// Queues an element, waiting while the queue is full; returns `false` if it was dropped (finished or cancelled).
+    @discardableResult
+    public func send(_ element: Element) async -> Bool {
+        while true {
+            let step = state.withLock { s -> SendStep in
+                if s.finished { return .dropped }
+                if let consumer = s.consumer {
+                    s.consumer = nil
+                    return .delivered(consumer)
+                }
+                guard s.buffer.count < capacity else { return .wait }
+                s.buffer.append(element)
+                s.highWater = Swift.max(s.highWater, s.buffer.count)
+                return .delivered(nil)
+            }
+            switch step {
+            case .delivered(let consumer):
+                consumer?.resume(returning: element)
+                return true
+            case .dropped:
+                return false
+            case .wait:
+                if Task.isCancelled { return false }
+                let id = state.withLock { s in
+                    s.nextProducer += 1
+                    return s.nextProducer
+                }
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        let resumeNow = state.withLock { s -> Bool in
+                            if s.finished || s.buffer.count < capacity || Task.isCancelled { return true }
+                            s.producers[id] = continuation
+                            return false
+                        }
+                        if resumeNow { continuation.resume() }
+                    }
+                } onCancel: {
+                    state.withLock { s in s.producers.removeValue(forKey: id) }?.resume()
+                }
+                if Task.isCancelled { return false }
+            }
+        }
+    }
+
+    /// Ends the queue: the consumer drains what is queued, then ends; waiting producers give up.
+    public func finish() {
+        let (consumer, producers) = state.withLock { s -> (CheckedContinuation<Element?, Never>?, [CheckedContinuation<Void, Never>]) in
+            s.finished = true
+            let consumer = s.buffer.isEmpty ? s.consumer : nil
+            if consumer != nil { s.consumer = nil }
+            defer { s.producers.removeAll() }
+            return (consumer, Array(s.producers.values))
+        }
+        consumer?.resume(returning: nil)
+        for producer in producers { producer.resume() }
+    }
+
+    fileprivate func next() async -> Element? {
+        let step = state.withLock { s -> NextStep in
+            if let element = s.buffer.popFirst() {
+                // Room for one more: wake the longest-waiting producer.
+                let producer = s.producers.min { $0.key < $1.key }
+                if let producer { s.producers.removeValue(forKey: producer.key) }
+                return .element(element, producer?.value)
+            }
+            return s.finished ? .end : .wait
+        }
+        switch step {
+        case .element(let element, let producer):
+            producer?.resume()
+            return element
+        case .end:
+            return nil
+        case .wait:
+            return await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
+                    let now = state.withLock { s -> NextStep in
+                        if let element = s.buffer.popFirst() {
+                            let producer = s.producers.min { $0.key < $1.key }
+                            if let producer { s.producers.removeValue(forKey: producer.key) }
+                            return .element(element, producer?.value)
+                        }
+                        if s.finished || Task.isCancelled { return .end }
+                        s.consumer = continuation
+                        return .wait
+                    }
+                    switch now {
+                    case .element(let element, let producer):
+                        producer?.resume()
+                        continuation.resume(returning: element)
+                    case .end:
+                        continuation.resume(returning: nil)
+                    case .wait:
+                        break
+                    }
+                }
+            } onCancel: {
+                let consumer = state.withLock { s in
+                    defer { s.consumer = nil }
+                    return s.consumer
+                }
+                consumer?.resume(returning: nil)
+            }
+        }
+    }
+
+    /// Iterates the queue from one task.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let queue: BoundedEventQueue<Element>
+
+        /// The next element, or nil once the queue is finished and drained (or the task is cancelled).
+        public mutating func next() async -> Element? {
+            await queue.next()
+        }
+    }
+
+    /// Starts iterating; iterate from one task only.
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(queue: self)
+    }
+}

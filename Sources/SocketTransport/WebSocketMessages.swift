@@ -1,0 +1,35 @@
+/// A websocket's incoming messages; taking one tells the connection, which reads the socket again once the
+/// reader has caught up (see `WebSocketConfiguration.maxQueuedReceiveBytes`).
+public struct WebSocketMessages: AsyncSequence, Sendable {
+    /// Messages, in arrival order.
+    public typealias Element = WebSocketMessage
+
+    let stream: AsyncThrowingStream<WebSocketMessage, any Error>
+    let connection: WebSocketConnection
+
+    init(_ stream: AsyncThrowingStream<WebSocketMessage, any Error>, connection: WebSocketConnection) {
+        self.stream = stream
+        self.connection = connection
+    }
+
+    /// Iterates the messages; ends by throwing `WebSocketError` as `WebSocket` describes.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<WebSocketMessage, any Error>.AsyncIterator
+        let connection: WebSocketConnection
+
+        /// The next message, or nil after our own close.
+        public mutating func next() async throws -> WebSocketMessage? {
+            guard let message = try await base.next() else { return nil }
+            switch message {
+            case .binary(let bytes): connection.consumed(bytes.count)
+            case .text(let text): connection.consumed(text.utf8.count)
+            }
+            return message
+        }
+    }
+
+    /// Starts iterating; iterate from one task only.
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: stream.makeAsyncIterator(), connection: connection)
+    }
+}

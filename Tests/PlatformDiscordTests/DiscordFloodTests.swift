@@ -1,0 +1,69 @@
+import BridgeConfig
+import Foundation
+import Logging
+import PBTestSupport
+import Storage
+import Testing
+@testable import BridgeCore
+@testable import PlatformDiscord
+
+/// A flood into a bridge whose store stops: the queues between the socket and the store fill to their limits and
+/// hold there (the socket waits), and once the store goes on every message lands in history in order.
+@Suite("Discord flood")
+struct DiscordFloodTests {
+    @Test func floodIntoAStoppedStoreStaysBoundedAndKeepsEverything() async throws {
+        let fake = try await FakeDiscord.start(config: ["heartbeat_interval_ms": 30_000])
+        defer { fake.stop() }
+        let base = try SQLiteStore.inMemory()
+        // 50 ms per batch of at most 512: 20,000 messages need at least two seconds of store time.
+        let store = SlowStore(base, batchDelay: .milliseconds(50))
+        var logger = Logger(label: "discord-flood")
+        logger.logLevel = .warning
+        let configuration = DiscordPlatformConfiguration(
+            token: "fake-bot-token", apiBaseURL: fake.apiBase, slashCommands: .off,
+            boundChannels: [.init(channelID: World.general, guildID: World.guild)])
+        let platform = DiscordPlatform(configuration: configuration, http: fake.http, store: store, logger: logger)
+        let router = Router(
+            configuration: RouterConfiguration(personas: [DiscordBridge.aria],
+                                               bindings: [.init(platform: "discord", channelID: World.general, personas: ["aria"])]),
+            model: TimedModel { _ in "unused" }, store: store, platforms: [platform], clock: ContinuousClock(), logger: logger)
+        let services = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await platform.run() }
+                group.addTask { try await router.run() }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+        defer { services.cancel() }
+        try await eventually("READY") { platform.gateway.stats.phase == .ready }
+
+        let count = 20_000
+        // The store stops outright: everything between the socket and the store must fill up and then hold.
+        store.hold()
+        let blast = Task { try await fake.post("gateway/blast", ["count": count, "channel_id": World.general]) }
+        let recorderCapacity = HistoryRecorder.Configuration().capacity
+        try await eventually("the recorder and the adapter's queue full", timeout: .seconds(300)) {
+            router.recorder.depth == recorderCapacity && platform.events.count == platform.events.capacity
+        }
+        // Held there: a while later nothing has grown past its limit (the rest of the flood waits in the socket).
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(router.recorder.depth == recorderCapacity)
+        #expect(platform.events.count == platform.events.capacity)
+        #expect(router.recorder.highWaterMark <= recorderCapacity)
+        #expect(platform.events.highWaterMark <= platform.events.capacity)
+        store.release()
+        let sent = try await blast.value
+        #expect(sent["sent"].int == count)
+        let channel = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
+        try await eventually("every message stored", timeout: .seconds(300)) { try await base.messageCount(in: channel) == count }
+        #expect(router.recorder.highWaterMark <= recorderCapacity)
+        #expect(platform.events.highWaterMark <= platform.events.capacity)
+        let stored = try await base.recentMessages(in: channel, limit: 1_000_000)
+        #expect(stored.count == count)
+        #expect(zip(stored, stored.dropFirst()).allSatisfy { DiscordPlatform.snowflakeLess($0.messageID, $1.messageID) },
+                "history is in arrival order")
+        services.cancel()
+        _ = await services.result
+    }
+}
