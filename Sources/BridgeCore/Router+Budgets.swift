@@ -70,8 +70,18 @@ extension Router {
         let store = storeForCommands
         let subject = (scope == .user || scope == .rate) ? "user:\(user?.identity ?? "")" : "channel:\(channel.key)"
         let stateKey = "budget.notice.\(channel.platform).\(subject)"
+        let policy = budgetPolicy
+        let claimed = budgetNotices.withLock { sent -> Bool in
+            guard policy.shouldNotify(lastNotice: sent[stateKey], now: now) else { return false }
+            // Expired entries say nothing the store does not: drop them before the map grows large.
+            if sent.count >= 4_096 { sent = sent.filter { !policy.shouldNotify(lastNotice: $0.value, now: now) } }
+            sent[stateKey] = now
+            return true
+        }
+        // The store keeps the last notice across restarts; this process's own notices are in `budgetNotices`.
         let last = try await store.state(for: stateKey).flatMap(Int64.init).map { Date(timeIntervalSince1970: Double($0) / 1_000) }
-        guard budgetPolicy.shouldNotify(lastNotice: last, now: now) else {
+        guard claimed, policy.shouldNotify(lastNotice: last, now: now) else {
+            if claimed, let last { budgetNotices.withLock { $0[stateKey] = last } }
             logger.debug("budget notice suppressed", metadata: ["scope": "\(scope.rawValue)"])
             return
         }

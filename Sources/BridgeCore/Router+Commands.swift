@@ -113,6 +113,8 @@ extension Router {
         case .budget:
             try await answer(try await budgetReport(for: channel))
         case .regenerate, .continueReply:
+            // "The last reply" means the last one finished: wait for replies still streaming in this channel.
+            await replies.waitUntilIdle(channel.key)
             guard let last = try await store.lastReply(in: key, persona: nil),
                   let persona = config.personas[last.personaName] else {
                 return try await answer("There is no earlier reply here to \(command == .regenerate ? "regenerate" : "continue").")

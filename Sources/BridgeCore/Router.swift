@@ -42,6 +42,11 @@ public final class Router: Service, Sendable {
     private let state: Locked<State>
     /// Group commit for chatter; claims and reply rows bypass it and go straight to `store`.
     let recorder: HistoryRecorder
+    /// Budget notices sent per subject in this process: replies in one channel run side by side, so the check
+    /// and the record of "noticed" must be one step, not a store read racing another reply's store write.
+    let budgetNotices = Locked<[String: Date]>([:])
+    /// Replies running per channel, which `regenerate` and `continue` wait for.
+    let replies = ReplyTracker()
     let metrics: BridgeMetrics
     let budgetPolicy: BudgetPolicy
 
@@ -219,6 +224,8 @@ public final class Router: Service, Sendable {
                             // Events are handled in order; a triggered reply runs on beside the next events.
                             await withDiscardingTaskGroup { replies in
                                 for await event in stream {
+                                    // The platform may persist its position (a catch-up mark) only once the event is
+                                    // handled: its history committed and, if it triggered a reply, that reply done.
                                     if let job = await self.intake(event, from: metered) {
                                         if !(await slots.tryAcquire()) {
                                             await Self.waitWithTyping(for: slots, in: event.channel, platform: platform, clock: clock)
@@ -227,10 +234,11 @@ public final class Router: Service, Sendable {
                                         replies.addTask {
                                             await job.run(ticket)
                                             await slots.release()
+                                            await recorder.whenCommitted { await platform.handled(event) }
                                         }
+                                    } else {
+                                        await recorder.whenCommitted { await platform.handled(event) }
                                     }
-                                    // The platform may persist its position only once the event's history is committed.
-                                    await recorder.whenCommitted { await platform.handled(event) }
                                     backlog.leave()
                                 }
                             }
@@ -378,6 +386,8 @@ public final class Router: Service, Sendable {
             return nil
         }
         let scheduler = scheduler(for: message.channel, platform: platform)
+        let tracked = message.channel.key
+        await replies.begin(tracked)
         return ReplyJob(scheduler: scheduler) { [self] turn in
             let progress = ReplyProgress()
             do {
@@ -388,6 +398,7 @@ public final class Router: Service, Sendable {
                 logger.error("event failed", metadata: ["error": "\(error)"])
             }
             await releaseUnanswered(key, message.messageID, progress: progress, logger: logger)
+            await replies.end(tracked)
             // However the reply ended, the next one in the channel may send its first message.
             if let turn { await scheduler.passTurn(turn) }
         }

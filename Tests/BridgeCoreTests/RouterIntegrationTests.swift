@@ -163,7 +163,9 @@ func tempDatabasePath() -> String {
             if case .messageCreated(let message) = event { return message.messageID }
             return nil
         }
-        #expect(acknowledged == ids)
+        // Chatter after a trigger is acknowledged while the trigger's reply still streams, so the order may differ;
+        // the adapters' catch-up marks never pass an event still in flight.
+        #expect(Set(acknowledged) == Set(ids) && acknowledged.count == ids.count)
         // Acknowledged means done: both are in history and the reply is recorded.
         let history = try await store.recentMessages(in: Router.key(h.channel), limit: 10)
         #expect(Set(ids).isSubset(of: Set(history.map(\.messageID))))
