@@ -45,6 +45,8 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         var lastCTCPReply: [String: C.Instant] = [:]
         var nextID = 0
         var lastProblem: String?
+        /// A refusal that reconnecting cannot fix (required SASL failed, a ban, an invalid nick); ends `run`.
+        var fatal: IRCRegistrationError?
         var lastTyping: [String: C.Instant] = [:]
         var replay = IRCReplayFilter()
         var serverTimes: [String: IRCServerTime] = [:]
@@ -124,14 +126,18 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
     /// Connects, registers and relays until cancelled or graceful shutdown; reconnects with backoff after drops.
     public func run() async throws {
         defer { continuation.finish() }
-        await cancelWhenGracefulShutdown { [self] in
-            await connectionLoop()
+        try await cancelWhenGracefulShutdown { [self] in
+            try await connectionLoop()
         }
     }
 
-    private func connectionLoop() async {
+    private func connectionLoop() async throws {
         var failures = 0
         while !Task.isCancelled {
+            if let fatal = state.withLock({ $0.fatal }) {
+                logger.critical("irc stopped: the server refuses this configuration", metadata: ["error": "\(fatal)"])
+                throw fatal
+            }
             do {
                 let socket = try await LineSocket.connect(
                     host: configuration.host, port: configuration.port,
@@ -145,6 +151,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
                 state.withLock { $0.lastProblem = "\(error)" }
             }
             if Task.isCancelled { break }
+            if state.withLock({ $0.fatal != nil }) { continue }
             let delay = backoff(failures: failures)
             failures += 1
             logger.info("irc reconnecting", metadata: ["delay": "\(delay)"])
@@ -188,6 +195,11 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             group.addTask { [self] in
                 do {
                     try await readerLoop(socket)
+                } catch let error as IRCRegistrationError where error.stopsForGood {
+                    state.withLock { s in
+                        s.lastProblem = "\(error)"
+                        s.fatal = error
+                    }
                 } catch {
                     logger.warning("irc connection dropped", metadata: ["error": "\(error)"])
                     state.withLock { $0.lastProblem = "\(error)" }
@@ -522,4 +534,10 @@ extension IRCPlatform where C == ContinuousClock {
     public convenience init(configuration: IRCPlatformConfiguration, logger: Logger) {
         self.init(configuration: configuration, clock: ContinuousClock(), logger: logger)
     }
+}
+
+extension IRCRegistrationError: PlatformConfigurationError {
+    /// Required SASL refused, a ban, or an invalid nick: reconnecting repeats the same refusal until the
+    /// configuration (or the network's mind) changes. Other server errors (throttling, restarts) are retried.
+    public var stopsForGood: Bool { [.saslFailed, .banned, .erroneousNick].contains(code) }
 }

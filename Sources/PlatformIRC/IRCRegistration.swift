@@ -58,6 +58,10 @@ public struct IRCRegistrationError: Error, Hashable, Sendable, CustomStringConve
         public static let saslFailed = Code(raw: "saslFailed")
         /// The server sent ERROR before or during registration.
         public static let serverError = Code(raw: "serverError")
+        /// The server refuses this client: a K-, G- or Z-line (465, or an ERROR that says so).
+        public static let banned = Code(raw: "banned")
+        /// The configured nick (and every alternative) is not a valid nick on this server (432).
+        public static let erroneousNick = Code(raw: "erroneousNick")
     }
 
     /// Error category.
@@ -197,7 +201,12 @@ public struct IRCRegistration: Sendable {
             return [.send(IRCMessage(command: "PONG", params: message.params.isEmpty ? [""] : message.params))]
         case "ERROR":
             guard phase != .registered else { return [] }
-            return fail(.serverError, message.params.last ?? "ERROR")
+            let text = message.params.last ?? "ERROR"
+            let lowered = text.lowercased()
+            let isBan = ["k-lined", "g-lined", "z-lined", "k-line", "g-line", "z-line", "banned"].contains { lowered.contains($0) }
+            return fail(isBan ? .banned : .serverError, text)
+        case "465":
+            return fail(.banned, message.params.last ?? "banned from this server")
         case "CAP":
             return handleCap(message)
         case "AUTHENTICATE":
@@ -228,7 +237,11 @@ public struct IRCRegistration: Sendable {
             return []
         case "376", "422":
             return joinChannels()
-        case "433", "432", "436":
+        case "432":
+            guard phase == .registering else { return [] }
+            // Unlike a taken nick, an invalid one stays invalid with underscores added.
+            return fail(.erroneousNick, "the server rejects the nick '\(nick)': \(message.params.last ?? "erroneous nickname")")
+        case "433", "436":
             guard phase == .registering else { return [] }
             nickAttempt += 1
             var candidate = config.nick + String(repeating: "_", count: nickAttempt)

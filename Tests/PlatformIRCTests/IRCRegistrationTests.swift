@@ -63,6 +63,30 @@ import Testing
         #expect(hard.phase == .failed)
     }
 
+    @Test func refusalsThatReconnectingCannotFixStopForGood() throws {
+        func failure(_ lines: [String], nick: String = "aria") throws -> IRCRegistrationError? {
+            var r = IRCRegistration(config: .init(nick: nick))
+            _ = r.start()
+            for line in lines {
+                for action in r.handle(try IRCMessage(parsing: line)) {
+                    if case .failed(let error) = action { return error }
+                }
+            }
+            return nil
+        }
+        let banned = try #require(try failure([":srv 465 aria :You are banned from this server"]))
+        #expect(banned.code == .banned && banned.stopsForGood)
+        let kline = try #require(try failure(["ERROR :Closing link: aria[127.0.0.1] (K-Lined: spam)"]))
+        #expect(kline.code == .banned && kline.stopsForGood)
+        let throttled = try #require(try failure(["ERROR :Closing link: (Throttled: reconnecting too fast)"]))
+        #expect(throttled.code == .serverError && !throttled.stopsForGood, "a throttle is worth a retry")
+        let invalid = try #require(try failure([":srv 432 * 9aria :Erroneous nickname"], nick: "9aria"))
+        #expect(invalid.code == .erroneousNick && invalid.stopsForGood)
+        #expect(invalid.message.contains("9aria"))
+        // A taken nick is not a refusal: the next candidate is tried.
+        #expect(try failure([":srv 433 * aria :Nickname is already in use"]) == nil)
+    }
+
     @Test func noCapServerAndNickCollision() throws {
         var r = IRCRegistration(config: .init(nick: "aria", channels: [.init(name: "#c")]))
         _ = r.start()

@@ -1,3 +1,4 @@
+import Synchronization
 import Logging
 import PBTestSupport
 @testable import PlatformIRC
@@ -63,12 +64,19 @@ import Testing
         let platform = IRCPlatform(configuration: Self.configuration(port: strictPort, saslPassword: "wrong", nickServPassword: nil,
                                                                      requireSASL: true),
                                    logger: Logger(label: "test.irc"))
-        let task = runPlatform(platform)
+        // Required SASL that fails ends `run` with an error `run` turns into exit status 78; no reconnect loop.
+        let ended = Mutex<(any Error)?>(nil)
+        let task = Task {
+            do { try await platform.run() } catch { ended.withLock { $0 = error } }
+        }
+        defer { task.cancel() }
         _ = try await strict.waitForOutput("EVENT sasl-fail", timeout: .seconds(20))
         try await eventually("the connection problem names SASL") { platform.lastConnectionProblem?.contains("saslFailed") == true }
         #expect(!strict.output.contains("EVENT registered"), "required SASL failed: no registration")
         #expect(!platform.isRegistered)
-        task.cancel()
-        await task.value
+        let fatal = try await eventuallyValue("run to end on the refusal", timeout: .seconds(30)) {
+            ended.withLock { $0 } as? IRCRegistrationError
+        }
+        #expect(fatal.code == .saslFailed && fatal.stopsForGood)
     }
 }

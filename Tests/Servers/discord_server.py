@@ -369,6 +369,9 @@ class Server:
         if isinstance(obj, dict) and "op" in obj:
             entry.update({"op": obj.get("op"), "t": obj.get("t"), "s": obj.get("s"),
                           "d": obj.get("d") if direction == "in" else None})
+            # Dispatched messages keep their id, so a test can time a reply from the moment its trigger was sent.
+            if direction == "out" and obj.get("t") == "MESSAGE_CREATE" and isinstance(obj.get("d"), dict):
+                entry["message_id"] = obj["d"].get("id")
         else:
             entry.update({"op": None, "t": None, "s": None, "d": obj})
         self.frames.append(entry)
