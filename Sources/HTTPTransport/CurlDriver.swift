@@ -98,6 +98,9 @@ final class CurlDriver: @unchecked Sendable {
     private func apply(_ operation: Operation) {
         switch operation {
         case .add(let easy, let transfer):
+            // Cancelled between handing over its continuation and being queued: its remove came first and found
+            // nothing, so adding it now would start a transfer nobody reads.
+            if transfer.hasFinished { return }
             let code = curl_multi_add_handle(multi.handle, easy.handle)
             if code == CURLM_OK {
                 active[easy.handle] = (easy, transfer)

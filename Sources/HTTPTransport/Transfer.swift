@@ -94,6 +94,13 @@ final class Transfer: @unchecked Sendable {
         }
     }
 
+    /// Whether the transfer has ended (completed, failed or cancelled).
+    var hasFinished: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return outcome != nil
+    }
+
     /// Aborts the transfer unless it already ended; wakes every waiter with the error.
     func cancel(code: HTTPClientError.Code, message: String) {
         let error = HTTPClientError(code: code, message: message, url: url)
