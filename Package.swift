@@ -164,7 +164,7 @@ let package = Package(
                 "HTTPTransport", "SocketTransport", "ModelClient", "BridgeCore", "BridgeConfig", "PBTestSupport", "PlatformDiscord", "Storage",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Benchmarks/pb-bench"),
+            path: "Tests/pb-bench"),
 
         // Shared test helpers: spawning loopback servers, free ports, repo paths.
         .target(

@@ -3,12 +3,12 @@ import HTTPTransport
 import PBTestSupport
 import SocketTransport
 
-/// Loopback throughput of the transports against `Benchmarks/Servers/bench_server.py`.
+/// Loopback throughput of the transports against `Tests/Servers/bench_server.py`.
 enum TransportBenchmark {
     static func run() async throws {
         let port = try freeLoopbackPort()
         let python = findExecutable("python3") ?? "python3"
-        let script = RepoPaths.root.appendingPathComponent("Benchmarks/Servers/bench_server.py").path
+        let script = RepoPaths.root.appendingPathComponent("Tests/Servers/bench_server.py").path
         let server = try TestServer(executable: python, arguments: [script, "--port", String(port)])
         defer { server.stop() }
         try await server.waitForOutput("READY")
