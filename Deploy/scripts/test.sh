@@ -13,9 +13,10 @@ if grep -q "warning:" "$log"; then
   exit 1
 fi
 if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
-# The lateness tests (how late a streamed reply's text lands) measure the bridge's own timing, so they run on
-# their own after the rest: in the parallel run, other suites share the in-process bridge's cooperative thread
-# pool, and their load would show up as the bridge's lateness.
-timed='DiscordStreamingTests'
+# Tests whose subject is timing run on their own after the rest: the lateness tests (how late a streamed reply's
+# text lands) measure the in-process bridge, which shares its cooperative thread pool with every suite of the
+# parallel run; and the random-cancellation test of the HTTP client, which leaves transfers open when the pool
+# is starved (a known issue, see the README).
+timed='DiscordStreamingTests|cancellationsAtRandomPointsLeakNoTransfer'
 swift test --skip-build --skip "$timed"
 exec swift test --skip-build --filter "$timed"
