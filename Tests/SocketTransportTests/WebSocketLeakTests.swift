@@ -9,7 +9,8 @@ struct WebSocketLeakTests {
     func connectCloseCycles() async throws {
         let (server, base) = try await startWebSocketServer()
         defer { server.stop() }
-        try await withTimeout(120, "2,000 cycles") { () -> Void in
+        let completed = try await withTimeout(120, "2,000 cycles") { () -> Int in
+            var completed = 0
             for cycle in 1...2000 {
                 let socket = try await WebSocket.connect(url: base + "/echo", logger: testLogger)
                 try await socket.send(text: "cycle \(cycle)")
@@ -17,7 +18,10 @@ struct WebSocketLeakTests {
                 let echo = try await nextMessage(&iterator)
                 if echo != .text("cycle \(cycle)") { throw TimedOut(what: "wrong echo in cycle \(cycle)") }
                 await socket.close()
+                completed += 1
             }
+            return completed
         }
+        #expect(completed == 2000)
     }
 }
