@@ -49,7 +49,8 @@ struct DiscordFloodTests {
         // Held there: a while later nothing has grown past its limit (the rest of the flood waits in the socket).
         try await Task.sleep(for: .milliseconds(500))
         #expect(router.recorder.depth == recorderCapacity)
-        #expect(platform.events.count == platform.events.capacity)
+        // Still full, give or take the one event the router may have just taken and the read loop not yet replaced.
+        #expect(platform.events.count >= platform.events.capacity - 1)
         #expect(router.recorder.highWaterMark <= recorderCapacity)
         #expect(platform.events.highWaterMark <= platform.events.capacity)
         store.release()
