@@ -20,6 +20,9 @@ actor ReplyTracker {
         for waiter in waiters.removeValue(forKey: channel) ?? [] { waiter.resume() }
     }
 
+    /// Whether no reply runs in any channel (tests wait for it before checking that nothing else was sent).
+    var isIdle: Bool { running.isEmpty }
+
     /// Returns once no reply runs in `channel`.
     func waitUntilIdle(_ channel: String) async {
         guard running[channel] != nil else { return }

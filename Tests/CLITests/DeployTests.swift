@@ -71,7 +71,6 @@ struct DeployTests {
         try await postgres.withDatabase { database in
             // Here: the test database instead of the cluster's, a loopback port, and the JSON-lines
             // adapter standing in for Discord (whose adapter is not needed to serve the probes).
-            let port = try freeLoopbackPort()
             // The pod's metrics token file, here a temporary one: the probes must work without it, /metrics not.
             let tokenFile = directory.appendingPathComponent("metrics-token")
             try "test-metrics-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
@@ -80,11 +79,11 @@ struct DeployTests {
                 .replacingOccurrences(
                     of: #"url = "postgres://persona_bridge@postgres.database.svc.cluster.local:5432/persona_bridge?sslmode=verify-full&sslrootcert=/etc/persona-bridge/postgres-ca/ca.crt""#,
                     with: "url = \"\(postgres.url(database: database))\"")
-                .replacingOccurrences(of: #"metrics_address = "${POD_IP}:9464""#, with: "metrics_address = \"127.0.0.1:\(port)\"")
+                .replacingOccurrences(of: #"metrics_address = "${POD_IP}:9464""#, with: "metrics_address = \"127.0.0.1:0\"")
                 .replacingOccurrences(of: #"metrics_token_file = "/etc/persona-bridge/metrics-token/token""#,
                                       with: "metrics_token_file = \"\(tokenFile.path)\"")
                 .replacingOccurrences(of: "[platforms.discord]\nenabled = true", with: "[platforms.discord]\nenabled = false")
-            try #require(config.contains(postgres.url(database: database)) && config.contains("127.0.0.1:\(port)")
+            try #require(config.contains(postgres.url(database: database)) && config.contains("127.0.0.1:0")
                 && config.contains(tokenFile.path))
             config += "\n[platforms.jsonl]\nenabled = true\n"
             let path = directory.appendingPathComponent("local.toml")
@@ -95,6 +94,7 @@ struct DeployTests {
                 environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "OPENROUTER_API_KEY": "test-key",
                               "PB_POSTGRES_PASSWORD": postgres.password])
             defer { bridge.stop() }
+            let port = try await operationsPort(of: bridge)
             try await bridge.waitForPort(port, timeout: .seconds(60))
             for probe in paths {
                 let (code, body) = try await run(try venvTool("python"), ["-c", """

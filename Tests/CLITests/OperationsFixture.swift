@@ -145,6 +145,19 @@ func runPython(_ arguments: [String], tools: Bool = false) async throws -> Strin
     return stdout
 }
 
+/// The operations endpoint's port, from the bridge's "operations endpoint ready" log line (notice level). Tests
+/// configure `metrics_address` with port 0: the bridge binds a port the kernel picks, so no other process can
+/// take it between choosing and binding, as it could with a port probed free in advance.
+func operationsPort(of bridge: TestServer, timeout: Duration = .seconds(60)) async throws -> Int {
+    try await eventuallyValue("the operations endpoint's port", timeout: timeout, detail: { bridge.output }) { () -> Int? in
+        // Only whole lines: the last one may still be arriving.
+        let lines = bridge.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        guard let line = lines.first(where: { $0.contains("operations endpoint ready") }),
+              let match = line.firstMatch(of: /(?:\d{1,3}\.){3}\d{1,3}:(\d+)/) else { return nil }
+        return Int(match.1)
+    }
+}
+
 /// The bridge's whole output once it has exited: the reader thread may still be draining the pipe, so wait for
 /// the `jsonl` adapter's last line (it prints `closed` after every send and edit).
 func finalOutput(of bridge: TestServer) async throws -> String {

@@ -98,19 +98,18 @@ import Testing
 
     @Test func metricsParseAsPrometheusAndCountersMoveWithReplies() async throws {
         let fixture = try await OperationsFixture()
-        let port = try freeLoopbackPort()
         try fixture.writeConfig(channels: ["c1", "c2"], extra: """
             [operations]
-            metrics_address = "127.0.0.1:\(port)"
+            metrics_address = "127.0.0.1:0"
             log_format = "json"
-            log_level = "warning"
+            log_level = "notice"
             """)
         let spec: [String: Any] = ["text": "one two three four", "token_interval": 0.1,
                                    "usage": ["prompt_tokens": 120, "completion_tokens": 4, "cached_tokens": 100]]
         let (bridge, input) = try fixture.startBridgeWithInput()
         defer { bridge.stop() }
         try await bridge.waitForOutput("{\"op\":\"ready\"}")
-        let url = "http://127.0.0.1:\(port)"
+        let url = "http://127.0.0.1:\(try await operationsPort(of: bridge))"
 
         let idle = try await Self.scrape(url + "/metrics")
         #expect(idle.value("pb_messages_in_total", ["platform": "jsonl"]) == nil, "nothing happened yet")
@@ -208,7 +207,8 @@ import Testing
             guard BridgeTranscript(first.output).messages(in: "c1") == ["fine"] else { return false }
             return (try await fixture.modelRequests().first?["finished"] as? Bool) == true
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // The recorded event the second run depends on: the reply's usage is in the store.
+        try await eventually("the first reply's usage stored") { try await fixture.query("SELECT count(*) FROM usage") == ["1"] }
         kill(first.pid, SIGTERM)
         #expect(try await first.waitForExit(timeout: .seconds(60)) == 0)
 

@@ -94,26 +94,28 @@ struct ShardedProcessesTests {
             }
             defer { bridges.forEach { $0.stop() } }
 
-            // Both gateways identified before any message is sent.
-            let deadline = ContinuousClock.now + .seconds(120)
-            while ((try await Self.control(discordPort, "stats") as? [String: Any])?["identifies"] as? Int ?? 0) < 2 {
-                guard ContinuousClock.now < deadline else {
-                    throw TestServerError("the bridges did not both identify:\n\(bridges.map(\.output).joined(separator: "\n---\n"))")
-                }
-                try await Task.sleep(for: .milliseconds(100))
+            // Both gateways identified and sent READY before any message is sent (then one short settle).
+            try await eventually("both bridges identified and sent READY", timeout: .seconds(120),
+                                 detail: { bridges.map(\.output).joined(separator: "\n---\n") }) {
+                guard ((try await Self.control(discordPort, "stats") as? [String: Any])?["identifies"] as? Int ?? 0) >= 2 else { return false }
+                let connections = (try await Self.control(discordPort, "gateway") as? [String: Any])?["connections"] as? [[String: Any]] ?? []
+                return connections.filter { $0["ready_at"] is NSNumber }.count >= 2
             }
-            try await Task.sleep(for: .seconds(1))
+            try await settle()
 
             for index in 0..<Self.questions {
                 _ = try await Self.control(discordPort, "inject/message",
                                            post: #"{"channel_id": "\#(Self.general)", "content": "question \#(index)", "mention_bot": true}"#)
             }
-            while try await Self.botMessages(discordPort).count < Self.questions {
-                guard ContinuousClock.now < deadline else { break }
-                try await Task.sleep(for: .milliseconds(200))
+            // The recorded events: every question answered and every claim committed; a second answer to one of them
+            // would be under way by then, and shows within one short settle.
+            try await eventually("every question answered", timeout: .seconds(120)) {
+                try await Self.botMessages(discordPort).count >= Self.questions
             }
-            // A second answer to the same message would have arrived by now.
-            try await Task.sleep(for: .seconds(3))
+            try await eventually("every claim committed") {
+                try await postgres.execute("SELECT count(*) FROM answered", database: database) == String(Self.questions)
+            }
+            try await settle(.seconds(1))
             let replies = try await Self.botMessages(discordPort)
             #expect(replies.count == Self.questions, "\(replies.count) bot messages for \(Self.questions) questions:\n\(bridges.map(\.output).joined(separator: "\n---\n"))")
             // In the overlap both sessions were sent every message, so the claims decided who answered.

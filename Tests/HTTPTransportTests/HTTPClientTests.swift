@@ -215,7 +215,9 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
     @Test func refusedConnectionAndBadURLAreTyped() async throws {
         let client = HTTPClient()
         defer { client.shutdown() }
-        let port = try freeLoopbackPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let refused = await expectHTTPError { _ = try await client.execute(HTTPRequest(url: "http://127.0.0.1:\(port)/")) }
         #expect(refused?.code == .connectFailed)
         let badScheme = await expectHTTPError { _ = try await client.execute(HTTPRequest(url: "ftp://127.0.0.1/")) }

@@ -303,7 +303,9 @@ import Testing
     }
 
     @Test func connectFailureIsRetriedThenReported() async throws {
-        let port = try freeLoopbackPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let clock = RecordingClock(realSleep: false)
         let http = HTTPClient()
         defer { http.shutdown() }

@@ -118,13 +118,18 @@ import ServiceLifecycle
 
     @Test func aPortInUseFailsToStartWithBindFailed() async throws {
         // Another process holds the port (vhosts of this process would share it instead).
-        let port = try freeLoopbackPort()
+        // It binds port 0 and reports the port it got, so no other process can take the port in between.
         let holder = try TestServer(executable: "python3", arguments: ["-c", """
             import socket, time
-            s = socket.socket(); s.bind(("127.0.0.1", \(port))); s.listen(); print("READY", flush=True); time.sleep(60)
+            s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); print("READY", s.getsockname()[1], flush=True)
+            time.sleep(60)
             """])
         defer { holder.stop() }
-        try await holder.waitForOutput("READY")
+        let port = try await eventuallyValue("the holder's READY line", detail: { holder.output }) { () -> Int? in
+            // Only a whole line: the port's digits may still be arriving.
+            let lines = holder.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            return lines.first { $0.hasPrefix("READY ") }.flatMap { Int($0.dropFirst("READY ".count)) }
+        }
         let server = HTTPServer(host: "127.0.0.1", port: port, logger: Logger(label: "test")) { _ in .text("two") }
         let error = await #expect(throws: HTTPServerError.self) { try await server.start() }
         #expect(error?.code == .bindFailed)

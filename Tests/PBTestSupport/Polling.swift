@@ -39,3 +39,10 @@ public func eventuallyValue<T>(
     if let detail { message += "\n\(detail())" }
     throw TestServerError(message)
 }
+
+/// The one short pause after a recorded event and before a check that nothing else happened (no second reply,
+/// no reconnect): the event proves the work is done, the pause gives a wrong extra effect a moment to show up.
+/// Use it only right after an `eventually` on such an event, never instead of one.
+public func settle(_ duration: Duration = .milliseconds(250)) async throws {
+    try await Task.sleep(for: duration)
+}

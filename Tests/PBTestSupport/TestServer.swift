@@ -98,6 +98,41 @@ func kernelAssignedPort() throws -> Int {
     }
 }
 
+/// A loopback port that refuses connections for as long as this value lives: a socket bound to 127.0.0.1:0 that
+/// never listens. Unlike a probed "free" port, no other process can bind it meanwhile, so a "nothing listens
+/// here" check cannot meet a server another test just started there.
+public final class RefusingPort: Sendable {
+    /// The bound port; a connect to it is refused.
+    public let port: Int
+    private let fd: Int32
+
+    /// Binds the socket (port chosen by the kernel).
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestServerError("socket() failed: errno \(errno)") }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var name = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &name) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        guard bound == 0, named == 0 else {
+            close(fd)
+            throw TestServerError("binding a refusing port failed: errno \(errno)")
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: name.sin_port))
+    }
+
+    deinit { close(fd) }
+}
+
 /// Runs `body` with a fresh TCP socket and the address 127.0.0.1:`port`; closes the socket after.
 func withLoopbackSocket<T>(port: Int, _ body: (Int32, UnsafePointer<sockaddr>) throws -> T) throws -> T {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

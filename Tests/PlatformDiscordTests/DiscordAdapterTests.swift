@@ -19,7 +19,7 @@ import Testing
         try await eventually("final reply") {
             try await fake.botMessages(in: World.general).first?["content"].string == Self.longReply
         }
-        try await Task.sleep(for: .milliseconds(500))
+        try await bridge.waitIdle()
         let replies = try await fake.botMessages(in: World.general)
         #expect(replies.count == 1)
         let reply = replies[0]
@@ -123,7 +123,7 @@ extension DiscordAdapterTests {
             let roleplay = try await fake.botMessages(in: World.roleplay).filter { $0["content"].string == text }.count
             return general + roleplay >= expected
         }
-        try await Task.sleep(for: .seconds(1))
+        try await bridge.waitIdle()
         try await Self.expectOneReplyEach(fake, triggers: triggers, text: text)
         #expect(bridge.platform.gateway.stats.identifies == 1, "every close was resumed, never a new session")
         #expect(try await fake.counter("resume_failed") == 0)
@@ -194,7 +194,8 @@ extension DiscordAdapterTests {
         #expect("\(error.map { "\($0)" } ?? "none")".contains("token"), "the error names the token")
         #expect((error as? GatewayFatalError)?.code == 4004)
         #expect(!bridge.platform.isConnected)
-        try await Task.sleep(for: .seconds(1))
+        // The recorded event: the adapter's run ended (nothing of it can reconnect now); one short settle.
+        try await settle()
         #expect(try await fake.counter("connections") == 1, "no reconnect after 4004")
         await bridge.stop()
 
@@ -211,7 +212,7 @@ extension DiscordAdapterTests {
         let intentError = await intents.task.value
         #expect((intentError as? GatewayFatalError)?.code == 4014)
         #expect("\(intentError.map { "\($0)" } ?? "none")".contains("MESSAGE_CONTENT"))
-        try await Task.sleep(for: .seconds(1))
+        try await settle()
         #expect(try await fake.counter("connections") == 2)
     }
 
@@ -234,7 +235,7 @@ extension DiscordAdapterTests {
             let messages = try await fake.botMessages(in: World.general)
             return messages.count >= 3 && messages.last?["content"].string?.hasSuffix("That is all of it.") == true
         }
-        try await Task.sleep(for: .seconds(1))
+        try await bridge.waitIdle()
         let messages = try await fake.botMessages(in: World.general).compactMap { $0["content"].string }
         #expect(messages.count >= 3)
         for message in messages {

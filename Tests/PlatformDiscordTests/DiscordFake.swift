@@ -1,5 +1,5 @@
 import BridgeConfig
-import BridgeCore
+@testable import BridgeCore
 import Foundation
 import HTTPTransport
 import Logging
@@ -137,6 +137,7 @@ final class TimedModel: ChatModel, Sendable {
             while !rest.isEmpty {
                 continuation.yield(.delta(String(rest.prefix(size))))
                 rest = rest.dropFirst(size)
+                // The model's token pacing (what the fake models), not a wait for an event.
                 if !rest.isEmpty { try? await Task.sleep(for: interval) }
             }
             continuation.yield(.finish(.stop))
@@ -200,6 +201,16 @@ final class DiscordBridge: Sendable {
     func stop() async {
         task.cancel()
         _ = await task.value
+    }
+
+    /// The recorded event before a "nothing else happened" check: every event the adapter queued has been taken
+    /// by the router, its history committed, and no reply is running; then one short settle.
+    func waitIdle() async throws {
+        try await eventually("the bridge idle (events handled, history committed, no reply running)") {
+            guard platform.events.count == 0, router.recorder.depth == 0 else { return false }
+            return await router.replies.isIdle
+        }
+        try await settle()
     }
 
     /// Waits for READY (or RESUMED) on the current connection.

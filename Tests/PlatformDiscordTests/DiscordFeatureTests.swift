@@ -16,20 +16,17 @@ import Testing
 
     /// Waits for the interaction's answer: the callback, or the edited @original after a deferral.
     static func answer(_ fake: FakeDiscord, _ id: String) async throws -> (content: String, ephemeral: Bool) {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
+        try await eventuallyValue("the answer to interaction \(id)") { () async throws -> (content: String, ephemeral: Bool)? in
             let interaction = try await fake.get("interactions").array.first { $0["id"].string == id }
-            if let callback = interaction?["_callback"], !callback.isNull {
-                let flags = callback["data"]["flags"].int ?? 0
-                if callback["type"].int == 4 { return (callback["data"]["content"].string ?? "", flags & 64 != 0) }
-                if let original = interaction?["_original"].string,
-                   let content = try await fake.get("messages/\(original)")["content"].string, !content.isEmpty {
-                    return (content, flags & 64 != 0)
-                }
+            guard let callback = interaction?["_callback"], !callback.isNull else { return nil }
+            let flags = callback["data"]["flags"].int ?? 0
+            if callback["type"].int == 4 { return (callback["data"]["content"].string ?? "", flags & 64 != 0) }
+            if let original = interaction?["_original"].string,
+               let content = try await fake.get("messages/\(original)")["content"].string, !content.isEmpty {
+                return (content, flags & 64 != 0)
             }
-            try await Task.sleep(for: .milliseconds(50))
+            return nil
         }
-        throw WaitTimeout(what: "interaction answer")
     }
 
     @Test func noRequestCanPing() async throws {
@@ -139,7 +136,12 @@ import Testing
         #expect(try await bridge.store.state(for: "discord.webhook.\(World.roleplay)") != nil)
 
         try await fake.post("permissions", ["manage_webhooks": false, "dispatch": true])
-        try await Task.sleep(for: .milliseconds(500))
+        // The recorded event: the adapter has applied the GUILD_ROLE_UPDATE (the bot's role lost MANAGE_WEBHOOKS).
+        try await eventually("the role update applied") {
+            bridge.platform.state.withLock { s in
+                s.guilds[World.guild]?.roles["900000000000000202"].map { !$0.contains(.manageWebhooks) } ?? false
+            }
+        }
         for round in 0..<2 {
             try await fake.inject("smith, again \(round)", channel: World.channels[2])
             try await eventually("fallback reply \(round)") {
@@ -206,7 +208,7 @@ import Testing
                 $0["method"].string == "GET" && $0["path"].string?.contains("/channels/\(World.general)/messages?after=") == true
             }.count >= 2
         }
-        try await Task.sleep(for: .milliseconds(300))
+        try await second.waitIdle()
         let replies = try await fake.botMessages(in: World.general)
         #expect(replies.filter { $0["message_reference"]["message_id"].string == fresh }.count == 1)
         #expect(!replies.contains { $0["message_reference"]["message_id"].string == stale })
@@ -278,8 +280,10 @@ extension DiscordFeatureTests {
         #expect(interaction?["_callback"]["type"].int == 5, "deferred")
         #expect((interaction?["_callback"]["elapsed_s"].double ?? 99) < 2.5, "acknowledged well inside 3 s")
         #expect(interaction?["_late_callbacks"].int == 0)
-        // Give a second run the time it would need to show up.
-        try await Task.sleep(for: .seconds(5))
+        // The recorded event: the command's run has ended (its answer is out, nothing of it runs any more); a second
+        // run would have started by then, so one short settle shows it.
+        try await eventually("the reset finished") { slow?.resetsRunning == 0 }
+        try await settle()
         #expect(slow?.resetCount == 1, "the command ran exactly once")
         await bridge.stop()
     }

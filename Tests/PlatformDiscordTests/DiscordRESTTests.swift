@@ -154,7 +154,8 @@ import Testing
         }
         let error = await bridge.task.value
         #expect((error as? GatewayFatalError)?.code == 4010)
-        try await Task.sleep(for: .milliseconds(500))
+        // The recorded event: the adapter's run ended (nothing of it can reconnect now); one short settle.
+        try await settle()
         #expect(try await fake.counter("connections") == 1)
     }
 
@@ -186,7 +187,7 @@ extension DiscordGatewayTests {
         #expect(try await fake.counter("identify_rate_limited") == 0, "identifies spaced per max_concurrency bucket")
         try await fake.inject("hello shards")
         try await eventually("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Sharded hello." }
-        try await Task.sleep(for: .milliseconds(500))
+        try await bridge.waitIdle()
         #expect(try await fake.botMessages(in: World.general).count == 1)
         await bridge.stop()
     }

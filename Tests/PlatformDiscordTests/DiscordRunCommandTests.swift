@@ -142,6 +142,78 @@ import Testing
         #expect(try await replies(to: slow).count == 1, "the trigger is not answered a second time")
     }
 
+    /// SIGKILL at the point where a claim was just released: a reply that could not send its first message (the bot
+    /// lost SEND_MESSAGES, so Discord answers 403) gives its claim back, and the process dies right there. A reply
+    /// still streaming from before keeps the catch-up mark behind both triggers, so the restart's catch-up delivers
+    /// them again: the released trigger is answered exactly once, the other one (its reply is on Discord) not again.
+    @Test func aClaimReleasedRightBeforeSIGKILLIsAnsweredExactlyOnceByTheRestart() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let (model, modelPort) = try await startPythonServer("model_server.py")
+        defer { model.stop() }
+        let dir = try Self.writeBot(apiBase: fake.apiBase, modelPort: modelPort)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("bot.toml").path
+        let store = dir.appendingPathComponent("state/bridge.sqlite").path
+        let environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret",
+                           "PB_DISCORD_TOKEN": "fake-bot-token"]
+        let markQuery = "SELECT value FROM kv_state WHERE key = 'discord.last_seen.\(World.general)'"
+        func answeredRows(_ id: String) async throws -> String {
+            try await Self.sqlite(store, "SELECT count(*) FROM answered WHERE platform_message_id = '\(id)'")
+        }
+        func startBridge() throws -> TestServer {
+            try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
+                           arguments: ["run", "--config", config, "--log-level", "debug"], environment: environment)
+        }
+        func replies(to id: String) async throws -> [JSON] {
+            try await fake.botMessages(in: World.general).filter { $0["message_reference"]["message_id"].string == id }
+        }
+
+        let bridge = try startBridge()
+        defer { bridge.stop() }
+        try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
+        // A first message handled, so there is a catch-up mark for the restart to start from.
+        let first = try await fake.inject("hello there")
+        try await eventually("the mark passes the handled message", detail: { bridge.output }) {
+            guard let mark = UInt64(try await Self.sqlite(store, markQuery)), let id = UInt64(first) else { return false }
+            return mark >= id
+        }
+        // A reply that streams for half a minute: while it runs the mark cannot pass its trigger.
+        let spec = String(decoding: try JSONSerialization.data(withJSONObject: ["text": "one two three four five six seven",
+                                                                                "token_interval": 5]), as: UTF8.self)
+        let slow = try await fake.inject("a slow one <<fake \(spec)>>")
+        try await eventually("the slow reply's first message", detail: { bridge.output }) { try await !replies(to: slow).isEmpty }
+        // Only stored (no GUILD_ROLE_UPDATE), so the bridge tries to send and Discord refuses.
+        try await fake.post("permissions", ["send_messages": false, "dispatch": false])
+        let failing = try await fake.inject("this reply cannot be sent")
+        // The exact point: the claim is given back; kill before anything else happens.
+        try await bridge.waitForOutput("nothing was sent; claim released", timeout: .seconds(90))
+        kill(bridge.pid, SIGKILL)
+        #expect(try await bridge.waitForExit(timeout: .seconds(30)) == 128 + SIGKILL)
+        #expect(bridge.output.contains(failing), "the released claim is the failing trigger's: \(bridge.output.suffix(2_000))")
+        #expect(try await replies(to: failing).isEmpty)
+        #expect(try await answeredRows(failing) == "0", "the claim was released")
+        #expect(try await answeredRows(slow) == "1")
+        let mark = UInt64(try await Self.sqlite(store, markQuery)) ?? 0
+        #expect(mark >= UInt64(first) ?? .max && mark < UInt64(slow) ?? 0, "the mark stays behind the reply that was still streaming")
+
+        try await fake.post("permissions", ["send_messages": true, "dispatch": false])
+        let restarted = try startBridge()
+        defer { restarted.stop() }
+        try await eventually("the restart answers the released trigger", timeout: .seconds(90), detail: { restarted.output }) {
+            try await !replies(to: failing).isEmpty
+        }
+        // The recorded event: the restart has handled the trigger (the mark passes it); then one short settle.
+        try await eventually("the mark passes the released trigger", detail: { restarted.output }) {
+            (UInt64(try await Self.sqlite(store, markQuery)) ?? 0) >= (UInt64(failing) ?? .max)
+        }
+        try await settle()
+        #expect(try await replies(to: failing).count == 1, "answered exactly once")
+        #expect(try await replies(to: slow).count == 1, "the trigger whose reply was on Discord is not answered again")
+        #expect(try await replies(to: first).count == 1)
+        #expect(try await answeredRows(failing) == "1")
+    }
+
     @Test func checkAndRunRefuseAMissingTokenNamingIt() async throws {
         let dir = try Self.writeBot(apiBase: "http://127.0.0.1:9/api/v10", modelPort: 9)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -172,10 +244,11 @@ import Testing
         try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
         // One reply first, so the idle state is the usual one after some work.
         try await fake.inject("hello there")
-        try await eventually("Aria's reply") {
-            try await fake.botMessages(in: World.general).contains { $0["content"].string?.hasPrefix("You said:") == true }
+        // The recorded event: the reply's final text is on Discord (the reply is done); then one short settle.
+        try await eventually("Aria's whole reply") {
+            try await fake.botMessages(in: World.general).contains { $0["content"].string == "You said: hello there" }
         }
-        try await Task.sleep(for: .milliseconds(500))
+        try await settle()
         let signalled = ContinuousClock.now
         kill(bridge.pid, SIGTERM)
         let status = try await bridge.waitForExit(timeout: .seconds(30))

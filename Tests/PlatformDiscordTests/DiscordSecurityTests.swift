@@ -43,7 +43,9 @@ import Testing
             try await fake.get("interactions").array.contains { $0["id"].string == interaction["id"].string && !$0["_callback"].isNull }
         }
         // A transport failure on purpose: nothing listens there, so the error carries the request's URL.
-        let deadPort = try freeLoopbackPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let deadPort = refusing.port
         let http = HTTPClient()
         defer { http.shutdown() }
         let rest = DiscordREST(token: "fake-bot-token-0123456789", http: http, baseURL: "http://127.0.0.1:\(deadPort)/api/v10",

@@ -42,6 +42,7 @@ final class PacedModel: ChatModel, Sendable {
             var next = clock.now
             var rest = Substring(text)
             while !rest.isEmpty {
+                // The model's token pacing (what the fake models), not a wait for an event.
                 try? await clock.sleep(until: next)
                 next += interval
                 if rest.count <= 4 { self.state.withLock { $0[index].lastToken = Date() } }
@@ -139,6 +140,7 @@ struct StreamingLog {
         try await bridge.waitReady()
         var triggers: [(id: String, at: Double)] = []
         for index in 0..<5 {
+            // The scenario's own timing (triggers five seconds apart), not a wait for an event.
             if index > 0 { try await Task.sleep(for: .seconds(5)) }
             let at = Date().timeIntervalSince1970
             triggers.append((try await fake.inject("trigger \(index): and then?"), at))

@@ -8,6 +8,7 @@ final class SlowResetStore: Store {
     let base: any Store
     let delay: Duration
     private let resets = Mutex(0)
+    private let running = Mutex(0)
 
     init(base: any Store, delay: Duration) {
         self.base = base
@@ -16,9 +17,14 @@ final class SlowResetStore: Store {
 
     /// How often `resetHistory` ran.
     var resetCount: Int { resets.withLock { $0 } }
+    /// How many `resetHistory` calls are under way.
+    var resetsRunning: Int { running.withLock { $0 } }
 
     func resetHistory(in channel: ChannelKey) async throws -> Int {
         resets.withLock { $0 += 1 }
+        running.withLock { $0 += 1 }
+        defer { running.withLock { $0 -= 1 } }
+        // The slow store itself (models a busy disk), not a wait for something to happen.
         try await Task.sleep(for: delay)
         return try await base.resetHistory(in: channel)
     }

@@ -53,9 +53,13 @@ import Testing
         try await eventually("registered after the failed SASL attempt") { platform.isRegistered }
         #expect(!platform.saslSucceeded)
         let watcher = try await Human.connect(port: server.port, nick: "watcher")
+        // One WHOIS at a time: each waits for its end (318), so the server's flood limit is never near.
         try await eventually("NickServ IDENTIFY logged the bot in") {
+            let ends = watcher.lines.filter { $0.contains(" 318 watcher aria ") }.count
             try? await watcher.send("WHOIS aria")
-            try? await Task.sleep(for: .milliseconds(300))
+            try await eventually("the end of WHOIS", timeout: .seconds(20)) {
+                watcher.lines.filter { $0.contains(" 318 watcher aria ") }.count > ends
+            }
             return watcher.lines.contains { $0.contains(" 330 watcher aria ariaacct ") }
         }
         task.cancel()

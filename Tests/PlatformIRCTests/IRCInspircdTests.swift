@@ -1,5 +1,5 @@
 import BridgeConfig
-import BridgeCore
+@testable import BridgeCore
 import Foundation
 import Logging
 import ModelClient
@@ -33,6 +33,7 @@ final class CountingModel: ChatModel, Sendable {
 struct RunningBridge {
     let platform: IRCPlatform<ContinuousClock>
     let store: SQLiteStore
+    let router: Router
     let task: Task<Void, Never>
 
     static func start(port: Int, model: any ChatModel, personas: [Persona] = [Persona(name: "aria", displayName: "Aria", character: "You are Aria.")],
@@ -50,7 +51,21 @@ struct RunningBridge {
                 group.addTask { try? await router.run() }
             }
         }
-        return RunningBridge(platform: platform, store: store, task: task)
+        return RunningBridge(platform: platform, store: store, router: router, task: task)
+    }
+
+    /// The recorded event before a "nothing else happened" check: `human` says a line nobody is asked to answer;
+    /// once it is in history the bridge has read and handled everything the server sent it before, and once no
+    /// reply runs either, one short settle.
+    func waitIdle(after human: Human) async throws {
+        let checkpoint = "checkpoint \(UUID().uuidString)"
+        try await human.send("PRIVMSG #test :\(checkpoint)")
+        let key = ChannelKey(platform: "irc", channelID: "#test")
+        try await eventually("the checkpoint line in history") {
+            try await store.recentMessages(in: key, limit: 100, after: nil).contains { $0.text == checkpoint }
+        }
+        try await eventually("no reply running") { await router.replies.isIdle }
+        try await settle()
     }
 
     func stop() async {
@@ -90,11 +105,12 @@ func expectPersonaSetRefused(for refused: Human, thenAllowedFor allowed: Human, 
         try await eventually("history holds both lines") {
             ((try? await bridge.store.recentMessages(in: key, limit: 10, after: nil)) ?? []).count >= 2
         }
-        // Time for the echo of our reply to come back and (wrongly) trigger, if it were going to.
-        try await Task.sleep(for: .seconds(2))
+        // The echo of our reply reaches the bot before alice's later checkpoint line does: once that is handled, the
+        // echo has been too, and would have (wrongly) triggered by then.
+        try await bridge.waitIdle(after: alice)
         #expect(model.count == 1, "the echoed reply must not be a new trigger")
         #expect(alice.lines.filter { $0.hasPrefix(":aria!") && $0.contains(" PRIVMSG #test ") }.count == 1)
-        let history = try await bridge.store.recentMessages(in: key, limit: 10, after: nil)
+        let history = try await bridge.store.recentMessages(in: key, limit: 10, after: nil).filter { !$0.text.hasPrefix("checkpoint ") }
         #expect(history.map(\.text) == ["aria: hello", "Hello alice, aria is here."])
         #expect(history.first?.speakerName == "alice")
         #expect(history.last?.personaName == "aria")
@@ -120,7 +136,8 @@ func expectPersonaSetRefused(for refused: Human, thenAllowedFor allowed: Human, 
         let model = CountingModel(reply: "I am here now.")
         let bridge = try RunningBridge.start(port: server.port, model: model)
         _ = try await alice.waitFor("aria joins #test") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
-        try await Task.sleep(for: .seconds(2))
+        // The replay comes with the JOIN, before alice's checkpoint line: once that is handled, so is the replay.
+        try await bridge.waitIdle(after: alice)
         #expect(model.count == 0, "the chathistory replay (old server-time, in a batch) must not trigger a reply")
         try await alice.send("PRIVMSG #test :aria: hello")
         _ = try await alice.waitFor("aria's reply") { $0.hasPrefix(":aria!") && $0.hasSuffix("PRIVMSG #test :I am here now.") }

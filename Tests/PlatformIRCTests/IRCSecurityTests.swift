@@ -1,5 +1,5 @@
 import BridgeConfig
-import BridgeCore
+@testable import BridgeCore
 import Foundation
 import Logging
 import ModelClient
@@ -32,6 +32,7 @@ final class ScriptedModel: ChatModel, Sendable {
 /// One bridge (IRC adapter + Router) with its own nick, persona and trigger settings.
 struct TriggeredBridge {
     let platform: IRCPlatform<ContinuousClock>
+    let router: Router
     let task: Task<Void, Never>
 
     static func start(port: Int, nick: String, persona: Persona, model: any ChatModel, trigger: TriggerSettings,
@@ -52,7 +53,7 @@ struct TriggeredBridge {
                 group.addTask { try? await router.run() }
             }
         }
-        return TriggeredBridge(platform: platform, task: task)
+        return TriggeredBridge(platform: platform, router: router, task: task)
     }
 
     func stop() async {
@@ -110,7 +111,7 @@ struct TriggeredBridge {
         _ = try await alice.waitFor("aria joins #test") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
         try await alice.send("PRIVMSG #test :rook, speak")
         _ = try await alice.waitFor("the second line") { $0.hasPrefix(":aria!") && $0.contains("second") }
-        try await Task.sleep(for: .milliseconds(500))
+        try await bridge.waitIdle(after: alice)
         let said = alice.lines.filter { $0.hasPrefix(":aria!") && $0.contains(" PRIVMSG #test ") }
         #expect(said.count >= 2, "\(said)")
         for line in said {
@@ -136,7 +137,7 @@ struct TriggeredBridge {
         // Then a PRIVMSG: once it is answered, the NOTICE and the CTCP flood (sent earlier) have all been handled.
         try await alice.send("PRIVMSG #test :aria: hello")
         _ = try await alice.waitFor("the reply") { $0.hasPrefix(":aria!") && $0.hasSuffix("PRIVMSG #test :Hello.") }
-        try await Task.sleep(for: .milliseconds(500))
+        try await bridge.waitIdle(after: alice)
         #expect(model.count == 1, "the NOTICE must not be answered")
         let versions = alice.lines.filter { $0.hasPrefix(":aria!") && $0.contains("\u{01}VERSION") }
         #expect(versions.count == 1, "\(versions.count) CTCP replies to one source within the interval")
@@ -165,8 +166,14 @@ struct TriggeredBridge {
         // Only aria is addressed; everything after is the two bots talking.
         try await alice.send("PRIVMSG #test :Aria, start a conversation with your friend")
         _ = try await alice.waitFor("rook answers aria") { $0.hasPrefix(":rook!") && $0.contains("Aria, I think") }
-        // Long enough for dozens of rounds if the cap did not hold (each round is a few milliseconds here).
-        try await Task.sleep(for: .seconds(3))
+        // The recorded event: neither bot has a reply running; a round takes a few milliseconds here, so if the cap
+        // did not hold, dozens of rounds would show within one short settle.
+        try await eventually("both bots idle") {
+            let ariaIdle = await aria.router.replies.isIdle
+            let rookIdle = await rook.router.replies.isIdle
+            return ariaIdle && rookIdle
+        }
+        try await settle(.milliseconds(500))
         let replies = ariaModel.count + rookModel.count
         #expect(replies <= trigger.maxBotTurns + 1, "\(replies) replies between two bots (aria \(ariaModel.count), rook \(rookModel.count))")
         await aria.stop()

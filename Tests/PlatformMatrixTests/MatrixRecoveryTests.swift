@@ -23,12 +23,16 @@ import Testing
 
         synapse.crash()
         // A second adapter that starts while the homeserver is down waits for it instead of giving up.
+        let starterLogs = LogCapture()
         let starter = MatrixPlatform(
             configuration: MatrixPlatformConfiguration(homeserverURL: synapse.url, userID: late.userID, password: late.password,
                                                        retryInitialDelay: .milliseconds(200), retryMaxDelay: .seconds(1)),
-            http: scene.http, store: try SQLiteStore.inMemory(), logger: Logger(label: "test.late"))
+            http: scene.http, store: try SQLiteStore.inMemory(), logger: starterLogs.logger(label: "test.late", level: .info))
         let starting = Task { try await starter.run() }
-        try await Task.sleep(for: .seconds(2))
+        // The recorded event: the late adapter has failed to log in and retried three times (it did not give up).
+        try await eventually("three login retries") {
+            starterLogs.lines.filter { $0.contains("login failed; retrying") }.count >= 3
+        }
         #expect(bot.failure.get() == nil)
         #expect(!starter.isReady)
         synapse = try await Synapse.start(port: port, directory: directory)

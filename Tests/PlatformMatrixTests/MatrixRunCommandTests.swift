@@ -63,8 +63,14 @@ import Testing
         try await eventually("the full echo text") {
             shownContent(try await alice.event(original.eventID!, in: room))?["body"]?.string == "You said: Aria, hello from the CLI"
         }
-        // Let the sync that carries the reply's own echo be stored, then kill the process outright.
-        try await Task.sleep(for: .seconds(1))
+        // The recorded event: a later line of alice's is in the store, so the sync that carried the reply's own echo
+        // (before it) has been handled too; then kill the process outright.
+        let store = dir.appendingPathComponent("state.sqlite").path
+        func stored(_ text: String) async throws -> Bool {
+            try await sqliteScalar(store, "SELECT count(*) FROM message WHERE text = '\(text)'") != "0"
+        }
+        try await alice.say("checkpoint one", in: room)
+        try await eventually("alice's checkpoint stored") { try await stored("checkpoint one") }
         first.stop()
 
         let whileDown = try await alice.say("Aria, did you restart?", in: room)
@@ -73,7 +79,10 @@ import Testing
         try await eventually("the message sent while the process was down is answered", timeout: .seconds(90)) {
             try await alice.messages(in: room).contains { $0.sender == botID && $0.inReplyTo == whileDown }
         }
-        try await Task.sleep(for: .seconds(2))
+        // The recorded event: a later line is stored (the restart has handled everything before it); one short settle.
+        try await alice.say("checkpoint two", in: room)
+        try await eventually("alice's second checkpoint stored") { try await stored("checkpoint two") }
+        try await settle()
         let replies = try await alice.messages(in: room).filter { $0.sender == botID && $0.replaces == nil }
         #expect(replies.filter { $0.inReplyTo == question }.count == 1, "the old message is not answered again")
         #expect(replies.count == 2)

@@ -1,5 +1,5 @@
 import BridgeConfig
-import BridgeCore
+@testable import BridgeCore
 import Foundation
 import HTTPTransport
 import Logging
@@ -116,8 +116,14 @@ final class RecordingModel: ChatModel, Sendable {
         // Only aria is addressed; everything after is the two bots talking.
         try await alice.say("Aria, start a conversation with your friend", in: room)
         try await eventually("rook answers aria") { !rookModel.requests.isEmpty }
-        // Long enough for many rounds if the cap did not hold.
-        try await Task.sleep(for: .seconds(5))
+        // The recorded event: neither bot has a reply running; if the cap did not hold, the next round would be
+        // under way within one short settle (a round is one sync and one model call here).
+        try await eventually("both bots idle") {
+            let ariaIdle = await aria.router.replies.isIdle
+            let rookIdle = await rook.router.replies.isIdle
+            return ariaIdle && rookIdle
+        }
+        try await settle(.seconds(1))
         let replies = ariaModel.requests.count + rookModel.requests.count
         #expect(replies <= trigger.maxBotTurns + 1, "\(replies) replies between two bots")
         await aria.stop()

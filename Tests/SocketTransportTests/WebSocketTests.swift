@@ -215,7 +215,9 @@ struct WebSocketTests {
         await #expect(throws: WebSocketError.self) {
             _ = try await WebSocket.connect(url: "http://example.invalid/", logger: testLogger)
         }
-        let port = try freeLoopbackPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let error = try await withTimeout(30, "refused") { () -> WebSocketError? in
             do {
                 _ = try await WebSocket.connect(url: "ws://127.0.0.1:\(port)/", logger: testLogger)

@@ -90,7 +90,9 @@ struct PostgresStoreTests {
 
     @Test("nothing listening gives cannotOpen promptly")
     func nothingListening() async throws {
-        let port = try freeLoopbackPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let configuration = try PostgresStoreConfiguration(url: "postgres://u@127.0.0.1:\(port)/db?sslmode=disable",
                                                            password: "p")
         let error = await #expect(throws: StorageError.self) { try await PostgresStore.open(configuration) }
