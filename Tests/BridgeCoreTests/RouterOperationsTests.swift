@@ -26,14 +26,19 @@ final class GatedModel: ChatModel, @unchecked Sendable {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: ModelEvent.self, throwing: Error.self)
         let feeder = Task {
             continuation.yield(.delta("part1 "))
-            while !Task.isCancelled {
-                if quick && isReleased {
+            if quick {
+                // Goes on once the test releases it (or ends when cancelled).
+                if (try? await eventually("the test's release", timeout: .seconds(3_600)) { self.isReleased }) != nil {
                     continuation.yield(.delta("part2"))
                     continuation.yield(.finish(.stop))
                     continuation.finish()
                     return
                 }
-                try? await Task.sleep(for: .milliseconds(20))
+            } else {
+                // Held open until cancelled: a stream that never yields ends its iteration on cancellation.
+                let (never, keep) = AsyncStream.makeStream(of: Void.self)
+                for await _ in never {}
+                withExtendedLifetime(keep) {}
             }
             continuation.finish(throwing: CancellationError())
         }

@@ -161,11 +161,9 @@ func operationsPort(of bridge: TestServer, timeout: Duration = .seconds(60)) asy
 /// The bridge's whole output once it has exited: the reader thread may still be draining the pipe, so wait for
 /// the `jsonl` adapter's last line (it prints `closed` after every send and edit).
 func finalOutput(of bridge: TestServer) async throws -> String {
-    for _ in 0..<250 {
-        let output = bridge.output
-        if output.contains("{\"op\":\"closed\"}") { return output }
-        try await Task.sleep(for: .milliseconds(20))
-    }
+    do {
+        try await eventually("the adapter's last line", timeout: .seconds(5)) { bridge.output.contains("{\"op\":\"closed\"}") }
+    } catch is TestServerError {}
     return bridge.output
 }
 

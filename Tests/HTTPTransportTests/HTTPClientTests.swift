@@ -49,13 +49,13 @@ func expectHTTPError(
 
 /// Polls `url` until its body equals `expected` or 10 s pass; returns the last body.
 func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async throws -> String {
-    let deadline = ContinuousClock.now + .seconds(10)
     var last = ""
-    while ContinuousClock.now < deadline {
-        last = try await fetchText(client, url).1
-        if last == expected { return last }
-        try await Task.sleep(for: .milliseconds(25))
-    }
+    do {
+        try await eventually("\(url) to say \(expected)", timeout: .seconds(10)) {
+            last = try await fetchText(client, url).1
+            return last == expected
+        }
+    } catch is TestServerError {}
     return last
 }
 
@@ -296,16 +296,16 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
             #expect(outcomes.count == count)
             #expect(outcomes.allSatisfy { $0 == "dropped" || $0 == "cancelled" }, "\(outcomes)")
             // Every stream that reached the server gets closed: no transfer lingers in the driver.
-            let deadline = ContinuousClock.now + .seconds(15)
             var open: [Int] = []
-            repeat {
-                open = []
-                for index in 0..<count where try await fetchText(client, "\(base)/stream-state?id=r\(index)").1 == "open" {
-                    open.append(index)
+            do {
+                try await eventually("every stream closed on the server", timeout: .seconds(15)) {
+                    open = []
+                    for index in 0..<count where try await fetchText(client, "\(base)/stream-state?id=r\(index)").1 == "open" {
+                        open.append(index)
+                    }
+                    return open.isEmpty
                 }
-                if open.isEmpty { break }
-                try await Task.sleep(for: .milliseconds(50))
-            } while ContinuousClock.now < deadline
+            } catch is TestServerError {}
             #expect(open.isEmpty, "streams still open on the server: \(open)")
             #expect(try await fetchText(client, "\(base)/bytes?n=3") == (200, "xxx"))
         }
@@ -368,6 +368,7 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
                     // Read slowly so the failure lands while chunks are still buffered.
                     for try await chunk in response.body {
                         received += chunk.count
+                        // The slow consumer this test models, not a wait for an event.
                         try await Task.sleep(for: .milliseconds(1))
                     }
                 }
@@ -402,6 +403,7 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
                 #expect(chunk.allSatisfy { $0 == UInt8(ascii: "x") })
                 total += chunk.count
                 chunks += 1
+                // The slow consumer this test models, not a wait for an event.
                 if chunks % 16 == 0 { try await Task.sleep(for: .milliseconds(2)) }
             }
             #expect(total == size)
@@ -419,6 +421,8 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
             var total = try #require(try await iterator.next()).count
             // Without backpressure curl would swallow 64 MiB on loopback at once; paused, the
             // kernel's few MiB of socket buffers fill and the server's writes block.
+            // Samples a steady state (the consumer does not read for half a second, the server stays blocked), so
+            // these pauses are the scenario, not a wait for an event.
             for _ in 0..<10 {
                 #expect(try await fetchText(client, "\(base)/stream-state?id=b1").1 == "sending")
                 try await Task.sleep(for: .milliseconds(50))

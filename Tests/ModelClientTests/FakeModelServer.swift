@@ -56,12 +56,14 @@ final class FakeModelServer: Sendable {
     func waitForRequests(
         timeout: Duration = .seconds(10), _ condition: ([[String: Any]]) -> Bool
     ) async throws -> [[String: Any]] {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let list = try await requests()
-            if condition(list) || ContinuousClock.now > deadline { return list }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        var list: [[String: Any]] = []
+        do {
+            try await eventually("the recorded requests", timeout: timeout) {
+                list = try await requests()
+                return condition(list)
+            }
+        } catch is TestServerError {}
+        return list
     }
 
     private func control(_ method: String, _ path: String, _ payload: Any?) async throws -> Any {

@@ -184,8 +184,7 @@ import Testing
                 if case .delta = event { received.withLock { $0 += 1 } }
             }
         }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while received.withLock({ $0 }) < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        try? await eventually("three deltas", timeout: .seconds(10)) { received.withLock { $0 } >= 3 }
         consumer.cancel()
         _ = await consumer.result
         let recorded = try await fake.waitForRequests { ($0.first?["client_closed"] as? Bool) == true }

@@ -219,6 +219,8 @@ public final class PostgresTestServer: Sendable {
         if let text = try? String(contentsOfFile: directory + "/data/postmaster.pid", encoding: .utf8),
            let line = text.split(separator: "\n").first, let pid = pid_t(line.trimmingCharacters(in: .whitespaces)) {
             kill(pid, SIGQUIT)
+            // Waits for the postmaster's exit, at most 5 s; `stop()` is synchronous (it runs from `defer`), so the
+            // async polling helper cannot be used here.
             for _ in 0..<50 where kill(pid, 0) == 0 {
                 usleep(100_000)
             }

@@ -264,14 +264,8 @@ public final class TestServer: @unchecked Sendable {
     /// `waitForExit`, without giving up after 2 s), then returns the exit code (128+N for signal N)
     /// and the complete output.
     public func waitForCompleteOutput(timeout: Duration = .seconds(30)) async throws -> (status: Int32, output: String) {
-        let deadline = ContinuousClock.now + timeout
         let status = try await waitForExit(timeout: timeout)
-        while !isOutputClosed {
-            if ContinuousClock.now >= deadline {
-                throw TestServerError("\(commandLine) exited but its output did not end within \(timeout)")
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await eventually("the end of \(commandLine)'s output (it has exited)", timeout: timeout) { isOutputClosed }
         return (status, output)
     }
 
@@ -299,20 +293,15 @@ public final class TestServer: @unchecked Sendable {
 
     /// Waits for the child to exit by itself and returns its exit code (128+N for signal N).
     public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while isRunning {
-            if ContinuousClock.now >= deadline {
-                throw TestServerError("\(commandLine) did not exit within \(timeout). Output:\n\(output)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await eventually("\(commandLine) to exit", timeout: timeout, detail: { "Output:\n\(self.output)" }) { !isRunning }
         guard let status = recordedExitStatus() else {
             throw TestServerError("\(commandLine) was stopped, not exited")
         }
         // The child has exited, but the reader may not have drained its last output yet. A grandchild
-        // can hold the pipe open, so wait a bounded time.
-        let drained = ContinuousClock.now + .seconds(2)
-        while !isOutputClosed, ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(5)) }
+        // can hold the pipe open, so wait a bounded time (and go on without the rest after it).
+        do {
+            try await eventually("the end of the output", timeout: .seconds(2)) { isOutputClosed }
+        } catch is TestServerError {}
         return status
     }
 
@@ -326,27 +315,24 @@ public final class TestServer: @unchecked Sendable {
     /// Fails with the child's output if it exits first or the deadline passes.
     @discardableResult
     public func waitForOutput(_ marker: String, timeout: Duration = .seconds(30)) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        let (text, printed) = try await eventuallyValue("\(commandLine) to print '\(marker)'", timeout: timeout,
+                                                        detail: { "Output:\n\(self.output)" }) { () -> (String, Bool)? in
             let text = output
-            if text.contains(marker) { return text }
-            if !isRunning {
-                throw TestServerError("\(commandLine) exited before printing '\(marker)'. Output:\n\(text)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+            if text.contains(marker) { return (text, true) }
+            return isRunning ? nil : (text, false)
         }
-        throw TestServerError("\(commandLine) did not print '\(marker)' within \(timeout). Output:\n\(output)")
+        guard printed else { throw TestServerError("\(commandLine) exited before printing '\(marker)'. Output:\n\(text)") }
+        return text
     }
 
     /// Waits until a TCP connect to 127.0.0.1:`port` succeeds.
     public func waitForPort(_ port: Int, timeout: Duration = .seconds(30)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if canConnect(port: port) { return }
-            if !isRunning { throw TestServerError("\(commandLine) exited before listening on \(port). Output:\n\(output)") }
-            try await Task.sleep(for: .milliseconds(20))
+        let listening = try await eventuallyValue("\(commandLine) to listen on \(port)", timeout: timeout,
+                                                  detail: { "Output:\n\(self.output)" }) { () -> Bool? in
+            if canConnect(port: port) { return true }
+            return isRunning ? nil : false
         }
-        throw TestServerError("\(commandLine) did not listen on \(port) within \(timeout). Output:\n\(output)")
+        guard listening else { throw TestServerError("\(commandLine) exited before listening on \(port). Output:\n\(output)") }
     }
 
     /// Kills the child (and its process group) with SIGKILL and reaps it.
@@ -397,7 +383,8 @@ public func retryingOnBindError<T>(attempts: Int = 10, _ attempt: (_ number: Int
             return try await attempt(number)
         } catch let error as PortInUseError {
             if number >= attempts { throw TestServerError("no free port after \(attempts) attempts; last: \(error)") }
-            // A port taken by a server that is being restarted on it frees up shortly.
+            // Backoff between attempts (not a wait for an event): a port taken by a server that is being restarted
+            // on it frees up shortly.
             try await Task.sleep(for: .milliseconds(50 * number))
         }
     }

