@@ -36,7 +36,8 @@ import SocketTransport
         }
         for failure in 1...3 {
             #expect(readyz().0 == 200, "still ready before deadline failure \(failure)")
-            // A call that does not answer in time overruns its deadline (it ends when the deadline cancels it).
+            // A call that does not answer in time overruns its deadline (it ends when the deadline cancels it): the
+            // long sleep is the stuck store, which the deadline cuts short.
             await #expect(throws: StorageError.self) { try await store.run("stuck") { _ in try? await Task.sleep(for: .seconds(600)) } }
         }
         let (status, body) = readyz()

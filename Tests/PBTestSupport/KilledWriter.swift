@@ -23,6 +23,7 @@ public struct KilledWriter: Sendable {
         defer { worker.stop() }
         let firstID = mode == "flood" ? "f" : "w0-"
         try await worker.waitForOutput("committed \(firstID)\(minimumCommits - 1)\n", timeout: .seconds(300))
+        // A random kill point (the point of the test), not a wait for an event.
         try await Task.sleep(for: .milliseconds(Int.random(in: 0...200)))
         kill(worker.pid, SIGKILL)
         let (status, output) = try await worker.waitForCompleteOutput(timeout: .seconds(60))

@@ -56,6 +56,7 @@ public final class SlowStore: Store {
     public func insert(contentsOf messages: [StoredMessage]) async throws -> [InsertResult] {
         try await writing {
             await waitWhileHeld()
+            // The slow disk this fake models, not a wait for an event.
             try await Task.sleep(for: batchDelay)
             return try await base.insert(contentsOf: messages)
         }

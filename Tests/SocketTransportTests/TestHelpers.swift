@@ -20,6 +20,7 @@ func withTimeout<T: Sendable>(
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {
+            // The deadline itself (it races `body`), not a wait for an event.
             try await Task.sleep(for: .seconds(seconds))
             throw TimedOut(what: what)
         }

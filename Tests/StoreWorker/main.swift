@@ -85,6 +85,8 @@ do {
     case "claim":
         guard arguments.count == 5, let count = Int(arguments[3]) else { exit(2) }
         say("READY")
+        // The start barrier shared with the other worker processes (a file the test creates); this executable does
+        // not link PBTestSupport's polling helper.
         while !FileManager.default.fileExists(atPath: arguments[4]) { try await Task.sleep(for: .milliseconds(5)) }
         var wins = 0
         for index in (0..<count).shuffled() where try await store.claimAnswer(channel: channel, messageID: "m\(index)") {

@@ -67,7 +67,8 @@ enum StreamingBenchmark {
         lateness = []
         share = SlotShare()
         for round in 0..<5 {
-            // Each round starts from idle channels: the previous round's windows have run out.
+            // Each round starts from idle channels: the previous round's windows have run out. (The benchmark's
+            // scenario timing, the fake's 5-s windows; benchmarks do not link the tests' polling helper.)
             try await Task.sleep(for: .milliseconds(5_500))
             try await control.clear()
             let start = model.count
@@ -84,6 +85,7 @@ enum StreamingBenchmark {
         var tooMany = 0
         var complete = 0
         for round in 0..<2 {
+            // Scenario timing: the previous round's 5-s windows run out first.
             try await Task.sleep(for: .milliseconds(5_500))
             try await control.clear()
             let start = model.count
@@ -101,7 +103,7 @@ enum StreamingBenchmark {
         report("15 streams in 5 channels", lateness, share: share, goal: "p99 ≤ 2.5 s, 0 × 429, 15/15 complete",
                extra: String(format: "%d × 429, %d/30 complete", tooMany, complete))
 
-        // Five triggers 5 s apart in one channel: trigger → first message.
+        // Five triggers 5 s apart in one channel: trigger → first message. (Scenario timing, as above.)
         try await Task.sleep(for: .milliseconds(5_500))
         try await control.clear()
         let start = model.count
@@ -218,6 +220,7 @@ final class BenchModel: ChatModel, Sendable {
             var next = clock.now
             var rest = Substring(text)
             while !rest.isEmpty {
+                // The model's token pacing (what the fake models).
                 try? await clock.sleep(until: next)
                 next += .milliseconds(20)
                 if rest.count <= 4 { self.replies.withLock { $0[index].lastToken = Date().timeIntervalSince1970 } }

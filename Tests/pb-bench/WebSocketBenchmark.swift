@@ -34,6 +34,7 @@ enum WebSocketBenchmark {
                     try await sink.send(text: payload)
                     break
                 } catch let error as WebSocketError where error.code == .sendQueueFull {
+                    // Backoff while the send queue is full (the load generator's pacing).
                     try await Task.sleep(for: .milliseconds(1))
                 }
             }
