@@ -157,7 +157,7 @@ extension DiscordAdapterTests {
         await bridge.stop()
     }
 
-    @Test func zombieConnectionIsClosedAndResumedWithinTwoIntervals() async throws {
+    @Test func zombieConnectionIsClosedAtTheFirstMissedAckAndResumed() async throws {
         let interval = 1500
         let fake = try await FakeDiscord.start(config: ["heartbeat_interval_ms": interval])
         defer { fake.stop() }
@@ -180,7 +180,12 @@ extension DiscordAdapterTests {
         let resumed = frames.first { $0["t"].string == "RESUMED" }
         let elapsed = (resumed?["monotonic"].double ?? 1e9) - (missed?["monotonic"].double ?? 0)
         print("zombie: missed heartbeat to RESUMED in \(elapsed) s (interval \(Double(interval) / 1000) s)")
-        #expect(elapsed <= 2 * Double(interval) / 1000, "resumed within two heartbeat intervals")
+        // The rule, from the recorded frames: the zombie is closed at the first heartbeat that finds the previous one
+        // unacknowledged, so exactly one heartbeat goes out without an ACK (load cannot change that count).
+        let unacknowledged = onZombie.filter { $0["dir"].string == "in" && $0["op"].int == 1 && ($0["monotonic"].double ?? 0) > lastAck }
+        #expect(unacknowledged.count == 1, "heartbeats sent after the last ACK: \(unacknowledged.count)")
+        // Real time end to end, with a margin for a loaded machine: one interval to notice, then reconnect and resume.
+        #expect(elapsed <= 3 * Double(interval) / 1000, "resumed within three heartbeat intervals")
         await bridge.stop()
     }
 
