@@ -328,6 +328,30 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
         }
     }
 
+    /// The cause of `cancellationsAtRandomPointsLeakNoTransfer`'s failures in the parallel run: libcurl opens its
+    /// sockets without close-on-exec, so a test server another suite started meanwhile inherited them, and a
+    /// transfer this process cancelled (and closed) stayed open on the wire for as long as that child lived.
+    /// `TestServer` now gives its children standard input, output and error only.
+    @Test func aChildStartedDuringATransferDoesNotKeepItOpenAfterItIsDropped() async throws {
+        try await withHTTPServer { _, port in
+            let client = HTTPClient()
+            defer { client.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+            let response = try await client.execute(HTTPRequest(url: "\(base)/stream?id=inherit"))
+            var iterator = response.body.makeAsyncIterator()
+            #expect(try await iterator.next() != nil)
+            // A long-lived child started while the transfer's socket is open, as another suite's server would be.
+            let child = try TestServer(executable: "/bin/sh", arguments: ["-c", "ls -l /proc/self/fd; echo LISTED; exec sleep 60"])
+            defer { child.stop() }
+            let listing = try await child.waitForOutput("LISTED")
+            #expect(!listing.contains("socket:"), "the child inherited sockets:\n\(listing)")
+            _ = consume iterator
+            _ = consume response
+            #expect(try await waitForText(client, "\(base)/stream-state?id=inherit", "closed") == "closed")
+            #expect(child.isRunning, "the child was alive all along")
+        }
+    }
+
     @Test func selfSignedTLSIsRefusedByDefaultAndAcceptedWithItsCA() async throws {
         try await withHTTPServer(["--tls"]) { _, port in
             let url = "https://127.0.0.1:\(port)/echo"

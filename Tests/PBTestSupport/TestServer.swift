@@ -147,6 +147,19 @@ func withLoopbackSocket<T>(port: Int, _ body: (Int32, UnsafePointer<sockaddr>) t
     }
 }
 
+/// Adds "close every descriptor from 3 up" to `actions`: glibc's `posix_spawn_file_actions_addclosefrom_np`
+/// (2.34+, looked up at run time because the Swift Glibc module does not import GNU extensions), else a close for
+/// each descriptor open now.
+func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
+        let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
+        if closeFrom(&actions, 3) == 0 { return }
+    }
+    let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    for fd in open.compactMap(Int32.init) where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+}
+
 /// A child process started for a test (a Python fake, ngIRCd, Synapse, ...).
 ///
 /// Spawned with `posix_spawn` and an empty signal mask, because Foundation's `Process`
@@ -186,6 +199,11 @@ public final class TestServer: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
         posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // The child gets standard input, output and error only. Without this it inherits every descriptor the test
+        // process has open without close-on-exec, and libcurl opens its sockets without it: a server started by one
+        // suite kept another suite's cancelled HTTP transfers open (the socket closed in this process, its copy in
+        // the child did not), and held other servers' output pipes open past their exit.
+        closeInheritedDescriptors(&actions)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
