@@ -279,9 +279,14 @@ enum PlatformOnlineCheck {
             }
             return findings
         } catch {
-            let fix: String = switch (error.code, error.command) {
+            // ngIRCd refuses a bad PASS with only `ERROR :Access denied: Bad password?`, no 464.
+            let aboutPassword = error.command == "464" || (error.code == .refused && error.message.lowercased().contains("password"))
+            let fix: String = switch (error.code, aboutPassword ? "464" : error.command) {
             case (.connect, _): "check host, port and tls in [platforms.irc] (TLS is usually port 6697, plain 6667)"
-            case (_, "464"?): "set server_password = \"${IRC_SERVER_PASSWORD}\" to the server's password (and export it)"
+            case (_, "464"?):
+                configuration.platforms[p]?.secret("server_password").map {
+                    "the server refused the password: correct server_password (read from \($0.source))"
+                } ?? "the server needs a password: set server_password = \"${IRC_SERVER_PASSWORD}\" and export it"
             case (_, "465"?): "this address is banned on the network; ask its operators"
             case (_, "432"?): "pick a nick the server accepts (letters, digits, -_[]\\`^{}|)"
             case (_, "904"?), (_, "905"?): "check sasl_account and sasl_password"

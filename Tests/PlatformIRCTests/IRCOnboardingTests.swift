@@ -58,7 +58,7 @@ import Testing
 
         let bad = try await bot.command(["check", "--online", "--config", bot.config], environment: ["PB_IRC_PASS": "wrong"])
         #expect(bad.code == 1, "\(bad.output)")
-        #expect(bad.output.contains("irc: error: IRC registration failed") && bad.output.contains("fix: set server_password"),
+        #expect(bad.output.contains("irc: error: IRC registration failed") && bad.output.contains("fix: the server refused the password: correct server_password (read from env PB_IRC_PASS)"),
                 "\(bad.output)")
         #expect(!bad.output.contains("letmein") && !bad.output.contains("wrong\n"))
 
