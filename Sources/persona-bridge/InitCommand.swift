@@ -191,7 +191,7 @@ struct InitCommand: AsyncParsableCommand {
     static func channelPrompt(_ platform: StarterConfig.Platform) -> String {
         switch platform {
         case .discord: "Discord channel id (Developer Mode → right-click the channel → Copy Channel ID)"
-        case .matrix: "Matrix room id (!…:server)"
+        case .matrix: "Matrix room id (starts with !; Element: Room settings → Advanced)"
         case .irc: "IRC channel (#name)"
         }
     }

@@ -1,3 +1,4 @@
+import BridgeConfig
 import Foundation
 
 /// What `init` writes: one platform, one persona, one channel, with the secrets named by variable, never stored.
@@ -70,37 +71,18 @@ struct StarterConfig: Hashable, Sendable {
             return !channel.isEmpty && channel.allSatisfy(\.isASCII) && channel.allSatisfy(\.isNumber) ? nil
                 : "a Discord channel id is a number such as 123456789012345678 (Developer Mode → right-click the channel → Copy Channel ID)"
         case .matrix:
-            return channel.hasPrefix("!") && channel.contains(":") ? nil
-                : "a Matrix room id looks like !abcdefgh:example.org (Element: Room settings → Advanced → Internal room ID)"
+            // Room version 12 ids have no `:server` part (`!hash`); older ones do.
+            return channel.hasPrefix("!") && channel.count > 1 && !channel.contains(where: \.isWhitespace) ? nil
+                : "a Matrix room id starts with ! (e.g. !abcdefgh:example.org; Element: Room settings → Advanced → Internal room ID)"
         case .irc:
             return channel.first.map { "#&+!".contains($0) } == true && !channel.contains(where: { " ,\u{07}".contains($0) }) ? nil
                 : "an IRC channel starts with # (e.g. #tavern) and has no spaces or commas"
         }
     }
 
-    /// A TOML string literal.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += String(format: "\\u%04X", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
     /// The config file's text.
     func render() -> String {
-        let q = Self.quoted
+        let q = Persona.quoted
         var lines: [String] = [
             "# PersonaBridge on \(platform.rawValue), written by `persona-bridge init`. Every key is described in Bots/README.md.",
             "# Secrets are read from the environment, never from this file:",
