@@ -64,11 +64,11 @@ struct DiscordInviteCommand: AsyncParsableCommand {
             source = "GET /oauth2/applications/@me with the bot token"
         }
         let invite = DiscordInvite(applicationID: applicationID, useWebhooks: settings.useWebhooks)
-        print(Self.render(invite, applicationSource: source))
+        print(Self.render(invite, applicationSource: source, messageContent: settings.gateway.intents.contains(.messageContent)))
     }
 
     /// The link and one line per scope and permission.
-    static func render(_ invite: DiscordInvite, applicationSource: String) -> String {
+    static func render(_ invite: DiscordInvite, applicationSource: String, messageContent: Bool) -> String {
         var lines = [
             "Open this link as someone with Manage Server on your Discord server, pick the server, and authorise:",
             "",
@@ -84,8 +84,10 @@ struct DiscordInviteCommand: AsyncParsableCommand {
         for permission in invite.permissions {
             lines.append("  " + permission.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + permission.reason)
         }
-        lines.append("")
-        lines.append("Before inviting: Developer Portal → your application → Bot → Privileged Gateway Intents → enable Message Content.")
+        if messageContent {
+            lines.append("")
+            lines.append("Before running: Developer Portal → your application → Bot → Privileged Gateway Intents → enable Message Content.")
+        }
         return lines.joined(separator: "\n")
     }
 }

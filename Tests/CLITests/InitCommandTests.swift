@@ -1,5 +1,6 @@
 import Foundation
 import PBTestSupport
+@testable import persona_bridge
 import Testing
 
 /// `persona-bridge init` and the shipped example configs, offline.
@@ -139,5 +140,20 @@ import Testing
         #expect(written.contains("channel = \"123456789012345678\"") && written.contains("personas = [\"marta\"]"), "\(written)")
         let (checkCode, check) = try await CLI.run(["check", "--config", out], environment: ["DISCORD_TOKEN": "t", "OPENROUTER_API_KEY": "k"])
         #expect(checkCode == 0, "\(check)")
+    }
+}
+
+/// `StarterConfig`'s pure helpers.
+@Suite struct StarterConfigTests {
+    @Test func personasDirIsWrittenRelativeToTheConfig() {
+        #expect(StarterConfig.relativePath(from: "/srv/bots", to: "/srv/bots/personas") == "personas")
+        #expect(StarterConfig.relativePath(from: "/srv/bots/discord", to: "/srv/repo/Bots/personas") == "../../repo/Bots/personas")
+        #expect(StarterConfig.relativePath(from: "/tmp/x", to: "/srv/personas") == "/srv/personas")
+    }
+
+    @Test func variableNamesAreNamesNotSecrets() {
+        #expect(StarterConfig.isVariableName("DISCORD_TOKEN") && StarterConfig.isVariableName("_x1"))
+        #expect(!StarterConfig.isVariableName("MTIz.NDU2.Nzg5") && !StarterConfig.isVariableName("1ABC")
+                    && !StarterConfig.isVariableName("syt_abc-def") && !StarterConfig.isVariableName(""))
     }
 }
