@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTransport
+import Logging
 import PBTestSupport
 @testable import PlatformMatrix
 import Testing
@@ -39,6 +40,23 @@ import Testing
         #expect(bad.code == 1, "\(bad.output)")
         #expect(bad.output.contains("matrix: error: the homeserver refused the password login") && bad.output.contains("fix:"),
                 "\(bad.output)")
+
+        // An access token instead of the password: whoami, good and bad.
+        let tokenClient = MatrixClient(homeserver: synapse.url, http: http, logger: Logger(label: "test"))
+        let token = try await tokenClient.login(user: botID, password: users["bot"]!.password, deviceID: nil, deviceName: "token test").accessToken
+        let tokenBot = try await Onboarding.initialise([
+            "--platform", "matrix", "--persona", "marta", "--channel", room, "--homeserver", synapse.url,
+            "--user-id", botID, "--matrix-login", "token", "--secret-env", "PB_MATRIX_TOKEN",
+        ], modelPort: model.port, prefix: "pb-matrix-onboarding-token")
+        defer { tokenBot.remove() }
+        let withToken = try await tokenBot.command(["check", "--online", "--config", tokenBot.config], environment: ["PB_MATRIX_TOKEN": token])
+        #expect(withToken.code == 0 && withToken.output.contains("matrix: ok: the access token from env PB_MATRIX_TOKEN is valid for \(botID)"),
+                "\(withToken.output)")
+        let badToken = try await tokenBot.command(["check", "--online", "--config", tokenBot.config],
+                                                  environment: ["PB_MATRIX_TOKEN": "syt_not_a_token"])
+        #expect(badToken.code == 1 && badToken.output.contains("matrix: error: the homeserver refused the access token")
+                    && badToken.output.contains("fix: log in as the bot"), "\(badToken.output)")
+        #expect(!withToken.output.contains(token))
 
         // A room nobody invited the bot to: named, with the fix.
         let other = try await alice.createRoom(name: "Elsewhere", invite: [])
