@@ -28,7 +28,7 @@ public struct DiscordInvite: Hashable, Sendable {
             Permission(bits: .viewChannel, name: "View Channel", reason: "see the bound channels and the messages posted there"),
             Permission(bits: .sendMessages, name: "Send Messages", reason: "post the personas' replies and stream them by editing"),
             Permission(bits: .sendMessagesInThreads, name: "Send Messages in Threads",
-                       reason: "answer in threads that are bound or that start under a bound channel"),
+                       reason: "answer in threads bound in [[channels]]"),
             Permission(bits: .readMessageHistory, name: "Read Message History",
                        reason: "reply to a message, and answer what was said while the bridge was down (catch-up)"),
         ]

@@ -88,7 +88,7 @@ struct StarterConfig: Hashable, Sendable {
             "# Secrets are read from the environment, never from this file:",
             "#   export \(modelKeyVariable)=…" + (secretVariable.map { "   export \($0)=…" } ?? "")
                 + (ircServerPasswordVariable.map { "   export \($0)=…" } ?? ""),
-            "# Then: persona-bridge check --online --config THIS_FILE, and persona-bridge run --config THIS_FILE.",
+            "# Then: persona-bridge check --online --config FILE, then persona-bridge run --config FILE (FILE = this file).",
             "",
             "personas_dir = \(q(personasDirectory))",
             "",
