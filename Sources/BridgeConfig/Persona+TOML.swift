@@ -37,8 +37,8 @@ extension Persona {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// A TOML basic string.
-    static func quoted(_ text: String) -> String {
+    /// A TOML basic string (`init` writes config values with it too).
+    public static func quoted(_ text: String) -> String {
         "\"" + escape(text, keepNewlines: false) + "\""
     }
 

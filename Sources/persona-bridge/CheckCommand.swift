@@ -13,7 +13,9 @@ struct CheckCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Flag(help: "Also send one tiny streamed request with the configured provider, key and model.")
+    @Flag(help: ArgumentHelp(
+        "Also try every enabled platform and the model: tokens, intents, channels, permissions, then one tiny streamed model request.",
+        discussion: "Read-only: no chat message is sent. Each problem is printed with its fix."))
     var online = false
 
     func run() async throws {
@@ -60,7 +62,14 @@ struct CheckCommand: AsyncParsableCommand {
                 + "\(configuration.channels.count) channel binding\(configuration.channels.count == 1 ? "" : "s"), "
                 + "platforms: \(configuration.enabledPlatforms.joined(separator: ", ")).")
         if online {
-            try await OnlineCheck.run(settings: configuration.model, logger: logger)
+            let findings = await PlatformOnlineCheck.run(configuration, configPath: options.config, logger: logger)
+            findings.forEach { print($0.line) }
+            var failed = findings.contains { $0.level == .error }
+            do { try await OnlineCheck.run(settings: configuration.model, logger: logger) } catch { failed = true }
+            if failed {
+                print("\(options.config): the online check found problems (each line above names its fix); nothing was started.")
+                throw ExitCode(1)
+            }
         }
     }
 }

@@ -330,6 +330,10 @@ def identify(srv, conn, d):
     if intents & cfg["disallowed_intents"]:
         conn.close(4014, "Disallowed intent(s).")
         return
+    if intents & W.MESSAGE_CONTENT and not cfg["application_flags"] & W.APP_FLAGS_MESSAGE_CONTENT:
+        # Discord refuses the privileged intent unless the Developer Portal switch (an application flag) is on.
+        conn.close(4014, "Disallowed intent(s).")
+        return
     shard = d.get("shard", [0, 1])
     if (not isinstance(shard, list) or len(shard) != 2 or not all(isinstance(x, int) for x in shard)
             or shard[1] < 1 or not 0 <= shard[0] < shard[1]):

@@ -326,12 +326,15 @@ def h_me(srv, method, groups, query, body, interaction):
 
 
 def h_app_me(srv, method, groups, query, body, interaction):
-    return 200, {"id": W.BOT_ID, "name": "PersonaBridge", "bot_public": False, "flags": 0,
+    return 200, {"id": W.BOT_ID, "name": "PersonaBridge", "bot_public": False, "flags": srv.cfg["application_flags"],
                  "bot": srv.users[W.BOT_ID], "owner": srv.users[W.OWNER_ID], "description": "", "icon": None}
 
 
 def h_get_channel(srv, method, groups, query, body, interaction):
-    return 200, channel_or_404(srv, groups[0])[1]
+    guild, channel = channel_or_404(srv, groups[0])
+    if guild is not None and not W.channel_permissions(guild, channel, W.BOT_ID) & W.VIEW_CHANNEL:
+        raise Fail(403, 50001, "Missing Access")
+    return 200, channel
 
 
 def h_list_messages(srv, method, groups, query, body, interaction):

@@ -26,8 +26,11 @@ REST (prefix cfg api_prefix, default /api/v10). Every API request needs User-Age
 (invalid JSON → 400 code 50109). Errors are Discord-shaped: {"message", "code"[, "errors"]}.
   GET    /gateway, /gateway/bot      url = ws://127.0.0.1:N (no query; append ?v=10&encoding=json[&compress=zlib-stream]),
                                      shards (cfg shards), session_start_limit {total, remaining, reset_after, max_concurrency}
-  GET    /users/@me, /applications/@me, /oauth2/applications/@me
-  GET    /channels/{c}                                   404 code 10003 for unknown channels
+  GET    /users/@me, /applications/@me, /oauth2/applications/@me   the bot user; the application with "flags" =
+         cfg application_flags (default GATEWAY_MESSAGE_CONTENT_LIMITED 1<<19; without 1<<18 or 1<<19 an
+         IDENTIFY asking for MESSAGE_CONTENT is closed 4014, as Discord does when the portal switch is off)
+  GET    /channels/{c}                                   404 code 10003 for unknown channels; 403 50001 when the bot
+         lacks VIEW_CHANNEL there; threads carry parent_id, channels permission_overwrites
   GET    /channels/{c}/messages?after=&before=&limit=    1..100 (default 50), newest first (like Discord)
   POST   /channels/{c}/messages                          content ≤ 2000 characters, counted as Unicode code points
          (else 400 code 50035 errors.content),
@@ -87,7 +90,7 @@ GATEWAY (websocket on any path outside the API prefix and /_control/, e.g. "/", 
   heartbeat → close 4009 (session invalidated).
   IDENTIFY op 2 {token (bare, == cfg token, else 4004), properties {os, browser, device} (else 4002),
   intents int (missing/unknown bits → 4013; any bit of cfg disallowed_intents, default GUILD_MEMBERS|
-  GUILD_PRESENCES = 258 → 4014), shard [id, count] optional (0 ≤ id < count else 4010; count < cfg
+  GUILD_PRESENCES = 258, or MESSAGE_CONTENT without its application flag → 4014), shard [id, count] optional (0 ≤ id < count else 4010; count < cfg
   required_shards → 4011)}. Identify faster than cfg identify_interval_s (0 = off) per shard_id %
   max_concurrency bucket → op 9 d=false. Then dispatch READY {v, user, guilds (unavailable), session_id,
   resume_gateway_url (cfg resume_url, default ws://127.0.0.1:N/resume), shard, application} and one
@@ -112,7 +115,7 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
   POST /_control/clear                  clears only recordings and counters (requests, frames, stats)
   GET  /_control/config                 current config;  POST /_control/config {key: value...} merges, returns it.
         keys: token, api_prefix, heartbeat_interval_ms, heartbeat_grace_ms (null = max(interval, 2000)), ack_heartbeats
-        (default for NEW connections), disallowed_intents, send_limit, send_window_s, max_payload_bytes,
+        (default for NEW connections), disallowed_intents, application_flags, send_limit, send_window_s, max_payload_bytes,
         shards, max_concurrency, session_start_total, identify_interval_s, required_shards, resume_timeout_s,
         gateway_url, resume_url, interaction_timeout_s, followup_timeout_s, require_allowed_mentions (400 when
         absent), require_user_agent, echo_own_messages, max_webhooks_per_channel, split_frames (n > 1: every
@@ -215,6 +218,7 @@ def default_config():
         "token": "fake-bot-token", "api_prefix": "/api/v10",
         "heartbeat_interval_ms": 1000, "heartbeat_grace_ms": None, "ack_heartbeats": True,
         "disallowed_intents": W.GUILD_MEMBERS | W.GUILD_PRESENCES,
+        "application_flags": W.GATEWAY_MESSAGE_CONTENT_LIMITED,
         "send_limit": 120, "send_window_s": 60.0, "max_payload_bytes": 4096,
         "shards": 1, "max_concurrency": 1, "session_start_total": 1000, "identify_interval_s": 0.0,
         "required_shards": 0, "resume_timeout_s": 600.0, "gateway_url": None, "resume_url": None,

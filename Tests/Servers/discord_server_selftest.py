@@ -596,6 +596,33 @@ async def test_guild_control_dispatches_and_dm():
     ws.close()
 
 
+async def test_onboarding_reads_application_flags_and_channel_access():
+    status, app, _ = api("GET", "/oauth2/applications/@me")
+    assert status == 200 and app["id"] == BOT_ID and app["flags"] == 1 << 19, app
+    assert api("GET", "/oauth2/applications/@me", headers={"Authorization": "Bot wrong"})[0] == 401
+    # The portal's Message Content switch off: the flag is gone and IDENTIFY with MESSAGE_CONTENT is refused.
+    ctl("config", {"application_flags": 0})
+    assert api("GET", "/oauth2/applications/@me")[1]["flags"] == 0
+    ws = await WS().connect()
+    await ws.identify(intents=INTENTS | (1 << 15))
+    assert await ws.until_close() == 4014
+    ws.close()
+    ctl("config", {"application_flags": 1 << 18})
+    ws, _, _ = await ready_client()
+    ws.close()
+    status, channel, _ = api("GET", f"/channels/{ROLEPLAY}")
+    assert status == 200 and channel["guild_id"] and "permission_overwrites" in channel, channel
+    guild_id = channel["guild_id"]
+    ctl("guild", {"channels": [{"id": ROLEPLAY, "permission_overwrites": [
+        {"id": guild_id, "type": 0, "allow": 0, "deny": 1 << 10}]}]})
+    status, body, _ = api("GET", f"/channels/{ROLEPLAY}")
+    assert status == 403 and body["code"] == 50001, body
+    status, member, _ = api("GET", f"/guilds/{guild_id}/members/{BOT_ID}")
+    assert status == 200 and member["roles"], member
+    status, g, _ = api("GET", f"/guilds/{guild_id}")
+    assert status == 200 and g["owner_id"] and len(g["roles"]) == 4, g
+
+
 async def test_catch_up_after_downtime():
     old = ctl("inject/message", {"content": "old", "age_s": 3600, "dispatch": False})["message"]
     seen = ctl("inject/message", {"content": "seen"})["message"]

@@ -13,6 +13,10 @@ GUILD_PRESENCES = 1 << 8
 GUILD_MESSAGES = 1 << 9
 DIRECT_MESSAGES = 1 << 12
 MESSAGE_CONTENT = 1 << 15
+# Application flags (GET /oauth2/applications/@me): the Message Content intent switch of the Developer Portal.
+GATEWAY_MESSAGE_CONTENT = 1 << 18          # verified bots
+GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 19  # bots in fewer than 100 servers
+APP_FLAGS_MESSAGE_CONTENT = GATEWAY_MESSAGE_CONTENT | GATEWAY_MESSAGE_CONTENT_LIMITED
 PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 VALID_INTENTS = (1 << 26) - 1  # bits 0..25 exist in v10
 
