@@ -166,9 +166,14 @@ let package = Package(
             ],
             path: "Tests/pb-bench"),
 
-        // Shared test helpers: spawning loopback servers, free ports, repo paths.
+        // Shared test helpers: spawning loopback servers, free ports, repo paths, the in-memory platform.
         .target(
-            name: "PBTestSupport", dependencies: ["Storage", .product(name: "Logging", package: "swift-log")],
+            name: "PBTestSupport",
+            dependencies: [
+                "Storage", "BridgeCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/PBTestSupport"),
 
         .testTarget(name: "HTTPTransportTests", dependencies: ["HTTPTransport", "PBTestSupport"]),
@@ -198,6 +203,6 @@ let package = Package(
         .testTarget(name: "PlatformConsoleTests", dependencies: ["PlatformConsole", "BridgeCore"]),
         .testTarget(
             name: "BridgeCoreTests",
-            dependencies: ["BridgeCore", "BridgeConfig", "ModelClient", "Storage", "PlatformConsole", "PBTestSupport"]),
+            dependencies: ["BridgeCore", "BridgeConfig", "ModelClient", "Storage", "PlatformConsole", "PBTestSupport", "pb-bench"]),
     ]
 )

@@ -4,6 +4,7 @@ import Logging
 import ModelClient
 import ServiceLifecycle
 import Storage
+import Synchronization
 
 /// Connects platforms to personas: records history, runs commands and the trigger policy, claims each message
 /// once in the store, assembles the prompt, streams the model's reply into the channel.
@@ -39,12 +40,12 @@ public final class Router: Service, Sendable {
     private let platforms: [any ChatPlatform]
     private let clock: ElapsedClock
     private let logger: Logger
-    private let state: Locked<State>
+    private let state: Mutex<State>
     /// Group commit for chatter; claims and reply rows bypass it and go straight to `store`.
     let recorder: HistoryRecorder
     /// Budget notices sent per subject in this process: replies in one channel run side by side, so the check
     /// and the record of "noticed" must be one step, not a store read racing another reply's store write.
-    let budgetNotices = Locked<[String: Date]>([:])
+    let budgetNotices = Mutex<[String: Date]>([:])
     /// Replies running per channel, which `regenerate` and `continue` wait for.
     let replies = ReplyTracker()
     let metrics: BridgeMetrics
@@ -68,7 +69,7 @@ public final class Router: Service, Sendable {
         self.logger = logger
         let budget = TokenBudget(maxOutputTokens: configuration.parameters.maxOutputTokens,
                                  safetyMargin: configuration.safetyMarginTokens)
-        self.state = Locked(State(assembler: ContextAssembler(budget: budget), random: random))
+        self.state = Mutex(State(assembler: ContextAssembler(budget: budget), random: random))
         self.recorder = HistoryRecorder(store: store, logger: logger)
     }
 
@@ -171,6 +172,8 @@ public final class Router: Service, Sendable {
         }
         let metrics = self.metrics
         let clock = self.clock
+        // Unstructured on purpose: the reply reads the returned stream, and `interruptReplies` must be able to end
+        // it at once while the upstream still waits for the model; `onTermination` cancels the forwarder.
         let forwarder = Task {
             var sawText = false
             do {

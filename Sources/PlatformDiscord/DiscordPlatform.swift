@@ -573,6 +573,8 @@ final class WebhookCreation: Sendable {
     func run(key: String, _ body: @escaping @Sendable () async -> DiscordPlatform.Webhook?) async -> DiscordPlatform.Webhook? {
         let task = running.withLock { tasks in
             if let existing = tasks[key] { return existing }
+            // Unstructured on purpose: callers for the same key share one creation, so it is no one caller's child
+            // and a caller that is cancelled must not cancel it for the others.
             let task = Task { await body() }
             tasks[key] = task
             return task

@@ -3,6 +3,7 @@ import BridgeCore
 import Foundation
 import Logging
 import ModelClient
+import PBTestSupport
 import Observability
 import Storage
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTransport
 import Logging
+import Synchronization
 
 /// Talks to M2-her through OpenRouter, MiniMax or any OpenAI-compatible API and streams `ModelEvent`s.
 ///
@@ -19,7 +20,7 @@ public final class ModelClient: ChatModel {
     private let dialectMemory: RoleDialectMemory
     private let builder: CompletionRequestBuilder
     private let retryPolicy: RetryPolicy
-    private let requestCounter = LockedValue<UInt64>(0)
+    private let requestCounter = Mutex<UInt64>(0)
 
     /// The largest error or non-streaming body read.
     static let maxBodyBytes = 8 * 1024 * 1024
@@ -54,6 +55,8 @@ public final class ModelClient: ChatModel {
             counter += 1
             return counter
         }
+        // Unstructured on purpose: `stream` returns at once and the caller only holds the stream, so the request
+        // cannot be its child; the consumer going away cancels it (`onTermination` below).
         let task = Task { [self] in
             do {
                 try await run(request, requestID: requestID, continuation: continuation)
