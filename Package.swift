@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: CLI → adapters → BridgeCore → (ModelClient, Storage, BridgeConfig) → transports → C modules.
+// Dependencies point one way: CLI → adapters → BridgeCore → (BridgeConfig → ModelClient, Storage) → transports → C modules.
 let package = Package(
     name: "PersonaBridge",
     platforms: [.macOS(.v14)],
@@ -79,10 +79,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        // TOML configuration, personas and validation.
+        // TOML configuration, personas and validation; the model settings are the model client's own types.
         .target(
             name: "BridgeConfig",
             dependencies: [
+                "ModelClient",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -11,7 +11,7 @@ import Synchronization
 /// restarts silently. 400/401/402/403 are not retried. With the `auto` dialect a 400 rejecting an
 /// extra role is retried once folded, and the endpoint is remembered in `RoleDialectMemory`.
 /// Cancelling the consumer cancels the HTTP transfer. The API key is never logged.
-public final class ModelClient: ChatModel {
+public final class ModelSession: ChatModel {
     /// The configuration this client was made with.
     public let configuration: ModelClientConfiguration
     private let transport: any ModelHTTPTransport

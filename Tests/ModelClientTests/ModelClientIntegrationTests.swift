@@ -311,7 +311,7 @@ import Testing
         let configuration = ModelClientConfiguration(
             provider: .openaiCompatible, baseURL: "http://127.0.0.1:\(port)/v1", model: "m", apiKey: APIKey("k"),
             maxAttempts: 2, initialBackoff: .milliseconds(10))
-        let client = ModelClient(configuration: configuration, httpClient: http, logger: Logger(label: "t"), clock: clock)
+        let client = ModelSession(configuration: configuration, httpClient: http, logger: Logger(label: "t"), clock: clock)
         let (_, error) = await collect(client.stream(ChatRequest(messages: [ChatMessage(role: .user, content: "x")])))
         #expect(error?.code == .connectFailed)
         #expect(error?.attempts == 2)
