@@ -144,6 +144,38 @@ public enum PlatformEvent: Hashable, Sendable {
     case messageDeleted(channel: ChannelRef, messageID: String)
     /// The people in a channel, where the platform tells us.
     case membership(channel: ChannelRef, members: [ChatUser])
+    /// A command invoked through the platform's own interface (a Discord slash command), answered through its
+    /// responder rather than posted in the channel.
+    case interaction(InteractionRequest)
+}
+
+/// A command the platform delivered as an interaction, with the way back to the one who invoked it.
+public struct InteractionRequest: Hashable, Sendable {
+    /// The platform's id of the interaction (equality and hashing go by it).
+    public var id: String
+    /// The command invoked.
+    public var command: BridgeCommand
+    /// Who invoked it.
+    public var user: ChatUser
+    /// Where it was invoked.
+    public var channel: ChannelRef
+    /// Receives the command's answers; called exactly once by the router.
+    public let respond: @Sendable (InteractionOutcome) async -> Void
+
+    /// Creates a request.
+    public init(id: String, command: BridgeCommand, user: ChatUser, channel: ChannelRef,
+                respond: @escaping @Sendable (InteractionOutcome) async -> Void) {
+        self.id = id
+        self.command = command
+        self.user = user
+        self.channel = channel
+        self.respond = respond
+    }
+
+    /// Requests are equal when they are the same interaction.
+    public static func == (lhs: InteractionRequest, rhs: InteractionRequest) -> Bool { lhs.id == rhs.id }
+    /// Hashes the interaction id.
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
 }
 
 /// The identity a reply is sent under (webhook name/avatar, or a prefix on platforms without identities).

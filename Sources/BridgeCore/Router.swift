@@ -227,6 +227,13 @@ public final class Router: Service, Sendable {
                             // Events are handled in order; a triggered reply runs on beside the next events.
                             await withDiscardingTaskGroup { replies in
                                 for await event in stream {
+                                    if case .interaction(let request) = event {
+                                        // Answered beside the channel's events: regenerate and continue wait for
+                                        // the channel's replies, which must not wait behind them.
+                                        replies.addTask { _ = await self.intake(.interaction(request), from: metered) }
+                                        backlog.leave()
+                                        continue
+                                    }
                                     // The platform may persist its position (a catch-up mark) only once the event is
                                     // handled: its history committed and, if it triggered a reply, that reply done.
                                     if let job = await self.intake(event, from: metered) {
@@ -281,9 +288,8 @@ public final class Router: Service, Sendable {
         }
     }
 
-    /// Handles one event completely (history committed, command or reply); exposed for adapters that drive the
-    /// router directly.
-    public func handle(_ event: PlatformEvent, from platform: any ChatPlatform) async {
+    /// Handles one event completely (history committed, command or reply), outside the pumps (tests).
+    func handle(_ event: PlatformEvent, from platform: any ChatPlatform) async {
         if let job = await intake(event, from: platform) { await job.run(nil) }
         await recorder.flush()
     }
@@ -334,6 +340,10 @@ public final class Router: Service, Sendable {
                 try await store.applyDeletion(in: Self.key(channel), messageID: id)
             case .membership:
                 break
+            case .interaction(let request):
+                // Commands like regenerate wait for replies in the channel; the pump runs these beside its events.
+                await request.respond(await runInteraction(request.command, by: request.user, in: request.channel,
+                                                           platform: platform))
             }
         } catch {
             logger.error("event failed", metadata: ["error": "\(error)"])
@@ -590,6 +600,7 @@ extension PlatformEvent {
         switch self {
         case .messageCreated(let m): m.channel
         case .messageEdited(let c, _, _, _), .messageDeleted(let c, _), .membership(let c, _): c
+        case .interaction(let request): request.channel
         }
     }
 }

@@ -36,7 +36,6 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         /// Catch-up marks noted but not yet written to the store.
         var unsavedMarks: [String: String] = [:]
         var commandsRegistered = false
-        var router: Router?
     }
 
     /// Always `discord`.
@@ -118,11 +117,6 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             ?? rest.window(for: .createMessage(channelID: channel.channelID))
     }
 
-    /// Lets slash commands run through `router` (call once the router exists).
-    public func attach(_ router: Router) {
-        state.withLock { $0.router = router }
-    }
-
     /// Feeds the Core edit scheduler the channel's learned bucket shape.
     private func refreshBudget(_ channel: ChannelRef) {
         guard let learned = rest.editBudget(channelID: channel.channelID) else { return }
@@ -191,8 +185,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                 let thread = webhookThread(channel.channelID)
                 do {
                     let message = try await rest.request(
-                        IDOnly.self, .executeWebhook(id: hook.id, token: hook.token),
-                        path: "/webhooks/\(hook.id)/\(hook.token)?wait=true" + (thread.map { "&thread_id=\($0)" } ?? ""),
+                        IDOnly.self, .executeWebhook(id: hook.id, token: hook.token, threadID: thread),
                         body: DiscordMessageBuilder.webhookExecute(content: text, username: Self.webhookUsername(identity.displayName),
                                                                    avatarURL: identity.avatarURL))
                     rememberOwn(message.id)
@@ -216,15 +209,14 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         let channelID = message.channel.channelID
         if let context = message.context, context.hasPrefix("wh:"), let hook = await webhook(for: channelID) {
             let thread = context.dropFirst(3)
-            _ = try await rest.request(.editWebhookMessage(id: hook.id, token: hook.token),
-                                       path: "/webhooks/\(hook.id)/\(hook.token)/messages/\(message.messageID)"
-                                           + (thread.isEmpty ? "" : "?thread_id=\(thread)"),
+            _ = try await rest.request(.editWebhookMessage(id: hook.id, token: hook.token, messageID: message.messageID,
+                                                           threadID: thread.isEmpty ? nil : String(thread)),
                                        body: DiscordMessageBuilder.edit(content: text))
             return
         }
         var content = text
         if let context = message.context, context.hasPrefix("px:") { content = "**\(context.dropFirst(3))**: " + text }
-        _ = try await rest.request(.editMessage(channelID: channelID), path: "/channels/\(channelID)/messages/\(message.messageID)",
+        _ = try await rest.request(.editMessage(channelID: channelID, messageID: message.messageID),
                                    body: DiscordMessageBuilder.edit(content: content))
         refreshBudget(message.channel)
     }
@@ -232,7 +224,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// Shows the typing indicator (lasts about 10 s); failures are ignored.
     public func typing(in channel: ChannelRef) async {
         do {
-            _ = try await rest.request(.typing(channelID: channel.channelID), path: "/channels/\(channel.channelID)/typing")
+            _ = try await rest.request(.typing(channelID: channel.channelID))
         } catch {
             logger.debug("typing failed", metadata: ["channel": "\(channel.key)", "error": "\(error)"])
         }
@@ -414,7 +406,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     private struct WebhookBody: Decodable { var id: String; var token: String? }
 
     private func createMessage(_ text: String, in channelID: String, replyTo: String?) async throws -> String {
-        let message = try await rest.request(IDOnly.self, .createMessage(channelID: channelID), path: "/channels/\(channelID)/messages",
+        let message = try await rest.request(IDOnly.self, .createMessage(channelID: channelID),
                                              body: DiscordMessageBuilder.create(content: text, replyTo: replyTo))
         rememberOwn(message.id)
         return message.id
@@ -503,7 +495,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             return nil
         }
         do {
-            let body = try await rest.request(WebhookBody.self, .createWebhook(channelID: channelID), path: "/channels/\(channelID)/webhooks",
+            let body = try await rest.request(WebhookBody.self, .createWebhook(channelID: channelID),
                                               body: DiscordMessageBuilder.createWebhook(name: configuration.webhookName))
             guard let token = body.token else {
                 fallBack(channelID, reason: "the created webhook has no token")

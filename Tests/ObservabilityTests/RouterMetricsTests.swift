@@ -1,5 +1,5 @@
 import BridgeConfig
-import BridgeCore
+@testable import BridgeCore
 import Foundation
 import Logging
 import ModelClient
