@@ -195,20 +195,40 @@ public struct PersonaIdentity: Hashable, Sendable {
     }
 }
 
+/// What an adapter needs, beyond the message id, to edit a message it sent; each adapter defines its own type
+/// (Discord: plain, name-prefixed or webhook message; Matrix: the event's transaction id base).
+public protocol SentMessageKind: Hashable, Sendable {}
+
 /// A message the bridge sent, as needed to edit it later.
 public struct SentMessageRef: Hashable, Sendable {
     /// Channel it was sent to.
     public var channel: ChannelRef
     /// Platform message id.
     public var messageID: String
-    /// Opaque adapter data (e.g. webhook id) needed to edit it.
-    public var context: String?
+    /// The adapter's own description of the message; nil for a plain message.
+    public var kind: (any SentMessageKind)?
 
     /// Creates a reference.
-    public init(channel: ChannelRef, messageID: String, context: String? = nil) {
+    public init(channel: ChannelRef, messageID: String, kind: (any SentMessageKind)? = nil) {
         self.channel = channel
         self.messageID = messageID
-        self.context = context
+        self.kind = kind
+    }
+
+    /// The adapter's kind, if it is of type `K`.
+    public func kind<K: SentMessageKind>(as type: K.Type) -> K? { kind as? K }
+
+    /// References are equal when channel, id and kind are.
+    public static func == (lhs: SentMessageRef, rhs: SentMessageRef) -> Bool {
+        lhs.channel == rhs.channel && lhs.messageID == rhs.messageID
+            && lhs.kind.map { AnyHashable($0) } == rhs.kind.map { AnyHashable($0) }
+    }
+
+    /// Hashes channel, id and kind.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(channel)
+        hasher.combine(messageID)
+        hasher.combine(kind.map { AnyHashable($0) })
     }
 }
 

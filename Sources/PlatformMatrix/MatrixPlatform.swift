@@ -411,14 +411,15 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         }
         // Edits still waiting for their turn on an evicted message go ahead unordered rather than wait forever.
         orphaned.forEach { $0.resume() }
-        return SentMessageRef(channel: channel, messageID: eventID, context: txn)
+        return SentMessageRef(channel: channel, messageID: eventID, kind: MatrixSentEvent(transactionBase: txn))
     }
 
     /// Edits a sent message with `m.replace`; past the per-reply cap only the newest text is kept and sent at the end.
     public func edit(_ message: SentMessageRef, text: String) async throws {
         let (decision, stopping) = state.withLock { s -> (MatrixEditCap.Decision, Bool) in
             if s.outgoing[message.messageID] == nil {
-                let base = message.context ?? "pbx" + MatrixTransactionID.digest(message.messageID)
+                let base = message.kind(as: MatrixSentEvent.self)?.transactionBase
+                    ?? "pbx" + MatrixTransactionID.digest(message.messageID)
                 s.outgoing[message.messageID] = Outgoing(room: message.channel.channelID, txnBase: base,
                                                          cap: MatrixEditCap(cap: configuration.maxEditsPerReply))
             }
@@ -442,7 +443,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         let base = state.withLock { s -> String? in
             if let latest = s.outgoing[id]?.latestEdit { s.outgoing[id]?.latestEdit = max(latest, number) }
             return s.outgoing[id]?.txnBase
-        } ?? message.context ?? id
+        } ?? message.kind(as: MatrixSentEvent.self)?.transactionBase ?? id
         // Edits of one message go out one at a time, in order; one that a newer edit overtook while it waited
         // (out a 429, or for its turn) is dropped: the newer text contains it, and it must never land after it.
         await takeEditTurn(id)
