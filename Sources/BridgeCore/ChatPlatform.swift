@@ -1,15 +1,10 @@
 import Foundation
 import ServiceLifecycle
 
-/// A chat network connection: the seam every adapter (Discord, IRC, Matrix, console, in-memory) implements.
-public protocol ChatPlatform: Service, AnyObject {
-    /// Platform-neutral events as they arrive; the sequence ends when the connection stops for good.
-    associatedtype Events: AsyncSequence & Sendable where Events.Element == PlatformEvent
-
+/// The outgoing side of an adapter: what replies and commands use, with each channel's live edit budget.
+public protocol PlatformSender: AnyObject, Sendable {
     /// Short platform name used in channel keys and logs, e.g. `discord`.
     var platformName: String { get }
-    /// Incoming events.
-    var events: Events { get }
     /// What the platform can do; constant for the adapter's lifetime.
     var capabilities: PlatformCapabilities { get }
     /// Live per-channel edit budgets, updated by the adapter from rate-limit feedback.
@@ -23,18 +18,35 @@ public protocol ChatPlatform: Service, AnyObject {
     func typing(in channel: ChannelRef) async
     /// Whether a user may change the bridge's settings in a channel.
     func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool
-    /// Whether the adapter is connected and able to send (drives `/readyz`); defaults to `true`.
-    /// Read from the metrics server's thread: keep it a cheap, non-blocking read.
-    var isConnected: Bool { get }
+}
+
+/// The incoming side of an adapter: platform events (interactions included) and their acknowledgement.
+public protocol PlatformEventSource: AnyObject, Sendable {
+    /// Platform-neutral events as they arrive; the sequence ends when the connection stops for good.
+    associatedtype Events: AsyncSequence & Sendable where Events.Element == PlatformEvent
+
+    /// Incoming events.
+    var events: Events { get }
     /// Called once Core has completely handled an event from `events`, so an adapter can persist its
     /// position (Matrix `next_batch`) only past handled events; defaults to doing nothing.
     func handled(_ event: PlatformEvent) async
 }
 
+/// A chat network connection: the seam every adapter (Discord, IRC, Matrix, console, in-memory) implements.
+/// Its three roles: the event source the Router reads, the sender replies go through, and the `Service` whose
+/// `run()` holds the connection.
+public protocol ChatPlatform: PlatformEventSource, PlatformSender, Service {
+    /// Whether the adapter is connected and able to send (drives `/readyz`); defaults to `true`.
+    /// Read from the metrics server's thread: keep it a cheap, non-blocking read.
+    var isConnected: Bool { get }
+}
+
 extension ChatPlatform {
     /// Adapters without a connection of their own are always ready.
     public var isConnected: Bool { true }
+}
 
+extension PlatformEventSource {
     /// Adapters that keep no stream position ignore acknowledgements.
     public func handled(_ event: PlatformEvent) async {}
 }

@@ -212,7 +212,7 @@ public final class Router: Service, Sendable {
         let clock = self.clock
         let recorder = self.recorder
         // One wrapper for the platform's lifetime, not one per event.
-        let metered = MeteredPlatform(platform, metrics: metrics)
+        let metered = ObservedSender.metered(platform, metrics: metrics)
         await withDiscardingTaskGroup { group in
             var workers: [String: AsyncStream<PlatformEvent>.Continuation] = [:]
             do {
@@ -273,7 +273,7 @@ public final class Router: Service, Sendable {
     }
 
     /// Waits for a free reply slot in a channel, keeping the typing indicator up (Discord's lasts about 10 s).
-    private static func waitWithTyping(for slots: ReplySlots, in channel: ChannelRef, platform: some ChatPlatform,
+    private static func waitWithTyping(for slots: ReplySlots, in channel: ChannelRef, platform: some PlatformSender,
                                        clock: ElapsedClock) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await slots.acquire() }
@@ -289,8 +289,8 @@ public final class Router: Service, Sendable {
     }
 
     /// Handles one event completely (history committed, command or reply), outside the pumps (tests).
-    func handle(_ event: PlatformEvent, from platform: any ChatPlatform) async {
-        if let job = await intake(event, from: platform) { await job.run(nil) }
+    func handle(_ event: PlatformEvent, from platform: any PlatformSender) async {
+        if let job = await intake(event, from: ObservedSender.metered(platform, metrics: metrics)) { await job.run(nil) }
         await recorder.flush()
     }
     /// Waits until every message recorded so far is committed; call before reading history.
@@ -320,8 +320,8 @@ public final class Router: Service, Sendable {
 
     /// Handles an event up to a claimed reply, which it returns for the caller to run; a recorded message may
     /// still be in the group-commit buffer when this returns.
-    func intake(_ event: PlatformEvent, from platform: any ChatPlatform) async -> ReplyJob? {
-        let platform: any ChatPlatform = platform is MeteredPlatform ? platform : MeteredPlatform(platform, metrics: metrics)
+    /// `platform` is the adapter's sender, already wrapped to count sends and edits.
+    func intake(_ event: PlatformEvent, from platform: any PlatformSender) async -> ReplyJob? {
         var logger = self.logger
         logger[metadataKey: "platform"] = "\(platform.platformName)"
         logger[metadataKey: "channel"] = "\(event.channel.key)"
@@ -355,7 +355,7 @@ public final class Router: Service, Sendable {
         ChannelKey(platform: channel.platform, serverID: channel.serverID, channelID: channel.channelID)
     }
 
-    private func handleMessage(_ message: IncomingMessage, from platform: any ChatPlatform, logger: Logger) async throws -> ReplyJob? {
+    private func handleMessage(_ message: IncomingMessage, from platform: any PlatformSender, logger: Logger) async throws -> ReplyJob? {
         // Our replies are stored when sent; echoes would duplicate them.
         if message.isOwnMessage { return nil }
         metrics.messageReceived(platform: platform.platformName)
@@ -446,7 +446,7 @@ public final class Router: Service, Sendable {
         return merged
     }
 
-    private func scheduler(for channel: ChannelRef, platform: any ChatPlatform) -> ChannelEditScheduler {
+    private func scheduler(for channel: ChannelRef, platform: any PlatformSender) -> ChannelEditScheduler {
         state.withLock { s in
             if let existing = s.schedulers[channel.key] { return existing }
             let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, clock: clock, logger: logger) {
@@ -458,7 +458,7 @@ public final class Router: Service, Sendable {
     }
 
     /// Streams a reply from `persona` and records it.
-    func reply(as persona: Persona, in channel: ChannelRef, to triggerID: String?, platform: any ChatPlatform,
+    func reply(as persona: Persona, in channel: ChannelRef, to triggerID: String?, platform: any PlatformSender,
                continuation requester: String? = nil, requestedBy user: ChatUser? = nil, progress: ReplyProgress? = nil,
                turn: Int? = nil, cutAtTrigger: Bool = false, logger: Logger) async throws {
         let key = Self.key(channel)
@@ -510,7 +510,7 @@ public final class Router: Service, Sendable {
         // The reply's history row is written when its first message is sent and kept up to date while it streams.
         let streaming = StreamingHistory(store: store, channel: key, persona: persona, triggerID: triggerID, clock: clock,
                                        logger: logger)
-        let engine = ReplyEngine(platform: HistoryRecordingPlatform(platform, history: streaming), scheduler: scheduler,
+        let engine = ReplyEngine(platform: ObservedSender(platform, onSend: { streaming.sent($0) }), scheduler: scheduler,
                                  notices: .init(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)"),
                                  logger: logger)
         let identity = PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: persona.avatarURL)
