@@ -7,7 +7,8 @@ public protocol PlatformSender: AnyObject, Sendable {
     var platformName: String { get }
     /// What the platform can do; constant for the adapter's lifetime.
     var capabilities: PlatformCapabilities { get }
-    /// Live per-channel edit budgets, updated by the adapter from rate-limit feedback.
+    /// Live per-channel edit budgets, updated by the adapter from rate-limit feedback; platforms that cannot
+    /// edit need not declare one.
     var editBudgets: EditBudgetBoard { get }
 
     /// Sends a message, optionally as a reply and under a persona identity.
@@ -44,6 +45,12 @@ public protocol ChatPlatform: PlatformEventSource, PlatformSender, Service {
 extension ChatPlatform {
     /// Adapters without a connection of their own are always ready.
     public var isConnected: Bool { true }
+}
+
+extension PlatformSender {
+    /// A platform that cannot edit (IRC) has no budget of its own: the conservative default, which its channels'
+    /// schedulers only read for first-message order (each keeps the board it was given).
+    public var editBudgets: EditBudgetBoard { EditBudgetBoard() }
 }
 
 extension PlatformEventSource {
