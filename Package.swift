@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: CLI → adapters → BridgeCore → (ModelClient, Storage, BridgeConfig) → transports → C modules.
+// Dependencies point one way: CLI → adapters → BridgeCore → (BridgeConfig → ModelClient, Storage) → transports → C modules.
 let package = Package(
     name: "PersonaBridge",
     platforms: [.macOS(.v14)],
@@ -79,10 +79,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        // TOML configuration, personas and validation.
+        // TOML configuration, personas and validation; the model settings are the model client's own types.
         .target(
             name: "BridgeConfig",
             dependencies: [
+                "ModelClient",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -166,9 +167,14 @@ let package = Package(
             ],
             path: "Tests/pb-bench"),
 
-        // Shared test helpers: spawning loopback servers, free ports, repo paths.
+        // Shared test helpers: spawning loopback servers, free ports, repo paths, the in-memory platform.
         .target(
-            name: "PBTestSupport", dependencies: ["Storage", .product(name: "Logging", package: "swift-log")],
+            name: "PBTestSupport",
+            dependencies: [
+                "Storage", "BridgeCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/PBTestSupport"),
 
         .testTarget(name: "HTTPTransportTests", dependencies: ["HTTPTransport", "PBTestSupport"]),
@@ -198,6 +204,6 @@ let package = Package(
         .testTarget(name: "PlatformConsoleTests", dependencies: ["PlatformConsole", "BridgeCore"]),
         .testTarget(
             name: "BridgeCoreTests",
-            dependencies: ["BridgeCore", "BridgeConfig", "ModelClient", "Storage", "PlatformConsole", "PBTestSupport"]),
+            dependencies: ["BridgeCore", "BridgeConfig", "ModelClient", "Storage", "PlatformConsole", "PBTestSupport", "pb-bench"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import ModelClient
 
 /// Personas found while loading: by name, plus what was looked at for hints.
 struct LoadedPersonas {
@@ -22,25 +23,24 @@ extension ConfigLoader {
             reader.report("model.api_key", "the API key must not be written into the config file",
                           hint: "export it as an environment variable named by api_key_env, or set api_key_file")
         }
-        var provider = ModelProvider.openRouter
+        var provider = ModelProvider.openrouter
         if let text = reader.string(table, "provider", at: path) {
-            let candidate = ModelProvider(rawValue: text.lowercased())
-            if candidate.isKnown {
-                provider = candidate
+            if let known = ModelProvider(rawValue: text.lowercased()) {
+                provider = known
             } else {
-                let names = ModelProvider.known.map(\.rawValue)
+                let names = ModelProvider.allCases.map(\.rawValue)
                 reader.report("model.provider", "unknown provider '\(text)'",
                               hint: SchemaReader.suggestion(for: text, among: names).map { "did you mean '\($0)'?" }
                                 ?? "use one of: \(names.joined(separator: ", "))")
             }
         }
-        var dialect = ModelDialect.auto
+        var dialect = RoleDialect.auto
         if let text = reader.string(table, "dialect", at: path) {
-            let candidate = ModelDialect(rawValue: text.lowercased())
-            if candidate.isKnown {
-                dialect = candidate
+            if let known = RoleDialect(rawValue: text.lowercased()) {
+                dialect = known
             } else {
-                reader.report("model.dialect", "unknown dialect '\(text)'", hint: "use native, folded or auto")
+                reader.report("model.dialect", "unknown dialect '\(text)'",
+                              hint: "use " + RoleDialect.allCases.map(\.rawValue).joined(separator: ", "))
             }
         }
         var headers: [String: String] = [:]
@@ -57,12 +57,12 @@ extension ConfigLoader {
         let baseURL = reader.string(table, "base_url", at: path, nonEmpty: true)
         if let baseURL, !(baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://")) {
             reader.report("model.base_url", "base_url must start with http:// or https://",
-                          hint: "give the full chat-completions URL, e.g. https://openrouter.ai/api/v1/chat/completions")
+                          hint: "give the base URL or the full chat-completions URL, e.g. https://openrouter.ai/api/v1")
         }
-        if provider == .openAICompatible && baseURL == nil {
-            reader.report("model.provider", "provider openai-compatible needs a base_url", hint: "add base_url = \"https://host/v1/chat/completions\"")
+        if provider == .openaiCompatible && baseURL == nil {
+            reader.report("model.provider", "provider openai-compatible needs a base_url", hint: "add base_url = \"https://host/v1\"")
         }
-        if provider == .openAICompatible && table["model"] == nil {
+        if provider == .openaiCompatible && table["model"] == nil {
             reader.report("model.provider", "provider openai-compatible needs a model name", hint: "add model = \"…\"")
         }
         var settings = ModelSettings(

@@ -1,6 +1,9 @@
 import Logging
 
 /// Runs an `EditScheduler` for one channel against a platform, with an injected clock.
+///
+/// One task per channel carries out the machine's actions: it starts each edit as a child task and ticks
+/// the machine at the wakes it asks for.
 public actor ChannelEditScheduler {
     /// Edits a sent message; the platform's `edit`.
     public typealias EditFunction = @Sendable (SentMessageRef, String) async throws -> Void
@@ -103,32 +106,130 @@ public actor ChannelEditScheduler {
     }
 
     private func perform(_ actions: [EditScheduler.Action]) {
+        var needsLoop = false
         for action in actions {
             switch action {
             case .edit(let id, let text, _):
                 guard let ref = refs[id] else { continue }
-                let editFn = self.editFn
-                let logger = self.logger
-                Task {
-                    var ok = true
-                    do {
-                        try await editFn(ref, text)
-                    } catch {
-                        ok = false
-                        logger.warning("edit failed", metadata: ["message-id": "\(ref.messageID)", "error": "\(error)"])
-                    }
-                    self.completed(id, succeeded: ok)
-                }
+                queuedEdits.append(QueuedEdit(id: id, ref: ref, text: text))
+                needsLoop = true
             case .wake(let at):
-                let clock = self.clock
-                Task {
-                    try? await clock.sleep(until: at)
-                    self.tick()
-                }
+                if wakeAt.map({ at < $0 }) ?? true { wakeAt = at }
+                needsLoop = true
             case .finished(let id, let delivered):
                 refs[id] = nil
                 for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: delivered) }
             }
+        }
+        if needsLoop { startOrPokeLoop() }
+    }
+
+    // MARK: The channel's one task
+
+    /// An edit the machine asked for, waiting for the loop to start it.
+    private struct QueuedEdit: Sendable {
+        let id: EditStreamID
+        let ref: SentMessageRef
+        let text: String
+    }
+
+    private var queuedEdits: [QueuedEdit] = []
+    /// The earliest wake the machine asked for and has not had yet.
+    private var wakeAt: Duration?
+    private var editsInFlight = 0
+    private var loopRunning = false
+    private var pokeWaiter: CheckedContinuation<Void, Never>?
+    private var poked = false
+
+    private func startOrPokeLoop() {
+        poke()
+        guard !loopRunning else { return }
+        loopRunning = true
+        // Unstructured on purpose: the loop serves every reply in the channel, so it cannot be a child of the
+        // reply that happened to start it; it ends by itself once the channel has no edit queued, in flight
+        // or waiting for a wake, and the next edit starts it again. At most one runs per channel.
+        Task { await self.runLoop() }
+    }
+
+    /// Starts the machine's edits as child tasks (one per message at most, by the machine's rule) and ticks
+    /// the machine at its wakes, until the channel is idle.
+    private func runLoop() async {
+        await withDiscardingTaskGroup { edits in
+            while let batch = await self.nextBatch() {
+                for edit in batch {
+                    edits.addTask { await self.send(edit) }
+                }
+            }
+        }
+    }
+
+    /// The edits to start now, after waiting for work or a due wake; nil once the channel is idle.
+    private func nextBatch() async -> [QueuedEdit]? {
+        while true {
+            if let at = wakeAt, clock.now >= at {
+                wakeAt = nil
+                tick()
+            }
+            if !queuedEdits.isEmpty {
+                let batch = queuedEdits
+                queuedEdits = []
+                editsInFlight += batch.count
+                return batch
+            }
+            if wakeAt == nil, editsInFlight == 0 {
+                loopRunning = false
+                return nil
+            }
+            await waitForPoke(until: wakeAt)
+        }
+    }
+
+    private func send(_ edit: QueuedEdit) async {
+        var ok = true
+        do {
+            try await editFn(edit.ref, edit.text)
+        } catch {
+            ok = false
+            logger.warning("edit failed", metadata: ["message-id": "\(edit.ref.messageID)", "error": "\(error)"])
+        }
+        editsInFlight -= 1
+        completed(edit.id, succeeded: ok)
+        poke()
+    }
+
+    /// Suspends until something is queued, an edit completes, or `deadline` passes.
+    private func waitForPoke(until deadline: Duration?) async {
+        if poked {
+            poked = false
+            return
+        }
+        let clock = self.clock
+        await withDiscardingTaskGroup { timer in
+            if let deadline {
+                timer.addTask {
+                    try? await clock.sleep(until: deadline)
+                    if !Task.isCancelled { await self.poke() }
+                }
+            }
+            await self.suspendUntilPoked()
+            timer.cancelAll()
+        }
+    }
+
+    private func suspendUntilPoked() async {
+        if poked {
+            poked = false
+            return
+        }
+        await withCheckedContinuation { pokeWaiter = $0 }
+    }
+
+    private func poke() {
+        if let waiter = pokeWaiter {
+            pokeWaiter = nil
+            waiter.resume()
+        } else {
+            poked = true
         }
     }
 }

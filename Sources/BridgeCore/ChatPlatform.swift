@@ -1,18 +1,14 @@
 import Foundation
 import ServiceLifecycle
 
-/// A chat network connection: the seam every adapter (Discord, IRC, Matrix, console, in-memory) implements.
-public protocol ChatPlatform: Service, AnyObject {
-    /// Platform-neutral events as they arrive; the sequence ends when the connection stops for good.
-    associatedtype Events: AsyncSequence & Sendable where Events.Element == PlatformEvent
-
+/// The outgoing side of an adapter: what replies and commands use, with each channel's live edit budget.
+public protocol PlatformSender: AnyObject, Sendable {
     /// Short platform name used in channel keys and logs, e.g. `discord`.
     var platformName: String { get }
-    /// Incoming events.
-    var events: Events { get }
     /// What the platform can do; constant for the adapter's lifetime.
     var capabilities: PlatformCapabilities { get }
-    /// Live per-channel edit budgets, updated by the adapter from rate-limit feedback.
+    /// Live per-channel edit budgets, updated by the adapter from rate-limit feedback; platforms that cannot
+    /// edit need not declare one.
     var editBudgets: EditBudgetBoard { get }
 
     /// Sends a message, optionally as a reply and under a persona identity.
@@ -23,18 +19,41 @@ public protocol ChatPlatform: Service, AnyObject {
     func typing(in channel: ChannelRef) async
     /// Whether a user may change the bridge's settings in a channel.
     func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool
-    /// Whether the adapter is connected and able to send (drives `/readyz`); defaults to `true`.
-    /// Read from the metrics server's thread: keep it a cheap, non-blocking read.
-    var isConnected: Bool { get }
+}
+
+/// The incoming side of an adapter: platform events (interactions included) and their acknowledgement.
+public protocol PlatformEventSource: AnyObject, Sendable {
+    /// Platform-neutral events as they arrive; the sequence ends when the connection stops for good.
+    associatedtype Events: AsyncSequence & Sendable where Events.Element == PlatformEvent
+
+    /// Incoming events.
+    var events: Events { get }
     /// Called once Core has completely handled an event from `events`, so an adapter can persist its
     /// position (Matrix `next_batch`) only past handled events; defaults to doing nothing.
     func handled(_ event: PlatformEvent) async
 }
 
+/// A chat network connection: the seam every adapter (Discord, IRC, Matrix, console, in-memory) implements.
+/// Its three roles: the event source the Router reads, the sender replies go through, and the `Service` whose
+/// `run()` holds the connection.
+public protocol ChatPlatform: PlatformEventSource, PlatformSender, Service {
+    /// Whether the adapter is connected and able to send (drives `/readyz`); defaults to `true`.
+    /// Read from the metrics server's thread: keep it a cheap, non-blocking read.
+    var isConnected: Bool { get }
+}
+
 extension ChatPlatform {
     /// Adapters without a connection of their own are always ready.
     public var isConnected: Bool { true }
+}
 
+extension PlatformSender {
+    /// A platform that cannot edit (IRC) has no budget of its own: the conservative default, which its channels'
+    /// schedulers only read for first-message order (each keeps the board it was given).
+    public var editBudgets: EditBudgetBoard { EditBudgetBoard() }
+}
+
+extension PlatformEventSource {
     /// Adapters that keep no stream position ignore acknowledgements.
     public func handled(_ event: PlatformEvent) async {}
 }
@@ -144,6 +163,38 @@ public enum PlatformEvent: Hashable, Sendable {
     case messageDeleted(channel: ChannelRef, messageID: String)
     /// The people in a channel, where the platform tells us.
     case membership(channel: ChannelRef, members: [ChatUser])
+    /// A command invoked through the platform's own interface (a Discord slash command), answered through its
+    /// responder rather than posted in the channel.
+    case interaction(InteractionRequest)
+}
+
+/// A command the platform delivered as an interaction, with the way back to the one who invoked it.
+public struct InteractionRequest: Hashable, Sendable {
+    /// The platform's id of the interaction (equality and hashing go by it).
+    public var id: String
+    /// The command invoked.
+    public var command: BridgeCommand
+    /// Who invoked it.
+    public var user: ChatUser
+    /// Where it was invoked.
+    public var channel: ChannelRef
+    /// Receives the command's answers; called exactly once by the router.
+    public let respond: @Sendable (InteractionOutcome) async -> Void
+
+    /// Creates a request.
+    public init(id: String, command: BridgeCommand, user: ChatUser, channel: ChannelRef,
+                respond: @escaping @Sendable (InteractionOutcome) async -> Void) {
+        self.id = id
+        self.command = command
+        self.user = user
+        self.channel = channel
+        self.respond = respond
+    }
+
+    /// Requests are equal when they are the same interaction.
+    public static func == (lhs: InteractionRequest, rhs: InteractionRequest) -> Bool { lhs.id == rhs.id }
+    /// Hashes the interaction id.
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
 }
 
 /// The identity a reply is sent under (webhook name/avatar, or a prefix on platforms without identities).
@@ -163,20 +214,40 @@ public struct PersonaIdentity: Hashable, Sendable {
     }
 }
 
+/// What an adapter needs, beyond the message id, to edit a message it sent; each adapter defines its own type
+/// (Discord: plain, name-prefixed or webhook message; Matrix: the event's transaction id base).
+public protocol SentMessageKind: Hashable, Sendable {}
+
 /// A message the bridge sent, as needed to edit it later.
 public struct SentMessageRef: Hashable, Sendable {
     /// Channel it was sent to.
     public var channel: ChannelRef
     /// Platform message id.
     public var messageID: String
-    /// Opaque adapter data (e.g. webhook id) needed to edit it.
-    public var context: String?
+    /// The adapter's own description of the message; nil for a plain message.
+    public var kind: (any SentMessageKind)?
 
     /// Creates a reference.
-    public init(channel: ChannelRef, messageID: String, context: String? = nil) {
+    public init(channel: ChannelRef, messageID: String, kind: (any SentMessageKind)? = nil) {
         self.channel = channel
         self.messageID = messageID
-        self.context = context
+        self.kind = kind
+    }
+
+    /// The adapter's kind, if it is of type `K`.
+    public func kind<K: SentMessageKind>(as type: K.Type) -> K? { kind as? K }
+
+    /// References are equal when channel, id and kind are.
+    public static func == (lhs: SentMessageRef, rhs: SentMessageRef) -> Bool {
+        lhs.channel == rhs.channel && lhs.messageID == rhs.messageID
+            && lhs.kind.map { AnyHashable($0) } == rhs.kind.map { AnyHashable($0) }
+    }
+
+    /// Hashes channel, id and kind.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(channel)
+        hasher.combine(messageID)
+        hasher.combine(kind.map { AnyHashable($0) })
     }
 }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A platform's fixed request window (Discord: 5 requests per 5 s per channel), shared by every request in it.
 public struct FixedWindow: Hashable, Sendable {
     /// Requests allowed per window.
@@ -58,11 +60,11 @@ public final class EditBudgetBoard: Sendable {
     /// Reads a channel's live window from the adapter's own rate-limit bookkeeping; nil when it knows nothing yet.
     public typealias WindowSource = @Sendable (ChannelRef) -> FixedWindow?
 
-    private let state: Locked<(fallback: EditBudget, channels: [String: EditBudget], source: WindowSource?)>
+    private let state: Mutex<(fallback: EditBudget, channels: [String: EditBudget], source: WindowSource?)>
 
     /// Creates a board where channels without their own entry use `fallback`.
     public init(fallback: EditBudget = .conservative) {
-        state = Locked((fallback, [:], nil))
+        state = Mutex((fallback, [:], nil))
     }
 
     /// The current budget of a channel (with the live window, when a source is attached).

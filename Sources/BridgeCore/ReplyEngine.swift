@@ -36,14 +36,14 @@ public struct ReplyEngine: Sendable {
         }
     }
 
-    private let platform: any ChatPlatform
+    private let platform: any PlatformSender
     private let scheduler: ChannelEditScheduler
     private let splitter: MessageSplitter
     private let notices: Notices
     private let logger: Logger
 
     /// Creates an engine for one channel of a platform.
-    public init(platform: any ChatPlatform, scheduler: ChannelEditScheduler, notices: Notices = Notices(),
+    public init(platform: any PlatformSender, scheduler: ChannelEditScheduler, notices: Notices = Notices(),
                 maxLength: Int? = nil, logger: Logger) {
         self.platform = platform
         self.scheduler = scheduler
@@ -179,7 +179,7 @@ private struct EditingWriter {
         var finished = false
     }
 
-    let platform: any ChatPlatform
+    let platform: any PlatformSender
     let scheduler: ChannelEditScheduler
     let splitter: MessageSplitter
     let channel: ChannelRef
@@ -233,7 +233,7 @@ private struct EditingWriter {
 
 /// For platforms without edits: sends each complete line or sentence as it forms.
 private struct LineWriter {
-    let platform: any ChatPlatform
+    let platform: any PlatformSender
     let splitter: MessageSplitter
     let channel: ChannelRef
     let replyTo: String?

@@ -24,7 +24,7 @@ extension Router {
     /// Checks the budgets and the rate limit before a model request; `nil` when refused (the user may get a
     /// rate-limited notice). An admitted request is recorded at once with its prompt estimate, so requests
     /// running concurrently already count against the budgets.
-    func admit(user: ChatUser?, in channel: ChannelRef, estimatedPromptTokens: Int, platform: any ChatPlatform,
+    func admit(user: ChatUser?, in channel: ChannelRef, estimatedPromptTokens: Int, platform: any PlatformSender,
                logger: Logger) async throws -> Admission? {
         let store = storeForCommands
         let key = Self.key(channel)
@@ -66,7 +66,7 @@ extension Router {
     /// One notice per user (rate and user budget) or per channel (channel and server budgets) per notice interval;
     /// the last notice time lives in the store so a restart does not repeat it.
     private func sendBudgetNotice(_ scope: BudgetPolicy.Scope, user: ChatUser?, in channel: ChannelRef,
-                                  platform: any ChatPlatform, now: Date, logger: Logger) async throws {
+                                  platform: any PlatformSender, now: Date, logger: Logger) async throws {
         let store = storeForCommands
         let subject = (scope == .user || scope == .rate) ? "user:\(user?.identity ?? "")" : "channel:\(channel.key)"
         let stateKey = "budget.notice.\(channel.platform).\(subject)"

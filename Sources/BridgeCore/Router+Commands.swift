@@ -6,7 +6,7 @@ import Storage
 extension Router {
     /// Runs a parsed chat command; changes need a moderator (asked of the platform) or a configured admin.
     func runCommand(_ parsed: Result<BridgeCommand, BridgeCommand.ParseError>, message: IncomingMessage,
-                    platform: any ChatPlatform) async throws {
+                    platform: any PlatformSender) async throws {
         let channel = message.channel
         let id = message.messageID
         try await runCommand(parsed, author: message.author, in: channel, platform: platform) { text in
@@ -16,7 +16,7 @@ extension Router {
 
     /// Runs a parsed command for `author`; `answer` delivers each text response (a channel reply, or an interaction).
     func runCommand(_ parsed: Result<BridgeCommand, BridgeCommand.ParseError>, author: ChatUser, in channel: ChannelRef,
-                    platform: any ChatPlatform, answer: @escaping @Sendable (String) async throws -> Void) async throws {
+                    platform: any PlatformSender, answer: @escaping @Sendable (String) async throws -> Void) async throws {
         let config = configurationForCommands
         let store = storeForCommands
         let key = Self.key(channel)

@@ -18,7 +18,7 @@ extension Router {
     /// Runs `command` for `user` in `channel` as if typed there, but returns the answers instead of posting them,
     /// so the adapter can reply ephemerally. Replies the command itself produces (regenerate, continue) still post.
     public func runInteraction(_ command: BridgeCommand, by user: ChatUser, in channel: ChannelRef,
-                               platform: any ChatPlatform) async -> InteractionOutcome {
+                               platform: any PlatformSender) async -> InteractionOutcome {
         if command.needsModerator, !configurationForCommands.isAdmin(user, on: channel.platform),
            !(await platform.isModerator(user, in: channel)) {
             return InteractionOutcome(

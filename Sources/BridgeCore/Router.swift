@@ -4,6 +4,7 @@ import Logging
 import ModelClient
 import ServiceLifecycle
 import Storage
+import Synchronization
 
 /// Connects platforms to personas: records history, runs commands and the trigger policy, claims each message
 /// once in the store, assembles the prompt, streams the model's reply into the channel.
@@ -39,12 +40,12 @@ public final class Router: Service, Sendable {
     private let platforms: [any ChatPlatform]
     private let clock: ElapsedClock
     private let logger: Logger
-    private let state: Locked<State>
+    private let state: Mutex<State>
     /// Group commit for chatter; claims and reply rows bypass it and go straight to `store`.
     let recorder: HistoryRecorder
     /// Budget notices sent per subject in this process: replies in one channel run side by side, so the check
     /// and the record of "noticed" must be one step, not a store read racing another reply's store write.
-    let budgetNotices = Locked<[String: Date]>([:])
+    let budgetNotices = Mutex<[String: Date]>([:])
     /// Replies running per channel, which `regenerate` and `continue` wait for.
     let replies = ReplyTracker()
     let metrics: BridgeMetrics
@@ -68,7 +69,7 @@ public final class Router: Service, Sendable {
         self.logger = logger
         let budget = TokenBudget(maxOutputTokens: configuration.parameters.maxOutputTokens,
                                  safetyMargin: configuration.safetyMarginTokens)
-        self.state = Locked(State(assembler: ContextAssembler(budget: budget), random: random))
+        self.state = Mutex(State(assembler: ContextAssembler(budget: budget), random: random))
         self.recorder = HistoryRecorder(store: store, logger: logger)
     }
 
@@ -171,6 +172,8 @@ public final class Router: Service, Sendable {
         }
         let metrics = self.metrics
         let clock = self.clock
+        // Unstructured on purpose: the reply reads the returned stream, and `interruptReplies` must be able to end
+        // it at once while the upstream still waits for the model; `onTermination` cancels the forwarder.
         let forwarder = Task {
             var sawText = false
             do {
@@ -209,7 +212,7 @@ public final class Router: Service, Sendable {
         let clock = self.clock
         let recorder = self.recorder
         // One wrapper for the platform's lifetime, not one per event.
-        let metered = MeteredPlatform(platform, metrics: metrics)
+        let metered = ObservedSender.metered(platform, metrics: metrics)
         await withDiscardingTaskGroup { group in
             var workers: [String: AsyncStream<PlatformEvent>.Continuation] = [:]
             do {
@@ -224,6 +227,13 @@ public final class Router: Service, Sendable {
                             // Events are handled in order; a triggered reply runs on beside the next events.
                             await withDiscardingTaskGroup { replies in
                                 for await event in stream {
+                                    if case .interaction(let request) = event {
+                                        // Answered beside the channel's events: regenerate and continue wait for
+                                        // the channel's replies, which must not wait behind them.
+                                        replies.addTask { _ = await self.intake(.interaction(request), from: metered) }
+                                        backlog.leave()
+                                        continue
+                                    }
                                     // The platform may persist its position (a catch-up mark) only once the event is
                                     // handled: its history committed and, if it triggered a reply, that reply done.
                                     if let job = await self.intake(event, from: metered) {
@@ -263,7 +273,7 @@ public final class Router: Service, Sendable {
     }
 
     /// Waits for a free reply slot in a channel, keeping the typing indicator up (Discord's lasts about 10 s).
-    private static func waitWithTyping(for slots: ReplySlots, in channel: ChannelRef, platform: some ChatPlatform,
+    private static func waitWithTyping(for slots: ReplySlots, in channel: ChannelRef, platform: some PlatformSender,
                                        clock: ElapsedClock) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await slots.acquire() }
@@ -278,10 +288,9 @@ public final class Router: Service, Sendable {
         }
     }
 
-    /// Handles one event completely (history committed, command or reply); exposed for adapters that drive the
-    /// router directly.
-    public func handle(_ event: PlatformEvent, from platform: any ChatPlatform) async {
-        if let job = await intake(event, from: platform) { await job.run(nil) }
+    /// Handles one event completely (history committed, command or reply), outside the pumps (tests).
+    func handle(_ event: PlatformEvent, from platform: any PlatformSender) async {
+        if let job = await intake(event, from: ObservedSender.metered(platform, metrics: metrics)) { await job.run(nil) }
         await recorder.flush()
     }
     /// Waits until every message recorded so far is committed; call before reading history.
@@ -311,8 +320,8 @@ public final class Router: Service, Sendable {
 
     /// Handles an event up to a claimed reply, which it returns for the caller to run; a recorded message may
     /// still be in the group-commit buffer when this returns.
-    func intake(_ event: PlatformEvent, from platform: any ChatPlatform) async -> ReplyJob? {
-        let platform: any ChatPlatform = platform is MeteredPlatform ? platform : MeteredPlatform(platform, metrics: metrics)
+    /// `platform` is the adapter's sender, already wrapped to count sends and edits.
+    func intake(_ event: PlatformEvent, from platform: any PlatformSender) async -> ReplyJob? {
         var logger = self.logger
         logger[metadataKey: "platform"] = "\(platform.platformName)"
         logger[metadataKey: "channel"] = "\(event.channel.key)"
@@ -331,6 +340,10 @@ public final class Router: Service, Sendable {
                 try await store.applyDeletion(in: Self.key(channel), messageID: id)
             case .membership:
                 break
+            case .interaction(let request):
+                // Commands like regenerate wait for replies in the channel; the pump runs these beside its events.
+                await request.respond(await runInteraction(request.command, by: request.user, in: request.channel,
+                                                           platform: platform))
             }
         } catch {
             logger.error("event failed", metadata: ["error": "\(error)"])
@@ -342,7 +355,7 @@ public final class Router: Service, Sendable {
         ChannelKey(platform: channel.platform, serverID: channel.serverID, channelID: channel.channelID)
     }
 
-    private func handleMessage(_ message: IncomingMessage, from platform: any ChatPlatform, logger: Logger) async throws -> ReplyJob? {
+    private func handleMessage(_ message: IncomingMessage, from platform: any PlatformSender, logger: Logger) async throws -> ReplyJob? {
         // Our replies are stored when sent; echoes would duplicate them.
         if message.isOwnMessage { return nil }
         metrics.messageReceived(platform: platform.platformName)
@@ -433,7 +446,7 @@ public final class Router: Service, Sendable {
         return merged
     }
 
-    private func scheduler(for channel: ChannelRef, platform: any ChatPlatform) -> ChannelEditScheduler {
+    private func scheduler(for channel: ChannelRef, platform: any PlatformSender) -> ChannelEditScheduler {
         state.withLock { s in
             if let existing = s.schedulers[channel.key] { return existing }
             let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, clock: clock, logger: logger) {
@@ -445,7 +458,7 @@ public final class Router: Service, Sendable {
     }
 
     /// Streams a reply from `persona` and records it.
-    func reply(as persona: Persona, in channel: ChannelRef, to triggerID: String?, platform: any ChatPlatform,
+    func reply(as persona: Persona, in channel: ChannelRef, to triggerID: String?, platform: any PlatformSender,
                continuation requester: String? = nil, requestedBy user: ChatUser? = nil, progress: ReplyProgress? = nil,
                turn: Int? = nil, cutAtTrigger: Bool = false, logger: Logger) async throws {
         let key = Self.key(channel)
@@ -497,7 +510,7 @@ public final class Router: Service, Sendable {
         // The reply's history row is written when its first message is sent and kept up to date while it streams.
         let streaming = StreamingHistory(store: store, channel: key, persona: persona, triggerID: triggerID, clock: clock,
                                        logger: logger)
-        let engine = ReplyEngine(platform: HistoryRecordingPlatform(platform, history: streaming), scheduler: scheduler,
+        let engine = ReplyEngine(platform: ObservedSender(platform, onSend: { streaming.sent($0) }), scheduler: scheduler,
                                  notices: .init(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)"),
                                  logger: logger)
         let identity = PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: persona.avatarURL)
@@ -587,6 +600,7 @@ extension PlatformEvent {
         switch self {
         case .messageCreated(let m): m.channel
         case .messageEdited(let c, _, _, _), .messageDeleted(let c, _), .membership(let c, _): c
+        case .interaction(let request): request.channel
         }
     }
 }

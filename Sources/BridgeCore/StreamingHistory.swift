@@ -103,38 +103,3 @@ final class StreamingHistory: Sendable {
         return .insert(id: id, text: text)
     }
 }
-
-/// The platform as the reply engine sees it: sends are reported to the reply's `StreamingHistory`.
-final class HistoryRecordingPlatform: ChatPlatform, Sendable {
-    let base: any ChatPlatform
-    let history: StreamingHistory
-    /// Never used: the router reads events from the wrapped platform.
-    let events = AsyncStream<PlatformEvent> { $0.finish() }
-
-    init(_ base: any ChatPlatform, history: StreamingHistory) {
-        self.base = base
-        self.history = history
-    }
-
-    var platformName: String { base.platformName }
-    var capabilities: PlatformCapabilities { base.capabilities }
-    var editBudgets: EditBudgetBoard { base.editBudgets }
-    var isConnected: Bool { base.isConnected }
-
-    func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
-        let sent = try await base.send(text, in: channel, replyTo: replyTo, as: identity)
-        history.sent(sent)
-        return sent
-    }
-
-    func edit(_ message: SentMessageRef, text: String) async throws { try await base.edit(message, text: text) }
-
-    func typing(in channel: ChannelRef) async { await base.typing(in: channel) }
-
-    func handled(_ event: PlatformEvent) async { await base.handled(event) }
-
-    func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool { await base.isModerator(user, in: channel) }
-
-    /// The wrapped platform runs as its own service.
-    func run() async throws {}
-}

@@ -1,14 +1,15 @@
 internal import CCurl
 import Foundation
 import Logging
+import Synchronization
 
 /// Runs every transfer of one `HTTPClient` on one plain thread with `curl_multi_poll`.
 ///
-/// Other threads only queue operations under `lock` and call `curl_multi_wakeup`
+/// Other threads only queue operations in `queue` (a mutex) and call `curl_multi_wakeup`
 /// (documented thread-safe); the multi handle and every easy handle in it are used
 /// only on the driver thread.
 ///
-/// `@unchecked Sendable`: `pending`, `stopping` and `nextID` are guarded by `lock`;
+/// `@unchecked Sendable`: `pending`, `stopping` and `nextID` live in the `queue` mutex;
 /// `active` is touched only on the driver thread; `multi` is immutable and lives until
 /// the driver is freed, which happens after the thread has exited.
 final class CurlDriver: @unchecked Sendable {
@@ -20,10 +21,12 @@ final class CurlDriver: @unchecked Sendable {
 
     private let multi: CurlMulti
     private let logger: Logger
-    private let lock = NSLock()
-    private var pending: [Operation] = []
-    private var stopping = false
-    private var nextID: UInt64 = 0
+    private struct Queue {
+        var pending: [Operation] = []
+        var stopping = false
+        var nextID: UInt64 = 0
+    }
+    private let queue = Mutex(Queue())
     private var active: [UnsafeMutableRawPointer: (easy: CurlEasy, transfer: Transfer)] = [:]
 
     init(logger: Logger) throws {
@@ -39,9 +42,9 @@ final class CurlDriver: @unchecked Sendable {
     }
 
     func makeRequestID() -> UInt64 {
-        lock.withLock {
-            nextID += 1
-            return nextID
+        queue.withLock { q in
+            q.nextID += 1
+            return q.nextID
         }
     }
 
@@ -56,17 +59,17 @@ final class CurlDriver: @unchecked Sendable {
 
     /// Stops the thread; active transfers fail with `.shutdown`. Idempotent.
     func shutdown() {
-        lock.withLock { stopping = true }
+        queue.withLock { $0.stopping = true }
         curl_multi_wakeup(multi.handle)
     }
 
-    var isShutDown: Bool { lock.withLock { stopping } }
+    var isShutDown: Bool { queue.withLock { $0.stopping } }
 
     @discardableResult
     private func enqueue(_ operation: Operation) -> Bool {
-        let accepted = lock.withLock {
-            if stopping { return false }
-            pending.append(operation)
+        let accepted = queue.withLock { q in
+            if q.stopping { return false }
+            q.pending.append(operation)
             return true
         }
         if accepted { curl_multi_wakeup(multi.handle) }
@@ -77,9 +80,9 @@ final class CurlDriver: @unchecked Sendable {
 
     private func run() {
         while true {
-            let (operations, stop) = lock.withLock {
-                defer { pending.removeAll() }
-                return (pending, stopping)
+            let (operations, stop) = queue.withLock { q in
+                defer { q.pending.removeAll() }
+                return (q.pending, q.stopping)
             }
             if stop {
                 tearDown(unstarted: operations)

@@ -1,11 +1,12 @@
 import DequeModule
 import Foundation
+import Synchronization
 
 /// One request's state, shared by the driver thread (curl callbacks) and the consuming task.
 ///
-/// `@unchecked Sendable`: the immutable fields are set in `init`; every mutable field is
-/// guarded by `lock`, and continuations are always resumed after the lock is released.
-final class Transfer: @unchecked Sendable {
+/// The immutable fields are set in `init`; every mutable field lives in `state`, a mutex, and continuations
+/// are always resumed after it is released.
+final class Transfer: Sendable {
     let id: UInt64
     let method: HTTPMethod
     let url: String
@@ -13,25 +14,29 @@ final class Transfer: @unchecked Sendable {
     let bufferLimit: Int
     let idleLimit: Duration?
     /// Address of the easy handle: the driver's key for this transfer.
-    let handleKey: UnsafeMutableRawPointer
+    // nonisolated(unsafe): only compared as a key; it is dereferenced on the driver thread alone.
+    nonisolated(unsafe) let handleKey: UnsafeMutableRawPointer
     private let driver: CurlDriver
 
-    private let lock = NSLock()
-    private var status = 0
-    private var headers = HTTPHeaders()
-    private var headDelivered = false
-    private var headContinuation: CheckedContinuation<HTTPResponse, Error>?
-    private var chunks = Deque<[UInt8]>()
-    private var bufferedBytes = 0
-    private var paused = false
-    private var unpauseRequested = false
-    private var outcome: Result<Void, HTTPClientError>?
-    private var bodyWaiter: CheckedContinuation<[UInt8]?, Error>?
-    // Idle detection. A monotonic wall clock is used on purpose: curl's own timers are real time.
-    private var lastActivity = ContinuousClock.now
-    private var lastDown: Int64 = -1
-    private var lastUp: Int64 = -1
-    private var idleFired = false
+    private struct State {
+        var status = 0
+        var headers = HTTPHeaders()
+        var headDelivered = false
+        var headContinuation: CheckedContinuation<HTTPResponse, Error>?
+        var chunks = Deque<[UInt8]>()
+        var bufferedBytes = 0
+        var paused = false
+        var unpauseRequested = false
+        var outcome: Result<Void, HTTPClientError>?
+        var bodyWaiter: CheckedContinuation<[UInt8]?, Error>?
+        // Idle detection. A monotonic wall clock is used on purpose: curl's own timers are real time.
+        var lastActivity = ContinuousClock.now
+        var lastDown: Int64 = -1
+        var lastUp: Int64 = -1
+        var idleFired = false
+    }
+
+    private let state = Mutex(State())
 
     init(
         id: UInt64, request: HTTPRequest, followRedirects: Bool, bufferLimit: Int,
@@ -48,57 +53,53 @@ final class Transfer: @unchecked Sendable {
     }
 
     /// Whether the transfer was aborted by the idle check.
-    var idleTimedOut: Bool { lock.withLock { idleFired } }
+    var idleTimedOut: Bool { state.withLock { $0.idleFired } }
 
     // MARK: consumer side
 
     /// Stores the continuation `execute` waits on; false (and resumed) if the transfer already failed.
     func setHeadContinuation(_ continuation: CheckedContinuation<HTTPResponse, Error>) -> Bool {
-        lock.lock()
-        if case .failure(let error)? = outcome {
-            lock.unlock()
-            continuation.resume(throwing: error)
+        let failure = state.withLock { s -> HTTPClientError? in
+            if case .failure(let error)? = s.outcome { return error }
+            s.headContinuation = continuation
+            return nil
+        }
+        if let failure {
+            continuation.resume(throwing: failure)
             return false
         }
-        headContinuation = continuation
-        lock.unlock()
         return true
     }
 
     func nextChunk() async throws -> [UInt8]? {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, Error>) in
-            lock.lock()
-            if let chunk = chunks.popFirst() {
-                bufferedBytes -= chunk.count
-                let wake = paused && !unpauseRequested && bufferedBytes <= bufferLimit / 2
-                if wake { unpauseRequested = true }
-                lock.unlock()
-                if wake { driver.requestUnpause(self) }
-                continuation.resume(returning: chunk)
-                return
+            let (answer, wake) = state.withLock { s -> (Result<[UInt8]?, Error>?, Bool) in
+                if let chunk = s.chunks.popFirst() {
+                    s.bufferedBytes -= chunk.count
+                    let wake = s.paused && !s.unpauseRequested && s.bufferedBytes <= bufferLimit / 2
+                    if wake { s.unpauseRequested = true }
+                    return (.success(chunk), wake)
+                }
+                switch s.outcome {
+                case .success?:
+                    return (.success(nil), false)
+                case .failure(let error)?:
+                    return (.failure(error), false)
+                case nil:
+                    let wake = s.paused && !s.unpauseRequested
+                    if wake { s.unpauseRequested = true }
+                    s.bodyWaiter = continuation
+                    return (nil, wake)
+                }
             }
-            switch outcome {
-            case .success?:
-                lock.unlock()
-                continuation.resume(returning: nil)
-            case .failure(let error)?:
-                lock.unlock()
-                continuation.resume(throwing: error)
-            case nil:
-                let wake = paused && !unpauseRequested
-                if wake { unpauseRequested = true }
-                bodyWaiter = continuation
-                lock.unlock()
-                if wake { driver.requestUnpause(self) }
-            }
+            if wake { driver.requestUnpause(self) }
+            if let answer { continuation.resume(with: answer) }
         }
     }
 
     /// Whether the transfer has ended (completed, failed or cancelled).
     var hasFinished: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return outcome != nil
+        state.withLock { $0.outcome != nil }
     }
 
     /// Aborts the transfer unless it already ended; wakes every waiter with the error.
@@ -113,10 +114,10 @@ final class Transfer: @unchecked Sendable {
 
     /// Driver thread: the transfer was unpaused with `curl_easy_pause`.
     func markResumed() {
-        lock.withLock {
-            paused = false
-            unpauseRequested = false
-            lastActivity = .now
+        state.withLock { s in
+            s.paused = false
+            s.unpauseRequested = false
+            s.lastActivity = .now
         }
     }
 
@@ -125,138 +126,129 @@ final class Transfer: @unchecked Sendable {
         var end = bytes.count
         while end > 0, bytes[end - 1] == 10 || bytes[end - 1] == 13 { end -= 1 }
         let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
-        lock.lock()
-        lastActivity = .now
-        if headDelivered || outcome != nil {
-            lock.unlock()  // trailers, or a transfer already aborted
-            return
-        }
-        if line.hasPrefix("HTTP/") {
-            let parts = line.split(separator: " ", maxSplits: 2)
-            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
-            headers = HTTPHeaders()
-            lock.unlock()
-            return
-        }
-        if !line.isEmpty {
-            if let colon = line.firstIndex(of: ":") {
-                let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
-                let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-                headers.add(name: name, value: value)
+        let delivery = state.withLock { s -> (CheckedContinuation<HTTPResponse, Error>?, HTTPResponse)? in
+            s.lastActivity = .now
+            if s.headDelivered || s.outcome != nil { return nil }  // trailers, or a transfer already aborted
+            if line.hasPrefix("HTTP/") {
+                let parts = line.split(separator: " ", maxSplits: 2)
+                s.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+                s.headers = HTTPHeaders()
+                return nil
             }
-            lock.unlock()
-            return
+            if !line.isEmpty {
+                if let colon = line.firstIndex(of: ":") {
+                    let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
+                    let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+                    s.headers.add(name: name, value: value)
+                }
+                return nil
+            }
+            // End of a header block: only the final block makes the response.
+            let interim = (100..<200).contains(s.status) && s.status != 101
+            let redirected =
+                followRedirects && [301, 302, 303, 307, 308].contains(s.status) && s.headers["location"] != nil
+            if interim || redirected { return nil }
+            s.headDelivered = true
+            let continuation = s.headContinuation
+            s.headContinuation = nil
+            let response = HTTPResponse(
+                status: s.status, headers: s.headers, body: HTTPResponseBody(stream: BodyStream(transfer: self)))
+            return (continuation, response)
         }
-        // End of a header block: only the final block makes the response.
-        let interim = (100..<200).contains(status) && status != 101
-        let redirected =
-            followRedirects && [301, 302, 303, 307, 308].contains(status) && headers["location"] != nil
-        if interim || redirected {
-            lock.unlock()
-            return
-        }
-        headDelivered = true
-        let continuation = headContinuation
-        headContinuation = nil
-        let response = HTTPResponse(
-            status: status, headers: headers, body: HTTPResponseBody(stream: BodyStream(transfer: self)))
-        lock.unlock()
-        continuation?.resume(returning: response)
+        if let (continuation, response) = delivery { continuation?.resume(returning: response) }
     }
 
     /// Write callback: returns bytes taken, 0 to abort, or `pauseValue` to pause.
     func onBody(_ bytes: UnsafeRawBufferPointer, pauseValue: Int) -> Int {
-        lock.lock()
-        if outcome != nil {
-            lock.unlock()
-            return 0
+        let (taken, waiter, chunk) = state.withLock { s -> (Int, CheckedContinuation<[UInt8]?, Error>?, [UInt8]?) in
+            if s.outcome != nil { return (0, nil, nil) }
+            s.lastActivity = .now
+            guard s.headDelivered else {
+                return (bytes.count, nil, nil)  // body of an interim or redirect response
+            }
+            if s.bufferedBytes >= bufferLimit {
+                s.paused = true
+                return (pauseValue, nil, nil)  // curl keeps these bytes and hands them over again on unpause
+            }
+            let chunk = [UInt8](bytes)
+            if let waiter = s.bodyWaiter {
+                s.bodyWaiter = nil
+                return (bytes.count, waiter, chunk)
+            }
+            s.chunks.append(chunk)
+            s.bufferedBytes += chunk.count
+            return (bytes.count, nil, nil)
         }
-        lastActivity = .now
-        guard headDelivered else {
-            lock.unlock()
-            return bytes.count  // body of an interim or redirect response
-        }
-        if bufferedBytes >= bufferLimit {
-            paused = true
-            lock.unlock()
-            return pauseValue  // curl keeps these bytes and hands them over again on unpause
-        }
-        let chunk = [UInt8](bytes)
-        if let waiter = bodyWaiter {
-            bodyWaiter = nil
-            lock.unlock()
-            waiter.resume(returning: chunk)
-        } else {
-            chunks.append(chunk)
-            bufferedBytes += chunk.count
-            lock.unlock()
-        }
-        return bytes.count
+        if let waiter, let chunk { waiter.resume(returning: chunk) }
+        return taken
     }
 
     /// Progress callback: nonzero aborts (cancelled, or idle for too long).
     func onProgress(downloaded: Int64, uploaded: Int64) -> Int32 {
-        lock.lock()
-        defer { lock.unlock() }
-        if outcome != nil { return 1 }
-        let now = ContinuousClock.now
-        if paused || downloaded != lastDown || uploaded != lastUp {
-            lastDown = downloaded
-            lastUp = uploaded
-            lastActivity = now
+        state.withLock { s in
+            if s.outcome != nil { return 1 }
+            let now = ContinuousClock.now
+            if s.paused || downloaded != s.lastDown || uploaded != s.lastUp {
+                s.lastDown = downloaded
+                s.lastUp = uploaded
+                s.lastActivity = now
+                return 0
+            }
+            if let idleLimit, now - s.lastActivity > idleLimit {
+                s.idleFired = true
+                return 1
+            }
             return 0
         }
-        if let idleLimit, now - lastActivity > idleLimit {
-            idleFired = true
-            return 1
-        }
-        return 0
     }
 
     /// Ends the transfer once; delivers a head built from `fallbackStatus` if none arrived.
     /// Returns whether this call ended it.
     @discardableResult
     func finish(_ result: Result<Void, HTTPClientError>, fallbackStatus: Int?) -> Bool {
-        lock.lock()
-        guard outcome == nil else {
-            lock.unlock()
-            return false
+        enum Wake {
+            case head(CheckedContinuation<HTTPResponse, Error>, Result<HTTPResponse, Error>)
+            case body(CheckedContinuation<[UInt8]?, Error>, Result<[UInt8]?, Error>)
+            case none
         }
-        outcome = result
-        var headResume: Result<HTTPResponse, Error>?
-        if !headDelivered, let continuation = headContinuation {
-            headContinuation = nil
-            switch result {
-            case .success:
-                headDelivered = true
-                headResume = .success(
-                    HTTPResponse(
-                        status: fallbackStatus ?? status, headers: headers,
-                        body: HTTPResponseBody(stream: BodyStream(transfer: self))))
-            case .failure(let error):
-                headResume = .failure(error)
+        let wake = state.withLock { s -> Wake? in
+            guard s.outcome == nil else { return nil }
+            s.outcome = result
+            if !s.headDelivered, let continuation = s.headContinuation {
+                s.headContinuation = nil
+                switch result {
+                case .success:
+                    s.headDelivered = true
+                    return .head(continuation, .success(
+                        HTTPResponse(
+                            status: fallbackStatus ?? s.status, headers: s.headers,
+                            body: HTTPResponseBody(stream: BodyStream(transfer: self)))))
+                case .failure(let error):
+                    return .head(continuation, .failure(error))
+                }
             }
-            lock.unlock()
-            if let headResume { continuation.resume(with: headResume) }
-            return true
-        }
-        var waiterResume: Result<[UInt8]?, Error>?
-        let waiter = bodyWaiter
-        if waiter != nil {
-            bodyWaiter = nil
-            switch result {
-            case .success: waiterResume = .success(nil)
-            case .failure(let error): waiterResume = .failure(error)
+            var wake = Wake.none
+            if let waiter = s.bodyWaiter {
+                s.bodyWaiter = nil
+                switch result {
+                case .success: wake = .body(waiter, .success(nil))
+                case .failure(let error): wake = .body(waiter, .failure(error))
+                }
             }
+            // A cancelled body is dropped; after a transport failure the consumer still reads every byte that
+            // arrived before the error (a reply cut off mid-stream keeps its partial text).
+            if case .failure(let error) = result, error.code == .cancelled || error.code == .shutdown {
+                s.chunks.removeAll()
+                s.bufferedBytes = 0
+            }
+            return wake
         }
-        // A cancelled body is dropped; after a transport failure the consumer still reads every byte that
-        // arrived before the error (a reply cut off mid-stream keeps its partial text).
-        if case .failure(let error) = result, error.code == .cancelled || error.code == .shutdown {
-            chunks.removeAll()
-            bufferedBytes = 0
+        switch wake {
+        case nil: return false
+        case .head(let continuation, let result)?: continuation.resume(with: result)
+        case .body(let continuation, let result)?: continuation.resume(with: result)
+        case .none?: break
         }
-        lock.unlock()
-        if let waiter, let waiterResume { waiter.resume(with: waiterResume) }
         return true
     }
 }

@@ -1,4 +1,4 @@
-/// Everything a `ModelClient` needs to know about its provider.
+/// Everything a `ModelSession` needs to know about its provider.
 public struct ModelClientConfiguration: Sendable {
     /// The API flavour.
     public var provider: ModelProvider
@@ -58,10 +58,7 @@ public struct ModelClientConfiguration: Sendable {
 
     /// The full completion URL: base URL plus the provider's path (unless already there).
     public var endpointURL: String {
-        var base = baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        if base.hasSuffix(provider.completionPath) { return base }
-        return base + provider.completionPath
+        provider.endpointURL(baseURL: baseURL) ?? ""
     }
 
     /// Throws `invalidConfiguration` / `missingAPIKey` with a fix hint for the first problem.

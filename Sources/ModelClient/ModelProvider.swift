@@ -35,6 +35,15 @@ public enum ModelProvider: String, Hashable, Sendable, CaseIterable, Codable, Cu
         }
     }
 
+    /// The chat-completions endpoint for a configured base URL (or the default one): the base URL plus
+    /// `completionPath`, unless it already ends with it; nil when there is neither.
+    public func endpointURL(baseURL: String?) -> String? {
+        guard var base = baseURL ?? defaultBaseURL, !base.isEmpty else { return nil }
+        while base.hasSuffix("/") { base.removeLast() }
+        if base.hasSuffix(completionPath) { return base }
+        return base + completionPath
+    }
+
     /// The conventional environment variable holding this provider's key.
     public var defaultAPIKeyEnvironmentVariable: String {
         switch self {

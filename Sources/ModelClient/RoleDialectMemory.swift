@@ -1,4 +1,4 @@
-import Foundation
+import Synchronization
 
 /// Remembers, per provider and endpoint, that the extra roles had to be folded (the `auto` dialect).
 ///
@@ -7,7 +7,7 @@ public final class RoleDialectMemory: Sendable {
     /// The process-wide memory used by default.
     public static let shared = RoleDialectMemory()
 
-    private let state = LockedValue<Set<String>>([])
+    private let state = Mutex<Set<String>>([])
 
     /// Creates an empty memory.
     public init() {}
@@ -29,21 +29,5 @@ public final class RoleDialectMemory: Sendable {
 
     private static func key(_ provider: ModelProvider, _ endpoint: String) -> String {
         "\(provider.rawValue) \(endpoint)"
-    }
-}
-
-/// A value guarded by a lock.
-///
-/// `@unchecked Sendable`: `value` is only read or written inside `lock`.
-final class LockedValue<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }

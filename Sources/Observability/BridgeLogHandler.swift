@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Writes log lines to standard error as human text or JSON lines, scrubbing registered secrets first.
 ///
@@ -90,27 +91,24 @@ public struct BridgeLogHandler: LogHandler {
 }
 
 /// Where log lines go: one locked writer so concurrent lines never interleave.
-public final class LogSink: @unchecked Sendable {
-    // Safe: `handle` is only written to while holding `lock`.
-    private let lock = NSLock()
-    private let handle: FileHandle
+public final class LogSink: Sendable {
+    /// The handle, held in the mutex so concurrent lines never interleave.
+    private let handle: Mutex<FileHandle>
 
     /// Creates a sink over a file handle.
-    public init(_ handle: FileHandle) { self.handle = handle }
+    public init(_ handle: FileHandle) { self.handle = Mutex(handle) }
 
     /// Standard error.
     public static let standardError = LogSink(FileHandle.standardError)
 
     func write(_ line: String) {
-        lock.withLock { handle.write(Data(line.utf8)) }
+        handle.withLock { $0.write(Data(line.utf8)) }
     }
 }
 
 /// Secrets known to the process (API keys, platform tokens), replaced by `***` in every log line.
-public final class SecretScrubber: @unchecked Sendable {
-    // Safe: `secrets` is only read or written while holding `lock`.
-    private let lock = NSLock()
-    private var secrets: [String] = []
+public final class SecretScrubber: Sendable {
+    private let secrets = Mutex<[String]>([])
 
     /// The process-wide scrubber used by `BridgeLogHandler`.
     public static let shared = SecretScrubber()
@@ -121,7 +119,7 @@ public final class SecretScrubber: @unchecked Sendable {
     /// Registers a secret; values shorter than 6 characters are ignored (they would mangle ordinary words).
     public func register(_ secret: String) {
         guard secret.count >= 6 else { return }
-        lock.withLock { if !secrets.contains(secret) { secrets.append(secret) } }
+        secrets.withLock { secrets in if !secrets.contains(secret) { secrets.append(secret) } }
     }
 
     /// Secrets that are not configured but travel in URLs and headers: Discord webhook and interaction tokens,
@@ -137,7 +135,7 @@ public final class SecretScrubber: @unchecked Sendable {
 
     /// `text` with every registered secret and every secret-looking URL part replaced.
     public func scrub(_ text: String) -> String {
-        let current = lock.withLock { secrets }
+        let current = secrets.withLock { $0 }
         var result = text
         for secret in current where result.contains(secret) {
             result = result.replacingOccurrences(of: secret, with: "***")

@@ -2,6 +2,7 @@ import BridgeCore
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// A terminal chat: each input line is a message from the current speaker, replies stream in place.
 ///
@@ -128,26 +129,24 @@ public final class ConsolePlatform: ChatPlatform, Sendable {
 }
 
 /// The console's mutable state: who speaks, and message ids.
-final class ConsoleState: @unchecked Sendable {
-    // Safe: both fields are only touched under `lock`.
-    private let lock = NSLock()
-    private var _speaker: String
-    private var counter = 0
+final class ConsoleState: Sendable {
+    private let state: Mutex<(speaker: String, counter: Int)>
 
-    init(speaker: String) { _speaker = speaker }
+    init(speaker: String) { state = Mutex((speaker, 0)) }
 
     var speaker: String {
-        get { lock.lock(); defer { lock.unlock() }; return _speaker }
-        set { lock.lock(); _speaker = newValue; lock.unlock() }
+        get { state.withLock { $0.speaker } }
+        set { state.withLock { $0.speaker = newValue } }
     }
 
     /// Ids unique across sessions on one store (see `SessionIDPrefix`).
     private let session = SessionIDPrefix.make()
 
     func nextMessageID() -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        counter += 1
+        let counter = state.withLock { state in
+            state.counter += 1
+            return state.counter
+        }
         return "c\(session)-\(counter)"
     }
 }

@@ -70,7 +70,6 @@ public final class DiscordGateway: Service, Sendable {
         var stats = DiscordGatewayStats()
         var next: (url: String, delay: Duration)?
         var fatal: GatewayFatalError?
-        var socket: WebSocket?
     }
 
     /// The settings in use.
@@ -106,12 +105,6 @@ public final class DiscordGateway: Service, Sendable {
     /// Current counters.
     public var stats: DiscordGatewayStats { state.withLock { $0.stats } }
 
-    /// Closes the current connection with a resumable code (tests and operators use it to force a resume).
-    public func dropConnection() {
-        let socket = state.withLock { $0.socket }
-        socket?.abort()
-    }
-
     /// Connects and stays connected until cancelled, graceful shutdown, or a fatal close (which is thrown).
     public func run() async throws {
         try await cancelWhenGracefulShutdown { [self] in try await connectionLoop() }
@@ -126,7 +119,7 @@ public final class DiscordGateway: Service, Sendable {
     private func connectionLoop() async throws {
         var url: String
         do {
-            let info = try await rest.request(GatewayBot.self, .gatewayBot, path: "/gateway/bot")
+            let info = try await rest.request(GatewayBot.self, .gatewayBot)
             url = configuration.gatewayURL ?? info.url
             if let limit = info.session_start_limit {
                 identifyGate.configure(maxConcurrency: limit.max_concurrency ?? 1)
@@ -157,11 +150,9 @@ public final class DiscordGateway: Service, Sendable {
                     s.budget.reset()
                     s.stats.connections += 1
                     s.next = nil
-                    s.socket = socket
                 }
                 logger.info("discord gateway connected", metadata: ["shard": "\(configuration.shardID)"])
                 await session(socket)
-                state.withLock { $0.socket = nil }
             } catch {
                 logger.warning("discord gateway connect failed", metadata: ["error": "\(error)"])
                 let now = clock.now

@@ -91,8 +91,8 @@ extension DiscordPlatform {
         var cursor = after
         var delivered = 0
         while true {
-            let page = try await rest.request([Lossy<DiscordMessage>].self, .listMessages(channelID: channelID),
-                                              path: "/channels/\(channelID)/messages?after=\(cursor)&limit=100")
+            let page = try await rest.request([Lossy<DiscordMessage>].self,
+                                              .listMessages(channelID: channelID, after: cursor, limit: 100))
             let messages = page.compactMap(\.value).filter { Self.snowflakeLess(cursor, $0.id) }
                 .sorted { Self.snowflakeLess($0.id, $1.id) }
             guard let newest = messages.last else { break }

@@ -12,9 +12,8 @@ extension DiscordPlatform {
         case .guild(let configured): targets = configured.isEmpty ? guildIDs : configured
         }
         for guildID in targets {
-            let path = guildID.map { "/applications/\(applicationID)/guilds/\($0)/commands" } ?? "/applications/\(applicationID)/commands"
             do {
-                _ = try await rest.request(.overwriteCommands(applicationID: applicationID, guildID: guildID), path: path,
+                _ = try await rest.request(.overwriteCommands(applicationID: applicationID, guildID: guildID),
                                            body: DiscordMessageBuilder.slashCommands)
                 logger.info("discord slash commands registered", metadata: ["guild": "\(guildID ?? "global")"])
             } catch {
@@ -37,21 +36,25 @@ extension DiscordPlatform {
         }
         let channel = channelRef(channelID, guildID: interaction.guildId)
         let callback = DiscordRoute.interactionCallback(id: interaction.id, token: interaction.token)
-        let callbackPath = "/interactions/\(interaction.id)/\(interaction.token)/callback"
         let command: BridgeCommand
         switch interaction.bridgeCommand {
         case .failure(let error):
-            await respond(callback, path: callbackPath, body: DiscordMessageBuilder.interactionReply(content: error.message, ephemeral: true))
+            await respond(callback, body: DiscordMessageBuilder.interactionReply(content: error.message, ephemeral: true))
             return
         case .success(let parsed): command = parsed
         }
-        guard let router = state.withLock({ $0.router }) else {
-            await respond(callback, path: callbackPath,
-                          body: DiscordMessageBuilder.interactionReply(content: "The bridge is still starting; try again in a moment.", ephemeral: true))
+        let slow = command == .regenerate || command == .continueReply
+        // The router answers through the request's responder; the answer comes back on this stream.
+        let (answers, answer) = AsyncStream.makeStream(of: InteractionOutcome.self, bufferingPolicy: .bufferingNewest(1))
+        let request = InteractionRequest(id: interaction.id, command: command, user: user, channel: channel) { outcome in
+            answer.yield(outcome)
+            answer.finish()
+        }
+        guard await events.send(.interaction(request)) else {
+            await respond(callback,
+                          body: DiscordMessageBuilder.interactionReply(content: "The bridge is shutting down; try again in a moment.", ephemeral: true))
             return
         }
-        let slow = command == .regenerate || command == .continueReply
-        let platform: any ChatPlatform = self
         // The command runs exactly once. A quick answer goes straight into the callback; otherwise the
         // interaction is acknowledged (deferred) the moment the timer fires, well inside Discord's 3 s, while
         // the command runs on, and its answer is edited into the original response.
@@ -60,7 +63,11 @@ extension DiscordPlatform {
             case timer
         }
         let (outcome, deferred) = await withTaskGroup(of: Step.self) { group -> (InteractionOutcome, Bool) in
-            group.addTask { .answered(await router.runInteraction(command, by: user, in: channel, platform: platform)) }
+            group.addTask {
+                for await outcome in answers { return .answered(outcome) }
+                // The adapter stopped before the router answered.
+                return .answered(InteractionOutcome(texts: ["The bridge stopped before this command ran."], refused: false))
+            }
             group.addTask { [clock] in
                 if !slow { try? await clock.sleep(until: clock.now + Self.immediateAnswerTime) }
                 return .timer
@@ -73,21 +80,19 @@ extension DiscordPlatform {
                     return (outcome, deferred)
                 case .timer:
                     deferred = true
-                    await respond(callback, path: callbackPath, body: DiscordMessageBuilder.interactionDefer(ephemeral: true))
+                    await respond(callback, body: DiscordMessageBuilder.interactionDefer(ephemeral: true))
                 }
             }
-            // Unreachable: the command task always answers.
+            // Unreachable: the answer task always returns an answer.
             return (InteractionOutcome(texts: [], refused: false), deferred)
         }
         if !deferred {
-            await respond(callback, path: callbackPath,
+            await respond(callback,
                           body: DiscordMessageBuilder.interactionReply(content: Self.text(outcome, command), ephemeral: Self.ephemeral(outcome, command)))
             return
         }
         guard let applicationID = state.withLock({ $0.applicationID }) else { return }
-        let route = DiscordRoute(method: "PATCH", template: "/webhooks/{application_id}/{interaction_token}/messages/@original",
-                                 majorParameter: applicationID + "/" + interaction.token)
-        await respond(route, path: "/webhooks/\(applicationID)/\(interaction.token)/messages/@original",
+        await respond(.editOriginalResponse(applicationID: applicationID, token: interaction.token),
                       body: DiscordMessageBuilder.edit(content: Self.text(outcome, command)))
     }
 
@@ -105,9 +110,9 @@ extension DiscordPlatform {
         outcome.refused || !command.changesState
     }
 
-    private func respond(_ route: DiscordRoute, path: String, body: [UInt8]) async {
+    private func respond(_ route: DiscordRoute, body: [UInt8]) async {
         do {
-            _ = try await rest.request(route, path: path, body: body)
+            _ = try await rest.request(route, body: body)
         } catch {
             logger.warning("discord interaction response failed", metadata: ["error": "\(error)"])
         }

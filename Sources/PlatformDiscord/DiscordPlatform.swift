@@ -14,7 +14,6 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var roles: [String: DiscordPermissions] = [:]
         var ourRoles: [String] = []
     }
-    struct Webhook: Hashable { var id: String; var token: String }
     struct State {
         var botUserID: String?
         var botName: String?
@@ -25,10 +24,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         /// Channel permissions Discord resolved for an interaction, with when they were seen; trusted only for
         /// `interactionPermissionTTL` and dropped on any member, role, channel or guild change.
         var interactionPermissions: [String: (permissions: DiscordPermissions, seen: Duration)] = [:]
-        var webhooks: [String: Webhook] = [:]
-        var ourWebhookIDs: Set<String> = []
-        var noWebhookChannels: Set<String> = []
-        var loggedWebhookFallback = false
+        var webhooks = DiscordWebhooks()
         var ownMessageIDs: Set<String> = []
         var ownMessageOrder: [String] = []
         var lastSeen: [String: String] = [:]
@@ -36,7 +32,6 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         /// Catch-up marks noted but not yet written to the store.
         var unsavedMarks: [String: String] = [:]
         var commandsRegistered = false
-        var router: Router?
     }
 
     /// Always `discord`.
@@ -108,7 +103,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// A channel whose replies go through its webhook uses the webhook's own bucket.
     private func liveWindow(_ channel: ChannelRef) -> FixedWindow? {
         let host = webhookHost(channel.channelID)
-        if let hook = state.withLock({ $0.webhooks[host] }), !hook.id.isEmpty,
+        if let hook = state.withLock({ $0.webhooks.webhook(of: host) }),
             let window = rest.window(for: .editWebhookMessage(id: hook.id, token: hook.token))
                 ?? rest.window(for: .executeWebhook(id: hook.id, token: hook.token))
         {
@@ -116,11 +111,6 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         }
         return rest.window(for: .editMessage(channelID: channel.channelID))
             ?? rest.window(for: .createMessage(channelID: channel.channelID))
-    }
-
-    /// Lets slash commands run through `router` (call once the router exists).
-    public func attach(_ router: Router) {
-        state.withLock { $0.router = router }
     }
 
     /// Feeds the Core edit scheduler the channel's learned bucket shape.
@@ -191,12 +181,11 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                 let thread = webhookThread(channel.channelID)
                 do {
                     let message = try await rest.request(
-                        IDOnly.self, .executeWebhook(id: hook.id, token: hook.token),
-                        path: "/webhooks/\(hook.id)/\(hook.token)?wait=true" + (thread.map { "&thread_id=\($0)" } ?? ""),
+                        IDOnly.self, .executeWebhook(id: hook.id, token: hook.token, threadID: thread),
                         body: DiscordMessageBuilder.webhookExecute(content: text, username: Self.webhookUsername(identity.displayName),
                                                                    avatarURL: identity.avatarURL))
                     rememberOwn(message.id)
-                    return SentMessageRef(channel: channel, messageID: message.id, context: "wh:" + (thread ?? ""))
+                    return SentMessageRef(channel: channel, messageID: message.id, kind: DiscordSentMessage.webhook(hook, threadID: thread))
                 } catch let error as DiscordRESTError where error.code == .notFound && attempt == 0 {
                     await forgetWebhook(of: channel.channelID, hook)
                 }
@@ -204,7 +193,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             let prefix = "**\(identity.displayName)**: "
             let id = try await createMessage(prefix + text, in: channel.channelID, replyTo: replyTo)
             refreshBudget(channel)
-            return SentMessageRef(channel: channel, messageID: id, context: "px:" + identity.displayName)
+            return SentMessageRef(channel: channel, messageID: id, kind: DiscordSentMessage.prefixed(displayName: identity.displayName))
         }
         let id = try await createMessage(text, in: channel.channelID, replyTo: replyTo)
         refreshBudget(channel)
@@ -214,17 +203,19 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// Edits a message (webhook messages through the webhook message endpoint).
     public func edit(_ message: SentMessageRef, text: String) async throws {
         let channelID = message.channel.channelID
-        if let context = message.context, context.hasPrefix("wh:"), let hook = await webhook(for: channelID) {
-            let thread = context.dropFirst(3)
-            _ = try await rest.request(.editWebhookMessage(id: hook.id, token: hook.token),
-                                       path: "/webhooks/\(hook.id)/\(hook.token)/messages/\(message.messageID)"
-                                           + (thread.isEmpty ? "" : "?thread_id=\(thread)"),
+        var content = text
+        switch message.kind(as: DiscordSentMessage.self) {
+        case .webhook(let hook, let thread)?:
+            _ = try await rest.request(.editWebhookMessage(id: hook.id, token: hook.token, messageID: message.messageID,
+                                                           threadID: thread),
                                        body: DiscordMessageBuilder.edit(content: text))
             return
+        case .prefixed(let displayName)?:
+            content = "**\(displayName)**: " + text
+        case nil:
+            break
         }
-        var content = text
-        if let context = message.context, context.hasPrefix("px:") { content = "**\(context.dropFirst(3))**: " + text }
-        _ = try await rest.request(.editMessage(channelID: channelID), path: "/channels/\(channelID)/messages/\(message.messageID)",
+        _ = try await rest.request(.editMessage(channelID: channelID, messageID: message.messageID),
                                    body: DiscordMessageBuilder.edit(content: content))
         refreshBudget(message.channel)
     }
@@ -232,7 +223,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// Shows the typing indicator (lasts about 10 s); failures are ignored.
     public func typing(in channel: ChannelRef) async {
         do {
-            _ = try await rest.request(.typing(channelID: channel.channelID), path: "/channels/\(channel.channelID)/typing")
+            _ = try await rest.request(.typing(channelID: channel.channelID))
         } catch {
             logger.debug("typing failed", metadata: ["channel": "\(channel.key)", "error": "\(error)"])
         }
@@ -350,7 +341,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         case .messageUpdate(let update):
             let own = state.withLock { s in
                 s.ownMessageIDs.contains(update.id) || update.author?.id == s.botUserID
-                    || update.webhookId.map { s.ourWebhookIDs.contains($0) } == true
+                    || update.webhookId.map { s.webhooks.isOurs($0) } == true
             }
             // No author, no edit: only the original speaker may change a stored message (the store checks it).
             guard !own, let content = update.content, let author = update.author else { return }
@@ -375,7 +366,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         let (bot, botName, own) = state.withLock { s in
             if let roles = message.memberRoles, let guild = message.guildId { s.memberRoles[guild + ":" + message.author.id] = roles }
             let own = message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
-                || message.webhookId.map { s.ourWebhookIDs.contains($0) } == true
+                || message.webhookId.map { s.webhooks.isOurs($0) } == true
             return (s.botUserID, s.botName, own)
         }
         var text = message.content
@@ -414,7 +405,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     private struct WebhookBody: Decodable { var id: String; var token: String? }
 
     private func createMessage(_ text: String, in channelID: String, replyTo: String?) async throws -> String {
-        let message = try await rest.request(IDOnly.self, .createMessage(channelID: channelID), path: "/channels/\(channelID)/messages",
+        let message = try await rest.request(IDOnly.self, .createMessage(channelID: channelID),
                                              body: DiscordMessageBuilder.create(content: text, replyTo: replyTo))
         rememberOwn(message.id)
         return message.id
@@ -446,7 +437,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// For a thread, webhooks live on the parent channel and messages carry `thread_id`.
     private func webhookThread(_ channelID: String) -> String? {
         state.withLock { s in
-            guard let channel = s.channels[channelID], [10, 11, 12].contains(channel.type), channel.parentId != nil else { return nil }
+            guard let channel = s.channels[channelID], channel.isThread, channel.parentId != nil else { return nil }
             return channelID
         }
     }
@@ -454,44 +445,46 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// The channel's webhook: cached, stored, or created once; nil when webhooks are off or not permitted.
     private func webhookHost(_ channelID: String) -> String {
         state.withLock { s in
-            if let channel = s.channels[channelID], [10, 11, 12].contains(channel.type), let parent = channel.parentId { return parent }
+            if let channel = s.channels[channelID], channel.isThread, let parent = channel.parentId { return parent }
             return channelID
         }
     }
 
-    private func forgetWebhook(of channelID: String, _ hook: Webhook) async {
+    private func forgetWebhook(of channelID: String, _ hook: DiscordWebhook) async {
         let hostID = webhookHost(channelID)
         logger.warning("discord webhook is gone; creating a new one", metadata: ["channel": "\(hostID)"])
-        state.withLock { s in
-            if s.webhooks[hostID] == hook { s.webhooks[hostID] = nil }
+        guard state.withLock({ $0.webhooks.forget(hook, of: hostID) }) else { return }
+        do {
+            try await store.setState(nil, for: "discord.webhook." + hostID)
+        } catch {
+            // The stale webhook stays stored; the next start finds it gone (404) and forgets it again.
+            logger.warning("could not forget the stored webhook", metadata: ["channel": "\(hostID)", "error": "\(error)"])
         }
-        try? await store.setState(nil, for: "discord.webhook." + hostID)
     }
 
-    private func webhook(for channelID: String) async -> Webhook? {
+    private func webhook(for channelID: String) async -> DiscordWebhook? {
         guard configuration.useWebhooks else { return nil }
         let hostID = webhookHost(channelID)
-        if let known = state.withLock({ s in s.noWebhookChannels.contains(hostID) ? Webhook(id: "", token: "") : s.webhooks[hostID] }) {
-            return known.id.isEmpty ? nil : known
+        switch state.withLock({ $0.webhooks.lookup(hostID) }) {
+        case .known(let hook): return hook
+        case .fallBack: return nil
+        case .unknown: return await webhookCreation.run(key: hostID) { [self] in await loadOrCreateWebhook(hostID) }
         }
-        return await webhookCreation.run(key: hostID) { [self] in await loadOrCreateWebhook(hostID) }
     }
 
-    private func loadOrCreateWebhook(_ channelID: String) async -> Webhook? {
-        if let known = state.withLock({ $0.webhooks[channelID] }) { return known }
+    private func loadOrCreateWebhook(_ channelID: String) async -> DiscordWebhook? {
+        if let known = state.withLock({ $0.webhooks.webhook(of: channelID) }) { return known }
         let key = "discord.webhook." + channelID
         // The webhook token is a credential: sealed at rest when PB_STATE_KEY is set (one that fails to open is
         // replaced by a new webhook).
-        if let stored = try? await store.secretState(for: key) {
-            let parts = stored.split(separator: " ", maxSplits: 1).map(String.init)
-            if parts.count == 2 {
-                let hook = Webhook(id: parts[0], token: parts[1])
-                state.withLock { s in
-                    s.webhooks[channelID] = hook
-                    s.ourWebhookIDs.insert(hook.id)
-                }
+        do {
+            if let stored = try await store.secretState(for: key), let hook = DiscordWebhook(stored: stored) {
+                state.withLock { $0.webhooks.remember(hook, for: channelID) }
                 return hook
             }
+        } catch {
+            logger.warning("could not read the stored webhook; creating a new one",
+                           metadata: ["channel": "\(channelID)", "error": "\(error)"])
         }
         let permitted = state.withLock { s -> Bool? in
             guard let bot = s.botUserID, let guildID = s.channels[channelID]?.guildId, let guild = s.guilds[guildID] else { return nil }
@@ -503,18 +496,20 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             return nil
         }
         do {
-            let body = try await rest.request(WebhookBody.self, .createWebhook(channelID: channelID), path: "/channels/\(channelID)/webhooks",
+            let body = try await rest.request(WebhookBody.self, .createWebhook(channelID: channelID),
                                               body: DiscordMessageBuilder.createWebhook(name: configuration.webhookName))
             guard let token = body.token else {
                 fallBack(channelID, reason: "the created webhook has no token")
                 return nil
             }
-            let hook = Webhook(id: body.id, token: token)
-            try? await store.setSecretState(hook.id + " " + token, for: key)
-            state.withLock { s in
-                s.webhooks[channelID] = hook
-                s.ourWebhookIDs.insert(hook.id)
+            let hook = DiscordWebhook(id: body.id, token: token)
+            do {
+                try await store.setSecretState(hook.stored, for: key)
+            } catch {
+                // Used for this run all the same; the next start creates another one.
+                logger.warning("could not store the new webhook", metadata: ["channel": "\(channelID)", "error": "\(error)"])
             }
+            state.withLock { $0.webhooks.remember(hook, for: channelID) }
             logger.info("discord webhook created", metadata: ["channel": "\(channelID)"])
             return hook
         } catch let error as DiscordRESTError where error.code == .forbidden {
@@ -527,11 +522,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     }
 
     private func fallBack(_ channelID: String, reason: String) {
-        let first = state.withLock { s in
-            s.noWebhookChannels.insert(channelID)
-            defer { s.loggedWebhookFallback = true }
-            return !s.loggedWebhookFallback
-        }
+        let first = state.withLock { $0.webhooks.fallBack(channelID) }
         if first {
             logger.warning("discord personas fall back to name-prefixed plain messages",
                            metadata: ["channel": "\(channelID)", "reason": "\(reason)"])
@@ -542,7 +533,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                             channels: [String: DiscordChannel]) -> DiscordPermissions {
         var channel = channels[channelID]
         // Threads take their parent channel's overwrites.
-        if let c = channel, [10, 11, 12].contains(c.type), let parent = c.parentId { channel = channels[parent] ?? c }
+        if let c = channel, c.isThread, let parent = c.parentId { channel = channels[parent] ?? c }
         return DiscordPermissions.compute(guildID: guildID, ownerID: guild.ownerID, userID: userID, memberRoleIDs: roles,
                                           rolePermissions: guild.roles, overwrites: channel?.overwrites ?? [])
     }
@@ -568,11 +559,13 @@ final class PayloadSink: Sendable {
 
 /// Runs at most one creation per key at a time; callers for the same key share the result.
 final class WebhookCreation: Sendable {
-    private let running = Mutex<[String: Task<DiscordPlatform.Webhook?, Never>]>([:])
+    private let running = Mutex<[String: Task<DiscordWebhook?, Never>]>([:])
 
-    func run(key: String, _ body: @escaping @Sendable () async -> DiscordPlatform.Webhook?) async -> DiscordPlatform.Webhook? {
+    func run(key: String, _ body: @escaping @Sendable () async -> DiscordWebhook?) async -> DiscordWebhook? {
         let task = running.withLock { tasks in
             if let existing = tasks[key] { return existing }
+            // Unstructured on purpose: callers for the same key share one creation, so it is no one caller's child
+            // and a caller that is cancelled must not cancel it for the others.
             let task = Task { await body() }
             tasks[key] = task
             return task

@@ -30,13 +30,12 @@ public final class DiscordREST: Sendable {
     private let clock: ElapsedClock
     private let logger: Logger
     private let limits: Mutex<RateLimitState>
-    private let onLearn: @Sendable (DiscordRoute) -> Void
 
-    /// Creates a client; `onLearn` runs after each response updated a route's bucket (e.g. to refresh edit budgets).
+    /// Creates a client.
     public init(token: String, http: HTTPClient, baseURL: String = DiscordREST.defaultBaseURL,
                 userAgent: String = DiscordREST.defaultUserAgent, maxAttempts: Int = 4,
                 rateLimits: RateLimitState = RateLimitState(), clock: ElapsedClock = ElapsedClock(ContinuousClock()),
-                logger: Logger, onLearn: @escaping @Sendable (DiscordRoute) -> Void = { _ in }) {
+                logger: Logger) {
         self.token = token
         self.http = http
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -45,7 +44,6 @@ public final class DiscordREST: Sendable {
         self.clock = clock
         self.logger = logger
         self.limits = Mutex(rateLimits)
-        self.onLearn = onLearn
     }
 
     /// The edit budget learned for a channel's PATCH bucket, if any response taught it yet.
@@ -62,8 +60,8 @@ public final class DiscordREST: Sendable {
     /// 429 responses seen so far (each is a pacing bug).
     public var tooManyRequestsCount: Int { limits.withLock { $0.tooManyRequestsCount } }
 
-    /// Sends a request to `path` (relative to the base, with any query) on `route`'s rate-limit bucket.
-    public func request(_ route: DiscordRoute, path: String, body: [UInt8]? = nil,
+    /// Sends a request to `route`'s path on its rate-limit bucket.
+    public func request(_ route: DiscordRoute, body: [UInt8]? = nil,
                         headers extra: [(String, String)] = []) async throws -> Response {
         let routeName = route.method + " " + route.template
         var attempt = 0
@@ -84,7 +82,7 @@ public final class DiscordREST: Sendable {
             headers.add(name: "User-Agent", value: userAgent)
             if body != nil { headers.add(name: "Content-Type", value: "application/json") }
             for (name, value) in extra { headers.add(name: name, value: value) }
-            let request = HTTPRequest(method: HTTPMethod(rawValue: route.method), url: baseURL + path, headers: headers,
+            let request = HTTPRequest(method: HTTPMethod(rawValue: route.method), url: baseURL + route.path, headers: headers,
                                       body: body, timeouts: HTTPTimeouts(connect: .seconds(10), total: .seconds(30)))
             let status: Int
             let responseHeaders: HTTPHeaders
@@ -109,7 +107,6 @@ public final class DiscordREST: Sendable {
             limits.withLock {
                 $0.update(route: route, status: status, headers: responseHeaders, retryAfter: errorBody?.retry_after, now: now)
             }
-            onLearn(route)
             switch status {
             case 200..<300:
                 return Response(status: status, body: bytes)
@@ -142,8 +139,8 @@ public final class DiscordREST: Sendable {
     }
 
     /// Sends and decodes a JSON response.
-    public func request<T: Decodable>(_ type: T.Type, _ route: DiscordRoute, path: String, body: [UInt8]? = nil) async throws -> T {
-        let response = try await request(route, path: path, body: body)
+    public func request<T: Decodable>(_ type: T.Type, _ route: DiscordRoute, body: [UInt8]? = nil) async throws -> T {
+        let response = try await request(route, body: body)
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body))
         } catch {

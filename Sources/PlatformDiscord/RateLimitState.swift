@@ -1,7 +1,8 @@
 import BridgeCore
 import HTTPTransport
 
-/// A REST route: method plus path template, with its major parameter value.
+/// A REST route: the request path, and the method, path template and major parameter that name its rate-limit
+/// bucket. Built by the factories in `DiscordRoute+Endpoints.swift`, so a path and its bucket cannot disagree.
 public struct DiscordRoute: Hashable, Sendable {
     /// HTTP method name.
     public var method: String
@@ -9,17 +10,15 @@ public struct DiscordRoute: Hashable, Sendable {
     public var template: String
     /// The major parameter value (channel id, guild id, or webhook id + token).
     public var majorParameter: String
+    /// The path requested (relative to the API base, with any query).
+    public var path: String
 
-    /// Creates a route.
-    public init(method: String, template: String, majorParameter: String) {
+    /// Creates a route; without `path` it only names a bucket (its path is the template).
+    public init(method: String, template: String, majorParameter: String, path: String? = nil) {
         self.method = method
         self.template = template
         self.majorParameter = majorParameter
-    }
-
-    /// PATCH a channel message (a streamed edit).
-    public static func editMessage(channelID: String) -> DiscordRoute {
-        DiscordRoute(method: "PATCH", template: "/channels/{channel_id}/messages/{message_id}", majorParameter: channelID)
+        self.path = path ?? template
     }
 }
 

@@ -60,8 +60,6 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
     public let events: AsyncStream<PlatformEvent>
     /// No edits; lengths in UTF-8 bytes; IRC formatting.
     public let capabilities: PlatformCapabilities
-    /// Unused by IRC (no edits), present for the protocol.
-    public let editBudgets = EditBudgetBoard()
     /// The configuration in use.
     public let configuration: IRCPlatformConfiguration
 

@@ -26,7 +26,6 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         var rooms: MatrixRooms
         var outgoing: [String: Outgoing] = [:]
         var outgoingOrder: [String] = []
-        var pendingFlushes = 0
         var stopping = false
         var lastTrigger: [String: (trigger: String, part: Int)] = [:]
         var limiters: [String: MatrixRateLimiter] = [:]
@@ -70,6 +69,9 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
     public let client: MatrixClient
 
     private let continuation: AsyncStream<PlatformEvent>.Continuation
+    /// Final edits held back by the per-reply cap; `run()` flushes each after the quiet time.
+    private let heldEdits: AsyncStream<HeldEdit>
+    private let heldEditsInput: AsyncStream<HeldEdit>.Continuation
     private let store: any Store
     private let clock: C
     private let logger: Logger
@@ -89,6 +91,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         self.client = MatrixClient(homeserver: configuration.homeserverURL, http: http, logger: logger)
         self.editBudgets = EditBudgetBoard(fallback: configuration.initialEditBudget)
         (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
+        (heldEdits, heldEditsInput) = AsyncStream.makeStream(of: HeldEdit.self)
         var rooms = MatrixRooms(ownUserID: configuration.userID, catchUpWindow: configuration.catchUpWindow)
         rooms.bots = configuration.bots
         state = Mutex(State(rooms: rooms))
@@ -113,15 +116,50 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
     /// Logs in and runs the sync loop until cancelled, graceful shutdown, or a fatal error (`M_UNKNOWN_TOKEN`).
     public func run() async throws {
         defer { continuation.finish() }
-        do {
-            try await syncService()
-        } catch {
-            await drainHeldEdits()
-            await commitOnExit()
-            throw error
+        let outcome: Result<Void, any Error> = await withDiscardingTaskGroup { group in
+            group.addTask { await self.flushHeldEdits() }
+            let outcome: Result<Void, any Error>
+            do {
+                try await self.syncService()
+                outcome = .success(())
+            } catch {
+                outcome = .failure(error)
+            }
+            // On the way out, held final edits still go out (edits past the cap are sent at once from now on);
+            // the group waits for the flushes already queued.
+            state.withLock { $0.stopping = true }
+            heldEditsInput.finish()
+            return outcome
         }
-        await drainHeldEdits()
         await commitOnExit()
+        try outcome.get()
+    }
+
+    /// A final edit the cap held back, sent once the reply has been quiet for a while.
+    private struct HeldEdit: Sendable {
+        let message: SentMessageRef
+        let generation: Int
+        let quiet: Duration
+    }
+
+    /// Sends each held edit after its quiet time, as child tasks of `run()`, until the stream ends.
+    private func flushHeldEdits() async {
+        await withDiscardingTaskGroup { flushes in
+            for await held in heldEdits {
+                flushes.addTask { await self.flush(held) }
+            }
+        }
+    }
+
+    private func flush(_ held: HeldEdit) async {
+        try? await clock.sleep(for: held.quiet)
+        let due = state.withLock { $0.outgoing[held.message.messageID]?.cap.flush(generation: held.generation) }
+        guard let due else { return }
+        do {
+            try await putEdit(held.message, text: due.text, number: due.number)
+        } catch {
+            logger.error("the held final edit failed", metadata: ["message-id": "\(held.message.messageID)", "error": "\(error)"])
+        }
     }
 
     /// Core stops before the adapters, so by now every event it took is handled.
@@ -132,19 +170,6 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
             logger.warning("could not store the sync position; the next start replays from the last one",
                            metadata: ["error": "\(error)"])
         }
-    }
-
-    /// On the way out, held final edits still go out (edits past the cap are sent at once from now on).
-    private func drainHeldEdits() async {
-        state.withLock { $0.stopping = true }
-        guard state.withLock({ $0.pendingFlushes > 0 }) else { return }
-        // A fresh task: this one may be cancelled, and its sleeps would return at once.
-        await Task { [self] in
-            let deadline = clock.now.advanced(by: configuration.heldEditQuietTime * 4 + .seconds(5))
-            while state.withLock({ $0.pendingFlushes > 0 }), clock.now < deadline {
-                try? await clock.sleep(for: .milliseconds(50))
-            }
-        }.value
     }
 
     private func syncService() async throws {
@@ -386,36 +411,29 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         }
         // Edits still waiting for their turn on an evicted message go ahead unordered rather than wait forever.
         orphaned.forEach { $0.resume() }
-        return SentMessageRef(channel: channel, messageID: eventID, context: txn)
+        return SentMessageRef(channel: channel, messageID: eventID, kind: MatrixSentEvent(transactionBase: txn))
     }
 
     /// Edits a sent message with `m.replace`; past the per-reply cap only the newest text is kept and sent at the end.
     public func edit(_ message: SentMessageRef, text: String) async throws {
         let (decision, stopping) = state.withLock { s -> (MatrixEditCap.Decision, Bool) in
             if s.outgoing[message.messageID] == nil {
-                let base = message.context ?? "pbx" + MatrixTransactionID.digest(message.messageID)
+                let base = message.kind(as: MatrixSentEvent.self)?.transactionBase
+                    ?? "pbx" + MatrixTransactionID.digest(message.messageID)
                 s.outgoing[message.messageID] = Outgoing(room: message.channel.channelID, txnBase: base,
                                                          cap: MatrixEditCap(cap: configuration.maxEditsPerReply))
             }
-            let decision = s.outgoing[message.messageID]!.cap.request(text)
-            if case .hold = decision { s.pendingFlushes += 1 }
-            return (decision, s.stopping)
+            return (s.outgoing[message.messageID]!.cap.request(text), s.stopping)
         }
         switch decision {
         case .send(let number):
             try await putEdit(message, text: text, number: number)
         case .hold(let generation):
             let quiet = stopping ? Duration.zero : configuration.heldEditQuietTime
-            Task { [self] in
-                defer { state.withLock { $0.pendingFlushes -= 1 } }
-                try? await clock.sleep(for: quiet)
-                let due = state.withLock { $0.outgoing[message.messageID]?.cap.flush(generation: generation) }
-                guard let due else { return }
-                do {
-                    try await putEdit(message, text: due.text, number: due.number)
-                } catch {
-                    logger.error("the held final edit failed", metadata: ["message-id": "\(message.messageID)", "error": "\(error)"])
-                }
+            let held = HeldEdit(message: message, generation: generation, quiet: quiet)
+            if case .terminated = heldEditsInput.yield(held) {
+                // `run()` is over: nothing will flush it later, so it goes out now.
+                await flush(held)
             }
         }
     }
@@ -425,7 +443,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         let base = state.withLock { s -> String? in
             if let latest = s.outgoing[id]?.latestEdit { s.outgoing[id]?.latestEdit = max(latest, number) }
             return s.outgoing[id]?.txnBase
-        } ?? message.context ?? id
+        } ?? message.kind(as: MatrixSentEvent.self)?.transactionBase ?? id
         // Edits of one message go out one at a time, in order; one that a newer edit overtook while it waited
         // (out a 429, or for its turn) is dropped: the newer text contains it, and it must never land after it.
         await takeEditTurn(id)

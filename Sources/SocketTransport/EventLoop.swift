@@ -1,6 +1,7 @@
 internal import CWebSockets
 import Foundation
 import Logging
+import Synchronization
 
 /// The process-wide libwebsockets context and its single service thread.
 ///
@@ -32,12 +33,15 @@ public final class EventLoop: Sendable {
 /// Everything the service thread and the C callback touch. The context's user pointer refers to this
 /// object (unretained): the service thread holds it strongly until after `lws_context_destroy`.
 final class LoopCore: @unchecked Sendable {
-    // Safe to share: `lock` guards `pending` and `stopping`; every other field is touched only on the
-    // service thread (or in init/deinit, when no service thread runs).
-    private let lock = NSLock()
-    private var pending: [LWSConnection] = []
-    private var jobs: [@Sendable (LoopCore) -> Void] = []
-    private var stopping = false
+    // Safe to share: `queue` is a mutex; every other var is touched only on the service thread (or in
+    // init/deinit, when no service thread runs).
+    /// Work handed over from other threads, and whether the loop is stopping.
+    private struct Queue {
+        var pending: [LWSConnection] = []
+        var jobs: [@Sendable (LoopCore) -> Void] = []
+        var stopping = false
+    }
+    private let queue = Mutex(Queue())
     private let stopped = DispatchSemaphore(value: 0)
     private var started = false
 
@@ -82,10 +86,7 @@ final class LoopCore: @unchecked Sendable {
 
     private func run() {
         while true {
-            lock.lock()
-            let stop = stopping
-            lock.unlock()
-            if stop { break }
+            if queue.withLock({ $0.stopping }) { break }
             lws_service(context, 0)
         }
         lws_context_destroy(context)
@@ -94,9 +95,7 @@ final class LoopCore: @unchecked Sendable {
     }
 
     func stop() {
-        lock.lock()
-        stopping = true
-        lock.unlock()
+        queue.withLock { $0.stopping = true }
         guard started, let context else { return }
         lws_cancel_service(context)
         stopped.wait()
@@ -112,9 +111,7 @@ final class LoopCore: @unchecked Sendable {
     }
 
     func schedule(_ connection: LWSConnection) {
-        lock.lock()
-        pending.append(connection)
-        lock.unlock()
+        queue.withLock { $0.pending.append(connection) }
         guard let context else {
             connection.loopUnavailable()
             return
@@ -125,21 +122,20 @@ final class LoopCore: @unchecked Sendable {
     /// Runs `job` on the service thread (servers create and destroy their vhosts there); `false` without a loop.
     func perform(_ job: @escaping @Sendable (LoopCore) -> Void) -> Bool {
         guard let context else { return false }
-        lock.lock()
-        jobs.append(job)
-        lock.unlock()
+        queue.withLock { $0.jobs.append(job) }
         lws_cancel_service(context)
         return true
     }
 
     /// Service thread: applies queued work. Called for each vhost on EVENT_WAIT_CANCELLED.
     func drain() {
-        lock.lock()
-        let work = pending
-        let queuedJobs = jobs
-        pending.removeAll(keepingCapacity: true)
-        jobs.removeAll(keepingCapacity: true)
-        lock.unlock()
+        let (work, queuedJobs) = queue.withLock { q in
+            defer {
+                q.pending.removeAll(keepingCapacity: true)
+                q.jobs.removeAll(keepingCapacity: true)
+            }
+            return (q.pending, q.jobs)
+        }
         for job in queuedJobs { job(self) }
         for connection in work { connection.service(on: self) }
     }

@@ -1,6 +1,7 @@
 internal import CWebSockets
 import DequeModule
 import Foundation
+import Synchronization
 
 /// Where and how one client connection goes; built on the caller's task, used on the service thread.
 struct ConnectTarget: Sendable {
@@ -34,9 +35,8 @@ struct CloseRequest {
 /// The wsi's `opaque_user_data` holds one retained reference, released exactly once when lws is done
 /// with the wsi (`releaseUserData`), so the connection outlives its public wrapper while lws needs it.
 class LWSConnection: @unchecked Sendable {
-    // Safe to share: `lock` guards `shared`; every other var is touched only on the service thread.
-    let lock = NSLock()
-    var shared = SharedState()
+    // Safe to share: `shared` is a mutex; every other var is touched only on the service thread.
+    let shared = Mutex(SharedState())
     let target: ConnectTarget
     let loop: EventLoop
 
@@ -66,49 +66,40 @@ class LWSConnection: @unchecked Sendable {
 
     /// Queues bytes; fails once the connection is closed or closing.
     func enqueue(_ unit: Outgoing, limit: Int) -> EnqueueResult {
-        lock.lock()
-        if shared.finished || shared.closeRequest != nil {
-            lock.unlock()
-            return .closed
+        let result: EnqueueResult = shared.withLock { shared in
+            if shared.finished || shared.closeRequest != nil { return .closed }
+            if shared.outgoingBytes + unit.bytes.count > limit { return .full }
+            shared.outgoingBytes += unit.bytes.count
+            shared.outgoing.append(unit)
+            return .queued
         }
-        if shared.outgoingBytes + unit.bytes.count > limit {
-            lock.unlock()
-            return .full
-        }
-        shared.outgoingBytes += unit.bytes.count
-        shared.outgoing.append(unit)
-        lock.unlock()
-        loop.schedule(self)
-        return .queued
+        if case .queued = result { loop.schedule(self) }
+        return result
     }
 
     enum EnqueueResult { case queued, closed, full }
 
     /// Asks for a close; the first request wins, except that an abort upgrades a pending graceful close.
     func requestClose(_ request: CloseRequest) {
-        lock.lock()
-        if shared.finished {
-            lock.unlock()
-            return
+        let finished = shared.withLock { shared in
+            if shared.finished { return true }
+            if shared.closeRequest == nil || (request.abort && shared.closeRequest?.abort == false) {
+                shared.closeRequest = request
+            }
+            return false
         }
-        if shared.closeRequest == nil || (request.abort && shared.closeRequest?.abort == false) {
-            shared.closeRequest = request
-        }
-        lock.unlock()
-        loop.schedule(self)
+        if !finished { loop.schedule(self) }
     }
 
     /// Suspends until the connection has fully ended.
     func waitUntilFinished() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if shared.finished {
-                lock.unlock()
-                continuation.resume()
-                return
+            let finished = shared.withLock { shared in
+                if shared.finished { return true }
+                shared.closeWaiters.append(continuation)
+                return false
             }
-            shared.closeWaiters.append(continuation)
-            lock.unlock()
+            if finished { continuation.resume() }
         }
     }
 
@@ -116,9 +107,7 @@ class LWSConnection: @unchecked Sendable {
     func start() async throws {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                lock.lock()
-                shared.connectContinuation = continuation
-                lock.unlock()
+                shared.withLock { $0.connectContinuation = continuation }
                 loop.schedule(self)
             }
         } onCancel: {
@@ -225,12 +214,11 @@ class LWSConnection: @unchecked Sendable {
     /// Marks the connection usable and wakes the task waiting in `start`.
     func markEstablished(wsi: OpaquePointer) {
         established = true
-        lock.lock()
-        let continuation = shared.connectContinuation
-        shared.connectContinuation = nil
-        let wantsWrite = !shared.outgoing.isEmpty || shared.closeRequest != nil
-        let abort = shared.closeRequest?.abort == true
-        lock.unlock()
+        let (continuation, wantsWrite, abort) = shared.withLock { shared in
+            defer { shared.connectContinuation = nil }
+            return (shared.connectContinuation, !shared.outgoing.isEmpty || shared.closeRequest != nil,
+                    shared.closeRequest?.abort == true)
+        }
         continuation?.resume()
         if abort {
             lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, -1)
@@ -241,19 +229,18 @@ class LWSConnection: @unchecked Sendable {
 
     /// Ends the connection once: fails a pending connect, ends the incoming stream, wakes close waiters.
     func finishConnection(error: (any Error)?) {
-        lock.lock()
-        if shared.finished {
-            lock.unlock()
-            return
+        let taken = shared.withLock { shared -> (CheckedContinuation<Void, any Error>?, [CheckedContinuation<Void, Never>])? in
+            if shared.finished { return nil }
+            shared.finished = true
+            defer {
+                shared.connectContinuation = nil
+                shared.closeWaiters = []
+                shared.outgoing.removeAll()
+                shared.outgoingBytes = 0
+            }
+            return (shared.connectContinuation, shared.closeWaiters)
         }
-        shared.finished = true
-        let continuation = shared.connectContinuation
-        shared.connectContinuation = nil
-        let waiters = shared.closeWaiters
-        shared.closeWaiters = []
-        shared.outgoing.removeAll()
-        shared.outgoingBytes = 0
-        lock.unlock()
+        guard let (continuation, waiters) = taken else { return }
         continuation?.resume(throwing: error ?? makeError(kind: .connectFailed, message: "closed while connecting"))
         finishIncoming(error: error)
         waiters.forEach { $0.resume() }
@@ -268,30 +255,24 @@ class LWSConnection: @unchecked Sendable {
     }
 
     func isFinished() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return shared.finished
+        shared.withLock { $0.finished }
     }
 
     func closeRequestSnapshot() -> CloseRequest? {
-        lock.lock()
-        defer { lock.unlock() }
-        return shared.closeRequest
+        shared.withLock { $0.closeRequest }
     }
 
     /// Head of the outgoing queue, if any.
     func peekOutgoing() -> Outgoing? {
-        lock.lock()
-        defer { lock.unlock() }
-        return shared.outgoing.first
+        shared.withLock { $0.outgoing.first }
     }
 
     /// Drops the head of the outgoing queue after it was fully written; returns whether more is queued.
     func popOutgoing() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if let head = shared.outgoing.popFirst() { shared.outgoingBytes -= head.bytes.count }
-        return !shared.outgoing.isEmpty
+        shared.withLock { shared in
+            if let head = shared.outgoing.popFirst() { shared.outgoingBytes -= head.bytes.count }
+            return !shared.outgoing.isEmpty
+        }
     }
 
     /// Gives back the reference held by the wsi's opaque user data; call last, self may be freed after.

@@ -136,11 +136,11 @@ final class WebSocketConnection: LWSConnection, @unchecked Sendable {
         rxFailed = true
         rxBuffer = []
         continuation.finish(throwing: WebSocketError(code: code, message: message, url: url))
-        lock.lock()
-        shared.closeRequest = CloseRequest(code: closeCode, reason: Array(message.utf8.prefix(120)), abort: false)
-        shared.outgoing.removeAll()
-        shared.outgoingBytes = 0
-        lock.unlock()
+        shared.withLock { shared in
+            shared.closeRequest = CloseRequest(code: closeCode, reason: Array(message.utf8.prefix(120)), abort: false)
+            shared.outgoing.removeAll()
+            shared.outgoingBytes = 0
+        }
         lws_callback_on_writable(wsi)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// The default `Store`: SQLite through GRDB, in WAL mode with versioned migrations.
 ///
@@ -283,18 +284,16 @@ struct CallerError: Error {
 }
 
 /// A one-way open → closed switch shared by concurrent callers.
-private final class ClosedFlag: @unchecked Sendable {
-    // @unchecked: `closed` is only read or written while holding `lock`.
-    private let lock = NSLock()
-    private var closed = false
+private final class ClosedFlag: Sendable {
+    private let closed = Mutex(false)
 
     var isClosed: Bool {
-        lock.withLock { closed }
+        closed.withLock { $0 }
     }
 
     /// Marks the flag closed; `true` only for the call that closed it.
     func close() -> Bool {
-        lock.withLock {
+        closed.withLock { closed in
             if closed { return false }
             closed = true
             return true

@@ -11,7 +11,7 @@ struct BridgeRuntime {
     let configuration: BridgeConfiguration
     let store: any Store
     let http: HTTPClient
-    let model: ModelClient
+    let model: ModelSession
     let logger: Logger
     /// Which Discord shards this process runs (`run --shard-ids/--shard-count`, `PB_SHARD_IDS`/`PB_SHARD_COUNT`).
     var shards = ShardSelection.unspecified
@@ -45,7 +45,7 @@ struct BridgeRuntime {
         let store = DeadlineStore(try await openStore(configuration.storage, logger: logger),
                                   deadline: .milliseconds(Int64(configuration.storage.callTimeoutSeconds * 1000)))
         let http = HTTPClient(logger: logger)
-        let model = ModelClient(configuration: modelConfiguration, httpClient: http, logger: logger)
+        let model = ModelSession(configuration: modelConfiguration, httpClient: http, logger: logger)
         return BridgeRuntime(configuration: configuration, store: store, http: http, model: model, logger: logger)
     }
 

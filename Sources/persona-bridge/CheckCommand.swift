@@ -87,11 +87,11 @@ enum OnlineCheck {
         }
         let http = HTTPClient(logger: logger)
         defer { http.shutdown() }
-        let client = ModelClient(configuration: configuration, httpClient: http, logger: logger)
+        let client = ModelSession(configuration: configuration, httpClient: http, logger: logger)
         print("online check: \(configuration.provider) \(configuration.model) at \(configuration.endpointURL)")
         let start = ContinuousClock.now
         do {
-            for try await event in client.stream(ModelClient.connectionCheckRequest) {
+            for try await event in client.stream(ModelSession.connectionCheckRequest) {
                 switch event {
                 case .delta(let text): print(text, terminator: "")
                 case .finish(let reason): print("\n[finish: \(reason)]")

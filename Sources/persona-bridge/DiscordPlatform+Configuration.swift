@@ -83,7 +83,6 @@ extension PlatformFactory {
                               logger: logger)
         }
         let discord = DiscordPlatform(configuration: settings, http: http, store: runtime.store, logger: logger)
-        // Slash commands run through the same router as messages, so they share its per-channel state.
-        return Built(platform: discord, service: discord, attachRouter: { discord.attach($0) })
+        return Built(platform: discord, service: discord)
     }
 }

@@ -2,6 +2,7 @@ import BridgeCore
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// A scriptable adapter over standard input and output, for smoke tests and operations checks: each input
 /// line is a JSON message (`{"channel":"c1","user":"u1","name":"Ann","text":"hi"}`, optional `server`, `id`,
@@ -9,9 +10,7 @@ import ServiceLifecycle
 /// (`{"op":"send","id":"o1","channel":"c1","text":"…"}`, `{"op":"edit","id":"o1","text":"…"}`).
 ///
 /// Unlike the console it serves any number of channels at once. End of input does not stop it; a signal does.
-final class JSONLinesPlatform: ChatPlatform, @unchecked Sendable {
-    // @unchecked: `counter` is only touched while holding `lock`; every other stored property is immutable
-    // and Sendable.
+final class JSONLinesPlatform: ChatPlatform, Sendable {
     let platformName = "jsonl"
     let events: AsyncStream<PlatformEvent>
     let capabilities = PlatformCapabilities(canEdit: true, maxLength: 2000)
@@ -21,8 +20,8 @@ final class JSONLinesPlatform: ChatPlatform, @unchecked Sendable {
     private let moderators: Set<String>
     private let defaultServer: String?
     private let logger: Logger
-    private let lock = NSLock()
-    private var counter = 0
+    /// The id counter; holding it also keeps output lines whole.
+    private let counter = Mutex(0)
 
     /// Creates the adapter; `moderators` are user ids allowed to run moderator commands.
     init(moderators: Set<String>, defaultServer: String?, logger: Logger) {
@@ -77,15 +76,16 @@ final class JSONLinesPlatform: ChatPlatform, @unchecked Sendable {
     private let session = SessionIDPrefix.make()
 
     private func nextID(_ prefix: String) -> String {
-        lock.withLock {
+        let number = counter.withLock { counter in
             counter += 1
-            return "\(prefix)\(session)-\(counter)"
+            return counter
         }
+        return "\(prefix)\(session)-\(number)"
     }
 
     private func print(_ object: [String: String]) {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        lock.withLock { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
+        counter.withLock { _ in FileHandle.standardOutput.write(data + Data("\n".utf8)) }
     }
 
     func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {

@@ -9,8 +9,6 @@ struct PlatformFactory: Sendable {
     struct Built {
         let platform: any ChatPlatform
         let service: any Service
-        /// Hands the adapter the one router `run` creates (slash commands run through it).
-        var attachRouter: @Sendable (Router) -> Void = { _ in }
     }
 
     /// The `[platforms.NAME]` section this factory serves.

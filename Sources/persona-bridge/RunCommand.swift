@@ -98,14 +98,12 @@ struct RunCommand: AsyncParsableCommand {
         var runtime = try await BridgeRuntime.start(configuration, logger: logger)
         runtime.shards = shards
         var platforms: [any ChatPlatform] = []
-        var attachments: [@Sendable (Router) -> Void] = []
         var platformServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
         for name in enabled {
             guard let factory = PlatformRegistry.factory(named: name) else { continue }
             do {
                 let built = try await factory.make(configuration, runtime, logger)
                 platforms.append(built.platform)
-                attachments.append(built.attachRouter)
                 platformServices.append(.init(service: built.service, successTerminationBehavior: .ignore))
             } catch {
                 FileHandle.standardError.write(Data("persona-bridge: \(error)\n".utf8))
@@ -114,7 +112,6 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let router = runtime.router(platforms: platforms, metrics: metrics.bridgeMetrics)
-        for attach in attachments { attach(router) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: RuntimeService(runtime: runtime))]
         if let metricsEndpoint {
             let server = OperationsServer(

@@ -37,7 +37,7 @@ struct PersonaTOMLTests {
 
     @Test("resolveAPIKey names the variable when missing and reads env or file otherwise")
     func resolveKey() throws {
-        var settings = ModelSettings(provider: .openRouter)
+        var settings = ModelSettings(provider: .openrouter)
         let missing = ConfigLoader(environment: [:]).resolveAPIKey(for: &settings)
         #expect(missing?.message.contains("OPENROUTER_API_KEY") == true)
         #expect(settings.apiKey == nil)
@@ -46,7 +46,7 @@ struct PersonaTOMLTests {
 
         let directory = try TempConfigDirectory()
         defer { directory.remove() }
-        var fromFile = ModelSettings(provider: .miniMax, apiKeyFile: "nokey.txt")
+        var fromFile = ModelSettings(provider: .minimax, apiKeyFile: "nokey.txt")
         let problem = try #require(ConfigLoader(environment: [:]).resolveAPIKey(for: &fromFile, relativeTo: directory.path))
         #expect(problem.message.contains(directory.path + "/nokey.txt"))
         try directory.write("key.txt", "mm\n")

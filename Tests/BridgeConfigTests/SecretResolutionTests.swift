@@ -53,7 +53,7 @@ struct SecretResolutionTests {
         #expect(model.apiKey?.reveal() == "mm-key-from-file")
         #expect(model.apiKeyEnv == "MINIMAX_API_KEY")
         #expect(model.effectiveModel == "M2-her")
-        #expect(model.effectiveBaseURL == "https://api.minimax.io/v1/chat/completions")
+        #expect(model.endpointURL == "https://api.minimax.io/v1/chat/completions")
     }
 
     @Test("a missing environment variable is named, for the provider and for enabled platforms only")

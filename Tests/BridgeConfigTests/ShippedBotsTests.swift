@@ -11,7 +11,7 @@ struct ShippedBotsTests {
         let result = loader.load(configPath: RepoPaths.bots.appendingPathComponent("demo.toml").path)
         #expect(result.diagnostics == [], "\(checkReport(result.diagnostics))")
         let configuration = try #require(result.configuration)
-        #expect(configuration.model.provider == .openRouter)
+        #expect(configuration.model.provider == .openrouter)
         #expect(configuration.model.apiKey?.reveal() == "sk-or-test-demo")
         #expect(configuration.storage.path == RepoPaths.bots.appendingPathComponent("state/persona-bridge.sqlite").standardizedFileURL.path)
         #expect(configuration.enabledPlatforms == ["console"])

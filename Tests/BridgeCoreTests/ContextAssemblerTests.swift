@@ -2,6 +2,7 @@ import BridgeConfig
 @testable import BridgeCore
 import Foundation
 import ModelClient
+import pb_bench
 import Testing
 
 @Suite struct ContextAssemblerTests {

@@ -7,14 +7,14 @@ import PBTestSupport
 import Storage
 import Testing
 
-/// End to end through the real `ModelClient` (libcurl) against the fake M2-her server on loopback.
+/// End to end through the real `ModelSession` (libcurl) against the fake M2-her server on loopback.
 @Suite struct FakeModelServerTests {
     @Test func replyStreamsFromTheFakeServerAndAMidStreamErrorLeavesANotice() async throws {
         let (server, port) = try await startPythonServer("model_server.py")
         defer { server.stop() }
         let http = HTTPClient()
         defer { http.shutdown() }
-        let client = ModelClient(
+        let client = ModelSession(
             configuration: ModelClientConfiguration(provider: .openrouter, baseURL: "http://127.0.0.1:\(port)/api/v1",
                                                     model: "minimax/minimax-m2-her", apiKey: APIKey("test-key"), maxAttempts: 1),
             httpClient: http, logger: Logger(label: "test"))

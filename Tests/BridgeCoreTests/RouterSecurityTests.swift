@@ -3,6 +3,7 @@ import BridgeConfig
 import Foundation
 import Logging
 import ModelClient
+import PBTestSupport
 import Storage
 import Testing
 

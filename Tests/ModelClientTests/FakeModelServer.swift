@@ -86,13 +86,13 @@ final class FakeModelServer: Sendable {
         clock: any Clock<Duration> = ContinuousClock(), memory: RoleDialectMemory = RoleDialectMemory(),
         logger: Logger = Logger(label: "test.model"), httpClient: HTTPClient? = nil,
         configure: (inout ModelClientConfiguration) -> Void = { _ in }
-    ) -> ModelClient {
+    ) -> ModelSession {
         var configuration = ModelClientConfiguration(
             provider: provider, baseURL: baseURL, apiKey: APIKey(key, source: .environment(keyVariable)),
             dialect: dialect, maxAttempts: maxAttempts, initialBackoff: .milliseconds(20),
             maxBackoff: .milliseconds(100), idleTimeout: idleTimeout)
         configure(&configuration)
-        return ModelClient(
+        return ModelSession(
             configuration: configuration, httpClient: httpClient ?? http, logger: logger, clock: clock,
             dialectMemory: memory)
     }

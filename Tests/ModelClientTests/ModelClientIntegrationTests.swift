@@ -2,6 +2,7 @@ import Foundation
 import HTTPTransport
 import Logging
 import PBTestSupport
+import Synchronization
 import Testing
 
 @testable import ModelClient
@@ -178,7 +179,7 @@ import Testing
         let fake = try await FakeModelServer.start()
         try await fake.script([["tokens": (0..<200).map { "t\($0) " }, "token_interval": 0.05]])
         let client = fake.client()
-        let received = LockedValue(0)
+        let received = MutexBox(0)
         let consumer = Task {
             for try await event in client.stream(ChatRequest(messages: [ChatMessage(role: .user, content: "x")])) {
                 if case .delta = event { received.withLock { $0 += 1 } }
@@ -311,7 +312,7 @@ import Testing
         let configuration = ModelClientConfiguration(
             provider: .openaiCompatible, baseURL: "http://127.0.0.1:\(port)/v1", model: "m", apiKey: APIKey("k"),
             maxAttempts: 2, initialBackoff: .milliseconds(10))
-        let client = ModelClient(configuration: configuration, httpClient: http, logger: Logger(label: "t"), clock: clock)
+        let client = ModelSession(configuration: configuration, httpClient: http, logger: Logger(label: "t"), clock: clock)
         let (_, error) = await collect(client.stream(ChatRequest(messages: [ChatMessage(role: .user, content: "x")])))
         #expect(error?.code == .connectFailed)
         #expect(error?.attempts == 2)
@@ -348,4 +349,11 @@ import Testing
             #expect(!line.contains("SECRET"), "API key leaked: \(line)")
         }
     }
+}
+
+/// A mutex a test's tasks can share (a `Mutex` itself cannot be captured by an escaping closure).
+private final class MutexBox<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
 }

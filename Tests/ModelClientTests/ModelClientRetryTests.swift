@@ -35,12 +35,12 @@ final class ScriptedTransport: ModelHTTPTransport, @unchecked Sendable {
     static func client(
         _ transport: ScriptedTransport, clock: RecordingClock = RecordingClock(realSleep: false),
         dialect: RoleDialect = .auto, maxAttempts: Int = 3, memory: RoleDialectMemory = RoleDialectMemory()
-    ) -> ModelClient {
+    ) -> ModelSession {
         let configuration = ModelClientConfiguration(
             provider: .openaiCompatible, baseURL: "http://fake.invalid/v1", model: "m",
             apiKey: APIKey("k", source: .file("/etc/pb/key")), dialect: dialect, maxAttempts: maxAttempts,
             initialBackoff: .milliseconds(100), maxBackoff: .seconds(1), maxRetryAfter: .seconds(30))
-        return ModelClient(
+        return ModelSession(
             configuration: configuration, transport: transport, logger: Logger(label: "t"), clock: clock,
             dialectMemory: memory)
     }

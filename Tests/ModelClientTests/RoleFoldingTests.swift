@@ -143,11 +143,11 @@ import Testing
 
     @Test func roleRejectionDetection() {
         let body = Array(#"{"error":{"message":"Invalid role: group","code":400}}"#.utf8)
-        #expect(ModelClient.rejectsRole(body: body, sentExtensionRoles: [.group]))
-        #expect(!ModelClient.rejectsRole(body: body, sentExtensionRoles: []))
+        #expect(ModelSession.rejectsRole(body: body, sentExtensionRoles: [.group]))
+        #expect(!ModelSession.rejectsRole(body: body, sentExtensionRoles: []))
         let other = Array(#"{"error":{"message":"max_tokens is too large","code":400}}"#.utf8)
-        #expect(!ModelClient.rejectsRole(body: other, sentExtensionRoles: [.group]))
-        #expect(ModelClient.errorDetail(from: body) == "Invalid role: group")
-        #expect(ModelClient.providerCode(from: body) == "400")
+        #expect(!ModelSession.rejectsRole(body: other, sentExtensionRoles: [.group]))
+        #expect(ModelSession.errorDetail(from: body) == "Invalid role: group")
+        #expect(ModelSession.providerCode(from: body) == "400")
     }
 }

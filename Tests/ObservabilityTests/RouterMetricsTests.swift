@@ -1,8 +1,9 @@
 import BridgeConfig
-import BridgeCore
+@testable import BridgeCore
 import Foundation
 import Logging
 import ModelClient
+import PBTestSupport
 import Observability
 import Storage
 import Testing

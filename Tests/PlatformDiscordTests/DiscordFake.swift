@@ -178,7 +178,6 @@ final class DiscordBridge: Sendable {
         let platform = DiscordPlatform(configuration: configuration, http: fake.http, store: store, logger: logger)
         let router = Router(configuration: RouterConfiguration(personas: personas, bindings: bindings, defaultPersonas: defaultPersonas),
                             model: model, store: routerStore(store), platforms: [platform], clock: ContinuousClock(), logger: logger)
-        platform.attach(router)
         self.platform = platform
         self.router = router
         self.store = store

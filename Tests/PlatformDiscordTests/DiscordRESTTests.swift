@@ -16,7 +16,7 @@ import Testing
         let fake = try await FakeDiscord.start()
         defer { fake.stop() }
         let rest = Self.client(fake)
-        _ = try await rest.request(.gatewayBot, path: "/gateway/bot")
+        _ = try await rest.request(.gatewayBot)
         let request = try await fake.get("requests")[0]
         #expect(request["headers"]["user-agent"].string == DiscordREST.defaultUserAgent)
         #expect(request["headers"]["authorization"].string == "Bot fake-bot-token")
@@ -28,7 +28,7 @@ import Testing
         defer { fake.stop() }
         await #expect(throws: DiscordRESTError.self) {
             do {
-                _ = try await Self.client(fake, token: "nope").request(.gatewayBot, path: "/gateway/bot")
+                _ = try await Self.client(fake, token: "nope").request(.gatewayBot)
             } catch let error as DiscordRESTError {
                 #expect(error.code == .unauthorized)
                 #expect(error.description.contains("token"))
@@ -37,7 +37,7 @@ import Testing
         }
         let rest = Self.client(fake)
         do {
-            _ = try await rest.request(.editMessage(channelID: World.general), path: "/channels/\(World.general)/messages/1",
+            _ = try await rest.request(.editMessage(channelID: World.general, messageID: "1"),
                                        body: DiscordMessageBuilder.edit(content: "x"))
             Issue.record("expected 404")
         } catch let error as DiscordRESTError {
@@ -46,7 +46,7 @@ import Testing
         }
         try await fake.post("permissions", ["manage_webhooks": false])
         do {
-            _ = try await rest.request(.createWebhook(channelID: World.general), path: "/channels/\(World.general)/webhooks",
+            _ = try await rest.request(.createWebhook(channelID: World.general),
                                        body: DiscordMessageBuilder.createWebhook(name: "PersonaBridge"))
             Issue.record("expected 403")
         } catch let error as DiscordRESTError {
@@ -60,7 +60,7 @@ import Testing
         defer { fake.stop() }
         try await fake.post("rest/fail", ["count": 2, "status": 502, "path_contains": "/typing"])
         let rest = Self.client(fake)
-        let response = try await rest.request(.typing(channelID: World.general), path: "/channels/\(World.general)/typing")
+        let response = try await rest.request(.typing(channelID: World.general))
         #expect(response.status == 204)
         let statuses = try await fake.get("requests").array.compactMap { $0["status"].int }
         #expect(statuses == [502, 502, 204])
@@ -73,14 +73,14 @@ import Testing
         try await fake.post("rest/fail", ["count": 1, "status": 429, "path_contains": "/typing", "retry_after": 0.4, "scope": "user"])
         let clock = ContinuousClock()
         let start = clock.now
-        _ = try await rest.request(.typing(channelID: World.general), path: "/channels/\(World.general)/typing")
+        _ = try await rest.request(.typing(channelID: World.general))
         #expect(start.duration(to: clock.now) >= .milliseconds(400), "waited retry_after before retrying")
         #expect(rest.tooManyRequestsCount == 1)
         // A global 429 holds back every route.
         try await fake.post("rest/fail", ["count": 1, "status": 429, "path_contains": "/typing", "retry_after": 0.5, "global": true])
-        _ = try await rest.request(.typing(channelID: World.general), path: "/channels/\(World.general)/typing")
+        _ = try await rest.request(.typing(channelID: World.general))
         let second = clock.now
-        _ = try await rest.request(.typing(channelID: World.roleplay), path: "/channels/\(World.roleplay)/typing")
+        _ = try await rest.request(.typing(channelID: World.roleplay))
         let requests = try await fake.get("requests").array
         let globalAt = requests.last { $0["status"].int == 429 }?["monotonic"].double ?? 0
         let after = requests.last?["monotonic"].double ?? 0
@@ -95,7 +95,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<8 {
                 group.addTask {
-                    _ = try await rest.request(.createMessage(channelID: World.general), path: "/channels/\(World.general)/messages",
+                    _ = try await rest.request(.createMessage(channelID: World.general),
                                                body: DiscordMessageBuilder.create(content: "burst \(i)"))
                 }
             }
@@ -109,9 +109,9 @@ import Testing
         let fake = try await FakeDiscord.start()
         defer { fake.stop() }
         let rest = Self.client(fake, token: "nope", limits: RateLimitState(invalidRequestCeiling: 3))
-        for _ in 0..<3 { _ = try? await rest.request(.gatewayBot, path: "/gateway/bot") }
+        for _ in 0..<3 { _ = try? await rest.request(.gatewayBot) }
         do {
-            _ = try await rest.request(.gatewayBot, path: "/gateway/bot")
+            _ = try await rest.request(.gatewayBot)
             Issue.record("expected the guard")
         } catch let error as DiscordRESTError {
             #expect(error.code == .invalidRequestGuard)

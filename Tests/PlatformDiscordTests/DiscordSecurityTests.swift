@@ -53,12 +53,10 @@ import Testing
         let deadToken = "dEaDwEbHoOkToKeN_0123456789abcdefXYZ"
         let interactionToken = "aW50ZXJhY3Rpb246OTk5OmRlYWRiZWVmLXNlY3JldA"
         await #expect(throws: DiscordRESTError.self) {
-            _ = try await rest.request(.executeWebhook(id: "123456789012345678", token: deadToken),
-                                       path: "/webhooks/123456789012345678/\(deadToken)?wait=true", body: [])
+            _ = try await rest.request(.executeWebhook(id: "123456789012345678", token: deadToken), body: [])
         }
         await #expect(throws: DiscordRESTError.self) {
-            _ = try await rest.request(.interactionCallback(id: "999", token: interactionToken),
-                                       path: "/interactions/999/\(interactionToken)/callback", body: [])
+            _ = try await rest.request(.interactionCallback(id: "999", token: interactionToken), body: [])
         }
         await bridge.stop()
 

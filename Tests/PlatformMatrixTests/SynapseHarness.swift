@@ -199,8 +199,8 @@ struct FakeModel: Sendable {
         return FakeModel(server: server, port: port, http: http)
     }
 
-    func client() -> ModelClient {
-        ModelClient(
+    func client() -> ModelSession {
+        ModelSession(
             configuration: ModelClientConfiguration(provider: .openrouter, baseURL: "http://127.0.0.1:\(port)/api/v1",
                                                     model: "minimax/minimax-m2-her", apiKey: APIKey("test-key"), maxAttempts: 1),
             httpClient: http, logger: Logger(label: "test.model"))

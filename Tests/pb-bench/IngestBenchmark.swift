@@ -54,7 +54,6 @@ enum IngestBenchmark {
             configuration: RouterConfiguration(personas: [aria], bindings: bound.map { .init(platform: "discord", channelID: $0, personas: ["aria"]) },
                                                defaultPersonas: ["aria"]),
             model: model, store: store, platforms: [platform], logger: logger)
-        platform.attach(router)
         // The bridge's services for the benchmark's lifetime (a benchmark, not product code).
         let services = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in

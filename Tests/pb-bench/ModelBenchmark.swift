@@ -51,7 +51,7 @@ enum ModelBenchmark {
                 method: .post, url: "http://127.0.0.1:\(port)/_control/script",
                 headers: ["Content-Type": "application/json"], body: Array(script.utf8)))
         _ = try await scripted.body.collect(upTo: 1 << 20)
-        let client = ModelClient(
+        let client = ModelSession(
             configuration: ModelClientConfiguration(
                 provider: .openrouter, baseURL: "http://127.0.0.1:\(port)/api/v1", apiKey: APIKey("bench"),
                 connectTimeout: .seconds(60)),

@@ -34,7 +34,6 @@ enum StreamingBenchmark {
         let aria = Persona(name: "aria", displayName: "Aria", character: "Aria is a cheerful bard.")
         let router = Router(configuration: RouterConfiguration(personas: [aria], defaultPersonas: ["aria"]),
                             model: model, store: store, platforms: [platform], clock: ContinuousClock(), logger: logger)
-        platform.attach(router)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await platform.run() }
             group.addTask { try await router.run() }

@@ -7,12 +7,6 @@ extension ModelSettings {
     func clientConfiguration(
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ModelError) -> ModelClientConfiguration {
-        guard let clientProvider = ClientModelProvider(rawValue: provider.rawValue) else {
-            throw ModelError(
-                code: .invalidConfiguration,
-                message: "unknown model provider '\(provider.rawValue)': use one of "
-                    + ClientModelProvider.allCases.map(\.rawValue).joined(separator: ", ") + ".")
-        }
         let key: APIKey
         if let secret = apiKey {
             key = APIKey(secret.reveal(), source: apiKeyFile.map { .file($0) } ?? .environment(apiKeyEnv))
@@ -22,9 +16,9 @@ extension ModelSettings {
             key = try APIKey.fromEnvironment(apiKeyEnv, environment: environment)
         }
         return ModelClientConfiguration(
-            provider: clientProvider,
+            provider: provider,
             baseURL: baseURL, model: model, apiKey: key,
-            dialect: RoleDialect(rawValue: dialect.rawValue) ?? .auto,
+            dialect: dialect,
             extraHeaders: extraHeaders, httpReferer: httpReferer, appTitle: xTitle, maxAttempts: maxAttempts,
             connectTimeout: .milliseconds(Int(connectTimeoutSeconds * 1000)),
             idleTimeout: .milliseconds(Int(idleTimeoutSeconds * 1000)))

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTransport
 import Logging
+import Synchronization
 
 /// Talks to M2-her through OpenRouter, MiniMax or any OpenAI-compatible API and streams `ModelEvent`s.
 ///
@@ -10,7 +11,7 @@ import Logging
 /// restarts silently. 400/401/402/403 are not retried. With the `auto` dialect a 400 rejecting an
 /// extra role is retried once folded, and the endpoint is remembered in `RoleDialectMemory`.
 /// Cancelling the consumer cancels the HTTP transfer. The API key is never logged.
-public final class ModelClient: ChatModel {
+public final class ModelSession: ChatModel {
     /// The configuration this client was made with.
     public let configuration: ModelClientConfiguration
     private let transport: any ModelHTTPTransport
@@ -19,7 +20,7 @@ public final class ModelClient: ChatModel {
     private let dialectMemory: RoleDialectMemory
     private let builder: CompletionRequestBuilder
     private let retryPolicy: RetryPolicy
-    private let requestCounter = LockedValue<UInt64>(0)
+    private let requestCounter = Mutex<UInt64>(0)
 
     /// The largest error or non-streaming body read.
     static let maxBodyBytes = 8 * 1024 * 1024
@@ -54,6 +55,8 @@ public final class ModelClient: ChatModel {
             counter += 1
             return counter
         }
+        // Unstructured on purpose: `stream` returns at once and the caller only holds the stream, so the request
+        // cannot be its child; the consumer going away cancels it (`onTermination` below).
         let task = Task { [self] in
             do {
                 try await run(request, requestID: requestID, continuation: continuation)

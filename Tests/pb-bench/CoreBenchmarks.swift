@@ -1,8 +1,10 @@
 import BridgeConfig
+import BridgeCore
 import Logging
 import ModelClient
+import Synchronization
 
-/// Measurements for `persona-bridge bench`: context assembly time and token-to-edit latency.
+/// Measurements for `pb-bench core`: context assembly time and token-to-edit latency.
 public enum CoreBenchmarks {
     /// Latency percentiles.
     public struct Percentiles: Hashable, Sendable {
@@ -51,7 +53,7 @@ public enum CoreBenchmarks {
                         try await platform.edit(ref, text: text)
                     }
                     let engine = ReplyEngine(platform: platform, scheduler: scheduler, logger: Logger(label: "bench"))
-                    let arrivals = Locked([Int: ContinuousClock.Instant]())
+                    let arrivals = Mutex([Int: ContinuousClock.Instant]())
                     let (stream, continuation) = AsyncThrowingStream.makeStream(of: ModelEvent.self)
                     let producer = Task {
                         var length = 0
@@ -96,7 +98,7 @@ private final class LatencyPlatform: ChatPlatform, Sendable {
     let capabilities = PlatformCapabilities(canEdit: true, maxLength: 100_000)
     let editBudgets = EditBudgetBoard(fallback: EditBudget(burst: 1_000_000, interval: .nanoseconds(1)))
     let events = AsyncStream<PlatformEvent> { $0.finish() }
-    private let state = Locked((next: 0, edits: [String: [Edit]]()))
+    private let state = Mutex((next: 0, edits: [String: [Edit]]()))
 
     func run() async throws {}
 

@@ -1,4 +1,6 @@
+import BridgeCore
 import ServiceLifecycle
+import Synchronization
 
 /// A platform that lives in memory: tests inject events and read back what the bridge sent and edited.
 public final class InMemoryPlatform: ChatPlatform, Sendable {
@@ -42,7 +44,7 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
     private let continuation: AsyncStream<PlatformEvent>.Continuation
     private let stopStream: AsyncStream<Void>
     private let stopContinuation: AsyncStream<Void>.Continuation
-    private let state = Locked(State())
+    private let state = Mutex(State())
     // Ids must not repeat across instances: a "restarted" platform must not reuse an answered id by accident.
     private let idTag = String(UInt64.random(in: 0...UInt64.max), radix: 36)
 

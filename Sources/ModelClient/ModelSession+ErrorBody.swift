@@ -1,6 +1,6 @@
 import Foundation
 
-extension ModelClient {
+extension ModelSession {
     /// The provider's own message from an error body (`error.message`, `base_resp.status_msg`,
     /// `message`, `detail`), else the start of the raw text, on one line.
     static func errorDetail(from body: [UInt8]) -> String? {

@@ -1,4 +1,5 @@
 import BridgeConfig
+import BridgeCore
 import Foundation
 import ModelClient
 

@@ -1,0 +1,40 @@
+/// A sender that reports each message sent and each edit of the sender it wraps: the router's metrics, and a
+/// reply's streaming history. Only the sender is wrapped; events and the service stay the adapter's.
+final class ObservedSender: PlatformSender {
+    let base: any PlatformSender
+    private let onSend: @Sendable (SentMessageRef) -> Void
+    private let onEdit: @Sendable (SentMessageRef) -> Void
+
+    init(_ base: any PlatformSender, onSend: @escaping @Sendable (SentMessageRef) -> Void,
+         onEdit: @escaping @Sendable (SentMessageRef) -> Void = { _ in }) {
+        self.base = base
+        self.onSend = onSend
+        self.onEdit = onEdit
+    }
+
+    /// Counts sends and edits in `metrics` under the platform's name.
+    static func metered(_ base: any PlatformSender, metrics: BridgeMetrics) -> ObservedSender {
+        let name = base.platformName
+        return ObservedSender(base, onSend: { _ in metrics.messageSent(platform: name) },
+                              onEdit: { _ in metrics.editSent(platform: name) })
+    }
+
+    var platformName: String { base.platformName }
+    var capabilities: PlatformCapabilities { base.capabilities }
+    var editBudgets: EditBudgetBoard { base.editBudgets }
+
+    func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
+        let sent = try await base.send(text, in: channel, replyTo: replyTo, as: identity)
+        onSend(sent)
+        return sent
+    }
+
+    func edit(_ message: SentMessageRef, text: String) async throws {
+        try await base.edit(message, text: text)
+        onEdit(message)
+    }
+
+    func typing(in channel: ChannelRef) async { await base.typing(in: channel) }
+
+    func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool { await base.isModerator(user, in: channel) }
+}
