@@ -146,49 +146,51 @@ public struct DiscordMemberInfo: Decodable, Hashable, Sendable {
 
 extension DiscordRoute {
     /// `GET /users/@me`.
-    public static let currentUser = DiscordRoute(method: "GET", template: "/users/@me", majorParameter: "")
+    public static let currentUser = DiscordRoute(method: "GET", template: "/users/@me", majorParameter: "", path: "/users/@me")
     /// `GET /oauth2/applications/@me`.
-    public static let currentApplication = DiscordRoute(method: "GET", template: "/oauth2/applications/@me", majorParameter: "")
+    public static let currentApplication = DiscordRoute(method: "GET", template: "/oauth2/applications/@me", majorParameter: "",
+                                                     path: "/oauth2/applications/@me")
 
     /// `GET /channels/{c}`.
     public static func getChannel(channelID: String) -> DiscordRoute {
-        DiscordRoute(method: "GET", template: "/channels/{channel_id}", majorParameter: channelID)
+        DiscordRoute(method: "GET", template: "/channels/{channel_id}", majorParameter: channelID, path: "/channels/\(channelID)")
     }
 
     /// `GET /guilds/{g}`.
     public static func getGuild(guildID: String) -> DiscordRoute {
-        DiscordRoute(method: "GET", template: "/guilds/{guild_id}", majorParameter: guildID)
+        DiscordRoute(method: "GET", template: "/guilds/{guild_id}", majorParameter: guildID, path: "/guilds/\(guildID)")
     }
 
     /// `GET /guilds/{g}/members/{u}`.
-    public static func getGuildMember(guildID: String) -> DiscordRoute {
-        DiscordRoute(method: "GET", template: "/guilds/{guild_id}/members/{user_id}", majorParameter: guildID)
+    public static func getGuildMember(guildID: String, userID: String) -> DiscordRoute {
+        DiscordRoute(method: "GET", template: "/guilds/{guild_id}/members/{user_id}", majorParameter: guildID,
+                     path: "/guilds/\(guildID)/members/\(userID)")
     }
 }
 
 extension DiscordREST {
     /// The bot user the token belongs to; a 401 means the token is wrong.
     public func currentUser() async throws -> DiscordCurrentUser {
-        try await request(DiscordCurrentUser.self, .currentUser, path: "/users/@me")
+        try await request(DiscordCurrentUser.self, .currentUser)
     }
 
     /// The application the token belongs to, with its flags.
     public func currentApplication() async throws -> DiscordApplicationInfo {
-        try await request(DiscordApplicationInfo.self, .currentApplication, path: "/oauth2/applications/@me")
+        try await request(DiscordApplicationInfo.self, .currentApplication)
     }
 
     /// A channel or thread the bot can see (404/403 otherwise).
     public func channel(_ channelID: String) async throws -> DiscordChannelInfo {
-        try await request(DiscordChannelInfo.self, .getChannel(channelID: channelID), path: "/channels/\(channelID)")
+        try await request(DiscordChannelInfo.self, .getChannel(channelID: channelID))
     }
 
     /// A guild the bot is in, with its roles.
     public func guild(_ guildID: String) async throws -> DiscordGuildInfo {
-        try await request(DiscordGuildInfo.self, .getGuild(guildID: guildID), path: "/guilds/\(guildID)")
+        try await request(DiscordGuildInfo.self, .getGuild(guildID: guildID))
     }
 
     /// A member of a guild (the bot itself, for its roles).
     public func member(guildID: String, userID: String) async throws -> DiscordMemberInfo {
-        try await request(DiscordMemberInfo.self, .getGuildMember(guildID: guildID), path: "/guilds/\(guildID)/members/\(userID)")
+        try await request(DiscordMemberInfo.self, .getGuildMember(guildID: guildID, userID: userID))
     }
 }
