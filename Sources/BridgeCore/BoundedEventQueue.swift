@@ -4,6 +4,9 @@ import Synchronization
 /// A bounded queue between an adapter's read loop and the router: `send` waits while `capacity` elements are
 /// waiting, so a consumer that falls behind slows the reader instead of growing memory.
 ///
+/// Waiting producers are woken once the queue is down to half its capacity, not at every element taken: a
+/// producer that is always ahead then sends in runs of `capacity / 2` instead of switching tasks per element.
+///
 /// Any number of producers, one consumer (iterate from one task). After `finish()` the consumer drains what is
 /// queued and then ends; later sends are dropped. A cancelled producer stops waiting and drops its element; a
 /// cancelled consumer's `next()` returns nil.
@@ -18,7 +21,7 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
     }
 
     private enum SendStep { case delivered(CheckedContinuation<Element?, Never>?), dropped, wait }
-    private enum NextStep { case element(Element, CheckedContinuation<Void, Never>?), end, wait }
+    private enum NextStep { case element(Element, [CheckedContinuation<Void, Never>]), end, wait }
 
     /// Most elements waiting before `send` waits.
     public let capacity: Int
@@ -94,17 +97,12 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
 
     fileprivate func next() async -> Element? {
         let step = state.withLock { s -> NextStep in
-            if let element = s.buffer.popFirst() {
-                // Room for one more: wake the longest-waiting producer.
-                let producer = s.producers.min { $0.key < $1.key }
-                if let producer { s.producers.removeValue(forKey: producer.key) }
-                return .element(element, producer?.value)
-            }
+            if let element = s.buffer.popFirst() { return .element(element, Self.producersToWake(&s, capacity: capacity)) }
             return s.finished ? .end : .wait
         }
         switch step {
-        case .element(let element, let producer):
-            producer?.resume()
+        case .element(let element, let producers):
+            for producer in producers { producer.resume() }
             return element
         case .end:
             return nil
@@ -113,17 +111,15 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
                 await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
                     let now = state.withLock { s -> NextStep in
                         if let element = s.buffer.popFirst() {
-                            let producer = s.producers.min { $0.key < $1.key }
-                            if let producer { s.producers.removeValue(forKey: producer.key) }
-                            return .element(element, producer?.value)
+                            return .element(element, Self.producersToWake(&s, capacity: capacity))
                         }
                         if s.finished || Task.isCancelled { return .end }
                         s.consumer = continuation
                         return .wait
                     }
                     switch now {
-                    case .element(let element, let producer):
-                        producer?.resume()
+                    case .element(let element, let producers):
+                        for producer in producers { producer.resume() }
                         continuation.resume(returning: element)
                     case .end:
                         continuation.resume(returning: nil)
@@ -139,6 +135,14 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
                 consumer?.resume(returning: nil)
             }
         }
+    }
+
+    /// The waiting producers, oldest first, once the buffer is down to half the capacity (none before).
+    private static func producersToWake(_ s: inout State, capacity: Int) -> [CheckedContinuation<Void, Never>] {
+        guard !s.producers.isEmpty, s.buffer.count <= capacity / 2 else { return [] }
+        let woken = s.producers.sorted { $0.key < $1.key }.map(\.value)
+        s.producers.removeAll(keepingCapacity: true)
+        return woken
     }
 
     /// Iterates the queue from one task.

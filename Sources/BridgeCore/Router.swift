@@ -219,14 +219,17 @@ public final class Router: Service, Sendable {
                     if workers[key] == nil {
                         let (stream, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
                         workers[key] = continuation
-                        group.addTask {
+                        // One logger per channel: setting metadata renders it, too dear for every event.
+                        var channelLogger = logger
+                        channelLogger[metadataKey: "channel"] = "\(key)"
+                        group.addTask { [channelLogger] in
                             let slots = ReplySlots(capacity: cap)
                             // Events are handled in order; a triggered reply runs on beside the next events.
                             await withDiscardingTaskGroup { replies in
                                 for await event in stream {
                                     // The platform may persist its position (a catch-up mark) only once the event is
                                     // handled: its history committed and, if it triggered a reply, that reply done.
-                                    if let job = await self.intake(event, from: metered) {
+                                    if let job = await self.intake(event, from: metered, logger: channelLogger) {
                                         if !(await slots.tryAcquire()) {
                                             await Self.waitWithTyping(for: slots, in: event.channel, platform: platform, clock: clock)
                                         }
@@ -311,11 +314,17 @@ public final class Router: Service, Sendable {
 
     /// Handles an event up to a claimed reply, which it returns for the caller to run; a recorded message may
     /// still be in the group-commit buffer when this returns.
-    func intake(_ event: PlatformEvent, from platform: any ChatPlatform) async -> ReplyJob? {
+    func intake(_ event: PlatformEvent, from platform: any ChatPlatform, logger channelLogger: Logger? = nil) async -> ReplyJob? {
         let platform: any ChatPlatform = platform is MeteredPlatform ? platform : MeteredPlatform(platform, metrics: metrics)
-        var logger = self.logger
-        logger[metadataKey: "platform"] = "\(platform.platformName)"
-        logger[metadataKey: "channel"] = "\(event.channel.key)"
+        let logger: Logger
+        if let channelLogger {
+            logger = channelLogger
+        } else {
+            var fresh = self.logger
+            fresh[metadataKey: "platform"] = "\(platform.platformName)"
+            fresh[metadataKey: "channel"] = "\(event.channel.key)"
+            logger = fresh
+        }
         do {
             switch event {
             case .messageCreated(let message):

@@ -81,6 +81,7 @@ enum IngestBenchmark {
             // The fake compresses the flood first (untimed), then writes it at once: its Python zlib is not the limit.
             try await control.post("gateway/blast", ["count": count, "channel_ids": channels, "prepare": true])
             let started = clock.now
+            let cpuBefore = cpuSeconds()
             let blast = try await control.post("gateway/blast", ["send_prepared": true])
             let sentSeconds = blast["seconds"] as? Double ?? 0
             let mentionSent = clock.now
@@ -92,6 +93,7 @@ enum IngestBenchmark {
                 try await Task.sleep(for: .milliseconds(1))
             }
             let reached = model.lastRequest ?? clock.now
+            let cpu = cpuSeconds() - cpuBefore
             let seconds = seconds(started.duration(to: reached))
             let rate = Double(count + 1) / seconds
             rates[label] = rate
@@ -101,6 +103,8 @@ enum IngestBenchmark {
             say(String(format: "persona-bridge, %@ flood: %d MESSAGE_CREATE + 1 mention, %.0f events/s to the model request "
                            + "(the fake wrote them in %.2f s); mention → model %.1f ms after its frame arrived (%.1f ms after its inject call)",
                        label, count, rate, sentSeconds, fromArrival, milliseconds(mentionSent.duration(to: reached))))
+            say(String(format: "  CPU used by the bridge meanwhile: %.2f s in %.2f s (%.2f cores; %.1f µs per event)",
+                       cpu, seconds, cpu / seconds, cpu * 1e6 / Double(count + 1)))
         }
         // Every message must be in history: the last channel's count after the recorder's batches settle.
         var stored = 0
@@ -208,6 +212,13 @@ enum IngestBenchmark {
     }
 
     static func milliseconds(_ duration: Duration) -> Double { seconds(duration) * 1_000 }
+
+    /// User plus system CPU time of this process so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
 
     /// VmRSS of this process in kB.
     static func residentKB() -> Int {
