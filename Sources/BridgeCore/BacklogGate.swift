@@ -21,6 +21,18 @@ final class BacklogGate: Sendable {
     /// The events in the backlog now.
     var depth: Int { state.withLock { $0.depth } }
 
+    /// Takes a place if one is free now, without waiting.
+    func tryEnter() -> Bool {
+        let depth = state.withLock { s -> Int? in
+            guard s.depth < limit else { return nil }
+            s.depth += 1
+            return s.depth
+        }
+        guard let depth else { return false }
+        report(depth)
+        return true
+    }
+
     /// Takes a place in the backlog, waiting while it is full.
     func enter() async {
         while true {

@@ -145,6 +145,56 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
         return woken
     }
 
+    /// Up to `max` waiting elements in one step, waiting while none is; nil once finished and drained (or cancelled).
+    func nextBatch(max: Int) async -> [Element]? {
+        let taken = state.withLock { s -> ([Element], [CheckedContinuation<Void, Never>])? in
+            guard !s.buffer.isEmpty else { return nil }
+            let count = Swift.min(max, s.buffer.count)
+            let batch = Array(s.buffer.prefix(count))
+            s.buffer.removeFirst(count)
+            return (batch, Self.producersToWake(&s, capacity: capacity))
+        }
+        if let (batch, producers) = taken {
+            for producer in producers { producer.resume() }
+            return batch
+        }
+        // Nothing waiting: take one the ordinary way (it parks), then whatever came with it.
+        guard let first = await next() else { return nil }
+        let rest = state.withLock { s -> ([Element], [CheckedContinuation<Void, Never>]) in
+            let count = Swift.min(max - 1, s.buffer.count)
+            let rest = Array(s.buffer.prefix(count))
+            s.buffer.removeFirst(count)
+            return (rest, Self.producersToWake(&s, capacity: capacity))
+        }
+        for producer in rest.1 { producer.resume() }
+        return [first] + rest.0
+    }
+
+    /// The queue as batches of up to `max` elements, in order: one step per batch for a consumer that is behind.
+    public func batches(max: Int) -> Batches { Batches(queue: self, max: Swift.max(1, max)) }
+
+    /// Batches of waiting elements; iterate from one task only (and not beside the element iterator).
+    public struct Batches: AsyncSequence, Sendable {
+        /// Elements in arrival order, several at a time.
+        public typealias Element = [BoundedEventQueue.Element]
+        let queue: BoundedEventQueue
+        let max: Int
+
+        /// Iterates batches.
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let queue: BoundedEventQueue
+            let max: Int
+
+            /// The next batch, or nil once the queue is finished and drained (or the task is cancelled).
+            public mutating func next() async -> [BoundedEventQueue.Element]? {
+                await queue.nextBatch(max: max)
+            }
+        }
+
+        /// Starts iterating.
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(queue: queue, max: max) }
+    }
+
     /// Iterates the queue from one task.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let queue: BoundedEventQueue<Element>

@@ -207,53 +207,104 @@ public final class Router: Service, Sendable {
         // Platforms with edits stream several replies per channel side by side; line platforms answer in turn.
         let cap = platform.capabilities.canEdit ? max(1, configuration.maxConcurrentReplies) : 1
         let clock = self.clock
-        let recorder = self.recorder
         // One wrapper for the platform's lifetime, not one per event.
         let metered = MeteredPlatform(platform, metrics: metrics)
         await withDiscardingTaskGroup { group in
-            var workers: [String: AsyncStream<PlatformEvent>.Continuation] = [:]
-            do {
-                // On graceful shutdown stop taking events; replies already under way still finish (final edits go out).
-                for try await event in platform.events.cancelOnGracefulShutdown() {
+            var workers: [String: AsyncStream<[PlatformEvent]>.Continuation] = [:]
+            // Events taken but not yet passed to their channel's worker, per channel in arrival order: a batch from
+            // the platform goes to each worker as one element, not one stream step per event.
+            var pending: [String: [PlatformEvent]] = [:]
+            var pendingOrder: [String] = []
+            func pass() {
+                for key in pendingOrder {
+                    if let events = pending[key] { workers[key]?.yield(events) }
+                }
+                pending.removeAll(keepingCapacity: true)
+                pendingOrder.removeAll(keepingCapacity: true)
+            }
+            func take(_ batch: [PlatformEvent], into group: inout DiscardingTaskGroup) async {
+                for event in batch {
                     let key = event.channel.key
                     if workers[key] == nil {
-                        let (stream, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
+                        let (stream, continuation) = AsyncStream.makeStream(of: [PlatformEvent].self)
                         workers[key] = continuation
                         // One logger per channel: setting metadata renders it, too dear for every event.
                         var channelLogger = logger
                         channelLogger[metadataKey: "channel"] = "\(key)"
                         group.addTask { [channelLogger] in
-                            let slots = ReplySlots(capacity: cap)
-                            // Events are handled in order; a triggered reply runs on beside the next events.
-                            await withDiscardingTaskGroup { replies in
-                                for await event in stream {
-                                    // The platform may persist its position (a catch-up mark) only once the event is
-                                    // handled: its history committed and, if it triggered a reply, that reply done.
-                                    if let job = await self.intake(event, from: metered, logger: channelLogger) {
-                                        if !(await slots.tryAcquire()) {
-                                            await Self.waitWithTyping(for: slots, in: event.channel, platform: platform, clock: clock)
-                                        }
-                                        let ticket = await job.scheduler.takeTurnTicket()
-                                        replies.addTask {
-                                            await job.run(ticket)
-                                            await slots.release()
-                                            await recorder.whenCommitted { await platform.handled(event) }
-                                        }
-                                    } else {
-                                        await recorder.whenCommitted { await platform.handled(event) }
-                                    }
-                                    backlog.leave()
-                                }
-                            }
+                            await self.work(stream, platform: platform, metered: metered, slots: ReplySlots(capacity: cap),
+                                            backlog: backlog, clock: clock, logger: channelLogger)
                         }
                     }
-                    await backlog.enter()
-                    workers[key]?.yield(event)
+                    if !backlog.tryEnter() {
+                        // Full: what is held here must reach the workers first, or they could not make room.
+                        pass()
+                        await backlog.enter()
+                    }
+                    if pending[key]?.append(event) == nil {
+                        pending[key] = [event]
+                        pendingOrder.append(key)
+                    }
+                }
+                pass()
+            }
+            do {
+                // On graceful shutdown stop taking events; replies already under way still finish (final edits go out).
+                if let queue = platform.events as? BoundedEventQueue<PlatformEvent> {
+                    for try await batch in queue.batches(max: Self.batchLimit).cancelOnGracefulShutdown() {
+                        await take(batch, into: &group)
+                    }
+                } else {
+                    for try await event in platform.events.cancelOnGracefulShutdown() {
+                        await take([event], into: &group)
+                    }
                 }
             } catch {
                 logger.error("platform event stream failed", metadata: ["error": "\(error)"])
             }
             for continuation in workers.values { continuation.finish() }
+        }
+    }
+
+    /// Most events the pump takes from a platform's queue in one step.
+    static let batchLimit = 256
+
+    /// One channel's worker: handles its events in order; a triggered reply runs on beside the next events.
+    private func work<P: ChatPlatform>(_ stream: AsyncStream<[PlatformEvent]>, platform: P, metered: MeteredPlatform,
+                                       slots: ReplySlots, backlog: BacklogGate, clock: ElapsedClock, logger: Logger) async {
+        let recorder = self.recorder
+        await withDiscardingTaskGroup { replies in
+            for await events in stream {
+                // The platform may persist its position (a catch-up mark) only once an event is handled: its
+                // history committed and, if it triggered a reply, that reply done. Events without a reply are
+                // acknowledged together, in order, before the next reply's.
+                var handled: [PlatformEvent] = []
+                for event in events {
+                    if let job = await intake(event, from: metered, logger: logger) {
+                        if !handled.isEmpty {
+                            let done = handled
+                            handled.removeAll()
+                            await recorder.whenCommitted { for event in done { await platform.handled(event) } }
+                        }
+                        if !(await slots.tryAcquire()) {
+                            await Self.waitWithTyping(for: slots, in: event.channel, platform: platform, clock: clock)
+                        }
+                        let ticket = await job.scheduler.takeTurnTicket()
+                        replies.addTask {
+                            await job.run(ticket)
+                            await slots.release()
+                            await recorder.whenCommitted { await platform.handled(event) }
+                        }
+                    } else {
+                        handled.append(event)
+                    }
+                    backlog.leave()
+                }
+                if !handled.isEmpty {
+                    let done = handled
+                    await recorder.whenCommitted { for event in done { await platform.handled(event) } }
+                }
+            }
         }
     }
 
