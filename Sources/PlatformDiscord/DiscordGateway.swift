@@ -250,7 +250,8 @@ public final class DiscordGateway: Service, Sendable {
                     continue
                 }
                 let now = clock.now
-                let j = jitter()
+                // Only hello, reconnect and invalid-session use the jitter; a dispatch spares the RNG call.
+                let j = payload.op == .dispatch ? 0 : jitter()
                 let actions = state.withLock { s -> [GatewayAction] in
                     let actions = s.machine?.receive(payload, now: now, jitter: j) ?? []
                     switch payload.event {

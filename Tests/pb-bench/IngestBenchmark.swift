@@ -22,7 +22,9 @@ enum IngestBenchmark {
 
     static func run() async throws {
         let count = Int(ProcessInfo.processInfo.environment["PB_INGEST_COUNT"] ?? "") ?? 100_000
-        let (server, port) = try await startPythonServer("discord_server.py", arguments: ["--heartbeat-ms", "30000"])
+        // A long heartbeat interval: the fake does not read while it compresses a flood ahead of time (a minute for
+        // the 10,000-channel one), and a missed heartbeat ACK would make the bridge reconnect and lose the flood.
+        let (server, port) = try await startPythonServer("discord_server.py", arguments: ["--heartbeat-ms", "300000"])
         defer { server.stop() }
         let control = IngestFakeControl(port: port)
         defer { control.http.shutdown() }
@@ -136,7 +138,14 @@ enum IngestBenchmark {
         guard channelCount > 0 else { return }
         let channels = (0..<channelCount).map { "91" + String(repeating: "0", count: 16 - String($0).count) + String($0) }
         let total = channelCount * perChannel
-        try await control.post("gateway/blast", ["count": total, "channel_ids": channels, "guild_id": guild, "prepare": true])
+        // Prepared in rounds of whole channel cycles: one call for a million frames outlasts the HTTP client's timeout.
+        let perCall = max(1, 100_000 / channelCount) * channelCount
+        var prepared = 0
+        while prepared < total {
+            let chunk = min(perCall, total - prepared)
+            try await control.post("gateway/blast", ["count": chunk, "channel_ids": channels, "guild_id": guild, "prepare": true])
+            prepared += chunk
+        }
         let before = residentKB()
         let started = clock.now
         try await control.post("gateway/blast", ["send_prepared": true])
