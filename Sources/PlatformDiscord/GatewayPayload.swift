@@ -307,6 +307,11 @@ extension GatewayPayload {
     /// bridge reads, everything else (and any MESSAGE_CREATE the scan does not take) with `JSONDecoder`.
     public static func decode(_ bytes: [UInt8]) throws(GatewayDecodeError) -> GatewayPayload {
         if let message = scanMessageCreate(bytes) { return message }
+        return try decodeWithJSONDecoder(bytes)
+    }
+
+    /// The general path: the whole payload through `JSONDecoder` (tests compare the scan against it).
+    static func decodeWithJSONDecoder(_ bytes: [UInt8]) throws(GatewayDecodeError) -> GatewayPayload {
         let whole: WholePayload
         do {
             whole = try JSONDecoder().decode(WholePayload.self, from: Data(bytes))
