@@ -21,6 +21,18 @@ final class BacklogGate: Sendable {
     /// The events in the backlog now.
     var depth: Int { state.withLock { $0.depth } }
 
+    /// Takes a place if one is free now, without waiting.
+    func tryEnter() -> Bool {
+        let depth = state.withLock { s -> Int? in
+            guard s.depth < limit else { return nil }
+            s.depth += 1
+            return s.depth
+        }
+        guard let depth else { return false }
+        report(depth)
+        return true
+    }
+
     /// Takes a place in the backlog, waiting while it is full.
     func enter() async {
         while true {
@@ -44,13 +56,16 @@ final class BacklogGate: Sendable {
         }
     }
 
-    /// Gives a place back once its event is handled.
+    /// Gives a place back once its event is handled; waiting readers are woken once the backlog is down to half
+    /// the limit, so a reader that is always ahead takes events in runs instead of one task switch per event.
     func leave() {
-        let (depth, waiter) = state.withLock { s -> (Int, CheckedContinuation<Void, Never>?) in
+        let (depth, waiters) = state.withLock { s -> (Int, [CheckedContinuation<Void, Never>]) in
             s.depth -= 1
-            return (s.depth, s.waiters.isEmpty ? nil : s.waiters.removeFirst())
+            guard !s.waiters.isEmpty, s.depth <= limit / 2 else { return (s.depth, []) }
+            defer { s.waiters.removeAll(keepingCapacity: true) }
+            return (s.depth, s.waiters)
         }
         report(depth)
-        waiter?.resume()
+        for waiter in waiters { waiter.resume() }
     }
 }

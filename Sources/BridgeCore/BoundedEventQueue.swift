@@ -4,6 +4,9 @@ import Synchronization
 /// A bounded queue between an adapter's read loop and the router: `send` waits while `capacity` elements are
 /// waiting, so a consumer that falls behind slows the reader instead of growing memory.
 ///
+/// Waiting producers are woken once the queue is down to half its capacity, not at every element taken: a
+/// producer that is always ahead then sends in runs of `capacity / 2` instead of switching tasks per element.
+///
 /// Any number of producers, one consumer (iterate from one task). After `finish()` the consumer drains what is
 /// queued and then ends; later sends are dropped. A cancelled producer stops waiting and drops its element; a
 /// cancelled consumer's `next()` returns nil.
@@ -18,7 +21,7 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
     }
 
     private enum SendStep { case delivered(CheckedContinuation<Element?, Never>?), dropped, wait }
-    private enum NextStep { case element(Element, CheckedContinuation<Void, Never>?), end, wait }
+    private enum NextStep { case element(Element, [CheckedContinuation<Void, Never>]), end, wait }
 
     /// Most elements waiting before `send` waits.
     public let capacity: Int
@@ -94,17 +97,12 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
 
     fileprivate func next() async -> Element? {
         let step = state.withLock { s -> NextStep in
-            if let element = s.buffer.popFirst() {
-                // Room for one more: wake the longest-waiting producer.
-                let producer = s.producers.min { $0.key < $1.key }
-                if let producer { s.producers.removeValue(forKey: producer.key) }
-                return .element(element, producer?.value)
-            }
+            if let element = s.buffer.popFirst() { return .element(element, Self.producersToWake(&s, capacity: capacity)) }
             return s.finished ? .end : .wait
         }
         switch step {
-        case .element(let element, let producer):
-            producer?.resume()
+        case .element(let element, let producers):
+            for producer in producers { producer.resume() }
             return element
         case .end:
             return nil
@@ -113,17 +111,15 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
                 await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
                     let now = state.withLock { s -> NextStep in
                         if let element = s.buffer.popFirst() {
-                            let producer = s.producers.min { $0.key < $1.key }
-                            if let producer { s.producers.removeValue(forKey: producer.key) }
-                            return .element(element, producer?.value)
+                            return .element(element, Self.producersToWake(&s, capacity: capacity))
                         }
                         if s.finished || Task.isCancelled { return .end }
                         s.consumer = continuation
                         return .wait
                     }
                     switch now {
-                    case .element(let element, let producer):
-                        producer?.resume()
+                    case .element(let element, let producers):
+                        for producer in producers { producer.resume() }
                         continuation.resume(returning: element)
                     case .end:
                         continuation.resume(returning: nil)
@@ -139,6 +135,64 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
                 consumer?.resume(returning: nil)
             }
         }
+    }
+
+    /// The waiting producers, oldest first, once the buffer is down to half the capacity (none before).
+    private static func producersToWake(_ s: inout State, capacity: Int) -> [CheckedContinuation<Void, Never>] {
+        guard !s.producers.isEmpty, s.buffer.count <= capacity / 2 else { return [] }
+        let woken = s.producers.sorted { $0.key < $1.key }.map(\.value)
+        s.producers.removeAll(keepingCapacity: true)
+        return woken
+    }
+
+    /// Up to `max` waiting elements in one step, waiting while none is; nil once finished and drained (or cancelled).
+    func nextBatch(max: Int) async -> [Element]? {
+        let taken = state.withLock { s -> ([Element], [CheckedContinuation<Void, Never>])? in
+            guard !s.buffer.isEmpty else { return nil }
+            let count = Swift.min(max, s.buffer.count)
+            let batch = Array(s.buffer.prefix(count))
+            s.buffer.removeFirst(count)
+            return (batch, Self.producersToWake(&s, capacity: capacity))
+        }
+        if let (batch, producers) = taken {
+            for producer in producers { producer.resume() }
+            return batch
+        }
+        // Nothing waiting: take one the ordinary way (it parks), then whatever came with it.
+        guard let first = await next() else { return nil }
+        let rest = state.withLock { s -> ([Element], [CheckedContinuation<Void, Never>]) in
+            let count = Swift.min(max - 1, s.buffer.count)
+            let rest = Array(s.buffer.prefix(count))
+            s.buffer.removeFirst(count)
+            return (rest, Self.producersToWake(&s, capacity: capacity))
+        }
+        for producer in rest.1 { producer.resume() }
+        return [first] + rest.0
+    }
+
+    /// The queue as batches of up to `max` elements, in order: one step per batch for a consumer that is behind.
+    public func batches(max: Int) -> Batches { Batches(queue: self, max: Swift.max(1, max)) }
+
+    /// Batches of waiting elements; iterate from one task only (and not beside the element iterator).
+    public struct Batches: AsyncSequence, Sendable {
+        /// Elements in arrival order, several at a time.
+        public typealias Element = [BoundedEventQueue.Element]
+        let queue: BoundedEventQueue
+        let max: Int
+
+        /// Iterates batches.
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let queue: BoundedEventQueue
+            let max: Int
+
+            /// The next batch, or nil once the queue is finished and drained (or the task is cancelled).
+            public mutating func next() async -> [BoundedEventQueue.Element]? {
+                await queue.nextBatch(max: max)
+            }
+        }
+
+        /// Starts iterating.
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(queue: queue, max: max) }
     }
 
     /// Iterates the queue from one task.

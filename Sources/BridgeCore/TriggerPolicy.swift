@@ -180,6 +180,8 @@ public struct TriggerPolicy: Sendable {
 
     /// The candidate whose name occurs first in the text as a whole word.
     static func firstNamed(in text: String, candidates: [Candidate]) -> Candidate? {
+        // Chatter is mostly ASCII: compare bytes, sparing every message a lowercased copy split into Characters.
+        if let ascii = asciiFirstNamed(in: text, candidates: candidates) { return ascii }
         let haystack = Array(text.lowercased())
         var best: (position: Int, candidate: Candidate)?
         for candidate in candidates {
@@ -191,6 +193,46 @@ public struct TriggerPolicy: Sendable {
             }
         }
         return best?.candidate
+    }
+
+    /// `firstNamed` for ASCII text and names (byte positions order like Character positions there); `.some(nil)`
+    /// when nobody is named, nil when something is not ASCII and the general search must decide.
+    private static func asciiFirstNamed(in text: String, candidates: [Candidate]) -> Candidate?? {
+        var utf8 = text.utf8
+        if utf8.withContiguousStorageIfAvailable({ _ in true }) == nil {
+            var copy = text
+            copy.makeContiguousUTF8()
+            utf8 = copy.utf8
+        }
+        return utf8.withContiguousStorageIfAvailable { haystack -> Candidate?? in
+            guard haystack.allSatisfy({ $0 < 0x80 }) else { return nil }
+            func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+            func isWord(_ b: UInt8) -> Bool {
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
+            }
+            var best: (position: Int, candidate: Candidate)?
+            for candidate in candidates {
+                for name in candidate.callNames where !name.isEmpty {
+                    let needle = name.utf8.map(lower)
+                    guard needle.allSatisfy({ $0 < 0x80 }) else { return nil }
+                    guard needle.count <= haystack.count else { continue }
+                    var i = 0
+                    search: while i + needle.count <= haystack.count {
+                        defer { i += 1 }
+                        if let found = best, i >= found.position { break }
+                        for k in 0..<needle.count where lower(haystack[i + k]) != needle[k] { continue search }
+                        let beforeOK = i == 0 || !isWord(haystack[i - 1])
+                        let after = i + needle.count
+                        let afterOK = after == haystack.count || !isWord(haystack[after])
+                        if beforeOK && afterOK {
+                            best = (i, candidate)
+                            break
+                        }
+                    }
+                }
+            }
+            return .some(best?.candidate)
+        } ?? nil
     }
 
     private static func wholeWordPosition(of needle: [Character], in haystack: [Character]) -> Int? {

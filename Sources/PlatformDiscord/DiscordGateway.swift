@@ -60,6 +60,8 @@ public struct DiscordGatewayStats: Sendable, Hashable {
     public var decodeFailures = 0
     /// Current phase.
     public var phase: GatewayStateMachine.Phase = .connecting
+    /// When the last dispatch was read off the socket, on the gateway's clock (benchmarks time from it).
+    public var lastDispatchAt: Duration?
 }
 
 /// One gateway shard over the websocket transport, driving `GatewayStateMachine`.
@@ -239,7 +241,8 @@ public final class DiscordGateway: Service, Sendable {
                     continue
                 }
                 let now = clock.now
-                let j = jitter()
+                // Only hello, reconnect and invalid-session use the jitter; a dispatch spares the RNG call.
+                let j = payload.op == .dispatch ? 0 : jitter()
                 let actions = state.withLock { s -> [GatewayAction] in
                     let actions = s.machine?.receive(payload, now: now, jitter: j) ?? []
                     switch payload.event {
@@ -248,6 +251,7 @@ public final class DiscordGateway: Service, Sendable {
                     default: break
                     }
                     s.stats.phase = s.machine?.phase ?? .connecting
+                    if payload.op == .dispatch { s.stats.lastDispatchAt = now }
                     return actions
                 }
                 // Awaited: a full event queue stops this loop reading, which stops the socket reading.

@@ -52,8 +52,9 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// One gateway per configured shard id.
     public let gateways: [DiscordGateway]
 
-    /// Events waiting for the router at most; the gateway's read loop waits beyond this.
-    static let eventQueueCapacity = 512
+    /// Events waiting for the router at most; the gateway's read loop waits beyond this. Small, because a mention
+    /// waits behind what is queued here and in the router's backlog.
+    static let eventQueueCapacity = 256
     /// Work a payload starts that must not hold up the read loop (catch-up, command registration, interactions).
     private let sideWork: AsyncStream<@Sendable () async -> Void>
     private let sideWorkContinuation: AsyncStream<@Sendable () async -> Void>.Continuation

@@ -303,8 +303,15 @@ private struct WholePayload: Decodable {
 private struct HelloData: Decodable { var heartbeat_interval: Int }
 
 extension GatewayPayload {
-    /// Decodes one complete JSON gateway payload (one JSON parse).
+    /// Decodes one complete JSON gateway payload (one JSON parse): MESSAGE_CREATE by scanning for the fields the
+    /// bridge reads, everything else (and any MESSAGE_CREATE the scan does not take) with `JSONDecoder`.
     public static func decode(_ bytes: [UInt8]) throws(GatewayDecodeError) -> GatewayPayload {
+        if let message = scanMessageCreate(bytes) { return message }
+        return try decodeWithJSONDecoder(bytes)
+    }
+
+    /// The general path: the whole payload through `JSONDecoder` (tests compare the scan against it).
+    static func decodeWithJSONDecoder(_ bytes: [UInt8]) throws(GatewayDecodeError) -> GatewayPayload {
         let whole: WholePayload
         do {
             whole = try JSONDecoder().decode(WholePayload.self, from: Data(bytes))

@@ -101,11 +101,31 @@ class Conn:
         self.ready_at = None        # epoch s of READY on this connection
         self.resumed_at = None      # epoch s of RESUMED on this connection
         self.replayed = 0
+        self.prepared = []          # blast frames compressed ahead of time, written before anything else
 
     # -- sending --------------------------------------------------------------------------------------------
+    def encode_frame(self, text):
+        """One unsplit websocket message as bytes, through this connection's zlib context when compressing."""
+        data = text.encode() if isinstance(text, str) else text
+        self.sent += 1
+        if self.compress:
+            return frame(2, self.zctx.compress(data) + self.zctx.flush(zlib.Z_SYNC_FLUSH))
+        return frame(1, data)
+
+    def flush_prepared(self):
+        """Writes frames prepared by a blast (already through the zlib context); returns the byte count."""
+        total = 0
+        while self.prepared:
+            data = self.prepared.pop(0)
+            total += len(data)
+            self.write_raw(data)
+        return total
+
     def send_text(self, text, split=1):
         if not self.open:
             return
+        # Frames a blast prepared came out of the zlib context first, so they must reach the wire first.
+        self.flush_prepared()
         data = text.encode() if isinstance(text, str) else text
         if self.compress:
             data = self.zctx.compress(data) + self.zctx.flush(zlib.Z_SYNC_FLUSH)

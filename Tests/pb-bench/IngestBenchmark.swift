@@ -22,7 +22,9 @@ enum IngestBenchmark {
 
     static func run() async throws {
         let count = Int(ProcessInfo.processInfo.environment["PB_INGEST_COUNT"] ?? "") ?? 100_000
-        let (server, port) = try await startPythonServer("discord_server.py", arguments: ["--heartbeat-ms", "30000"])
+        // A long heartbeat interval: the fake does not read while it compresses a flood ahead of time (a minute for
+        // the 10,000-channel one), and a missed heartbeat ACK would make the bridge reconnect and lose the flood.
+        let (server, port) = try await startPythonServer("discord_server.py", arguments: ["--heartbeat-ms", "300000"])
         defer { server.stop() }
         let control = IngestFakeControl(port: port)
         defer { control.http.shutdown() }
@@ -44,11 +46,12 @@ enum IngestBenchmark {
         let store = try await SQLiteStore.open(.file(path: path), logger: logger)
         let http = HTTPClient(logger: logger)
         defer { http.shutdown() }
-        let model = StampingModel()
+        let elapsed = ElapsedClock(ContinuousClock())
+        let model = StampingModel(clock: elapsed)
         let configuration = DiscordPlatformConfiguration(
             token: token, apiBaseURL: "http://127.0.0.1:\(port)/api/v10", slashCommands: .off,
             boundChannels: bound.map { .init(channelID: $0, guildID: guild) })
-        let platform = DiscordPlatform(configuration: configuration, http: http, store: store, logger: logger)
+        let platform = DiscordPlatform(configuration: configuration, http: http, store: store, clock: elapsed, logger: logger)
         let aria = Persona(name: "aria", displayName: "Aria", character: "Aria is a cheerful bard.")
         let router = Router(
             configuration: RouterConfiguration(personas: [aria], bindings: bound.map { .init(platform: "discord", channelID: $0, personas: ["aria"]) },
@@ -76,8 +79,11 @@ enum IngestBenchmark {
         var rates: [String: Double] = [:]
         for (label, channels) in [("bound", bound), ("unbound", [unbound])] {
             let expectedRequests = model.requests + 1
+            // The fake compresses the flood first (untimed), then writes it at once: its Python zlib is not the limit.
+            try await control.post("gateway/blast", ["count": count, "channel_ids": channels, "prepare": true])
             let started = clock.now
-            let blast = try await control.post("gateway/blast", ["count": count, "channel_ids": channels])
+            let cpuBefore = cpuSeconds()
+            let blast = try await control.post("gateway/blast", ["send_prepared": true])
             let sentSeconds = blast["seconds"] as? Double ?? 0
             let mentionSent = clock.now
             try await control.post("inject/message", ["channel_id": channels[0], "content": "are you keeping up?",
@@ -88,12 +94,18 @@ enum IngestBenchmark {
                 try await Task.sleep(for: .milliseconds(1))
             }
             let reached = model.lastRequest ?? clock.now
+            let cpu = cpuSeconds() - cpuBefore
             let seconds = seconds(started.duration(to: reached))
             let rate = Double(count + 1) / seconds
             rates[label] = rate
+            // The mention is the last dispatch the fake sends: its arrival is the gateway's last dispatch.
+            let arrival = platform.gateway.stats.lastDispatchAt
+            let fromArrival = model.lastElapsed.flatMap { at in arrival.map { milliseconds(at - $0) } } ?? -1
             say(String(format: "persona-bridge, %@ flood: %d MESSAGE_CREATE + 1 mention, %.0f events/s to the model request "
-                           + "(the fake needed %.2f s to send them); mention → model %.1f ms after its inject call",
-                       label, count, rate, sentSeconds, milliseconds(mentionSent.duration(to: reached))))
+                           + "(the fake wrote them in %.2f s); mention → model %.1f ms after its frame arrived (%.1f ms after its inject call)",
+                       label, count, rate, sentSeconds, fromArrival, milliseconds(mentionSent.duration(to: reached))))
+            say(String(format: "  CPU used by the bridge meanwhile: %.2f s in %.2f s (%.2f cores; %.1f µs per event)",
+                       cpu, seconds, cpu / seconds, cpu * 1e6 / Double(count + 1)))
         }
         // Every message must be in history: the last channel's count after the recorder's batches settle.
         var stored = 0
@@ -110,10 +122,49 @@ enum IngestBenchmark {
         say("persona-bridge: RSS right after the floods: \(residentKB() / 1024) MB")
         try await Task.sleep(for: .seconds(5))
         say("persona-bridge: RSS 5 s after the floods: \(residentKB() / 1024) MB")
+        try await manyChannels(control: control, store: store, clock: clock)
         services.cancel()
         _ = await services.result
         try await store.close()
         return rates["bound"] ?? 0
+    }
+
+    /// Memory with many channels: `PB_INGEST_CHANNELS` (10,000) guild channels no binding names, 100 messages
+    /// each, round-robin, through the same adapter, router and store; RSS once all of it is on disk.
+    static func manyChannels(control: IngestFakeControl, store: SQLiteStore, clock: ContinuousClock) async throws {
+        let channelCount = Int(ProcessInfo.processInfo.environment["PB_INGEST_CHANNELS"] ?? "") ?? 10_000
+        let perChannel = 100
+        guard channelCount > 0 else { return }
+        let channels = (0..<channelCount).map { "91" + String(repeating: "0", count: 16 - String($0).count) + String($0) }
+        let total = channelCount * perChannel
+        // Prepared in rounds of whole channel cycles: one call for a million frames outlasts the HTTP client's timeout.
+        let perCall = max(1, 100_000 / channelCount) * channelCount
+        var prepared = 0
+        while prepared < total {
+            let chunk = min(perCall, total - prepared)
+            try await control.post("gateway/blast", ["count": chunk, "channel_ids": channels, "guild_id": guild, "prepare": true])
+            prepared += chunk
+        }
+        let before = residentKB()
+        let started = clock.now
+        try await control.post("gateway/blast", ["send_prepared": true])
+        // Settled when the last channel of the round-robin holds its 100 messages.
+        let last = ChannelKey(platform: "discord", serverID: guild, channelID: channels[channelCount - 1])
+        let deadline = clock.now + .seconds(900)
+        while try await store.messageCount(in: last) < perChannel {
+            guard clock.now < deadline else { throw TestServerError("the \(channelCount)-channel flood did not settle") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let seconds = seconds(started.duration(to: clock.now))
+        var sample = 0
+        for channel in channels.prefix(10) {
+            sample += try await store.messageCount(in: ChannelKey(platform: "discord", serverID: guild, channelID: channel))
+        }
+        say(String(format: "persona-bridge, %d channels × %d messages (%d, unbound, round-robin): %.0f events/s into history; "
+                       + "first 10 channels hold %d messages; RSS %d MB before, %d MB after",
+                   channelCount, perChannel, total, Double(total) / seconds, sample, before / 1024, residentKB() / 1024))
+        try await Task.sleep(for: .seconds(5))
+        say("persona-bridge: RSS 5 s after the \(channelCount)-channel flood: \(residentKB() / 1024) MB")
     }
 
     // MARK: discord.py
@@ -135,9 +186,10 @@ enum IngestBenchmark {
             say("discord.py: RSS idle \((Int(kb) ?? 0) / 1024) MB (at READY)")
         }
         let clock = ContinuousClock()
-        let started = clock.now
         // Only the reference bot is connected now; the blast goes to it alone.
-        try await control.post("gateway/blast", ["count": count, "channel_ids": bound])
+        try await control.post("gateway/blast", ["count": count, "channel_ids": bound, "prepare": true])
+        let started = clock.now
+        try await control.post("gateway/blast", ["send_prepared": true])
         try await control.post("inject/message", ["channel_id": bound[0], "content": "are you keeping up?",
                                                   "author_id": alice, "mention_bot": true])
         let output = try await bot.waitForOutput("MENTION ", timeout: .seconds(600))
@@ -169,6 +221,13 @@ enum IngestBenchmark {
 
     static func milliseconds(_ duration: Duration) -> Double { seconds(duration) * 1_000 }
 
+    /// User plus system CPU time of this process so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
     /// VmRSS of this process in kB.
     static func residentKB() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
@@ -199,16 +258,23 @@ struct IngestFakeControl: Sendable {
 
 /// Answers every request with one short line and stamps when the request arrived.
 final class StampingModel: ChatModel, Sendable {
-    private let state = Mutex<(count: Int, last: ContinuousClock.Instant?)>((0, nil))
+    private let state = Mutex<(count: Int, last: ContinuousClock.Instant?, lastElapsed: Duration?)>((0, nil, nil))
+    private let clock: ElapsedClock
+
+    /// `clock` is the adapter's, so a request can be set against a payload's arrival.
+    init(clock: ElapsedClock) { self.clock = clock }
 
     var requests: Int { state.withLock { $0.count } }
     var lastRequest: ContinuousClock.Instant? { state.withLock { $0.last } }
+    var lastElapsed: Duration? { state.withLock { $0.lastElapsed } }
 
     func stream(_ request: ChatRequest) -> AsyncThrowingStream<ModelEvent, any Error> {
         let now = ContinuousClock.now
+        let elapsed = clock.now
         state.withLock { s in
             s.count += 1
             s.last = now
+            s.lastElapsed = elapsed
         }
         return AsyncThrowingStream { continuation in
             continuation.yield(.delta("Keeping up."))

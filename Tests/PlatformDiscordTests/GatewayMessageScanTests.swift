@@ -1,0 +1,63 @@
+import Testing
+@testable import PlatformDiscord
+
+/// The MESSAGE_CREATE byte scan must read exactly what `JSONDecoder` reads, and leave anything unusual to it.
+@Suite struct GatewayMessageScanTests {
+    static let envelope = #"{"op":0,"s":42,"t":"MESSAGE_CREATE","d":%@}"#
+
+    func payload(_ d: String) -> [UInt8] { Array(Self.envelope.replacingOccurrences(of: "%@", with: d).utf8) }
+
+    @Test(arguments: [
+        // A full gateway message with the fields the bridge does not read.
+        #"{"id":"1100","channel_id":"7","guild_id":"1","author":{"id":"3","username":"alice","global_name":"Alice","avatar":null,"bot":false},"content":"blast message","timestamp":"2026-12-04T00:00:00+00:00","edited_timestamp":null,"tts":false,"mention_everyone":false,"mentions":[{"id":"9","username":"bot","bot":true}],"mention_roles":["5","6"],"attachments":[],"embeds":[{"title":"x","fields":[{"name":"a","value":"}]{["}]}],"pinned":false,"type":0,"flags":0,"components":[],"member":{"roles":["5"],"nick":"Ally","joined_at":"2026","deaf":false},"message_reference":{"message_id":"1099","channel_id":"7"}}"#,
+        // Escapes and non-ASCII text, surrogate pairs, whitespace between tokens.
+        #"{ "id" : "1101" , "channel_id":"7", "author":{"id":"3"}, "content":"a \"quote\" \\ back\/slash\n\t\u00e9\u4e2d\ud83d\ude00 <@9>", "webhook_id": null, "member": null }"#,
+        // Direct message: no guild, no member; numbers with fractions in fields nobody reads.
+        #"{"id":"1102","channel_id":"8","author":{"id":"4","username":null},"content":"","nonce":12.5e3,"mentions":null,"mention_roles":[]}"#,
+        // Absent content.
+        #"{"id":"1103","channel_id":"8","author":{"id":"4"}}"#,
+    ])
+    func scanMatchesJSONDecoder(_ d: String) throws {
+        let bytes = payload(d)
+        let scanned = try #require(GatewayPayload.scanMessageCreate(bytes))
+        let decoded = try GatewayPayload.decodeWithJSONDecoder(bytes)
+        #expect(scanned == decoded)
+        #expect(scanned.s == 42)
+    }
+
+    @Test func decodedTextKeepsEscapesAndUnicode() throws {
+        let bytes = payload(#"{"id":"1","channel_id":"7","author":{"id":"3"},"content":"\"hi\"\n\u00e9\ud83d\ude00"}"#)
+        guard case .messageCreate(let message) = try #require(GatewayPayload.scanMessageCreate(bytes)).event else {
+            Issue.record("not a message")
+            return
+        }
+        #expect(message.content == "\"hi\"\né😀")
+    }
+
+    @Test(arguments: [
+        // Wrong types the tolerant decoder turns into nil: left to it.
+        #"{"id":"1","channel_id":"7","guild_id":5,"author":{"id":"3"},"content":"x"}"#,
+        #"{"id":"1","channel_id":"7","author":{"id":"3"},"content":7}"#,
+        #"{"id":"1","channel_id":"7","author":{"id":"3"},"mentions":[{"id":"9"},{"x":1}]}"#,
+        // An escaped key.
+        #"{"\u0069d":"1","channel_id":"7","author":{"id":"3"}}"#,
+        // A lone surrogate.
+        #"{"id":"1","channel_id":"7","author":{"id":"3"},"content":"\ud83d"}"#,
+    ])
+    func unusualPayloadsAreLeftToJSONDecoder(_ d: String) throws {
+        let bytes = payload(d)
+        #expect(GatewayPayload.scanMessageCreate(bytes) == nil)
+        // Whatever the general decoder makes of it is what `decode` answers.
+        let general = Result { () throws(GatewayDecodeError) in try GatewayPayload.decodeWithJSONDecoder(bytes) }
+        let answer = Result { () throws(GatewayDecodeError) in try GatewayPayload.decode(bytes) }
+        #expect(general == answer)
+    }
+
+    @Test func otherDispatchesAndBrokenEnvelopesAreNotScanned() {
+        #expect(GatewayPayload.scanMessageCreate(Array(#"{"op":0,"s":1,"t":"MESSAGE_UPDATE","d":{"id":"1","channel_id":"2"}}"#.utf8)) == nil)
+        #expect(GatewayPayload.scanMessageCreate(Array(#"{"op":11}"#.utf8)) == nil)
+        #expect(GatewayPayload.scanMessageCreate(Array(#"{"op":0,"t":"MESSAGE_CREATE","d":{"id":"1""#.utf8)) == nil)
+        #expect(GatewayPayload.scanMessageCreate(Array(#"{"op":0,"t":"MESSAGE_CREATE","d":{"id":"1","channel_id":"2","author":{"id":"3"}}} trailing"#.utf8)) == nil)
+        #expect(throws: GatewayDecodeError.self) { try GatewayPayload.decode(Array(#"{"op":0,"t":"MESSAGE_CREATE","d":{"channel_id":"2"}}"#.utf8)) }
+    }
+}
