@@ -79,10 +79,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        // TOML configuration, personas and validation.
+        // TOML configuration, personas, character cards (CHARX zips inflate with zlib), lorebooks and validation.
         .target(
             name: "BridgeConfig",
             dependencies: [
+                "CZlib",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
