@@ -35,3 +35,22 @@ public struct ImportedCharacterCard: Sendable {
     /// Fields left out.
     public var dropped: [Dropped]
 }
+
+extension ImportedCharacterCard {
+    /// The persona renamed to `name` (an id is made from it) when given, and the files `persona import` writes:
+    /// `N.toml`, `N.lore.json` when the card has a lorebook, `N.png` when it has an image.
+    public func outputFiles(name: String? = nil) -> (persona: Persona, files: [(fileName: String, data: Data)]) {
+        var persona = persona
+        if let name, !name.trimmingCharacters(in: .whitespaces).isEmpty {
+            persona.name = CharacterCardImporter.identifier(for: name)
+        }
+        var files: [(fileName: String, data: Data)] = [("\(persona.name).toml", Data(persona.tomlText().utf8))]
+        if let lorebook {
+            var book = lorebook
+            if book.name == nil { book.name = persona.displayName }
+            files.append(("\(persona.name).lore.json", book.lorebookV3JSON().jsonData()))
+        }
+        if let image { files.append(("\(persona.name).png", image)) }
+        return (persona, files)
+    }
+}

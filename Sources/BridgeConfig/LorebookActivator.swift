@@ -277,19 +277,27 @@ public struct LorebookActivator: Sendable {
         return (tier, source.priority ?? 0, source.insertionOrder)
     }
 
-    /// Keys that can never match (invalid regex, empty key), for `check`: entry index, label, key, reason.
+    /// Keys that can never match (invalid regex, empty key) and entries that can never fire, for `check`.
     public func problems() -> [LorebookProblem] {
         var problems: [LorebookProblem] = []
         for (index, facts) in compiled.enumerated() {
-            for matcher in facts.primary + facts.secondary + facts.exclude {
-                if let reason = matcher.problem {
-                    problems.append(LorebookProblem(entryIndex: index, entryLabel: book.entries[index].label,
-                                                    key: matcher.key, message: reason))
+            let entry = book.entries[index]
+            let lists: [(String, [String])] = [
+                ("keys", entry.keys), ("secondary_keys", entry.secondaryKeys),
+                ("@@additional_keys", facts.decorators.additionalKeys), ("@@exclude_keys", facts.decorators.excludeKeys),
+            ]
+            for (field, keys) in lists {
+                for (position, key) in keys.enumerated() {
+                    let matcher = LorebookKeyMatcher(key, caseSensitive: entry.caseSensitive ?? false,
+                                                     matchWholeWords: entry.matchWholeWords ?? true)
+                    if let reason = matcher.problem {
+                        problems.append(LorebookProblem(entryIndex: index, entryLabel: entry.label, key: key,
+                                                        field: "\(field)[\(position)]", message: reason))
+                    }
                 }
             }
-            let entry = book.entries[index]
             if entry.enabled && !entry.constant && !facts.decorators.activate && facts.primary.isEmpty {
-                problems.append(LorebookProblem(entryIndex: index, entryLabel: entry.label, key: nil,
+                problems.append(LorebookProblem(entryIndex: index, entryLabel: entry.label, key: nil, field: "keys",
                                                 message: "the entry has no keys and is not constant, so it never fires"))
             }
         }
@@ -305,6 +313,8 @@ public struct LorebookProblem: Hashable, Sendable, CustomStringConvertible {
     public var entryLabel: String
     /// The key at fault, if a key.
     public var key: String?
+    /// Where in the entry: `keys[1]`, `secondary_keys[0]`, `@@exclude_keys[0]` or `keys`.
+    public var field: String
     /// What is wrong.
     public var message: String
 
