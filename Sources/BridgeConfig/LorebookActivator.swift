@@ -80,6 +80,14 @@ public struct LorebookActivation: Hashable, Sendable {
     /// Recursion passes run after the chat scan.
     public var recursionPasses: Int
 
+    /// Creates a result (the activator makes these; a scene merging several books too).
+    public init(fired: [LorebookFiredEntry], skipped: [LorebookSkippedEntry], state: LorebookTimedState, recursionPasses: Int) {
+        self.fired = fired
+        self.skipped = skipped
+        self.state = state
+        self.recursionPasses = recursionPasses
+    }
+
     /// Fired entries at one position, in insertion order.
     public func entries(at position: LorebookPosition) -> [LorebookFiredEntry] {
         fired.filter { $0.position == position }
