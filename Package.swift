@@ -79,11 +79,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        // TOML configuration, personas and validation; the model settings are the model client's own types.
+        // TOML configuration, personas, character cards (CHARX zips inflate with zlib), lorebooks and validation;
+        // the model settings are the model client's own types.
         .target(
             name: "BridgeConfig",
             dependencies: [
                 "ModelClient",
+                "CZlib",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

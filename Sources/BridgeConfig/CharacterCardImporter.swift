@@ -5,6 +5,8 @@ public struct CharacterCardError: Error, Sendable, CustomStringConvertible {
     /// Error kinds.
     public struct Code: Hashable, Sendable {
         private let raw: String
+        init(raw: String) { self.raw = raw }
+        init(rawCode: String) { self.raw = rawCode }
         /// The input is not a JSON object.
         public static let invalidJSON = Code(raw: "invalidJSON")
         /// The JSON is not a recognised card or character file.

@@ -286,6 +286,10 @@ extension ConfigLoader {
             for name in names.sorted() where name.hasSuffix(".toml") && !name.hasPrefix(".") {
                 files.append(((result.directory as NSString).appendingPathComponent(name), nil))
             }
+            // Lorebooks written by `persona import` / `lore import` sit beside the personas.
+            for name in names.sorted() where name.hasSuffix(".lore.json") && !name.hasPrefix(".") {
+                checkLorebook(path: (result.directory as NSString).appendingPathComponent(name)).forEach(reader.append)
+            }
         } else if configuredDir != nil {
             reader.report("personas_dir", "personas directory \(result.directory) does not exist",
                           hint: "create it or fix personas_dir (relative paths start at \(reader.baseDirectory))")

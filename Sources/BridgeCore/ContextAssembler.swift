@@ -39,6 +39,8 @@ public struct AssembledContext: Hashable, Sendable {
     public var anchor: Int64?
     /// History entries included.
     public var historyCount: Int
+    /// Lorebook entries placed in the prompt (after lore trimming), by uid in insertion order.
+    public var loreUIDs: [String] = []
 }
 
 /// Builds M2-her prompts: system, samples, user_system, group, then named history in time order.
@@ -50,6 +52,10 @@ public struct ContextAssembler: Sendable {
     public var budget: TokenBudget
     /// Share of the prompt budget dropped at once when history overflows.
     public var trimFraction: Double
+    /// Keyed `before_char`/`after_char` lore goes near the end (one system message before the newest message)
+    /// instead of into the system prefix, so lore that comes and goes does not break the prompt cache; constant
+    /// lore always stays in the prefix. Off places keyed entries as written, around the character.
+    public var keyedLoreNearEnd = true
 
     /// Creates an assembler.
     public init(budget: TokenBudget = TokenBudget(), trimFraction: Double = 0.25) {
@@ -76,12 +82,17 @@ public struct ContextAssembler: Sendable {
     ///     in blocks by count, so the anchor never falls out of what is loaded (which would slide the prefix).
     public func assemble(persona: Persona, channel: ChannelRef, history: [HistoryEntry],
                          userPersonas: [String: String] = [:], anchor: Int64? = nil, scene: String? = nil,
-                         maxMessages: Int? = nil) -> AssembledContext {
-        var head: [ChatMessage] = [ChatMessage(role: .system, content: persona.character, name: persona.displayName)]
-        for example in persona.examples {
-            head.append(ChatMessage(role: .sampleMessageUser, content: example.user))
-            head.append(ChatMessage(role: .sampleMessageAI, content: example.ai, name: persona.displayName))
+                         maxMessages: Int? = nil, lore: LorebookActivation? = nil) -> AssembledContext {
+        func makeHead(_ lore: [LorebookFiredEntry]) -> [ChatMessage] {
+            var head = [ChatMessage(role: .system, content: Self.systemText(character: persona.character, lore: lore.filter(inPrefix)),
+                                    name: persona.displayName)]
+            for example in persona.examples {
+                head.append(ChatMessage(role: .sampleMessageUser, content: example.user))
+                head.append(ChatMessage(role: .sampleMessageAI, content: example.ai, name: persona.displayName))
+            }
+            return head
         }
+        var head = makeHead(lore?.fired ?? [])
 
         let limit = budget.promptLimit
         // Only the window is ever looked at, so a channel with 10,000 stored messages costs what the window costs.
@@ -110,9 +121,23 @@ public struct ContextAssembler: Sendable {
                                                                               userPersonas: userPersonas, template: persona.userSystemTemplate)),
              ChatMessage(role: .group, content: scene ?? Self.groupName(for: channel))]
         }
-        let headRaw = TokenBudget.rawEstimate(head)
-        let block = max(1, Int(Double(limit) * trimFraction))
+        var keptLore = lore?.fired ?? []
         var scene = sceneMessages(from: start)
+        if !keptLore.isEmpty {
+            // Lore counts in the budget and gives way first: it must fit beside the newest message.
+            let newest = historyRaw.last ?? 0
+            let sceneRaw = TokenBudget.rawEstimate(scene)
+            keptLore = Self.trimLore(keptLore) { candidate in
+                let depthRaw = Self.endLore(candidate.filter { !inPrefix($0) }, persona: persona)
+                    .reduce(0) { $0 + TokenBudget.rawEstimate($1.message) }
+                return budget.tokens(forRaw: TokenBudget.rawEstimate(makeHead(candidate)) + depthRaw + sceneRaw + newest) <= limit
+            }
+            head = makeHead(keptLore)
+        }
+        let endLore = Self.endLore(keptLore.filter { !inPrefix($0) }, persona: persona)
+        let depthLoreRaw = endLore.reduce(0) { $0 + TokenBudget.rawEstimate($1.message) }
+        let headRaw = TokenBudget.rawEstimate(head) + depthLoreRaw
+        let block = max(1, Int(Double(limit) * trimFraction))
         if let maxMessages, maxMessages > 0, history.count - start >= maxMessages {
             start = min(history.count, history.count - maxMessages + max(1, maxMessages / 4))
             scene = sceneMessages(from: start)
@@ -128,10 +153,11 @@ public struct ContextAssembler: Sendable {
             if dropped == 0 { start += 1 }
             scene = sceneMessages(from: start)
         }
-        let messages = head + scene + historyMessages[(start - base)...]
+        let tail = Self.insertEndLore(endLore, into: Array(historyMessages[(start - base)...]))
+        let messages = head + scene + tail
         return AssembledContext(messages: messages, rawEstimate: TokenBudget.rawEstimate(messages),
                                 anchor: start < history.count ? history[start].sequence : anchor,
-                                historyCount: history.count - start)
+                                historyCount: history.count - start, loreUIDs: keptLore.map(\.uid))
     }
 
     /// Index of the first entry with `sequence >= anchor` (history is in sequence order).

@@ -6,4 +6,6 @@
 static inline int pb_inflate_init(z_streamp strm) { return inflateInit(strm); }
 /// deflateInit is a macro as well; the fake Discord server and benchmarks compress with it.
 static inline int pb_deflate_init(z_streamp strm, int level) { return deflateInit(strm, level); }
+/// inflateInit2 with -15 window bits reads raw deflate data, as zip archives store it (CHARX character cards).
+static inline int pb_inflate_init_raw(z_streamp strm) { return inflateInit2(strm, -15); }
 #endif

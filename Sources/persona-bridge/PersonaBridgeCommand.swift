@@ -7,7 +7,8 @@ struct PersonaBridgeCommand: AsyncParsableCommand {
         commandName: "persona-bridge",
         abstract: "Resident AI characters for Discord, IRC and Matrix, powered by MiniMax M2-her.",
         version: PersonaBridgeVersion.string,
-        subcommands: [RunCommand.self, ChatCommand.self, CheckCommand.self, InitCommand.self, DiscordCommand.self, VersionCommand.self])
+        subcommands: [RunCommand.self, ChatCommand.self, CheckCommand.self, InitCommand.self, PersonaCommand.self, LoreCommand.self,
+                      DiscordCommand.self, VersionCommand.self])
 }
 
 /// The released version.
