@@ -15,7 +15,9 @@ fi
 if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
 # Tests whose subject is timing run on their own after the rest: the lateness tests (how late a streamed reply's
 # text lands) measure the in-process bridge, which shares its cooperative thread pool with every suite of the
-# parallel run; and the slash-command tests, which the fake Discord holds to Discord's 3 s interaction deadline.
-timed='DiscordStreamingTests|DiscordFeatureTests'
+# parallel run; the slash-command tests, which the fake Discord holds to Discord's 3 s interaction deadline (the
+# security suite's moderator checks use them too); and the Matrix rate-limit test, which must stream fast enough for
+# Synapse's `rc_message` to push back.
+timed='DiscordStreamingTests|DiscordFeatureTests|DiscordSecurityTests|MatrixRateLimitTests'
 swift test --skip-build --skip "$timed"
 exec swift test --skip-build --filter "$timed"
