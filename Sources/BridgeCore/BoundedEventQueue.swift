@@ -82,6 +82,26 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
         }
     }
 
+    /// Queues an element without waiting, for a producer that cannot wait (a test's injector); returns `false`,
+    /// dropping it, when the queue is full or finished.
+    @discardableResult
+    public func offer(_ element: Element) -> Bool {
+        let step = state.withLock { s -> SendStep in
+            if s.finished { return .dropped }
+            if let consumer = s.consumer {
+                s.consumer = nil
+                return .delivered(consumer)
+            }
+            guard s.buffer.count < capacity else { return .dropped }
+            s.buffer.append(element)
+            s.highWater = Swift.max(s.highWater, s.buffer.count)
+            return .delivered(nil)
+        }
+        guard case .delivered(let consumer) = step else { return false }
+        consumer?.resume(returning: element)
+        return true
+    }
+
     /// Ends the queue: the consumer drains what is queued, then ends; waiting producers give up.
     public func finish() {
         let (consumer, producers) = state.withLock { s -> (CheckedContinuation<Element?, Never>?, [CheckedContinuation<Void, Never>]) in

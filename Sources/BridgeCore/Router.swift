@@ -253,20 +253,10 @@ public final class Router: Service, Sendable {
                 }
                 pass(into: &group)
             }
-            do {
-                // On graceful shutdown stop taking events; replies already under way still finish (final edits go out),
-                // and events already posted are still handled.
-                if let queue = platform.events as? BoundedEventQueue<PlatformEvent> {
-                    for try await batch in queue.batches(max: Self.batchLimit).cancelOnGracefulShutdown() {
-                        await take(batch, into: &group)
-                    }
-                } else {
-                    for try await event in platform.events.cancelOnGracefulShutdown() {
-                        await take([event], into: &group)
-                    }
-                }
-            } catch {
-                logger.error("platform event stream failed", metadata: ["error": "\(error)"])
+            // On graceful shutdown stop taking events; replies already under way still finish (final edits go out),
+            // and events already posted are still handled. The queue cannot fail: it only ends.
+            for await batch in platform.events.batches(max: Self.batchLimit).cancelOnGracefulShutdown() {
+                await take(batch, into: &group)
             }
         }
     }

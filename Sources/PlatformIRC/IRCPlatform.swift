@@ -57,13 +57,12 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
     /// Always `irc`.
     public let platformName = "irc"
     /// Incoming messages.
-    public let events: AsyncStream<PlatformEvent>
+    public let events = BoundedEventQueue<PlatformEvent>(capacity: 256)
     /// No edits; lengths in UTF-8 bytes; IRC formatting.
     public let capabilities: PlatformCapabilities
     /// The configuration in use.
     public let configuration: IRCPlatformConfiguration
 
-    private let continuation: AsyncStream<PlatformEvent>.Continuation
     private let clock: C
     private let logger: Logger
     private let metrics = BridgeMetrics()
@@ -77,7 +76,6 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         var logger = logger
         logger[metadataKey: "platform"] = "irc"
         self.logger = logger
-        (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
         let splitter = IRCOutgoingSplitter(nick: configuration.nick, actionsEnabled: configuration.sendActions,
                                            actionMarker: configuration.actionMarker)
         let longest = configuration.channels.map(\.name).max { $0.utf8.count < $1.utf8.count } ?? "#" + String(repeating: "c", count: 49)
@@ -123,7 +121,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
 
     /// Connects, registers and relays until cancelled or graceful shutdown; reconnects with backoff after drops.
     public func run() async throws {
-        defer { continuation.finish() }
+        defer { events.finish() }
         try await cancelWhenGracefulShutdown { [self] in
             try await connectionLoop()
         }
@@ -347,7 +345,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             messageID: id, text: incoming.text, replyTo: message.tag("+reply") ?? message.tag("+draft/reply"),
             mentionsUs: !isOwn && Self.mentions(incoming.text, nick: ourNick, mapping: mapping),
             isOwnMessage: isOwn, timestamp: serverTime.map { Date(timeIntervalSince1970: $0.secondsSince1970) })
-        continuation.yield(.messageCreated(event))
+        await events.send(.messageCreated(event))
     }
 
     /// Shortest gap between two replies to the same CTCP request (VERSION, PING) from one source (by user@host, so

@@ -58,7 +58,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
     /// Always `matrix`.
     public let platformName = "matrix"
     /// Incoming messages, edits and redactions.
-    public let events: AsyncStream<PlatformEvent>
+    public let events = BoundedEventQueue<PlatformEvent>(capacity: 256)
     /// Edits, HTML, 4000 characters per message (well under the 64 KiB event limit with HTML).
     public let capabilities = PlatformCapabilities(canEdit: true, maxLength: 4000, textFormat: .matrixHTML)
     /// Per-room edit budgets, adapted to 429s.
@@ -68,7 +68,6 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
     /// The client-server API client (tests use its hooks).
     public let client: MatrixClient
 
-    private let continuation: AsyncStream<PlatformEvent>.Continuation
     /// Final edits held back by the per-reply cap; `run()` flushes each after the quiet time.
     private let heldEdits: AsyncStream<HeldEdit>
     private let heldEditsInput: AsyncStream<HeldEdit>.Continuation
@@ -90,7 +89,6 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         self.start = clock.now
         self.client = MatrixClient(homeserver: configuration.homeserverURL, http: http, logger: logger)
         self.editBudgets = EditBudgetBoard(fallback: configuration.initialEditBudget)
-        (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
         (heldEdits, heldEditsInput) = AsyncStream.makeStream(of: HeldEdit.self)
         var rooms = MatrixRooms(ownUserID: configuration.userID, catchUpWindow: configuration.catchUpWindow)
         rooms.bots = configuration.bots
@@ -115,7 +113,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
 
     /// Logs in and runs the sync loop until cancelled, graceful shutdown, or a fatal error (`M_UNKNOWN_TOKEN`).
     public func run() async throws {
-        defer { continuation.finish() }
+        defer { events.finish() }
         let outcome: Result<Void, any Error> = await withDiscardingTaskGroup { group in
             group.addTask { await self.flushHeldEdits() }
             let outcome: Result<Void, any Error>
@@ -311,7 +309,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
                 s.ledger.received(token: response.nextBatch, events: out)
                 return out
             }
-            for event in out { continuation.yield(event) }
+            for event in out { await events.send(event) }
             for invite in response.invited { await handleInvite(invite) }
             try await commitHandledBatches()
             since = response.nextBatch

@@ -97,7 +97,11 @@ private final class LatencyPlatform: ChatPlatform, Sendable {
     let platformName = "bench"
     let capabilities = PlatformCapabilities(canEdit: true, maxLength: 100_000)
     let editBudgets = EditBudgetBoard(fallback: EditBudget(burst: 1_000_000, interval: .nanoseconds(1)))
-    let events = AsyncStream<PlatformEvent> { $0.finish() }
+    let events: BoundedEventQueue<PlatformEvent> = {
+        let queue = BoundedEventQueue<PlatformEvent>(capacity: 1)
+        queue.finish()   // the benchmark drives the reply engine directly: no incoming events
+        return queue
+    }()
     private let state = Mutex((next: 0, edits: [String: [Edit]]()))
 
     func run() async throws {}
