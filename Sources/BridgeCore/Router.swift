@@ -59,9 +59,9 @@ public final class Router: Service, Sendable {
     /// - Parameters:
     ///   - clock: drives cooldowns and edit scheduling (a test clock in tests).
     ///   - random: the talkativeness dice.
-    public init<C: Clock>(configuration: RouterConfiguration, model: any ChatModel, store: any Store,
-                          platforms: [any ChatPlatform], clock: C, random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
-                          metrics: BridgeMetrics = BridgeMetrics(), logger: Logger) where C.Duration == Duration {
+    public init(configuration: RouterConfiguration, model: any ChatModel, store: any Store,
+                platforms: [any ChatPlatform], clock: any Clock<Duration>, random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+                metrics: BridgeMetrics = BridgeMetrics(), logger: Logger) {
         self.configuration = configuration
         self.metrics = metrics
         self.budgetPolicy = BudgetPolicy(settings: configuration.budgets)
@@ -505,7 +505,7 @@ public final class Router: Service, Sendable {
     private func scheduler(for channel: ChannelRef, platform: any PlatformSender) -> ChannelEditScheduler {
         state.withLock { s in
             if let existing = s.schedulers[channel.key] { return existing }
-            let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, clock: clock, logger: logger) {
+            let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, elapsed: clock, logger: logger) {
                 [platform] ref, text in try await platform.edit(ref, text: text)
             }
             s.schedulers[channel.key] = scheduler

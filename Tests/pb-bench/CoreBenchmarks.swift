@@ -48,7 +48,7 @@ public enum CoreBenchmarks {
             for index in 0..<streams {
                 group.addTask {
                     let channel = ChannelRef(platform: "bench", channelID: "c\(index)")
-                    let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, clock: ElapsedClock(clock),
+                    let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, clock: clock,
                                                          logger: Logger(label: "bench")) { ref, text in
                         try await platform.edit(ref, text: text)
                     }
