@@ -42,18 +42,7 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
     @discardableResult
     public func send(_ element: Element) async -> Bool {
         while true {
-            let step = state.withLock { s -> SendStep in
-                if s.finished { return .dropped }
-                if let consumer = s.consumer {
-                    s.consumer = nil
-                    return .delivered(consumer)
-                }
-                guard s.buffer.count < capacity else { return .wait }
-                s.buffer.append(element)
-                s.highWater = Swift.max(s.highWater, s.buffer.count)
-                return .delivered(nil)
-            }
-            switch step {
+            switch enqueue(element) {
             case .delivered(let consumer):
                 consumer?.resume(returning: element)
                 return true
@@ -86,20 +75,24 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
     /// dropping it, when the queue is full or finished.
     @discardableResult
     public func offer(_ element: Element) -> Bool {
-        let step = state.withLock { s -> SendStep in
+        guard case .delivered(let consumer) = enqueue(element) else { return false }
+        consumer?.resume(returning: element)
+        return true
+    }
+
+    /// Hands `element` to the waiting consumer (returned, to resume outside the lock) or buffers it; `.wait` when full.
+    private func enqueue(_ element: Element) -> SendStep {
+        state.withLock { s -> SendStep in
             if s.finished { return .dropped }
             if let consumer = s.consumer {
                 s.consumer = nil
                 return .delivered(consumer)
             }
-            guard s.buffer.count < capacity else { return .dropped }
+            guard s.buffer.count < capacity else { return .wait }
             s.buffer.append(element)
             s.highWater = Swift.max(s.highWater, s.buffer.count)
             return .delivered(nil)
         }
-        guard case .delivered(let consumer) = step else { return false }
-        consumer?.resume(returning: element)
-        return true
     }
 
     /// Ends the queue: the consumer drains what is queued, then ends; waiting producers give up.
