@@ -77,6 +77,7 @@ let package = Package(
                 "Storage",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
 
         // TOML configuration, personas, character cards (CHARX zips inflate with zlib), lorebooks and validation;
@@ -173,7 +174,7 @@ let package = Package(
         .target(
             name: "PBTestSupport",
             dependencies: [
-                "Storage", "BridgeCore",
+                "Storage", "StoragePostgres", "BridgeCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

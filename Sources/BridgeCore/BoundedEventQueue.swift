@@ -42,18 +42,7 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
     @discardableResult
     public func send(_ element: Element) async -> Bool {
         while true {
-            let step = state.withLock { s -> SendStep in
-                if s.finished { return .dropped }
-                if let consumer = s.consumer {
-                    s.consumer = nil
-                    return .delivered(consumer)
-                }
-                guard s.buffer.count < capacity else { return .wait }
-                s.buffer.append(element)
-                s.highWater = Swift.max(s.highWater, s.buffer.count)
-                return .delivered(nil)
-            }
-            switch step {
+            switch enqueue(element) {
             case .delivered(let consumer):
                 consumer?.resume(returning: element)
                 return true
@@ -79,6 +68,30 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
                 }
                 if Task.isCancelled { return false }
             }
+        }
+    }
+
+    /// Queues an element without waiting, for a producer that cannot wait (a test's injector); returns `false`,
+    /// dropping it, when the queue is full or finished.
+    @discardableResult
+    public func offer(_ element: Element) -> Bool {
+        guard case .delivered(let consumer) = enqueue(element) else { return false }
+        consumer?.resume(returning: element)
+        return true
+    }
+
+    /// Hands `element` to the waiting consumer (returned, to resume outside the lock) or buffers it; `.wait` when full.
+    private func enqueue(_ element: Element) -> SendStep {
+        state.withLock { s -> SendStep in
+            if s.finished { return .dropped }
+            if let consumer = s.consumer {
+                s.consumer = nil
+                return .delivered(consumer)
+            }
+            guard s.buffer.count < capacity else { return .wait }
+            s.buffer.append(element)
+            s.highWater = Swift.max(s.highWater, s.buffer.count)
+            return .delivered(nil)
         }
     }
 

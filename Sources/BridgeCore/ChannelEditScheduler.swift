@@ -24,8 +24,14 @@ public actor ChannelEditScheduler {
     private var turnWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
 
     /// Creates the scheduler for `channel`; it reads the channel's budget from `budgets` before each step.
-    public init(channel: ChannelRef, budgets: EditBudgetBoard, clock: ElapsedClock, logger: Logger,
+    public init(channel: ChannelRef, budgets: EditBudgetBoard, clock: any Clock<Duration>, logger: Logger,
                 edit: @escaping EditFunction) {
+        self.init(channel: channel, budgets: budgets, elapsed: ElapsedClock(clock), logger: logger, edit: edit)
+    }
+
+    /// Creates the scheduler on a view of the clock the caller already holds.
+    init(channel: ChannelRef, budgets: EditBudgetBoard, elapsed clock: ElapsedClock, logger: Logger,
+         edit: @escaping EditFunction) {
         self.channel = channel
         self.editFn = edit
         self.budgets = budgets

@@ -23,11 +23,9 @@ public protocol PlatformSender: AnyObject, Sendable {
 
 /// The incoming side of an adapter: platform events (interactions included) and their acknowledgement.
 public protocol PlatformEventSource: AnyObject, Sendable {
-    /// Platform-neutral events as they arrive; the sequence ends when the connection stops for good.
-    associatedtype Events: AsyncSequence & Sendable where Events.Element == PlatformEvent
-
-    /// Incoming events.
-    var events: Events { get }
+    /// Platform-neutral events as they arrive, bounded so a consumer that falls behind slows the adapter's read
+    /// loop instead of growing memory; the queue ends when the connection stops for good.
+    var events: BoundedEventQueue<PlatformEvent> { get }
     /// Called once Core has completely handled an event from `events`, so an adapter can persist its
     /// position (Matrix `next_batch`) only past handled events; defaults to doing nothing.
     func handled(_ event: PlatformEvent) async

@@ -59,9 +59,9 @@ public final class Router: Service, Sendable {
     /// - Parameters:
     ///   - clock: drives cooldowns and edit scheduling (a test clock in tests).
     ///   - random: the talkativeness dice.
-    public init<C: Clock>(configuration: RouterConfiguration, model: any ChatModel, store: any Store,
-                          platforms: [any ChatPlatform], clock: C, random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
-                          metrics: BridgeMetrics = BridgeMetrics(), logger: Logger) where C.Duration == Duration {
+    public init(configuration: RouterConfiguration, model: any ChatModel, store: any Store,
+                platforms: [any ChatPlatform], clock: any Clock<Duration>, random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+                metrics: BridgeMetrics = BridgeMetrics(), logger: Logger) {
         self.configuration = configuration
         self.metrics = metrics
         self.budgetPolicy = BudgetPolicy(settings: configuration.budgets)
@@ -253,20 +253,10 @@ public final class Router: Service, Sendable {
                 }
                 pass(into: &group)
             }
-            do {
-                // On graceful shutdown stop taking events; replies already under way still finish (final edits go out),
-                // and events already posted are still handled.
-                if let queue = platform.events as? BoundedEventQueue<PlatformEvent> {
-                    for try await batch in queue.batches(max: Self.batchLimit).cancelOnGracefulShutdown() {
-                        await take(batch, into: &group)
-                    }
-                } else {
-                    for try await event in platform.events.cancelOnGracefulShutdown() {
-                        await take([event], into: &group)
-                    }
-                }
-            } catch {
-                logger.error("platform event stream failed", metadata: ["error": "\(error)"])
+            // On graceful shutdown stop taking events; replies already under way still finish (final edits go out),
+            // and events already posted are still handled. The queue cannot fail: it only ends.
+            for await batch in platform.events.batches(max: Self.batchLimit).cancelOnGracefulShutdown() {
+                await take(batch, into: &group)
             }
         }
     }
@@ -515,7 +505,7 @@ public final class Router: Service, Sendable {
     private func scheduler(for channel: ChannelRef, platform: any PlatformSender) -> ChannelEditScheduler {
         state.withLock { s in
             if let existing = s.schedulers[channel.key] { return existing }
-            let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, clock: clock, logger: logger) {
+            let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, elapsed: clock, logger: logger) {
                 [platform] ref, text in try await platform.edit(ref, text: text)
             }
             s.schedulers[channel.key] = scheduler

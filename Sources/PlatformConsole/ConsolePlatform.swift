@@ -14,14 +14,13 @@ public final class ConsolePlatform: ChatPlatform, Sendable {
     /// Short platform name.
     public let platformName = "console"
     /// Incoming events: one per typed line.
-    public let events: AsyncStream<PlatformEvent>
+    public let events = BoundedEventQueue<PlatformEvent>(capacity: 256)
     /// The terminal edits in place and has no practical length limit, but keeps messages readable.
     public let capabilities = PlatformCapabilities(
         canEdit: true, maxLength: 4000, lengthUnit: .characters, textFormat: .markdown)
     /// A terminal can take an edit every few milliseconds.
     public let editBudgets = EditBudgetBoard(fallback: EditBudget(burst: 20, interval: .milliseconds(15)))
 
-    private let continuation: AsyncStream<PlatformEvent>.Continuation
     private let output: ConsoleOutput
     private let input: ConsoleInput
     private let state: ConsoleState
@@ -40,7 +39,6 @@ public final class ConsolePlatform: ChatPlatform, Sendable {
         channel = ChannelRef(
             platform: "console", channelID: channelName, serverID: "local", channelName: channelName,
             serverName: "terminal")
-        (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self, bufferingPolicy: .unbounded)
         self.output = output
         self.input = input
         self.state = ConsoleState(speaker: speaker)
@@ -64,18 +62,18 @@ public final class ConsolePlatform: ChatPlatform, Sendable {
                     }
                 }
                 for await line in lines {
-                    if !handle(line) { break }
+                    if !(await handle(line)) { break }
                 }
                 group.cancelAll()
             }
         } onGracefulShutdown: {
             lines.stop()
         }
-        continuation.finish()
+        events.finish()
     }
 
     /// Handles one typed line; returns false when the user asked to leave.
-    func handle(_ raw: String) -> Bool {
+    func handle(_ raw: String) async -> Bool {
         let line = raw.trimmingCharacters(in: .whitespaces)
         if line.isEmpty { return true }
         if line == "/quit" || line == "/exit" { return false }
@@ -97,7 +95,7 @@ public final class ConsolePlatform: ChatPlatform, Sendable {
         let message = IncomingMessage(
             channel: channel, author: ChatUser(id: speaker.lowercased(), displayName: speaker),
             messageID: state.nextMessageID(), text: line)
-        continuation.yield(.messageCreated(message))
+        await events.send(.messageCreated(message))
         return true
     }
 

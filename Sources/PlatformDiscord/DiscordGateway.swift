@@ -88,11 +88,19 @@ public final class DiscordGateway: Service, Sendable {
     /// Creates a gateway; `handler` receives every decoded payload in order, in the read loop: while it waits the
     /// socket is not read (backpressure), so it should wait only for room downstream. Shards of one
     /// process share `identifyGate`, so identify concurrency holds across them.
-    public init(token: String, configuration: DiscordGatewayConfiguration, rest: DiscordREST,
-                clock: ElapsedClock = ElapsedClock(ContinuousClock()),
-                jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
-                identifyGate: IdentifyGate? = nil,
-                logger: Logger, handler: @escaping @Sendable (GatewayPayload) async -> Void) {
+    public convenience init(token: String, configuration: DiscordGatewayConfiguration, rest: DiscordREST,
+                            clock: any Clock<Duration> = ContinuousClock(),
+                            jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
+                            identifyGate: IdentifyGate? = nil,
+                            logger: Logger, handler: @escaping @Sendable (GatewayPayload) async -> Void) {
+        self.init(token: token, configuration: configuration, rest: rest, elapsed: ElapsedClock(clock), jitter: jitter,
+                  identifyGate: identifyGate, logger: logger, handler: handler)
+    }
+
+    /// Creates a gateway on the adapter's view of its clock: shards sharing `identifyGate` must share one time zero.
+    init(token: String, configuration: DiscordGatewayConfiguration, rest: DiscordREST, elapsed clock: ElapsedClock,
+         jitter: @escaping @Sendable () -> Double, identifyGate: IdentifyGate?,
+         logger: Logger, handler: @escaping @Sendable (GatewayPayload) async -> Void) {
         self.identifyGate = identifyGate ?? IdentifyGate(spacing: configuration.identifySpacing)
         self.token = token
         self.configuration = configuration

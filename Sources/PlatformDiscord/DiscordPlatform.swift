@@ -59,7 +59,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     private let sideWork: AsyncStream<@Sendable () async -> Void>
     private let sideWorkContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
     let store: any Store
-    let clock: ElapsedClock
+    /// The adapter's view of its injected clock, shared with its REST client and gateways; stamps are on it.
+    public let clock: ElapsedClock
     let logger: Logger
     let state = Mutex(State())
     /// Wakes `persistMarks`; holds at most one wake-up, so a flood coalesces into one write round.
@@ -69,8 +70,9 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
 
     /// Creates the adapter; nothing connects until `run()`.
     public init(configuration: DiscordPlatformConfiguration, http: HTTPClient, store: any Store,
-                clock: ElapsedClock = ElapsedClock(ContinuousClock()),
+                clock: any Clock<Duration> = ContinuousClock(),
                 jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }, logger: Logger) {
+        let clock = ElapsedClock(clock)
         var logger = logger
         logger[metadataKey: "platform"] = "discord"
         self.configuration = configuration
@@ -84,7 +86,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         let sink = PayloadSink()
         (markSignals, markSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let rest = DiscordREST(token: configuration.token, http: http, baseURL: configuration.apiBaseURL,
-                               userAgent: configuration.userAgent, clock: clock, logger: logger)
+                               userAgent: configuration.userAgent, elapsed: clock, logger: logger)
         self.rest = rest
         let gate = IdentifyGate(spacing: configuration.gateway.identifySpacing)
         let shardIDs = configuration.shardIDs.isEmpty ? [configuration.gateway.shardID] : configuration.shardIDs
@@ -93,7 +95,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             settings.shardID = shard
             var shardLogger = logger
             shardLogger[metadataKey: "shard"] = "\(shard)"
-            return DiscordGateway(token: configuration.token, configuration: settings, rest: rest, clock: clock, jitter: jitter,
+            return DiscordGateway(token: configuration.token, configuration: settings, rest: rest, elapsed: clock, jitter: jitter,
                                   identifyGate: gate, logger: shardLogger) { payload in await sink.deliver(payload, shard: shard) }
         }
         sink.attach(self)

@@ -32,10 +32,17 @@ public final class DiscordREST: Sendable {
     private let limits: Mutex<RateLimitState>
 
     /// Creates a client.
-    public init(token: String, http: HTTPClient, baseURL: String = DiscordREST.defaultBaseURL,
-                userAgent: String = DiscordREST.defaultUserAgent, maxAttempts: Int = 4,
-                rateLimits: RateLimitState = RateLimitState(), clock: ElapsedClock = ElapsedClock(ContinuousClock()),
-                logger: Logger) {
+    public convenience init(token: String, http: HTTPClient, baseURL: String = DiscordREST.defaultBaseURL,
+                            userAgent: String = DiscordREST.defaultUserAgent, maxAttempts: Int = 4,
+                            rateLimits: RateLimitState = RateLimitState(), clock: any Clock<Duration> = ContinuousClock(),
+                            logger: Logger) {
+        self.init(token: token, http: http, baseURL: baseURL, userAgent: userAgent, maxAttempts: maxAttempts,
+                  rateLimits: rateLimits, elapsed: ElapsedClock(clock), logger: logger)
+    }
+
+    /// Creates a client on the adapter's view of its clock, so its times compare with the adapter's.
+    init(token: String, http: HTTPClient, baseURL: String, userAgent: String, maxAttempts: Int = 4,
+         rateLimits: RateLimitState = RateLimitState(), elapsed clock: ElapsedClock, logger: Logger) {
         self.token = token
         self.http = http
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL

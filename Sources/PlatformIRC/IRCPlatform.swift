@@ -31,7 +31,7 @@ public struct IRCPlatformError: Error, Hashable, Sendable, CustomStringConvertib
 }
 
 /// The IRC adapter: one connection (with reconnects) to one network, exposed to Core as a `ChatPlatform`.
-public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duration == Duration {
+public final class IRCPlatform: ChatPlatform, Sendable {
     private struct State: ~Copyable {
         var socket: LineSocket?
         var wake: AsyncStream<Void>.Continuation?
@@ -40,14 +40,14 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
         var sessionRegistered = false
         var channels: IRCChannelState
         var splitter: IRCOutgoingSplitter
-        var queue: OutgoingQueue<[UInt8], C.Instant>
+        var queue: OutgoingQueue<[UInt8], ElapsedInstant>
         var enabledCapabilities: Set<String> = []
-        var lastCTCPReply: [String: C.Instant] = [:]
+        var lastCTCPReply: [String: ElapsedInstant] = [:]
         var nextID = 0
         var lastProblem: String?
         /// A refusal that reconnecting cannot fix (required SASL failed, a ban, an invalid nick); ends `run`.
         var fatal: IRCRegistrationError?
-        var lastTyping: [String: C.Instant] = [:]
+        var lastTyping: [String: ElapsedInstant] = [:]
         var replay = IRCReplayFilter()
         var serverTimes: [String: IRCServerTime] = [:]
         var serverTimeOrder: [String] = []
@@ -57,27 +57,25 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
     /// Always `irc`.
     public let platformName = "irc"
     /// Incoming messages.
-    public let events: AsyncStream<PlatformEvent>
+    public let events = BoundedEventQueue<PlatformEvent>(capacity: 256)
     /// No edits; lengths in UTF-8 bytes; IRC formatting.
     public let capabilities: PlatformCapabilities
     /// The configuration in use.
     public let configuration: IRCPlatformConfiguration
 
-    private let continuation: AsyncStream<PlatformEvent>.Continuation
-    private let clock: C
+    private let clock: ElapsedClock
     private let logger: Logger
     private let metrics = BridgeMetrics()
     private let state: Mutex<State>
     private let idTag = String(UInt64.random(in: 0...UInt64.max), radix: 36)
 
     /// Creates the adapter; nothing connects until `run()`.
-    public init(configuration: IRCPlatformConfiguration, clock: C, logger: Logger) {
+    public init(configuration: IRCPlatformConfiguration, clock: any Clock<Duration> = ContinuousClock(), logger: Logger) {
         self.configuration = configuration
-        self.clock = clock
+        self.clock = ElapsedClock(clock)
         var logger = logger
         logger[metadataKey: "platform"] = "irc"
         self.logger = logger
-        (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
         let splitter = IRCOutgoingSplitter(nick: configuration.nick, actionsEnabled: configuration.sendActions,
                                            actionMarker: configuration.actionMarker)
         let longest = configuration.channels.map(\.name).max { $0.utf8.count < $1.utf8.count } ?? "#" + String(repeating: "c", count: 49)
@@ -123,7 +121,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
 
     /// Connects, registers and relays until cancelled or graceful shutdown; reconnects with backoff after drops.
     public func run() async throws {
-        defer { continuation.finish() }
+        defer { events.finish() }
         try await cancelWhenGracefulShutdown { [self] in
             try await connectionLoop()
         }
@@ -347,7 +345,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             messageID: id, text: incoming.text, replyTo: message.tag("+reply") ?? message.tag("+draft/reply"),
             mentionsUs: !isOwn && Self.mentions(incoming.text, nick: ourNick, mapping: mapping),
             isOwnMessage: isOwn, timestamp: serverTime.map { Date(timeIntervalSince1970: $0.secondsSince1970) })
-        continuation.yield(.messageCreated(event))
+        await events.send(.messageCreated(event))
     }
 
     /// Shortest gap between two replies to the same CTCP request (VERSION, PING) from one source (by user@host, so
@@ -358,7 +356,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
     /// `ctcpReplyInterval`; dropped when the queue is full, so a CTCP flood can neither flood us off the network
     /// nor grow memory.
     private func queueCTCPReply(_ reply: IRCMessage, command: String, to source: IRCPrefix?) {
-        let now = clock.now
+        let now = clock.instant
         let sourceKey = (source.map { "\($0.user ?? "")@\($0.host ?? $0.nick)" } ?? "?") + " " + command
         let queued = state.withLock { s -> Bool in
             if let last = s.lastCTCPReply[sourceKey], last.duration(to: now) < Self.ctcpReplyInterval { return false }
@@ -429,7 +427,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
             while !Task.isCancelled {
                 let (step, depth) = state.withLock { s -> (OutgoingQueueStep<[UInt8]>, Int) in
                     guard s.registered else { return (.idle, 0) }
-                    let step = s.queue.next(now: clock.now)
+                    let step = s.queue.next(now: clock.instant)
                     guard case .send(let channel, _) = step else { return (step, 0) }
                     return (step, s.queue.count(for: channel))
                 }
@@ -496,7 +494,7 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
 
     /// Sends a `+typing=active` TAGMSG (at most every 3 s per channel) when `message-tags` is enabled; otherwise nothing.
     public func typing(in channel: ChannelRef) async {
-        let now = clock.now
+        let now = clock.instant
         let socket = state.withLock { s -> LineSocket? in
             guard s.registered, s.enabledCapabilities.contains("message-tags") else { return nil }
             // Servers and clients expect at most one typing notice per 3 s.
@@ -524,13 +522,6 @@ public final class IRCPlatform<C: Clock>: ChatPlatform, Sendable where C.Duratio
                configuration.adminAccounts.contains(String(stable.dropFirst("account:".count))) { return true }
             return s.channels.isOperator(nick, in: channel.channelID, includeHalfOps: configuration.halfOpsAreModerators)
         }
-    }
-}
-
-extension IRCPlatform where C == ContinuousClock {
-    /// Creates the adapter on the continuous clock.
-    public convenience init(configuration: IRCPlatformConfiguration, logger: Logger) {
-        self.init(configuration: configuration, clock: ContinuousClock(), logger: logger)
     }
 }
 

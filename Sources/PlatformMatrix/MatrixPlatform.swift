@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// `run()` is the sync service: log in (or reuse the stored token and device), long-poll `/sync`, deliver events,
 /// persist `next_batch` after each batch. Sends and edits use derived txnIds and retry 429s after the wait asked for.
-public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Duration == Duration {
+public final class MatrixPlatform: ChatPlatform, Sendable {
     private struct Outgoing: Sendable {
         var room: String
         var txnBase: String
@@ -29,7 +29,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         var stopping = false
         var lastTrigger: [String: (trigger: String, part: Int)] = [:]
         var limiters: [String: MatrixRateLimiter] = [:]
-        var accountPausedUntil: C.Instant?
+        var accountPausedUntil: Duration?
         var ready = false
         var deviceID: String?
         var sendLog: [SendAttempt] = []
@@ -58,7 +58,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
     /// Always `matrix`.
     public let platformName = "matrix"
     /// Incoming messages, edits and redactions.
-    public let events: AsyncStream<PlatformEvent>
+    public let events = BoundedEventQueue<PlatformEvent>(capacity: 256)
     /// Edits, HTML, 4000 characters per message (well under the 64 KiB event limit with HTML).
     public let capabilities = PlatformCapabilities(canEdit: true, maxLength: 4000, textFormat: .matrixHTML)
     /// Per-room edit budgets, adapted to 429s.
@@ -68,29 +68,26 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
     /// The client-server API client (tests use its hooks).
     public let client: MatrixClient
 
-    private let continuation: AsyncStream<PlatformEvent>.Continuation
     /// Final edits held back by the per-reply cap; `run()` flushes each after the quiet time.
     private let heldEdits: AsyncStream<HeldEdit>
     private let heldEditsInput: AsyncStream<HeldEdit>.Continuation
     private let store: any Store
-    private let clock: C
+    private let clock: ElapsedClock
     private let logger: Logger
     private let metrics = BridgeMetrics()
     private let state: Mutex<State>
-    private let start: C.Instant
 
     /// Creates the adapter; nothing happens until `run()`.
-    public init(configuration: MatrixPlatformConfiguration, http: HTTPClient, store: any Store, clock: C, logger: Logger) {
+    public init(configuration: MatrixPlatformConfiguration, http: HTTPClient, store: any Store,
+                clock: any Clock<Duration> = ContinuousClock(), logger: Logger) {
         self.configuration = configuration
         var logger = logger
         logger[metadataKey: "platform"] = "matrix"
         self.logger = logger
         self.store = store
-        self.clock = clock
-        self.start = clock.now
+        self.clock = ElapsedClock(clock)
         self.client = MatrixClient(homeserver: configuration.homeserverURL, http: http, logger: logger)
         self.editBudgets = EditBudgetBoard(fallback: configuration.initialEditBudget)
-        (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
         (heldEdits, heldEditsInput) = AsyncStream.makeStream(of: HeldEdit.self)
         var rooms = MatrixRooms(ownUserID: configuration.userID, catchUpWindow: configuration.catchUpWindow)
         rooms.bots = configuration.bots
@@ -115,7 +112,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
 
     /// Logs in and runs the sync loop until cancelled, graceful shutdown, or a fatal error (`M_UNKNOWN_TOKEN`).
     public func run() async throws {
-        defer { continuation.finish() }
+        defer { events.finish() }
         let outcome: Result<Void, any Error> = await withDiscardingTaskGroup { group in
             group.addTask { await self.flushHeldEdits() }
             let outcome: Result<Void, any Error>
@@ -311,7 +308,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
                 s.ledger.received(token: response.nextBatch, events: out)
                 return out
             }
-            for event in out { continuation.yield(event) }
+            for event in out { await events.send(event) }
             for invite in response.invited { await handleInvite(invite) }
             try await commitHandledBatches()
             since = response.nextBatch
@@ -490,7 +487,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
         while true {
             let began = try await waitForAccountPause()
             if superseded?() == true {
-                let at = start.duration(to: clock.now)
+                let at = clock.now
                 state.withLock {
                     $0.sendLog.append(SendAttempt(startedAt: began, at: at, txnID: txnID, rateLimitedFor: nil, succeeded: false,
                                                   superseded: true))
@@ -501,7 +498,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
             let failure: MatrixError
             do {
                 let id = try await client.send(room, txnID: txnID, content: content)
-                let at = start.duration(to: clock.now)
+                let at = clock.now
                 let relaxed = state.withLock { s in
                     s.sendLog.append(SendAttempt(startedAt: began, at: at, txnID: txnID, rateLimitedFor: nil, succeeded: true))
                     return s.limiters[room]?.succeeded()
@@ -521,8 +518,8 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
                     let budget = limiter.limited(wait: wait)
                     s.limiters[room] = limiter
                     let now = clock.now
-                    s.sendLog.append(SendAttempt(startedAt: began, at: start.duration(to: now), txnID: txnID, rateLimitedFor: wait, succeeded: false))
-                    let until = now.advanced(by: wait)
+                    s.sendLog.append(SendAttempt(startedAt: began, at: now, txnID: txnID, rateLimitedFor: wait, succeeded: false))
+                    let until = now + wait
                     if s.accountPausedUntil.map({ $0 < until }) ?? true { s.accountPausedUntil = until }
                     return budget
                 }
@@ -532,7 +529,7 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
                 ])
                 guard limitedAttempts < 30 else { throw failure }
             } else if failure.isTransient {
-                let at = start.duration(to: clock.now)
+                let at = clock.now
                 state.withLock { $0.sendLog.append(SendAttempt(startedAt: began, at: at, txnID: txnID, rateLimitedFor: nil, succeeded: false)) }
                 guard backoff.failures < 5 else { throw failure }
                 let delay = backoff.next()
@@ -547,13 +544,13 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
     /// Sleeps while a 429 pause is on; returns the moment (since start) the pause was checked clear.
     private func waitForAccountPause() async throws -> Duration {
         while true {
-            let (until, now) = state.withLock { s -> (C.Instant?, C.Instant) in
+            let (until, now) = state.withLock { s -> (Duration?, Duration) in
                 let now = clock.now
                 guard let until = s.accountPausedUntil, now < until else { return (nil, now) }
                 return (until, now)
             }
-            guard let until else { return start.duration(to: now) }
-            try await clock.sleep(until: until, tolerance: nil)
+            guard let until else { return now }
+            try await clock.sleep(until: until)
         }
     }
 
@@ -579,12 +576,5 @@ public final class MatrixPlatform<C: Clock>: ChatPlatform, Sendable where C.Dura
             logger.warning("could not read power levels", metadata: ["channel": "\(channel.channelID)", "error": "\(error)"])
             return false
         }
-    }
-}
-
-extension MatrixPlatform where C == ContinuousClock {
-    /// Creates the adapter on the continuous clock.
-    public convenience init(configuration: MatrixPlatformConfiguration, http: HTTPClient, store: any Store, logger: Logger) {
-        self.init(configuration: configuration, http: http, store: store, clock: ContinuousClock(), logger: logger)
     }
 }

@@ -24,9 +24,15 @@ public struct WebSocketThroughput: Sendable, CustomStringConvertible {
 extension WebSocket {
     /// Connects to `url` (a server that sends messages and then closes with 1000, e.g. ws_server.py's
     /// `/blast?n=100000&size=1024`) and measures how fast messages arrive. For benchmarks, not tests.
-    public static func measureReceiveThroughput<C: Clock>(
-        url: String, configuration: WebSocketConfiguration = .init(), clock: C, logger: Logger
-    ) async throws -> WebSocketThroughput where C.Duration == Duration {
+    public static func measureReceiveThroughput(
+        url: String, configuration: WebSocketConfiguration = .init(), clock: any Clock<Duration>, logger: Logger
+    ) async throws -> WebSocketThroughput {
+        try await measure(url: url, configuration: configuration, clock: clock, logger: logger)
+    }
+
+    private static func measure<C: Clock<Duration>>(
+        url: String, configuration: WebSocketConfiguration, clock: C, logger: Logger
+    ) async throws -> WebSocketThroughput {
         let socket = try await connect(url: url, configuration: configuration, logger: logger)
         var messages = 0
         var bytes = 0

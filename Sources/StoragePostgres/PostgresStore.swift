@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Storage
 import Synchronization
 internal import PostgresNIO
@@ -10,22 +11,36 @@ internal import PostgresNIO
 /// Every claim is a primary-key INSERT, so exactly one process wins it; read-modify-write
 /// updates lock the channel row. Migrations carry the same names as `SQLiteStore`'s and are
 /// recorded in `pb_schema_migrations`; concurrent first starts take turns on an advisory lock.
-public final class PostgresStore: Store {
+///
+/// The connection pool serves queries only while `run()` runs: the store is a `Service`, placed in the group
+/// before whatever closes it, so the pool stops after the store is closed.
+public final class PostgresStore: Store, Service {
     /// Where this store connects (printable: it holds no password).
     public let configuration: PostgresStoreConfiguration
     let client: PostgresClient
     let logger: Logger
-    private let runTask: Task<Void, Never>
     private let closed = Mutex(false)
+    /// Finished by `close()`, which ends `run()`.
+    private let closing: AsyncStream<Void>
+    private let closingInput: AsyncStream<Void>.Continuation
 
-    private init(configuration: PostgresStoreConfiguration, client: PostgresClient, runTask: Task<Void, Never>, logger: Logger) {
+    private init(configuration: PostgresStoreConfiguration, client: PostgresClient, logger: Logger) {
         self.configuration = configuration
         self.client = client
-        self.runTask = runTask
         self.logger = logger
+        (closing, closingInput) = AsyncStream.makeStream(of: Void.self)
     }
 
-    /// Connects, applies pending migrations, and starts the connection pool.
+    /// Runs the connection pool until the store is closed, graceful shutdown or cancellation; run it once.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.client.run() }
+            for await _ in closing.cancelOnGracefulShutdown() {}
+            group.cancelAll()
+        }
+    }
+
+    /// Connects and applies pending migrations; queries wait until `run()` serves the connection pool.
     ///
     /// Fails with `StorageError` `.cannotOpen` when the server cannot be reached or refuses the
     /// login, and `.migrationFailed` when the schema is newer than this version knows.
@@ -55,10 +70,7 @@ public final class PostgresStore: Store {
         try? await connection.close()
 
         let client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: Self.quietLogger)
-        // The pool needs a task running it for as long as the store is open. It is started
-        // here, not in init, and `close()` cancels and awaits it, so it never outlives the store.
-        let runTask = Task { await client.run() }
-        return PostgresStore(configuration: configuration, client: client, runTask: runTask, logger: logger)
+        return PostgresStore(configuration: configuration, client: client, logger: logger)
     }
 
     /// postgres-nio's own background logging stays off: its metadata could include queries.
@@ -184,15 +196,14 @@ public final class PostgresStore: Store {
         }
     }
 
-    /// Closes every pooled connection; commits are already durable on the server.
+    /// Closes the store and ends `run()`, which closes every pooled connection; commits are already durable.
     public func close() async throws {
         let wasOpen = closed.withLock { isClosed in
             defer { isClosed = true }
             return !isClosed
         }
         guard wasOpen else { return }
-        runTask.cancel()
-        await runTask.value
+        closingInput.finish()
         logger.debug("storage closed")
     }
 }

@@ -5,6 +5,11 @@ import ServiceLifecycle
 struct RuntimeService: Service {
     let runtime: BridgeRuntime
 
+    /// The runtime's services in group order: what serves the store, then this, which closes it.
+    static func services(_ runtime: BridgeRuntime) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        (runtime.storeService.map { [.init(service: $0, successTerminationBehavior: .ignore)] } ?? []) + [.init(service: RuntimeService(runtime: runtime))]
+    }
+
     /// Waits for graceful shutdown (or cancellation), then flushes and closes the store and stops HTTP.
     func run() async throws {
         try? await gracefulShutdown()

@@ -1,6 +1,7 @@
 import BridgeConfig
 import Foundation
 import Logging
+import ServiceLifecycle
 import Storage
 import StoragePostgres
 
@@ -12,13 +13,14 @@ extension BridgeRuntime {
 
     /// Opens the configured store: `storage.url` `postgres://…` selects `PostgresStore`, otherwise
     /// `storage.path` (or the default path) opens `SQLiteStore`. Problems are explained on standard
-    /// error, never with the password, and end in `ExitCodeError.failure`.
+    /// error, never with the password, and end in `ExitCodeError.failure`. The service, when there is one,
+    /// must run (before the store's closer in the group) for the store to answer.
     static func openStore(
         _ settings: StorageSettings, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
-    ) async throws -> any Store {
+    ) async throws -> (store: any Store, service: (any Service)?) {
         guard let url = settings.url else {
             let path = settings.path ?? StorageSettings.defaultRelativePath
-            return try await SQLiteStore.open(.file(path: path), logger: logger)
+            return (try await SQLiteStore.open(.file(path: path), logger: logger), nil)
         }
         let scheme = url.prefix(while: { $0 != ":" }).lowercased()
         guard scheme == "postgres" || scheme == "postgresql" else {
@@ -28,7 +30,8 @@ extension BridgeRuntime {
             let configuration = try PostgresStoreConfiguration(
                 url: url, password: try postgresPassword(url: url, environment: environment))
             logger.info("opening PostgreSQL storage", metadata: ["store": "\(configuration)"])
-            return try await PostgresStore.open(configuration, logger: logger)
+            let store = try await PostgresStore.open(configuration, logger: logger)
+            return (store, store)
         } catch let error as StorageError {
             throw explained("cannot open the PostgreSQL store: \(error)")
         }

@@ -3,6 +3,7 @@ import BridgeCore
 import Foundation
 import HTTPTransport
 import Logging
+import ServiceLifecycle
 import ModelClient
 import Storage
 
@@ -10,6 +11,8 @@ import Storage
 struct BridgeRuntime {
     let configuration: BridgeConfiguration
     let store: any Store
+    /// What serves the store (the PostgreSQL pool), if it needs serving: first in the group, so it stops last.
+    let storeService: (any Service)?
     let http: HTTPClient
     let model: ModelSession
     let logger: Logger
@@ -42,11 +45,12 @@ struct BridgeRuntime {
             throw ExitCodeError.failure
         }
         // Every call gets a deadline: a database that stops answering must not hang replies or shutdown.
-        let store = DeadlineStore(try await openStore(configuration.storage, logger: logger),
+        let opened = try await openStore(configuration.storage, logger: logger)
+        let store = DeadlineStore(opened.store,
                                   deadline: .milliseconds(Int64(configuration.storage.callTimeoutSeconds * 1000)))
         let http = HTTPClient(logger: logger)
         let model = ModelSession(configuration: modelConfiguration, httpClient: http, logger: logger)
-        return BridgeRuntime(configuration: configuration, store: store, http: http, model: model, logger: logger)
+        return BridgeRuntime(configuration: configuration, store: store, storeService: opened.service, http: http, model: model, logger: logger)
     }
 
     /// Consecutive store deadline failures, for `/readyz`.

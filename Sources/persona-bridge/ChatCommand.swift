@@ -39,7 +39,7 @@ struct ChatCommand: AsyncParsableCommand {
             let router = runtime.router(platforms: [console])
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [
+                    services: RuntimeService.services(runtime) + [
                         // When input ends the console returns; the router drains what was typed, then ends the group.
                         .init(service: router, successTerminationBehavior: .gracefullyShutdownGroup),
                         .init(service: console, successTerminationBehavior: .ignore),

@@ -12,11 +12,10 @@ import Synchronization
 /// Unlike the console it serves any number of channels at once. End of input does not stop it; a signal does.
 final class JSONLinesPlatform: ChatPlatform, Sendable {
     let platformName = "jsonl"
-    let events: AsyncStream<PlatformEvent>
+    let events = BoundedEventQueue<PlatformEvent>(capacity: 256)
     let capabilities = PlatformCapabilities(canEdit: true, maxLength: 2000)
     let editBudgets = EditBudgetBoard(fallback: EditBudget(burst: 10, interval: .milliseconds(100)))
 
-    private let continuation: AsyncStream<PlatformEvent>.Continuation
     private let moderators: Set<String>
     private let defaultServer: String?
     private let logger: Logger
@@ -25,7 +24,6 @@ final class JSONLinesPlatform: ChatPlatform, Sendable {
 
     /// Creates the adapter; `moderators` are user ids allowed to run moderator commands.
     init(moderators: Set<String>, defaultServer: String?, logger: Logger) {
-        (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self, bufferingPolicy: .unbounded)
         self.moderators = moderators
         self.defaultServer = defaultServer
         self.logger = logger
@@ -44,17 +42,17 @@ final class JSONLinesPlatform: ChatPlatform, Sendable {
         reader.start()
         print(["op": "ready"])
         await withGracefulShutdownHandler {
-            for await line in lines { self.accept(line) }
+            for await line in lines { await self.accept(line) }
             // End of input is not the end of the bridge: replies may still be streaming.
             try? await gracefulShutdown()
         } onGracefulShutdown: {
             feed.finish()
         }
-        continuation.finish()
+        events.finish()
         print(["op": "closed"])
     }
 
-    private func accept(_ line: String) {
+    private func accept(_ line: String) async {
         guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
               let channelID = object["channel"] as? String, let text = object["text"] as? String else {
@@ -68,7 +66,7 @@ final class JSONLinesPlatform: ChatPlatform, Sendable {
             channel: channel, author: ChatUser(id: user, displayName: object["name"] as? String ?? user),
             messageID: object["id"] as? String ?? nextID("in"), text: text,
             mentionsUs: object["mention"] as? Bool ?? false)
-        continuation.yield(.messageCreated(message))
+        await events.send(.messageCreated(message))
     }
 
     /// Ids this process makes are unique across runs on one store (see `SessionIDPrefix`). Input lines

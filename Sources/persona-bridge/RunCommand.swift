@@ -112,7 +112,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let router = runtime.router(platforms: platforms, metrics: metrics.bridgeMetrics)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: RuntimeService(runtime: runtime))]
+        var services = RuntimeService.services(runtime)
         if let metricsEndpoint {
             let server = OperationsServer(
                 host: metricsEndpoint.host, port: metricsEndpoint.port, metrics: metrics, logger: logger,

@@ -156,7 +156,7 @@ import Testing
         let channel = ChannelRef(platform: "test", channelID: "c")
         let board = EditBudgetBoard(fallback: EditBudget(burst: 1, interval: .seconds(1)))
         let recorder = EditRecorder()
-        let scheduler = ChannelEditScheduler(channel: channel, budgets: board, clock: ElapsedClock(clock),
+        let scheduler = ChannelEditScheduler(channel: channel, budgets: board, clock: clock,
                                              logger: Logger(label: "test")) { ref, text in
             recorder.record(text)
         }

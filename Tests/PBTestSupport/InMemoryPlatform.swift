@@ -38,10 +38,9 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
     public let capabilities: PlatformCapabilities
     /// Edit budgets; tests may change them.
     public let editBudgets: EditBudgetBoard
-    /// Injected events.
-    public let events: AsyncStream<PlatformEvent>
+    /// Injected events; roomy, since `inject` cannot wait and a test never queues this many.
+    public let events = BoundedEventQueue<PlatformEvent>(capacity: 1 << 16)
 
-    private let continuation: AsyncStream<PlatformEvent>.Continuation
     private let stopStream: AsyncStream<Void>
     private let stopContinuation: AsyncStream<Void>.Continuation
     private let state = Mutex(State())
@@ -55,7 +54,6 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
         self.platformName = name
         self.capabilities = capabilities
         self.editBudgets = EditBudgetBoard(fallback: editBudget)
-        (events, continuation) = AsyncStream.makeStream(of: PlatformEvent.self)
         (stopStream, stopContinuation) = AsyncStream.makeStream(of: Void.self)
     }
 
@@ -66,7 +64,7 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
 
     /// Delivers an event to the bridge.
     public func inject(_ event: PlatformEvent) {
-        continuation.yield(event)
+        events.offer(event)
     }
 
     /// Delivers a new message from `author` and returns its id.
@@ -127,7 +125,7 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
     /// Holds until `stop()`, graceful shutdown or cancellation.
     public func run() async throws {
         for try await _ in stopStream.cancelOnGracefulShutdown() {}
-        continuation.finish()
+        events.finish()
     }
 
     /// Records the send and returns a fresh id.

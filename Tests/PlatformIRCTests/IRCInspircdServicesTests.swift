@@ -18,7 +18,7 @@ import Testing
 
     /// Registers account `ariaacct` (password `s3cret-pw`), then runs the bot with that account, `saslPassword`
     /// for SASL and the right password for the NickServ fallback.
-    static func startBot(_ server: Inspircd, saslPassword: String) async throws -> (IRCPlatform<ContinuousClock>, Task<Void, Never>) {
+    static func startBot(_ server: Inspircd, saslPassword: String) async throws -> (IRCPlatform, Task<Void, Never>) {
         let owner = try await register("ariaacct", password: "s3cret-pw", port: server.port)
         await owner.close()
         var configuration = botConfiguration(port: server.port, channels: ["#test"])

@@ -31,7 +31,7 @@ final class CountingModel: ChatModel, Sendable {
 
 /// The bot plus a Router over `personas`, running until `stop()`.
 struct RunningBridge {
-    let platform: IRCPlatform<ContinuousClock>
+    let platform: IRCPlatform
     let store: SQLiteStore
     let router: Router
     let task: Task<Void, Never>

@@ -11,7 +11,7 @@ final class EventLog: Sendable {
     private let events = Mutex<[PlatformEvent]>([])
     private let task = Mutex<Task<Void, Never>?>(nil)
 
-    static func start(_ platform: IRCPlatform<ContinuousClock>) -> EventLog {
+    static func start(_ platform: IRCPlatform) -> EventLog {
         let log = EventLog()
         let t = Task { [log] in
             for await event in platform.events { log.append(event) }
@@ -30,12 +30,12 @@ final class EventLog: Sendable {
 @Suite struct IRCPlatformUnitTests {
     @Test func mentionsNeedAWholeWord() {
         let m = IRCCaseMapping("rfc1459")
-        #expect(IRCPlatform<ContinuousClock>.mentions("aria: hello", nick: "aria", mapping: m))
-        #expect(IRCPlatform<ContinuousClock>.mentions("hi ARIA!", nick: "aria", mapping: m))
-        #expect(IRCPlatform<ContinuousClock>.mentions("ok [bot]", nick: "[bot]", mapping: m))
-        #expect(!IRCPlatform<ContinuousClock>.mentions("arianne is here", nick: "aria", mapping: m))
-        #expect(!IRCPlatform<ContinuousClock>.mentions("maria says hi", nick: "aria", mapping: m))
-        #expect(!IRCPlatform<ContinuousClock>.mentions("aria_ left", nick: "aria", mapping: m))
+        #expect(IRCPlatform.mentions("aria: hello", nick: "aria", mapping: m))
+        #expect(IRCPlatform.mentions("hi ARIA!", nick: "aria", mapping: m))
+        #expect(IRCPlatform.mentions("ok [bot]", nick: "[bot]", mapping: m))
+        #expect(!IRCPlatform.mentions("arianne is here", nick: "aria", mapping: m))
+        #expect(!IRCPlatform.mentions("maria says hi", nick: "aria", mapping: m))
+        #expect(!IRCPlatform.mentions("aria_ left", nick: "aria", mapping: m))
     }
 
     @Test func backoffDoublesUpToTheCap() {

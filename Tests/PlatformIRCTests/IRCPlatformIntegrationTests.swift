@@ -30,7 +30,7 @@ func botConfiguration(port: Int, channels: [String], adminNicks: [String] = []) 
 }
 
 /// Runs the platform until the returned task is cancelled.
-func runPlatform(_ platform: IRCPlatform<ContinuousClock>) -> Task<Void, Never> {
+func runPlatform(_ platform: IRCPlatform) -> Task<Void, Never> {
     Task { try? await platform.run() }
 }
 

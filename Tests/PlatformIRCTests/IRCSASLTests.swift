@@ -21,7 +21,7 @@ import Testing
         return c
     }
 
-    static func run(_ configuration: IRCPlatformConfiguration, until server: TestServer, shows marker: String) async throws -> IRCPlatform<ContinuousClock> {
+    static func run(_ configuration: IRCPlatformConfiguration, until server: TestServer, shows marker: String) async throws -> IRCPlatform {
         let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
         let task = runPlatform(platform)
         defer { task.cancel() }

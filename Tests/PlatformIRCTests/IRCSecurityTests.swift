@@ -31,7 +31,7 @@ final class ScriptedModel: ChatModel, Sendable {
 
 /// One bridge (IRC adapter + Router) with its own nick, persona and trigger settings.
 struct TriggeredBridge {
-    let platform: IRCPlatform<ContinuousClock>
+    let platform: IRCPlatform
     let router: Router
     let task: Task<Void, Never>
 

@@ -27,7 +27,7 @@ import Testing
 
         // An edit still waiting out a 429 when the text is shown must still end: it succeeds, or is dropped because
         // a newer edit overtook it (none fails for good).
-        func ended(_ log: [MatrixPlatform<ContinuousClock>.SendAttempt], _ txn: String) -> Bool {
+        func ended(_ log: [MatrixPlatform.SendAttempt], _ txn: String) -> Bool {
             log.contains { $0.txnID == txn && ($0.succeeded || $0.superseded) }
         }
         try await eventually("every edit ended", timeout: .seconds(90)) {

@@ -220,12 +220,12 @@ struct FakeModel: Sendable {
 
 /// A bot process: platform + router over a store, started and stopped by the test.
 final class Bot: Sendable {
-    let platform: MatrixPlatform<ContinuousClock>
+    let platform: MatrixPlatform
     let router: Router
     let task: Task<Void, Never>
     let failure: LockedBox<(any Error)?>
 
-    private init(platform: MatrixPlatform<ContinuousClock>, router: Router, task: Task<Void, Never>, failure: LockedBox<(any Error)?>) {
+    private init(platform: MatrixPlatform, router: Router, task: Task<Void, Never>, failure: LockedBox<(any Error)?>) {
         self.platform = platform
         self.router = router
         self.task = task
@@ -233,7 +233,7 @@ final class Bot: Sendable {
     }
 
     /// Runs the platform and the router until `stop()`; a platform error is kept in `failure`.
-    static func launch(platform: MatrixPlatform<ContinuousClock>, router: Router) -> Bot {
+    static func launch(platform: MatrixPlatform, router: Router) -> Bot {
         let failure = LockedBox<(any Error)?>(nil)
         let task = Task {
             await withTaskGroup(of: Void.self) { group in

@@ -65,7 +65,7 @@ struct PostgresCrossProcessTests {
         let added = try await adder.waitForCompleteOutput(timeout: .seconds(120))
         #expect(added.status == 0, "\(added.output)")
 
-        let store = try await PostgresStore.open(try PostgresStoreConfiguration(url: url, password: server.password))
+        let store = try await PostgresStore.openServed(try PostgresStoreConfiguration(url: url, password: server.password))
         do {
             #expect(try await store.channelSettings(for: channel)?.personas == ["vex"], "this process sees the other's change")
             try await store.updateChannelSettings(for: channel) { $0.personas?.append("mira") }

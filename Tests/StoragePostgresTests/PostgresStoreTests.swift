@@ -21,7 +21,7 @@ struct PostgresStoreTests {
     @Test("migration names are the same as SQLite's")
     func sameMigrationNames() async throws {
         try await withDatabase { server, database in
-            let postgres = try await PostgresStore.open(try configuration(server, database))
+            let postgres = try await PostgresStore.openServed(try configuration(server, database))
             let sqlite = try SQLiteStore.inMemory()
             let postgresNames = try await postgres.appliedMigrations()
             let sqliteNames = try await sqlite.appliedMigrations()
@@ -37,7 +37,7 @@ struct PostgresStoreTests {
         try await withDatabase { server, database in
             let configuration = try configuration(server, database)
             let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
-                for _ in 0..<6 { group.addTask { try await PostgresStore.open(configuration) } }
+                for _ in 0..<6 { group.addTask { try await PostgresStore.openServed(configuration) } }
                 var stores: [PostgresStore] = []
                 for try await store in group { stores.append(store) }
                 return stores
@@ -52,12 +52,12 @@ struct PostgresStoreTests {
     @Test("a database migrated by a newer version is refused, not used")
     func refusesNewerSchema() async throws {
         try await withDatabase { server, database in
-            let store = try await PostgresStore.open(try configuration(server, database))
+            let store = try await PostgresStore.openServed(try configuration(server, database))
             try await store.close()
             try await server.execute("INSERT INTO pb_schema_migrations (position, name) VALUES (99, 'v99-from-the-future')",
                                      database: database)
             let error = await #expect(throws: StorageError.self) {
-                try await PostgresStore.open(try configuration(server, database))
+                try await PostgresStore.openServed(try configuration(server, database))
             }
             #expect(error?.code == .migrationFailed)
             #expect(error?.message.contains("newer version") ?? false)
@@ -71,7 +71,7 @@ struct PostgresStoreTests {
             let wrong = "wrong-\(UUID().uuidString)"
             let configuration = try PostgresStoreConfiguration(url: server.url(database: database), password: wrong)
             let error = await #expect(throws: StorageError.self) {
-                try await PostgresStore.open(configuration, logger: capture.logger(label: "test"))
+                try await PostgresStore.openServed(configuration, logger: capture.logger(label: "test"))
             }
             #expect(error?.code == .cannotOpen)
             #expect(error?.underlying?.contains("28P01") ?? false, "the SQLSTATE says why: \(String(describing: error))")
@@ -79,7 +79,7 @@ struct PostgresStoreTests {
             #expect(!(error?.description.contains(server.password) ?? true))
 
             // A working store logging at trace level never logs the password either.
-            let store = try await PostgresStore.open(
+            let store = try await PostgresStore.openServed(
                 try self.configuration(server, database), logger: capture.logger(label: "test"))
             try await store.setState("v", for: "k")
             try await store.close()
@@ -95,7 +95,7 @@ struct PostgresStoreTests {
         let port = refusing.port
         let configuration = try PostgresStoreConfiguration(url: "postgres://u@127.0.0.1:\(port)/db?sslmode=disable",
                                                            password: "p")
-        let error = await #expect(throws: StorageError.self) { try await PostgresStore.open(configuration) }
+        let error = await #expect(throws: StorageError.self) { try await PostgresStore.openServed(configuration) }
         #expect(error?.code == .cannotOpen)
         #expect(error?.location?.contains("127.0.0.1:\(port)") ?? false)
     }
@@ -103,7 +103,7 @@ struct PostgresStoreTests {
     @Test("integrity check finds a tombstone that still has text")
     func integrityCheckFindsDamage() async throws {
         try await withDatabase { server, database in
-            let store = try await PostgresStore.open(try configuration(server, database))
+            let store = try await PostgresStore.openServed(try configuration(server, database))
             let channel = ChannelKey(platform: "irc", serverID: "net", channelID: "#a")
             try await store.insert(StoredMessage(channel: channel, messageID: "1", speakerID: "u", speakerName: "U",
                                                  kind: .human, text: "hi", timestamp: Date()))
@@ -118,7 +118,7 @@ struct PostgresStoreTests {
     @Test("pooled sessions ask the server for TCP keepalive")
     func sessionsUseKeepalive() async throws {
         try await withDatabase { server, database in
-            let store = try await PostgresStore.open(try configuration(server, database))
+            let store = try await PostgresStore.openServed(try configuration(server, database))
             #expect(try await store.sessionKeepaliveIdleSeconds() == "30")
             try await store.close()
         }
@@ -130,7 +130,7 @@ struct PostgresStoreTests {
     @Test("after the server drops every connection (a failover or restart), the store reconnects by itself")
     func reconnectsAfterDroppedConnections() async throws {
         try await withDatabase { server, database in
-            let store = DeadlineStore(try await PostgresStore.open(try configuration(server, database)), deadline: .seconds(5))
+            let store = DeadlineStore(try await PostgresStore.openServed(try configuration(server, database)), deadline: .seconds(5))
             let channel = ChannelKey(platform: "discord", serverID: "g", channelID: "c")
             #expect(try await store.claimAnswer(channel: channel, messageID: "before"))
             let dropped = try await server.execute("""

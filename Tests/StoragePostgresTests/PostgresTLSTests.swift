@@ -10,7 +10,7 @@ struct PostgresTLSTests {
     let caFile = RepoPaths.servers.appendingPathComponent("certs/ca.pem").path
 
     func open(_ server: PostgresTestServer, _ url: String) async throws -> PostgresStore {
-        try await PostgresStore.open(try PostgresStoreConfiguration(url: url, password: server.password))
+        try await PostgresStore.openServed(try PostgresStoreConfiguration(url: url, password: server.password))
     }
 
     @Test("require and verify-full (with the CA) encrypt; verify-full without the CA and require without server TLS fail")

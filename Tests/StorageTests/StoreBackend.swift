@@ -106,7 +106,7 @@ struct PostgresFixture: StoreFixture {
         var configuration = try PostgresStoreConfiguration(url: server.url(database: database), password: server.password)
         // Many tests share one server: keep each store's pool small.
         configuration.maximumConnections = 4
-        return try await PostgresStore.open(configuration)
+        return try await PostgresStore.openServed(configuration)
     }
 
     func destroy() async throws {

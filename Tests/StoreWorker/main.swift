@@ -20,7 +20,10 @@ import StoragePostgres
 func openStore(_ spec: String) async throws -> any Store {
     if spec.hasPrefix("postgres://") || spec.hasPrefix("postgresql://") {
         let password = ProcessInfo.processInfo.environment["PB_POSTGRES_PASSWORD"]
-        return try await PostgresStore.open(try PostgresStoreConfiguration(url: spec, password: password))
+        let store = try await PostgresStore.open(try PostgresStoreConfiguration(url: spec, password: password))
+        // The worker has no service group: a task of its own serves the pool until the store is closed.
+        Task { await store.run() }
+        return store
     }
     return try await SQLiteStore.open(.file(path: spec))
 }

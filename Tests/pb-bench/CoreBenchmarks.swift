@@ -48,7 +48,7 @@ public enum CoreBenchmarks {
             for index in 0..<streams {
                 group.addTask {
                     let channel = ChannelRef(platform: "bench", channelID: "c\(index)")
-                    let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, clock: ElapsedClock(clock),
+                    let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, clock: clock,
                                                          logger: Logger(label: "bench")) { ref, text in
                         try await platform.edit(ref, text: text)
                     }
@@ -97,7 +97,11 @@ private final class LatencyPlatform: ChatPlatform, Sendable {
     let platformName = "bench"
     let capabilities = PlatformCapabilities(canEdit: true, maxLength: 100_000)
     let editBudgets = EditBudgetBoard(fallback: EditBudget(burst: 1_000_000, interval: .nanoseconds(1)))
-    let events = AsyncStream<PlatformEvent> { $0.finish() }
+    let events: BoundedEventQueue<PlatformEvent> = {
+        let queue = BoundedEventQueue<PlatformEvent>(capacity: 1)
+        queue.finish()   // the benchmark drives the reply engine directly: no incoming events
+        return queue
+    }()
     private let state = Mutex((next: 0, edits: [String: [Edit]]()))
 
     func run() async throws {}

@@ -46,12 +46,11 @@ enum IngestBenchmark {
         let store = try await SQLiteStore.open(.file(path: path), logger: logger)
         let http = HTTPClient(logger: logger)
         defer { http.shutdown() }
-        let elapsed = ElapsedClock(ContinuousClock())
-        let model = StampingModel(clock: elapsed)
         let configuration = DiscordPlatformConfiguration(
             token: token, apiBaseURL: "http://127.0.0.1:\(port)/api/v10", slashCommands: .off,
             boundChannels: bound.map { .init(channelID: $0, guildID: guild) })
-        let platform = DiscordPlatform(configuration: configuration, http: http, store: store, clock: elapsed, logger: logger)
+        let platform = DiscordPlatform(configuration: configuration, http: http, store: store, clock: ContinuousClock(), logger: logger)
+        let model = StampingModel(clock: platform.clock)
         let aria = Persona(name: "aria", displayName: "Aria", character: "Aria is a cheerful bard.")
         let router = Router(
             configuration: RouterConfiguration(personas: [aria], bindings: bound.map { .init(platform: "discord", channelID: $0, personas: ["aria"]) },
