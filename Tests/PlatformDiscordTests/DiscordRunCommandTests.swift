@@ -69,66 +69,31 @@ import Testing
         }
     }
 
-    /// One SQL query's first column of the first row, through Python's sqlite3 (the bridge may still have it open).
-    static func sqlite(_ path: String, _ sql: String) async throws -> String {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("pb-sql-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let python = try TestServer(executable: "/bin/sh", arguments: [
-            "-c", "out=$1; shift; exec python3 -c \"$@\" > \"$out\"", "sh", out,
-            "import sqlite3,sys\nrow=sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()\nprint('' if row is None else row[0])",
-            path, sql,
-        ])
-        guard try await python.waitForExit(timeout: .seconds(60)) == 0 else { throw TestServerError("sqlite3 failed: \(python.output)") }
-        return try String(contentsOfFile: out, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     /// SIGKILL while a reply streams: the catch-up mark has not passed the trigger (it moves only once the Router
     /// has handled a message), so the restart's catch-up delivers the trigger again, and its claim, taken before
     /// the crash, keeps it from being answered twice.
     @Test func aBridgeKilledMidReplyDoesNotLoseOrRepeatTheTrigger() async throws {
-        let fake = try await FakeDiscord.start()
-        defer { fake.stop() }
-        let (model, modelPort) = try await startPythonServer("model_server.py")
-        defer { model.stop() }
-        let dir = try Self.writeBot(apiBase: fake.apiBase, modelPort: modelPort)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let config = dir.appendingPathComponent("bot.toml").path
-        let store = dir.appendingPathComponent("state/bridge.sqlite").path
-        let environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret",
-                           "PB_DISCORD_TOKEN": "fake-bot-token"]
-        let markQuery = "SELECT value FROM kv_state WHERE key = 'discord.last_seen.\(World.general)'"
-        func startBridge() throws -> TestServer {
-            try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
-                           arguments: ["run", "--config", config, "--log-level", "debug"], environment: environment)
-        }
-        func replies(to id: String) async throws -> [JSON] {
-            try await fake.botMessages(in: World.general).filter { $0["message_reference"]["message_id"].string == id }
-        }
+        let crash = try await CrashScene.start()
+        defer { crash.stop() }
+        let (store, markQuery) = (crash.store, crash.markQuery)
+        func startBridge() throws -> TestServer { try crash.startBridge() }
+        func replies(to id: String) async throws -> [JSON] { try await crash.replies(to: id) }
 
         let bridge = try startBridge()
         defer { bridge.stop() }
-        try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
-        let first = try await fake.inject("hello there")
-        try await eventually("the mark passes the handled message", detail: { bridge.output }) {
-            guard let mark = UInt64(try await Self.sqlite(store, markQuery)), let id = UInt64(first) else { return false }
-            return mark >= id
-        }
         // A reply that streams for a long time: the kill lands after its first message is on Discord.
-        let spec = String(decoding: try JSONSerialization.data(withJSONObject: ["text": "one two three four five six seven",
-                                                                                "token_interval": 5]), as: UTF8.self)
-        let slow = try await fake.inject("a slow one <<fake \(spec)>>")
-        try await eventually("the slow reply's first message", detail: { bridge.output }) { try await !replies(to: slow).isEmpty }
+        let (_, slow) = try await crash.handleOneThenStartASlowReply(bridge)
         let partial = try #require(try await replies(to: slow).first?["id"].string)
         let partialQuery = "SELECT text FROM message WHERE platform_message_id = '\(partial)'"
         try await eventually("the partial reply in history", detail: { bridge.output }) {
-            try await Self.sqlite(store, partialQuery).hasPrefix("one")
+            try await sqliteScalar(store, partialQuery).hasPrefix("one")
         }
         kill(bridge.pid, SIGKILL)
         #expect(try await bridge.waitForExit(timeout: .seconds(30)) == 128 + SIGKILL)
-        let mark = try #require(UInt64(try await Self.sqlite(store, markQuery)))
+        let mark = try #require(UInt64(try await sqliteScalar(store, markQuery)))
         #expect(mark < UInt64(slow) ?? 0, "the mark must not pass a message whose handling the crash cut short")
-        #expect(try await Self.sqlite(store, "SELECT count(*) FROM answered WHERE platform_message_id = '\(slow)'") == "1")
-        let kept = try await Self.sqlite(store, partialQuery)
+        #expect(try await sqliteScalar(store, "SELECT count(*) FROM answered WHERE platform_message_id = '\(slow)'") == "1")
+        let kept = try await sqliteScalar(store, partialQuery)
         #expect(kept.hasPrefix("one") && kept.hasSuffix("(reply interrupted)"), "history holds the partial text, marked: \(kept)")
 
         let restarted = try startBridge()
@@ -137,7 +102,7 @@ import Testing
         try await restarted.waitForOutput("already answered", timeout: .seconds(90))
         #expect(restarted.output.contains(slow), "the trigger the catch-up delivered again: \(restarted.output.suffix(2_000))")
         try await eventually("the mark passes the trigger once it is handled") {
-            (UInt64(try await Self.sqlite(store, markQuery)) ?? 0) >= (UInt64(slow) ?? .max)
+            (UInt64(try await sqliteScalar(store, markQuery)) ?? 0) >= (UInt64(slow) ?? .max)
         }
         #expect(try await replies(to: slow).count == 1, "the trigger is not answered a second time")
     }
@@ -147,42 +112,20 @@ import Testing
     /// still streaming from before keeps the catch-up mark behind both triggers, so the restart's catch-up delivers
     /// them again: the released trigger is answered exactly once, the other one (its reply is on Discord) not again.
     @Test func aClaimReleasedRightBeforeSIGKILLIsAnsweredExactlyOnceByTheRestart() async throws {
-        let fake = try await FakeDiscord.start()
-        defer { fake.stop() }
-        let (model, modelPort) = try await startPythonServer("model_server.py")
-        defer { model.stop() }
-        let dir = try Self.writeBot(apiBase: fake.apiBase, modelPort: modelPort)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let config = dir.appendingPathComponent("bot.toml").path
-        let store = dir.appendingPathComponent("state/bridge.sqlite").path
-        let environment = ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret",
-                           "PB_DISCORD_TOKEN": "fake-bot-token"]
-        let markQuery = "SELECT value FROM kv_state WHERE key = 'discord.last_seen.\(World.general)'"
+        let crash = try await CrashScene.start()
+        defer { crash.stop() }
+        let (fake, store, markQuery) = (crash.fake, crash.store, crash.markQuery)
         func answeredRows(_ id: String) async throws -> String {
-            try await Self.sqlite(store, "SELECT count(*) FROM answered WHERE platform_message_id = '\(id)'")
+            try await sqliteScalar(store, "SELECT count(*) FROM answered WHERE platform_message_id = '\(id)'")
         }
-        func startBridge() throws -> TestServer {
-            try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
-                           arguments: ["run", "--config", config, "--log-level", "debug"], environment: environment)
-        }
-        func replies(to id: String) async throws -> [JSON] {
-            try await fake.botMessages(in: World.general).filter { $0["message_reference"]["message_id"].string == id }
-        }
+        func startBridge() throws -> TestServer { try crash.startBridge() }
+        func replies(to id: String) async throws -> [JSON] { try await crash.replies(to: id) }
 
         let bridge = try startBridge()
         defer { bridge.stop() }
-        try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
-        // A first message handled, so there is a catch-up mark for the restart to start from.
-        let first = try await fake.inject("hello there")
-        try await eventually("the mark passes the handled message", detail: { bridge.output }) {
-            guard let mark = UInt64(try await Self.sqlite(store, markQuery)), let id = UInt64(first) else { return false }
-            return mark >= id
-        }
-        // A reply that streams for half a minute: while it runs the mark cannot pass its trigger.
-        let spec = String(decoding: try JSONSerialization.data(withJSONObject: ["text": "one two three four five six seven",
-                                                                                "token_interval": 5]), as: UTF8.self)
-        let slow = try await fake.inject("a slow one <<fake \(spec)>>")
-        try await eventually("the slow reply's first message", detail: { bridge.output }) { try await !replies(to: slow).isEmpty }
+        // A first message handled (so the restart has a catch-up mark), then a reply that streams for half a minute:
+        // while it runs the mark cannot pass its trigger.
+        let (first, slow) = try await crash.handleOneThenStartASlowReply(bridge)
         // Only stored (no GUILD_ROLE_UPDATE), so the bridge tries to send and Discord refuses.
         try await fake.post("permissions", ["send_messages": false, "dispatch": false])
         let failing = try await fake.inject("this reply cannot be sent")
@@ -194,7 +137,7 @@ import Testing
         #expect(try await replies(to: failing).isEmpty)
         #expect(try await answeredRows(failing) == "0", "the claim was released")
         #expect(try await answeredRows(slow) == "1")
-        let mark = UInt64(try await Self.sqlite(store, markQuery)) ?? 0
+        let mark = UInt64(try await sqliteScalar(store, markQuery)) ?? 0
         #expect(mark >= UInt64(first) ?? .max && mark < UInt64(slow) ?? 0, "the mark stays behind the reply that was still streaming")
 
         try await fake.post("permissions", ["send_messages": true, "dispatch": false])
@@ -205,7 +148,7 @@ import Testing
         }
         // The recorded event: the restart has handled the trigger (the mark passes it); then one short settle.
         try await eventually("the mark passes the released trigger", detail: { restarted.output }) {
-            (UInt64(try await Self.sqlite(store, markQuery)) ?? 0) >= (UInt64(failing) ?? .max)
+            (UInt64(try await sqliteScalar(store, markQuery)) ?? 0) >= (UInt64(failing) ?? .max)
         }
         try await settle()
         #expect(try await replies(to: failing).count == 1, "answered exactly once")
@@ -326,5 +269,64 @@ import Testing
             let content = try await fake.botMessages(in: channel).first?["content"].string ?? ""
             #expect(content.hasSuffix("(reply interrupted: the bridge is restarting)"), "\(channel): \(content.suffix(80))")
         }
+    }
+}
+
+/// The SIGKILL tests' scene: the fake Discord, the fake model and a bot writing to SQLite on disk.
+private struct CrashScene {
+    let fake: FakeDiscord
+    let model: TestServer
+    let dir: URL
+    let config: String
+    let store: String
+    let environment: [String: String]
+    /// The catch-up mark of the channel the tests write in.
+    let markQuery = "SELECT value FROM kv_state WHERE key = 'discord.last_seen.\(World.general)'"
+
+    static func start() async throws -> CrashScene {
+        let fake = try await FakeDiscord.start()
+        let model: TestServer
+        let modelPort: Int
+        do { (model, modelPort) = try await startPythonServer("model_server.py") } catch { fake.stop(); throw error }
+        let dir: URL
+        do { dir = try DiscordRunCommandTests.writeBot(apiBase: fake.apiBase, modelPort: modelPort) } catch {
+            model.stop(); fake.stop(); throw error
+        }
+        return CrashScene(fake: fake, model: model, dir: dir, config: dir.appendingPathComponent("bot.toml").path,
+                          store: dir.appendingPathComponent("state/bridge.sqlite").path,
+                          environment: ["PATH": "/usr/bin:/bin", "HOME": dir.path, "PB_TEST_KEY": "sk-test-secret",
+                                        "PB_DISCORD_TOKEN": "fake-bot-token"])
+    }
+
+    func stop() {
+        model.stop()
+        fake.stop()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func startBridge() throws -> TestServer {
+        try TestServer(executable: RepoPaths.builtExecutable("persona-bridge"),
+                       arguments: ["run", "--config", config, "--log-level", "debug"], environment: environment)
+    }
+
+    /// The bot's replies to message `id`.
+    func replies(to id: String) async throws -> [JSON] {
+        try await fake.botMessages(in: World.general).filter { $0["message_reference"]["message_id"].string == id }
+    }
+
+    /// One message handled (the mark passes it), then a trigger whose reply streams for about half a minute, once
+    /// that reply's first message is on Discord; returns both message ids.
+    func handleOneThenStartASlowReply(_ bridge: TestServer) async throws -> (first: String, slow: String) {
+        try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
+        let first = try await fake.inject("hello there")
+        try await eventually("the mark passes the handled message", detail: { bridge.output }) {
+            guard let mark = UInt64(try await sqliteScalar(store, markQuery)), let id = UInt64(first) else { return false }
+            return mark >= id
+        }
+        let spec = String(decoding: try JSONSerialization.data(withJSONObject: ["text": "one two three four five six seven",
+                                                                                "token_interval": 5]), as: UTF8.self)
+        let slow = try await fake.inject("a slow one <<fake \(spec)>>")
+        try await eventually("the slow reply's first message", detail: { bridge.output }) { try await !replies(to: slow).isEmpty }
+        return (first, slow)
     }
 }
