@@ -49,14 +49,16 @@ struct DiscordFloodTests {
         // Held there: after one short settle nothing has grown past its limit (the rest of the flood waits in the socket).
         try await settle()
         #expect(router.recorder.depth == recorderCapacity)
-        // Still full, give or take the one event the router may have just taken and the read loop not yet replaced.
-        #expect(platform.events.count >= platform.events.capacity - 1)
+        // The adapter's queue is not checked for fullness here: the router's pump takes it in batches and may hold
+        // one batch while it waits for room, so the queue's count at one instant says nothing. What must hold is
+        // that nothing passed its limit and nothing reached the stopped store.
         #expect(router.recorder.highWaterMark <= recorderCapacity)
         #expect(platform.events.highWaterMark <= platform.events.capacity)
+        let channel = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
+        #expect(try await base.messageCount(in: channel) == 0, "the store is held: nothing is written")
         store.release()
         let sent = try await blast.value
         #expect(sent["sent"].int == count)
-        let channel = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
         try await eventually("every message stored", timeout: .seconds(300)) { try await base.messageCount(in: channel) == count }
         #expect(router.recorder.highWaterMark <= recorderCapacity)
         #expect(platform.events.highWaterMark <= platform.events.capacity)
