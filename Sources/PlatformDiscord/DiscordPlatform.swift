@@ -387,9 +387,13 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                               displayName: message.memberNick ?? message.author.globalName ?? message.author.username ?? message.author.id,
                               isBot: message.author.bot == true || message.webhookId != nil
                                   || configuration.bots.contains(message.author.id))
-        return IncomingMessage(channel: channelRef(message.channelId, guildID: message.guildId), author: author,
-                               messageID: message.id, text: text, replyTo: message.referencedMessageId,
-                               mentionsUs: mentionsUs, isOwnMessage: own)
+        var incoming = IncomingMessage(channel: channelRef(message.channelId, guildID: message.guildId), author: author,
+                                       messageID: message.id, text: text, replyTo: message.referencedMessageId,
+                                       mentionsUs: mentionsUs, isOwnMessage: own)
+        incoming.attachments = message.attachments.map {
+            ChatAttachment(url: $0.url, filename: $0.filename, size: $0.size, contentType: $0.contentType)
+        }
+        return incoming
     }
 
     /// Whether the text contains "<@" anywhere (a user mention may be written there).

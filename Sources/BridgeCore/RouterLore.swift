@@ -1,0 +1,28 @@
+import BridgeConfig
+import Synchronization
+
+/// What the router keeps for lorebooks and imported personas besides its configuration: each channel's scene lore
+/// (timers, switches, the last activation for `lore why`), the books attached or switched off by command, and the
+/// personas imported from chat with their books.
+final class RouterLore: Sendable {
+    /// One channel's lore scene, rebuilt when its set of books changes.
+    struct Scene {
+        var names: [String]
+        var lore: SceneLore
+    }
+
+    /// Books attached and switched off by command in one channel (persisted in the store's key/value state).
+    struct Switches: Codable, Hashable {
+        var attached: [String] = []
+        var off: [String] = []
+    }
+
+    struct State {
+        var scenes: [String: Scene] = [:]
+        var switches: [String: Switches] = [:]
+        var imported: [String: Persona] = [:]
+        var importedBooks: [String: Lorebook] = [:]
+    }
+
+    let state = Mutex(State())
+}

@@ -1,0 +1,100 @@
+import BridgeCore
+import Foundation
+import Logging
+import ModelClient
+import PBTestSupport
+import Storage
+import Synchronization
+import Testing
+@testable import PlatformDiscord
+
+/// Character cards imported from a Discord attachment, against the fake Discord (which serves attachments like the
+/// CDN), and their lore in the model requests.
+@Suite(.serialized) struct DiscordCardImportTests {
+    static let corpus = RepoPaths.root.appendingPathComponent("Tests/Corpus/cards")
+
+    /// Uploads a corpus card to the fake's CDN; returns the attachment object for `inject/message`.
+    static func attach(_ fake: FakeDiscord, _ file: String, as filename: String? = nil) async throws -> [String: Any] {
+        let data = try Data(contentsOf: corpus.appendingPathComponent(file))
+        let name = filename ?? (file as NSString).lastPathComponent
+        let attachment = try await fake.post("attachments", ["filename": name, "content_b64": data.base64EncodedString(),
+                                                             "content_type": name.hasSuffix(".png") ? "image/png" : "application/json"])
+        return try #require(attachment.value as? [String: Any])
+    }
+
+    /// A model that records every request and answers with the speaking persona's name.
+    final class RecordingModel: ChatModel, Sendable {
+        let requests = Mutex<[ChatRequest]>([])
+        let inner: TimedModel
+
+        init() {
+            inner = TimedModel(pieces: 2, interval: .milliseconds(20)) { request in "(\(request.messages.first?.name ?? "?") answers)" }
+        }
+
+        func stream(_ request: ChatRequest) -> AsyncThrowingStream<ModelEvent, Error> {
+            requests.withLock { $0.append(request) }
+            return inner.stream(request)
+        }
+
+        var recorded: [ChatRequest] { requests.withLock { $0 } }
+    }
+
+    static func botTexts(_ fake: FakeDiscord) async throws -> [String] {
+        try await fake.botMessages(in: World.general).compactMap { $0["content"].string }
+    }
+
+    @Test func moderatorImportsAPNGCardAndItsLoreFiresOnAKey() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let model = RecordingModel()
+        let bridge = try await DiscordBridge(fake: fake, model: model)
+        try await bridge.waitReady()
+
+        // Not a moderator: refused, nothing stored.
+        let card = try await Self.attach(fake, "v3-and-v2.png")
+        try await fake.inject("!pb persona import", author: World.alice, mentionBot: false, extra: ["attachments": [card]])
+        try await eventually("the refusal") { try await Self.botTexts(fake).contains { $0.contains("only moderators") } }
+        #expect(try await bridge.store.importedPersonas().isEmpty)
+
+        // A malformed card: the reply names the problem, nothing changes.
+        let broken = try await Self.attach(fake, "malformed/truncated.png", as: "broken.png")
+        try await fake.inject("!pb persona import", author: World.moderator, mentionBot: false, extra: ["attachments": [broken]])
+        try await eventually("the malformed-card reply") {
+            try await Self.botTexts(fake).contains { $0.contains("broken.png is not a usable character card") && $0.contains("Nothing was changed") }
+        }
+        #expect(try await bridge.store.importedPersonas().isEmpty)
+
+        // The moderator's PNG card (ccv3 preferred over chara): imported, bound here, greeting posted once.
+        try await fake.inject("!pb persona import", author: World.moderator, mentionBot: false, extra: ["attachments": [card]])
+        try await eventually("the import reply") { try await Self.botTexts(fake).contains { $0.contains("Imported Moss") } }
+        try await eventually("the greeting") { try await Self.botTexts(fake).contains { $0.hasPrefix("Welcome aboard,") && $0.hasSuffix("I'm Moss.") } }
+        #expect(try await fake.counter("cdn_downloads") == 2, "the malformed card and the good one were fetched from the CDN")
+        let stored = try await bridge.store.importedPersonas()
+        #expect(stored.map(\.name) == ["moss"])
+        #expect(stored.first?.lorebookJSON?.contains("burnt coffee") == true)
+
+        // A message without a key: the reply is Moss's, with no keyed lore.
+        try await fake.inject("hello there")
+        try await eventually("the first reply") { model.recorded.count == 1 }
+        let first = try #require(model.recorded.first)
+        #expect(first.messages.first?.name == "Moss")
+        #expect(first.messages.first?.content.contains("talking moss wall") == true)
+        #expect(!first.messages.contains { $0.content.contains("burnt coffee") })
+        try await eventually("Moss's first reply sent") { try await Self.botTexts(fake).contains("(Moss answers)") }
+
+        // A message naming the galley (a regex key): the entry is in the model request.
+        try await fake.inject("what's cooking in the galley?")
+        try await eventually("the second reply") { model.recorded.count == 2 }
+        let second = model.recorded[1]
+        #expect(second.messages.first?.name == "Moss")
+        #expect(second.messages.contains { $0.content.contains("The galley smells of burnt coffee.") && !$0.content.contains("@@") })
+        try await bridge.waitIdle()
+
+        // `lore why` names the entry and the key that matched.
+        try await fake.inject("!pb lore why", author: World.moderator, mentionBot: false)
+        try await eventually("lore why") {
+            try await Self.botTexts(fake).contains { $0.contains("moss/Galley") && $0.contains("galley") }
+        }
+        await bridge.stop()
+    }
+}
