@@ -97,4 +97,40 @@ import Testing
         }
         await bridge.stop()
     }
+
+    @Test func slashPersonaImportTakesTheAttachmentOption() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-card-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("state.sqlite").path
+        let model = RecordingModel()
+        let bridge = try await DiscordBridge(fake: fake, model: model, storePath: path)
+        try await bridge.waitReady()
+        try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
+        let registered = try await fake.get("state")["commands"][World.guild].array.first { $0["name"].string == "persona" }
+        #expect(registered?["options"].array.contains { $0["name"].string == "import" && $0["options"][0]["type"].int == 11 } == true)
+        let card = try await Self.attach(fake, "v1.json")
+        let id = try #require(card["id"] as? String)
+        let options: [[String: Any]] = [["type": 1, "name": "import", "options": [["type": 11, "name": "card", "value": id]]]]
+        let data: [String: Any] = ["resolved": ["attachments": [id: card]]]
+        let interaction = try await fake.post("inject/interaction", ["name": "persona", "options": options, "data": data,
+                                                                     "user_id": World.moderator])
+        let answer = try await DiscordFeatureTests.answer(fake, interaction["id"].string ?? "")
+        #expect(answer.content.contains("Imported Old Tom") && answer.content.contains("now answers here"), "\(answer.content)")
+        #expect(try await bridge.store.importedPersonas().map(\.name) == ["old-tom"])
+        try await eventually("the greeting") { try await Self.botTexts(fake).contains("Who goes there?") }
+
+        try await bridge.waitIdle()
+        await bridge.stop()
+        try await bridge.store.close()
+
+        // After a restart the persona comes back from the store, still bound here, and answers.
+        let restarted = try await DiscordBridge(fake: fake, model: model, storePath: path)
+        try await restarted.waitReady()
+        try await fake.inject("evening, Tom")
+        try await eventually("Old Tom's reply") { model.recorded.first?.messages.first?.name == "Old Tom" }
+        await restarted.stop()
+    }
 }
