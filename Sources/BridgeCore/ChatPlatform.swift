@@ -208,6 +208,9 @@ public struct PersonaIdentity: Hashable, Sendable {
     public var displayName: String
     /// Avatar image URL.
     public var avatarURL: String?
+    /// The avatar image itself (PNG), when there is no public URL (an imported card's picture): Discord sets it
+    /// on the channel webhook when it creates one.
+    public var avatarImage: [UInt8]?
 
     /// Creates an identity.
     public init(name: String, displayName: String, avatarURL: String? = nil) {

@@ -18,6 +18,13 @@ extension Router {
         return merged
     }
 
+    /// How `persona` appears on platforms: its avatar URL, or an imported card's image where it has none.
+    func identity(for persona: Persona) -> PersonaIdentity {
+        var identity = PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: persona.avatarURL)
+        if persona.avatarURL == nil { identity.avatarImage = lore.state.withLock { $0.importedImages[persona.name] } }
+        return identity
+    }
+
     /// A lorebook by name: imported with a persona, else from the configuration.
     func lorebook(named name: String) -> Lorebook? {
         lore.state.withLock { $0.importedBooks[name] } ?? configurationForReplies.lorebooks[name]
@@ -35,6 +42,7 @@ extension Router {
         }
         var personas: [String: Persona] = [:]
         var books: [String: Lorebook] = [:]
+        var images: [String: [UInt8]] = [:]
         for record in records {
             guard let persona = try? JSONDecoder().decode(Persona.self, from: Data(record.personaJSON.utf8)) else {
                 logger.warning("imported persona does not decode; skipped", metadata: ["persona": "\(record.name)"])
@@ -44,10 +52,12 @@ extension Router {
             if let json = record.lorebookJSON, let book = try? Lorebook.decode(json: Data(json.utf8)).book {
                 books[record.name] = book
             }
+            if let image = record.imageBase64.flatMap({ Data(base64Encoded: $0) }) { images[record.name] = [UInt8](image) }
         }
         lore.state.withLock { s in
             s.imported = personas
             s.importedBooks = books
+            s.importedImages = images
         }
     }
 

@@ -51,6 +51,7 @@ extension Router {
         lore.state.withLock { s in
             s.imported[persona.name] = persona
             s.importedBooks[persona.name] = book
+            s.importedImages[persona.name] = card.image.map { [UInt8]($0) }
             s.scenes[channel.key] = nil
         }
         let key = Self.key(channel)
@@ -94,7 +95,7 @@ extension Router {
         guard try await store.state(for: mark) == nil else { return }
         var generator = SystemRandomNumberGenerator()
         let text = CardMacros.expand(greeting, context: macroContext(persona: persona, channel: channel, user: user), using: &generator)
-        let identity = PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: persona.avatarURL)
+        let identity = self.identity(for: persona)
         let sent = try await platform.send(text, in: channel, replyTo: nil, as: identity)
         try await store.setState(ISO8601DateFormatter().string(from: Date()), for: mark)
         try await store.insert(StoredMessage(

@@ -574,7 +574,7 @@ public final class Router: Service, Sendable {
         let engine = ReplyEngine(platform: ObservedSender(platform, onSend: { streaming.sent($0) }), scheduler: scheduler,
                                  notices: .init(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)"),
                                  logger: logger)
-        let identity = PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: persona.avatarURL)
+        let identity = self.identity(for: persona)
         metrics.replyStarted(platform: platform.platformName)
         let started = clock.now
         let outcome = await engine.run(guarded(model.stream(request), started: started, history: streaming), in: channel,

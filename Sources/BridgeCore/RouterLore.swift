@@ -22,6 +22,8 @@ final class RouterLore: Sendable {
         var switches: [String: Switches] = [:]
         var imported: [String: Persona] = [:]
         var importedBooks: [String: Lorebook] = [:]
+        /// Card images of imported personas (PNG), their avatar where no public URL exists.
+        var importedImages: [String: [UInt8]] = [:]
     }
 
     let state = Mutex(State())

@@ -25,9 +25,10 @@ extension DiscordMessageBuilder {
         encodeAny(Callback(type: 5, data: CallbackData(content: nil, flags: ephemeral ? 64 : nil)))
     }
 
-    /// Body for `POST /channels/{c}/webhooks`.
-    public static func createWebhook(name: String) -> [UInt8] {
-        encodeAny(["name": name])
+    /// Body for `POST /channels/{c}/webhooks`; `avatarPNG` becomes the webhook's picture (a data URI).
+    public static func createWebhook(name: String, avatarPNG: [UInt8]? = nil) -> [UInt8] {
+        guard let avatarPNG else { return encodeAny(["name": name]) }
+        return encodeAny(["name": name, "avatar": "data:image/png;base64," + Data(avatarPNG).base64EncodedString()])
     }
 
     /// The bridge's slash commands, for `PUT …/commands`.

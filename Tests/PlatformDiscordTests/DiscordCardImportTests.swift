@@ -69,6 +69,10 @@ import Testing
         try await eventually("the import reply") { try await Self.botTexts(fake).contains { $0.contains("Imported Moss") } }
         try await eventually("the greeting") { try await Self.botTexts(fake).contains { $0.hasPrefix("Welcome aboard,") && $0.hasSuffix("I'm Moss.") } }
         #expect(try await fake.counter("cdn_downloads") == 2, "the malformed card and the good one were fetched from the CDN")
+        // The card's picture became the avatar of the channel webhook the persona speaks through.
+        let hooks = try await fake.get("state")["webhooks"]
+        let hook = try #require((hooks.value as? [String: Any])?.keys.first.map { hooks[$0] })
+        #expect(hook["channel_id"].string == World.general && hook["avatar"].string?.count == 32, "\(String(describing: hook.value))")
         let stored = try await bridge.store.importedPersonas()
         #expect(stored.map(\.name) == ["moss"])
         #expect(stored.first?.lorebookJSON?.contains("burnt coffee") == true)
