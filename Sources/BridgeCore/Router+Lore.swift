@@ -101,21 +101,25 @@ extension Router {
         let switches = try await loreSwitches(channel)
         let names = loreBookNames(personas: [persona], in: channel, switches: switches)
         guard !names.isEmpty else {
-            lore.state.withLock { $0.scenes[channel.key] = nil }
+            lore.state.withLock { s in
+                s.scenes[channel.key]?[persona.name] = nil
+                s.lastWhy[channel.key] = []
+            }
             return nil
         }
         // Timers count messages in the whole chat, not only in the loaded window.
         let messageCount = try await storeForCommands.messageCount(in: Self.key(channel))
         let books = names.compactMap { name in lorebook(named: name).map { (name: name, book: $0) } }
         var activation = lore.state.withLock { s -> LorebookActivation in
-            var scene = s.scenes[channel.key]
+            var scene = s.scenes[channel.key]?[persona.name]
             if scene?.names != names {
                 var fresh = SceneLore(books: books, seed: Self.seed(channel.key))
                 for name in switches.off { fresh.setEnabled(name, false) }
                 scene = RouterLore.Scene(names: names, lore: fresh)
             }
             let activation = scene!.lore.activate(history: history, messageCount: messageCount)
-            s.scenes[channel.key] = scene
+            s.scenes[channel.key, default: [:]][persona.name] = scene
+            s.lastWhy[channel.key] = scene!.lore.last
             return activation
         }
         let context = macroContext(persona: persona, channel: channel, user: user)
@@ -215,7 +219,7 @@ extension Router {
             try await saveLoreSwitches(switches, in: channel)
             try await answer("Lorebook \(name) is detached from this channel.")
         case .why:
-            let last = lore.state.withLock { $0.scenes[channel.key]?.lore.last }
+            let last = lore.state.withLock { $0.lastWhy[channel.key] }
             guard let last else { return try await answer("No reply here has used lore yet.") }
             guard !last.isEmpty else { return try await answer("No lore entries fired for the last reply.") }
             try await answer("Lore for the last reply — " + last.map { "\($0.book)/\($0.entry): \($0.reason)" }.joined(separator: " · "))

@@ -646,6 +646,8 @@ public final class Router: Service, Sendable {
             s.anchors[channel.key] = nil
             s.policy.reset(channel: channel.key)
         }
+        // Lore timers count the channel's messages, which a reset or forget takes back.
+        lore.state.withLock { $0.scenes[channel.key] = nil }
     }
 
     var promptScale: Double { state.withLock { $0.assembler.budget.scale } }

@@ -18,7 +18,10 @@ final class RouterLore: Sendable {
     }
 
     struct State {
-        var scenes: [String: Scene] = [:]
+        /// By channel key, then persona: each persona keeps its own books' timers in a group scene.
+        var scenes: [String: [String: Scene]] = [:]
+        /// What fired for the last reply in each channel (`lore why`).
+        var lastWhy: [String: [SceneLore.Why]] = [:]
         var switches: [String: Switches] = [:]
         var imported: [String: Persona] = [:]
         var importedBooks: [String: Lorebook] = [:]
