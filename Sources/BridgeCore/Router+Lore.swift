@@ -61,6 +61,22 @@ extension Router {
         }
     }
 
+    /// Re-reads imported personas when a channel is bound to a name this process does not know (another process
+    /// on the same database imported it), at most every `unknownRefreshInterval`, so a stale name costs little.
+    func refreshIfUnknown(_ names: [String], logger: Logger) async {
+        guard names.contains(where: { knownPersona($0) == nil }) else { return }
+        let now = elapsedNow
+        let due = lore.state.withLock { s -> Bool in
+            if let last = s.lastUnknownRefresh, now - last < Self.unknownRefreshInterval { return false }
+            s.lastUnknownRefresh = now
+            return true
+        }
+        if due { await refreshImportedPersonas(logger: logger) }
+    }
+
+    /// How often an unknown bound persona name may trigger a store read.
+    static let unknownRefreshInterval: Duration = .seconds(10)
+
     static func switchesKey(_ channel: ChannelRef) -> String { "lore.switches.\(channel.key)" }
 
     /// The channel's `lore attach` / `lore off` switches, read from the store once per process.

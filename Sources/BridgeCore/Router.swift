@@ -434,6 +434,7 @@ public final class Router: Service, Sendable {
             kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(), replyToID: message.replyTo))
 
         let stored = try await cachedSettings(key)
+        await refreshIfUnknown(stored?.personas ?? [], logger: logger)
         let personas = activePersonas(in: message.channel, stored: stored)
         var candidates: [TriggerPolicy.Candidate] = []
         for persona in personas {
@@ -651,6 +652,8 @@ public final class Router: Service, Sendable {
     }
 
     var promptScale: Double { state.withLock { $0.assembler.budget.scale } }
+    /// The router's clock reading, for code in extensions that times itself.
+    var elapsedNow: Duration { clock.now }
 
     var configurationForCommands: RouterConfiguration { withImported(configuration) }
     /// The configuration as loaded (without imported personas).

@@ -27,6 +27,8 @@ final class RouterLore: Sendable {
         var importedBooks: [String: Lorebook] = [:]
         /// Card images of imported personas (PNG), their avatar where no public URL exists.
         var importedImages: [String: [UInt8]] = [:]
+        /// When a message last made the router re-read imported personas (a bound name it did not know).
+        var lastUnknownRefresh: Duration?
     }
 
     let state = Mutex(State())

@@ -130,4 +130,24 @@ import Testing
         #expect(Router.greeting(of: persona, group: false, using: &generator) == "Hello.")
         await h.stop()
     }
+
+    @Test func aPersonaImportedByAnotherProcessAnswersWithoutARestart() async throws {
+        let store = try SQLiteStore.inMemory()
+        let h = LoreHarness(store: store)
+        h.platform.post("Aria, hello!", by: alice, in: h.channel)
+        try await eventually("the router is running") { h.model.requests.count == 1 }
+
+        // Another process on the same database imports a persona and binds it to a channel.
+        let tom = Persona(name: "tom", displayName: "Old Tom", character: "You are Old Tom.")
+        try await store.saveImportedPersona(ImportedPersonaRecord(
+            name: "tom", personaJSON: String(decoding: try JSONEncoder().encode(tom), as: UTF8.self), importedBy: "elsewhere"))
+        let side = h.platform.channel("side", server: "s1", name: "side", serverName: "Test")
+        try await store.updateChannelSettings(for: ChannelKey(platform: "memory", serverID: "s1", channelID: "side")) {
+            $0.personas = ["tom"]
+        }
+        h.platform.post("Old Tom, are you there?", by: alice, in: side)
+        try await eventually("Old Tom's reply") { h.model.requests.count == 2 }
+        #expect(h.model.requests[1].messages.first?.name == "Old Tom")
+        await h.stop()
+    }
 }
