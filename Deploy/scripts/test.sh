@@ -19,5 +19,10 @@ if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
 # security suite's moderator checks use them too); and the Matrix rate-limit test, which must stream fast enough for
 # Synapse's `rc_message` to push back.
 timed='DiscordStreamingTests|DiscordFeatureTests|DiscordSecurityTests|MatrixRateLimitTests'
+# Swift Testing starts every test of the run at once on a cooperative pool as wide as the machine's cores. On a
+# 2-core machine that also builds something else, each of 550 tests then got a sliver of the pool: a test's own step
+# waited behind hundreds of others' until its 60 s wait for an event ran out (fresh-clone runs saw a trivial test take
+# 66 s). At most 8 tests at a time keeps each one's wall time close to its own work; the run takes about as long.
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-8}"
 swift test --skip-build --skip "$timed"
 exec swift test --skip-build --filter "$timed"

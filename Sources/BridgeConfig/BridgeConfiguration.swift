@@ -269,6 +269,8 @@ public struct BridgeConfiguration: Hashable, Sendable {
     public var budgets: BudgetSettings
     /// Lorebooks from `*.lore.json` in the personas directory, by file stem (a persona's own book has its name).
     public var lorebooks: [String: Lorebook] = [:]
+    /// `[[servers]]` in file order.
+    public var servers: [ServerSettings] = []
 
     /// Creates a configuration.
     public init(

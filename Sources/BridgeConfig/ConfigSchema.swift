@@ -1,7 +1,7 @@
 /// Known keys of every section, used for unknown-key reports and by the README.
 enum ConfigSchema {
     static let topLevel = ["personas_dir", "persona_files", "model", "storage", "defaults", "admins", "platforms",
-                           "channels", "operations", "budgets"]
+                           "channels", "servers", "operations", "budgets"]
     static let model = ["provider", "base_url", "model", "api_key_env", "api_key_file", "dialect", "extra_headers",
                         "http_referer", "x_title", "max_attempts", "idle_timeout_seconds", "connect_timeout_seconds",
                         "temperature", "top_p", "max_output_tokens"]
@@ -11,6 +11,7 @@ enum ConfigSchema {
     static let trigger = ["mode", "talkativeness", "cooldown_seconds", "max_bot_turns", "respond_to_bots"]
     static let admins = ["users", "roles", "accounts"]
     static let channel = ["platform", "server", "channel", "personas", "trigger", "scene", "key", "lorebooks"]
+    static let server = ["platform", "server", "lorebooks"]
     static let operations = ["metrics_address", "shutdown_grace_seconds", "log_format", "log_level", "shard_index",
                              "shard_count", "metrics_token_file", "max_concurrent_replies_per_channel"]
     static let budgets = ["per_user_tokens_per_day", "per_channel_tokens_per_day", "per_server_tokens_per_day",

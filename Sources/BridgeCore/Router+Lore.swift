@@ -101,11 +101,14 @@ extension Router {
         }
     }
 
-    /// The books of a scene in order: each persona's own book (named like the persona), the channel's configured
-    /// books, then books attached by command; each once, and only books that exist.
+    /// The books of a scene in order: each persona's own book (named like the persona), the server's books
+    /// (`[[servers]]`), the channel's configured books, then books attached by command; each once, and only books
+    /// that exist.
     func loreBookNames(personas: [Persona], in channel: ChannelRef, switches: RouterLore.Switches) -> [String] {
         var names: [String] = []
-        let candidates = personas.map(\.name) + (configurationForReplies.binding(for: channel)?.lorebooks ?? []) + switches.attached
+        let configuration = configurationForReplies
+        let candidates = personas.map(\.name) + configuration.serverLorebooks(for: channel)
+            + (configuration.binding(for: channel)?.lorebooks ?? []) + switches.attached
         for name in candidates where !names.contains(name) && lorebook(named: name) != nil { names.append(name) }
         return names
     }

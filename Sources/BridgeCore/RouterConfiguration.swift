@@ -57,6 +57,8 @@ public struct RouterConfiguration: Sendable {
     public var maxConcurrentReplies: Int = 3
     /// Lorebooks by name (`*.lore.json` stems); a persona's own book has the persona's name.
     public var lorebooks: [String: Lorebook] = [:]
+    /// Lorebooks for every channel of a server, or of a platform (`[[servers]]`).
+    public var servers: [ServerSettings] = []
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -84,6 +86,12 @@ public struct RouterConfiguration: Sendable {
 
     func binding(for channel: ChannelRef) -> Binding? {
         bindings.first { $0.platform == channel.platform && $0.channelID == channel.channelID }
+    }
+
+    /// The `[[servers]]` lorebooks that cover `channel`: platform-wide ones first, then its server's.
+    func serverLorebooks(for channel: ChannelRef) -> [String] {
+        let covering = servers.filter { $0.covers(platform: channel.platform, server: channel.serverID) }
+        return covering.filter { $0.server == nil }.flatMap(\.lorebooks) + covering.filter { $0.server != nil }.flatMap(\.lorebooks)
     }
 
     /// A config admin by identity; on IRC that is the message's services account (or user@host), never the nick.
@@ -123,5 +131,6 @@ extension RouterConfiguration {
         shutdownGrace = .milliseconds(Int64((config.operations.shutdownGraceSeconds * 1_000).rounded()))
         maxConcurrentReplies = config.operations.maxConcurrentRepliesPerChannel
         lorebooks = config.lorebooks
+        servers = config.servers
     }
 }

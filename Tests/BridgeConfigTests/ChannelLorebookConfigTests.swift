@@ -40,6 +40,60 @@ struct ChannelLorebookConfigTests {
         }, "\(bad.diagnostics)")
     }
 
+    @Test("[[servers]] lorebooks load for a server or a whole platform; unknown books, platforms and repeats are reported")
+    func serverLorebooks() throws {
+        let directory = try TempConfigDirectory()
+        defer { directory.remove() }
+        try directory.write("personas/alice.toml", TempConfigDirectory.persona("alice"))
+        let book = RepoPaths.root.appendingPathComponent("Tests/Corpus/lorebooks/harbour-town.lorebook.json")
+        try directory.write("personas/harbour-town.lore.json", try String(contentsOf: book, encoding: .utf8))
+        let loader = ConfigLoader(environment: ["OPENROUTER_API_KEY": "k"])
+        let base = try Self.config(directory, lorebooks: "[]")
+        func load(_ servers: String) throws -> ConfigLoadResult {
+            let text = try String(contentsOfFile: base, encoding: .utf8) + "\n" + servers
+            return loader.load(configPath: try directory.write("servers.toml", text))
+        }
+
+        let good = try load("""
+            [[servers]]
+            platform = "console"
+            server = "local"
+            lorebooks = ["harbour-town"]
+            [[servers]]
+            platform = "console"
+            lorebooks = ["harbour-town"]
+            """)
+        let configuration = try #require(good.configuration, "\(good.diagnostics)")
+        #expect(configuration.servers == [
+            ServerSettings(platform: "console", server: "local", lorebooks: ["harbour-town"], line: configuration.servers.first?.line),
+            ServerSettings(platform: "console", lorebooks: ["harbour-town"], line: configuration.servers.last?.line)])
+        #expect(configuration.servers[0].covers(platform: "console", server: "local"))
+        #expect(!configuration.servers[0].covers(platform: "console", server: "elsewhere"))
+        #expect(configuration.servers[1].covers(platform: "console", server: "elsewhere"))
+
+        let bad = try load("""
+            [[servers]]
+            platform = "discrod"
+            lorebooks = ["harbour-town"]
+            [[servers]]
+            platform = "console"
+            lorebooks = ["nowhere"]
+            [[servers]]
+            platform = "console"
+            server = "local"
+            [[servers]]
+            platform = "console"
+            server = "local"
+            """)
+        #expect(bad.configuration == nil)
+        #expect(bad.diagnostics.contains { $0.keyPath == "servers[0].platform" && $0.hint?.contains("discord") == true },
+                "\(bad.diagnostics)")
+        #expect(bad.diagnostics.contains { $0.keyPath == "servers[1].lorebooks[0]" && $0.message.contains("'nowhere' not found") },
+                "\(bad.diagnostics)")
+        #expect(bad.diagnostics.contains { $0.keyPath == "servers[3]" && $0.message.contains("duplicate [[servers]]") },
+                "\(bad.diagnostics)")
+    }
+
     @Test("check warns when a card image cannot be a persona's avatar on a bound platform")
     func avatarWarnings() throws {
         let directory = try TempConfigDirectory()

@@ -33,13 +33,16 @@ import Testing
         let channel: ChannelRef
         let task: Task<Void, Never>
 
-        init(persona: Persona = RouterLoreTests.aria, store: SQLiteStore) {
+        init(persona: Persona = RouterLoreTests.aria, store: SQLiteStore, channelBooks: [String] = ["harbour-town"],
+             servers: [ServerSettings] = [], extraBooks: [String: Lorebook] = [:]) {
             let platform = InMemoryPlatform(name: "memory", capabilities: .init(canEdit: true, maxLength: 2000))
             platform.setModerators([moderator.id])
             var binding = RouterConfiguration.Binding(platform: "memory", channelID: "general", personas: [persona.name])
-            binding.lorebooks = ["harbour-town"]
-            var configuration = RouterConfiguration(personas: [persona], bindings: [binding])
-            configuration.lorebooks = ["harbour-town": RouterLoreTests.book]
+            binding.lorebooks = channelBooks
+            let elsewhere = RouterConfiguration.Binding(platform: "memory", channelID: "elsewhere", personas: [persona.name])
+            var configuration = RouterConfiguration(personas: [persona], bindings: [binding, elsewhere])
+            configuration.lorebooks = ["harbour-town": RouterLoreTests.book].merging(extraBooks) { a, _ in a }
+            configuration.servers = servers
             configuration.maxConcurrentReplies = 1
             let model = FakeModel.echo()
             let router = Router(configuration: configuration, model: model, store: store, platforms: [platform],
@@ -62,6 +65,42 @@ import Testing
         }
 
         func sentTexts() -> [String] { platform.sentMessages.map(\.text) }
+    }
+
+    static func constantBook(_ text: String) -> Lorebook {
+        let json = """
+            {"spec": "lorebook_v3", "data": {"entries": [
+              {"keys": [], "content": "\(text)", "constant": true, "enabled": true, "insertion_order": 1}]}}
+            """
+        return try! Lorebook.decode(json: Data(json.utf8)).book
+    }
+
+    @Test func serverAndPlatformBooksApplyOnlyWhereTheyCover() async throws {
+        let h = LoreHarness(
+            store: try SQLiteStore.inMemory(), channelBooks: [],
+            servers: [ServerSettings(platform: "memory", server: "s1", lorebooks: ["guild"]),
+                      ServerSettings(platform: "memory", lorebooks: ["world"]),
+                      ServerSettings(platform: "other", lorebooks: ["harbour-town"])],
+            extraBooks: ["guild": Self.constantBook("The guild hall is older than the town."),
+                         "world": Self.constantBook("Magic is rare in this world.")])
+        let elsewhere = h.platform.channel("elsewhere", server: "s2", name: "elsewhere", serverName: "Other")
+        h.platform.post("Aria, hello!", by: alice, in: h.channel)
+        try await eventually("the reply in s1") { h.model.requests.count == 1 }
+        h.platform.post("Aria, hello there!", by: alice, in: elsewhere)
+        try await eventually("the reply in s2") { h.model.requests.count == 2 }
+        await h.stop()
+        let inGuild = h.model.requests[0].messages.map(\.content).joined(separator: "\n")
+        let outside = h.model.requests[1].messages.map(\.content).joined(separator: "\n")
+        // The platform-wide book covers both servers; the guild's book only its own; another platform's never.
+        #expect(inGuild.contains("Magic is rare in this world."))
+        #expect(inGuild.contains("The guild hall is older than the town."))
+        #expect(outside.contains("Magic is rare in this world."))
+        #expect(!outside.contains("The guild hall is older than the town."))
+        #expect(!inGuild.contains("Harbour Town is foggy.") && !outside.contains("Harbour Town is foggy."))
+        // Platform-wide books come before the server's, in a fixed order, so the cached prefix stays stable.
+        let world = try #require(inGuild.range(of: "Magic is rare"))
+        let guild = try #require(inGuild.range(of: "The guild hall"))
+        #expect(world.lowerBound < guild.lowerBound)
     }
 
     @Test func keyedLoreFiresOnItsKeyAndTheModeratorCommandsShowAndSwitchIt() async throws {
