@@ -25,3 +25,19 @@ extension ConfigLoader {
         }
     }
 }
+
+extension SchemaReader {
+    /// The table's `lorebooks` list, or nil (each unknown name reported with the path looked for) when one is unknown.
+    func lorebookNames(_ table: [String: ConfigValue], at path: String, known: [String: Lorebook], directory: String) -> [String]? {
+        let names = strings(table, "lorebooks", at: path) ?? []
+        var valid = true
+        for (index, name) in names.enumerated() where known[name] == nil {
+            valid = false
+            let available = known.keys.sorted()
+            report("\(path).lorebooks[\(index)]",
+                   "lorebook '\(name)' not found (looked for \((directory as NSString).appendingPathComponent("\(name).lore.json")))",
+                   hint: "import one with `persona-bridge lore import FILE`; available: \(available.isEmpty ? "none" : available.joined(separator: ", "))")
+        }
+        return valid ? names : nil
+    }
+}

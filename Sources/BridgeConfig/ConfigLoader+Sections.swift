@@ -334,38 +334,13 @@ extension ConfigLoader {
         _ root: [String: ConfigValue], _ reader: SchemaReader, personas: LoadedPersonas,
         platforms: [String: PlatformSettings]
     ) -> [ChannelBinding] {
-        guard let value = root["channels"] else { return [] }
-        guard case .array(let items) = value else {
-            reader.report("channels", "expected [[channels]] tables, found \(value.typeName)",
-                          hint: "write each binding as a [[channels]] section")
-            return []
-        }
         var bindings: [ChannelBinding] = []
         var seen: [String: Int] = [:]
-        for (index, item) in items.enumerated() {
-            let path = "channels[\(index)]"
-            guard case .table(let table) = item else {
-                reader.report(path, "each channel binding must be a table", hint: "write it as a [[channels]] section")
-                continue
-            }
-            reader.checkKeys(table, at: path, known: ConfigSchema.channel)
+        for (path, table) in reader.arrayOfTables(root, "channels", known: ConfigSchema.channel, noun: "channel binding") {
             var valid = true
-            var platform = ""
-            if let text = reader.string(table, "platform", at: path, nonEmpty: true) {
-                if ConfigSchema.platformNames.contains(text) {
-                    platform = text
-                } else {
-                    valid = false
-                    reader.report("\(path).platform", "unknown platform '\(text)'",
-                                  hint: SchemaReader.suggestion(for: text, among: ConfigSchema.platformNames).map { "did you mean '\($0)'?" }
-                                    ?? "use one of: \(ConfigSchema.platformNames.joined(separator: ", "))")
-                }
-            } else {
-                valid = false
-                if table["platform"] == nil {
-                    reader.report(path, "channel binding has no 'platform'", hint: "add platform = \"console\" (or discord, irc, matrix)")
-                }
-            }
+            let platformName = reader.platformName(table, at: path, noun: "channel binding")
+            if platformName == nil { valid = false }
+            let platform = platformName ?? ""
             let channel = reader.string(table, "channel", at: path, nonEmpty: true)
             if channel == nil {
                 valid = false
@@ -397,19 +372,13 @@ extension ConfigLoader {
             let server = reader.string(table, "server", at: path, nonEmpty: true)
             let scene = reader.string(table, "scene", at: path, nonEmpty: true)
             let key = reader.string(table, "key", at: path).map { reader.expand($0, at: "\(path).key", required: true) }
-            let lorebooks = reader.strings(table, "lorebooks", at: path) ?? []
-            for (bookIndex, book) in lorebooks.enumerated() where personas.lorebooks[book] == nil {
-                valid = false
-                let available = personas.lorebooks.keys.sorted()
-                reader.report("\(path).lorebooks[\(bookIndex)]",
-                              "lorebook '\(book)' not found (looked for \((personas.directory as NSString).appendingPathComponent("\(book).lore.json")))",
-                              hint: "import one with `persona-bridge lore import FILE`; available: \(available.isEmpty ? "none" : available.joined(separator: ", "))")
-            }
+            let lorebooks = reader.lorebookNames(table, at: path, known: personas.lorebooks, directory: personas.directory)
+            if lorebooks == nil { valid = false }
             guard valid, let channel else { continue }
             var binding = ChannelBinding(
                 platform: platform, server: server, channel: channel, personas: names, trigger: trigger, scene: scene,
                 key: key, line: reader.locator.line(of: path))
-            binding.lorebooks = lorebooks
+            binding.lorebooks = lorebooks ?? []
             for name in names {
                 guard let persona = personas.loaded[name] else { continue }
                 for problem in Self.avatarProblems(persona, platform: platform, directory: personas.directory) {
