@@ -203,6 +203,8 @@ extension MatrixPlatform {
         switch membership {
         case "invite":
             let inviter = event.sender
+            // A persona the bridge brought in itself has joined already (the invite reaches us afterwards).
+            if inviter == appservice.senderUserID, appserviceState.withLock({ $0.joined.contains(user + "\u{0}" + room) }) { return }
             // An invite from our own sender user (bringing a persona in) is always taken.
             let known = asUser == nil || appservice.persona(forUser: user) != nil
             do {

@@ -208,6 +208,10 @@ final class AppserviceScene: Sendable {
         }
         let ariaProfile = try await alice.client.call(.get, "/profile/\(MatrixClient.segment(AppserviceScene.ariaUser))")
         #expect(ariaProfile["avatar_url"]?.string?.hasPrefix("mxc://") == true)
+        // A persona removed from the room by a moderator (alice created it) leaves it.
+        try await alice.say("!pb persona remove bard", in: room)
+        try await eventually("bard leaves the room") { !(try await alice.joinedMembers(room).contains(AppserviceScene.bardUser)) }
+        #expect(try await alice.joinedMembers(room).contains(AppserviceScene.ariaUser))
         let stats = scene.bot.platform.appserviceStats
         #expect(stats.avatarUploads == 1 && stats.usersRegistered == 2)
         #expect(stats.transactionsHandled > 0 && stats.requestsRefused == 0)
