@@ -140,10 +140,21 @@ extension MatrixPlatform {
         }
     }
 
-    /// `PUT /transactions/{txnId}`: each txnId is handled once; a repeat gets 200 and nothing else.
+    /// `PUT /transactions/{txnId}`: each transaction is handled once; a repeat gets 200 and nothing else.
+    ///
+    /// A transaction is known by its txnId *and* its events' IDs: Synapse numbers transactions afresh in some
+    /// restarts (observed: `transactions/1` again after a restart on the same database), so a txnId alone would
+    /// drop new events as a "repeat", while a true retry carries the same events.
     private func transaction(_ txnID: String, body: [UInt8]) async -> HTTPServerResponse {
-        switch appserviceState.withLock({ $0.ledger.begin(txnID) }) {
+        guard let json = try? MatrixJSON.parse(body), let list = json["events"]?.array else {
+            appserviceState.withLock { $0.stats.badBodies += 1 }
+            return Self.matrixError(400, "M_NOT_JSON", "the body is not a transaction: a JSON object with an events array")
+        }
+        let eventIDs = list.map { $0["event_id"]?.string ?? "" }.joined(separator: "\u{0}")
+        let identity = txnID + "#" + MatrixTransactionID.digest(eventIDs.isEmpty && !list.isEmpty ? String(decoding: body, as: UTF8.self) : eventIDs)
+        switch appserviceState.withLock({ $0.ledger.begin(identity) }) {
         case .alreadyHandled:
+            logger.debug("a repeated transaction", metadata: ["txn": "\(txnID)"])
             appserviceState.withLock { $0.stats.transactionsRepeated += 1 }
             return Self.json(200, [:])
         case .inProgress:
@@ -151,26 +162,19 @@ extension MatrixPlatform {
         case .handle:
             break
         }
-        let key = statePrefix + "txn:" + txnID
+        let key = statePrefix + "txn:" + identity
         do {
             if try await store.state(for: key) != nil {
                 appserviceState.withLock {
-                    $0.ledger.finished(txnID)
+                    $0.ledger.finished(identity)
                     $0.stats.transactionsRepeated += 1
                 }
                 return Self.json(200, [:])
             }
         } catch {
-            appserviceState.withLock { $0.ledger.failed(txnID) }
+            appserviceState.withLock { $0.ledger.failed(identity) }
             logger.error("could not read the transaction ledger", metadata: ["error": "\(error)"])
             return Self.matrixError(500, "M_UNKNOWN", "storage unavailable")
-        }
-        guard let json = try? MatrixJSON.parse(body), let list = json["events"]?.array else {
-            appserviceState.withLock {
-                $0.ledger.failed(txnID)
-                $0.stats.badBodies += 1
-            }
-            return Self.matrixError(400, "M_NOT_JSON", "the body is not a transaction: a JSON object with an events array")
         }
         var pushed: [(room: String, event: MatrixEvent)] = []
         for item in list {
@@ -185,8 +189,9 @@ extension MatrixPlatform {
             // Delivered but not recorded: a retry delivers again, and the answered-once store keeps replies single.
             logger.error("could not record a handled transaction", metadata: ["error": "\(error)"])
         }
+        logger.debug("handled a transaction", metadata: ["txn": "\(txnID)", "events": "\(pushed.count)", "delivered": "\(delivered)"])
         appserviceState.withLock {
-            $0.ledger.finished(txnID)
+            $0.ledger.finished(identity)
             $0.stats.transactionsHandled += 1
             $0.stats.eventsDelivered += delivered
         }

@@ -182,6 +182,9 @@ final class HTTPServerCore: @unchecked Sendable {
     /// Set once before `start()` for deferred servers; jobs that deliver answers run on it.
     var loop: EventLoop?
     private var pending: [OpaquePointer: Pending] = [:]
+    /// Requests answered before their body was read (413, 405): the body is read and dropped so the answer
+    /// reaches the client and the connection stays in step; the value says whether the answer is all written.
+    private var discarding: [OpaquePointer: Bool] = [:]
     private var nextID: UInt64 = 0
     private let protocols: UnsafeMutablePointer<lws_protocols>
     private let protocolName: UnsafeMutablePointer<CChar>
@@ -244,6 +247,7 @@ final class HTTPServerCore: @unchecked Sendable {
         closed = true
         responses.removeAll()
         pending.removeAll()
+        discarding.removeAll()
         if let vhost {
             lws_vhost_destroy(vhost)
             self.vhost = nil
@@ -261,13 +265,13 @@ final class HTTPServerCore: @unchecked Sendable {
             case .success(let request):
                 switch handler {
                 case .immediate(let respond):
-                    guard request.method == "GET" else { return writeHeaders(wsi, .text("only GET is supported\n", status: 405)) ? 0 : -1 }
+                    guard request.method == "GET" else { return answerEarly(wsi, .text("only GET is supported\n", status: 405)) }
                     return writeHeaders(wsi, respond(request)) ? 0 : -1
                 case .deferred(_, let maxBodyBytes):
                     let declared = pb_lws_content_length(wsi)
                     if declared < 0 { return writeHeaders(wsi, .text("bad Content-Length\n", status: 400)) ? 0 : -1 }
                     if declared > maxBodyBytes {
-                        return writeHeaders(wsi, .text("request body too large (limit \(maxBodyBytes) bytes)\n", status: 413)) ? 0 : -1
+                        return answerEarly(wsi, .text("request body too large (limit \(maxBodyBytes) bytes)\n", status: 413))
                     }
                     nextID &+= 1
                     pending[wsi] = Pending(request: request, id: nextID)
@@ -277,6 +281,7 @@ final class HTTPServerCore: @unchecked Sendable {
                 }
             }
         case LWS_CALLBACK_HTTP_BODY:
+            if discarding[wsi] != nil { return 0 }
             guard !closed, case .deferred(_, let maxBodyBytes) = handler, var entry = pending[wsi] else { return -1 }
             if let input, length > 0 {
                 guard entry.request.body.count + length <= maxBodyBytes else {
@@ -289,6 +294,10 @@ final class HTTPServerCore: @unchecked Sendable {
             }
             return 0
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+            if let written = discarding.removeValue(forKey: wsi) {
+                // The early answer finishes the transaction once both it and the body are through.
+                return written ? (lws_http_transaction_completed(wsi) != 0 ? -1 : 0) : 0
+            }
             guard !closed, pending[wsi] != nil else { return -1 }
             dispatch(wsi)
             return 0
@@ -314,6 +323,10 @@ final class HTTPServerCore: @unchecked Sendable {
             }
             if final {
                 responses[wsi] = nil
+                if discarding[wsi] != nil {
+                    discarding[wsi] = true
+                    return 0
+                }
                 return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
             }
             responses[wsi] = (pending.body, end)
@@ -322,6 +335,7 @@ final class HTTPServerCore: @unchecked Sendable {
         case LWS_CALLBACK_CLOSED_HTTP, LWS_CALLBACK_WSI_DESTROY:
             responses[wsi] = nil
             pending[wsi] = nil
+            discarding[wsi] = nil
             return 0
         default:
             return 0
@@ -352,6 +366,12 @@ final class HTTPServerCore: @unchecked Sendable {
         }
         let name = method == 1 ? "PUT" : method == 2 ? "POST" : "GET"
         return .success(HTTPServerRequest(path: path, authorization: credential, method: name, query: query))
+    }
+
+    /// Service thread: answers before reading a declared body, which is then read and dropped.
+    private func answerEarly(_ wsi: OpaquePointer, _ response: HTTPServerResponse) -> Int32 {
+        if pb_lws_content_length(wsi) > 0 { discarding[wsi] = false }
+        return writeHeaders(wsi, response) ? 0 : -1
     }
 
     /// Service thread: hands a complete request out; its answer comes back through `deliver`.

@@ -89,7 +89,9 @@ final class AppserviceScene: Sendable {
             inviteAllowlist: [":localhost"], catchUpWindow: .seconds(600), retryInitialDelay: .milliseconds(200), retryMaxDelay: .seconds(2))
         configuration.appservice = appservice
         let store = try SQLiteStore(.file(path: storePath))
-        let platform = MatrixPlatform(configuration: configuration, http: http, store: store, logger: Logger(label: "test.matrix-as"))
+        var logger = Logger(label: "test.matrix-as")
+        logger.logLevel = .debug
+        let platform = MatrixPlatform(configuration: configuration, http: http, store: store, logger: logger)
         let port = try await platform.startAppserviceListener()
         let router = Router(configuration: RouterConfiguration(personas: [aria, bard], defaultPersonas: ["aria", "bard"]),
                             model: model, store: store, platforms: [platform], logger: Logger(label: "test.router"))
@@ -310,7 +312,13 @@ final class AppserviceScene: Sendable {
 
         try await scene.script(tokens: ["Still ", "here."])
         let second = try await alice.say("Aria, still here after the restart?", in: room)
-        let again = try await scene.reply(from: AppserviceScene.ariaUser, after: second)
+        let again: MatrixEvent
+        do {
+            again = try await scene.reply(from: AppserviceScene.ariaUser, after: second)
+        } catch {
+            print("synapse output:\n\(synapse.server.output.suffix(6000))")
+            throw error
+        }
         try await scene.waitUntilShown(again, "Still here.")
         #expect(platform.appserviceStats.usersRegistered == 0, "the users exist from the first run")
         #expect(platform.appserviceStats.avatarUploads == 0, "the avatar did not change")
