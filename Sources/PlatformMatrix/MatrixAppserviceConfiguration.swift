@@ -25,6 +25,8 @@ public struct MatrixAppserviceConfiguration: Sendable {
     public var maxTransactionBytes: Int
     /// The personas that get users, with their names and avatars.
     public var personas: [PersonaIdentity]
+    /// Rooms bound in the config (`[[channels]]`) and their personas, who join them at start.
+    public var boundRooms: [String: [String]] = [:]
 
     /// Creates a configuration.
     public init(id: String = "persona-bridge", serverName: String, listenAddress: String = "127.0.0.1", listenPort: Int = 29340,

@@ -90,6 +90,7 @@ extension MatrixPlatform {
             }
         }
         markReady()
+        for room in appservice.boundRooms.keys.sorted() { await joinBoundPersonas(room) }
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for await exchange in stream {
@@ -217,6 +218,8 @@ extension MatrixPlatform {
                     try await client.join(room, asUser: asUser)
                     await rememberJoined(user, room, true)
                     logger.info("joined on invite", metadata: ["channel": "\(room)", "user": "\(user)", "inviter": "\(inviter ?? "?")"])
+                    // The bridge's user is in: the personas the config binds here follow it.
+                    if asUser == nil { await joinBoundPersonas(room) }
                 } else {
                     try await client.leave(room, asUser: asUser)
                     logger.notice("declined an invite", metadata: ["channel": "\(room)", "user": "\(user)", "inviter": "\(inviter ?? "?")"])
@@ -338,6 +341,20 @@ extension MatrixPlatform {
             throw MatrixError(.transport, "cannot read the avatar file \(path)")
         }
         return Array(data)
+    }
+
+    /// The personas `[[channels]]` binds to `room` join it (failures are logged: they retry when they speak).
+    private func joinBoundPersonas(_ room: String) async {
+        guard let appservice = configuration.appservice, let names = appservice.boundRooms[room] else { return }
+        for name in names {
+            guard let persona = appservice.persona(forUser: appservice.userID(forPersona: name)) else { continue }
+            do {
+                _ = try await appserviceSender(for: persona, in: room)
+            } catch {
+                logger.warning("a bound persona could not join its room yet", metadata: ["channel": "\(room)", "persona": "\(name)",
+                                                                                         "error": "\(error)"])
+            }
+        }
     }
 
     /// Joins `user` to `room`: directly, or after an invite from the sender user (which must be in the room).

@@ -100,10 +100,14 @@ struct MatrixAppserviceSettings: Sendable {
             }
             return PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: avatar)
         }
-        return MatrixAppserviceConfiguration(
+        var result = MatrixAppserviceConfiguration(
             id: id, serverName: serverName, listenAddress: listenAddress, listenPort: listenPort, url: url, userPrefix: userPrefix,
             senderLocalpart: senderLocalpart, asToken: tokens.asToken, hsToken: tokens.hsToken, maxTransactionBytes: maxTransactionBytes,
             personas: personas)
+        for binding in configuration.channels where binding.platform == "matrix" {
+            result.boundRooms[binding.channel, default: []] += binding.personas
+        }
+        return result
     }
 
     /// What `check` says about the Matrix mode in use.

@@ -75,7 +75,7 @@ final class AppserviceScene: Sendable {
 
     /// A platform + router on the store at `storePath`, its listener bound first (port 0 unless given).
     static func makeBot(directory: URL, synapsePort: Int, storePath: String, model: any ChatModel, http: HTTPClient,
-                        listenPort: Int = 0) async throws -> (MatrixPlatform, Router, Int, any Store) {
+                        listenPort: Int = 0, boundRooms: [String: [String]] = [:]) async throws -> (MatrixPlatform, Router, Int, any Store) {
         let tokens = try MatrixAppserviceTokens.load(
             asTokenPath: directory.appendingPathComponent("matrix-appservice/as_token").path,
             hsTokenPath: directory.appendingPathComponent("matrix-appservice/hs_token").path)
@@ -84,10 +84,12 @@ final class AppserviceScene: Sendable {
             serverName: "localhost", listenAddress: "127.0.0.1", listenPort: listenPort, asToken: tokens.asToken, hsToken: tokens.hsToken,
             personas: [PersonaIdentity(name: "aria", displayName: aria.displayName, avatarURL: avatar),
                        PersonaIdentity(name: "bard", displayName: bard.displayName)])
+        var appserviceWithRooms = appservice
+        appserviceWithRooms.boundRooms = boundRooms
         var configuration = MatrixPlatformConfiguration(
             homeserverURL: "http://127.0.0.1:\(synapsePort)", userID: appservice.senderUserID, accessToken: tokens.asToken,
             inviteAllowlist: [":localhost"], catchUpWindow: .seconds(600), retryInitialDelay: .milliseconds(200), retryMaxDelay: .seconds(2))
-        configuration.appservice = appservice
+        configuration.appservice = appserviceWithRooms
         let store = try SQLiteStore(.file(path: storePath))
         var logger = Logger(label: "test.matrix-as")
         logger.logLevel = .debug
@@ -297,7 +299,7 @@ final class AppserviceScene: Sendable {
         // A new process: a new listener port, the registration written again (same tokens), Synapse restarted on it.
         let (platform, router, port, _) = try await AppserviceScene.makeBot(
             directory: scene.directory, synapsePort: scene.synapse.port, storePath: scene.storePath, model: scene.model.client(),
-            http: scene.http)
+            http: scene.http, boundRooms: [room: ["aria", "bard"]])
         try AppserviceScene.writeConfig(scene.directory, synapsePort: scene.synapse.port, listenPort: port)
         let (code, output) = try await AppserviceScene.registration(scene.directory)
         #expect(code == 0 && output.contains("Reused the tokens"), "\(output)")
@@ -309,6 +311,8 @@ final class AppserviceScene: Sendable {
         let bot = Bot.launch(platform: platform, router: router)
         try await eventually("the restarted bridge is ready") { platform.isReady || bot.failure.get() != nil }
         if let error = bot.failure.get() { throw error }
+        // [[channels]] binds bard here too: it joins at start, without having spoken (the bridge's user invites it).
+        try await eventually("the bound bard joins at start") { try await alice.joinedMembers(room).contains(AppserviceScene.bardUser) }
 
         try await scene.script(tokens: ["Still ", "here."])
         let second = try await alice.say("Aria, still here after the restart?", in: room)
