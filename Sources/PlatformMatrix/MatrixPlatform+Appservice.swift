@@ -79,7 +79,13 @@ extension MatrixPlatform {
         defer {
             appserviceState.withLock { $0.exchangesInput?.finish() }
         }
-        let who = try await client.whoami()
+        let who: (userID: String, deviceID: String?)
+        do {
+            who = try await whoamiRetryingTransientFailures()
+        } catch is CancellationError {
+            await server.stop()
+            return
+        }
         guard who.userID == appservice.senderUserID else {
             throw MatrixError(.login, "as_token belongs to \(who.userID), not \(appservice.senderUserID): check sender_localpart and server_name")
         }
@@ -99,6 +105,28 @@ extension MatrixPlatform {
             }
         }
         await server.stop()
+    }
+
+    /// A homeserver that is down at start-up is waited for; an `as_token` it does not know is a clear error.
+    private func whoamiRetryingTransientFailures() async throws -> (userID: String, deviceID: String?) {
+        var backoff = MatrixBackoff(initial: configuration.retryInitialDelay, maximum: configuration.retryMaxDelay)
+        while true {
+            let failure: MatrixError
+            do {
+                return try await client.whoami()
+            } catch {
+                failure = error
+            }
+            if failure.code == .unknownToken || failure.status == 401 || failure.status == 403 {
+                throw MatrixError(.unknownToken,
+                                  "the homeserver does not accept the as_token: add the registration file to its app_service_config_files and restart it",
+                                  status: failure.status, errcode: failure.errcode)
+            }
+            guard failure.isTransient else { throw failure }
+            let delay = failure.retryAfter ?? backoff.next()
+            logger.warning("the homeserver is not reachable yet; retrying", metadata: ["error": "\(failure)", "delay": "\(delay)"])
+            try await clock.sleep(for: delay)
+        }
     }
 
     // MARK: Requests from the homeserver
