@@ -72,20 +72,35 @@ extension MatrixPlatform {
 
     /// Appservice mode's service: the listener answers the homeserver until cancelled or graceful shutdown.
     func appserviceService() async throws {
-        guard let appservice = configuration.appservice else { return }
         try await startAppserviceListener()
         let (stream, server) = appserviceState.withLock { ($0.exchanges, $0.server) }
         guard let stream, let server else { return }
-        defer {
-            appserviceState.withLock { $0.exchangesInput?.finish() }
-        }
-        let who: (userID: String, deviceID: String?)
         do {
-            who = try await whoamiRetryingTransientFailures()
+            // The homeserver is answered from the start; checking the token and preparing the personas runs
+            // beside it (a fatal start-up error ends the group, and with it the service).
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await self.appserviceStartup() }
+                    for await exchange in stream {
+                        group.addTask { exchange.respond(await self.answer(exchange.request)) }
+                    }
+                }
+            }
         } catch is CancellationError {
+        } catch {
+            appserviceState.withLock { $0.exchangesInput?.finish() }
             await server.stop()
-            return
+            logger.error("Matrix appservice stopped: \(error)", metadata: ["error": "\(error)"])
+            throw error
         }
+        appserviceState.withLock { $0.exchangesInput?.finish() }
+        await server.stop()
+    }
+
+    /// Start-up beside the listener: the `as_token` belongs to the sender user; personas' users, rooms; ready.
+    private func appserviceStartup() async throws {
+        guard let appservice = configuration.appservice else { return }
+        let who = try await whoamiRetryingTransientFailures()
         guard who.userID == appservice.senderUserID else {
             throw MatrixError(.login, "as_token belongs to \(who.userID), not \(appservice.senderUserID): check sender_localpart and server_name")
         }
@@ -97,14 +112,6 @@ extension MatrixPlatform {
         }
         markReady()
         for room in appservice.boundRooms.keys.sorted() { await joinBoundPersonas(room) }
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                for await exchange in stream {
-                    group.addTask { exchange.respond(await self.answer(exchange.request)) }
-                }
-            }
-        }
-        await server.stop()
     }
 
     /// A homeserver that is down at start-up is waited for; an `as_token` it does not know is a clear error.
