@@ -128,6 +128,8 @@ public struct ChannelBinding: Hashable, Sendable {
     public var key: String?
     /// Line of the `[[channels]]` header in the config file.
     public var line: Int?
+    /// Lorebooks (`N.lore.json` stems in the personas directory) active in this channel besides the personas' own.
+    public var lorebooks: [String] = []
 
     /// Creates a binding.
     public init(
@@ -265,6 +267,8 @@ public struct BridgeConfiguration: Hashable, Sendable {
     public var operations: OperationsSettings
     /// `[budgets]`.
     public var budgets: BudgetSettings
+    /// Lorebooks from `*.lore.json` in the personas directory, by file stem (a persona's own book has its name).
+    public var lorebooks: [String: Lorebook] = [:]
 
     /// Creates a configuration.
     public init(

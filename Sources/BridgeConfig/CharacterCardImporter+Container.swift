@@ -154,11 +154,10 @@ extension CharacterCardImporter {
             "name": "name, display_name", "description": "character", "personality": "character",
             "scenario": "character", "system_prompt": "character (first)", "first_mes": "greeting",
             "nickname": "aliases", "character_book": "lorebook (N.lore.json)",
+            "alternate_greetings": "alternate_greetings",
+            "group_only_greetings": "group_greetings", "post_history_instructions": "post_history (after the history)",
         ]
         let reasons: [String: String] = [
-            "alternate_greetings": "persona files hold one greeting so far",
-            "group_only_greetings": "persona files hold one greeting so far",
-            "post_history_instructions": "persona files have no post-history slot yet",
             "creator_notes": "notes for people, not for the model",
             "creator_notes_multilingual": "notes for people, not for the model",
             "tags": "card metadata", "creator": "card metadata", "character_version": "card metadata",
@@ -172,7 +171,7 @@ extension CharacterCardImporter {
                 let all = exampleDialogue(fields[key]?.string ?? "", char: persona.displayName)
                 mapped.append("mes_example → [[examples]] (\(persona.examples.count) of \(all.count) pairs)")
                 if all.count > persona.examples.count {
-                    dropped.append(.init(field: "mes_example", reason: "\(all.count - persona.examples.count) example pairs beyond the first 3"))
+                    mapped.append("mes_example → [[examples_extra]] (\(all.count - persona.examples.count) pairs beyond the first 3, kept but not sent)")
                 }
             } else if key == "assets" {
                 if persona.avatarURL != nil { mapped.append("assets (icon URL) → avatar_url") }

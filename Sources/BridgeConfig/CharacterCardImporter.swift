@@ -104,11 +104,22 @@ public enum CharacterCardImporter {
         for case let asset as [String: Any] in (data["assets"] as? [Any]) ?? [] where asset["type"] as? String == "icon" {
             if let uri = asset["uri"] as? String, uri.hasPrefix("http://") || uri.hasPrefix("https://") { avatar = uri }
         }
-        return Persona(
+        func texts(_ key: String) -> [String] {
+            ((data[key] as? [Any]) ?? []).compactMap { ($0 as? String)?.trimmingCharacters(in: .whitespacesAndNewlines) }
+                .filter { !$0.isEmpty }.map { macros($0, char: displayName) }
+        }
+        var persona = Persona(
             name: identifier(for: displayName), displayName: displayName,
             aliases: (data["nickname"] as? String).map { [$0] } ?? [], avatarURL: avatar,
             character: parts.joined(separator: "\n\n"), examples: Array(examples.prefix(3)),
             greeting: field("first_mes"))
+        // M2-her takes 1-3 examples; the rest are kept in the persona file, not sent.
+        persona.examplesExtra = Array(examples.dropFirst(3))
+        persona.alternateGreetings = texts("alternate_greetings")
+        persona.groupGreetings = texts("group_only_greetings")
+        // Placed after the history, where the card asks and where it costs the prompt cache least.
+        persona.postHistory = field("post_history_instructions")
+        return persona
     }
 
     /// Splits `mes_example` into user/ai pairs: blocks separated by `<START>`, turns prefixed `{{user}}:` / `{{char}}:`.

@@ -42,33 +42,8 @@ extension ConfigLoader {
             reader.report("character", "missing 'character' (the persona's system prompt)",
                           hint: "add character = \"\"\"…\"\"\" describing who the persona is")
         }
-        var examples: [PersonaExample] = []
-        if let value = root["examples"] {
-            if case .array(let items) = value {
-                for (index, item) in items.enumerated() {
-                    let path = "examples[\(index)]"
-                    guard case .table(let entry) = item else {
-                        reader.report(path, "each example must be a table with 'user' and 'ai'",
-                                      hint: "write [[examples]] then user = \"…\" and ai = \"…\"")
-                        continue
-                    }
-                    reader.checkKeys(entry, at: path, known: ConfigSchema.example)
-                    let user = reader.string(entry, "user", at: path, nonEmpty: true)
-                    let ai = reader.string(entry, "ai", at: path, nonEmpty: true)
-                    for (key, text) in [("user", user), ("ai", ai)] where entry[key] == nil && text == nil {
-                        reader.report(path, "example is missing '\(key)'", hint: "add \(key) = \"…\" to this [[examples]] entry")
-                    }
-                    if let user, let ai { examples.append(PersonaExample(user: user, ai: ai)) }
-                }
-                if items.count > 3 {
-                    reader.report("examples", "\(items.count) examples; M2-her works best with 1-3",
-                                  hint: "keep the three most characteristic exchanges", severity: .warning)
-                }
-            } else {
-                reader.report("examples", "expected [[examples]] tables, found \(value.typeName)",
-                              hint: "write [[examples]] then user = \"…\" and ai = \"…\"")
-            }
-        }
+        let examples = readExamples(root, "examples", reader)
+        let examplesExtra = readExamples(root, "examples_extra", reader)
         let model = reader.table(root, "model", at: "").map { table -> ModelOverrides in
             reader.checkKeys(table, at: "model", known: ConfigSchema.personaModel)
             return reader.modelOverrides(table, at: "model")
@@ -93,8 +68,49 @@ extension ConfigLoader {
             maxReplyCharacters: reader.int(root, "max_reply_characters", at: "", range: 1...100_000),
             actionMarker: reader.string(root, "action_marker", at: "", nonEmpty: true),
             sourcePath: file)
+        var extended = persona
+        extended.alternateGreetings = reader.strings(root, "alternate_greetings", at: "") ?? []
+        extended.groupGreetings = reader.strings(root, "group_greetings", at: "") ?? []
+        extended.postHistory = reader.string(root, "post_history", at: "", nonEmpty: true)
+        extended.examplesExtra = examplesExtra
+        if extended.greeting == "random" && extended.alternateGreetings.isEmpty {
+            reader.report("greeting", "greeting = \"random\" but there are no alternate_greetings to pick from",
+                          hint: "add alternate_greetings = [\"…\"] or write the greeting itself", severity: .warning)
+        }
         let failed = reader.diagnostics.contains { $0.severity == .error }
-        return PersonaLoadResult(persona: failed ? nil : persona, diagnostics: reader.diagnostics)
+        return PersonaLoadResult(persona: failed ? nil : extended, diagnostics: reader.diagnostics)
+    }
+
+    /// `[[examples]]` or `[[examples_extra]]`: user/ai pairs.
+    func readExamples(_ root: [String: ConfigValue], _ key: String, _ reader: SchemaReader) -> [PersonaExample] {
+        var examples: [PersonaExample] = []
+        if let value = root[key] {
+            if case .array(let items) = value {
+                for (index, item) in items.enumerated() {
+                    let path = "\(key)[\(index)]"
+                    guard case .table(let entry) = item else {
+                        reader.report(path, "each example must be a table with 'user' and 'ai'",
+                                      hint: "write [[examples]] then user = \"…\" and ai = \"…\"")
+                        continue
+                    }
+                    reader.checkKeys(entry, at: path, known: ConfigSchema.example)
+                    let user = reader.string(entry, "user", at: path, nonEmpty: true)
+                    let ai = reader.string(entry, "ai", at: path, nonEmpty: true)
+                    for (field, text) in [("user", user), ("ai", ai)] where entry[field] == nil && text == nil {
+                        reader.report(path, "example is missing '\(field)'", hint: "add \(field) = \"…\" to this [[\(key)]] entry")
+                    }
+                    if let user, let ai { examples.append(PersonaExample(user: user, ai: ai)) }
+                }
+                if key == "examples" && items.count > 3 {
+                    reader.report("examples", "\(items.count) examples; M2-her works best with 1-3",
+                                  hint: "keep the three most characteristic exchanges", severity: .warning)
+                }
+            } else {
+                reader.report(key, "expected [[\(key)]] tables, found \(value.typeName)",
+                              hint: "write [[examples]] then user = \"…\" and ai = \"…\"")
+            }
+        }
+        return examples
     }
 
     static func isValidName(_ name: String) -> Bool {

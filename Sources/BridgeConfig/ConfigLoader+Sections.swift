@@ -6,6 +6,8 @@ struct LoadedPersonas {
     var loaded: [String: Persona] = [:]
     var failed: Set<String> = []
     var directory: String = ""
+    /// Usable lorebooks by file stem (`harbour-town` for `harbour-town.lore.json`).
+    var lorebooks: [String: Lorebook] = [:]
 }
 
 extension ConfigLoader {
@@ -291,7 +293,11 @@ extension ConfigLoader {
             }
             // Lorebooks written by `persona import` / `lore import` sit beside the personas.
             for name in names.sorted() where name.hasSuffix(".lore.json") && !name.hasPrefix(".") {
-                checkLorebook(path: (result.directory as NSString).appendingPathComponent(name)).forEach(reader.append)
+                let path = (result.directory as NSString).appendingPathComponent(name)
+                checkLorebook(path: path).forEach(reader.append)
+                if let data = FileManager.default.contents(atPath: path), let book = try? Lorebook.decode(json: data).book {
+                    result.lorebooks[String(name.dropLast(".lore.json".count))] = book
+                }
             }
         } else if configuredDir != nil {
             reader.report("personas_dir", "personas directory \(result.directory) does not exist",
@@ -394,10 +400,25 @@ extension ConfigLoader {
             let server = reader.string(table, "server", at: path, nonEmpty: true)
             let scene = reader.string(table, "scene", at: path, nonEmpty: true)
             let key = reader.string(table, "key", at: path).map { reader.expand($0, at: "\(path).key", required: true) }
+            let lorebooks = reader.strings(table, "lorebooks", at: path) ?? []
+            for (bookIndex, book) in lorebooks.enumerated() where personas.lorebooks[book] == nil {
+                valid = false
+                let available = personas.lorebooks.keys.sorted()
+                reader.report("\(path).lorebooks[\(bookIndex)]",
+                              "lorebook '\(book)' not found (looked for \((personas.directory as NSString).appendingPathComponent("\(book).lore.json")))",
+                              hint: "import one with `persona-bridge lore import FILE`; available: \(available.isEmpty ? "none" : available.joined(separator: ", "))")
+            }
             guard valid, let channel else { continue }
-            let binding = ChannelBinding(
+            var binding = ChannelBinding(
                 platform: platform, server: server, channel: channel, personas: names, trigger: trigger, scene: scene,
                 key: key, line: reader.locator.line(of: path))
+            binding.lorebooks = lorebooks
+            for name in names {
+                guard let persona = personas.loaded[name] else { continue }
+                for problem in Self.avatarProblems(persona, platform: platform, directory: personas.directory) {
+                    reader.report("\(path).personas", problem.message, hint: problem.hint, severity: .warning)
+                }
+            }
             if let first = seen[binding.identity] {
                 let firstLine = bindings[first].line.map { "line \($0)" } ?? "an earlier [[channels]]"
                 reader.report(path, "duplicate binding for \(platform) channel '\(channel)'",
@@ -417,5 +438,25 @@ extension ConfigLoader {
             bindings.append(binding)
         }
         return bindings
+    }
+
+    /// Why the card image `N.png` that `persona import` wrote beside a persona cannot be shown as its avatar on
+    /// `platform`; empty when it can or there is none.
+    public static func avatarProblems(_ persona: Persona, platform: String, directory: String) -> [(message: String, hint: String)] {
+        let image = (directory as NSString).appendingPathComponent("\(persona.name).png")
+        let hasImage = FileManager.default.fileExists(atPath: image)
+        guard hasImage else { return [] }
+        switch platform {
+        case "irc":
+            return [("persona '\(persona.name)' has a card image (\(image)), but IRC cannot show avatars", "nothing to do; it shows on Discord with avatar_url")]
+        case "discord" where persona.avatarURL == nil:
+            return [("persona '\(persona.name)' has a card image (\(image)) but no avatar_url; Discord shows a per-message avatar only from a public URL",
+                     "upload the image somewhere public and set avatar_url = \"https://…\" in the persona file")]
+        case "matrix":
+            return [("persona '\(persona.name)' has a card image (\(image)), but the bridge does not set Matrix profile avatars yet",
+                     "set the bot account's avatar in a Matrix client; per-persona avatars come with the appservice mode")]
+        default:
+            return []
+        }
     }
 }

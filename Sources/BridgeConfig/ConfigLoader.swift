@@ -84,6 +84,7 @@ public struct ConfigLoader: Sendable {
         let personas = readPersonas(root, reader)
         configuration.personas = personas.loaded
         configuration.personasDirectory = personas.directory
+        configuration.lorebooks = personas.lorebooks
         configuration.channels = readChannels(root, reader, personas: personas, platforms: configuration.platforms)
         let failed = reader.diagnostics.contains { $0.severity == .error }
         if failed {

@@ -10,14 +10,15 @@ enum ConfigSchema {
                            "max_reply_characters", "catch_up_window_seconds", "trigger"]
     static let trigger = ["mode", "talkativeness", "cooldown_seconds", "max_bot_turns", "respond_to_bots"]
     static let admins = ["users", "roles", "accounts"]
-    static let channel = ["platform", "server", "channel", "personas", "trigger", "scene", "key"]
+    static let channel = ["platform", "server", "channel", "personas", "trigger", "scene", "key", "lorebooks"]
     static let operations = ["metrics_address", "shutdown_grace_seconds", "log_format", "log_level", "shard_index",
                              "shard_count", "metrics_token_file", "max_concurrent_replies_per_channel"]
     static let budgets = ["per_user_tokens_per_day", "per_channel_tokens_per_day", "per_server_tokens_per_day",
                           "notice_interval_seconds", "per_user_messages_per_minute", "prompt_usd_per_million",
                           "completion_usd_per_million", "cached_usd_per_million"]
     static let persona = ["name", "display_name", "aliases", "avatar_url", "character", "user_system", "examples",
-                          "greeting", "model", "trigger", "max_reply_characters", "action_marker"]
+                          "greeting", "model", "trigger", "max_reply_characters", "action_marker", "alternate_greetings",
+                          "group_greetings", "post_history", "examples_extra"]
     static let personaModel = ["temperature", "top_p", "max_output_tokens"]
     static let example = ["user", "ai"]
 

@@ -9,9 +9,14 @@ extension Persona {
         if let actionMarker { lines.append("action_marker = \(Self.quoted(actionMarker))") }
         if let maxReplyCharacters { lines.append("max_reply_characters = \(maxReplyCharacters)") }
         if let greeting { lines.append("greeting = \(Self.quoted(greeting))") }
+        if !alternateGreetings.isEmpty {
+            lines.append("alternate_greetings = [\(alternateGreetings.map(Self.quoted).joined(separator: ", "))]")
+        }
+        if !groupGreetings.isEmpty { lines.append("group_greetings = [\(groupGreetings.map(Self.quoted).joined(separator: ", "))]") }
         lines.append("")
         lines.append("character = \(Self.multiline(character))")
         if let userSystemTemplate { lines.append("user_system = \(Self.quoted(userSystemTemplate))") }
+        if let postHistory { lines.append("post_history = \(Self.quoted(postHistory))") }
         if model != ModelOverrides() {
             lines.append("")
             lines.append("[model]")
@@ -28,11 +33,13 @@ extension Persona {
             if let turns = trigger.maxBotTurns { lines.append("max_bot_turns = \(turns)") }
             if let respond = trigger.respondToBots { lines.append("respond_to_bots = \(respond)") }
         }
-        for example in examples {
-            lines.append("")
-            lines.append("[[examples]]")
-            lines.append("user = \(Self.quoted(example.user))")
-            lines.append("ai = \(Self.quoted(example.ai))")
+        for (table, list) in [("examples", examples), ("examples_extra", examplesExtra)] {
+            for example in list {
+                lines.append("")
+                lines.append("[[\(table)]]")
+                lines.append("user = \(Self.quoted(example.user))")
+                lines.append("ai = \(Self.quoted(example.ai))")
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }

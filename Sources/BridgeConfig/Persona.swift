@@ -40,6 +40,14 @@ public struct Persona: Hashable, Sendable, Codable {
     public var actionMarker: String?
     /// The file the persona was loaded from, if any.
     public var sourcePath: String?
+    /// Other greetings (a card's `alternate_greetings`); `greeting = "random"` picks one of them.
+    public var alternateGreetings: [String] = []
+    /// Greetings for scenes with several personas (a card's `group_only_greetings`).
+    public var groupGreetings: [String] = []
+    /// Instructions sent after the history, as the prompt's last message (a card's `post_history_instructions`).
+    public var postHistory: String?
+    /// Example exchanges beyond the three sent to the model, kept so nothing from a card is lost.
+    public var examplesExtra: [PersonaExample] = []
 
     /// Creates a persona.
     public init(

@@ -28,17 +28,25 @@ public enum BridgeCommand: Hashable, Sendable {
     case help
     /// `budget`: token spend and what is left for the channel and server (moderators only).
     case budget
+    /// `lore …`: lorebook views and switches (moderators only).
+    case lore(LoreCommand)
+    /// `persona import [URL]`: import a character card attached to the message (or given as an `mxc://` URL).
+    case personaImport(ChatAttachment?)
 
     /// Whether the command changes anything (and so needs a moderator or admin).
     public var changesState: Bool {
         switch self {
         case .personaList, .personaShow, .status, .help, .budget: false
+        case .lore(let lore): lore.changesState
         default: true
         }
     }
 
     /// Whether only moderators and admins may run it: every change, and the budget view.
-    public var needsModerator: Bool { changesState || self == .budget }
+    public var needsModerator: Bool {
+        if case .lore = self { return true }
+        return changesState || self == .budget
+    }
 
     /// A parse failure, with the text to show the user.
     public struct ParseError: Error, Hashable, Sendable {
@@ -64,11 +72,16 @@ public enum BridgeCommand: Hashable, Sendable {
             case "list": return .success(.personaList)
             case "show": return .success(.personaShow)
             case "off": return .success(.personaOff)
+            case "import":
+                // The card comes attached to the message; a URL argument names Matrix media (`mxc://…`).
+                guard let url = args.dropFirst().first else { return .success(.personaImport(nil)) }
+                let filename = url.split(separator: "/").last.map(String.init) ?? url
+                return .success(.personaImport(ChatAttachment(url: url, filename: filename)))
             case "set", "add", "remove":
                 guard !name.isEmpty else { return fail("Usage: \(prefix) persona \(sub) NAME") }
                 return .success(sub == "set" ? .personaSet(name) : sub == "add" ? .personaAdd(name) : .personaRemove(name))
             default:
-                return fail("Unknown persona command `\(sub)`. Use: list, show, set NAME, add NAME, remove NAME, off.")
+                return fail("Unknown persona command `\(sub)`. Use: list, show, set NAME, add NAME, remove NAME, off, import.")
             }
         case "reset": return .success(.reset)
         case "forget":
@@ -84,6 +97,7 @@ public enum BridgeCommand: Hashable, Sendable {
         case "status": return .success(.status)
         case "help": return .success(.help)
         case "budget": return .success(.budget)
+        case "lore": return LoreCommand.parse(args, prefix: prefix)
         default:
             return fail("Unknown command `\(verb)`. Try `\(prefix) help`.")
         }
@@ -92,6 +106,7 @@ public enum BridgeCommand: Hashable, Sendable {
     /// One-line help.
     public static func help(prefix: String) -> String {
         "Commands: \(prefix) persona list|show|set NAME|add NAME|remove NAME|off · reset · forget N · regenerate · "
-            + "continue · talkativeness X · status · budget"
+            + "continue · talkativeness X · status · budget · persona import (attach a card) · "
+            + "lore list|show ENTRY|on NAME|off NAME|why|attach NAME|detach NAME"
     }
 }

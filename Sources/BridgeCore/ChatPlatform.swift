@@ -19,6 +19,9 @@ public protocol PlatformSender: AnyObject, Sendable {
     func typing(in channel: ChannelRef) async
     /// Whether a user may change the bridge's settings in a channel.
     func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool
+
+    /// Downloads an attachment of a message this platform delivered, refusing more than `maxBytes`.
+    func download(_ attachment: ChatAttachment, maxBytes: Int) async throws -> [UInt8]
 }
 
 /// The incoming side of an adapter: platform events (interactions included) and their acknowledgement.
@@ -134,6 +137,8 @@ public struct IncomingMessage: Hashable, Sendable {
     public var personaName: String?
     /// When the platform says it was posted (IRC `server-time`, Discord snowflake); `nil` means "now".
     public var timestamp: Date?
+    /// Files attached to the message (card imports read them).
+    public var attachments: [ChatAttachment] = []
 
     /// Creates an incoming message.
     public init(channel: ChannelRef, author: ChatUser, messageID: String, text: String, replyTo: String? = nil,
@@ -203,6 +208,9 @@ public struct PersonaIdentity: Hashable, Sendable {
     public var displayName: String
     /// Avatar image URL.
     public var avatarURL: String?
+    /// The avatar image itself (PNG), when there is no public URL (an imported card's picture): Discord sets it
+    /// on the channel webhook when it creates one.
+    public var avatarImage: [UInt8]?
 
     /// Creates an identity.
     public init(name: String, displayName: String, avatarURL: String? = nil) {

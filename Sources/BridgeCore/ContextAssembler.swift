@@ -136,7 +136,9 @@ public struct ContextAssembler: Sendable {
         }
         let endLore = Self.endLore(keptLore.filter { !inPrefix($0) }, persona: persona)
         let depthLoreRaw = endLore.reduce(0) { $0 + TokenBudget.rawEstimate($1.message) }
-        let headRaw = TokenBudget.rawEstimate(head) + depthLoreRaw
+        // Post-history instructions go last, after the newest message: they change nothing before them in the cache.
+        let post = persona.postHistory.map { [ChatMessage(role: .system, content: $0)] } ?? []
+        let headRaw = TokenBudget.rawEstimate(head) + depthLoreRaw + TokenBudget.rawEstimate(post)
         let block = max(1, Int(Double(limit) * trimFraction))
         if let maxMessages, maxMessages > 0, history.count - start >= maxMessages {
             start = min(history.count, history.count - maxMessages + max(1, maxMessages / 4))
@@ -154,7 +156,7 @@ public struct ContextAssembler: Sendable {
             scene = sceneMessages(from: start)
         }
         let tail = Self.insertEndLore(endLore, into: Array(historyMessages[(start - base)...]))
-        let messages = head + scene + tail
+        let messages = head + scene + tail + post
         return AssembledContext(messages: messages, rawEstimate: TokenBudget.rawEstimate(messages),
                                 anchor: start < history.count ? history[start].sequence : anchor,
                                 historyCount: history.count - start, loreUIDs: keptLore.map(\.uid))

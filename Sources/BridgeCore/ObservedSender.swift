@@ -37,4 +37,8 @@ final class ObservedSender: PlatformSender {
     func typing(in channel: ChannelRef) async { await base.typing(in: channel) }
 
     func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool { await base.isModerator(user, in: channel) }
+
+    func download(_ attachment: ChatAttachment, maxBytes: Int) async throws -> [UInt8] {
+        try await base.download(attachment, maxBytes: maxBytes)
+    }
 }

@@ -9,6 +9,9 @@ extension Router {
                     platform: any PlatformSender) async throws {
         let channel = message.channel
         let id = message.messageID
+        var parsed = parsed
+        // `persona import` reads the card attached to the command's message.
+        if case .success(.personaImport(nil)) = parsed, let card = message.attachments.first { parsed = .success(.personaImport(card)) }
         try await runCommand(parsed, author: message.author, in: channel, platform: platform) { text in
             _ = try await platform.send(text, in: channel, replyTo: id, as: nil)
         }
@@ -17,6 +20,8 @@ extension Router {
     /// Runs a parsed command for `author`; `answer` delivers each text response (a channel reply, or an interaction).
     func runCommand(_ parsed: Result<BridgeCommand, BridgeCommand.ParseError>, author: ChatUser, in channel: ChannelRef,
                     platform: any PlatformSender, answer: @escaping @Sendable (String) async throws -> Void) async throws {
+        // Another process on the same database may have imported personas since.
+        await refreshImportedPersonas(logger: commandLogger)
         let config = configurationForCommands
         let store = storeForCommands
         let key = Self.key(channel)
@@ -74,6 +79,7 @@ extension Router {
             guard let persona = try await resolve(name) else { return }
             try await update { $0.personas = [persona.name]; $0.personaOff = false }
             try await answer("\(persona.displayName) now answers here.")
+            try await postGreeting(persona, in: channel, platform: platform, user: author, logger: logger)
         case .personaAdd(let name):
             guard let persona = try await resolve(name) else { return }
             var names = try await currentNames()
@@ -81,6 +87,7 @@ extension Router {
             let final = names
             try await update { $0.personas = final; $0.personaOff = false }
             try await answer("Here: " + final.joined(separator: ", "))
+            try await postGreeting(persona, in: channel, platform: platform, user: author, group: final.count > 1, logger: logger)
         case .personaRemove(let name):
             guard let persona = try await resolve(name) else { return }
             let names = try await currentNames().filter { $0 != persona.name }
@@ -112,6 +119,11 @@ extension Router {
             try await answer("Status — " + parts.joined(separator: " · "))
         case .budget:
             try await answer(try await budgetReport(for: channel))
+        case .lore(let command):
+            let personas = try await currentNames().compactMap { config.personas[$0] }
+            try await runLoreCommand(command, personas: personas, in: channel, answer: answer)
+        case .personaImport(let attachment):
+            try await importPersona(attachment, by: author, in: channel, platform: platform, logger: logger, answer: answer)
         case .regenerate, .continueReply:
             // "The last reply" means the last one finished: wait for replies still streaming in this channel.
             await replies.waitUntilIdle(channel.key)

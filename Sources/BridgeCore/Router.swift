@@ -53,6 +53,8 @@ public final class Router: Service, Sendable {
     let replies = ReplyTracker()
     let metrics: BridgeMetrics
     let budgetPolicy: BudgetPolicy
+    /// Scene lore per channel and the personas imported from chat.
+    let lore = RouterLore()
 
     /// Creates a router.
     ///
@@ -88,6 +90,7 @@ public final class Router: Service, Sendable {
     /// On graceful shutdown it stops taking events, lets replies under way run for the configured grace
     /// period, then cuts the rest off (each ends with its partial text and a notice) and returns.
     public func run() async throws {
+        await refreshImportedPersonas(logger: logger)
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await withDiscardingTaskGroup { pumps in
@@ -431,6 +434,7 @@ public final class Router: Service, Sendable {
             kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(), replyToID: message.replyTo))
 
         let stored = try await cachedSettings(key)
+        await refreshIfUnknown(stored?.personas ?? [], logger: logger)
         let personas = activePersonas(in: message.channel, stored: stored)
         var candidates: [TriggerPolicy.Candidate] = []
         for persona in personas {
@@ -445,7 +449,7 @@ public final class Router: Service, Sendable {
         let now = clock.now
         let decision = state.withLock { s in s.policy.decide(view, candidates: candidates, now: now, using: &s.random) }
         logger.debug("trigger decision", metadata: ["message-id": "\(message.messageID)", "decision": "\(decision)"])
-        guard let name = decision.persona, let persona = configuration.personas[name] else { return nil }
+        guard let name = decision.persona, let persona = knownPersona(name) else { return nil }
         if isDraining {
             logger.info("not answering: shutting down", metadata: ["message-id": "\(message.messageID)"])
             return nil
@@ -488,7 +492,7 @@ public final class Router: Service, Sendable {
     private func activePersonas(in channel: ChannelRef, stored settings: ChannelSettings?) -> [Persona] {
         if settings?.personaOff == true { return [] }
         let names = settings?.personas ?? configuration.binding(for: channel)?.personas ?? configuration.defaultPersonas
-        return names.compactMap { configuration.personas[$0] }
+        return names.compactMap { knownPersona($0) }
     }
 
     private func settings(for persona: Persona, in channel: ChannelRef, stored: ChannelSettings?) -> TriggerSettings {
@@ -532,11 +536,13 @@ public final class Router: Service, Sendable {
             }
         }
         let history = stored.map(Self.entry)
+        let firedLore = try await activateLore(for: persona, in: channel, history: history, user: user)
+        let speaking = expandingMacros(persona, in: channel)
         let (context, scale) = state.withLock { s in
-            let context = s.assembler.assemble(persona: persona, channel: channel, history: history,
+            let context = s.assembler.assemble(persona: speaking, channel: channel, history: history,
                                                userPersonas: userPersonas, anchor: s.anchors[channel.key],
                                                scene: configuration.binding(for: channel)?.scene,
-                                               maxMessages: configuration.historyLimit)
+                                               maxMessages: configuration.historyLimit, lore: firedLore)
             s.anchors[channel.key] = context.anchor
             return (context, s.assembler.budget.scale)
         }
@@ -569,7 +575,7 @@ public final class Router: Service, Sendable {
         let engine = ReplyEngine(platform: ObservedSender(platform, onSend: { streaming.sent($0) }), scheduler: scheduler,
                                  notices: .init(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)"),
                                  logger: logger)
-        let identity = PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: persona.avatarURL)
+        let identity = self.identity(for: persona)
         metrics.replyStarted(platform: platform.platformName)
         let started = clock.now
         let outcome = await engine.run(guarded(model.stream(request), started: started, history: streaming), in: channel,
@@ -641,11 +647,17 @@ public final class Router: Service, Sendable {
             s.anchors[channel.key] = nil
             s.policy.reset(channel: channel.key)
         }
+        // Lore timers count the channel's messages, which a reset or forget takes back.
+        lore.state.withLock { $0.scenes[channel.key] = nil }
     }
 
     var promptScale: Double { state.withLock { $0.assembler.budget.scale } }
+    /// The router's clock reading, for code in extensions that times itself.
+    var elapsedNow: Duration { clock.now }
 
-    var configurationForCommands: RouterConfiguration { configuration }
+    var configurationForCommands: RouterConfiguration { withImported(configuration) }
+    /// The configuration as loaded (without imported personas).
+    var configurationForReplies: RouterConfiguration { configuration }
     var storeForCommands: any Store { store }
     var commandLogger: Logger { logger }
 }

@@ -15,6 +15,8 @@ public struct RouterConfiguration: Sendable {
         public var trigger: TriggerOverrides
         /// Scene name for the `group` role, instead of platform · server · channel.
         public var scene: String?
+        /// Lorebooks active here besides the personas' own (`[[channels]] lorebooks`).
+        public var lorebooks: [String] = []
 
         /// Creates a binding.
         public init(platform: String, channelID: String, personas: [String], trigger: TriggerOverrides = .init(),
@@ -53,6 +55,8 @@ public struct RouterConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(10)
     /// Replies streaming at once per channel on platforms with edits (others answer one at a time).
     public var maxConcurrentReplies: Int = 3
+    /// Lorebooks by name (`*.lore.json` stems); a persona's own book has the persona's name.
+    public var lorebooks: [String: Lorebook] = [:]
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -103,7 +107,10 @@ extension RouterConfiguration {
         self.init(
             personas: Array(config.personas.values),
             bindings: config.channels.map {
-                Binding(platform: $0.platform, channelID: $0.channel, personas: $0.personas, trigger: $0.trigger, scene: $0.scene)
+                var binding = Binding(platform: $0.platform, channelID: $0.channel, personas: $0.personas, trigger: $0.trigger,
+                                      scene: $0.scene)
+                binding.lorebooks = $0.lorebooks
+                return binding
             },
             trigger: config.defaults.trigger,
             admins: admins,
@@ -115,5 +122,6 @@ extension RouterConfiguration {
         budgets = config.budgets
         shutdownGrace = .milliseconds(Int64((config.operations.shutdownGraceSeconds * 1_000).rounded()))
         maxConcurrentReplies = config.operations.maxConcurrentRepliesPerChannel
+        lorebooks = config.lorebooks
     }
 }

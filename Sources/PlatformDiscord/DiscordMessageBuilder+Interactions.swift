@@ -25,9 +25,10 @@ extension DiscordMessageBuilder {
         encodeAny(Callback(type: 5, data: CallbackData(content: nil, flags: ephemeral ? 64 : nil)))
     }
 
-    /// Body for `POST /channels/{c}/webhooks`.
-    public static func createWebhook(name: String) -> [UInt8] {
-        encodeAny(["name": name])
+    /// Body for `POST /channels/{c}/webhooks`; `avatarPNG` becomes the webhook's picture (a data URI).
+    public static func createWebhook(name: String, avatarPNG: [UInt8]? = nil) -> [UInt8] {
+        guard let avatarPNG else { return encodeAny(["name": name]) }
+        return encodeAny(["name": name, "avatar": "data:image/png;base64," + Data(avatarPNG).base64EncodedString()])
     }
 
     /// The bridge's slash commands, for `PUT …/commands`.
@@ -55,6 +56,9 @@ extension DiscordMessageBuilder {
             Option(type: 1, name: "add", description: "Add a persona here", options: [nameOption]),
             Option(type: 1, name: "remove", description: "Remove a persona here", options: [nameOption]),
             Option(type: 1, name: "off", description: "No persona answers here"),
+            Option(type: 1, name: "import", description: "Import a character card (PNG, JSON or CHARX) and bind it here", options: [
+                Option(type: 11, name: "card", description: "The card file (at most 8 MiB)", required: true),
+            ]),
         ])
         return encodeAny([
             persona,
@@ -83,6 +87,12 @@ extension DiscordInteraction {
             case "list": return .success(.personaList)
             case "show": return .success(.personaShow)
             case "off": return .success(.personaOff)
+            case "import":
+                // The option's value is an attachment id; the file itself is in `resolved`.
+                let card = option("card", in: sub.options).flatMap { resolvedAttachments[$0] }
+                return .success(.personaImport(card.map {
+                    ChatAttachment(url: $0.url, filename: $0.filename, size: $0.size, contentType: $0.contentType)
+                }))
             case "set", "add", "remove":
                 guard !name.isEmpty else { return .failure(SlashCommandError(message: "Give a persona name.")) }
                 return .success(sub.name == "set" ? .personaSet(name) : sub.name == "add" ? .personaAdd(name) : .personaRemove(name))

@@ -43,7 +43,9 @@ extension DiscordPlatform {
             return
         case .success(let parsed): command = parsed
         }
-        let slow = command == .regenerate || command == .continueReply
+        let slow: Bool
+        // A card import downloads a file first: acknowledged at once, like regenerate and continue.
+        if case .personaImport = command { slow = true } else { slow = command == .regenerate || command == .continueReply }
         // The router answers through the request's responder; the answer comes back on this stream.
         let (answers, answer) = AsyncStream.makeStream(of: InteractionOutcome.self, bufferingPolicy: .bufferingNewest(1))
         let request = InteractionRequest(id: interaction.id, command: command, user: user, channel: channel) { outcome in

@@ -180,7 +180,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         if let identity, wantsIdentity(identity, in: channel.channelID) {
             // A webhook someone deleted answers 404: forget it and create a new one, once.
             for attempt in 0..<2 {
-                guard let hook = await webhook(for: channel.channelID) else { break }
+                guard let hook = await webhook(for: channel.channelID, avatar: identity.avatarImage) else { break }
                 let thread = webhookThread(channel.channelID)
                 do {
                     let message = try await rest.request(
@@ -387,9 +387,13 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                               displayName: message.memberNick ?? message.author.globalName ?? message.author.username ?? message.author.id,
                               isBot: message.author.bot == true || message.webhookId != nil
                                   || configuration.bots.contains(message.author.id))
-        return IncomingMessage(channel: channelRef(message.channelId, guildID: message.guildId), author: author,
-                               messageID: message.id, text: text, replyTo: message.referencedMessageId,
-                               mentionsUs: mentionsUs, isOwnMessage: own)
+        var incoming = IncomingMessage(channel: channelRef(message.channelId, guildID: message.guildId), author: author,
+                                       messageID: message.id, text: text, replyTo: message.referencedMessageId,
+                                       mentionsUs: mentionsUs, isOwnMessage: own)
+        incoming.attachments = message.attachments.map {
+            ChatAttachment(url: $0.url, filename: $0.filename, size: $0.size, contentType: $0.contentType)
+        }
+        return incoming
     }
 
     /// Whether the text contains "<@" anywhere (a user mention may be written there).
@@ -434,7 +438,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     }
 
     private func wantsIdentity(_ identity: PersonaIdentity, in channelID: String) -> Bool {
-        identity.avatarURL != nil || configuration.boundChannels.contains { $0.channelID == channelID && $0.multiplePersonas }
+        identity.avatarURL != nil || identity.avatarImage != nil || configuration.boundChannels.contains { $0.channelID == channelID && $0.multiplePersonas }
     }
 
     /// For a thread, webhooks live on the parent channel and messages carry `thread_id`.
@@ -465,17 +469,18 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         }
     }
 
-    private func webhook(for channelID: String) async -> DiscordWebhook? {
+    /// The channel's webhook, created on first use (with `avatar` as its picture, if given).
+    private func webhook(for channelID: String, avatar: [UInt8]? = nil) async -> DiscordWebhook? {
         guard configuration.useWebhooks else { return nil }
         let hostID = webhookHost(channelID)
         switch state.withLock({ $0.webhooks.lookup(hostID) }) {
         case .known(let hook): return hook
         case .fallBack: return nil
-        case .unknown: return await webhookCreation.run(key: hostID) { [self] in await loadOrCreateWebhook(hostID) }
+        case .unknown: return await webhookCreation.run(key: hostID) { [self] in await loadOrCreateWebhook(hostID, avatar: avatar) }
         }
     }
 
-    private func loadOrCreateWebhook(_ channelID: String) async -> DiscordWebhook? {
+    private func loadOrCreateWebhook(_ channelID: String, avatar: [UInt8]? = nil) async -> DiscordWebhook? {
         if let known = state.withLock({ $0.webhooks.webhook(of: channelID) }) { return known }
         let key = "discord.webhook." + channelID
         // The webhook token is a credential: sealed at rest when PB_STATE_KEY is set (one that fails to open is
@@ -500,7 +505,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         }
         do {
             let body = try await rest.request(WebhookBody.self, .createWebhook(channelID: channelID),
-                                              body: DiscordMessageBuilder.createWebhook(name: configuration.webhookName))
+                                              body: DiscordMessageBuilder.createWebhook(name: configuration.webhookName, avatarPNG: avatar))
             guard let token = body.token else {
                 fallBack(channelID, reason: "the created webhook has no token")
                 return nil

@@ -26,7 +26,7 @@ public final class DiscordREST: Sendable {
     /// Attempts for 5xx or transport failures and for unexpected 429s.
     public let maxAttempts: Int
     private let token: String
-    private let http: HTTPClient
+    let http: HTTPClient
     private let clock: ElapsedClock
     private let logger: Logger
     private let limits: Mutex<RateLimitState>

@@ -59,12 +59,15 @@ public struct DiscordInteraction: Hashable, Sendable, Decodable {
     public var commandName: String?
     /// Command options.
     public var options: [Option]
+    /// Attachments given as attachment options (type 11), by id (`data.resolved.attachments`).
+    public var resolvedAttachments: [String: DiscordAttachment] = [:]
 
     enum CodingKeys: String, CodingKey {
         case id, token, type, member, user, data
         case channelId = "channel_id", guildId = "guild_id"
     }
-    struct CommandData: Decodable { var name: String?; var options: [Lossy<Option>]? }
+    struct CommandData: Decodable { var name: String?; var options: [Lossy<Option>]?; var resolved: Resolved? }
+    struct Resolved: Decodable { var attachments: [String: Lossy<DiscordAttachment>]? }
 
     /// Decodes tolerantly: id, token and type are required.
     public init(from decoder: any Decoder) throws {
@@ -79,5 +82,6 @@ public struct DiscordInteraction: Hashable, Sendable, Decodable {
         let data = try? c.decodeIfPresent(CommandData.self, forKey: .data)
         commandName = data?.name
         options = (data?.options ?? []).compactMap(\.value)
+        resolvedAttachments = (data?.resolved?.attachments ?? [:]).compactMapValues(\.value)
     }
 }

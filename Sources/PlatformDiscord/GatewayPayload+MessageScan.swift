@@ -104,6 +104,10 @@ struct GatewayScanner {
                     guard key.elementsEqual(Self.kMessageID) else { return scanner.skipValue() }
                     return scanner.optionalString(&referenced)
                 }
+            case Self.kAttachments:
+                // Attachments are rare (card imports); a message with any goes to the full decoder.
+                if scanner.null() { return true }
+                return scanner.array { _ in false }
             case Self.kMember:
                 if scanner.null() { return true }
                 return scanner.object { scanner, key in
@@ -414,6 +418,7 @@ struct GatewayScanner {
     static let kAuthor = Array("author".utf8), kContent = Array("content".utf8), kWebhookID = Array("webhook_id".utf8)
     static let kMentions = Array("mentions".utf8), kMentionRoles = Array("mention_roles".utf8)
     static let kMessageReference = Array("message_reference".utf8), kMessageID = Array("message_id".utf8)
+    static let kAttachments = Array("attachments".utf8)
     static let kMember = Array("member".utf8), kRoles = Array("roles".utf8), kNick = Array("nick".utf8)
     static let kUsername = Array("username".utf8), kGlobalName = Array("global_name".utf8), kBot = Array("bot".utf8)
     static let kTrue = Array("true".utf8), kFalse = Array("false".utf8), kNull = Array("null".utf8)

@@ -59,9 +59,11 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
     public var memberNick: String?
     /// Role ids mentioned.
     public var mentionRoles: [String]
+    /// Files attached (only set by the full decoder: the scanning fast path hands attachments to it).
+    public var attachments: [DiscordAttachment] = []
 
     enum CodingKeys: String, CodingKey {
-        case id, author, content, mentions, member
+        case id, author, content, mentions, member, attachments
         case channelId = "channel_id", guildId = "guild_id", webhookId = "webhook_id"
         case messageReference = "message_reference", mentionRoles = "mention_roles"
     }
@@ -83,6 +85,26 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
         memberRoles = member?.roles
         memberNick = member?.nick
         mentionRoles = (try? c.decodeIfPresent([String].self, forKey: .mentionRoles)) ?? []
+        attachments = (try? c.decodeIfPresent([DiscordAttachment].self, forKey: .attachments)) ?? []
+    }
+}
+
+/// A message attachment: where the CDN serves it, its name and size.
+public struct DiscordAttachment: Hashable, Sendable, Decodable {
+    /// Snowflake id.
+    public var id: String
+    /// File name.
+    public var filename: String
+    /// Size in bytes.
+    public var size: Int?
+    /// Signed CDN URL.
+    public var url: String
+    /// MIME type, if Discord knows it.
+    public var contentType: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, filename, size, url
+        case contentType = "content_type"
     }
 }
 

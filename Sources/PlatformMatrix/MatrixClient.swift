@@ -49,9 +49,10 @@ public final class MatrixClient: Sendable {
         }
     }
 
-    /// Like `call` but returns the raw body bytes.
+    /// Like `call` but returns the raw body bytes (at most `maxBytes`).
     public func raw(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: MatrixJSON? = nil,
                     timeout: Duration = .seconds(30), authenticated: Bool = true,
+                    maxBytes: Int = 32 * 1024 * 1024,
                     upload: (bytes: [UInt8], contentType: String)? = nil) async throws(MatrixError) -> [UInt8] {
         let what = "\(method) \(Self.redacted(path))"
         var url = homeserver + (path.hasPrefix("/_") ? path : "/_matrix/client/v3" + path)
@@ -77,7 +78,7 @@ public final class MatrixClient: Sendable {
         let data: [UInt8]
         do {
             response = try await http.execute(request)
-            data = try await response.body.collect(upTo: 32 * 1024 * 1024)
+            data = try await response.body.collect(upTo: maxBytes)
         } catch let error as HTTPClientError {
             throw MatrixError(.transport, "\(error.code): \(error.message)", request: what)
         } catch {

@@ -223,6 +223,22 @@ public final class DeadlineStore: Store {
 
     // MARK: Per-user personas
 
+    /// See `Store.importedPersonas()`.
+    public func importedPersonas() async throws -> [ImportedPersonaRecord] {
+        try await run("importedPersonas") { try await $0.importedPersonas() }
+    }
+
+    /// See `Store.saveImportedPersona(_:)`.
+    public func saveImportedPersona(_ record: ImportedPersonaRecord) async throws {
+        try await run("saveImportedPersona") { try await $0.saveImportedPersona(record) }
+    }
+
+    /// See `Store.removeImportedPersona(name:)`.
+    @discardableResult
+    public func removeImportedPersona(name: String) async throws -> Bool {
+        try await run("removeImportedPersona") { try await $0.removeImportedPersona(name: name) }
+    }
+
     /// See `Store.userPersona(platform:userID:)`.
     public func userPersona(platform: String, userID: String) async throws -> String? {
         try await run("userPersona") { try await $0.userPersona(platform: platform, userID: userID) }

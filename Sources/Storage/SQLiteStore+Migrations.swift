@@ -110,6 +110,19 @@ extension SQLiteStore {
                 CREATE INDEX usage_by_server ON usage (platform, server, created_at);
                 """)
         }
+        migrator.registerMigration("v3-imported-personas") { db in
+            // Personas imported from chat (`persona import`): the persona and its lorebook as JSON, the card image.
+            try db.execute(sql: """
+                CREATE TABLE imported_persona (
+                    name TEXT PRIMARY KEY,
+                    persona_json TEXT NOT NULL,
+                    lorebook_json TEXT,
+                    image_base64 TEXT,
+                    imported_by TEXT NOT NULL,
+                    imported_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -109,6 +109,18 @@ public protocol Store: Sendable {
     /// Sets a user's `user_system` text; `nil` removes it.
     func setUserPersona(_ text: String?, platform: String, userID: String) async throws
 
+    // MARK: Imported personas
+
+    /// Every persona imported from chat, by name.
+    func importedPersonas() async throws -> [ImportedPersonaRecord]
+
+    /// Stores an imported persona, replacing one of the same name.
+    func saveImportedPersona(_ record: ImportedPersonaRecord) async throws
+
+    /// Removes an imported persona; false when there was none.
+    @discardableResult
+    func removeImportedPersona(name: String) async throws -> Bool
+
     // MARK: Key/value state
 
     /// A stored state value (sync token, webhook id, device id), if any.

@@ -131,6 +131,19 @@ struct PostgresMigrator {
             "CREATE INDEX usage_by_channel ON usage (channel_id, created_at)",
             "CREATE INDEX usage_by_server ON usage (platform, server, created_at)",
         ]),
+        Migration(name: "v3-imported-personas", statements: [
+            // Personas imported from chat (`persona import`): the persona and its lorebook as JSON, the card image.
+            """
+            CREATE TABLE imported_persona (
+                name TEXT PRIMARY KEY,
+                persona_json TEXT NOT NULL,
+                lorebook_json TEXT,
+                image_base64 TEXT,
+                imported_by TEXT NOT NULL,
+                imported_at BIGINT NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// Applies every missing migration in one transaction, refusing a schema from a newer version.

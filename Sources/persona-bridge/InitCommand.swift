@@ -79,22 +79,25 @@ struct InitCommand: AsyncParsableCommand {
         let outPath = absolute(try prompter.value(out, "Write the config to", default: "persona-bridge-\(platform.rawValue).toml",
                                                   option: "--out") { $0.isEmpty ? "give a file name" : nil })
         let outDirectory = (outPath as NSString).deletingLastPathComponent
-        var writes: [(path: String, text: String)] = []
+        var writes: [(path: String, data: Data)] = []
         let personasSetting: String
         if let card {
             let cardPath = absolute(card)
             guard let data = FileManager.default.contents(atPath: cardPath) else {
                 throw ValidationError("cannot read the character card \(cardPath)")
             }
-            let imported: Persona
+            // The same importer and files as `persona import`: N.toml, N.lore.json, N.png.
+            let card: ImportedCharacterCard
             do {
-                imported = cardPath.lowercased().hasSuffix(".png") ? try CharacterCardImporter.importPersona(png: data).persona
-                    : try CharacterCardImporter.importPersona(json: data).persona
+                card = try CharacterCardImporter.importCard(data)
             } catch {
                 throw ValidationError("\(cardPath) is not a character card this bridge can import: \(error.message)")
             }
+            let (imported, files) = card.outputFiles()
             personaName = imported.name
-            writes.append(((outDirectory as NSString).appendingPathComponent("personas/\(imported.name).toml"), imported.tomlText()))
+            for file in files {
+                writes.append(((outDirectory as NSString).appendingPathComponent("personas/\(file.fileName)"), file.data))
+            }
             personasSetting = "personas"
         } else {
             guard let name = personaName, shipped.contains(name) else {
@@ -166,16 +169,16 @@ struct InitCommand: AsyncParsableCommand {
         config.modelProvider = provider ?? "openrouter"
         config.modelBaseURL = modelBaseUrl
         config.modelKeyVariable = apiKeyEnv ?? Self.defaultKeyVariable(config.modelProvider)
-        writes.insert((outPath, config.render()), at: 0)
+        writes.insert((outPath, Data(config.render().utf8)), at: 0)
 
         for (path, _) in writes where FileManager.default.fileExists(atPath: path) && !force {
             print("\(path) exists; nothing was written. Pass --force to overwrite it, or choose another --out.")
             throw ExitCode(1)
         }
-        for (path, text) in writes {
+        for (path, data) in writes {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
             print("wrote \(path)")
         }
         let shown = StarterConfig.relativePath(from: cwd, to: outPath)

@@ -20,7 +20,8 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("captain-rhea.png").path))
         #expect(output.contains("imported Moss (cardV3 in png)"))
         #expect(output.contains("mapped: first_mes → greeting"))
-        #expect(output.contains("dropped: alternate_greetings (persona files hold one greeting so far)"))
+        #expect(output.contains("mapped: alternate_greetings → alternate_greetings"))
+        #expect(output.contains("dropped: creator_notes (notes for people, not for the model)"))
 
         // A second run refuses to overwrite, and a malformed card writes nothing.
         let (again, againOutput) = try await CLI.run(["persona", "import", cards.appendingPathComponent("v2.json").path, "--out", out.path])

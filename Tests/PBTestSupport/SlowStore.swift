@@ -128,6 +128,16 @@ public final class SlowStore: Store {
     }
     /// Forwards to `base` (writes take the writer lock in turn).
     public func allChannelSettings() async throws -> [ChannelKey: ChannelSettings] { try await base.allChannelSettings() }
+    /// Forwards to `base`.
+    public func importedPersonas() async throws -> [ImportedPersonaRecord] { try await base.importedPersonas() }
+    /// Forwards to `base` (writes take the writer lock in turn).
+    public func saveImportedPersona(_ record: ImportedPersonaRecord) async throws {
+        try await writing { try await base.saveImportedPersona(record) }
+    }
+    /// Forwards to `base` (writes take the writer lock in turn).
+    public func removeImportedPersona(name: String) async throws -> Bool {
+        try await writing { try await base.removeImportedPersona(name: name) }
+    }
     /// Forwards to `base` (writes take the writer lock in turn).
     public func userPersona(platform: String, userID: String) async throws -> String? {
         try await base.userPersona(platform: platform, userID: userID)

@@ -74,6 +74,9 @@ final class SlowResetStore: Store {
         try await base.updateChannelSettings(for: channel, body)
     }
     func allChannelSettings() async throws -> [ChannelKey: ChannelSettings] { try await base.allChannelSettings() }
+    func importedPersonas() async throws -> [ImportedPersonaRecord] { try await base.importedPersonas() }
+    func saveImportedPersona(_ record: ImportedPersonaRecord) async throws { try await base.saveImportedPersona(record) }
+    func removeImportedPersona(name: String) async throws -> Bool { try await base.removeImportedPersona(name: name) }
     func userPersona(platform: String, userID: String) async throws -> String? {
         try await base.userPersona(platform: platform, userID: userID)
     }

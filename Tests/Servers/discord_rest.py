@@ -3,6 +3,7 @@
 See discord_server.py's docstring for the contract.
 """
 
+import base64
 import hashlib
 import json
 import math
@@ -442,11 +443,22 @@ def h_create_webhook(srv, method, groups, query, body, interaction):
         raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 80 in length.")
     if any(word in name.lower() for word in WEBHOOK_NAME_FORBIDDEN):
         raise form_error("name", "WEBHOOK_INVALID_USERNAME", f"Username cannot contain \"{name}\"")
+    avatar = body.get("avatar")
+    if avatar is not None:
+        # Image data: a data URI of a PNG, JPEG or GIF; the webhook keeps a hash of it.
+        match = re.fullmatch(r"data:image/(png|jpeg|gif);base64,([A-Za-z0-9+/=]+)", avatar) if isinstance(avatar, str) else None
+        try:
+            data = base64.b64decode(match.group(2), validate=True) if match else None
+        except ValueError:
+            data = None
+        if not data:
+            raise form_error("avatar", "IMAGE_INVALID", "Invalid image data")
+        avatar = hashlib.md5(data).hexdigest()
     existing = [h for h in srv.webhooks.values() if h["channel_id"] == groups[0]]
     if len(existing) >= srv.cfg["max_webhooks_per_channel"]:
         raise Fail(400, 30007, "Maximum number of webhooks reached (15)")
     hook = {"id": srv.ids.next(), "type": 1, "guild_id": guild["id"], "channel_id": groups[0], "name": name,
-            "avatar": None, "token": secrets.token_urlsafe(48), "application_id": W.BOT_ID}
+            "avatar": avatar, "token": secrets.token_urlsafe(48), "application_id": W.BOT_ID}
     srv.webhooks[hook["id"]] = hook
     return 200, webhook_object(srv, hook)
 

@@ -143,6 +143,11 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
         "age_s": seconds in the past (id and timestamp), "id", "type", "dm": bool (channel_id becomes a DM
         channel, no guild), "dispatch": true (false = only stored, e.g. for catch-up)}
         → {"message": {...}, "seqs": {session_id: s}}  (MESSAGE_CREATE, stored, visible to GET messages)
+  POST /_control/attachments {"filename", "content_b64", "content_type"}  → an attachment object ({"id", "filename",
+        "size", "url", "proxy_url", "content_type"}) to pass in inject/message "attachments"; its url is served by
+        GET /attachments/{channel}/{id}/{filename}?ex=&is=&hm= on this port like Discord's CDN: the signed query must
+        match (403 otherwise) and a request carrying an Authorization header is refused (400: the bot token must
+        not go to the CDN). Counter cdn_downloads.
   POST /_control/inject/message_update {"id", "content", ...fields}  → edits the stored message, MESSAGE_UPDATE
   POST /_control/inject/message_delete {"id"}                        → MESSAGE_DELETE
   POST /_control/inject/interaction {"name" (command), "options": [...], "user_id" (default alice),
@@ -269,6 +274,7 @@ class Server:
         self.webhooks = {}
         self.commands = {}
         self.interactions = {}
+        self.attachments = {}   # id -> {"bytes", "content_type", "filename", "hm"}
         self.interactions_by_token = {}
         self.sessions = {}
         self.conns = []
@@ -444,6 +450,38 @@ def ctl_inject_message(srv, body):
     srv.store_message(msg, {"allowed_mentions": None})
     seqs = G.broadcast(srv, "MESSAGE_CREATE", R.public(msg), msg.get("guild_id")) if body.get("dispatch", True) else {}
     return {"message": R.public(msg), "seqs": seqs}
+
+
+def ctl_attachment(srv, body):
+    import base64
+    import hashlib
+    data = base64.b64decode(body.get("content_b64", ""), validate=True)
+    filename = str(body.get("filename", "file.bin"))
+    aid = srv.ids.next()
+    expires = format(int(time.time()) + 86400, "x")
+    issued = format(int(time.time()), "x")
+    hm = hashlib.sha256(f"{aid}:{expires}:{issued}".encode()).hexdigest()
+    ctype = body.get("content_type", "application/octet-stream")
+    srv.attachments[aid] = {"bytes": data, "content_type": ctype, "filename": filename, "hm": hm}
+    port = srv.port
+    url = f"http://127.0.0.1:{port}/attachments/{body.get('channel_id', W.CHANNEL_IDS[0])}/{aid}/{filename}?ex={expires}&is={issued}&hm={hm}"
+    return {"id": aid, "filename": filename, "size": len(data), "url": url, "proxy_url": url, "content_type": ctype}
+
+
+def serve_attachment(srv, target, headers):
+    """GET /attachments/{channel}/{id}/{filename}: Discord's CDN, signed URLs only, never with a bot token."""
+    path, _, query = target.partition("?")
+    parts = path.split("/")
+    params = {k: v[0] for k, v in parse_qs(query).items()}
+    if "authorization" in headers:
+        return 400, {"error": "fake CDN: the bot token must not be sent to the CDN"}
+    entry = srv.attachments.get(parts[3]) if len(parts) >= 5 else None
+    if entry is None or parts[4] != entry["filename"]:
+        return 404, {"error": "fake CDN: unknown attachment"}
+    if params.get("hm") != entry["hm"] or not params.get("ex") or not params.get("is"):
+        return 403, {"error": "fake CDN: the URL signature (ex, is, hm) is missing or wrong"}
+    srv.counters["cdn_downloads"] += 1
+    return 200, entry
 
 
 def stored_message(srv, body):
@@ -796,6 +834,8 @@ async def control(srv, method, route, query, raw):
         if route == "/_control/state":
             return 200, {"guilds": srv.guilds, "users": srv.users, "webhooks": srv.webhooks,
                          "commands": srv.commands, "dm_channels": srv.dm_channels, "bot_id": W.BOT_ID}
+        if method == "POST" and route == "/_control/attachments":
+            return 200, ctl_attachment(srv, body)
         if method == "POST" and route == "/_control/inject/message":
             return 200, ctl_inject_message(srv, body)
         if method == "POST" and route == "/_control/inject/message_update":
@@ -896,9 +936,9 @@ REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401
            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
-def write_response(writer, status, obj, headers, keep_alive):
+def write_response(writer, status, obj, headers, keep_alive, content_type="text/html"):
     if isinstance(obj, bytes):
-        body, ctype = obj, "text/html"
+        body, ctype = obj, content_type
     else:
         body = b"" if status == 204 or obj is None else json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
         ctype = "application/json"
@@ -930,6 +970,12 @@ async def handle_client(reader, writer):
                 query = {k: v[0] for k, v in parse_qs(target.partition("?")[2]).items()}
                 status, obj = await control(srv, method, path, query, raw)
                 write_response(writer, status, obj, {}, keep_alive)
+            elif method == "GET" and path.startswith("/attachments/"):
+                status, obj = serve_attachment(srv, target, headers)
+                if status == 200:
+                    write_response(writer, 200, obj["bytes"], {}, keep_alive, content_type=obj["content_type"])
+                else:
+                    write_response(writer, status, obj, {}, keep_alive)
             else:
                 status, obj, extra = R.handle(srv, method, target, headers, raw)
                 write_response(writer, status, obj, extra, keep_alive)
