@@ -144,7 +144,7 @@ let package = Package(
         .target(
             name: "PlatformMatrix",
             dependencies: [
-                "BridgeCore", "HTTPTransport", "Storage",
+                "BridgeCore", "HTTPTransport", "Storage", "SocketTransport", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),

@@ -264,6 +264,9 @@ extension ConfigLoader {
         case "irc":
             require("host", "add host = \"irc.example.net\"")
             require("nick", "add nick = \"personabridge\"")
+        case "matrix" where section["mode"]?.stringValue == "appservice":
+            require("homeserver_url", "add homeserver_url = \"https://matrix.example.org\"")
+            require("server_name", "add server_name = \"example.org\" (the part after ':' in your users' IDs)")
         case "matrix":
             require("homeserver_url", "add homeserver_url = \"https://matrix.example.org\"")
             require("user_id", "add user_id = \"@bot:example.org\"")

@@ -52,6 +52,11 @@ enum ConfigSchema {
             "password": .secret, "device_id": .string, "device_name": .string, "invite_allowlist": .strings,
             "moderator_power_level": .int, "max_edits_per_reply": .int, "ca_file": .string, "verify_tls": .bool,
             "bots": .strings,
+            // Appservice mode (`mode = "appservice"`).
+            "mode": .string, "server_name": .string, "appservice_id": .string, "listen_address": .string,
+            "listen_port": .int, "appservice_url": .string, "user_prefix": .string, "sender_localpart": .string,
+            "as_token_path": .string, "hs_token_path": .string, "registration_path": .string, "rate_limited": .bool,
+            "max_transaction_bytes": .int,
         ],
     ]
 

@@ -131,6 +131,49 @@ static inline int pb_lws_get_uri(struct lws *wsi, char *dest, int len) {
     return lws_hdr_copy(wsi, dest, len, WSI_TOKEN_GET_URI);
 }
 
+/* The request path and method of a GET (0), PUT (1) or POST (2): the path's length, -1 for another method, -2 if
+   the path does not fit in `len`. */
+static inline int pb_lws_get_method_uri(struct lws *wsi, char *dest, int len, int *method) {
+    static const enum lws_token_indexes tokens[3] = {WSI_TOKEN_GET_URI, WSI_TOKEN_PUT_URI, WSI_TOKEN_POST_URI};
+    for (int m = 0; m < 3; m++) {
+        int total = lws_hdr_total_length(wsi, tokens[m]);
+        if (total <= 0) continue;
+        *method = m;
+        if (total >= len) return -2;
+        return lws_hdr_copy(wsi, dest, len, tokens[m]);
+    }
+    return -1;
+}
+
+/* The request's Content-Length; 0 when absent, -1 when it is not a number. */
+static inline long long pb_lws_content_length(struct lws *wsi) {
+    char value[32];
+    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    if (total <= 0) return 0;
+    if (total >= (int)sizeof(value)) return -1;
+    if (lws_hdr_copy(wsi, value, sizeof(value), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) return -1;
+    long long result = 0;
+    for (char *c = value; *c; c++) {
+        if (*c < '0' || *c > '9') return -1;
+        result = result * 10 + (*c - '0');
+        if (result > (1LL << 40)) return -1;
+    }
+    return result;
+}
+
+/* Query fragment `index` (`name=value`) into dest: its length, -1 when there is none, -2 when it does not fit. */
+static inline int pb_lws_query_fragment(struct lws *wsi, char *dest, int len, int index) {
+    int count = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, index);
+    if (count <= 0) return -1;
+    if (count >= len) return -2;
+    return lws_hdr_copy_fragment(wsi, dest, len, WSI_TOKEN_HTTP_URI_ARGS, index);
+}
+
+/* Keeps a connection whose response is being computed open for `seconds`. */
+static inline void pb_lws_await_response(struct lws *wsi, int seconds) {
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, seconds);
+}
+
 /* The protocol user pointer of the wsi's protocol. */
 static inline void *pb_lws_protocol_user(struct lws *wsi) {
     const struct lws_protocols *protocol = lws_get_protocol(wsi);

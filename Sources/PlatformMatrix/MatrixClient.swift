@@ -7,7 +7,7 @@ import Synchronization
 public final class MatrixClient: Sendable {
     /// The homeserver base URL, without a trailing slash.
     public let homeserver: String
-    private let http: HTTPClient
+    let http: HTTPClient
     private let token: Mutex<String?>
     private let dropResponses = Mutex(0)
     private let logger: Logger
@@ -52,7 +52,8 @@ public final class MatrixClient: Sendable {
     /// Like `call` but returns the raw body bytes (at most `maxBytes`).
     public func raw(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: MatrixJSON? = nil,
                     timeout: Duration = .seconds(30), authenticated: Bool = true,
-                    maxBytes: Int = 32 * 1024 * 1024) async throws(MatrixError) -> [UInt8] {
+                    maxBytes: Int = 32 * 1024 * 1024,
+                    upload: (bytes: [UInt8], contentType: String)? = nil) async throws(MatrixError) -> [UInt8] {
         let what = "\(method) \(Self.redacted(path))"
         var url = homeserver + (path.hasPrefix("/_") ? path : "/_matrix/client/v3" + path)
         if !query.isEmpty {
@@ -67,6 +68,9 @@ public final class MatrixClient: Sendable {
         if let body {
             payload = body.bytes
             headers.add(name: "Content-Type", value: "application/json")
+        } else if let upload {
+            payload = upload.bytes
+            headers.add(name: "Content-Type", value: upload.contentType)
         }
         let request = HTTPRequest(method: method, url: url, headers: headers, body: payload,
                                   timeouts: HTTPTimeouts(connect: .seconds(10), total: timeout))

@@ -14,6 +14,8 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
     private struct Outgoing: Sendable {
         var room: String
         var txnBase: String
+        /// Appservice mode: the persona user that sent it, who must send its edits too.
+        var sender: String? = nil
         var cap: MatrixEditCap
         /// The newest edit number requested: an older edit still waiting (a 429) is dropped, never sent after it.
         var latestEdit = 0
@@ -71,11 +73,13 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
     /// Final edits held back by the per-reply cap; `run()` flushes each after the quiet time.
     private let heldEdits: AsyncStream<HeldEdit>
     private let heldEditsInput: AsyncStream<HeldEdit>.Continuation
-    private let store: any Store
-    private let clock: ElapsedClock
-    private let logger: Logger
+    let store: any Store
+    let clock: ElapsedClock
+    let logger: Logger
     private let metrics = BridgeMetrics()
     private let state: Mutex<State>
+    /// Appservice mode's own state (persona users, handled transactions, the listener).
+    let appserviceState = Mutex(MatrixAppserviceState())
 
     /// Creates the adapter; nothing happens until `run()`.
     public init(configuration: MatrixPlatformConfiguration, http: HTTPClient, store: any Store,
@@ -91,6 +95,10 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
         (heldEdits, heldEditsInput) = AsyncStream.makeStream(of: HeldEdit.self)
         var rooms = MatrixRooms(ownUserID: configuration.userID, catchUpWindow: configuration.catchUpWindow)
         rooms.bots = configuration.bots
+        if let appservice = configuration.appservice {
+            rooms.ownUserPrefix = "@" + appservice.userPrefix
+            client.setAccessToken(appservice.asToken)
+        }
         state = Mutex(State(rooms: rooms))
     }
 
@@ -117,7 +125,11 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
             group.addTask { await self.flushHeldEdits() }
             let outcome: Result<Void, any Error>
             do {
-                try await self.syncService()
+                if self.configuration.appservice != nil {
+                    try await self.appserviceService()
+                } else {
+                    try await self.syncService()
+                }
                 outcome = .success(())
             } catch {
                 outcome = .failure(error)
@@ -272,9 +284,30 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
         try await store.setState(token, for: stateKeyPrefix + "next_batch")
     }
 
+    /// Appservice mode: pushed timeline events (room, event), in order, through the same mapping as `/sync`
+    /// events and into the events queue. Returns how many Core events came out.
+    func deliverPushed(_ pushed: [(room: String, event: MatrixEvent)]) async -> Int {
+        var joined: [MatrixSyncResponse.JoinedRoom] = []
+        for (room, event) in pushed {
+            if joined.last?.roomID == room {
+                joined[joined.count - 1].timeline.append(event)
+            } else {
+                joined.append(MatrixSyncResponse.JoinedRoom(roomID: room, state: [], timeline: [event], limited: false))
+            }
+        }
+        let nowMs = Int(Date().timeIntervalSince1970 * 1000)
+        let out = state.withLock { s in s.rooms.apply(MatrixSyncResponse(nextBatch: "", joined: joined), initial: false, nowMs: nowMs) }
+        for event in out { await events.send(event) }
+        return out.count
+    }
+
+    /// Appservice mode: the listener is up (there is no first sync to wait for).
+    func markReady() { state.withLock { $0.ready = true } }
+
     /// Core finished an event: its batch may now be complete.
     public func handled(_ event: PlatformEvent) async {
         state.withLock { $0.ledger.handled(event) }
+        if configuration.appservice != nil { await appserviceHandled(event) }
     }
 
     private func syncLoop() async throws {
@@ -382,6 +415,8 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
     /// Sends `text` (Markdown → sanitised HTML) with a txnId derived from the reply it belongs to.
     public func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
         let room = channel.channelID
+        // Appservice mode: the persona's own user, registered and in the room before it speaks.
+        let sender = try await appserviceSender(for: identity, in: room)
         let txn = state.withLock { s -> String in
             let trigger: String
             let part: Int
@@ -398,9 +433,10 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
             s.lastTrigger[room] = (trigger, part)
             return MatrixTransactionID.reply(room: room, trigger: trigger, part: part, text: text)
         }
-        let eventID = try await put(room: room, channel: channel, txnID: txn, content: MatrixContent.message(text, replyTo: replyTo))
+        let eventID = try await put(room: room, channel: channel, txnID: txn, content: MatrixContent.message(text, replyTo: replyTo),
+                                    asUser: sender)
         let orphaned = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.outgoing[eventID] = Outgoing(room: room, txnBase: txn, cap: MatrixEditCap(cap: configuration.maxEditsPerReply))
+            s.outgoing[eventID] = Outgoing(room: room, txnBase: txn, sender: sender, cap: MatrixEditCap(cap: configuration.maxEditsPerReply))
             s.outgoingOrder.append(eventID)
             // Long-finished replies are not edited again; keep the table small.
             guard s.outgoingOrder.count > 512 else { return [] }
@@ -408,7 +444,7 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
         }
         // Edits still waiting for their turn on an evicted message go ahead unordered rather than wait forever.
         orphaned.forEach { $0.resume() }
-        return SentMessageRef(channel: channel, messageID: eventID, kind: MatrixSentEvent(transactionBase: txn))
+        return SentMessageRef(channel: channel, messageID: eventID, kind: MatrixSentEvent(transactionBase: txn, senderUserID: sender))
     }
 
     /// Edits a sent message with `m.replace`; past the per-reply cap only the newest text is kept and sent at the end.
@@ -418,6 +454,7 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
                 let base = message.kind(as: MatrixSentEvent.self)?.transactionBase
                     ?? "pbx" + MatrixTransactionID.digest(message.messageID)
                 s.outgoing[message.messageID] = Outgoing(room: message.channel.channelID, txnBase: base,
+                                                         sender: message.kind(as: MatrixSentEvent.self)?.senderUserID,
                                                          cap: MatrixEditCap(cap: configuration.maxEditsPerReply))
             }
             return (s.outgoing[message.messageID]!.cap.request(text), s.stopping)
@@ -437,10 +474,12 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
 
     private func putEdit(_ message: SentMessageRef, text: String, number: Int) async throws {
         let id = message.messageID
-        let base = state.withLock { s -> String? in
+        let (known, knownSender) = state.withLock { s -> (String?, String?) in
             if let latest = s.outgoing[id]?.latestEdit { s.outgoing[id]?.latestEdit = max(latest, number) }
-            return s.outgoing[id]?.txnBase
-        } ?? message.kind(as: MatrixSentEvent.self)?.transactionBase ?? id
+            return (s.outgoing[id]?.txnBase, s.outgoing[id]?.sender)
+        }
+        let base = known ?? message.kind(as: MatrixSentEvent.self)?.transactionBase ?? id
+        let sender = knownSender ?? message.kind(as: MatrixSentEvent.self)?.senderUserID
         // Edits of one message go out one at a time, in order; one that a newer edit overtook while it waited
         // (out a 429, or for its turn) is dropped: the newer text contains it, and it must never land after it.
         await takeEditTurn(id)
@@ -448,7 +487,7 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
         let superseded: @Sendable () -> Bool = { [self] in state.withLock { ($0.outgoing[id]?.latestEdit ?? number) > number } }
         _ = try await put(room: message.channel.channelID, channel: message.channel,
                           txnID: MatrixTransactionID.edit(base: base, edit: number),
-                          content: MatrixContent.edit(of: id, newText: text), superseded: superseded)
+                          content: MatrixContent.edit(of: id, newText: text), superseded: superseded, asUser: sender)
     }
 
     private func takeEditTurn(_ id: String) async {
@@ -481,7 +520,7 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
     /// One PUT, retried with the same txnId: after a 429 it waits what the server asked (the whole account waits)
     /// and slows the room's edit budget; transient failures back off a few times.
     private func put(room: String, channel: ChannelRef, txnID: String, content: MatrixJSON,
-                     superseded: (@Sendable () -> Bool)? = nil) async throws -> String {
+                     superseded: (@Sendable () -> Bool)? = nil, asUser: String? = nil) async throws -> String {
         var backoff = MatrixBackoff(initial: .milliseconds(500), maximum: .seconds(10))
         var limitedAttempts = 0
         while true {
@@ -497,7 +536,7 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
             }
             let failure: MatrixError
             do {
-                let id = try await client.send(room, txnID: txnID, content: content)
+                let id = try await client.send(room, txnID: txnID, content: content, asUser: asUser)
                 let at = clock.now
                 let relaxed = state.withLock { s in
                     s.sendLog.append(SendAttempt(startedAt: began, at: at, txnID: txnID, rateLimitedFor: nil, succeeded: true))

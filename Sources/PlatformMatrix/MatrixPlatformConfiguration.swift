@@ -38,6 +38,8 @@ public struct MatrixPlatformConfiguration: Sendable {
     /// Known bots (`[platforms.matrix] bots`): user IDs, or prefixes ending in `*` for an appservice namespace
     /// such as `@irc_*`; their messages count as bot turns and never run commands.
     public var bots: [String] = []
+    /// Application-service mode (`mode = "appservice"`); `nil` is client mode.
+    public var appservice: MatrixAppserviceConfiguration?
 
     /// Creates a configuration.
     public init(homeserverURL: String, userID: String, accessToken: String? = nil, password: String? = nil,

@@ -21,11 +21,21 @@ public struct MatrixRooms: Sendable {
     public private(set) var rooms: [String: Room] = [:]
     /// Configured bots: user IDs, or prefixes ending in `*` (an appservice's namespace).
     public var bots: [String] = []
+    /// In appservice mode, `@<prefix>` of the persona users: on our server, they are us too.
+    public var ownUserPrefix: String?
 
     /// Creates an empty directory.
     public init(ownUserID: String, catchUpWindow: Duration = .seconds(600)) {
         self.ownUserID = ownUserID
         self.catchUpWindow = catchUpWindow
+    }
+
+    /// Whether `user` is the bridge: its own user, or (appservice mode) a persona user of its namespace.
+    public func isOwn(_ user: String) -> Bool {
+        if user == ownUserID { return true }
+        guard let ownUserPrefix, user.hasPrefix(ownUserPrefix) else { return false }
+        let server = ownUserID.split(separator: ":", maxSplits: 1).dropFirst().first.map { ":" + $0 } ?? ""
+        return !server.isEmpty && user.hasSuffix(server)
     }
 
     /// The Core channel for a room: keyed by room ID; name or alias for display.
@@ -103,7 +113,7 @@ public struct MatrixRooms: Sendable {
             let relation = event.content["m.relates_to"]
             if relation?["rel_type"]?.string == "m.replace" {
                 // Our own edits are our streaming; the router stored the final text already.
-                guard sender != ownUserID, let target = relation?["event_id"]?.string, let new = event.content["m.new_content"],
+                guard !isOwn(sender), let target = relation?["event_id"]?.string, let new = event.content["m.new_content"],
                     let text = Self.text(of: new)
                 else { return nil }
                 return .messageEdited(channel: channel, messageID: target, newText: text, editorID: sender)
@@ -122,7 +132,7 @@ public struct MatrixRooms: Sendable {
             return .messageCreated(IncomingMessage(
                 channel: channel, author: ChatUser(id: sender, displayName: name, isBot: isBot(sender, content: event.content)),
                 messageID: id,
-                text: text, replyTo: replyTo, mentionsUs: mentionsUs, isOwnMessage: sender == ownUserID))
+                text: text, replyTo: replyTo, mentionsUs: mentionsUs, isOwnMessage: isOwn(sender)))
         default:
             return nil
         }
@@ -131,7 +141,7 @@ public struct MatrixRooms: Sendable {
     /// Whether a sender is a bot: listed in `bots` (exactly, or by a `prefix*` namespace), or the event carries a
     /// bot marker (`m.bot`, or the unstable `org.matrix.msc3955.bot` flag bridges and bot SDKs set).
     func isBot(_ sender: String, content: MatrixJSON) -> Bool {
-        if sender == ownUserID { return false }
+        if isOwn(sender) { return false }
         if content["m.bot"] != nil || content["org.matrix.msc3955.bot"] != nil { return true }
         return bots.contains { entry in
             entry.hasSuffix("*") ? sender.hasPrefix(entry.dropLast()) : entry == sender

@@ -5,7 +5,12 @@ import BridgeCore
 public struct MatrixSentEvent: SentMessageKind {
     /// The send's transaction id; edit `n` goes out as `<base>.e<n>`.
     public var transactionBase: String
+    /// In appservice mode, the persona user that sent it (its edits go out as the same user).
+    public var senderUserID: String?
 
     /// Creates the kind.
-    public init(transactionBase: String) { self.transactionBase = transactionBase }
+    public init(transactionBase: String, senderUserID: String? = nil) {
+        self.transactionBase = transactionBase
+        self.senderUserID = senderUserID
+    }
 }

@@ -61,6 +61,7 @@ struct CheckCommand: AsyncParsableCommand {
             "\(options.config): OK — \(personas) persona\(personas == 1 ? "" : "s"), "
                 + "\(configuration.channels.count) channel binding\(configuration.channels.count == 1 ? "" : "s"), "
                 + "platforms: \(configuration.enabledPlatforms.joined(separator: ", ")).")
+        MatrixAppserviceSettings.explanation(configuration).forEach { print($0) }
         if online {
             let findings = await PlatformOnlineCheck.run(configuration, configPath: options.config, logger: logger)
             findings.forEach { print($0.line) }

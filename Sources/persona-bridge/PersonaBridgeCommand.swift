@@ -8,7 +8,7 @@ struct PersonaBridgeCommand: AsyncParsableCommand {
         abstract: "Resident AI characters for Discord, IRC and Matrix, powered by MiniMax M2-her.",
         version: PersonaBridgeVersion.string,
         subcommands: [RunCommand.self, ChatCommand.self, CheckCommand.self, InitCommand.self, PersonaCommand.self, LoreCommand.self,
-                      DiscordCommand.self, VersionCommand.self])
+                      DiscordCommand.self, MatrixCommand.self, VersionCommand.self])
 }
 
 /// The released version.

@@ -17,6 +17,7 @@ import Testing
         ("discord.toml", ["DISCORD_TOKEN": "t"], "2 channel bindings", "DISCORD_TOKEN"),
         ("matrix.toml", ["MATRIX_ACCESS_TOKEN": "t"], "1 channel binding", "MATRIX_ACCESS_TOKEN"),
         ("irc.toml", ["IRC_SASL_PASSWORD": "t"], "2 channel bindings", nil),
+        ("matrix-appservice.toml", [:], "1 channel binding", nil),
     ])
     func theExampleConfigsPassCheckOnceTheirSecretsAreExported(_ file: String, _ secrets: [String: String], _ summary: String,
                                                                _ secretVariable: String?) async throws {

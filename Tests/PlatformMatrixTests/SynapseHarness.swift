@@ -47,7 +47,8 @@ final class Synapse: Sendable {
     }
 
     /// Starts Synapse; with `port` and `directory` it restarts an earlier one on its database.
-    static func start(defaultRateLimits: Bool = false, port fixedPort: Int? = nil, directory fixedDirectory: URL? = nil)
+    static func start(defaultRateLimits: Bool = false, port fixedPort: Int? = nil, directory fixedDirectory: URL? = nil,
+                      appservices: [String] = [])
         async throws -> Synapse
     {
         let python = try python()
@@ -60,6 +61,7 @@ final class Synapse: Sendable {
             var arguments = [RepoPaths.servers.appendingPathComponent("synapse/synapse_server.py").path,
                              "--port", String(port), "--dir", directory.path, "--shared-secret", sharedSecret]
             if defaultRateLimits { arguments.append("--default-rate-limits") }
+            for registration in appservices { arguments += ["--appservice", registration] }
             let server = try TestServer(executable: python, arguments: arguments,
                                         missingHint: "run Deploy/scripts/setup.sh --test to install Synapse")
             do {

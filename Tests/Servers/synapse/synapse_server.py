@@ -2,13 +2,14 @@
 """Runs a throwaway Synapse for the Matrix integration tests (loopback only, SQLite, offline).
 
 Usage: <venv>/bin/python synapse_server.py --port N --dir DIR [--default-rate-limits]
-       [--shared-secret S]
+       [--shared-secret S] [--appservice REGISTRATION.yaml ...]
 
 Must run under the Python that has matrix-synapse installed (the tests use .venv-synapse/, created by
 `Deploy/scripts/setup.sh --test`). Writes DIR/homeserver.yaml (server_name "localhost",
 trusted_key_servers: [], registration only via the shared secret), starts Synapse as a child and prints
 READY once GET /_matrix/client/versions answers. Rate limits are relaxed unless --default-rate-limits,
 which keeps Synapse's defaults for rc_message (0.2/s, burst 10) while relaxing logins/joins/registration.
+Each --appservice file goes into app_service_config_files as given (the bridge's generated registration).
 The child dies with this wrapper, and the wrapper exits when the test process that started it is gone.
 """
 
@@ -47,7 +48,7 @@ def rate_limits(default_messages):
     return "\n".join(lines) + "\n"
 
 
-def write_config(directory, port, secret, default_messages):
+def write_config(directory, port, secret, default_messages, appservices=()):
     os.makedirs(directory, exist_ok=True)
     key_path = os.path.join(directory, "signing.key")
     if not os.path.exists(key_path):
@@ -94,7 +95,9 @@ presence:
   enabled: false
 url_preview_enabled: false
 enable_metrics: false
-""" + rate_limits(default_messages)
+""" + rate_limits(default_messages) + (
+        "app_service_config_files:\n" + "".join(f'  - "{os.path.abspath(a)}"\n' for a in appservices) if appservices else ""
+    )
     path = os.path.join(directory, "homeserver.yaml")
     with open(path, "w") as f:
         f.write(config)
@@ -117,8 +120,9 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--shared-secret", default="pb-test-shared-secret")
     parser.add_argument("--default-rate-limits", action="store_true")
+    parser.add_argument("--appservice", action="append", default=[])
     args = parser.parse_args()
-    path = write_config(os.path.abspath(args.dir), args.port, args.shared_secret, args.default_rate_limits)
+    path = write_config(os.path.abspath(args.dir), args.port, args.shared_secret, args.default_rate_limits, args.appservice)
     parent = os.getppid()
     child = subprocess.Popen(
         [sys.executable, "-m", "synapse.app.homeserver", "--config-path", path],
