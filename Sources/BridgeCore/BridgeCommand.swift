@@ -28,17 +28,39 @@ public enum BridgeCommand: Hashable, Sendable {
     case help
     /// `budget`: token spend and what is left for the channel and server (moderators only).
     case budget
+    /// `why [N]`: the prompt behind the last reply, or the Nth from last (moderators only).
+    case why(Int)
+    /// `stop`: end the replies streaming in the channel with their partial text.
+    case stop
+    /// `prev`: show the last reply's previous alternative (swipe left).
+    case previousAlternative
+    /// `next`: show the last reply's next alternative (swipe right).
+    case nextAlternative
 
     /// Whether the command changes anything (and so needs a moderator or admin).
     public var changesState: Bool {
         switch self {
-        case .personaList, .personaShow, .status, .help, .budget: false
+        case .personaList, .personaShow, .status, .help, .budget, .why: false
         default: true
         }
     }
 
-    /// Whether only moderators and admins may run it: every change, and the budget view.
-    public var needsModerator: Bool { changesState || self == .budget }
+    /// Whether only moderators and admins may run it: every change except the reply controls, and the budget and
+    /// prompt views.
+    public var needsModerator: Bool {
+        if isReplyControl { return false }
+        if case .why = self { return true }
+        return changesState || self == .budget
+    }
+
+    /// Whether it acts on the latest reply as a player control (regenerate, continue, stop, flipping
+    /// alternatives): the player whose message triggered that reply may use it, as may moderators and admins.
+    public var isReplyControl: Bool {
+        switch self {
+        case .regenerate, .continueReply, .stop, .previousAlternative, .nextAlternative: true
+        default: false
+        }
+    }
 
     /// A parse failure, with the text to show the user.
     public struct ParseError: Error, Hashable, Sendable {
@@ -84,6 +106,15 @@ public enum BridgeCommand: Hashable, Sendable {
         case "status": return .success(.status)
         case "help": return .success(.help)
         case "budget": return .success(.budget)
+        case "why":
+            guard args.count <= 1 else { return fail("Usage: \(prefix) why [N] (N = 1 for the last reply, 2 for the one before…)") }
+            guard let n = args.first.map({ Int($0) }) ?? 1, n > 0 else {
+                return fail("Usage: \(prefix) why [N] (N = 1 for the last reply, 2 for the one before…)")
+            }
+            return .success(.why(n))
+        case "stop": return .success(.stop)
+        case "prev", "previous", "back": return .success(.previousAlternative)
+        case "next": return .success(.nextAlternative)
         default:
             return fail("Unknown command `\(verb)`. Try `\(prefix) help`.")
         }
@@ -92,6 +123,6 @@ public enum BridgeCommand: Hashable, Sendable {
     /// One-line help.
     public static func help(prefix: String) -> String {
         "Commands: \(prefix) persona list|show|set NAME|add NAME|remove NAME|off · reset · forget N · regenerate · "
-            + "continue · talkativeness X · status · budget"
+            + "continue · stop · prev · next · why [N] · talkativeness X · status · budget"
     }
 }

@@ -53,6 +53,11 @@ public struct RouterConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(10)
     /// Replies streaming at once per channel on platforms with edits (others answer one at a time).
     public var maxConcurrentReplies: Int = 3
+    /// Prompt records (`why`) kept per channel.
+    public var promptRecordsPerScene: Int = 50
+    /// Where `why` writes the full prompt on platforms that cannot post a file (IRC); nil: the system's temporary
+    /// directory.
+    public var promptDumpDirectory: String?
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -115,5 +120,7 @@ extension RouterConfiguration {
         budgets = config.budgets
         shutdownGrace = .milliseconds(Int64((config.operations.shutdownGraceSeconds * 1_000).rounded()))
         maxConcurrentReplies = config.operations.maxConcurrentRepliesPerChannel
+        promptRecordsPerScene = config.operations.promptRecordsPerChannel
+        promptDumpDirectory = config.operations.promptDumpDirectory
     }
 }

@@ -117,7 +117,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     }
 
     /// Feeds the Core edit scheduler the channel's learned bucket shape.
-    private func refreshBudget(_ channel: ChannelRef) {
+    func refreshBudget(_ channel: ChannelRef) {
         guard let learned = rest.editBudget(channelID: channel.channelID) else { return }
         // The shape only; the live count and reset come from `liveWindow`.
         let budget = EditBudget(window: FixedWindow(limit: learned.burst, length: learned.interval * learned.burst))

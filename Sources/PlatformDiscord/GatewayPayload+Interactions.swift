@@ -16,7 +16,7 @@ public struct DiscordRoleDelete: Hashable, Sendable, Decodable {
     enum CodingKeys: String, CodingKey { case guildId = "guild_id", roleId = "role_id" }
 }
 
-/// INTERACTION_CREATE for application (slash) commands.
+/// INTERACTION_CREATE for application (slash) commands and message components (buttons).
 public struct DiscordInteraction: Hashable, Sendable, Decodable {
     /// One command option; nested subcommands keep their options.
     public struct Option: Hashable, Sendable, Decodable {
@@ -59,12 +59,21 @@ public struct DiscordInteraction: Hashable, Sendable, Decodable {
     public var commandName: String?
     /// Command options.
     public var options: [Option]
+    /// The pressed button's `custom_id` (component interactions, type 3).
+    public var customID: String?
+    /// The id of the message whose button was pressed (component interactions).
+    public var messageID: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, token, type, member, user, data
+        case id, token, type, member, user, data, message
         case channelId = "channel_id", guildId = "guild_id"
     }
-    struct CommandData: Decodable { var name: String?; var options: [Lossy<Option>]? }
+    struct CommandData: Decodable {
+        var name: String?
+        var options: [Lossy<Option>]?
+        var custom_id: String?
+    }
+    struct MessageID: Decodable { var id: String }
 
     /// Decodes tolerantly: id, token and type are required.
     public init(from decoder: any Decoder) throws {
@@ -79,5 +88,7 @@ public struct DiscordInteraction: Hashable, Sendable, Decodable {
         let data = try? c.decodeIfPresent(CommandData.self, forKey: .data)
         commandName = data?.name
         options = (data?.options ?? []).compactMap(\.value)
+        customID = data?.custom_id
+        messageID = (try? c.decodeIfPresent(MessageID.self, forKey: .message))?.id
     }
 }

@@ -256,7 +256,7 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
         let types: MatrixJSON = ["m.room.member", "m.room.name", "m.room.canonical_alias", "m.room.power_levels", "m.room.create"]
         let filter: MatrixJSON = [
             "room": [
-                "timeline": ["limit": 50, "types": ["m.room.message", "m.room.redaction", "m.room.member", "m.room.name",
+                "timeline": ["limit": 50, "types": ["m.room.message", "m.room.redaction", "m.reaction", "m.room.member", "m.room.name",
                                                     "m.room.canonical_alias", "m.room.power_levels", "m.room.create"]],
                 "state": ["lazy_load_members": true, "types": types],
                 "ephemeral": ["types": []], "account_data": ["types": []],
