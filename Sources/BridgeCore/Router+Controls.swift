@@ -78,6 +78,8 @@ extension Router {
 
     /// The Nth newest prompt view of the channel (1 = the last reply).
     func promptView(_ n: Int, in channel: ChannelRef) async throws -> PromptView? {
+        // A reply still streaming has no record yet: "the last reply" is the last one finished.
+        await replies.waitUntilIdle(channel.key)
         let records = try await storeForCommands.promptRecords(in: Self.key(channel), limit: n)
         guard records.count == n, let record = records.last else { return nil }
         return PromptView.decode(record.document)

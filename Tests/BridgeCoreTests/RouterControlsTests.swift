@@ -77,7 +77,11 @@ import Testing
         h.platform.post("Aria, first", by: alice, in: h.channel)
         try await eventually("the first request") { model.requests.count == 1 }
         let second = h.platform.post("Aria, second", by: bob, in: h.channel)
-        try await eventually("the second message claimed") { try await h.store.isAnswered(channel: key, messageID: second) }
+        try await eventually("the second message claimed and recorded") {
+            let claimed = try await h.store.isAnswered(channel: key, messageID: second)
+            let recorded = try await h.store.message(in: key, messageID: second) != nil
+            return claimed && recorded
+        }
         // The channel's worker waits for the reply slot, so the deletion is written the way the router writes it.
         #expect(try await h.store.applyDeletion(in: key, messageID: second, deletedAt: Date()))
         gate.open()
