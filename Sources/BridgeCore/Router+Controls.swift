@@ -61,7 +61,7 @@ extension Router {
             createdAt: ISO8601DateFormatter().string(from: facts.admission.record.createdAt),
             messages: messages, trimmed: trimmed, lore: facts.context.loreUIDs,
             memory: nil,
-            parameters: .init(model: facts.request.model, temperature: parameters.temperature, topP: parameters.topP,
+            parameters: .init(model: facts.request.model ?? clientModelName, temperature: parameters.temperature, topP: parameters.topP,
                               maxOutputTokens: parameters.maxOutputTokens),
             usage: .init(promptTokens: prompt, completionTokens: completion, cachedTokens: cached, reported: reported,
                          estimatedCostUSD: cost, timeToFirstTokenMs: facts.firstToken.map(ms), totalMs: ms(facts.total)),

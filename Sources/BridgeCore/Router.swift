@@ -686,6 +686,8 @@ public final class Router: Service, Sendable {
     var promptScale: Double { state.withLock { $0.assembler.budget.scale } }
 
     var configurationForCommands: RouterConfiguration { configuration }
+    /// The model the client asks for when the request names none (the prompt view shows what was sent).
+    var clientModelName: String? { (model as? ModelSession)?.configuration.model }
     var storeForCommands: any Store { store }
     var commandLogger: Logger { logger }
 }
