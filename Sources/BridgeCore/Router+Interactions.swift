@@ -46,6 +46,9 @@ extension Router {
                 // Interactions come here without passing the router's intake: history they read must be committed.
                 await flushHistory()
                 if let refusal = try await controlRefusal(command, by: user, in: channel, target: target, platform: platform) {
+                    var logger = commandLogger
+                    logger[metadataKey: "channel"] = "\(channel.key)"
+                    logger.info("control refused", metadata: ["user": "\(user.id)", "command": "\(command)", "reason": "\(refusal)"])
                     return InteractionOutcome(texts: [refusal], refused: true)
                 }
                 try await runControl(command, author: user, in: channel, platform: platform, replyTo: nil, checked: true) { text in

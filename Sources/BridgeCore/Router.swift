@@ -416,6 +416,7 @@ public final class Router: Service, Sendable {
                 break
             case .interaction(let request):
                 // Commands like regenerate wait for replies in the channel; the pump runs these beside its events.
+                logger.debug("interaction", metadata: ["command": "\(request.command)", "user": "\(request.user.id)"])
                 await request.respond(await runInteraction(request, platform: platform))
             }
         } catch {

@@ -28,6 +28,9 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
         var outgoingOrder: [String] = []
         var stopping = false
         var lastTrigger: [String: (trigger: String, part: Int)] = [:]
+        /// Replies that reached the room per `room + trigger` in this process: a second answer to the same message
+        /// (`regenerate`) must not reuse the first one's transaction ID when its first words are the same.
+        var answersSent: [String: Int] = [:]
         var limiters: [String: MatrixRateLimiter] = [:]
         var accountPausedUntil: Duration?
         var ready = false
@@ -382,11 +385,14 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
     /// Sends `text` (Markdown → sanitised HTML) with a txnId derived from the reply it belongs to.
     public func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
         let room = channel.channelID
+        let answerKey = replyTo.map { room + "\u{0}" + $0 }
         let txn = state.withLock { s -> String in
             let trigger: String
             let part: Int
-            if let replyTo {
-                trigger = replyTo
+            if let replyTo, let answerKey {
+                // Counted only once a send succeeded, so a retried send keeps its ID.
+                let earlier = s.answersSent[answerKey] ?? 0
+                trigger = earlier == 0 ? replyTo : replyTo + "#\(earlier)"
                 part = 0
             } else if let last = s.lastTrigger[room] {
                 trigger = last.trigger
@@ -400,6 +406,10 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
         }
         let eventID = try await put(room: room, channel: channel, txnID: txn, content: MatrixContent.message(text, replyTo: replyTo))
         let orphaned = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            if let answerKey {
+                if s.answersSent.count >= 4_096 { s.answersSent.removeAll(keepingCapacity: true) }
+                s.answersSent[answerKey, default: 0] += 1
+            }
             s.outgoing[eventID] = Outgoing(room: room, txnBase: txn, cap: MatrixEditCap(cap: configuration.maxEditsPerReply))
             s.outgoingOrder.append(eventID)
             // Long-finished replies are not edited again; keep the table small.
