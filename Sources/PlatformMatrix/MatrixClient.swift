@@ -50,7 +50,9 @@ public final class MatrixClient: Sendable {
     }
 
     /// Like `call` but returns the raw body bytes.
+    /// `upload` sends bytes of its own content type instead of a JSON `body` (media uploads).
     public func raw(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: MatrixJSON? = nil,
+                    upload: (bytes: [UInt8], contentType: String)? = nil,
                     timeout: Duration = .seconds(30), authenticated: Bool = true) async throws(MatrixError) -> [UInt8] {
         let what = "\(method) \(Self.redacted(path))"
         var url = homeserver + (path.hasPrefix("/_") ? path : "/_matrix/client/v3" + path)
@@ -66,6 +68,9 @@ public final class MatrixClient: Sendable {
         if let body {
             payload = body.bytes
             headers.add(name: "Content-Type", value: "application/json")
+        } else if let upload {
+            payload = upload.bytes
+            headers.add(name: "Content-Type", value: upload.contentType)
         }
         let request = HTTPRequest(method: method, url: url, headers: headers, body: payload,
                                   timeouts: HTTPTimeouts(connect: .seconds(10), total: timeout))

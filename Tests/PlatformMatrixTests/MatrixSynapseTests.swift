@@ -290,6 +290,21 @@ struct FixedModel: ChatModel {
         }
         #expect(try await scene.store.replyAlternatives(in: key, replyID: regenerated.eventID!)?.texts
             == ["the first take", "the second take"])
+
+        // The room's creator is a moderator: `why` answers with a notice and the prompt as an uploaded m.file.
+        _ = try await alice.say("!pb why", in: room)
+        let file = try await eventuallyValue("the prompt file") { () async throws -> MatrixEvent? in
+            try await scene.botMessages().first { $0.content["msgtype"]?.string == "m.file" }
+        }
+        #expect(file.content["body"]?.string == "prompt.json")
+        let notice = try await scene.botMessages().first { $0.content["msgtype"]?.string == "m.notice" }
+        #expect(notice?.content["body"]?.string?.hasPrefix("Prompt of the last reply (aria)") == true)
+        let uri = try #require(file.content["url"]?.string)
+        let path = String(uri.dropFirst("mxc://".count))
+        let bytes = try await alice.client.raw(.get, "/_matrix/client/v1/media/download/\(path)")
+        let view = try #require(PromptView.decode(String(decoding: bytes, as: UTF8.self)))
+        #expect(view.messages.last?.content.contains("Aria, pick a card") == true)
+        #expect(view.replyID == regenerated.eventID)
         await scene.finish()
     }
 }
