@@ -21,6 +21,8 @@ public struct ReplyControlState: Hashable, Sendable {
 /// An adapter that can attach controls (buttons) to a message it sent; the router keeps them on the latest
 /// reply of each channel only.
 public protocol PlatformReplyControls: PlatformSender {
+    /// Whether controls are shown at all (else the reply's text carries the `‹ 2/3 ›` counter).
+    var showsReplyControls: Bool { get }
     /// Shows `state`'s controls on `message`, or removes them when `state` is nil; the text is left as it is.
     func setControls(_ state: ReplyControlState?, on message: SentMessageRef) async throws
 }
@@ -33,14 +35,17 @@ public protocol PlatformFileSender: PlatformSender {
 }
 
 extension PlatformSender {
+    /// The adapter's reply controls, when it shows them.
+    var replyControls: (any PlatformReplyControls)? {
+        (adapter as? PlatformReplyControls).flatMap { $0.showsReplyControls ? $0 : nil }
+    }
+
     /// The adapter itself, with the router's observing wrappers taken off (for its optional capabilities).
     var adapter: any PlatformSender {
         var current: any PlatformSender = self
         while true {
             if let observed = current as? ObservedSender {
                 current = observed.base
-            } else if let controlled = current as? ControlledSender {
-                current = controlled.base
             } else {
                 return current
             }

@@ -27,6 +27,8 @@ final class ReplyControls: Sendable {
         var next = 0
         /// Latest reply per channel: its id and the references to edit it with (kinds included).
         var latest: [String: (replyID: String, refs: [SentMessageRef])] = [:]
+        /// The message showing the channel's controls (buttons), if any.
+        var controlled: [String: SentMessageRef] = [:]
     }
 
     private let state = Mutex(State())
@@ -75,6 +77,15 @@ final class ReplyControls: Sendable {
     /// The references of `replyID` if it is the channel's latest reply this process sent.
     func refs(of replyID: String, in channel: String) -> [SentMessageRef]? {
         state.withLock { s in s.latest[channel].flatMap { $0.replyID == replyID ? $0.refs : nil } }
+    }
+
+    /// Records that `message` now shows the channel's controls; returns the message that showed them before.
+    func moveControls(to message: SentMessageRef?, in channel: String) -> SentMessageRef? {
+        state.withLock { s in
+            let before = s.controlled[channel]
+            s.controlled[channel] = message
+            return before
+        }
     }
 
     /// The references of the channel's latest reply this process sent.

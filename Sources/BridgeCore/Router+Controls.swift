@@ -108,7 +108,7 @@ extension Router {
             var logger = commandLogger
             logger[metadataKey: "channel"] = "\(channel.key)"
             logger.notice("prompt view written", metadata: ["path": "\(path)", "request-id": "\(view.requestID)"])
-            try await answer(summary + " — full prompt written to the bridge's log directory (see its log).")
+            try await answer(summary + " — the full prompt was written to a file on the bridge host (its path is in the log).")
         } catch {
             try await answer(summary + " — the full prompt could not be written: \(error.localizedDescription)")
         }
@@ -206,8 +206,9 @@ extension Router {
         try await store.removeReply(id: last.replyID)
         try await store.removeReplyAlternatives(in: key, replyID: last.replyID)
         if platform.capabilities.canEdit {
-            if let controlled = platform.adapter as? PlatformReplyControls, let lastRef = refs.last {
+            if let controlled = platform.replyControls, let lastRef = refs.last {
                 try? await controlled.setControls(nil, on: lastRef)
+                _ = controls.moveControls(to: nil, in: channel.key)
             }
             for ref in refs { try? await platform.edit(ref, text: "(replaced by a new reply)") }
         }
@@ -243,7 +244,7 @@ extension Router {
     /// Puts `text` into the reply's messages with the counter (as buttons, or as a line where there are none).
     private func show(_ text: String, state: ReplyControlState, replyID: String, messageIDs: [String], in channel: ChannelRef,
                       platform: any PlatformSender) async throws {
-        let controlled = platform.adapter as? PlatformReplyControls
+        let controlled = platform.replyControls
         let counter = controlled == nil ? state.counter : nil
         let full = counter.map { text + "\n\n" + $0 } ?? text
         guard platform.capabilities.canEdit else {
@@ -263,16 +264,18 @@ extension Router {
         for (index, ref) in refs.enumerated() {
             try await platform.edit(ref, text: index < parts.count ? parts[index] : "…")
         }
-        if let controlled, let lastRef = refs.last { try? await controlled.setControls(state, on: lastRef) }
+        if controlled != nil, let lastRef = refs.last {
+            await moveControls(state, to: lastRef, in: channel, platform: platform, logger: commandLogger)
+        }
     }
 
     /// After a reply is recorded: store its alternatives when it regenerated another, show the counter, move the
-    /// controls from the channel's previous reply to this one.
+    /// controls to this reply. While other replies still stream in the channel the controls wait for the last of
+    /// them: each move is a message edit in the channel's rate-limit bucket, which the streaming edits need.
     func replyFinished(_ replyID: String, refs: [SentMessageRef], in channel: ChannelRef, platform: any PlatformSender,
                        alternativesBefore: [String]?, logger: Logger) async {
         let key = Self.key(channel)
         let store = storeForCommands
-        let previousLatest = controls.latestRefs(in: channel.key)
         controls.setLatest(replyID, refs: refs, in: channel.key)
         var state = ReplyControlState(streaming: false)
         do {
@@ -282,7 +285,8 @@ extension Router {
                                                      shown: previous.count)
                 try await store.setReplyAlternatives(alternatives)
                 state = ReplyControlState(streaming: false, shown: alternatives.shown + 1, count: alternatives.texts.count)
-                if state.count > 1 {
+                // Without buttons the counter goes into the text; with them the buttons carry it (below).
+                if state.count > 1, platform.replyControls == nil {
                     try await show(text, state: state, replyID: replyID, messageIDs: refs.map(\.messageID), in: channel,
                                    platform: platform)
                     return
@@ -291,14 +295,21 @@ extension Router {
         } catch {
             logger.error("could not store the reply's alternatives", metadata: ["error": "\(error)"])
         }
-        guard let controlled = platform.adapter as? PlatformReplyControls else { return }
-        if let old = previousLatest?.last, old != refs.last { try? await controlled.setControls(nil, on: old) }
-        if let last = refs.last {
-            do {
-                try await controlled.setControls(state, on: last)
-            } catch {
-                logger.warning("could not attach the reply's controls", metadata: ["error": "\(error)"])
-            }
+        guard platform.replyControls != nil, controls.requesters(in: channel.key).isEmpty, let last = refs.last else { return }
+        await moveControls(state, to: last, in: channel, platform: platform, logger: logger)
+    }
+
+    /// Shows `state` on `message` and takes the controls off the message that showed them before.
+    private func moveControls(_ state: ReplyControlState, to message: SentMessageRef, in channel: ChannelRef,
+                              platform: any PlatformSender, logger: Logger) async {
+        guard let controlled = platform.replyControls else { return }
+        if let before = controls.moveControls(to: message, in: channel.key), before.messageID != message.messageID {
+            try? await controlled.setControls(nil, on: before)
+        }
+        do {
+            try await controlled.setControls(state, on: message)
+        } catch {
+            logger.warning("could not attach the reply's controls", metadata: ["error": "\(error)"])
         }
     }
 

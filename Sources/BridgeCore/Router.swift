@@ -593,10 +593,7 @@ public final class Router: Service, Sendable {
         // The reply's history row is written when its first message is sent and kept up to date while it streams.
         let streaming = StreamingHistory(store: store, channel: key, persona: persona, triggerID: triggerID, clock: clock,
                                        logger: logger)
-        let observed = ObservedSender(platform, onSend: { streaming.sent($0) })
-        let sender: any PlatformSender = (platform.adapter as? PlatformReplyControls)
-            .map { ControlledSender(observed, controls: $0, logger: logger) } ?? observed
-        let engine = ReplyEngine(platform: sender, scheduler: scheduler,
+        let engine = ReplyEngine(platform: ObservedSender(platform, onSend: { streaming.sent($0) }), scheduler: scheduler,
                                  notices: .init(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)"),
                                  logger: logger)
         let identity = PersonaIdentity(name: persona.name, displayName: persona.displayName, avatarURL: persona.avatarURL)

@@ -2,9 +2,11 @@ import BridgeCore
 import Foundation
 
 extension DiscordPlatform: PlatformReplyControls {
+    /// Buttons are shown unless the controls are reactions or off.
+    public var showsReplyControls: Bool { configuration.controls == .buttons }
+
     /// Sets or removes the bridge's buttons on a reply message (its text is left as it is).
     public func setControls(_ state: ReplyControlState?, on message: SentMessageRef) async throws {
-        guard configuration.controls == .buttons else { return }
         let body = DiscordMessageBuilder.controls(state)
         switch message.kind(as: DiscordSentMessage.self) {
         case .webhook(let hook, let thread)?:
@@ -51,5 +53,38 @@ extension DiscordPlatform: PlatformReplyControls {
         guard let outcome, !outcome.texts.isEmpty, let applicationID = state.withLock({ $0.applicationID }) else { return }
         await respond(.interactionFollowup(applicationID: applicationID, token: interaction.token),
                       body: DiscordMessageBuilder.followup(content: outcome.texts.joined(separator: "\n"), ephemeral: true))
+    }
+}
+
+extension DiscordPlatform {
+    /// A control reaction (🔁 ⏹ ◀ ▶ ➡) when `controls = "reactions"`: run through the router like a button press;
+    /// the bot's own and other emoji are ignored. A refusal cannot be private here, so it is only logged.
+    func handleReaction(_ reaction: DiscordReactionAdd) async {
+        guard configuration.controls == .reactions, reaction.emoji.id == nil, let key = reaction.emoji.name,
+              let command = Self.controlCommand(forReaction: key) else { return }
+        let own = state.withLock { $0.botUserID == reaction.userId }
+        guard !own else { return }
+        let user = reaction.member?.user
+        if let guild = reaction.guildId, let roles = reaction.member?.roles {
+            state.withLock { $0.memberRoles[guild + ":" + reaction.userId] = roles }
+        }
+        let chatUser = ChatUser(id: reaction.userId, displayName: user?.globalName ?? user?.username ?? reaction.userId,
+                                isBot: user?.bot == true || configuration.bots.contains(reaction.userId))
+        let request = InteractionRequest(id: "reaction:\(reaction.messageId):\(reaction.userId):\(key)", command: command,
+                                         user: chatUser, channel: channelRef(reaction.channelId, guildID: reaction.guildId),
+                                         targetMessageID: reaction.messageId) { _ in }
+        await events.send(.interaction(request))
+    }
+
+    /// The reply control a reaction stands for (emoji presentation selectors ignored).
+    static func controlCommand(forReaction key: String) -> BridgeCommand? {
+        switch String(key.unicodeScalars.filter { $0.value != 0xFE0F }.map(Character.init)) {
+        case "🔁": .regenerate
+        case "⏹": .stop
+        case "◀": .previousAlternative
+        case "▶": .nextAlternative
+        case "➡": .continueReply
+        default: nil
+        }
     }
 }

@@ -354,6 +354,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             await events.send(.messageDeleted(channel: channelRef(delete.channelId, guildID: delete.guildId), messageID: delete.id))
         case .interactionCreate(let interaction):
             spawn { [self] in await handleInteraction(interaction) }
+        case .reactionAdd(let reaction):
+            await handleReaction(reaction)
         case .hello, .heartbeatRequest, .heartbeatAck, .reconnect, .invalidSession, .resumed, .unknownDispatch, .unknownOpcode:
             break
         }

@@ -92,3 +92,32 @@ public struct DiscordInteraction: Hashable, Sendable, Decodable {
         messageID = (try? c.decodeIfPresent(MessageID.self, forKey: .message))?.id
     }
 }
+
+/// MESSAGE_REACTION_ADD payload.
+public struct DiscordReactionAdd: Hashable, Sendable, Decodable {
+    /// The emoji (custom emoji have an id; unicode ones only a name).
+    public struct Emoji: Hashable, Sendable, Decodable {
+        /// Custom emoji id, nil for unicode emoji.
+        public var id: String?
+        /// The unicode emoji, or the custom emoji's name.
+        public var name: String?
+    }
+
+    /// Who reacted.
+    public var userId: String
+    /// Channel of the message.
+    public var channelId: String
+    /// The message reacted to.
+    public var messageId: String
+    /// Guild, when in one.
+    public var guildId: String?
+    /// The reacting member (guild reactions), with roles.
+    public var member: DiscordMember?
+    /// The emoji.
+    public var emoji: Emoji
+
+    enum CodingKeys: String, CodingKey {
+        case member, emoji
+        case userId = "user_id", channelId = "channel_id", messageId = "message_id", guildId = "guild_id"
+    }
+}

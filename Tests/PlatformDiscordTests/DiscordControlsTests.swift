@@ -96,9 +96,7 @@ import Testing
         let firstID = first["id"].string ?? ""
         let labels = first["components"][0]["components"].array.compactMap { $0["custom_id"].string }
         #expect(labels == ["pb:regenerate", "pb:continue"])
-        // While it streamed, the reply carried the stop button.
-        let history = try await fake.get("messages/\(firstID)")["_components_history"].array
-        #expect(history.first?[0]["components"][0]["custom_id"].string == "pb:stop", "\(history.map { $0.value ?? "" })")
+
         try await bridge.waitIdle()
 
         // Bob did not ask for this reply and is no moderator: an ephemeral refusal, nothing regenerated.
