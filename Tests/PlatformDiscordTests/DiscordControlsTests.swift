@@ -155,3 +155,41 @@ final class Counter: Sendable {
     /// The count so far.
     var peek: Int { value.withLock { $0 } }
 }
+
+/// Reaction controls on Discord (`controls = "reactions"`).
+@Suite(.serialized) struct DiscordReactionControlsTests {
+    static func reaction(_ emoji: String, on message: String, by user: String) -> [String: Any] {
+        ["t": "MESSAGE_REACTION_ADD", "guild_id": World.guild,
+         "d": ["user_id": user, "channel_id": World.general, "message_id": message, "guild_id": World.guild,
+               "emoji": ["id": NSNull(), "name": emoji], "member": ["roles": [], "user": ["id": user, "username": "u" + user.suffix(3)]]]]
+    }
+
+    @Test func aRegenerateReactionRegeneratesAndAStrangersOrTheBotsAreIgnored() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        let counter = Counter()
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel(pieces: 2, interval: .milliseconds(20)) { _ in
+            "take \(counter.next())"
+        }) { $0.controls = .reactions }
+        try await bridge.waitReady()
+        try await fake.inject("Aria, pick a number", author: World.alice)
+        let first = try await eventuallyValue("the first reply") { () async throws -> JSON? in
+            try await fake.botMessages(in: World.general).first { $0["content"].string == "take 1" }
+        }
+        let firstID = first["id"].string ?? ""
+        #expect(first["components"].array.isEmpty, "no buttons in reaction mode")
+        try await bridge.waitIdle()
+        // Bob is neither the player who asked nor a moderator; the bot's own reaction is ignored.
+        try await fake.post("inject/event", Self.reaction("🔁", on: firstID, by: World.bob))
+        try await fake.post("inject/event", Self.reaction("🔁", on: firstID, by: World.bot))
+        try await fake.post("inject/event", Self.reaction("👍", on: firstID, by: World.alice))
+        try await bridge.waitIdle()
+        #expect(counter.peek == 1)
+        try await fake.post("inject/event", Self.reaction("🔁", on: firstID, by: World.alice))
+        try await eventually("the regenerated reply, with its counter in the text") {
+            try await fake.botMessages(in: World.general).contains { $0["content"].string == "take 2\n\n‹ 2/2 ›" }
+        }
+        #expect(try await fake.get("messages/\(firstID)")["content"].string == "(replaced by a new reply)")
+        await bridge.stop()
+    }
+}
