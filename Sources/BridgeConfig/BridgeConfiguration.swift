@@ -168,6 +168,10 @@ public struct OperationsSettings: Hashable, Sendable {
     public var metricsTokenFile: String?
     /// Replies streaming at once in one channel (on platforms with edits); further triggers queue.
     public var maxConcurrentRepliesPerChannel: Int = 3
+    /// Prompt records (`why`) kept per channel.
+    public var promptRecordsPerChannel: Int = 50
+    /// Where `why` writes full prompts on platforms that cannot post files (IRC); nil: the temporary directory.
+    public var promptDumpDirectory: String?
 
     /// Creates operations settings.
     public init(

@@ -168,6 +168,9 @@ extension ConfigLoader {
             ?? operations.shutdownGraceSeconds
         operations.maxConcurrentRepliesPerChannel = reader.int(table, "max_concurrent_replies_per_channel", at: path,
                                                                range: 1...20) ?? operations.maxConcurrentRepliesPerChannel
+        operations.promptRecordsPerChannel = reader.int(table, "prompt_records_per_channel", at: path, range: 1...1000)
+            ?? operations.promptRecordsPerChannel
+        operations.promptDumpDirectory = reader.string(table, "prompt_dump_dir", at: path, nonEmpty: true)
         if let format = reader.string(table, "log_format", at: path) {
             if ["text", "json", "auto"].contains(format) {
                 operations.logFormat = format

@@ -13,7 +13,8 @@ enum ConfigSchema {
     static let channel = ["platform", "server", "channel", "personas", "trigger", "scene", "key", "lorebooks"]
     static let server = ["platform", "server", "lorebooks"]
     static let operations = ["metrics_address", "shutdown_grace_seconds", "log_format", "log_level", "shard_index",
-                             "shard_count", "metrics_token_file", "max_concurrent_replies_per_channel"]
+                             "shard_count", "metrics_token_file", "max_concurrent_replies_per_channel",
+                             "prompt_records_per_channel", "prompt_dump_dir"]
     static let budgets = ["per_user_tokens_per_day", "per_channel_tokens_per_day", "per_server_tokens_per_day",
                           "notice_interval_seconds", "per_user_messages_per_minute", "prompt_usd_per_million",
                           "completion_usd_per_million", "cached_usd_per_million"]
@@ -39,6 +40,7 @@ enum ConfigSchema {
             "shard_count": .int, "api_base_url": .string, "gateway_url": .string, "user_agent": .string,
             "use_webhooks": .bool, "slash_commands": .string, "command_guilds": .strings,
             "catch_up_window_seconds": .number, "ca_file": .string, "verify_tls": .bool, "bots": .strings,
+            "controls": .string,
         ],
         "irc": [
             "enabled": .bool, "network": .string, "host": .string, "port": .int, "tls": .bool, "verify_tls": .bool,

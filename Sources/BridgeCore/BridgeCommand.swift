@@ -32,20 +32,40 @@ public enum BridgeCommand: Hashable, Sendable {
     case lore(LoreCommand)
     /// `persona import [URL]`: import a character card attached to the message (or given as an `mxc://` URL).
     case personaImport(ChatAttachment?)
+    /// `why [N]`: the prompt behind the last reply, or the Nth from last (moderators only).
+    case why(Int)
+    /// `stop`: end the replies streaming in the channel with their partial text.
+    case stop
+    /// `prev`: show the last reply's previous alternative (swipe left).
+    case previousAlternative
+    /// `next`: show the last reply's next alternative (swipe right).
+    case nextAlternative
 
     /// Whether the command changes anything (and so needs a moderator or admin).
     public var changesState: Bool {
         switch self {
-        case .personaList, .personaShow, .status, .help, .budget: false
+        case .personaList, .personaShow, .status, .help, .budget, .why: false
         case .lore(let lore): lore.changesState
         default: true
         }
     }
 
-    /// Whether only moderators and admins may run it: every change, and the budget view.
+    /// Whether only moderators and admins may run it: every change except the reply controls, and the budget and
+    /// prompt views.
     public var needsModerator: Bool {
+        if isReplyControl { return false }
+        if case .why = self { return true }
         if case .lore = self { return true }
         return changesState || self == .budget
+    }
+
+    /// Whether it acts on the latest reply as a player control (regenerate, continue, stop, flipping
+    /// alternatives): the player whose message triggered that reply may use it, as may moderators and admins.
+    public var isReplyControl: Bool {
+        switch self {
+        case .regenerate, .continueReply, .stop, .previousAlternative, .nextAlternative: true
+        default: false
+        }
     }
 
     /// A parse failure, with the text to show the user.
@@ -98,6 +118,15 @@ public enum BridgeCommand: Hashable, Sendable {
         case "help": return .success(.help)
         case "budget": return .success(.budget)
         case "lore": return LoreCommand.parse(args, prefix: prefix)
+        case "why":
+            guard args.count <= 1 else { return fail("Usage: \(prefix) why [N] (N = 1 for the last reply, 2 for the one before…)") }
+            guard let n = args.first.map({ Int($0) }) ?? 1, n > 0 else {
+                return fail("Usage: \(prefix) why [N] (N = 1 for the last reply, 2 for the one before…)")
+            }
+            return .success(.why(n))
+        case "stop": return .success(.stop)
+        case "prev", "previous", "back": return .success(.previousAlternative)
+        case "next": return .success(.nextAlternative)
         default:
             return fail("Unknown command `\(verb)`. Try `\(prefix) help`.")
         }
@@ -106,7 +135,7 @@ public enum BridgeCommand: Hashable, Sendable {
     /// One-line help.
     public static func help(prefix: String) -> String {
         "Commands: \(prefix) persona list|show|set NAME|add NAME|remove NAME|off · reset · forget N · regenerate · "
-            + "continue · talkativeness X · status · budget · persona import (attach a card) · "
+            + "continue · stop · prev · next · why [N] · talkativeness X · status · budget · persona import (attach a card) · "
             + "lore list|show ENTRY|on NAME|off NAME|why|attach NAME|detach NAME"
     }
 }

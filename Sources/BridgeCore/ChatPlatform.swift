@@ -181,16 +181,20 @@ public struct InteractionRequest: Hashable, Sendable {
     public var user: ChatUser
     /// Where it was invoked.
     public var channel: ChannelRef
+    /// The message whose control was pressed (a button or a reaction), when the command came from one: it must
+    /// be the channel's latest reply.
+    public var targetMessageID: String?
     /// Receives the command's answers; called exactly once by the router.
     public let respond: @Sendable (InteractionOutcome) async -> Void
 
     /// Creates a request.
-    public init(id: String, command: BridgeCommand, user: ChatUser, channel: ChannelRef,
+    public init(id: String, command: BridgeCommand, user: ChatUser, channel: ChannelRef, targetMessageID: String? = nil,
                 respond: @escaping @Sendable (InteractionOutcome) async -> Void) {
         self.id = id
         self.command = command
         self.user = user
         self.channel = channel
+        self.targetMessageID = targetMessageID
         self.respond = respond
     }
 

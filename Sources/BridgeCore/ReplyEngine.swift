@@ -121,6 +121,7 @@ public struct ReplyEngine: Sendable {
         }
         if error is CancellationError { return "cancelled" }
         if error is ReplyInterruption { return "the bridge is restarting" }
+        if error is ReplyStopped { return "stopped" }
         return "the platform failed"
     }
 }

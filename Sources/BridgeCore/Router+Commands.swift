@@ -124,27 +124,8 @@ extension Router {
             try await runLoreCommand(command, personas: personas, in: channel, answer: answer)
         case .personaImport(let attachment):
             try await importPersona(attachment, by: author, in: channel, platform: platform, logger: logger, answer: answer)
-        case .regenerate, .continueReply:
-            // "The last reply" means the last one finished: wait for replies still streaming in this channel.
-            await replies.waitUntilIdle(channel.key)
-            guard let last = try await store.lastReply(in: key, persona: nil),
-                  let persona = config.personas[last.personaName] else {
-                return try await answer("There is no earlier reply here to \(command == .regenerate ? "regenerate" : "continue").")
-            }
-            if command == .regenerate {
-                if let first = last.messageIDs.first { try await store.applyDeletion(in: key, messageID: first) }
-                try await store.removeReply(id: last.replyID)
-                if platform.capabilities.canEdit {
-                    for id in last.messageIDs {
-                        try? await platform.edit(SentMessageRef(channel: channel, messageID: id), text: "(replaced by a new reply)")
-                    }
-                }
-                try await reply(as: persona, in: channel, to: last.triggerMessageID, platform: platform,
-                                requestedBy: author, logger: logger)
-            } else {
-                try await reply(as: persona, in: channel, to: last.messageIDs.last, platform: platform,
-                                continuation: author.displayName, requestedBy: author, logger: logger)
-            }
+        case .regenerate, .continueReply, .stop, .previousAlternative, .nextAlternative, .why:
+            try await runControl(command, author: author, in: channel, platform: platform, replyTo: nil, answer: answer)
         }
     }
 }

@@ -6,11 +6,14 @@ public struct InteractionOutcome: Hashable, Sendable {
     public var texts: [String]
     /// Whether the command was refused for lack of moderator rights (nothing changed).
     public var refused: Bool
+    /// A file to deliver with the answer (the prompt view's `prompt.json`).
+    public var attachment: InteractionAttachment?
 
     /// Creates an outcome.
-    public init(texts: [String], refused: Bool) {
+    public init(texts: [String], refused: Bool, attachment: InteractionAttachment? = nil) {
         self.texts = texts
         self.refused = refused
+        self.attachment = attachment
     }
 }
 
@@ -18,15 +21,41 @@ extension Router {
     /// Runs `command` for `user` in `channel` as if typed there, but returns the answers instead of posting them,
     /// so the adapter can reply ephemerally. Replies the command itself produces (regenerate, continue) still post.
     public func runInteraction(_ command: BridgeCommand, by user: ChatUser, in channel: ChannelRef,
-                               platform: any PlatformSender) async -> InteractionOutcome {
-        if command.needsModerator, !configurationForCommands.isAdmin(user, on: channel.platform),
-           !(await platform.isModerator(user, in: channel)) {
+                               platform: any PlatformSender, target: String? = nil) async -> InteractionOutcome {
+        var allowed = !command.needsModerator
+        if !allowed, !user.isBot {
+            allowed = configurationForCommands.isAdmin(user, on: channel.platform) ? true : await platform.isModerator(user, in: channel)
+        }
+        if !allowed {
             return InteractionOutcome(
                 texts: ["Sorry \(user.displayName), only moderators or bridge admins can do that here. Nothing was changed."],
                 refused: true)
         }
         let texts = Mutex<[String]>([])
         do {
+            if case .why(let n) = command {
+                // The prompt goes back to the moderator alone, as a file, never into the channel.
+                guard let view = try await promptView(n, in: channel) else {
+                    return InteractionOutcome(texts: ["No stored prompt for that reply (only the last \(configurationForCommands.promptRecordsPerScene) replies keep theirs)."],
+                                              refused: false)
+                }
+                return InteractionOutcome(texts: [view.summary(position: n)], refused: false, attachment: InteractionAttachment(
+                    filename: "prompt.json", contentType: "application/json", contents: Array(view.json().utf8)))
+            }
+            if command.isReplyControl {
+                // Interactions come here without passing the router's intake: history they read must be committed.
+                await flushHistory()
+                if let refusal = try await controlRefusal(command, by: user, in: channel, target: target, platform: platform) {
+                    var logger = commandLogger
+                    logger[metadataKey: "channel"] = "\(channel.key)"
+                    logger.info("control refused", metadata: ["user": "\(user.id)", "command": "\(command)", "reason": "\(refusal)"])
+                    return InteractionOutcome(texts: [refusal], refused: true)
+                }
+                try await runControl(command, author: user, in: channel, platform: platform, replyTo: nil, checked: true) { text in
+                    texts.withLock { $0.append(text) }
+                }
+                return InteractionOutcome(texts: texts.withLock { $0 }, refused: false)
+            }
             try await runCommand(.success(command), author: user, in: channel, platform: platform) { text in
                 texts.withLock { $0.append(text) }
             }
@@ -37,5 +66,28 @@ extension Router {
             texts.withLock { $0.append("That did not work: the bridge hit an error. Nothing more was changed.") }
         }
         return InteractionOutcome(texts: texts.withLock { $0 }, refused: false)
+    }
+
+    /// Runs an interaction request (a slash command, a button press or a control reaction).
+    func runInteraction(_ request: InteractionRequest, platform: any PlatformSender) async -> InteractionOutcome {
+        await runInteraction(request.command, by: request.user, in: request.channel, platform: platform,
+                             target: request.targetMessageID)
+    }
+}
+
+/// A file an interaction's answer carries.
+public struct InteractionAttachment: Hashable, Sendable {
+    /// File name shown, e.g. `prompt.json`.
+    public var filename: String
+    /// MIME type.
+    public var contentType: String
+    /// The bytes.
+    public var contents: [UInt8]
+
+    /// Creates an attachment.
+    public init(filename: String, contentType: String, contents: [UInt8]) {
+        self.filename = filename
+        self.contentType = contentType
+        self.contents = contents
     }
 }

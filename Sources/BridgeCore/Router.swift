@@ -51,6 +51,8 @@ public final class Router: Service, Sendable {
     let budgetNotices = Mutex<[String: Date]>([:])
     /// Replies running per channel, which `regenerate` and `continue` wait for.
     let replies = ReplyTracker()
+    /// Streams `stop` can end and the latest reply per channel, for the player controls.
+    let controls = ReplyControls()
     let metrics: BridgeMetrics
     let budgetPolicy: BudgetPolicy
     /// Scene lore per channel and the personas imported from chat.
@@ -162,8 +164,11 @@ public final class Router: Service, Sendable {
     public var isDraining: Bool { state.withLock { $0.draining } }
 
     /// Forwards a model stream, measuring time to first token, and registers it so shutdown can cut it off.
+    /// With a `channel`, `stop` in that channel can end it (with `ReplyStopped`); `firstToken` receives the time
+    /// to first text.
     private func guarded(_ upstream: AsyncThrowingStream<ModelEvent, any Error>, started: Duration,
-                         history: StreamingHistory? = nil) -> AsyncThrowingStream<ModelEvent, any Error>
+                         history: StreamingHistory? = nil, channel: String? = nil, requester: String? = nil,
+                         firstToken: FirstTokenMark? = nil) -> AsyncThrowingStream<ModelEvent, any Error>
     {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: ModelEvent.self, throwing: (any Error).self)
         let id: Int? = state.withLock { s in
@@ -187,6 +192,7 @@ public final class Router: Service, Sendable {
                     if !sawText, case .delta = event {
                         sawText = true
                         metrics.modelFirstToken(clock.now - started)
+                        firstToken?.mark(clock.now - started)
                     }
                     if case .delta(let piece) = event { history?.delta(piece) }
                     continuation.yield(event)
@@ -196,9 +202,16 @@ public final class Router: Service, Sendable {
                 continuation.finish(throwing: error)
             }
         }
+        // Stopping finishes the stream at once with the partial text; ending it cancels the forwarder, which
+        // cancels the model request (the server sees the connection close).
+        let controls = self.controls
+        let stopToken = channel.map { channel in
+            controls.started(in: channel, requester: requester) { stopped in continuation.finish(throwing: stopped) }
+        }
         continuation.onTermination = { [weak self] _ in
             forwarder.cancel()
             self?.state.withLock { s in _ = s.activeStreams.removeValue(forKey: id) }
+            if let channel, let stopToken { controls.finished(stopToken, in: channel) }
         }
         return stream
     }
@@ -284,7 +297,11 @@ public final class Router: Service, Sendable {
                     if case .interaction(let request) = event {
                         // Answered beside the channel's events: regenerate and continue wait for the channel's
                         // replies, which must not wait behind them.
-                        replies.addTask { _ = await self.intake(.interaction(request), from: metered, logger: logger) }
+                        replies.addTask {
+                            _ = await self.intake(.interaction(request), from: metered, logger: logger)
+                            // Reactions arrive in a sync batch, whose position may be stored once they are handled.
+                            await platform.handled(event)
+                        }
                         backlog.leave()
                         continue
                     }
@@ -397,12 +414,13 @@ public final class Router: Service, Sendable {
             case .messageDeleted(let channel, let id):
                 await recorder.flush()
                 try await store.applyDeletion(in: Self.key(channel), messageID: id)
+                try await replyMessageDeleted(id, in: channel, logger: logger)
             case .membership:
                 break
             case .interaction(let request):
                 // Commands like regenerate wait for replies in the channel; the pump runs these beside its events.
-                await request.respond(await runInteraction(request.command, by: request.user, in: request.channel,
-                                                           platform: platform))
+                logger.debug("interaction", metadata: ["command": "\(request.command)", "user": "\(request.user.id)"])
+                await request.respond(await runInteraction(request, platform: platform))
             }
         } catch {
             logger.error("event failed", metadata: ["error": "\(error)"])
@@ -520,14 +538,23 @@ public final class Router: Service, Sendable {
     /// Streams a reply from `persona` and records it.
     func reply(as persona: Persona, in channel: ChannelRef, to triggerID: String?, platform: any PlatformSender,
                continuation requester: String? = nil, requestedBy user: ChatUser? = nil, progress: ReplyProgress? = nil,
-               turn: Int? = nil, cutAtTrigger: Bool = false, logger: Logger) async throws {
+               turn: Int? = nil, cutAtTrigger: Bool = false, alternativesBefore: [String]? = nil,
+               logger: Logger) async throws {
         let key = Self.key(channel)
         let scheduler = scheduler(for: channel, platform: platform)
         if isDraining { return }
         // The trigger and the messages before it may still be buffered: the prompt needs them.
         await recorder.flush()
         var stored = try await store.recentMessages(in: key, limit: configuration.historyLimit)
-        if let triggerID, cutAtTrigger { stored = Self.history(stored, upTo: triggerID) }
+        if let triggerID, cutAtTrigger {
+            // The player deleted their message before the reply started: there is nothing to answer.
+            guard try await store.message(in: key, messageID: triggerID) != nil else {
+                logger.info("trigger deleted before the reply started; not answering", metadata: ["message-id": "\(triggerID)"])
+                progress?.markReachedPlatform()
+                return
+            }
+            stored = Self.history(stored, upTo: triggerID)
+        }
         var userPersonas: [String: String] = [:]
         var seenUsers = Set<String>()
         for message in stored where message.kind == .human && seenUsers.insert(message.speakerID).inserted {
@@ -578,13 +605,17 @@ public final class Router: Service, Sendable {
         let identity = self.identity(for: persona)
         metrics.replyStarted(platform: platform.platformName)
         let started = clock.now
-        let outcome = await engine.run(guarded(model.stream(request), started: started, history: streaming), in: channel,
-                                       replyTo: triggerID, as: identity, turn: turn)
+        let firstToken = FirstTokenMark()
+        let outcome = await engine.run(guarded(model.stream(request), started: started, history: streaming,
+                                               channel: channel.key, requester: user?.id, firstToken: firstToken),
+                                       in: channel, replyTo: triggerID, as: identity, turn: turn)
         let storedEarly = await streaming.finish()
-        metrics.modelTotal(clock.now - started)
+        let total = clock.now - started
+        metrics.modelTotal(total)
         if !outcome.messages.isEmpty { progress?.markReachedPlatform() }
         if let error = outcome.error {
-            metrics.replyFailed(platform: platform.platformName, reason: error is ReplyInterruption ? "shutdown" : "error")
+            metrics.replyFailed(platform: platform.platformName,
+                                reason: error is ReplyInterruption ? "shutdown" : error is ReplyStopped ? "stopped" : "error")
             // The model provider's own 429 (after the client's retries) counts with the platforms' ones.
             if (error as? ModelError)?.code == .rateLimited { metrics.rateLimited(platform: "model") }
         } else {
@@ -617,6 +648,13 @@ public final class Router: Service, Sendable {
         }
         // After the history writes, which commands like `regenerate` read next.
         await recordSpend(admission, outcome: outcome, platform: platform.platformName, logger: logger)
+        await recordPrompt(PromptFacts(request: request, context: context, historyAvailable: history.count, scale: scale,
+                                       persona: persona, admission: admission, outcome: outcome,
+                                       firstToken: firstToken.value, total: total), in: channel, logger: logger)
+        if let first = outcome.messages.first {
+            await replyFinished(first.messageID, refs: outcome.messages, in: channel, platform: platform,
+                                alternativesBefore: alternativesBefore, logger: logger)
+        }
     }
 
     /// History as of a trigger, for replies that run side by side: what people said after it belongs to later
@@ -658,6 +696,8 @@ public final class Router: Service, Sendable {
     var configurationForCommands: RouterConfiguration { withImported(configuration) }
     /// The configuration as loaded (without imported personas).
     var configurationForReplies: RouterConfiguration { configuration }
+    /// The model the client asks for when the request names none (the prompt view shows what was sent).
+    var clientModelName: String? { (model as? ModelSession)?.configuration.model }
     var storeForCommands: any Store { store }
     var commandLogger: Logger { logger }
 }

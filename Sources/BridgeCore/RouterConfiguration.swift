@@ -59,6 +59,11 @@ public struct RouterConfiguration: Sendable {
     public var lorebooks: [String: Lorebook] = [:]
     /// Lorebooks for every channel of a server, or of a platform (`[[servers]]`).
     public var servers: [ServerSettings] = []
+    /// Prompt records (`why`) kept per channel.
+    public var promptRecordsPerScene: Int = 50
+    /// Where `why` writes the full prompt on platforms that cannot post a file (IRC); nil: the system's temporary
+    /// directory.
+    public var promptDumpDirectory: String?
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -132,5 +137,7 @@ extension RouterConfiguration {
         maxConcurrentReplies = config.operations.maxConcurrentRepliesPerChannel
         lorebooks = config.lorebooks
         servers = config.servers
+        promptRecordsPerScene = config.operations.promptRecordsPerChannel
+        promptDumpDirectory = config.operations.promptDumpDirectory
     }
 }

@@ -71,6 +71,11 @@ extension DiscordMessageBuilder {
             ]),
             Command(name: "status", description: "Bridge status for this channel"),
             Command(name: "budget", description: "Token spend and what is left (moderators)"),
+            Command(name: "why", description: "The prompt behind a reply, with its tokens and cost (moderators)", options: [
+                Option(type: 4, name: "n", description: "1 = the last reply, 2 = the one before, …", required: false,
+                       min_value: 1, max_value: 50),
+            ]),
+            Command(name: "stop", description: "Stop the reply being written"),
         ])
     }()
 }
@@ -103,6 +108,11 @@ extension DiscordInteraction {
         case "continue": return .success(.continueReply)
         case "status": return .success(.status)
         case "budget": return .success(.budget)
+        case "stop": return .success(.stop)
+        case "why":
+            let n = option("n", in: options).map { Int($0) ?? Int(Double($0) ?? 0) } ?? 1
+            guard n >= 1 else { return .failure(SlashCommandError(message: "N is 1 for the last reply, 2 for the one before, …")) }
+            return .success(.why(n))
         case "talkativeness":
             guard let value = option("value", in: options).flatMap(Double.init), value >= 0, value <= 1 else {
                 return .failure(SlashCommandError(message: "Talkativeness is a number from 0 to 1."))

@@ -24,6 +24,7 @@ extension DiscordPlatform {
 
     /// Answers a slash command within 3 s: at once when the command is quick, else deferred and edited in.
     func handleInteraction(_ interaction: DiscordInteraction) async {
+        if interaction.type == 3 { return await handleComponent(interaction) }
         guard interaction.type == 2, let channelID = interaction.channelId else { return }
         let invoker = interaction.member?.user ?? interaction.user
         guard let invoker else { return }
@@ -88,6 +89,20 @@ extension DiscordPlatform {
             // Unreachable: the answer task always returns an answer.
             return (InteractionOutcome(texts: [], refused: false), deferred)
         }
+        if let file = outcome.attachment {
+            // The prompt view: summary and file, to the invoker alone.
+            let payload = deferred
+                ? DiscordMessageBuilder.editWithFile(content: Self.text(outcome, command), filename: file.filename)
+                : DiscordMessageBuilder.interactionReply(content: Self.text(outcome, command), ephemeral: true, filename: file.filename)
+            let (body, contentType) = DiscordMessageBuilder.multipart(payload: payload, file: file)
+            if !deferred {
+                await respond(callback, body: body, headers: [("Content-Type", contentType)])
+            } else if let applicationID = state.withLock({ $0.applicationID }) {
+                await respond(.editOriginalResponse(applicationID: applicationID, token: interaction.token), body: body,
+                              headers: [("Content-Type", contentType)])
+            }
+            return
+        }
         if !deferred {
             await respond(callback,
                           body: DiscordMessageBuilder.interactionReply(content: Self.text(outcome, command), ephemeral: Self.ephemeral(outcome, command)))
@@ -112,9 +127,9 @@ extension DiscordPlatform {
         outcome.refused || !command.changesState
     }
 
-    private func respond(_ route: DiscordRoute, body: [UInt8]) async {
+    func respond(_ route: DiscordRoute, body: [UInt8], headers: [(String, String)] = []) async {
         do {
-            _ = try await rest.request(route, body: body)
+            _ = try await rest.request(route, body: body, headers: headers)
         } catch {
             logger.warning("discord interaction response failed", metadata: ["error": "\(error)"])
         }

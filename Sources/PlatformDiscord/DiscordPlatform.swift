@@ -117,7 +117,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     }
 
     /// Feeds the Core edit scheduler the channel's learned bucket shape.
-    private func refreshBudget(_ channel: ChannelRef) {
+    func refreshBudget(_ channel: ChannelRef) {
         guard let learned = rest.editBudget(channelID: channel.channelID) else { return }
         // The shape only; the live count and reset come from `liveWindow`.
         let budget = EditBudget(window: FixedWindow(limit: learned.burst, length: learned.interval * learned.burst))
@@ -354,6 +354,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             await events.send(.messageDeleted(channel: channelRef(delete.channelId, guildID: delete.guildId), messageID: delete.id))
         case .interactionCreate(let interaction):
             spawn { [self] in await handleInteraction(interaction) }
+        case .reactionAdd(let reaction):
+            await handleReaction(reaction)
         case .hello, .heartbeatRequest, .heartbeatAck, .reconnect, .invalidSession, .resumed, .unknownDispatch, .unknownOpcode:
             break
         }

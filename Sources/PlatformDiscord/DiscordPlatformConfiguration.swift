@@ -55,6 +55,8 @@ public struct DiscordPlatformConfiguration: Sendable, CustomStringConvertible {
     public var adminRoles: Set<String>
     /// User ids of bots Discord does not flag (user-account relays), from `[platforms.discord] bots`.
     public var bots: Set<String> = []
+    /// How players control replies: buttons on the latest reply (default), reactions, or only commands.
+    public var controls: DiscordControls = .buttons
     /// Webhook name used when creating channel webhooks.
     public var webhookName: String
 
@@ -81,5 +83,27 @@ public struct DiscordPlatformConfiguration: Sendable, CustomStringConvertible {
     /// Settings without the token.
     public var description: String {
         "DiscordPlatformConfiguration(api: \(apiBaseURL), shard: \(gateway.shardID)/\(gateway.shardCount), intents: \(gateway.intents.rawValue), webhooks: \(useWebhooks), slash: \(slashCommands))"
+    }
+}
+
+/// How players control replies on Discord (`controls` in the `[discord]` section).
+public enum DiscordControls: Hashable, Sendable {
+    /// Buttons on the latest reply of each channel.
+    case buttons
+    /// Reactions on the latest reply (🔁 ⏹ ◀ ▶ ➡), as on Matrix.
+    case reactions
+    /// Commands only.
+    case off
+    /// A value this version does not know (treated as `off`).
+    case unknown(String)
+
+    /// Parses the config spelling.
+    public init(_ text: String) {
+        switch text.lowercased() {
+        case "buttons": self = .buttons
+        case "reactions": self = .reactions
+        case "off", "commands": self = .off
+        default: self = .unknown(text)
+        }
     }
 }

@@ -87,7 +87,10 @@ public final class DiscordREST: Sendable {
             var headers = HTTPHeaders()
             headers.add(name: "Authorization", value: "Bot " + token)
             headers.add(name: "User-Agent", value: userAgent)
-            if body != nil { headers.add(name: "Content-Type", value: "application/json") }
+            // A multipart upload names its own content type.
+            if body != nil, !extra.contains(where: { $0.0.lowercased() == "content-type" }) {
+                headers.add(name: "Content-Type", value: "application/json")
+            }
             for (name, value) in extra { headers.add(name: name, value: value) }
             let request = HTTPRequest(method: HTTPMethod(rawValue: route.method), url: baseURL + route.path, headers: headers,
                                       body: body, timeouts: HTTPTimeouts(connect: .seconds(10), total: .seconds(30)))

@@ -16,7 +16,7 @@ public struct DiscordRoleDelete: Hashable, Sendable, Decodable {
     enum CodingKeys: String, CodingKey { case guildId = "guild_id", roleId = "role_id" }
 }
 
-/// INTERACTION_CREATE for application (slash) commands.
+/// INTERACTION_CREATE for application (slash) commands and message components (buttons).
 public struct DiscordInteraction: Hashable, Sendable, Decodable {
     /// One command option; nested subcommands keep their options.
     public struct Option: Hashable, Sendable, Decodable {
@@ -61,13 +61,23 @@ public struct DiscordInteraction: Hashable, Sendable, Decodable {
     public var options: [Option]
     /// Attachments given as attachment options (type 11), by id (`data.resolved.attachments`).
     public var resolvedAttachments: [String: DiscordAttachment] = [:]
+    /// The pressed button's `custom_id` (component interactions, type 3).
+    public var customID: String?
+    /// The id of the message whose button was pressed (component interactions).
+    public var messageID: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, token, type, member, user, data
+        case id, token, type, member, user, data, message
         case channelId = "channel_id", guildId = "guild_id"
     }
-    struct CommandData: Decodable { var name: String?; var options: [Lossy<Option>]?; var resolved: Resolved? }
+    struct CommandData: Decodable {
+        var name: String?
+        var options: [Lossy<Option>]?
+        var resolved: Resolved?
+        var custom_id: String?
+    }
     struct Resolved: Decodable { var attachments: [String: Lossy<DiscordAttachment>]? }
+    struct MessageID: Decodable { var id: String }
 
     /// Decodes tolerantly: id, token and type are required.
     public init(from decoder: any Decoder) throws {
@@ -83,5 +93,36 @@ public struct DiscordInteraction: Hashable, Sendable, Decodable {
         commandName = data?.name
         options = (data?.options ?? []).compactMap(\.value)
         resolvedAttachments = (data?.resolved?.attachments ?? [:]).compactMapValues(\.value)
+        customID = data?.custom_id
+        messageID = (try? c.decodeIfPresent(MessageID.self, forKey: .message))?.id
+    }
+}
+
+/// MESSAGE_REACTION_ADD payload.
+public struct DiscordReactionAdd: Hashable, Sendable, Decodable {
+    /// The emoji (custom emoji have an id; unicode ones only a name).
+    public struct Emoji: Hashable, Sendable, Decodable {
+        /// Custom emoji id, nil for unicode emoji.
+        public var id: String?
+        /// The unicode emoji, or the custom emoji's name.
+        public var name: String?
+    }
+
+    /// Who reacted.
+    public var userId: String
+    /// Channel of the message.
+    public var channelId: String
+    /// The message reacted to.
+    public var messageId: String
+    /// Guild, when in one.
+    public var guildId: String?
+    /// The reacting member (guild reactions), with roles.
+    public var member: DiscordMember?
+    /// The emoji.
+    public var emoji: Emoji
+
+    enum CodingKeys: String, CodingKey {
+        case member, emoji
+        case userId = "user_id", channelId = "channel_id", messageId = "message_id", guildId = "guild_id"
     }
 }

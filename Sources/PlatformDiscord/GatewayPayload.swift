@@ -213,6 +213,8 @@ public enum GatewayEvent: Hashable, Sendable {
     /// GUILD_UPDATE: owner or roles changed.
     case guildUpdate(DiscordGuild)
     case interactionCreate(DiscordInteraction)
+    /// MESSAGE_REACTION_ADD: a reaction on a message (the reply controls when `controls = "reactions"`).
+    case reactionAdd(DiscordReactionAdd)
     /// A dispatch whose type this adapter does not handle.
     case unknownDispatch(String)
     /// An opcode this adapter does not know (or a client-only opcode sent to us).
@@ -312,6 +314,7 @@ private struct WholePayload: Decodable {
             case "GUILD_MEMBER_UPDATE": event = .guildMemberUpdate(try payload(DiscordGuildMemberUpdate.self))
             case "GUILD_UPDATE": event = .guildUpdate(try payload(DiscordGuild.self))
             case "INTERACTION_CREATE": event = .interactionCreate(try payload(DiscordInteraction.self))
+            case "MESSAGE_REACTION_ADD": event = .reactionAdd(try payload(DiscordReactionAdd.self))
             case let name?: event = .unknownDispatch(name)
             case nil:
                 throw GatewayDecodeError(code: .invalidEnvelope, op: 0, eventType: nil, message: "dispatch without t")

@@ -14,6 +14,8 @@ public struct GatewayIntents: OptionSet, Hashable, Sendable {
     public static let directMessages = GatewayIntents(rawValue: 1 << 12)
     /// Privileged: message text.
     public static let messageContent = GatewayIntents(rawValue: 1 << 15)
+    /// Reactions on guild messages (the reply controls when `controls = "reactions"`).
+    public static let guildMessageReactions = GatewayIntents(rawValue: 1 << 10)
     /// The bridge's default set.
     public static let bridgeDefault: GatewayIntents = [.guilds, .guildMessages, .directMessages, .messageContent]
 }
@@ -144,7 +146,7 @@ public struct GatewayStateMachine: Sendable {
             closeRequested = true
             return [.close(code: 4000), .connect(url: currentURL, after: delay)]
         case .messageCreate, .messageUpdate, .messageDelete, .guildCreate, .channelUpdate, .roleUpdate, .roleDelete,
-             .guildMemberUpdate, .guildUpdate, .interactionCreate, .unknownDispatch, .unknownOpcode:
+             .guildMemberUpdate, .guildUpdate, .interactionCreate, .reactionAdd, .unknownDispatch, .unknownOpcode:
             return []
         }
     }

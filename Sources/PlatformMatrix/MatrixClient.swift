@@ -50,6 +50,7 @@ public final class MatrixClient: Sendable {
     }
 
     /// Like `call` but returns the raw body bytes (at most `maxBytes`).
+    /// `upload` sends bytes of its own content type instead of a JSON `body` (media uploads).
     public func raw(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: MatrixJSON? = nil,
                     timeout: Duration = .seconds(30), authenticated: Bool = true,
                     maxBytes: Int = 32 * 1024 * 1024,

@@ -30,6 +30,9 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
         var outgoingOrder: [String] = []
         var stopping = false
         var lastTrigger: [String: (trigger: String, part: Int)] = [:]
+        /// Replies that reached the room per `room + trigger` in this process: a second answer to the same message
+        /// (`regenerate`) must not reuse the first one's transaction ID when its first words are the same.
+        var answersSent: [String: Int] = [:]
         var limiters: [String: MatrixRateLimiter] = [:]
         var accountPausedUntil: Duration?
         var ready = false
@@ -268,7 +271,7 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
         let types: MatrixJSON = ["m.room.member", "m.room.name", "m.room.canonical_alias", "m.room.power_levels", "m.room.create"]
         let filter: MatrixJSON = [
             "room": [
-                "timeline": ["limit": 50, "types": ["m.room.message", "m.room.redaction", "m.room.member", "m.room.name",
+                "timeline": ["limit": 50, "types": ["m.room.message", "m.room.redaction", "m.reaction", "m.room.member", "m.room.name",
                                                     "m.room.canonical_alias", "m.room.power_levels", "m.room.create"]],
                 "state": ["lazy_load_members": true, "types": types],
                 "ephemeral": ["types": []], "account_data": ["types": []],
@@ -417,11 +420,14 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
         let room = channel.channelID
         // Appservice mode: the persona's own user, registered and in the room before it speaks.
         let sender = try await appserviceSender(for: identity, in: room)
+        let answerKey = replyTo.map { room + "\u{0}" + $0 }
         let txn = state.withLock { s -> String in
             let trigger: String
             let part: Int
-            if let replyTo {
-                trigger = replyTo
+            if let replyTo, let answerKey {
+                // Counted only once a send succeeded, so a retried send keeps its ID.
+                let earlier = s.answersSent[answerKey] ?? 0
+                trigger = earlier == 0 ? replyTo : replyTo + "#\(earlier)"
                 part = 0
             } else if let last = s.lastTrigger[room] {
                 trigger = last.trigger
@@ -436,6 +442,10 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
         let eventID = try await put(room: room, channel: channel, txnID: txn, content: MatrixContent.message(text, replyTo: replyTo),
                                     asUser: sender)
         let orphaned = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            if let answerKey {
+                if s.answersSent.count >= 4_096 { s.answersSent.removeAll(keepingCapacity: true) }
+                s.answersSent[answerKey, default: 0] += 1
+            }
             s.outgoing[eventID] = Outgoing(room: room, txnBase: txn, sender: sender, cap: MatrixEditCap(cap: configuration.maxEditsPerReply))
             s.outgoingOrder.append(eventID)
             // Long-finished replies are not edited again; keep the table small.

@@ -71,7 +71,7 @@ public struct MatrixRooms: Sendable {
                 if initial { continue }
                 if let ownJoin, index <= ownJoin { continue }
                 if let ts = event.originServerTS, Duration.milliseconds(nowMs - ts) > catchUpWindow,
-                    event.type == "m.room.message"
+                    event.type == "m.room.message" || event.type == "m.reaction"
                 {
                     continue
                 }
@@ -108,6 +108,17 @@ public struct MatrixRooms: Sendable {
         case "m.room.redaction":
             guard let target = event.redacts else { return nil }
             return .messageDeleted(channel: channel, messageID: target)
+        case "m.reaction":
+            // A control reaction on a reply (🔁 ⏹ ◀ ▶ ➡); our own reactions and any other emoji are ignored.
+            guard let id = event.eventID, let sender = event.sender, sender != ownUserID,
+                  let relation = event.content["m.relates_to"], relation["rel_type"]?.string == "m.annotation",
+                  let target = relation["event_id"]?.string, let key = relation["key"]?.string,
+                  let command = Self.controlCommand(forReaction: key) else { return nil }
+            let user = ChatUser(id: sender, displayName: displayName(of: sender, in: roomID),
+                                isBot: isBot(sender, content: event.content))
+            // A reaction cannot be answered privately: refusals are only logged by the router.
+            return .interaction(InteractionRequest(id: id, command: command, user: user, channel: channel,
+                                                   targetMessageID: target) { _ in })
         case "m.room.message":
             guard let id = event.eventID, let sender = event.sender else { return nil }
             let relation = event.content["m.relates_to"]
@@ -135,6 +146,18 @@ public struct MatrixRooms: Sendable {
                 text: text, replyTo: replyTo, mentionsUs: mentionsUs, isOwnMessage: isOwn(sender)))
         default:
             return nil
+        }
+    }
+
+    /// The reply control a reaction key stands for (emoji presentation selectors ignored).
+    public static func controlCommand(forReaction key: String) -> BridgeCommand? {
+        switch String(key.unicodeScalars.filter { $0.value != 0xFE0F }.map(Character.init)) {
+        case "🔁": .regenerate
+        case "⏹": .stop
+        case "◀": .previousAlternative
+        case "▶": .nextAlternative
+        case "➡": .continueReply
+        default: nil
         }
     }
 

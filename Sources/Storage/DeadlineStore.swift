@@ -261,6 +261,34 @@ public final class DeadlineStore: Store {
         try await run("setState") { try await $0.setState(value, for: key) }
     }
 
+    // MARK: Prompt records and reply alternatives
+
+    /// See `Store.recordPrompt(_:keepingLast:)`.
+    public func recordPrompt(_ record: PromptRecord, keepingLast: Int) async throws {
+        try await run("recordPrompt") { try await $0.recordPrompt(record, keepingLast: keepingLast) }
+    }
+
+    /// See `Store.promptRecords(in:limit:)`.
+    public func promptRecords(in channel: ChannelKey, limit: Int) async throws -> [PromptRecord] {
+        try await run("promptRecords") { try await $0.promptRecords(in: channel, limit: limit) }
+    }
+
+    /// See `Store.replyAlternatives(in:replyID:)`.
+    public func replyAlternatives(in channel: ChannelKey, replyID: String) async throws -> ReplyAlternatives? {
+        try await run("replyAlternatives") { try await $0.replyAlternatives(in: channel, replyID: replyID) }
+    }
+
+    /// See `Store.setReplyAlternatives(_:)`.
+    public func setReplyAlternatives(_ alternatives: ReplyAlternatives) async throws {
+        try await run("setReplyAlternatives") { try await $0.setReplyAlternatives(alternatives) }
+    }
+
+    /// See `Store.removeReplyAlternatives(in:replyID:)`.
+    @discardableResult
+    public func removeReplyAlternatives(in channel: ChannelKey, replyID: String) async throws -> Bool {
+        try await run("removeReplyAlternatives") { try await $0.removeReplyAlternatives(in: channel, replyID: replyID) }
+    }
+
     // MARK: Usage
 
     /// See `Store.recordUsage(_:)`.

@@ -123,6 +123,33 @@ extension SQLiteStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3-prompt-records") { db in
+            // The document is JSON text the bridge renders; only the newest few per channel are kept.
+            try db.execute(sql: """
+                CREATE TABLE prompt_record (
+                    request_id TEXT PRIMARY KEY,
+                    channel_id INTEGER NOT NULL REFERENCES channel(id),
+                    reply_id TEXT,
+                    persona_name TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    document TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX prompt_record_by_channel ON prompt_record (channel_id, created_at);
+                """)
+        }
+        migrator.registerMigration("v3-reply-alternatives") { db in
+            // texts is a JSON array of strings (at most ten), shown an index into it.
+            try db.execute(sql: """
+                CREATE TABLE reply_alternative (
+                    channel_id INTEGER NOT NULL REFERENCES channel(id),
+                    reply_id TEXT NOT NULL,
+                    texts TEXT NOT NULL,
+                    shown INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (channel_id, reply_id)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

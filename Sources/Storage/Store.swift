@@ -141,6 +141,25 @@ public protocol Store: Sendable {
     @discardableResult
     func pruneUsage(before: Date) async throws -> Int
 
+    // MARK: Prompt records and reply alternatives
+
+    /// Stores what a model request showed the model, replacing a record with the same request id, and keeps only
+    /// the newest `keepingLast` records of the channel.
+    func recordPrompt(_ record: PromptRecord, keepingLast: Int) async throws
+
+    /// The channel's prompt records, newest first, at most `limit`.
+    func promptRecords(in channel: ChannelKey, limit: Int) async throws -> [PromptRecord]
+
+    /// The alternatives kept for a reply, if it was ever regenerated.
+    func replyAlternatives(in channel: ChannelKey, replyID: String) async throws -> ReplyAlternatives?
+
+    /// Stores a reply's alternatives, replacing earlier ones for the same reply.
+    func setReplyAlternatives(_ alternatives: ReplyAlternatives) async throws
+
+    /// Forgets a reply's alternatives; `false` when there were none.
+    @discardableResult
+    func removeReplyAlternatives(in channel: ChannelKey, replyID: String) async throws -> Bool
+
     // MARK: Maintenance
 
     /// Names of the schema migrations applied, in order (e.g. `v1-initial-schema`).

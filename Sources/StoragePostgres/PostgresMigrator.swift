@@ -144,6 +144,33 @@ struct PostgresMigrator {
             )
             """,
         ]),
+        Migration(name: "v3-prompt-records", statements: [
+            // The document is JSON text the bridge renders; only the newest few per channel are kept.
+            """
+            CREATE TABLE prompt_record (
+                request_id TEXT PRIMARY KEY,
+                channel_id BIGINT NOT NULL REFERENCES channel(id),
+                reply_id TEXT,
+                persona_name TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                document TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX prompt_record_by_channel ON prompt_record (channel_id, created_at)",
+        ]),
+        Migration(name: "v3-reply-alternatives", statements: [
+            // texts is a JSON array of strings (at most ten), shown an index into it.
+            """
+            CREATE TABLE reply_alternative (
+                channel_id BIGINT NOT NULL REFERENCES channel(id),
+                reply_id TEXT NOT NULL,
+                texts TEXT NOT NULL,
+                shown BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (channel_id, reply_id)
+            )
+            """,
+        ]),
     ]
 
     /// Applies every missing migration in one transaction, refusing a schema from a newer version.

@@ -25,8 +25,9 @@ extension DiscordPlatformConfiguration {
                 case "guildmessages": intents.insert(.guildMessages)
                 case "directmessages": intents.insert(.directMessages)
                 case "messagecontent": intents.insert(.messageContent)
+                case "guildmessagereactions": intents.insert(.guildMessageReactions)
                 default:
-                    throw fail("intents: unknown intent '\(name)'; use guilds, guild_messages, direct_messages, message_content")
+                    throw fail("intents: unknown intent '\(name)'; use guilds, guild_messages, direct_messages, message_content, guild_message_reactions")
                 }
             }
         }
@@ -61,6 +62,11 @@ extension DiscordPlatformConfiguration {
             adminUsers: Set(admins?.users ?? []), adminRoles: Set(admins?.roles ?? []))
         settings.shardIDs = shardIDs
         settings.bots = Set(section.strings("bots") ?? [])
+        let controls = DiscordControls(section.string("controls") ?? "buttons")
+        if case .unknown(let other) = controls { throw fail("controls: '\(other)' is not buttons, reactions or off") }
+        settings.controls = controls
+        // Reaction controls need the reaction events.
+        if controls == .reactions { settings.gateway.intents.insert(.guildMessageReactions) }
         return settings
     }
 }

@@ -9,8 +9,9 @@ import Storage
 import Testing
 
 /// An in-process `ChatModel` that answers from a script and records every request.
-final class FakeModel: ChatModel, @unchecked Sendable {
-    // Safe: `requests` is only touched under `lock`; `script` is immutable.
+class FakeModel: ChatModel, @unchecked Sendable {
+    // Safe: `requests` is only touched under `lock`; `script` is immutable. Not final: a gated variant waits
+    // before replying (RouterControlsTests).
     enum Step: Sendable { case delta(String), finish(FinishReason), usage(Int), fail(ModelError.Code) }
     private let lock = NSLock()
     private var _requests: [ChatRequest] = []
@@ -66,13 +67,14 @@ struct Harness {
     static let bolt = Persona(name: "bolt", displayName: "Bolt", character: "You are Bolt, a terse robot.")
 
     init(store: SQLiteStore, model: FakeModel, capabilities: PlatformCapabilities = .init(canEdit: true, maxLength: 2000),
-         admins: Set<String> = [], concurrentReplies: Int = 3) {
+         admins: Set<String> = [], concurrentReplies: Int = 3, dumpDirectory: String? = nil) {
         let platform = InMemoryPlatform(name: "memory", capabilities: capabilities)
         var configuration = RouterConfiguration(
             personas: [Self.aria, Self.bolt],
             bindings: [.init(platform: "memory", channelID: "general", personas: ["aria"])],
             admins: admins)
         configuration.maxConcurrentReplies = concurrentReplies
+        configuration.promptDumpDirectory = dumpDirectory
         let router = Router(configuration: configuration, model: model, store: store, platforms: [platform],
                             clock: ContinuousClock(), logger: Logger(label: "test"))
         self.platform = platform
@@ -341,7 +343,8 @@ func tempDatabasePath() -> String {
         h.platform.post("Aria, pick a number", by: alice, in: h.channel)
         try await h.waitForSends(1) { $0.last?.text == "take 1" }
         h.platform.post("!pb regenerate", by: moderator, in: h.channel)
-        try await h.waitForSends(2) { $0.last?.text == "take 2" }
+        // The new reply shows its place among the alternatives (‹ 2/2 ›) once it is finished.
+        try await h.waitForSends(2) { $0.last?.text == "take 2\n\n‹ 2/2 ›" }
         let key = Router.key(h.channel)
         // The reply is recorded just after its last edit: wait until the Router has handled the command.
         try await eventually("the regenerate command handled") { h.platform.handledEvents.count == 2 }

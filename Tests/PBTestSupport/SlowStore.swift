@@ -152,6 +152,26 @@ public final class SlowStore: Store {
     public func setState(_ value: String?, for key: String) async throws { try await writing { try await base.setState(value, for: key) } }
     /// Forwards to `base` (writes take the writer lock in turn).
     public func recordUsage(_ usage: UsageRecord) async throws { try await writing { try await base.recordUsage(usage) } }
+    /// Forwards (a write).
+    public func recordPrompt(_ record: PromptRecord, keepingLast: Int) async throws {
+        try await writing { try await base.recordPrompt(record, keepingLast: keepingLast) }
+    }
+    /// Forwards.
+    public func promptRecords(in channel: ChannelKey, limit: Int) async throws -> [PromptRecord] {
+        try await base.promptRecords(in: channel, limit: limit)
+    }
+    /// Forwards.
+    public func replyAlternatives(in channel: ChannelKey, replyID: String) async throws -> ReplyAlternatives? {
+        try await base.replyAlternatives(in: channel, replyID: replyID)
+    }
+    /// Forwards (a write).
+    public func setReplyAlternatives(_ alternatives: ReplyAlternatives) async throws {
+        try await writing { try await base.setReplyAlternatives(alternatives) }
+    }
+    /// Forwards (a write).
+    public func removeReplyAlternatives(in channel: ChannelKey, replyID: String) async throws -> Bool {
+        try await writing { try await base.removeReplyAlternatives(in: channel, replyID: replyID) }
+    }
     /// Forwards to `base` (writes take the writer lock in turn).
     public func usageTotals(_ scope: UsageScope, since: Date) async throws -> UsageTotals { try await base.usageTotals(scope, since: since) }
     /// Forwards to `base` (writes take the writer lock in turn).

@@ -86,6 +86,15 @@ final class SlowResetStore: Store {
     func state(for key: String) async throws -> String? { try await base.state(for: key) }
     func setState(_ value: String?, for key: String) async throws { try await base.setState(value, for: key) }
     func recordUsage(_ usage: UsageRecord) async throws { try await base.recordUsage(usage) }
+    func recordPrompt(_ record: PromptRecord, keepingLast: Int) async throws { try await base.recordPrompt(record, keepingLast: keepingLast) }
+    func promptRecords(in channel: ChannelKey, limit: Int) async throws -> [PromptRecord] { try await base.promptRecords(in: channel, limit: limit) }
+    func replyAlternatives(in channel: ChannelKey, replyID: String) async throws -> ReplyAlternatives? {
+        try await base.replyAlternatives(in: channel, replyID: replyID)
+    }
+    func setReplyAlternatives(_ alternatives: ReplyAlternatives) async throws { try await base.setReplyAlternatives(alternatives) }
+    func removeReplyAlternatives(in channel: ChannelKey, replyID: String) async throws -> Bool {
+        try await base.removeReplyAlternatives(in: channel, replyID: replyID)
+    }
     func usageTotals(_ scope: UsageScope, since: Date) async throws -> UsageTotals { try await base.usageTotals(scope, since: since) }
     func pruneUsage(before: Date) async throws -> Int { try await base.pruneUsage(before: before) }
     func appliedMigrations() async throws -> [String] { try await base.appliedMigrations() }

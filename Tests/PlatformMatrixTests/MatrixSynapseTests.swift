@@ -263,3 +263,48 @@ struct FixedModel: ChatModel {
         }
     }
 }
+
+/// Reply controls as reactions on a real Synapse.
+@Suite(.serialized) struct MatrixControlSynapseTests {
+    @Test func aRegenerateReactionRegeneratesAndShowsTheCounter() async throws {
+        let scene = try await Scenario.start(humans: ["alice"])
+        let (alice, room) = (scene.alice, scene.room)
+        try await scene.model!.script([["text": "the first take"], ["text": "the second take"]])
+        _ = try await alice.say("Aria, pick a card", in: room)
+        let original = try await scene.firstReply()
+        try await scene.waitUntilShown(original, "the first take")
+        let key = ChannelKey(platform: "matrix", channelID: room)
+        try await eventually("the first reply recorded") {
+            try await scene.store.lastReply(in: key, persona: nil)?.replyID == original.eventID
+        }
+        try await alice.client.send(room, txnID: UUID().uuidString, content: [
+            "m.relates_to": ["rel_type": "m.annotation", "event_id": .string(original.eventID!), "key": "🔁"],
+        ], type: "m.reaction")
+        let regenerated = try await eventuallyValue("the regenerated reply") { () async throws -> MatrixEvent? in
+            try await scene.botMessages().first { $0.eventID != original.eventID }
+        }
+        try await scene.waitUntilShown(regenerated, "the second take\n\n‹ 2/2 ›")
+        try await scene.waitUntilShown(original, "(replaced by a new reply)")
+        try await eventually("history holds the second take") {
+            try await scene.store.recentMessages(in: key, limit: 10, after: nil).map(\.text) == ["Aria, pick a card", "the second take"]
+        }
+        #expect(try await scene.store.replyAlternatives(in: key, replyID: regenerated.eventID!)?.texts
+            == ["the first take", "the second take"])
+
+        // The room's creator is a moderator: `why` answers with a notice and the prompt as an uploaded m.file.
+        _ = try await alice.say("!pb why", in: room)
+        let file = try await eventuallyValue("the prompt file") { () async throws -> MatrixEvent? in
+            try await scene.botMessages().first { $0.content["msgtype"]?.string == "m.file" }
+        }
+        #expect(file.content["body"]?.string == "prompt.json")
+        let notice = try await scene.botMessages().first { $0.content["msgtype"]?.string == "m.notice" }
+        #expect(notice?.content["body"]?.string?.hasPrefix("Prompt of the last reply (aria)") == true)
+        let uri = try #require(file.content["url"]?.string)
+        let path = String(uri.dropFirst("mxc://".count))
+        let bytes = try await alice.client.raw(.get, "/_matrix/client/v1/media/download/\(path)")
+        let view = try #require(PromptView.decode(String(decoding: bytes, as: UTF8.self)))
+        #expect(view.messages.last?.content.contains("Aria, pick a card") == true)
+        #expect(view.replyID == regenerated.eventID)
+        await scene.finish()
+    }
+}

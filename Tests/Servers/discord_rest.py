@@ -78,14 +78,19 @@ def handle(srv, method, target, headers, raw):
     """Serves one API request; returns (status, body or None, headers) and records it."""
     url = urlsplit(target)
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
-    try:
-        body = json.loads(raw.decode("utf-8")) if raw else None
-    except (ValueError, UnicodeDecodeError):
-        body = None
+    files = None
+    ctype = headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data") and raw:
+        body, files = parse_multipart(ctype, raw)
+    else:
+        try:
+            body = json.loads(raw.decode("utf-8")) if raw else None
+        except (ValueError, UnicodeDecodeError):
+            body = None
     rec = {"id": len(srv.requests) + 1, "time": time.time(), "monotonic": time.monotonic(), "method": method,
            "path": target, "route": url.path[len(srv.cfg["api_prefix"]):], "query": query, "headers": headers,
            "body": body, "raw_body": raw.decode("utf-8", "replace")[:100000], "status": None, "response": None,
-           "bucket": None, "major": None, "ratelimit": None}
+           "bucket": None, "major": None, "ratelimit": None, "files": files}
     srv.requests.append(rec)
     out_headers = {}
     now = time.monotonic()
@@ -171,10 +176,15 @@ def serve(srv, method, path, query, headers, raw, body, rec, out_headers):
                          "global": False, "code": 0}
     if method in ("POST", "PATCH", "PUT") and raw:
         ctype = headers.get("content-type", "")
-        if not ctype.startswith("application/json"):
+        multipart = ctype.startswith("multipart/form-data")
+        if multipart and handler not in MULTIPART_HANDLERS:
+            raise Fail(400, 50035, "Invalid Form Body (fake: this route takes JSON only)")
+        if not multipart and not ctype.startswith("application/json"):
             raise Fail(400, 50035, "Invalid Form Body (fake accepts Content-Type: application/json only)")
         if body is None:
             raise Fail(400, 50109, "The request body contains invalid JSON.")
+        if multipart:
+            body = attach_files(body, rec.get("files") or [])
     fn = globals()["h_" + handler]
     return fn(srv, method, groups, query, body, interaction)
 
@@ -215,6 +225,94 @@ def require_perms(srv, guild, channel, bits, code=50013, message="Missing Permis
         raise Fail(403, 50001, "Missing Access")
     if perms & bits != bits:
         raise Fail(403, code, message)
+
+
+# Routes Discord accepts multipart/form-data on (payload_json + files[n]).
+MULTIPART_HANDLERS = {"create_message", "execute_webhook", "edit_webhook_message", "interaction_callback"}
+
+
+def parse_multipart(ctype, raw):
+    """multipart/form-data → (payload_json parsed or None, [files]); each file {"field", "filename",
+    "content_type", "size", "text"}. Malformed bodies give (None, None)."""
+    m = re.search(r'boundary="?([^";]+)"?', ctype)
+    if not m:
+        return None, None
+    boundary = b"--" + m.group(1).encode()
+    payload, files = None, []
+    for part in raw.split(boundary)[1:]:
+        if part.startswith(b"--"):
+            break
+        part = part[2:] if part.startswith(b"\r\n") else part
+        head, sep, data = part.partition(b"\r\n\r\n")
+        if not sep:
+            return None, None
+        data = data[:-2] if data.endswith(b"\r\n") else data
+        fields = {}
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip()
+        disp = fields.get("content-disposition", "")
+        fname = re.search(r'name="([^"]*)"', disp)
+        filename = re.search(r'filename="([^"]*)"', disp)
+        if fname and fname.group(1) == "payload_json":
+            try:
+                payload = json.loads(data.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                return None, None
+        elif fname and filename:
+            files.append({"field": fname.group(1), "filename": filename.group(1),
+                          "content_type": fields.get("content-type"), "size": len(data),
+                          "text": data.decode("utf-8", "replace")})
+    return payload, files
+
+
+def attach_files(body, files):
+    """Checks each files[n] against the payload's attachments (Discord: ids match the n) and returns the body with
+    "_files" (the uploads, for the message's attachments)."""
+    if not isinstance(body, dict):
+        return body
+    target = body.get("data") if isinstance(body.get("data"), dict) and "type" in body else body
+    declared = {str(a.get("id")): a for a in (target.get("attachments") or []) if isinstance(a, dict)}
+    for f in files:
+        m = re.fullmatch(r"files\[(\d+)\]", f["field"])
+        if not m:
+            raise form_error("files", "FAKE_FIELD", f"unexpected multipart field {f['field']}")
+        if declared and m.group(1) not in declared:
+            raise form_error("attachments", "ATTACHMENT_NOT_FOUND", f"files[{m.group(1)}] is not in attachments")
+    target["_files"] = files
+    return body
+
+
+def message_attachments(srv, files):
+    return [{"id": srv.ids.next(), "filename": f["filename"], "size": f["size"],
+             "content_type": f.get("content_type"), "url": "https://cdn.fake/" + f["filename"], "_text": f["text"]}
+            for f in files]
+
+
+COMPONENT_STYLES = (1, 2, 3, 4)
+
+
+def validate_components(components):
+    """Action rows (type 1) of at most 5 buttons (type 2, custom_id 1..100 unique, label ≤ 80, style 1–4)."""
+    if not isinstance(components, list) or len(components) > 5:
+        raise form_error("components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
+    seen = set()
+    for i, row in enumerate(components):
+        if not isinstance(row, dict) or row.get("type") != 1:
+            raise form_error(f"components.{i}.type", "BASE_TYPE_CHOICES", "Value must be one of (1,).")
+        buttons = row.get("components")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 5:
+            raise form_error(f"components.{i}.components", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
+        for j, b in enumerate(buttons):
+            where = f"components.{i}.components.{j}"
+            if not isinstance(b, dict) or b.get("type") != 2 or b.get("style") not in COMPONENT_STYLES:
+                raise form_error(where, "COMPONENT_INVALID", "Invalid button (fake: type 2, style 1-4)")
+            cid = b.get("custom_id")
+            if not isinstance(cid, str) or not 1 <= len(cid) <= 100 or cid in seen:
+                raise form_error(where + ".custom_id", "COMPONENT_CUSTOM_ID_DUPLICATED", "custom_id missing, too long or repeated")
+            seen.add(cid)
+            if not (b.get("label") or b.get("emoji")) or len(b.get("label") or "") > 80:
+                raise form_error(where + ".label", "BASE_TYPE_MAX_LENGTH", "A button needs a label ≤ 80 or an emoji")
 
 
 def validate_allowed_mentions(srv, body):
@@ -264,6 +362,10 @@ def new_message(srv, channel_id, guild_id, author, body, **extra):
            "mentions": [srv.users.get(u, W.user(u, "user" + u[-4:])) for u in pinged["users"]],
            "mention_roles": pinged["roles"], "attachments": [], "embeds": body.get("embeds") or [],
            "pinned": False, "type": 0, "flags": body.get("flags") or 0, "components": body.get("components") or []}
+    if body.get("components"):
+        validate_components(body["components"])
+    if body.get("_files"):
+        msg["attachments"] = message_attachments(srv, body["_files"])
     if guild_id:
         msg["guild_id"] = guild_id
     if body.get("nonce") is not None:
@@ -297,6 +399,12 @@ def edit(srv, msg, body):
         msg["content"] = body["content"] or ""
     if "embeds" in body:
         msg["embeds"] = body["embeds"] or []
+    if "components" in body:
+        validate_components(body["components"] or [])
+        msg["components"] = body["components"] or []
+        msg.setdefault("_components_history", []).append(msg["components"])
+    if body.get("_files"):
+        msg["attachments"] = message_attachments(srv, body["_files"])
     msg["flags"] &= ~(1 << 7)  # an edit ends a deferred response's LOADING state
     pinged = W.pings(msg["content"], body.get("allowed_mentions"))
     msg.update({"edited_timestamp": W.iso(), "mention_everyone": pinged["everyone"], "mention_roles": pinged["roles"],

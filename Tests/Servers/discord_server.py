@@ -52,6 +52,10 @@ REST (prefix cfg api_prefix, default /api/v10). Every API request needs User-Age
          validated like a message; 204 (or 200 with ?with_response=true). Type 4/5 create the @original.
   GET/PATCH/DELETE /webhooks/{app}/{itoken}/messages/@original|{m}   original / follow-ups (404 before a callback)
   POST   /webhooks/{app}/{itoken}                        follow-up message (flags 64 = ephemeral kept)
+  Message creates/edits, webhook executes/edits and interaction callbacks also take multipart/form-data:
+         payload_json + files[n] (n must be an id in the payload's attachments); the request record keeps
+         "files" [{field, filename, content_type, size, text}], the message its "attachments". "components"
+         are validated (action rows of ≤ 5 buttons, unique custom_id) and kept on the message.
   GET/PUT/POST /applications/{app}/commands, /applications/{app}/guilds/{g}/commands
          validated (names ^[-_\\w]{1,32}$ lowercase, descriptions 1..100, ≤25 options, ≤100 commands, unique)
   GET    /guilds/{g}, /guilds/{g}/channels, /guilds/{g}/roles, /guilds/{g}/members/{u}
@@ -153,7 +157,8 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
   POST /_control/inject/interaction {"name" (command), "options": [...], "user_id" (default alice),
         "channel_id" (default general), "guild_id", "dm": bool, "type": 2, "data": {... overrides},
         "member": {... overrides}} → {"interaction": d, "id", "token", "seqs"}; member.permissions is computed
-        from roles + overwrites of that channel; app_permissions likewise for the bot.
+        from roles + overwrites of that channel; app_permissions likewise for the bot. A button press is
+        "type": 3 with "message_id" and "custom_id" (the message must carry that button; d.message is it).
   POST /_control/inject/event {"t", "d", "guild_id"}  any dispatch (sequenced, replayable), e.g. CHANNEL_UPDATE,
         GUILD_ROLE_DELETE or an unknown type
   POST /_control/gateway/raw {"frames": [{"text": "..."} | {"json": {...}} | {"binary_b64": "..."} (written
@@ -527,6 +532,16 @@ def ctl_inject_interaction(srv, body):
     data = {"id": cmd_id, "name": name, "type": 1, "options": body.get("options", [])}
     if guild:
         data["guild_id"] = guild["id"]
+    message = None
+    if body.get("type") == 3:
+        # A button press: only on a stored message that carries a button with this custom_id.
+        message = srv.messages.get(str(body.get("message_id")))
+        if message is None or message["_deleted"]:
+            raise ControlError(f"unknown message {body.get('message_id')}")
+        ids = [b.get("custom_id") for row in message.get("components") or [] for b in row.get("components") or []]
+        if body.get("custom_id") not in ids:
+            raise ControlError(f"message {message['id']} has no button {body.get('custom_id')!r} (it has {ids})")
+        data = {"custom_id": body["custom_id"], "component_type": 2}
     data.update(body.get("data", {}))
     d = {"id": iid, "application_id": W.BOT_ID, "type": body.get("type", 2), "data": data, "token": token,
          "version": 1, "channel_id": channel_id, "locale": "en-US", "entitlements": [],
@@ -535,6 +550,8 @@ def ctl_inject_interaction(srv, body):
          "app_permissions": str(W.channel_permissions(guild, channel, W.BOT_ID))}
     if channel is not None:
         d["channel"] = {k: v for k, v in channel.items() if k != "permission_overwrites"}
+    if message is not None:
+        d["message"] = {k: v for k, v in message.items() if not k.startswith("_")}
     if guild:
         d["guild_id"] = guild["id"]
         d["guild"] = {"id": guild["id"], "locale": "en-US", "features": []}
