@@ -68,6 +68,23 @@ public enum BridgeCommand: Hashable, Sendable {
         }
     }
 
+    /// True when the first byte after leading ASCII whitespace already differs from the prefix's first byte
+    /// (ASCII, either case): most chatter is no command, and this spares it a trimmed, lowercased copy.
+    /// Anything not ASCII there is left to the full comparison.
+    static func cannotStart(_ text: String, with prefix: String) -> Bool {
+        guard let p = prefix.utf8.first, p < 0x80, !(0x09...0x0D).contains(p), p != 0x20 else { return false }
+        for byte in text.utf8 {
+            if byte == 0x20 || (0x09...0x0D).contains(byte) { continue }
+            if byte >= 0x80 { return false }
+            return lowerASCII(byte) != lowerASCII(p)
+        }
+        return false
+    }
+
+    private static func lowerASCII(_ byte: UInt8) -> UInt8 {
+        (0x41...0x5A).contains(byte) ? byte | 0x20 : byte
+    }
+
     /// A parse failure, with the text to show the user.
     public struct ParseError: Error, Hashable, Sendable {
         /// What is wrong and how to fix it.
@@ -76,6 +93,7 @@ public enum BridgeCommand: Hashable, Sendable {
 
     /// Parses `text` if it starts with `prefix` as a word; nil when it is not a command at all.
     public static func parse(_ text: String, prefix: String) -> Result<BridgeCommand, ParseError>? {
+        if cannotStart(text, with: prefix) { return nil }
         let trimmed = text.trimmingWhitespaceAndNewlines()
         guard trimmed.lowercased().hasPrefix(prefix.lowercased()) else { return nil }
         let rest = trimmed.dropFirst(prefix.count)

@@ -21,6 +21,11 @@ public struct BridgeMetrics: Sendable {
 
     /// A chat message arrived from a platform.
     public func messageReceived(platform: String) { count("pb_messages_in_total", [("platform", platform)]) }
+    /// The `messageReceived` counter of one platform as a handle to keep: making a handler asks the factory
+    /// (a locked lookup in Prometheus), too dear for every chat message of a flood.
+    public func messagesReceivedCounter(platform: String) -> Counter {
+        Counter(label: "pb_messages_in_total", dimensions: [("platform", platform)], factory: factory)
+    }
     /// The bridge sent a new message.
     public func messageSent(platform: String) { count("pb_messages_out_total", [("platform", platform)]) }
     /// The bridge edited one of its messages.
@@ -66,8 +71,12 @@ public struct BridgeMetrics: Sendable {
     public func reconnected(platform: String) { count("pb_reconnects_total", [("platform", platform)]) }
     /// Current length of an adapter's queue (`queue` names it, e.g. `outgoing`).
     public func queueDepth(platform: String, queue: String, depth: Int) {
+        queueDepthGauge(platform: platform, queue: queue).record(depth)
+    }
+
+    /// The `queueDepth` gauge of one queue as a handle to keep, for a queue whose depth changes per event.
+    public func queueDepthGauge(platform: String, queue: String) -> Gauge {
         Gauge(label: "pb_queue_depth", dimensions: [("platform", platform), ("queue", queue)], factory: factory)
-            .record(depth)
     }
 
     private static func nanoseconds(_ duration: Duration) -> Int64 {

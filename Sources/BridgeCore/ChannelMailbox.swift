@@ -21,6 +21,9 @@ final class ChannelMailbox: Sendable {
         self.logger = logger
     }
 
+    /// No events waiting and no worker running.
+    var isIdle: Bool { state.withLock { !$0.running && $0.events.isEmpty } }
+
     /// Adds events in order; true when no worker is running, so the caller must start one.
     func post(_ events: [PlatformEvent]) -> Bool {
         state.withLock { s in

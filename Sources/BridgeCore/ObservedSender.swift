@@ -1,22 +1,28 @@
+import CoreMetrics
+
 /// A sender that reports each message sent and each edit of the sender it wraps: the router's metrics, and a
 /// reply's streaming history. Only the sender is wrapped; events and the service stay the adapter's.
 final class ObservedSender: PlatformSender {
     let base: any PlatformSender
     private let onSend: @Sendable (SentMessageRef) -> Void
     private let onEdit: @Sendable (SentMessageRef) -> Void
+    /// Counts messages received from the platform (metered senders only), made once per sender.
+    let received: Counter?
 
     init(_ base: any PlatformSender, onSend: @escaping @Sendable (SentMessageRef) -> Void,
-         onEdit: @escaping @Sendable (SentMessageRef) -> Void = { _ in }) {
+         onEdit: @escaping @Sendable (SentMessageRef) -> Void = { _ in }, received: Counter? = nil) {
         self.base = base
         self.onSend = onSend
         self.onEdit = onEdit
+        self.received = received
     }
 
     /// Counts sends and edits in `metrics` under the platform's name.
     static func metered(_ base: any PlatformSender, metrics: BridgeMetrics) -> ObservedSender {
         let name = base.platformName
         return ObservedSender(base, onSend: { _ in metrics.messageSent(platform: name) },
-                              onEdit: { _ in metrics.editSent(platform: name) })
+                              onEdit: { _ in metrics.editSent(platform: name) },
+                              received: metrics.messagesReceivedCounter(platform: name))
     }
 
     var platformName: String { base.platformName }

@@ -57,6 +57,8 @@ public final class Router: Service, Sendable {
     let budgetPolicy: BudgetPolicy
     /// Scene lore per channel and the personas imported from chat.
     let lore = RouterLore()
+    /// Messages the pumps recorded themselves as chatter nothing can answer (`quietMessage`); tests and benchmarks.
+    let quietRecorded = Atomic<Int>(0)
 
     /// Creates a router.
     ///
@@ -223,9 +225,8 @@ public final class Router: Service, Sendable {
         let metrics = self.metrics
         // Events received but not yet handled, across this platform's channels; bounded, so a flood the
         // store cannot keep up with stops the pump reading instead of growing memory.
-        let backlog = BacklogGate(limit: Self.backlogLimit) { depth in
-            metrics.queueDepth(platform: name, queue: "router", depth: depth)
-        }
+        let depthGauge = metrics.queueDepthGauge(platform: name, queue: "router")
+        let backlog = BacklogGate(limit: Self.backlogLimit) { depth in depthGauge.record(depth) }
         // Platforms with edits stream several replies per channel side by side; line platforms answer in turn.
         let cap = platform.capabilities.canEdit ? max(1, configuration.maxConcurrentReplies) : 1
         let clock = self.clock
@@ -250,8 +251,18 @@ public final class Router: Service, Sendable {
                 pendingOrder.removeAll(keepingCapacity: true)
             }
             func take(_ batch: [PlatformEvent], into group: inout DiscardingTaskGroup) async {
+                // Chatter nothing can answer, recorded here without a channel worker (see `quietMessage`).
+                var quiet: [PlatformEvent] = []
                 for event in batch {
                     let key = event.channel.key
+                    // Only while the channel has nothing in hand: its history and trigger state stay in order.
+                    if pending[key] == nil, mailboxes[key]?.isIdle ?? true, let message = quietMessage(event) {
+                        metered.received?.increment()
+                        quietRecorded.add(1, ordering: .relaxed)
+                        await recorder.record(message)
+                        quiet.append(event)
+                        continue
+                    }
                     if mailboxes[key] == nil {
                         var channelLogger = logger
                         channelLogger[metadataKey: "channel"] = "\(key)"
@@ -268,6 +279,10 @@ public final class Router: Service, Sendable {
                     }
                 }
                 pass(into: &group)
+                if !quiet.isEmpty {
+                    let done = quiet
+                    await recorder.whenCommitted { for event in done { await platform.handled(event) } }
+                }
             }
             // On graceful shutdown stop taking events; replies already under way still finish (final edits go out),
             // and events already posted are still handled. The queue cannot fail: it only ends.
@@ -302,6 +317,15 @@ public final class Router: Service, Sendable {
                             // Reactions arrive in a sync batch, whose position may be stored once they are handled.
                             await platform.handled(event)
                         }
+                        backlog.leave()
+                        continue
+                    }
+                    // Chatter nothing can answer while the channel was busy when it came: recorded in turn here.
+                    if let message = quietMessage(event) {
+                        metered.received?.increment()
+                        quietRecorded.add(1, ordering: .relaxed)
+                        await recorder.record(message)
+                        handled.append(event)
                         backlog.leave()
                         continue
                     }
@@ -387,6 +411,41 @@ public final class Router: Service, Sendable {
         return settings
     }
 
+    /// The message to record when `event` is chatter nothing can answer, nil when the full path must decide:
+    /// a new message, not ours, no mention, no reply, no command, settings cached, and no persona of the channel
+    /// named in it or in a mode that speaks unasked. Such a message only goes to history, so the pump records it
+    /// itself, sparing it the channel worker, the backlog and `intake`. The trigger policy still sees it (its
+    /// bot-turn count), and decides what the full path would: ignore.
+    func quietMessage(_ event: PlatformEvent) -> StoredMessage? {
+        guard case .messageCreated(let message) = event, !message.isOwnMessage, !message.mentionsUs, message.replyTo == nil,
+              BridgeCommand.parse(message.text, prefix: configuration.commandPrefix) == nil else { return nil }
+        let key = Self.key(message.channel)
+        let now = clock.now
+        guard let cached = state.withLock({ s in s.settingsCache[key] }), now - cached.readAt < Self.settingsCacheLifetime else {
+            return nil
+        }
+        var candidates: [TriggerPolicy.Candidate] = []
+        for persona in activePersonas(in: message.channel, stored: cached.settings) {
+            let trigger = settings(for: persona, in: message.channel, stored: cached.settings)
+            if trigger.mode == .always || (trigger.mode == .probability && trigger.talkativeness > 0) { return nil }
+            candidates.append(TriggerPolicy.Candidate(persona: persona, settings: trigger))
+        }
+        guard TriggerPolicy.firstNamed(in: message.text, candidates: candidates) == nil else { return nil }
+        let view = TriggerPolicy.Message(channel: message.channel.key, text: message.text, fromBot: message.author.isBot)
+        let decision = state.withLock { s in s.policy.decide(view, candidates: candidates, now: now, using: &s.random) }
+        // Unaddressed, and nobody volunteers: the policy cannot answer. Checked all the same, so a change to the
+        // policy that breaks this shows up as a lost reply in the tests rather than silently.
+        guard decision.persona == nil else {
+            logger.error("the quiet path met a message the trigger policy answers; the full path takes it",
+                         metadata: ["message-id": "\(message.messageID)"])
+            return nil
+        }
+        return StoredMessage(
+            channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
+            kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(),
+            replyToID: message.replyTo)
+    }
+
     /// Handles an event up to a claimed reply, which it returns for the caller to run; a recorded message may
     /// still be in the group-commit buffer when this returns.
     /// `platform` is the adapter's sender, already wrapped to count sends and edits; `logger` is the channel's
@@ -435,7 +494,11 @@ public final class Router: Service, Sendable {
     private func handleMessage(_ message: IncomingMessage, from platform: any PlatformSender, logger: Logger) async throws -> ReplyJob? {
         // Our replies are stored when sent; echoes would duplicate them.
         if message.isOwnMessage { return nil }
-        metrics.messageReceived(platform: platform.platformName)
+        if let counter = (platform as? ObservedSender)?.received {
+            counter.increment()
+        } else {
+            metrics.messageReceived(platform: platform.platformName)
+        }
         let key = Self.key(message.channel)
         if let parsed = BridgeCommand.parse(message.text, prefix: configuration.commandPrefix) {
             // Bots, webhooks and relays never run commands (and get no answer, so two bridges cannot loop on them).

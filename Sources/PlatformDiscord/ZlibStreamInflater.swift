@@ -26,49 +26,71 @@ public final class ZlibStreamInflater {
         guard !broken else {
             throw ZlibStreamError(code: .corruptStream, message: "stream already failed; reconnect")
         }
+        // The usual frame is a whole payload: inflate it where it lies instead of copying it into `pending`.
+        if pending.isEmpty, Self.endsWithFlush(frame) {
+            guard frame.count <= maxPayloadBytes else {
+                broken = true
+                throw ZlibStreamError(code: .tooLarge, message: "compressed payload exceeds \(maxPayloadBytes) bytes")
+            }
+            return try inflate(frame)
+        }
         pending.append(contentsOf: frame)
         guard pending.count <= maxPayloadBytes else {
             broken = true
             throw ZlibStreamError(code: .tooLarge, message: "compressed payload exceeds \(maxPayloadBytes) bytes")
         }
-        guard pending.count >= 4, pending[pending.count - 4] == 0, pending[pending.count - 3] == 0,
-            pending[pending.count - 2] == 0xFF, pending[pending.count - 1] == 0xFF
-        else { return nil }
+        guard Self.endsWithFlush(pending) else { return nil }
         defer { pending.removeAll(keepingCapacity: true) }
-        return try inflatePending()
+        return try inflate(pending)
     }
 
-    private func inflatePending() throws(ZlibStreamError) -> [UInt8] {
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        let inputCount = pending.count
+    private static func endsWithFlush(_ bytes: [UInt8]) -> Bool {
+        let n = bytes.count
+        return n >= 4 && bytes[n - 4] == 0 && bytes[n - 3] == 0 && bytes[n - 2] == 0xFF && bytes[n - 1] == 0xFF
+    }
+
+    /// Inflates one sync-flushed payload. The output starts at a size guess (gateway JSON inflates to a few
+    /// times its compressed size) and grows as needed; no scratch buffer is filled or copied per payload.
+    private func inflate(_ input: [UInt8]) throws(ZlibStreamError) -> [UInt8] {
+        var capacity = max(1024, input.count * 8)
+        var output = [UInt8]()
+        var produced = 0
         var failure: ZlibStreamError?
-        pending.withUnsafeMutableBufferPointer { input in
-            stream.next_in = input.baseAddress
-            stream.avail_in = uInt(inputCount)
-            repeat {
-                let status = chunk.withUnsafeMutableBufferPointer { out -> Int32 in
-                    stream.next_out = out.baseAddress
-                    stream.avail_out = uInt(out.count)
-                    return inflate(&stream, Z_SYNC_FLUSH)
+        input.withUnsafeBufferPointer { inBuf in
+            // zlib never writes through next_in; the pointer type is only C's missing const.
+            stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
+            stream.avail_in = uInt(inBuf.count)
+            while true {
+                output = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                    // Keep what earlier rounds produced (a copy only when the guess was too small).
+                    output.withUnsafeBufferPointer { old in
+                        if produced > 0 { buffer.baseAddress!.update(from: old.baseAddress!, count: produced) }
+                    }
+                    stream.next_out = buffer.baseAddress! + produced
+                    stream.avail_out = uInt(capacity - produced)
+                    let status = zlibInflate(&stream, Z_SYNC_FLUSH)
+                    produced = capacity - Int(stream.avail_out)
+                    initialized = produced
+                    // Z_BUF_ERROR only means no progress was possible, i.e. all input is consumed.
+                    if status != Z_OK && status != Z_BUF_ERROR && status != Z_STREAM_END {
+                        failure = ZlibStreamError(
+                            code: .corruptStream, zlibStatus: status,
+                            message: "inflate failed: " + (stream.msg.map { String(cString: $0) } ?? "unknown"))
+                    }
                 }
-                let produced = chunk.count - Int(stream.avail_out)
-                // Z_BUF_ERROR only means no progress was possible, i.e. all input is consumed.
-                if status != Z_OK && status != Z_BUF_ERROR && status != Z_STREAM_END {
-                    failure = ZlibStreamError(
-                        code: .corruptStream, zlibStatus: status,
-                        message: "inflate failed: " + (stream.msg.map { String(cString: $0) } ?? "unknown"))
-                    break
-                }
-                output.append(contentsOf: chunk[0..<produced])
-                if output.count > maxPayloadBytes {
+                if failure != nil { break }
+                if produced > maxPayloadBytes {
                     failure = ZlibStreamError(code: .tooLarge, message: "inflated payload exceeds \(maxPayloadBytes) bytes")
                     break
                 }
-                if status == Z_STREAM_END || (status == Z_BUF_ERROR && produced == 0) { break }
-            } while stream.avail_in > 0 || stream.avail_out == 0
+                // Output room left over means zlib took all the input it could.
+                if stream.avail_out > 0 { break }
+                capacity *= 2
+            }
             stream.next_in = nil
             stream.avail_in = 0
+            stream.next_out = nil
+            stream.avail_out = 0
         }
         if let failure {
             broken = true
@@ -76,6 +98,11 @@ public final class ZlibStreamInflater {
         }
         return output
     }
+}
+
+/// zlib's `inflate`, under a name the inflater's own `inflate(_:)` does not shadow.
+private func zlibInflate(_ stream: UnsafeMutablePointer<z_stream>, _ flush: Int32) -> Int32 {
+    inflate(stream, flush)
 }
 
 /// Compresses payloads the way Discord's zlib-stream does (sync-flushed); used by the fake server and tests.

@@ -106,12 +106,20 @@ final class WebSocketConnection: LWSConnection, @unchecked Sendable {
                         message: "incoming message exceeds \(maxMessageSize) bytes")
             return 0
         }
-        if let input, length > 0 {
-            rxBuffer.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+        let final = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
+        let bytes: [UInt8]
+        if rxBuffer.isEmpty && final {
+            // The usual message arrives in one piece: one array of its exact size, no reassembly buffer (whose
+            // capacity, grown by one large message, would otherwise be reallocated for every small one after it).
+            if let input, length > 0 { bytes = Array(UnsafeRawBufferPointer(start: input, count: length)) } else { bytes = [] }
+        } else {
+            if let input, length > 0 {
+                rxBuffer.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+            }
+            guard final else { return 0 }
+            bytes = rxBuffer
+            rxBuffer = []
         }
-        guard lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 else { return 0 }
-        let bytes = rxBuffer
-        rxBuffer.removeAll(keepingCapacity: rxBuffer.capacity <= 64 * 1024)
         // Backpressure: past the limit, stop reading the socket until the reader catches up (`consumed`).
         let pause = rx.withLock { rx -> Bool in
             rx.queued += bytes.count

@@ -15,6 +15,7 @@ extension SQLiteStore {
         return try await write("inserting \(messages.count) messages") { db in
             // A batch is mostly a few channels: look each one up once.
             var channelRowIDs: [ChannelKey: Int64] = [:]
+            let statement = try Self.insertStatement(db)
             return try messages.map { message in
                 let channelRowID: Int64
                 if let known = channelRowIDs[message.channel] {
@@ -23,7 +24,7 @@ extension SQLiteStore {
                     channelRowID = try Self.createChannelRowID(message.channel, db)
                     channelRowIDs[message.channel] = channelRowID
                 }
-                return try Self.insert(message, channelRowID: channelRowID, db)
+                return try Self.insert(message, channelRowID: channelRowID, statement: statement, db)
             }
         }
     }
@@ -251,14 +252,22 @@ extension SQLiteStore {
         try insert(message, channelRowID: try createChannelRowID(message.channel, db), db)
     }
 
-    private static func insert(_ message: StoredMessage, channelRowID: Int64, _ db: Database) throws -> InsertResult {
-        // Cached: a batch runs this once per message, and compiling the SQL each time cost more than the insert.
-        let statement = try db.cachedStatement(sql: """
+    /// The message insert, compiled once per connection (compiling it per message cost more than the insert).
+    private static func insertStatement(_ db: Database) throws -> Statement {
+        try db.cachedStatement(sql: """
             INSERT INTO message (channel_id, platform_message_id, speaker_id, speaker_name, speaker_kind,
                                  persona_name, text, created_at, reply_to_id, is_edited)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (channel_id, platform_message_id) DO NOTHING
             """)
+    }
+
+    private static func insert(_ message: StoredMessage, channelRowID: Int64, _ db: Database) throws -> InsertResult {
+        try insert(message, channelRowID: channelRowID, statement: try insertStatement(db), db)
+    }
+
+    /// Inserts with a statement the caller looked up once (the cache lookup hashes the whole SQL text).
+    private static func insert(_ message: StoredMessage, channelRowID: Int64, statement: Statement, _ db: Database) throws -> InsertResult {
         try statement.execute(arguments: [channelRowID, message.messageID, message.speakerID, message.speakerName,
                              message.kind.rawValue, message.personaName, message.text,
                              message.timestamp.storageMilliseconds, message.replyToID, message.isEdited])
