@@ -61,7 +61,7 @@ extension DiscordPlatform {
     /// the bot's own and other emoji are ignored. A refusal cannot be private here, so it is only logged.
     func handleReaction(_ reaction: DiscordReactionAdd) async {
         guard configuration.controls == .reactions, reaction.emoji.id == nil, let key = reaction.emoji.name,
-              let command = Self.controlCommand(forReaction: key) else { return }
+              let command = BridgeCommand.replyControl(forReaction: key) else { return }
         let own = state.withLock { $0.botUserID == reaction.userId }
         guard !own else { return }
         let user = reaction.member?.user
@@ -74,17 +74,5 @@ extension DiscordPlatform {
                                          user: chatUser, channel: channelRef(reaction.channelId, guildID: reaction.guildId),
                                          targetMessageID: reaction.messageId) { _ in }
         await events.send(.interaction(request))
-    }
-
-    /// The reply control a reaction stands for (emoji presentation selectors ignored).
-    static func controlCommand(forReaction key: String) -> BridgeCommand? {
-        switch String(key.unicodeScalars.filter { $0.value != 0xFE0F }.map(Character.init)) {
-        case "🔁": .regenerate
-        case "⏹": .stop
-        case "◀": .previousAlternative
-        case "▶": .nextAlternative
-        case "➡": .continueReply
-        default: nil
-        }
     }
 }

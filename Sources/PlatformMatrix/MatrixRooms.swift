@@ -113,7 +113,7 @@ public struct MatrixRooms: Sendable {
             guard let id = event.eventID, let sender = event.sender, sender != ownUserID,
                   let relation = event.content["m.relates_to"], relation["rel_type"]?.string == "m.annotation",
                   let target = relation["event_id"]?.string, let key = relation["key"]?.string,
-                  let command = Self.controlCommand(forReaction: key) else { return nil }
+                  let command = BridgeCommand.replyControl(forReaction: key) else { return nil }
             let user = ChatUser(id: sender, displayName: displayName(of: sender, in: roomID),
                                 isBot: isBot(sender, content: event.content))
             // A reaction cannot be answered privately: refusals are only logged by the router.
@@ -149,17 +149,6 @@ public struct MatrixRooms: Sendable {
         }
     }
 
-    /// The reply control a reaction key stands for (emoji presentation selectors ignored).
-    public static func controlCommand(forReaction key: String) -> BridgeCommand? {
-        switch String(key.unicodeScalars.filter { $0.value != 0xFE0F }.map(Character.init)) {
-        case "🔁": .regenerate
-        case "⏹": .stop
-        case "◀": .previousAlternative
-        case "▶": .nextAlternative
-        case "➡": .continueReply
-        default: nil
-        }
-    }
 
     /// Whether a sender is a bot: listed in `bots` (exactly, or by a `prefix*` namespace), or the event carries a
     /// bot marker (`m.bot`, or the unstable `org.matrix.msc3955.bot` flag bridges and bot SDKs set).
