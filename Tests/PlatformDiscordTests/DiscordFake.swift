@@ -183,16 +183,27 @@ final class DiscordBridge: Sendable {
         self.store = store
         self.logs = logs
         task = Task {
-            do {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await platform.run() }
-                    group.addTask { try await router.run() }
-                    try await group.next()
-                    group.cancelAll()
+            // The platform's error is the one that says why the bridge ended (a fatal close code, a refused token).
+            // The router ends when the platform's events end, which the platform's run does just before it throws,
+            // so the router may finish first: take both results, not the first one.
+            await withTaskGroup(of: (fromPlatform: Bool, error: (any Error)?).self) { group in
+                group.addTask {
+                    do { try await platform.run(); return (true, nil) } catch { return (true, error) }
                 }
-                return nil
-            } catch {
-                return error
+                group.addTask {
+                    do { try await router.run(); return (false, nil) } catch { return (false, error) }
+                }
+                var platformError: (any Error)?
+                var routerError: (any Error)?
+                var cancelled = false
+                for await result in group {
+                    if result.fromPlatform { platformError = result.error } else { routerError = result.error }
+                    if !cancelled {
+                        cancelled = true
+                        group.cancelAll()
+                    }
+                }
+                return platformError ?? routerError
             }
         }
     }
