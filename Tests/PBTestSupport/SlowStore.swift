@@ -11,6 +11,11 @@ public final class SlowStore: Store {
     public let batchDelay: Duration
     private let writerLock = FIFOLock()
     private let held = Mutex<(on: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let batches = Mutex<(pending: Int, maxPending: Int)>((0, 0))
+
+    /// The most batch inserts ever waiting for or holding the writer lock at once: a writer that queues several
+    /// chatter batches ahead makes every claim behind them wait for all of them.
+    public var maxPendingBatches: Int { batches.withLock { $0.maxPending } }
 
     /// Wraps `base`; batch inserts take `batchDelay` longer.
     public init(_ base: any Store, batchDelay: Duration) {
@@ -54,7 +59,12 @@ public final class SlowStore: Store {
     public func insert(_ message: StoredMessage) async throws -> InsertResult { try await writing { try await base.insert(message) } }
     /// Forwards to `base` (writes take the writer lock in turn).
     public func insert(contentsOf messages: [StoredMessage]) async throws -> [InsertResult] {
-        try await writing {
+        batches.withLock { batches in
+            batches.pending += 1
+            batches.maxPending = max(batches.maxPending, batches.pending)
+        }
+        defer { batches.withLock { $0.pending -= 1 } }
+        return try await writing {
             await waitWhileHeld()
             // The slow disk this fake models, not a wait for an event.
             try await Task.sleep(for: batchDelay)
