@@ -63,8 +63,11 @@ func runPlatform(_ platform: IRCPlatform) -> Task<Void, Never> {
         }
         #expect(reply.hasSuffix("PRIVMSG #test :Hello there, traveller."))
         let key = ChannelKey(platform: "irc", channelID: "#test")
-        try await eventually("history holds both lines") {
-            ((try? await store.recentMessages(in: key, limit: 10, after: nil)) ?? []).count >= 2
+        // The reply's row is stored when its first line is sent (marked interrupted) and completed when the reply job
+        // ends, which may be just after the last line reaches the channel: wait for the completed row.
+        try await eventually("history holds both lines, the reply completed") {
+            let rows = (try? await store.recentMessages(in: key, limit: 10, after: nil)) ?? []
+            return rows.count >= 2 && !rows[1].text.hasSuffix("(reply interrupted)")
         }
         let history = try await store.recentMessages(in: key, limit: 10, after: nil)
         #expect(history.map(\.text) == ["aria: hello", "Hello there, traveller."])
