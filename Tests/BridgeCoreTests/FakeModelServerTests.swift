@@ -7,6 +7,14 @@ import PBTestSupport
 import Storage
 import Testing
 
+/// A model session (libcurl, one attempt) on the fake M2-her server at `port`.
+func fakeModelSession(port: Int, http: HTTPClient) -> ModelSession {
+    ModelSession(
+        configuration: ModelClientConfiguration(provider: .openrouter, baseURL: "http://127.0.0.1:\(port)/api/v1",
+                                                model: "minimax/minimax-m2-her", apiKey: APIKey("test-key"), maxAttempts: 1),
+        httpClient: http, logger: Logger(label: "test"))
+}
+
 /// End to end through the real `ModelSession` (libcurl) against the fake M2-her server on loopback.
 @Suite struct FakeModelServerTests {
     @Test func replyStreamsFromTheFakeServerAndAMidStreamErrorLeavesANotice() async throws {
@@ -14,10 +22,7 @@ import Testing
         defer { server.stop() }
         let http = HTTPClient()
         defer { http.shutdown() }
-        let client = ModelSession(
-            configuration: ModelClientConfiguration(provider: .openrouter, baseURL: "http://127.0.0.1:\(port)/api/v1",
-                                                    model: "minimax/minimax-m2-her", apiKey: APIKey("test-key"), maxAttempts: 1),
-            httpClient: http, logger: Logger(label: "test"))
+        let client = fakeModelSession(port: port, http: http)
         let platform = InMemoryPlatform()
         let router = Router(configuration: RouterConfiguration(personas: [Harness.aria], defaultPersonas: ["aria"]),
                             model: client, store: try SQLiteStore.inMemory(), platforms: [platform], logger: Logger(label: "test"))

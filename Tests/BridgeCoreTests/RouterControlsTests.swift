@@ -97,10 +97,7 @@ import Testing
         defer { server.stop() }
         let http = HTTPClient()
         defer { http.shutdown() }
-        let client = ModelSession(
-            configuration: ModelClientConfiguration(provider: .openrouter, baseURL: "http://127.0.0.1:\(port)/api/v1",
-                                                    model: "minimax/minimax-m2-her", apiKey: APIKey("test-key"), maxAttempts: 1),
-            httpClient: http, logger: Logger(label: "test"))
+        let client = fakeModelSession(port: port, http: http)
         let platform = InMemoryPlatform()
         let store = try SQLiteStore.inMemory()
         let router = Router(configuration: RouterConfiguration(personas: [Harness.aria], defaultPersonas: ["aria"]),
