@@ -1,4 +1,4 @@
-import BridgeCore
+@testable import BridgeCore
 import Foundation
 import ModelClient
 import PBTestSupport
@@ -52,6 +52,31 @@ extension DiscordAdapterTests {
         }
     }
 
+    /// What a stalled multi-reply test needs to say: each trigger's replies and their text, and the bridge's
+    /// warnings, so a loaded run's failure can be told apart from plain slowness.
+    static func replyReport(_ fake: FakeDiscord, bridge: DiscordBridge, triggers: [String: String], text: String) async throws -> String {
+        var lines: [String] = []
+        for channel in Set(triggers.values).sorted() {
+            let messages = try await fake.botMessages(in: channel)
+            let finished = messages.filter { $0["content"].string == text }.count
+            lines.append("channel \(channel): \(messages.count) bot messages, \(finished) finished")
+            for message in messages where message["content"].string != text {
+                let reference = message["message_reference"]["message_id"].string ?? "none"
+                lines.append("  unfinished reply to \(reference): \(message["content"].string?.prefix(80) ?? "")")
+            }
+            for (trigger, triggerChannel) in triggers where triggerChannel == channel
+                && !messages.contains(where: { $0["message_reference"]["message_id"].string == trigger }) {
+                lines.append("  trigger \(trigger) has no reply")
+            }
+        }
+        lines.append("platform events queued: \(bridge.platform.events.count), recorder depth: \(bridge.router.recorder.depth), "
+                     + "replies idle: \(await bridge.router.replies.isIdle)")
+        let notable = bridge.logs.lines.filter { !$0.hasPrefix("debug") && !$0.hasPrefix("trace") }
+        lines.append("bridge log (\(notable.count) lines at info and above, last 60):")
+        lines.append(contentsOf: notable.suffix(60))
+        return lines.joined(separator: "\n")
+    }
+
     @Test func fiftyConcurrentRepliesInFiveChannelsDrawNoTooManyRequests() async throws {
         let fake = try await FakeDiscord.start()
         defer { fake.stop() }
@@ -66,12 +91,18 @@ extension DiscordAdapterTests {
                 triggers[id] = channel
             }
         }
-        try await eventually("50 finished replies", timeout: .seconds(300)) {
-            var done = 0
-            for channel in World.channels {
-                done += try await fake.botMessages(in: channel).filter { $0["content"].string == text }.count
+        do {
+            try await eventually("50 finished replies", timeout: .seconds(300)) {
+                var done = 0
+                for channel in World.channels {
+                    done += try await fake.botMessages(in: channel).filter { $0["content"].string == text }.count
+                }
+                return done >= 50
             }
-            return done == 50
+        } catch {
+            Issue.record("\(error)\n\(try await Self.replyReport(fake, bridge: bridge, triggers: triggers, text: text))")
+            await bridge.stop()
+            return
         }
         try await Self.expectOneReplyEach(fake, triggers: triggers, text: text)
         #expect(try await fake.counter("rate_limited") == 0)
