@@ -168,6 +168,9 @@ func waitForText(_ client: HTTPClient, _ url: String, _ expected: String) async 
             let base = "\(tls ? "https" : "http")://127.0.0.1:\(port)"
             let gate = "together-\(tls)"
             async let long = client.execute(HTTPRequest(url: "\(base)/sse?name=\(gate)&count=2"))
+            // The long stream must be on the wire and held at its gate before the others start; on a loaded
+            // machine it may not have reached the server yet when they finish.
+            #expect(try await waitForText(client, "\(base)/sse-state?name=\(gate)", "waiting") == "waiting")
             async let short = fetchText(client, "\(base)/bytes?n=5")
             async let other = fetchText(client, "\(base)/bytes?n=7")
             // The long stream is still held at its gate, so these can only finish on connections of their own.
