@@ -1,6 +1,7 @@
 import BridgeConfig
 @testable import BridgeCore
 import Foundation
+import HTTPTransport
 import Logging
 import ModelClient
 import PBTestSupport
@@ -114,7 +115,7 @@ struct MemoryHarness {
     let channel: ChannelRef
     var key: ChannelKey { Router.key(channel) }
 
-    init(model: MemoryFakeModel, historyLimit: Int = 500, everyTokens: Int = 8_000, maxTokens: Int = 2_000,
+    init(model: any ChatModel, historyLimit: Int = 500, everyTokens: Int = 8_000, maxTokens: Int = 2_000,
          retryDelay: Duration = .seconds(30), logger: Logger = Logger(label: "test")) throws {
         let platform = InMemoryPlatform(name: "memory")
         var configuration = RouterConfiguration(
@@ -270,6 +271,59 @@ struct MemoryHarness {
         #expect(first.firstMessageRowID == firstRow)
         #expect(first.text.contains("FACT: the ferry leaves at dawn"))
         #expect(logs.lines.contains { $0.contains("memory summary request failed") && $0.contains("tried again later") })
+    }
+
+    /// Through the real client and the fake M2-her server, which enforces the protocol: the summary request is a
+    /// well-formed request, the server's 500 is retried with the same span, and the block reaches the next reply.
+    @Test func summariesGoThroughTheFakeModelServerAndAServerErrorIsRetried() async throws {
+        let (server, port) = try await startPythonServer("model_server.py")
+        defer { server.stop() }
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        func control(_ path: String, _ body: [String: Any]? = nil) async throws -> Any {
+            let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+            let response = try await http.execute(HTTPRequest(
+                method: body == nil ? .get : .post, url: "http://127.0.0.1:\(port)/_control/\(path)",
+                headers: ["Content-Type": "application/json"], body: data.map(Array.init) ?? []))
+            return try JSONSerialization.jsonObject(with: Data(try await response.body.collect(upTo: 1 << 22)))
+        }
+        // Replies carry their own marker, so the first request without one, the summary, gets the 500; the retry
+        // gets the server's echo, which repeats the transcript.
+        _ = try await control("script", ["replies": [["status": 500]]])
+        let h = try MemoryHarness(model: fakeModelSession(port: port, http: http), historyLimit: 20, everyTokens: 500,
+                                  maxTokens: 16_000, retryDelay: .milliseconds(20))
+        h.platform.post("FACT: the ferry leaves at dawn", by: alice, in: h.channel)
+        h.chatter(39, bytes: 200, from: 1)
+        h.platform.post(#"Aria, when? <<fake {"text": "Soon."}>>"#, by: alice, in: h.channel)
+        try await eventually("the first span summarised after the 500") {
+            try await h.store.sceneMemory(in: h.key).summaries.first?.text.contains("FACT: the ferry leaves at dawn") == true
+        }
+        let before = h.platform.sentMessages.count
+        h.platform.post(#"Aria, and now? <<fake {"text": "At dawn."}>>"#, by: alice, in: h.channel)
+        try await eventually("the second answer") { h.platform.sentMessages.count > before }
+        await h.stop()
+
+        let requests = try #require(try await control("requests") as? [[String: Any]])
+        func messages(_ request: [String: Any]) -> [[String: Any]] {
+            ((request["body"] as? [String: Any])?["messages"] as? [[String: Any]]) ?? []
+        }
+        let summaries = requests.filter { messages($0).last?["name"] as? String == "Transcript" }
+        #expect(summaries.count >= 2)
+        #expect(summaries.first?["status"] as? Int == 500)
+        // The span that failed is asked for again from its first message (where it ends may move: the server's
+        // token counts recalibrate the estimate in between).
+        func firstLine(_ request: [String: Any]) -> String? {
+            (messages(request).last?["content"] as? String)?.components(separatedBy: "Transcript:\n").last?
+                .components(separatedBy: "\n").first
+        }
+        #expect(summaries.count >= 2 && firstLine(summaries[0]) == "Alice: FACT: the ferry leaves at dawn"
+            && firstLine(summaries[1]) == firstLine(summaries[0]))
+        #expect(summaries.first.map(messages)?.map { $0["role"] as? String } == ["system", "user"])
+        let reply = try #require(requests.last { messages($0).last.flatMap { $0["content"] as? String }?.contains("and now?") == true })
+        let block = messages(reply)[1 + 2 * Harness.aria.examples.count]
+        #expect(block["role"] as? String == "system")
+        #expect((block["content"] as? String)?.hasPrefix(MemoryBlock.heading) == true)
+        #expect((block["content"] as? String)?.contains("FACT: the ferry leaves at dawn") == true)
     }
 
     @Test func memoryCommandsAreForModeratorsAndPinnedFactsAreKept() async throws {
