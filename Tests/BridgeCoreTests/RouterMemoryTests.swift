@@ -116,7 +116,8 @@ struct MemoryHarness {
     var key: ChannelKey { Router.key(channel) }
 
     init(model: any ChatModel, historyLimit: Int = 500, everyTokens: Int = 8_000, maxTokens: Int = 2_000,
-         retryDelay: Duration = .seconds(30), logger: Logger = Logger(label: "test")) throws {
+         retryDelay: Duration = .seconds(30), budgets: BudgetSettings = BudgetSettings(),
+         logger: Logger = Logger(label: "test")) throws {
         let platform = InMemoryPlatform(name: "memory")
         var configuration = RouterConfiguration(
             personas: [Harness.aria, Harness.bolt],
@@ -125,6 +126,7 @@ struct MemoryHarness {
         configuration.memory.everyTokens = everyTokens
         configuration.memory.maxTokens = maxTokens
         configuration.memoryRetryDelay = retryDelay
+        configuration.budgets = budgets
         configuration.maxConcurrentReplies = 1
         let store = try SQLiteStore.inMemory()
         let router = Router(configuration: configuration, model: model, store: store, platforms: [platform],
@@ -204,6 +206,9 @@ struct MemoryHarness {
         // The prompt view (`why`) records the block that was sent.
         let view = try #require(try await h.router.promptView(1, in: h.channel))
         #expect(view.memory == block.content)
+        // Every summary and fold counts as usage of the channel, like the replies.
+        let usage = try await h.store.usageTotals(.channel(h.key), since: .distantPast)
+        #expect(usage.requests == model.requests.count)
     }
 
     @Test func memoryGoesRightAfterTheStablePrefixAndLeavesItByteIdentical() {
@@ -324,6 +329,24 @@ struct MemoryHarness {
         #expect(block["role"] as? String == "system")
         #expect((block["content"] as? String)?.hasPrefix(MemoryBlock.heading) == true)
         #expect((block["content"] as? String)?.contains("FACT: the ferry leaves at dawn") == true)
+    }
+
+    @Test func aSummaryWaitsWhileTheChannelBudgetIsUsedUp() async throws {
+        let model = MemoryFakeModel()
+        let logs = LogCapture()
+        let h = try MemoryHarness(model: model, historyLimit: 20, everyTokens: 500, retryDelay: .milliseconds(20),
+                                  budgets: BudgetSettings(perChannelTokensPerDay: 1_000), logger: logs.logger(label: "test"))
+        try await h.store.recordUsage(UsageRecord(requestID: "earlier", channel: h.key, userID: "u-x", promptTokens: 5_000,
+                                                  createdAt: Date()))
+        h.chatter(40, bytes: 200)
+        h.platform.post("Aria, are you there?", by: alice, in: h.channel)
+        try await eventually("the summary refused by the budget, twice") {
+            logs.lines.filter { $0.contains("memory summary waits: the budget is used up") }.count >= 2
+        }
+        await h.stop()
+        #expect(model.requests(.summary).isEmpty && model.requests(.reply).isEmpty)
+        let memory = try await h.store.sceneMemory(in: h.key)
+        #expect(memory.summarizedThrough == 0, "nothing is skipped while it waits")
     }
 
     @Test func memoryCommandsAreForModeratorsAndPinnedFactsAreKept() async throws {
