@@ -130,6 +130,10 @@ public struct ChannelBinding: Hashable, Sendable {
     public var line: Int?
     /// Lorebooks (`N.lore.json` stems in the personas directory) active in this channel besides the personas' own.
     public var lorebooks: [String] = []
+    /// Dropped history (tokens) per memory summary here, instead of `[memory] every_tokens`.
+    public var memoryEveryTokens: Int?
+    /// The summary instructions for this scene, instead of the persona's or `[memory] prompt`.
+    public var memoryPrompt: String?
 
     /// Creates a binding.
     public init(
@@ -275,6 +279,8 @@ public struct BridgeConfiguration: Hashable, Sendable {
     public var lorebooks: [String: Lorebook] = [:]
     /// `[[servers]]` in file order.
     public var servers: [ServerSettings] = []
+    /// `[memory]`.
+    public var memory: MemorySettings = MemorySettings()
 
     /// Creates a configuration.
     public init(

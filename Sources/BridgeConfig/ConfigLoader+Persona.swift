@@ -72,6 +72,7 @@ extension ConfigLoader {
         extended.alternateGreetings = reader.strings(root, "alternate_greetings", at: "") ?? []
         extended.groupGreetings = reader.strings(root, "group_greetings", at: "") ?? []
         extended.postHistory = reader.string(root, "post_history", at: "", nonEmpty: true)
+        extended.memoryPrompt = reader.string(root, "memory_prompt", at: "", nonEmpty: true)
         extended.examplesExtra = examplesExtra
         if extended.greeting == "random" && extended.alternateGreetings.isEmpty {
             reader.report("greeting", "greeting = \"random\" but there are no alternate_greetings to pick from",

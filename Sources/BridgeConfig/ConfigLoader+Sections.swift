@@ -385,6 +385,8 @@ extension ConfigLoader {
                 platform: platform, server: server, channel: channel, personas: names, trigger: trigger, scene: scene,
                 key: key, line: reader.locator.line(of: path))
             binding.lorebooks = lorebooks ?? []
+            binding.memoryEveryTokens = reader.int(table, "memory_every_tokens", at: path, range: Self.memoryEveryTokensRange)
+            binding.memoryPrompt = reader.string(table, "memory_prompt", at: path, nonEmpty: true)
             for name in names {
                 guard let persona = personas.loaded[name] else { continue }
                 for problem in Self.avatarProblems(persona, platform: platform, directory: personas.directory) {

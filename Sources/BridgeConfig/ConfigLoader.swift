@@ -81,6 +81,7 @@ public struct ConfigLoader: Sendable {
         configuration.admins = readAdmins(root, reader)
         configuration.operations = readOperations(root, reader)
         configuration.budgets = readBudgets(root, reader)
+        configuration.memory = readMemory(root, reader)
         let personas = readPersonas(root, reader)
         configuration.personas = personas.loaded
         configuration.personasDirectory = personas.directory

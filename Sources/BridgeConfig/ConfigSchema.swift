@@ -1,7 +1,7 @@
 /// Known keys of every section, used for unknown-key reports and by the README.
 enum ConfigSchema {
     static let topLevel = ["personas_dir", "persona_files", "model", "storage", "defaults", "admins", "platforms",
-                           "channels", "servers", "operations", "budgets"]
+                           "channels", "servers", "operations", "budgets", "memory"]
     static let model = ["provider", "base_url", "model", "api_key_env", "api_key_file", "dialect", "extra_headers",
                         "http_referer", "x_title", "max_attempts", "idle_timeout_seconds", "connect_timeout_seconds",
                         "temperature", "top_p", "max_output_tokens"]
@@ -10,7 +10,8 @@ enum ConfigSchema {
                            "max_reply_characters", "catch_up_window_seconds", "trigger"]
     static let trigger = ["mode", "talkativeness", "cooldown_seconds", "max_bot_turns", "respond_to_bots"]
     static let admins = ["users", "roles", "accounts"]
-    static let channel = ["platform", "server", "channel", "personas", "trigger", "scene", "key", "lorebooks"]
+    static let channel = ["platform", "server", "channel", "personas", "trigger", "scene", "key", "lorebooks",
+                          "memory_every_tokens", "memory_prompt"]
     static let server = ["platform", "server", "lorebooks"]
     static let operations = ["metrics_address", "shutdown_grace_seconds", "log_format", "log_level", "shard_index",
                              "shard_count", "metrics_token_file", "max_concurrent_replies_per_channel",
@@ -18,9 +19,10 @@ enum ConfigSchema {
     static let budgets = ["per_user_tokens_per_day", "per_channel_tokens_per_day", "per_server_tokens_per_day",
                           "notice_interval_seconds", "per_user_messages_per_minute", "prompt_usd_per_million",
                           "completion_usd_per_million", "cached_usd_per_million"]
+    static let memory = ["enabled", "every_tokens", "max_tokens", "summary_tokens", "prompt", "fold_prompt"]
     static let persona = ["name", "display_name", "aliases", "avatar_url", "character", "user_system", "examples",
                           "greeting", "model", "trigger", "max_reply_characters", "action_marker", "alternate_greetings",
-                          "group_greetings", "post_history", "examples_extra"]
+                          "group_greetings", "post_history", "examples_extra", "memory_prompt"]
     static let personaModel = ["temperature", "top_p", "max_output_tokens"]
     static let example = ["user", "ai"]
 

@@ -17,6 +17,7 @@ extension Persona {
         lines.append("character = \(Self.multiline(character))")
         if let userSystemTemplate { lines.append("user_system = \(Self.quoted(userSystemTemplate))") }
         if let postHistory { lines.append("post_history = \(Self.quoted(postHistory))") }
+        if let memoryPrompt { lines.append("memory_prompt = \(Self.quoted(memoryPrompt))") }
         if model != ModelOverrides() {
             lines.append("")
             lines.append("[model]")

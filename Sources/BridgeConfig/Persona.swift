@@ -48,6 +48,8 @@ public struct Persona: Hashable, Sendable, Codable {
     public var postHistory: String?
     /// Example exchanges beyond the three sent to the model, kept so nothing from a card is lost.
     public var examplesExtra: [PersonaExample] = []
+    /// Instructions for summarising scenes this persona leads into long-term memory, instead of `[memory] prompt`.
+    public var memoryPrompt: String?
 
     /// Creates a persona.
     public init(

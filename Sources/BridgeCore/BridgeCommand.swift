@@ -40,12 +40,15 @@ public enum BridgeCommand: Hashable, Sendable {
     case previousAlternative
     /// `next`: show the last reply's next alternative (swipe right).
     case nextAlternative
+    /// `memory …`: the scene's long-term memory (moderators only).
+    case memory(MemoryCommand)
 
     /// Whether the command changes anything (and so needs a moderator or admin).
     public var changesState: Bool {
         switch self {
         case .personaList, .personaShow, .status, .help, .budget, .why: false
         case .lore(let lore): lore.changesState
+        case .memory(let memory): memory.changesState
         default: true
         }
     }
@@ -56,6 +59,7 @@ public enum BridgeCommand: Hashable, Sendable {
         if isReplyControl { return false }
         if case .why = self { return true }
         if case .lore = self { return true }
+        if case .memory = self { return true }
         return changesState || self == .budget
     }
 
@@ -136,6 +140,7 @@ public enum BridgeCommand: Hashable, Sendable {
         case "help": return .success(.help)
         case "budget": return .success(.budget)
         case "lore": return LoreCommand.parse(args, prefix: prefix)
+        case "memory": return MemoryCommand.parse(args, prefix: prefix)
         case "why":
             guard args.count <= 1 else { return fail("Usage: \(prefix) why [N] (N = 1 for the last reply, 2 for the one before…)") }
             guard let n = args.first.map({ Int($0) }) ?? 1, n > 0 else {
@@ -154,6 +159,6 @@ public enum BridgeCommand: Hashable, Sendable {
     public static func help(prefix: String) -> String {
         "Commands: \(prefix) persona list|show|set NAME|add NAME|remove NAME|off · reset · forget N · regenerate · "
             + "continue · stop · prev · next · why [N] · talkativeness X · status · budget · persona import (attach a card) · "
-            + "lore list|show ENTRY|on NAME|off NAME|why|attach NAME|detach NAME"
+            + "lore list|show ENTRY|on NAME|off NAME|why|attach NAME|detach NAME · memory show|forget|add TEXT"
     }
 }

@@ -41,6 +41,8 @@ public struct AssembledContext: Hashable, Sendable {
     public var historyCount: Int
     /// Lorebook entries placed in the prompt (after lore trimming), by uid in insertion order.
     public var loreUIDs: [String] = []
+    /// The scene's long-term memory block sent, if any (right after the stable prefix).
+    public var memory: String?
 }
 
 /// Builds M2-her prompts: system, samples, user_system, group, then named history in time order.
@@ -80,9 +82,12 @@ public struct ContextAssembler: Sendable {
     ///   - scene: a configured scene name for `group`; default platform · server · channel.
     ///   - maxMessages: when `history` is the newest N stored messages, pass N: the window is then also trimmed
     ///     in blocks by count, so the anchor never falls out of what is loaded (which would slide the prefix).
+    ///   - memory: the scene's long-term memory block; it goes right after the stable prefix (system and
+    ///     examples), so the cache over that prefix survives a memory update.
     public func assemble(persona: Persona, channel: ChannelRef, history: [HistoryEntry],
                          userPersonas: [String: String] = [:], anchor: Int64? = nil, scene: String? = nil,
-                         maxMessages: Int? = nil, lore: LorebookActivation? = nil) -> AssembledContext {
+                         maxMessages: Int? = nil, lore: LorebookActivation? = nil, memory: String? = nil) -> AssembledContext {
+        let memoryMessages = memory.map { [ChatMessage(role: .system, content: $0)] } ?? []
         func makeHead(_ lore: [LorebookFiredEntry]) -> [ChatMessage] {
             var head = [ChatMessage(role: .system, content: Self.systemText(character: persona.character, lore: lore.filter(inPrefix)),
                                     name: persona.displayName)]
@@ -90,7 +95,7 @@ public struct ContextAssembler: Sendable {
                 head.append(ChatMessage(role: .sampleMessageUser, content: example.user))
                 head.append(ChatMessage(role: .sampleMessageAI, content: example.ai, name: persona.displayName))
             }
-            return head
+            return head + memoryMessages
         }
         var head = makeHead(lore?.fired ?? [])
 
@@ -159,7 +164,7 @@ public struct ContextAssembler: Sendable {
         let messages = head + scene + tail + post
         return AssembledContext(messages: messages, rawEstimate: TokenBudget.rawEstimate(messages),
                                 anchor: start < history.count ? history[start].sequence : anchor,
-                                historyCount: history.count - start, loreUIDs: keptLore.map(\.uid))
+                                historyCount: history.count - start, loreUIDs: keptLore.map(\.uid), memory: memory)
     }
 
     /// Index of the first entry with `sequence >= anchor` (history is in sequence order).

@@ -118,6 +118,9 @@ public struct PromptView: Codable, Hashable, Sendable {
                             parameters.maxOutputTokens))
         if !trimmed.isEmpty { parts.append("trimmed: " + trimmed.joined(separator: ", ")) }
         if !lore.isEmpty { parts.append("lore: " + lore.joined(separator: ", ")) }
+        if let memory, let block = messages.first(where: { $0.role == "system" && $0.content == memory }) {
+            parts.append("memory \(block.tokens) tokens")
+        }
         if ending != "stop" { parts.append("ended: \(ending)") }
         return parts.joined(separator: " — ")
     }

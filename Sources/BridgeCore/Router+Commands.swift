@@ -122,6 +122,8 @@ extension Router {
         case .lore(let command):
             let personas = try await currentNames().compactMap { config.personas[$0] }
             try await runLoreCommand(command, personas: personas, in: channel, answer: answer)
+        case .memory(let command):
+            try await runMemoryCommand(command, author: author, in: channel, answer: answer)
         case .personaImport(let attachment):
             try await importPersona(attachment, by: author, in: channel, platform: platform, logger: logger, answer: answer)
         case .regenerate, .continueReply, .stop, .previousAlternative, .nextAlternative, .why:

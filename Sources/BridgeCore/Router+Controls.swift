@@ -60,7 +60,7 @@ extension Router {
             replyID: outcome.messages.first?.messageID,
             createdAt: ISO8601DateFormatter().string(from: facts.admission.record.createdAt),
             messages: messages, trimmed: trimmed, lore: facts.context.loreUIDs,
-            memory: nil,
+            memory: facts.context.memory,
             parameters: .init(model: facts.request.model ?? clientModelName, temperature: parameters.temperature, topP: parameters.topP,
                               maxOutputTokens: parameters.maxOutputTokens),
             usage: .init(promptTokens: prompt, completionTokens: completion, cachedTokens: cached, reported: reported,

@@ -59,6 +59,8 @@ public final class Router: Service, Sendable {
     let lore = RouterLore()
     /// Messages the pumps recorded themselves as chatter nothing can answer (`quietMessage`); tests and benchmarks.
     let quietRecorded = Atomic<Int>(0)
+    /// Long-term memory work, run in the background by `run()`.
+    let memorySummarizer: MemorySummarizer
 
     /// Creates a router.
     ///
@@ -80,6 +82,7 @@ public final class Router: Service, Sendable {
                                  safetyMargin: configuration.safetyMarginTokens)
         self.state = Mutex(State(assembler: ContextAssembler(budget: budget), random: random))
         self.recorder = HistoryRecorder(store: store, logger: logger)
+        self.memorySummarizer = MemorySummarizer(model: model, clock: self.clock, retryDelay: configuration.memoryRetryDelay)
     }
 
     /// Creates a router on the continuous clock.
@@ -113,6 +116,10 @@ public final class Router: Service, Sendable {
             }
             group.addTask {
                 await self.pruneUsagePeriodically()
+                return false
+            }
+            group.addTask {
+                await self.memorySummarizer.run { job in await self.runMemory(job) }
                 return false
             }
             // Only the pumps ending (their replies recorded) ends the router; the other tasks never cancel them.
@@ -628,14 +635,17 @@ public final class Router: Service, Sendable {
         let history = stored.map(Self.entry)
         let firedLore = try await activateLore(for: persona, in: channel, history: history, user: user)
         let speaking = expandingMacros(persona, in: channel)
+        let sceneMemory = await sceneMemoryForReply(key, logger: logger)
+        let memoryBlock = sceneMemory.flatMap { MemoryBlock.render($0, cap: configuration.memory.maxTokens, scale: promptScale) }
         let (context, scale) = state.withLock { s in
             let context = s.assembler.assemble(persona: speaking, channel: channel, history: history,
                                                userPersonas: userPersonas, anchor: s.anchors[channel.key],
                                                scene: configuration.binding(for: channel)?.scene,
-                                               maxMessages: configuration.historyLimit, lore: firedLore)
+                                               maxMessages: configuration.historyLimit, lore: firedLore, memory: memoryBlock)
             s.anchors[channel.key] = context.anchor
             return (context, s.assembler.budget.scale)
         }
+        requestMemoryWork(in: channel, anchor: context.anchor, persona: persona, memory: sceneMemory)
         var messages = context.messages
         if let requester {
             messages.append(ChatMessage(role: .user, content: "Continue your last message exactly where it stopped, without repeating it.",

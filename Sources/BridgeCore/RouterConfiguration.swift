@@ -17,6 +17,10 @@ public struct RouterConfiguration: Sendable {
         public var scene: String?
         /// Lorebooks active here besides the personas' own (`[[channels]] lorebooks`).
         public var lorebooks: [String] = []
+        /// Dropped history (tokens) per memory summary here, instead of `memory.everyTokens`.
+        public var memoryEveryTokens: Int?
+        /// Summary instructions for this scene, instead of the persona's or `memory.prompt`.
+        public var memoryPrompt: String?
 
         /// Creates a binding.
         public init(platform: String, channelID: String, personas: [String], trigger: TriggerOverrides = .init(),
@@ -64,6 +68,10 @@ public struct RouterConfiguration: Sendable {
     /// Where `why` writes the full prompt on platforms that cannot post a file (IRC); nil: the system's temporary
     /// directory.
     public var promptDumpDirectory: String?
+    /// Long-term memory (`[memory]`).
+    public var memory: MemorySettings = MemorySettings()
+    /// The first wait before a failed memory summary is tried again; it doubles per failure up to 32 times this.
+    public var memoryRetryDelay: Duration = .seconds(30)
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -123,6 +131,8 @@ extension RouterConfiguration {
                 var binding = Binding(platform: $0.platform, channelID: $0.channel, personas: $0.personas, trigger: $0.trigger,
                                       scene: $0.scene)
                 binding.lorebooks = $0.lorebooks
+                binding.memoryEveryTokens = $0.memoryEveryTokens
+                binding.memoryPrompt = $0.memoryPrompt
                 return binding
             },
             trigger: config.defaults.trigger,
@@ -139,5 +149,6 @@ extension RouterConfiguration {
         servers = config.servers
         promptRecordsPerScene = config.operations.promptRecordsPerChannel
         promptDumpDirectory = config.operations.promptDumpDirectory
+        memory = config.memory
     }
 }

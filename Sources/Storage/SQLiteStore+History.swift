@@ -284,7 +284,7 @@ extension SQLiteStore {
         return InsertResult(rowID: existing, inserted: false)
     }
 
-    private static func message(from row: Row, channel: ChannelKey) -> StoredMessage {
+    static func message(from row: Row, channel: ChannelKey) -> StoredMessage {
         StoredMessage(
             channel: channel,
             messageID: row["platform_message_id"],

@@ -150,6 +150,29 @@ extension SQLiteStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v4-scene-memory") { db in
+            // Long-term memory per scene: summaries of history that fell out of the context window, and pinned
+            // facts. The cursor row says how far history is summarised; it outlives `memory forget`.
+            try db.execute(sql: """
+                CREATE TABLE scene_memory (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    channel_id INTEGER NOT NULL REFERENCES channel(id),
+                    kind TEXT NOT NULL,            -- 'summary' or 'pinned'
+                    text TEXT NOT NULL,
+                    first_message_row_id INTEGER,  -- summaries: history rows covered
+                    last_message_row_id INTEGER,
+                    created_by TEXT,               -- pinned facts: who added them
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX scene_memory_by_channel ON scene_memory (channel_id, id);
+
+                CREATE TABLE scene_memory_cursor (
+                    channel_id INTEGER PRIMARY KEY REFERENCES channel(id),
+                    summarized_through INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

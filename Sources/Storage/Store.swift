@@ -160,6 +160,31 @@ public protocol Store: Sendable {
     @discardableResult
     func removeReplyAlternatives(in channel: ChannelKey, replyID: String) async throws -> Bool
 
+    // MARK: Scene memory
+
+    /// The scene's long-term memory; empty, with nothing summarised, when none was ever stored.
+    func sceneMemory(in channel: ChannelKey) async throws -> SceneMemory
+
+    /// Live messages with `after < rowID < before`, oldest first by row id, at most `limit` (the span a summary covers).
+    func messages(in channel: ChannelKey, after: Int64, before: Int64, limit: Int) async throws -> [StoredMessage]
+
+    /// Stores a summary (none when its text is empty) and moves the scene's summarised-through cursor to its last
+    /// row, in one transaction, only while the cursor is still `expectedCursor`; `false`, and nothing written, when
+    /// another writer moved it first (so one span is never summarised twice).
+    func appendMemorySummary(_ summary: MemorySummaryDraft, in channel: ChannelKey, expectedCursor: Int64) async throws -> Bool
+
+    /// Replaces the summaries `ids` with one of `text`, kept in the place of the oldest; `false`, and nothing
+    /// changed, when any of them is gone (forgotten meanwhile). Pinned facts are never folded.
+    func foldMemorySummaries(_ ids: [Int64], into text: String, in channel: ChannelKey) async throws -> Bool
+
+    /// Pins a fact to the scene's memory; returns the stored entry.
+    func addPinnedFact(_ text: String, by userID: String, in channel: ChannelKey) async throws -> MemoryEntry
+
+    /// Forgets the scene's summaries and pinned facts; the cursor stays, so the forgotten history is not summarised
+    /// again. Returns how many entries were forgotten.
+    @discardableResult
+    func forgetMemory(in channel: ChannelKey) async throws -> Int
+
     // MARK: Maintenance
 
     /// Names of the schema migrations applied, in order (e.g. `v1-initial-schema`).

@@ -171,6 +171,30 @@ struct PostgresMigrator {
             )
             """,
         ]),
+        Migration(name: "v4-scene-memory", statements: [
+            // Long-term memory per scene: summaries of history that fell out of the context window, and pinned
+            // facts. The cursor row says how far history is summarised; it outlives `memory forget`.
+            """
+            CREATE TABLE scene_memory (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                channel_id BIGINT NOT NULL REFERENCES channel(id),
+                kind TEXT NOT NULL,
+                text TEXT NOT NULL,
+                first_message_row_id BIGINT,
+                last_message_row_id BIGINT,
+                created_by TEXT,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX scene_memory_by_channel ON scene_memory (channel_id, id)",
+            """
+            CREATE TABLE scene_memory_cursor (
+                channel_id BIGINT PRIMARY KEY REFERENCES channel(id),
+                summarized_through BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// Applies every missing migration in one transaction, refusing a schema from a newer version.

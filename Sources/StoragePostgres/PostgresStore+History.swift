@@ -325,12 +325,12 @@ extension PostgresStore {
         return results
     }
 
-    private static let messageColumns = """
+    static let messageColumns = """
         message.id, platform_message_id, speaker_id, speaker_name, speaker_kind, persona_name, text, created_at,
         reply_to_id, is_edited
         """
 
-    private static func messages(_ rows: PostgresRowSequence, channel: ChannelKey) async throws -> [StoredMessage] {
+    static func messages(_ rows: PostgresRowSequence, channel: ChannelKey) async throws -> [StoredMessage] {
         var messages: [StoredMessage] = []
         for try await (id, messageID, speakerID, speakerName, kind, personaName, text, createdAt, replyToID, isEdited)
             in rows.decode((Int64, String, String, String, String, String?, String, Int64, String?, Bool).self) {
