@@ -48,6 +48,8 @@ public struct Persona: Hashable, Sendable, Codable {
     public var postHistory: String?
     /// Example exchanges beyond the three sent to the model, kept so nothing from a card is lost.
     public var examplesExtra: [PersonaExample] = []
+    /// `content_rating`: `nil` (as in personas stored before ratings existed) means `.general`.
+    public var contentRating: ContentRating?
 
     /// Creates a persona.
     public init(

@@ -64,6 +64,9 @@ public struct RouterConfiguration: Sendable {
     /// Where `why` writes the full prompt on platforms that cannot post a file (IRC); nil: the system's temporary
     /// directory.
     public var promptDumpDirectory: String?
+    /// Channels where mature personas may answer, by platform (`[platforms.*] mature_channels`); Discord's
+    /// age-restricted channels are known to the adapter instead.
+    public var matureChannels: [String: [String]] = [:]
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -139,5 +142,6 @@ extension RouterConfiguration {
         servers = config.servers
         promptRecordsPerScene = config.operations.promptRecordsPerChannel
         promptDumpDirectory = config.operations.promptDumpDirectory
+        matureChannels = config.platforms.compactMapValues { $0.matureChannels.isEmpty ? nil : $0.matureChannels }
     }
 }
