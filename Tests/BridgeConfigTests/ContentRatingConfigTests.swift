@@ -88,6 +88,7 @@ struct ContentRatingConfigTests {
         #expect(errors.allSatisfy { $0.severity == .error })
         #expect(errors.first?.message == "mature persona vesper bound to irc channel '#lobby', which is not listed as a mature channel")
         #expect(errors.first?.hint?.contains("[platforms.irc] mature_channels") == true)
+        #expect(errors.first?.keyPath == "channels[0].personas")
         #expect(errors.first?.line == 7, "the line of the binding's [[channels]] header")
         #expect(errors.last?.message.contains("matrix channel '!family:example.org'") == true)
 
