@@ -22,6 +22,13 @@ extension Router {
         guard !author.isBot else { return try await answer("Bots do not play characters here.") }
         switch command {
         case .set(let name, let description, let everywhere):
+            // A player posing as one of the bridge's characters would put words in its mouth in the prompt.
+            let lower = name.lowercased()
+            if let taken = configurationForCommands.personas.values.first(where: { persona in
+                ([persona.name, persona.displayName] + persona.aliases).contains { $0.lowercased() == lower }
+            }) {
+                return try await answer("\(name) is the name of the persona \(taken.displayName); pick another name for your character.")
+            }
             let persona = PlayerPersona(name: name, description: description)
             try await store.setPlayerPersona(persona, platform: channel.platform, userID: author.id,
                                              scene: everywhere ? nil : scene)
