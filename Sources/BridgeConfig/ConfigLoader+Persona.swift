@@ -74,6 +74,7 @@ extension ConfigLoader {
         extended.postHistory = reader.string(root, "post_history", at: "", nonEmpty: true)
         extended.memoryPrompt = reader.string(root, "memory_prompt", at: "", nonEmpty: true)
         extended.examplesExtra = examplesExtra
+        extended.contentRating = readContentRating(root, reader)
         if extended.greeting == "random" && extended.alternateGreetings.isEmpty {
             reader.report("greeting", "greeting = \"random\" but there are no alternate_greetings to pick from",
                           hint: "add alternate_greetings = [\"…\"] or write the greeting itself", severity: .warning)

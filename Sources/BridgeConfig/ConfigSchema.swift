@@ -22,7 +22,7 @@ enum ConfigSchema {
     static let memory = ["enabled", "every_tokens", "max_tokens", "summary_tokens", "prompt", "fold_prompt"]
     static let persona = ["name", "display_name", "aliases", "avatar_url", "character", "user_system", "examples",
                           "greeting", "model", "trigger", "max_reply_characters", "action_marker", "alternate_greetings",
-                          "group_greetings", "post_history", "examples_extra", "memory_prompt"]
+                          "group_greetings", "post_history", "examples_extra", "memory_prompt", "content_rating"]
     static let personaModel = ["temperature", "top_p", "max_output_tokens"]
     static let example = ["user", "ai"]
 
@@ -50,12 +50,13 @@ enum ConfigSchema {
             "username": .string, "realname": .string, "sasl_account": .string, "sasl_password": .secret,
             "nickserv_password": .secret, "halfops_are_moderators": .bool, "rejoin_on_kick": .bool,
             "flood_burst": .int, "flood_rate": .number, "ctcp_action": .bool, "bots": .strings,
+            "mature_channels": .strings,
         ],
         "matrix": [
             "enabled": .bool, "homeserver_url": .string, "user_id": .string, "access_token": .secret,
             "password": .secret, "device_id": .string, "device_name": .string, "invite_allowlist": .strings,
             "moderator_power_level": .int, "max_edits_per_reply": .int, "ca_file": .string, "verify_tls": .bool,
-            "bots": .strings,
+            "bots": .strings, "mature_channels": .strings,
             // Appservice mode (`mode = "appservice"`).
             "mode": .string, "server_name": .string, "appservice_id": .string, "listen_address": .string,
             "listen_port": .int, "appservice_url": .string, "user_prefix": .string, "sender_localpart": .string,

@@ -9,6 +9,7 @@ extension Persona {
         if let actionMarker { lines.append("action_marker = \(Self.quoted(actionMarker))") }
         if let maxReplyCharacters { lines.append("max_reply_characters = \(maxReplyCharacters)") }
         if let greeting { lines.append("greeting = \(Self.quoted(greeting))") }
+        if let contentRating { lines.append("content_rating = \(Self.quoted(contentRating.rawValue))") }
         if !alternateGreetings.isEmpty {
             lines.append("alternate_greetings = [\(alternateGreetings.map(Self.quoted).joined(separator: ", "))]")
         }

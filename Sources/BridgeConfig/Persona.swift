@@ -50,6 +50,8 @@ public struct Persona: Hashable, Sendable, Codable {
     public var examplesExtra: [PersonaExample] = []
     /// Instructions for summarising scenes this persona leads into long-term memory, instead of `[memory] prompt`.
     public var memoryPrompt: String?
+    /// `content_rating`: `nil` (as in personas stored before ratings existed) means `.general`.
+    public var contentRating: ContentRating?
 
     /// Creates a persona.
     public init(

@@ -42,6 +42,8 @@ public enum BridgeCommand: Hashable, Sendable {
     case nextAlternative
     /// `memory …`: the scene's long-term memory (moderators only).
     case memory(MemoryCommand)
+    /// `me …`: the character the player plays here or everywhere (any player, for themself).
+    case me(PlayerCommand)
 
     /// Whether the command changes anything (and so needs a moderator or admin).
     public var changesState: Bool {
@@ -49,6 +51,7 @@ public enum BridgeCommand: Hashable, Sendable {
         case .personaList, .personaShow, .status, .help, .budget, .why: false
         case .lore(let lore): lore.changesState
         case .memory(let memory): memory.changesState
+        case .me(let player): player.changesState
         default: true
         }
     }
@@ -57,6 +60,7 @@ public enum BridgeCommand: Hashable, Sendable {
     /// prompt views.
     public var needsModerator: Bool {
         if isReplyControl { return false }
+        if case .me = self { return false }
         if case .why = self { return true }
         if case .lore = self { return true }
         if case .memory = self { return true }
@@ -141,6 +145,7 @@ public enum BridgeCommand: Hashable, Sendable {
         case "budget": return .success(.budget)
         case "lore": return LoreCommand.parse(args, prefix: prefix)
         case "memory": return MemoryCommand.parse(args, prefix: prefix)
+        case "me": return PlayerCommand.parse(rest.drop(while: \.isWhitespace).dropFirst(verb.count), prefix: prefix)
         case "why":
             guard args.count <= 1 else { return fail("Usage: \(prefix) why [N] (N = 1 for the last reply, 2 for the one before…)") }
             guard let n = args.first.map({ Int($0) }) ?? 1, n > 0 else {
@@ -159,6 +164,7 @@ public enum BridgeCommand: Hashable, Sendable {
     public static func help(prefix: String) -> String {
         "Commands: \(prefix) persona list|show|set NAME|add NAME|remove NAME|off · reset · forget N · regenerate · "
             + "continue · stop · prev · next · why [N] · talkativeness X · status · budget · persona import (attach a card) · "
+            + "me set [--everywhere] NAME: description|show|clear · "
             + "lore list|show ENTRY|on NAME|off NAME|why|attach NAME|detach NAME · memory show|forget|add TEXT"
     }
 }

@@ -22,6 +22,8 @@ public protocol PlatformSender: AnyObject, Sendable {
 
     /// Downloads an attachment of a message this platform delivered, refusing more than `maxBytes`.
     func download(_ attachment: ChatAttachment, maxBytes: Int) async throws -> [UInt8]
+    /// Whether the platform itself marks the channel age-restricted (Discord `nsfw`); defaults to `false`.
+    func allowsMatureContent(in channel: ChannelRef) async -> Bool
 }
 
 /// The incoming side of an adapter: platform events (interactions included) and their acknowledgement.

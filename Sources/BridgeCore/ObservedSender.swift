@@ -44,6 +44,8 @@ final class ObservedSender: PlatformSender {
 
     func isModerator(_ user: ChatUser, in channel: ChannelRef) async -> Bool { await base.isModerator(user, in: channel) }
 
+    func allowsMatureContent(in channel: ChannelRef) async -> Bool { await base.allowsMatureContent(in: channel) }
+
     func download(_ attachment: ChatAttachment, maxBytes: Int) async throws -> [UInt8] {
         try await base.download(attachment, maxBytes: maxBytes)
     }

@@ -77,11 +77,13 @@ extension Router {
             try await answer(names.isEmpty ? "No persona answers in this channel." : "Here: " + names.joined(separator: ", "))
         case .personaSet(let name):
             guard let persona = try await resolve(name) else { return }
+            if let refusal = await matureBindingRefusal(persona, in: channel, platform: platform) { return try await answer(refusal) }
             try await update { $0.personas = [persona.name]; $0.personaOff = false }
             try await answer("\(persona.displayName) now answers here.")
             try await postGreeting(persona, in: channel, platform: platform, user: author, logger: logger)
         case .personaAdd(let name):
             guard let persona = try await resolve(name) else { return }
+            if let refusal = await matureBindingRefusal(persona, in: channel, platform: platform) { return try await answer(refusal) }
             var names = try await currentNames()
             if !names.contains(persona.name) { names.append(persona.name) }
             let final = names
@@ -124,6 +126,8 @@ extension Router {
             try await runLoreCommand(command, personas: personas, in: channel, answer: answer)
         case .memory(let command):
             try await runMemoryCommand(command, author: author, in: channel, answer: answer)
+        case .me(let player):
+            try await runPlayerCommand(player, author: author, in: channel, answer: answer)
         case .personaImport(let attachment):
             try await importPersona(attachment, by: author, in: channel, platform: platform, logger: logger, answer: answer)
         case .regenerate, .continueReply, .stop, .previousAlternative, .nextAlternative, .why:

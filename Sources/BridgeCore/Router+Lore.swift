@@ -155,7 +155,9 @@ extension Router {
 
     /// The persona with card macros in its text expanded. `{{user}}` in the character and examples stays one
     /// stable name ("the user", as `persona import` writes it), so the system prefix does not change with each speaker and the prompt cache holds.
-    func expandingMacros(_ persona: Persona, in channel: ChannelRef) -> Persona {
+    /// The post-history instructions come after the newest message, so there `{{user}}` is `speaker` when given
+    /// (the speaking player's character name).
+    func expandingMacros(_ persona: Persona, in channel: ChannelRef, speaker: String? = nil) -> Persona {
         let texts = [persona.character, persona.postHistory ?? ""] + persona.examples.flatMap { [$0.user, $0.ai] }
         guard texts.contains(where: { $0.contains("{{") }) else { return persona }
         let context = macroContext(persona: persona, channel: channel, user: nil)
@@ -164,7 +166,9 @@ extension Router {
         var generator = SeededGenerator(seed: Self.seed(channel.key))
         var expanded = persona
         expanded.character = CardMacros.expand(persona.character, context: context, using: &generator)
-        expanded.postHistory = persona.postHistory.map { CardMacros.expand($0, context: context, using: &generator) }
+        var afterHistory = context
+        if let speaker { afterHistory.user = speaker }
+        expanded.postHistory = persona.postHistory.map { CardMacros.expand($0, context: afterHistory, using: &generator) }
         expanded.examples = persona.examples.map {
             PersonaExample(user: CardMacros.expand($0.user, context: context, using: &generator),
                            ai: CardMacros.expand($0.ai, context: context, using: &generator))

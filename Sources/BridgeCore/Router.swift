@@ -61,6 +61,8 @@ public final class Router: Service, Sendable {
     let quietRecorded = Atomic<Int>(0)
     /// Long-term memory work, run in the background by `run()`.
     let memorySummarizer: MemorySummarizer
+    /// When a moderator was last told why a mature persona keeps quiet, per channel and persona (router clock).
+    let matureNotices = Mutex<[String: Duration]>([:])
 
     /// Creates a router.
     ///
@@ -523,7 +525,8 @@ public final class Router: Service, Sendable {
 
         let stored = try await cachedSettings(key)
         await refreshIfUnknown(stored?.personas ?? [], logger: logger)
-        let personas = activePersonas(in: message.channel, stored: stored)
+        let personas = await allowedPersonas(activePersonas(in: message.channel, stored: stored), for: message, platform: platform,
+                                             logger: logger)
         var candidates: [TriggerPolicy.Candidate] = []
         for persona in personas {
             candidates.append(TriggerPolicy.Candidate(persona: persona, settings: settings(for: persona, in: message.channel, stored: stored)))
@@ -613,6 +616,12 @@ public final class Router: Service, Sendable {
         let key = Self.key(channel)
         let scheduler = scheduler(for: channel, platform: platform)
         if isDraining { return }
+        if persona.isMature, await !allowsMature(in: channel, platform: platform) {
+            // Regenerate, continue and greetings come here without the trigger's filter.
+            logger.info("mature persona not answering outside an age-restricted channel", metadata: ["persona": "\(persona.name)"])
+            progress?.markReachedPlatform()
+            return
+        }
         // The trigger and the messages before it may still be buffered: the prompt needs them.
         await recorder.flush()
         var stored = try await store.recentMessages(in: key, limit: configuration.historyLimit)
@@ -625,16 +634,12 @@ public final class Router: Service, Sendable {
             }
             stored = Self.history(stored, upTo: triggerID)
         }
-        var userPersonas: [String: String] = [:]
-        var seenUsers = Set<String>()
-        for message in stored where message.kind == .human && seenUsers.insert(message.speakerID).inserted {
-            if let text = try await store.userPersona(platform: channel.platform, userID: message.speakerID) {
-                userPersonas[message.speakerName] = text
-            }
-        }
-        let history = stored.map(Self.entry)
-        let firedLore = try await activateLore(for: persona, in: channel, history: history, user: user)
-        let speaking = expandingMacros(persona, in: channel)
+        // Players' messages carry their characters' names; `{{user}}` after the history names the speaker's.
+        let cast = try await playerCast(stored, in: channel, speaker: user)
+        let userPersonas = cast.userPersonas
+        let history = cast.history
+        let firedLore = try await activateLore(for: persona, in: channel, history: history, user: cast.speaker)
+        let speaking = expandingMacros(persona, in: channel, speaker: cast.speaker?.displayName)
         let sceneMemory = await sceneMemoryForReply(key, logger: logger)
         let memoryBlock = sceneMemory.flatMap { MemoryBlock.render($0, cap: configuration.memory.maxTokens, scale: promptScale) }
         let (context, scale) = state.withLock { s in

@@ -72,6 +72,9 @@ public struct RouterConfiguration: Sendable {
     public var memory: MemorySettings = MemorySettings()
     /// The first wait before a failed memory summary is tried again; it doubles per failure up to 32 times this.
     public var memoryRetryDelay: Duration = .seconds(30)
+    /// Channels where mature personas may answer, by platform (`[platforms.*] mature_channels`); Discord's
+    /// age-restricted channels are known to the adapter instead.
+    public var matureChannels: [String: [String]] = [:]
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -150,5 +153,6 @@ extension RouterConfiguration {
         promptRecordsPerScene = config.operations.promptRecordsPerChannel
         promptDumpDirectory = config.operations.promptDumpDirectory
         memory = config.memory
+        matureChannels = config.platforms.compactMapValues { $0.matureChannels.isEmpty ? nil : $0.matureChannels }
     }
 }

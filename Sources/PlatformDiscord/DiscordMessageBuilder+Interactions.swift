@@ -49,6 +49,8 @@ extension DiscordMessageBuilder {
             var type = 1
         }
         let nameOption = Option(type: 3, name: "name", description: "Persona name", required: true)
+        let everywhereOption = Option(type: 5, name: "everywhere", description: "For every channel on Discord, not only this one",
+                                      required: false)
         let persona = Command(name: "persona", description: "Show or change the personas of this channel", options: [
             Option(type: 1, name: "list", description: "Personas that can be bound"),
             Option(type: 1, name: "show", description: "Personas bound here"),
@@ -76,6 +78,15 @@ extension DiscordMessageBuilder {
                        min_value: 1, max_value: 50),
             ]),
             Command(name: "stop", description: "Stop the reply being written"),
+            Command(name: "me", description: "The character you play", options: [
+                Option(type: 1, name: "set", description: "Play a character here (or everywhere on Discord)", options: [
+                    Option(type: 3, name: "name", description: "Your character's name", required: true),
+                    Option(type: 3, name: "description", description: "Who your character is (at most 2,000 characters)", required: true),
+                    everywhereOption,
+                ]),
+                Option(type: 1, name: "show", description: "The character you play here"),
+                Option(type: 1, name: "clear", description: "Stop playing your character here (or everywhere)", options: [everywhereOption]),
+            ]),
         ])
     }()
 }
@@ -102,6 +113,21 @@ extension DiscordInteraction {
                 guard !name.isEmpty else { return .failure(SlashCommandError(message: "Give a persona name.")) }
                 return .success(sub.name == "set" ? .personaSet(name) : sub.name == "add" ? .personaAdd(name) : .personaRemove(name))
             default: return .failure(SlashCommandError(message: "Unknown persona subcommand \(sub.name)."))
+            }
+        case "me":
+            guard let sub = options.first else { return .success(.me(.show)) }
+            let everywhere = ["true", "1"].contains(option("everywhere", in: sub.options) ?? "")
+            switch sub.name {
+            case "show": return .success(.me(.show))
+            case "clear": return .success(.me(.clear(everywhere: everywhere)))
+            case "set":
+                switch (PlayerCommand.sanitizedName(option("name", in: sub.options) ?? ""),
+                        PlayerCommand.sanitizedDescription(option("description", in: sub.options) ?? "")) {
+                case (.failure(let error), _), (_, .failure(let error)): return .failure(SlashCommandError(message: error.message))
+                case (.success(let name), .success(let description)):
+                    return .success(.me(.set(name: name, description: description, everywhere: everywhere)))
+                }
+            default: return .failure(SlashCommandError(message: "Unknown me subcommand \(sub.name)."))
             }
         case "reset": return .success(.reset)
         case "regenerate": return .success(.regenerate)

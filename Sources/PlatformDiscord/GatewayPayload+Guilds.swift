@@ -12,9 +12,11 @@ public struct DiscordChannel: Hashable, Sendable, Decodable {
     public var parentId: String?
     /// Permission overwrites; malformed entries are skipped.
     public var overwrites: [DiscordPermissions.Overwrite]
+    /// Whether the channel is age-restricted (`nsfw`); absent or malformed counts as not.
+    public var nsfw = false
 
     enum CodingKeys: String, CodingKey {
-        case id, type, name
+        case id, type, name, nsfw
         case guildId = "guild_id", parentId = "parent_id", overwrites = "permission_overwrites"
     }
     struct RawOverwrite: Decodable { var id: String; var type: Int; var allow: String; var deny: String }
@@ -27,6 +29,7 @@ public struct DiscordChannel: Hashable, Sendable, Decodable {
         guildId = try? c.decodeIfPresent(String.self, forKey: .guildId)
         name = try? c.decodeIfPresent(String.self, forKey: .name)
         parentId = try? c.decodeIfPresent(String.self, forKey: .parentId)
+        nsfw = ((try? c.decodeIfPresent(Bool.self, forKey: .nsfw)) ?? nil) ?? false
         let raw = (try? c.decodeIfPresent([Lossy<RawOverwrite>].self, forKey: .overwrites)) ?? []
         overwrites = raw.compactMap { $0.value }.compactMap { o in
             guard o.type == 0 || o.type == 1, let allow = DiscordPermissions(string: o.allow),

@@ -249,6 +249,21 @@ public final class DeadlineStore: Store {
         try await run("setUserPersona") { try await $0.setUserPersona(text, platform: platform, userID: userID) }
     }
 
+    /// See `Store.playerPersona(platform:userID:scene:)`.
+    public func playerPersona(platform: String, userID: String, scene: ChannelKey?) async throws -> PlayerPersona? {
+        try await run("playerPersona") { try await $0.playerPersona(platform: platform, userID: userID, scene: scene) }
+    }
+
+    /// See `Store.setPlayerPersona(_:platform:userID:scene:)`.
+    public func setPlayerPersona(_ persona: PlayerPersona?, platform: String, userID: String, scene: ChannelKey?) async throws {
+        try await run("setPlayerPersona") { try await $0.setPlayerPersona(persona, platform: platform, userID: userID, scene: scene) }
+    }
+
+    /// See `Store.playerPersonas(in:userIDs:)`.
+    public func playerPersonas(in scene: ChannelKey, userIDs: [String]) async throws -> [String: PlayerPersona] {
+        try await run("playerPersonas") { try await $0.playerPersonas(in: scene, userIDs: userIDs) }
+    }
+
     // MARK: Key/value state
 
     /// See `Store.state(for:)`.

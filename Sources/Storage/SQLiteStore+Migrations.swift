@@ -173,6 +173,21 @@ extension SQLiteStore {
                 );
                 """)
         }
+        migrator.registerMigration("v4-player-personas") { db in
+            // A player's character per platform (scene columns empty) or per scene (`!pb me set`).
+            try db.execute(sql: """
+                CREATE TABLE player_persona (
+                    platform TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    scene_server TEXT NOT NULL,    -- '' for the platform-wide row or a channel without a server
+                    scene_channel TEXT NOT NULL,   -- '' for the platform-wide row
+                    name TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (platform, user_id, scene_server, scene_channel)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

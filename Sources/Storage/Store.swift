@@ -109,6 +109,18 @@ public protocol Store: Sendable {
     /// Sets a user's `user_system` text; `nil` removes it.
     func setUserPersona(_ text: String?, platform: String, userID: String) async throws
 
+    // MARK: Player personas
+
+    /// The player persona a user set for one scene, or with `scene` nil for every scene on `platform`.
+    func playerPersona(platform: String, userID: String, scene: ChannelKey?) async throws -> PlayerPersona?
+
+    /// Sets (or with `nil` removes) a user's player persona for one scene, or with `scene` nil for the platform.
+    func setPlayerPersona(_ persona: PlayerPersona?, platform: String, userID: String, scene: ChannelKey?) async throws
+
+    /// The player personas in effect in `scene` for each of `userIDs` (the scene's own, else the platform's), by
+    /// user id; users without one are absent.
+    func playerPersonas(in scene: ChannelKey, userIDs: [String]) async throws -> [String: PlayerPersona]
+
     // MARK: Imported personas
 
     /// Every persona imported from chat, by name.

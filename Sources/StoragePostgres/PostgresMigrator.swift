@@ -195,6 +195,21 @@ struct PostgresMigrator {
             )
             """,
         ]),
+        Migration(name: "v4-player-personas", statements: [
+            // A player's character per platform (scene columns empty) or per scene (`!pb me set`).
+            """
+            CREATE TABLE player_persona (
+                platform TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                scene_server TEXT NOT NULL,
+                scene_channel TEXT NOT NULL,
+                name TEXT NOT NULL,
+                description TEXT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (platform, user_id, scene_server, scene_channel)
+            )
+            """,
+        ]),
     ]
 
     /// Applies every missing migration in one transaction, refusing a schema from a newer version.

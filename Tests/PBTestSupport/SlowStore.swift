@@ -156,6 +156,18 @@ public final class SlowStore: Store {
     public func setUserPersona(_ text: String?, platform: String, userID: String) async throws {
         try await writing { try await base.setUserPersona(text, platform: platform, userID: userID) }
     }
+    /// Forwards to `base`.
+    public func playerPersona(platform: String, userID: String, scene: ChannelKey?) async throws -> PlayerPersona? {
+        try await base.playerPersona(platform: platform, userID: userID, scene: scene)
+    }
+    /// Forwards to `base` (writes take the writer lock in turn).
+    public func setPlayerPersona(_ persona: PlayerPersona?, platform: String, userID: String, scene: ChannelKey?) async throws {
+        try await writing { try await base.setPlayerPersona(persona, platform: platform, userID: userID, scene: scene) }
+    }
+    /// Forwards to `base`.
+    public func playerPersonas(in scene: ChannelKey, userIDs: [String]) async throws -> [String: PlayerPersona] {
+        try await base.playerPersonas(in: scene, userIDs: userIDs)
+    }
     /// Forwards to `base` (writes take the writer lock in turn).
     public func state(for key: String) async throws -> String? { try await base.state(for: key) }
     /// Forwards to `base` (writes take the writer lock in turn).

@@ -86,7 +86,25 @@ import Testing
             #expect((try? interaction(#"{"id":"1","token":"t","type":2,"data":{"name":"\#(name)"}}"#).bridgeCommand.get()) != nil)
         }
         let json = try #require(try JSONSerialization.jsonObject(with: Data(DiscordMessageBuilder.slashCommands)) as? [[String: Any]])
-        #expect(json.compactMap { $0["name"] as? String } == ["persona", "reset", "regenerate", "continue", "talkativeness", "status", "budget", "why", "stop"])
+        #expect(json.compactMap { $0["name"] as? String } == ["persona", "reset", "regenerate", "continue", "talkativeness", "status", "budget", "why", "stop", "me"])
+    }
+
+    @Test func slashMeMapsToPlayerCommandsWithSanitisedNames() throws {
+        func interaction(_ json: String) throws -> DiscordInteraction {
+            try JSONDecoder().decode(DiscordInteraction.self, from: Data(json.utf8))
+        }
+        func me(_ options: String) throws -> Result<BridgeCommand, SlashCommandError> {
+            try interaction(#"{"id":"1","token":"t","type":2,"data":{"name":"me","options":\#(options)}}"#).bridgeCommand
+        }
+        let set = try me(#"[{"type":1,"name":"set","options":[{"type":3,"name":"name","value":"@everyone Kael\n"},{"type":3,"name":"description","value":"A ranger."},{"type":5,"name":"everywhere","value":true}]}]"#)
+        #expect(try set.get() == .me(.set(name: "everyone Kael", description: "A ranger.", everywhere: true)))
+        let local = try me(#"[{"type":1,"name":"set","options":[{"type":3,"name":"name","value":"Kael"},{"type":3,"name":"description","value":"A ranger."}]}]"#)
+        #expect(try local.get() == .me(.set(name: "Kael", description: "A ranger.", everywhere: false)))
+        #expect(try me(#"[{"type":1,"name":"show"}]"#).get() == .me(.show))
+        #expect(try me(#"[{"type":1,"name":"clear"}]"#).get() == .me(.clear(everywhere: false)))
+        let tooLong = try me(#"[{"type":1,"name":"set","options":[{"type":3,"name":"name","value":"Kael"},{"type":3,"name":"description","value":"\#(String(repeating: "x", count: 2_001))"}]}]"#)
+        guard case .failure(let error) = tooLong else { Issue.record("a 2,001-character description was accepted"); return }
+        #expect(error.message.contains("at most 2,000 characters"))
     }
 
     @Test func interactionBodiesNeverPing() throws {

@@ -83,6 +83,15 @@ final class SlowResetStore: Store {
     func setUserPersona(_ text: String?, platform: String, userID: String) async throws {
         try await base.setUserPersona(text, platform: platform, userID: userID)
     }
+    func playerPersona(platform: String, userID: String, scene: ChannelKey?) async throws -> PlayerPersona? {
+        try await base.playerPersona(platform: platform, userID: userID, scene: scene)
+    }
+    func setPlayerPersona(_ persona: PlayerPersona?, platform: String, userID: String, scene: ChannelKey?) async throws {
+        try await base.setPlayerPersona(persona, platform: platform, userID: userID, scene: scene)
+    }
+    func playerPersonas(in scene: ChannelKey, userIDs: [String]) async throws -> [String: PlayerPersona] {
+        try await base.playerPersonas(in: scene, userIDs: userIDs)
+    }
     func state(for key: String) async throws -> String? { try await base.state(for: key) }
     func setState(_ value: String?, for key: String) async throws { try await base.setState(value, for: key) }
     func recordUsage(_ usage: UsageRecord) async throws { try await base.recordUsage(usage) }
