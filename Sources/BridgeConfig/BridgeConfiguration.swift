@@ -130,6 +130,8 @@ public struct ChannelBinding: Hashable, Sendable {
     public var line: Int?
     /// Lorebooks (`N.lore.json` stems in the personas directory) active in this channel besides the personas' own.
     public var lorebooks: [String] = []
+    /// Group-scene settings: activation strategy, prompt mode, nudge.
+    public var sceneSettings = SceneSettings()
 
     /// Creates a binding.
     public init(

@@ -380,11 +380,13 @@ extension ConfigLoader {
             let key = reader.string(table, "key", at: path).map { reader.expand($0, at: "\(path).key", required: true) }
             let lorebooks = reader.lorebookNames(table, at: path, known: personas.lorebooks, directory: personas.directory)
             if lorebooks == nil { valid = false }
+            let group = reader.sceneSettings(table, at: path, personaCount: names.count)
             guard valid, let channel else { continue }
             var binding = ChannelBinding(
                 platform: platform, server: server, channel: channel, personas: names, trigger: trigger, scene: scene,
                 key: key, line: reader.locator.line(of: path))
             binding.lorebooks = lorebooks ?? []
+            binding.sceneSettings = group
             for name in names {
                 guard let persona = personas.loaded[name] else { continue }
                 for problem in Self.avatarProblems(persona, platform: platform, directory: personas.directory) {

@@ -10,7 +10,8 @@ enum ConfigSchema {
                            "max_reply_characters", "catch_up_window_seconds", "trigger"]
     static let trigger = ["mode", "talkativeness", "cooldown_seconds", "max_bot_turns", "respond_to_bots"]
     static let admins = ["users", "roles", "accounts"]
-    static let channel = ["platform", "server", "channel", "personas", "trigger", "scene", "key", "lorebooks"]
+    static let channel = ["platform", "server", "channel", "personas", "trigger", "scene", "key", "lorebooks",
+                          "activation", "allow_self_responses", "group_prompt", "group_nudge"]
     static let server = ["platform", "server", "lorebooks"]
     static let operations = ["metrics_address", "shutdown_grace_seconds", "log_format", "log_level", "shard_index",
                              "shard_count", "metrics_token_file", "max_concurrent_replies_per_channel",

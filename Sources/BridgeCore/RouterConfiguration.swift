@@ -17,6 +17,8 @@ public struct RouterConfiguration: Sendable {
         public var scene: String?
         /// Lorebooks active here besides the personas' own (`[[channels]] lorebooks`).
         public var lorebooks: [String] = []
+        /// Group-scene settings (`activation`, `allow_self_responses`, `group_prompt`, `group_nudge`).
+        public var sceneSettings = SceneSettings()
 
         /// Creates a binding.
         public init(platform: String, channelID: String, personas: [String], trigger: TriggerOverrides = .init(),
@@ -123,6 +125,7 @@ extension RouterConfiguration {
                 var binding = Binding(platform: $0.platform, channelID: $0.channel, personas: $0.personas, trigger: $0.trigger,
                                       scene: $0.scene)
                 binding.lorebooks = $0.lorebooks
+                binding.sceneSettings = $0.sceneSettings
                 return binding
             },
             trigger: config.defaults.trigger,
