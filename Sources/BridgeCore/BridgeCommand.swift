@@ -40,12 +40,15 @@ public enum BridgeCommand: Hashable, Sendable {
     case previousAlternative
     /// `next`: show the last reply's next alternative (swipe right).
     case nextAlternative
+    /// `scene …`, `mute NAME`, `unmute NAME`, `next NAME`: group scenes.
+    case scene(SceneCommand)
 
     /// Whether the command changes anything (and so needs a moderator or admin).
     public var changesState: Bool {
         switch self {
         case .personaList, .personaShow, .status, .help, .budget, .why: false
         case .lore(let lore): lore.changesState
+        case .scene(let scene): scene.changesState
         default: true
         }
     }
@@ -56,6 +59,8 @@ public enum BridgeCommand: Hashable, Sendable {
         if isReplyControl { return false }
         if case .why = self { return true }
         if case .lore = self { return true }
+        // Any player may ask a persona to speak next, as naming it would.
+        if case .scene(.next) = self { return false }
         return changesState || self == .budget
     }
 
@@ -144,7 +149,14 @@ public enum BridgeCommand: Hashable, Sendable {
             return .success(.why(n))
         case "stop": return .success(.stop)
         case "prev", "previous", "back": return .success(.previousAlternative)
-        case "next": return .success(.nextAlternative)
+        case "next":
+            // Bare `next` flips the last reply's alternatives; with a name, that persona speaks next.
+            return args.isEmpty ? .success(.nextAlternative) : .success(.scene(.next(args.joined(separator: " "))))
+        case "scene": return SceneCommand.parse(args, prefix: prefix)
+        case "mute", "unmute":
+            guard !args.isEmpty else { return fail("Usage: \(prefix) \(verb) NAME") }
+            let name = args.joined(separator: " ")
+            return .success(.scene(verb == "mute" ? .mute(name) : .unmute(name)))
         default:
             return fail("Unknown command `\(verb)`. Try `\(prefix) help`.")
         }
@@ -154,6 +166,7 @@ public enum BridgeCommand: Hashable, Sendable {
     public static func help(prefix: String) -> String {
         "Commands: \(prefix) persona list|show|set NAME|add NAME|remove NAME|off · reset · forget N · regenerate · "
             + "continue · stop · prev · next · why [N] · talkativeness X · status · budget · persona import (attach a card) · "
-            + "lore list|show ENTRY|on NAME|off NAME|why|attach NAME|detach NAME"
+            + "lore list|show ENTRY|on NAME|off NAME|why|attach NAME|detach NAME · "
+            + "scene [activation natural|list|pooled|manual|off] · mute NAME · unmute NAME · next NAME"
     }
 }

@@ -84,7 +84,7 @@ import Testing
         try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
         let state = try await fake.get("state")
         let names = state["commands"][World.guild].array.compactMap { $0["name"].string }
-        #expect(Set(names) == ["persona", "reset", "regenerate", "continue", "talkativeness", "status", "budget", "why", "stop"])
+        #expect(Set(names) == ["persona", "reset", "regenerate", "continue", "talkativeness", "status", "budget", "why", "stop", "next"])
 
         let refused = try await fake.post("inject/interaction", ["name": "persona", "options": Self.personaSet("bolt"), "user_id": World.alice])
         let refusal = try await Self.answer(fake, refused["id"].string ?? "")
