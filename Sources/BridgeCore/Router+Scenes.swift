@@ -26,6 +26,17 @@ extension Router {
             ?? configurationForReplies.binding(for: channel)?.trigger.talkativeness ?? SceneSettings.defaultTalkativeness
     }
 
+    /// The scene's cooldown, bot-turn cap and bot handling: the channel's, without any one persona's overrides
+    /// (`[defaults.trigger]`, then `[channels.trigger]`, then what moderators stored).
+    func sceneTrigger(in channel: ChannelRef, stored: ChannelSettings?) -> TriggerSettings {
+        var merged = configurationForReplies.trigger.applying(configurationForReplies.binding(for: channel)?.trigger ?? .init())
+        if let stored {
+            merged = merged.applying(TriggerOverrides(cooldownSeconds: stored.cooldownSeconds, maxBotTurns: stored.maxBotTurns,
+                                                      respondToBots: stored.respondToBots))
+        }
+        return merged
+    }
+
     /// Decides who of a scene answers `message` and returns the claimed chain, which speaks one persona after
     /// another, each seeing the replies before it.
     func sceneReply(to message: IncomingMessage, personas: [Persona], stored: ChannelSettings?, repliedPersona: String?,
@@ -33,15 +44,14 @@ extension Router {
         let channel = message.channel
         let key = Self.key(channel)
         let scene = sceneSettings(for: channel, stored: stored)
-        guard let strategy = scene.activation, let first = personas.first else { return nil }
+        guard let strategy = scene.activation, !personas.isEmpty else { return nil }
         let muted = Set(stored?.mutedPersonas ?? [])
         let members = personas.map { persona in
             SceneActivation.Member(name: persona.name, callNames: [persona.name, persona.displayName] + persona.aliases,
                                    talkativeness: sceneTalkativeness(persona, in: channel, stored: stored),
                                    muted: muted.contains(persona.name))
         }
-        // Cooldown, bot-turn cap and bots are the channel's: the first persona's merged settings carry them.
-        let trigger = settings(for: first, in: channel, stored: stored)
+        let trigger = sceneTrigger(in: channel, stored: stored)
         let rules = SceneActivation.Rules(strategy: strategy, allowSelfResponses: scene.allowSelfResponses,
                                           cooldownSeconds: trigger.cooldownSeconds, maxBotTurns: trigger.maxBotTurns,
                                           respondToBots: trigger.respondToBots)
@@ -65,17 +75,17 @@ extension Router {
         await replies.begin(channel.key)
         return ReplyJob(scheduler: scheduler) { [self] turn in
             let progress = ReplyProgress()
+            // A chain holds the channel's turn from start to end: the chain for an earlier message finishes before
+            // this one starts, so chains never interleave and each sees the replies of the ones before it.
+            if let turn { await scheduler.waitForTurn(turn) }
             for (index, persona) in chain.enumerated() {
                 if index > 0 && isDraining { break }
                 do {
-                    // The first reply keeps the channel's first-message order; the others follow it directly.
                     try await reply(as: persona, in: channel, to: message.messageID, platform: platform,
-                                    requestedBy: message.author, progress: progress, turn: index == 0 ? turn : nil,
-                                    cutAtTrigger: true, logger: logger)
+                                    requestedBy: message.author, progress: progress, cutAtTrigger: true, logger: logger)
                 } catch {
                     logger.error("scene reply failed", metadata: ["persona": "\(persona.name)", "error": "\(error)"])
                 }
-                if index == 0, let turn { await scheduler.passTurn(turn) }
             }
             await releaseUnanswered(key, message.messageID, progress: progress, logger: logger)
             await replies.end(channel.key)
