@@ -32,14 +32,14 @@ struct SceneHarness {
     }
 
     init(store: any Store, activation: ActivationStrategy?, groupPrompt: GroupPromptMode = .swap, maxBotTurns: Int? = nil,
-         seed: UInt64 = 42, model: FakeModel = SceneHarness.model()) {
+         seed: UInt64 = 42, model: FakeModel = SceneHarness.model(), concurrentReplies: Int = 1) {
         let platform = InMemoryPlatform(name: "memory", capabilities: .init(canEdit: true, maxLength: 2000))
         platform.setModerators([moderator.id])
         var binding = RouterConfiguration.Binding(platform: "memory", channelID: "tavern", personas: ["aria", "bolt", "cleo"],
                                                   trigger: TriggerOverrides(cooldownSeconds: 0, maxBotTurns: maxBotTurns))
         binding.sceneSettings = SceneSettings(activation: activation, groupPrompt: groupPrompt)
         var configuration = RouterConfiguration(personas: [Self.aria, Self.bolt, Self.cleo], bindings: [binding])
-        configuration.maxConcurrentReplies = 1
+        configuration.maxConcurrentReplies = concurrentReplies
         let router = Router(configuration: configuration, model: model, store: store, platforms: [platform],
                             clock: ContinuousClock(), random: SeededGenerator(seed: seed), logger: Logger(label: "scene-test"))
         self.platform = platform
@@ -180,6 +180,24 @@ struct SceneHarness {
         try await again.say("once more")
         #expect(Array(again.speakers.dropFirst(2)) == ["aria", "bolt", "cleo"])
         await again.stop()
+    }
+
+    @Test func chainsForQuickMessagesDoNotInterleave() async throws {
+        let h = SceneHarness(store: try SQLiteStore.inMemory(), activation: .list, concurrentReplies: 3)
+        let first = h.platform.post("First round!", by: alice, in: h.channel)
+        let second = h.platform.post("Second round!", by: bob, in: h.channel)
+        try await h.waitHandled(second)
+        try await h.waitHandled(first)
+        await h.stop()
+        #expect(h.speakers == ["aria", "bolt", "cleo", "aria", "bolt", "cleo"])
+        let targets = h.platform.operations.compactMap { op -> String? in
+            if case .send(_, _, _, let replyTo, _) = op { return replyTo }
+            return nil
+        }
+        #expect(targets == [first, first, first, second, second, second])
+        // The second chain started after the first ended: its first prompt holds all three earlier replies.
+        let aria2 = h.model.requests[3].messages.suffix(5).map(\.content)
+        #expect(aria2 == ["Aria speaks.", "Bolt speaks.", "Cleo speaks.", "Second round!", "[Write the next reply only as Aria.]"])
     }
 
     @Test func maxBotTurnsCapsTheChain() async throws {
