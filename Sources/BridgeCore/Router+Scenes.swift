@@ -20,9 +20,12 @@ extension Router {
         return activePersonas(in: channel, stored: stored).count > 1
     }
 
-    /// A persona's talkativeness in a scene: its own `[trigger] talkativeness`, else the channel's, else 0.5.
+    /// A persona's talkativeness in a scene: 0 when its own trigger mode is `mention` (it speaks only when
+    /// addressed), 1 when `always`; else its own `[trigger] talkativeness`, else the channel's, else 0.5.
     func sceneTalkativeness(_ persona: Persona, in channel: ChannelRef, stored: ChannelSettings?) -> Double {
-        persona.trigger.talkativeness ?? stored?.talkativeness
+        if persona.trigger.mode == .mentionOnly { return 0 }
+        if persona.trigger.mode == .always { return 1 }
+        return persona.trigger.talkativeness ?? stored?.talkativeness
             ?? configurationForReplies.binding(for: channel)?.trigger.talkativeness ?? SceneSettings.defaultTalkativeness
     }
 

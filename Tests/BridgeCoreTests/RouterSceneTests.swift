@@ -200,6 +200,22 @@ struct SceneHarness {
         #expect(aria2 == ["Aria speaks.", "Bolt speaks.", "Cleo speaks.", "Second round!", "[Write the next reply only as Aria.]"])
     }
 
+    @Test func talkativenessInAScene() async throws {
+        let h = SceneHarness(store: try SQLiteStore.inMemory(), activation: .natural)
+        await h.stop()
+        var quiet = SceneHarness.bolt
+        quiet.trigger.mode = .mentionOnly
+        var eager = SceneHarness.bolt
+        eager.trigger.mode = .always
+        var own = SceneHarness.bolt
+        own.trigger.talkativeness = 0.8
+        #expect(h.router.sceneTalkativeness(SceneHarness.bolt, in: h.channel, stored: nil) == 0.5)
+        #expect(h.router.sceneTalkativeness(quiet, in: h.channel, stored: nil) == 0)
+        #expect(h.router.sceneTalkativeness(eager, in: h.channel, stored: nil) == 1)
+        #expect(h.router.sceneTalkativeness(own, in: h.channel, stored: ChannelSettings(talkativeness: 0.1)) == 0.8)
+        #expect(h.router.sceneTalkativeness(SceneHarness.bolt, in: h.channel, stored: ChannelSettings(talkativeness: 0.1)) == 0.1)
+    }
+
     @Test func maxBotTurnsCapsTheChain() async throws {
         let h = SceneHarness(store: try SQLiteStore.inMemory(), activation: .list, maxBotTurns: 2)
         try await h.say("Hi!")
