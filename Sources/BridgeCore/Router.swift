@@ -595,7 +595,7 @@ public final class Router: Service, Sendable {
         return names.compactMap { knownPersona($0) }
     }
 
-    func settings(for persona: Persona, in channel: ChannelRef, stored: ChannelSettings?) -> TriggerSettings {
+    private func settings(for persona: Persona, in channel: ChannelRef, stored: ChannelSettings?) -> TriggerSettings {
         var merged = TriggerSettings.merged(defaults: configuration.trigger, persona: persona.trigger,
                                             channel: configuration.binding(for: channel)?.trigger ?? .init())
         if let stored {

@@ -293,7 +293,7 @@ extension DiscordFeatureTests {
         defer { fake.stop() }
         let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Noted." }) { $0.slashCommands = .global }
         try await bridge.waitReady()
-        try await eventually("global commands") { try await fake.get("state")["commands"]["global"].array.count == 9 }
+        try await eventually("global commands") { try await fake.get("state")["commands"]["global"].array.count == 10 }
         let id = try await fake.inject("a first draft")
         try await eventually("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Noted." }
         let key = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
