@@ -134,6 +134,8 @@ public struct ChannelBinding: Hashable, Sendable {
     public var memoryEveryTokens: Int?
     /// The summary instructions for this scene, instead of the persona's or `[memory] prompt`.
     public var memoryPrompt: String?
+    /// Group-scene settings: activation strategy, prompt mode, nudge.
+    public var sceneSettings = SceneSettings()
 
     /// Creates a binding.
     public init(

@@ -380,6 +380,7 @@ extension ConfigLoader {
             let key = reader.string(table, "key", at: path).map { reader.expand($0, at: "\(path).key", required: true) }
             let lorebooks = reader.lorebookNames(table, at: path, known: personas.lorebooks, directory: personas.directory)
             if lorebooks == nil { valid = false }
+            let group = reader.sceneSettings(table, at: path, personaCount: names.count)
             guard valid, let channel else { continue }
             var binding = ChannelBinding(
                 platform: platform, server: server, channel: channel, personas: names, trigger: trigger, scene: scene,
@@ -387,6 +388,7 @@ extension ConfigLoader {
             binding.lorebooks = lorebooks ?? []
             binding.memoryEveryTokens = reader.int(table, "memory_every_tokens", at: path, range: Self.memoryEveryTokensRange)
             binding.memoryPrompt = reader.string(table, "memory_prompt", at: path, nonEmpty: true)
+            binding.sceneSettings = group
             for name in names {
                 guard let persona = personas.loaded[name] else { continue }
                 for problem in Self.avatarProblems(persona, platform: platform, directory: personas.directory) {

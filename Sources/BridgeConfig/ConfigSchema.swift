@@ -11,7 +11,8 @@ enum ConfigSchema {
     static let trigger = ["mode", "talkativeness", "cooldown_seconds", "max_bot_turns", "respond_to_bots"]
     static let admins = ["users", "roles", "accounts"]
     static let channel = ["platform", "server", "channel", "personas", "trigger", "scene", "key", "lorebooks",
-                          "memory_every_tokens", "memory_prompt"]
+                          "memory_every_tokens", "memory_prompt", "activation", "allow_self_responses",
+                          "group_prompt", "group_nudge"]
     static let server = ["platform", "server", "lorebooks"]
     static let operations = ["metrics_address", "shutdown_grace_seconds", "log_format", "log_level", "shard_index",
                              "shard_count", "metrics_token_file", "max_concurrent_replies_per_channel",

@@ -44,6 +44,8 @@ public enum BridgeCommand: Hashable, Sendable {
     case memory(MemoryCommand)
     /// `me …`: the character the player plays here or everywhere (any player, for themself).
     case me(PlayerCommand)
+    /// `scene …`, `mute NAME`, `unmute NAME`, `next NAME`: group scenes.
+    case scene(SceneCommand)
 
     /// Whether the command changes anything (and so needs a moderator or admin).
     public var changesState: Bool {
@@ -52,6 +54,7 @@ public enum BridgeCommand: Hashable, Sendable {
         case .lore(let lore): lore.changesState
         case .memory(let memory): memory.changesState
         case .me(let player): player.changesState
+        case .scene(let scene): scene.changesState
         default: true
         }
     }
@@ -64,6 +67,8 @@ public enum BridgeCommand: Hashable, Sendable {
         if case .why = self { return true }
         if case .lore = self { return true }
         if case .memory = self { return true }
+        // Any player may ask a persona to speak next, as naming it would.
+        if case .scene(.next) = self { return false }
         return changesState || self == .budget
     }
 
@@ -154,7 +159,14 @@ public enum BridgeCommand: Hashable, Sendable {
             return .success(.why(n))
         case "stop": return .success(.stop)
         case "prev", "previous", "back": return .success(.previousAlternative)
-        case "next": return .success(.nextAlternative)
+        case "next":
+            // Bare `next` flips the last reply's alternatives; with a name, that persona speaks next.
+            return args.isEmpty ? .success(.nextAlternative) : .success(.scene(.next(args.joined(separator: " "))))
+        case "scene": return SceneCommand.parse(args, prefix: prefix)
+        case "mute", "unmute":
+            guard !args.isEmpty else { return fail("Usage: \(prefix) \(verb) NAME") }
+            let name = args.joined(separator: " ")
+            return .success(.scene(verb == "mute" ? .mute(name) : .unmute(name)))
         default:
             return fail("Unknown command `\(verb)`. Try `\(prefix) help`.")
         }
@@ -165,6 +177,8 @@ public enum BridgeCommand: Hashable, Sendable {
         "Commands: \(prefix) persona list|show|set NAME|add NAME|remove NAME|off · reset · forget N · regenerate · "
             + "continue · stop · prev · next · why [N] · talkativeness X · status · budget · persona import (attach a card) · "
             + "me set [--everywhere] NAME: description|show|clear · "
-            + "lore list|show ENTRY|on NAME|off NAME|why|attach NAME|detach NAME · memory show|forget|add TEXT"
+            + "lore list|show ENTRY|on NAME|off NAME|why|attach NAME|detach NAME · memory show|forget|add TEXT · "
+
+            + "scene [activation natural|list|pooled|manual|off] · mute NAME · unmute NAME · next NAME"
     }
 }

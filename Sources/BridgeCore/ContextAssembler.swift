@@ -86,9 +86,12 @@ public struct ContextAssembler: Sendable {
     ///     examples), so the cache over that prefix survives a memory update.
     public func assemble(persona: Persona, channel: ChannelRef, history: [HistoryEntry],
                          userPersonas: [String: String] = [:], anchor: Int64? = nil, scene: String? = nil,
-                         maxMessages: Int? = nil, lore: LorebookActivation? = nil, memory: String? = nil) -> AssembledContext {
+                         maxMessages: Int? = nil, lore: LorebookActivation? = nil, memory: String? = nil,
+                         group: GroupPrompt? = nil) -> AssembledContext {
         let memoryMessages = memory.map { [ChatMessage(role: .system, content: $0)] } ?? []
+        let promptPersona = group?.promptPersona(speaker: persona) ?? persona
         func makeHead(_ lore: [LorebookFiredEntry]) -> [ChatMessage] {
+            if let group, group.joins { return Self.joinedHead(group, lore: lore.filter(inPrefix)) + memoryMessages }
             var head = [ChatMessage(role: .system, content: Self.systemText(character: persona.character, lore: lore.filter(inPrefix)),
                                     name: persona.displayName)]
             for example in persona.examples {
@@ -109,21 +112,21 @@ public struct ContextAssembler: Sendable {
             start = history.count
             var raw = 0
             while start > 0 {
-                raw += TokenBudget.rawEstimate(Self.message(for: history[start - 1], persona: persona))
+                raw += TokenBudget.rawEstimate(Self.message(for: history[start - 1], persona: persona, group: group))
                 if budget.tokens(forRaw: raw) > limit { break }
                 start -= 1
             }
         }
         let base = start
-        let historyMessages = history[base...].map { Self.message(for: $0, persona: persona) }
+        let historyMessages = history[base...].map { Self.message(for: $0, persona: persona, group: group) }
         let historyRaw = historyMessages.map(TokenBudget.rawEstimate)
         // Suffix sums (relative to `base`) let each trim step cost O(1).
         var suffix = [Int](repeating: 0, count: historyRaw.count + 1)
         for i in stride(from: historyRaw.count - 1, through: 0, by: -1) { suffix[i] = suffix[i + 1] + historyRaw[i] }
 
         func sceneMessages(from start: Int) -> [ChatMessage] {
-            [ChatMessage(role: .userSystem, content: Self.peopleDescription(history[start...], persona: persona,
-                                                                              userPersonas: userPersonas, template: persona.userSystemTemplate)),
+            [ChatMessage(role: .userSystem, content: Self.peopleDescription(Self.people(history[start...], group: group), persona: promptPersona,
+                                                                              userPersonas: userPersonas, template: promptPersona.userSystemTemplate)),
              ChatMessage(role: .group, content: scene ?? Self.groupName(for: channel))]
         }
         var keptLore = lore?.fired ?? []
@@ -141,8 +144,9 @@ public struct ContextAssembler: Sendable {
         }
         let endLore = Self.endLore(keptLore.filter { !inPrefix($0) }, persona: persona)
         let depthLoreRaw = endLore.reduce(0) { $0 + TokenBudget.rawEstimate($1.message) }
-        // Post-history instructions go last, after the newest message: they change nothing before them in the cache.
-        let post = persona.postHistory.map { [ChatMessage(role: .system, content: $0)] } ?? []
+        // Post-history instructions and the group nudge go last, after the newest message: they change nothing
+        // before them in the cache; the nudge is the very last thing the model reads.
+        let post = (persona.postHistory.map { [ChatMessage(role: .system, content: $0)] } ?? []) + (group?.nudgeMessage.map { [$0] } ?? [])
         let headRaw = TokenBudget.rawEstimate(head) + depthLoreRaw + TokenBudget.rawEstimate(post)
         let block = max(1, Int(Double(limit) * trimFraction))
         if let maxMessages, maxMessages > 0, history.count - start >= maxMessages {

@@ -130,6 +130,9 @@ extension Router {
             try await runPlayerCommand(player, author: author, in: channel, answer: answer)
         case .personaImport(let attachment):
             try await importPersona(attachment, by: author, in: channel, platform: platform, logger: logger, answer: answer)
+        case .scene(let command):
+            try await runSceneCommand(command, author: author, in: channel, platform: platform, names: try await currentNames(),
+                                      logger: logger, answer: answer)
         case .regenerate, .continueReply, .stop, .previousAlternative, .nextAlternative, .why:
             try await runControl(command, author: author, in: channel, platform: platform, replyTo: nil, answer: answer)
         }

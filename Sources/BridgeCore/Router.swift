@@ -14,6 +14,8 @@ import Synchronization
 public final class Router: Service, Sendable {
     private struct State {
         var policy = TriggerPolicy()
+        /// Group-scene activation state per channel (last speaker, pool, bot turns); see `Router+Scenes`.
+        var scenes = SceneActivation()
         var assembler: ContextAssembler
         var anchors: [String: Int64] = [:]
         var schedulers: [String: ChannelEditScheduler] = [:]
@@ -173,6 +175,17 @@ public final class Router: Service, Sendable {
 
     /// Whether graceful shutdown has started.
     public var isDraining: Bool { state.withLock { $0.draining } }
+
+    /// Decides who of a group scene answers, with the router's injected generator (so seeded tests repeat).
+    func activateScene(_ message: TriggerPolicy.Message, members: [SceneActivation.Member], rules: SceneActivation.Rules,
+                       now: Duration) -> SceneActivation.Outcome {
+        state.withLock { s in s.scenes.activate(message, members: members, rules: rules, now: now, using: &s.random) }
+    }
+
+    /// The persona that replied last in a channel, as the scene state knows it.
+    func lastSceneSpeaker(in channel: ChannelRef) -> String? {
+        state.withLock { s in s.scenes.lastSpeaker(in: channel.key) }
+    }
 
     /// Forwards a model stream, measuring time to first token, and registers it so shutdown can cut it off.
     /// With a `channel`, `stop` in that channel can end it (with `ReplyStopped`); `firstToken` receives the time
@@ -406,7 +419,7 @@ public final class Router: Service, Sendable {
     }
 
     /// The channel's stored settings, read from the store at most every `settingsCacheLifetime`.
-    private func cachedSettings(_ key: ChannelKey) async throws -> ChannelSettings? {
+    func cachedSettings(_ key: ChannelKey) async throws -> ChannelSettings? {
         let now = clock.now
         if let hit = state.withLock({ s in s.settingsCache[key] }), now - hit.readAt < Self.settingsCacheLifetime {
             return hit.settings
@@ -433,6 +446,8 @@ public final class Router: Service, Sendable {
         guard let cached = state.withLock({ s in s.settingsCache[key] }), now - cached.readAt < Self.settingsCacheLifetime else {
             return nil
         }
+        // A group scene rolls every persona's talkativeness on every message: the full path decides.
+        if isScene(message.channel, stored: cached.settings) { return nil }
         var candidates: [TriggerPolicy.Candidate] = []
         for persona in activePersonas(in: message.channel, stored: cached.settings) {
             let trigger = settings(for: persona, in: message.channel, stored: cached.settings)
@@ -535,6 +550,10 @@ public final class Router: Service, Sendable {
         if let replyTo = message.replyTo, let target = try await store.message(in: key, messageID: replyTo), target.kind == .persona {
             repliedPersona = target.personaName
         }
+        if isScene(message.channel, stored: stored) {
+            return try await sceneReply(to: message, personas: personas, stored: stored, repliedPersona: repliedPersona,
+                                        platform: platform, logger: logger)
+        }
         let view = TriggerPolicy.Message(channel: message.channel.key, text: message.text, fromBot: message.author.isBot,
                                          mentionsUs: message.mentionsUs, repliesToPersona: repliedPersona)
         let now = clock.now
@@ -570,7 +589,7 @@ public final class Router: Service, Sendable {
 
     /// Gives the claim back when nothing reached the platform (the reply failed or was skipped before its first
     /// message), so a restart's catch-up can answer the message instead of treating it as answered forever.
-    private func releaseUnanswered(_ key: ChannelKey, _ messageID: String, progress: ReplyProgress, logger: Logger) async {
+    func releaseUnanswered(_ key: ChannelKey, _ messageID: String, progress: ReplyProgress, logger: Logger) async {
         guard !progress.reachedPlatform else { return }
         do {
             try await store.releaseAnswer(channel: key, messageID: messageID)
@@ -580,7 +599,7 @@ public final class Router: Service, Sendable {
         }
     }
 
-    private func activePersonas(in channel: ChannelRef, stored settings: ChannelSettings?) -> [Persona] {
+    func activePersonas(in channel: ChannelRef, stored settings: ChannelSettings?) -> [Persona] {
         if settings?.personaOff == true { return [] }
         let names = settings?.personas ?? configuration.binding(for: channel)?.personas ?? configuration.defaultPersonas
         return names.compactMap { knownPersona($0) }
@@ -597,7 +616,7 @@ public final class Router: Service, Sendable {
         return merged
     }
 
-    private func scheduler(for channel: ChannelRef, platform: any PlatformSender) -> ChannelEditScheduler {
+    func scheduler(for channel: ChannelRef, platform: any PlatformSender) -> ChannelEditScheduler {
         state.withLock { s in
             if let existing = s.schedulers[channel.key] { return existing }
             let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, elapsed: clock, logger: logger) {
@@ -642,11 +661,12 @@ public final class Router: Service, Sendable {
         let speaking = expandingMacros(persona, in: channel, speaker: cast.speaker?.displayName)
         let sceneMemory = await sceneMemoryForReply(key, logger: logger)
         let memoryBlock = sceneMemory.flatMap { MemoryBlock.render($0, cap: configuration.memory.maxTokens, scale: promptScale) }
+        let group = try await groupPrompt(speaking: speaking, in: channel)
         let (context, scale) = state.withLock { s in
             let context = s.assembler.assemble(persona: speaking, channel: channel, history: history,
                                                userPersonas: userPersonas, anchor: s.anchors[channel.key],
                                                scene: configuration.binding(for: channel)?.scene,
-                                               maxMessages: configuration.historyLimit, lore: firedLore, memory: memoryBlock)
+                                               maxMessages: configuration.historyLimit, lore: firedLore, memory: memoryBlock, group: group)
             s.anchors[channel.key] = context.anchor
             return (context, s.assembler.budget.scale)
         }
@@ -704,6 +724,7 @@ public final class Router: Service, Sendable {
         state.withLock { s in
             if let usage = outcome.usage { s.assembler.budget.calibrate(raw: context.rawEstimate, promptTokens: usage.promptTokens) }
             s.policy.recordReply(channel: channel.key, now: now)
+            if !outcome.messages.isEmpty { s.scenes.recordReply(channel: channel.key, persona: persona.name, now: now) }
         }
         do {
             if let first = outcome.messages.first {
@@ -741,7 +762,9 @@ public final class Router: Service, Sendable {
         guard let trigger = stored.lastIndex(where: { $0.messageID == triggerID && $0.kind != .persona }) else { return stored }
         var kept = Array(stored[...trigger])
         let laterReplies = stored[(trigger + 1)...].filter { $0.kind == .persona }
-        kept.insert(contentsOf: laterReplies, at: trigger)
+        // Replies to this very trigger (earlier personas of a scene's chain) follow it, as they were said.
+        kept.insert(contentsOf: laterReplies.filter { $0.replyToID != triggerID }, at: trigger)
+        kept.append(contentsOf: laterReplies.filter { $0.replyToID == triggerID })
         return kept
     }
 
@@ -762,6 +785,7 @@ public final class Router: Service, Sendable {
         state.withLock { s in
             s.anchors[channel.key] = nil
             s.policy.reset(channel: channel.key)
+            s.scenes.reset(channel: channel.key)
         }
         // Lore timers count the channel's messages, which a reset or forget takes back.
         lore.state.withLock { $0.scenes[channel.key] = nil }

@@ -21,6 +21,8 @@ public struct RouterConfiguration: Sendable {
         public var memoryEveryTokens: Int?
         /// Summary instructions for this scene, instead of the persona's or `memory.prompt`.
         public var memoryPrompt: String?
+        /// Group-scene settings (`activation`, `allow_self_responses`, `group_prompt`, `group_nudge`).
+        public var sceneSettings = SceneSettings()
 
         /// Creates a binding.
         public init(platform: String, channelID: String, personas: [String], trigger: TriggerOverrides = .init(),
@@ -136,6 +138,7 @@ extension RouterConfiguration {
                 binding.lorebooks = $0.lorebooks
                 binding.memoryEveryTokens = $0.memoryEveryTokens
                 binding.memoryPrompt = $0.memoryPrompt
+                binding.sceneSettings = $0.sceneSettings
                 return binding
             },
             trigger: config.defaults.trigger,

@@ -87,6 +87,7 @@ extension DiscordMessageBuilder {
                 Option(type: 1, name: "show", description: "The character you play here"),
                 Option(type: 1, name: "clear", description: "Stop playing your character here (or everywhere)", options: [everywhereOption]),
             ]),
+            Command(name: "next", description: "Make a persona of this scene speak next", options: [nameOption]),
         ])
     }()
 }
@@ -135,6 +136,11 @@ extension DiscordInteraction {
         case "status": return .success(.status)
         case "budget": return .success(.budget)
         case "stop": return .success(.stop)
+        case "next":
+            guard let name = option("name", in: options), !name.isEmpty else {
+                return .failure(SlashCommandError(message: "Give a persona name."))
+            }
+            return .success(.scene(.next(name)))
         case "why":
             let n = option("n", in: options).map { Int($0) ?? Int(Double($0) ?? 0) } ?? 1
             guard n >= 1 else { return .failure(SlashCommandError(message: "N is 1 for the last reply, 2 for the one before, …")) }

@@ -17,6 +17,10 @@ public struct ChannelSettings: Hashable, Sendable {
     public var maxBotTurns: Int?
     /// Override of whether other bots' messages may trigger a reply.
     public var respondToBots: Bool?
+    /// Group activation strategy override (`natural`, `list`, `pooled`, `manual`), set by `scene activation`.
+    public var activation: String?
+    /// Personas muted here (`mute NAME`): bound, but chosen by no activation strategy.
+    public var mutedPersonas: [String] = []
     /// Platform user id of whoever last changed the settings.
     public var updatedBy: String?
     /// When the settings were last changed.

@@ -188,6 +188,13 @@ extension SQLiteStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v4-scene-activation") { db in
+            // muted_personas is a JSON array of names; NULL = nobody muted.
+            try db.execute(sql: """
+                ALTER TABLE channel_settings ADD COLUMN activation TEXT;
+                ALTER TABLE channel_settings ADD COLUMN muted_personas TEXT;
+                """)
+        }
         return migrator
     }
 }

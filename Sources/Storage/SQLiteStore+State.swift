@@ -108,8 +108,17 @@ extension SQLiteStore {
                                    location: location, underlying: "\(error)")
             }
         }
+        var muted: [String] = []
+        if let json: String = row["muted_personas"] {
+            do {
+                muted = try JSONDecoder().decode([String].self, from: Data(json.utf8))
+            } catch {
+                throw StorageError(code: .corrupt, message: "stored muted persona list is not a JSON array of strings",
+                                   location: location, underlying: "\(error)")
+            }
+        }
         let updatedAt: Int64? = row["updated_at"]
-        return ChannelSettings(
+        var settings = ChannelSettings(
             personas: personas,
             personaOff: row["persona_off"],
             talkativeness: row["talkativeness"],
@@ -119,6 +128,9 @@ extension SQLiteStore {
             respondToBots: row["respond_to_bots"],
             updatedBy: row["updated_by"],
             updatedAt: updatedAt.map(Date.init(storageMilliseconds:)))
+        settings.activation = row["activation"]
+        settings.mutedPersonas = muted
+        return settings
     }
 
     private static func store(_ settings: ChannelSettings, channelRowID: Int64, _ db: Database, location: String) throws {
@@ -127,19 +139,26 @@ extension SQLiteStore {
             let data = try JSONEncoder().encode(personas)
             personasJSON = String(decoding: data, as: UTF8.self)
         }
+        var mutedJSON: String?
+        if !settings.mutedPersonas.isEmpty {
+            mutedJSON = String(decoding: try JSONEncoder().encode(settings.mutedPersonas), as: UTF8.self)
+        }
         try db.execute(sql: """
             INSERT INTO channel_settings (channel_id, personas, persona_off, talkativeness, trigger_mode,
-                                          cooldown_seconds, max_bot_turns, respond_to_bots, updated_by, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                          cooldown_seconds, max_bot_turns, respond_to_bots, updated_by, updated_at,
+                                          activation, muted_personas)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (channel_id) DO UPDATE SET
                 personas = excluded.personas, persona_off = excluded.persona_off,
                 talkativeness = excluded.talkativeness, trigger_mode = excluded.trigger_mode,
                 cooldown_seconds = excluded.cooldown_seconds, max_bot_turns = excluded.max_bot_turns,
                 respond_to_bots = excluded.respond_to_bots, updated_by = excluded.updated_by,
-                updated_at = excluded.updated_at
+                updated_at = excluded.updated_at, activation = excluded.activation,
+                muted_personas = excluded.muted_personas
             """, arguments: [channelRowID, personasJSON, settings.personaOff, settings.talkativeness,
                              settings.triggerMode, settings.cooldownSeconds, settings.maxBotTurns,
-                             settings.respondToBots, settings.updatedBy, settings.updatedAt?.storageMilliseconds])
+                             settings.respondToBots, settings.updatedBy, settings.updatedAt?.storageMilliseconds,
+                             settings.activation, mutedJSON])
     }
 
     // MARK: Per-user personas

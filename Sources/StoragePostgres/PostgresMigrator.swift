@@ -210,6 +210,10 @@ struct PostgresMigrator {
             )
             """,
         ]),
+        Migration(name: "v4-scene-activation", statements: [
+            "ALTER TABLE channel_settings ADD COLUMN activation TEXT",
+            "ALTER TABLE channel_settings ADD COLUMN muted_personas TEXT[]",
+        ]),
     ]
 
     /// Applies every missing migration in one transaction, refusing a schema from a newer version.

@@ -100,7 +100,7 @@ extension PostgresStore {
 
     private static let settingsColumns = """
         personas, persona_off, talkativeness, trigger_mode, cooldown_seconds, max_bot_turns, respond_to_bots,
-        updated_by, updated_at
+        updated_by, updated_at, activation, muted_personas
         """
 
     private static func settings(channelRowID: Int64, _ connection: PostgresConnection) async throws -> ChannelSettings? {
@@ -117,27 +117,33 @@ extension PostgresStore {
     /// Settings from a row that starts with `settingsColumns`.
     private static func settings(from row: PostgresRow) throws -> ChannelSettings {
         let (personas, personaOff, talkativeness, triggerMode, cooldownSeconds, maxBotTurns, respondToBots, updatedBy,
-             updatedAt) = try row.decode(
-                ([String]?, Bool, Double?, String?, Double?, Int?, Bool?, String?, Int64?).self)
-        return ChannelSettings(
+             updatedAt, activation, muted) = try row.decode(
+                ([String]?, Bool, Double?, String?, Double?, Int?, Bool?, String?, Int64?, String?, [String]?).self)
+        var settings = ChannelSettings(
             personas: personas, personaOff: personaOff, talkativeness: talkativeness, triggerMode: triggerMode,
             cooldownSeconds: cooldownSeconds, maxBotTurns: maxBotTurns, respondToBots: respondToBots,
             updatedBy: updatedBy, updatedAt: updatedAt.map(Date.init(storageMilliseconds:)))
+        settings.activation = activation
+        settings.mutedPersonas = muted ?? []
+        return settings
     }
 
     private static func store(_ settings: ChannelSettings, channelRowID: Int64, _ connection: PostgresConnection) async throws {
         try await connection.query("""
             INSERT INTO channel_settings (channel_id, personas, persona_off, talkativeness, trigger_mode,
-                                          cooldown_seconds, max_bot_turns, respond_to_bots, updated_by, updated_at)
+                                          cooldown_seconds, max_bot_turns, respond_to_bots, updated_by, updated_at,
+                                          activation, muted_personas)
             VALUES (\(channelRowID), \(settings.personas), \(settings.personaOff), \(settings.talkativeness),
                     \(settings.triggerMode), \(settings.cooldownSeconds), \(settings.maxBotTurns),
-                    \(settings.respondToBots), \(settings.updatedBy), \(settings.updatedAt?.storageMilliseconds))
+                    \(settings.respondToBots), \(settings.updatedBy), \(settings.updatedAt?.storageMilliseconds),
+                    \(settings.activation), \(settings.mutedPersonas.isEmpty ? nil : settings.mutedPersonas))
             ON CONFLICT (channel_id) DO UPDATE SET
                 personas = excluded.personas, persona_off = excluded.persona_off,
                 talkativeness = excluded.talkativeness, trigger_mode = excluded.trigger_mode,
                 cooldown_seconds = excluded.cooldown_seconds, max_bot_turns = excluded.max_bot_turns,
                 respond_to_bots = excluded.respond_to_bots, updated_by = excluded.updated_by,
-                updated_at = excluded.updated_at
+                updated_at = excluded.updated_at, activation = excluded.activation,
+                muted_personas = excluded.muted_personas
             """, logger: quietLogger).drain()
     }
 

@@ -126,6 +126,18 @@ import Testing
     }
 }
 
+@Suite struct SceneCacheShareTests {
+    /// The cache share the README reports for both group prompt modes (printed; `pb-bench core` prints it too).
+    @Test func joinKeepsThePrefixAcrossSpeakerChangesAndSwapDoesNot() {
+        let swap = SceneCacheSimulation.run(mode: .swap)
+        let join = SceneCacheSimulation.run(mode: .join)
+        print(String(format: "scene cache share over %d requests, speaker changing every request: swap %.1f%%, join %.1f%%",
+                     swap.requests, swap.reusedShare * 100, join.reusedShare * 100))
+        #expect(join.reusedShare >= 0.8, "join reused share \(join.reusedShare)")
+        #expect(swap.reusedShare < 0.2, "swap reused share \(swap.reusedShare)")
+    }
+}
+
 @Suite struct CoreBenchmarksSmokeTests {
     // Figures are printed by `persona-bridge bench`; here only that the measurement works (no timing asserted).
     @Test func benchmarksProduceSamples() async {

@@ -164,7 +164,7 @@ final class DiscordBridge: Sendable {
     init(fake: FakeDiscord, model: any ChatModel, storePath: String? = nil, personas: [Persona] = [DiscordBridge.aria, DiscordBridge.bolt],
          defaultPersonas: [String] = ["aria"], bindings: [RouterConfiguration.Binding] = [],
          logger given: Logger? = nil, configure: (inout DiscordPlatformConfiguration) -> Void = { _ in },
-         routerStore: (SQLiteStore) -> any Store = { $0 }) async throws {
+         routerStore: (SQLiteStore) -> any Store = { $0 }, random: SeededGenerator? = nil) async throws {
         let logs = LogCapture()
         let logger = given ?? logs.logger(label: "discord-test", level: .debug)
         let store: SQLiteStore
@@ -176,8 +176,14 @@ final class DiscordBridge: Sendable {
             boundChannels: bindings.map { .init(channelID: $0.channelID, guildID: World.guild, multiplePersonas: $0.personas.count > 1) })
         configure(&configuration)
         let platform = DiscordPlatform(configuration: configuration, http: fake.http, store: store, logger: logger)
-        let router = Router(configuration: RouterConfiguration(personas: personas, bindings: bindings, defaultPersonas: defaultPersonas),
-                            model: model, store: routerStore(store), platforms: [platform], clock: ContinuousClock(), logger: logger)
+        let routerConfiguration = RouterConfiguration(personas: personas, bindings: bindings, defaultPersonas: defaultPersonas)
+        let router = if let random {
+            Router(configuration: routerConfiguration, model: model, store: routerStore(store), platforms: [platform],
+                   clock: ContinuousClock(), random: random, logger: logger)
+        } else {
+            Router(configuration: routerConfiguration, model: model, store: routerStore(store), platforms: [platform],
+                   clock: ContinuousClock(), logger: logger)
+        }
         self.platform = platform
         self.router = router
         self.store = store

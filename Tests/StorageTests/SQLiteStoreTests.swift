@@ -37,7 +37,7 @@ struct SQLiteStoreTests {
 
         let second = try await SQLiteStore.open(.file(path: path))
         #expect(try await second.schemaSnapshot() == schema)
-        #expect(try await second.appliedMigrations() == ["v1-initial-schema", "v2-usage", "v3-imported-personas", "v3-prompt-records", "v3-reply-alternatives", "v4-scene-memory", "v4-player-personas"])
+        #expect(try await second.appliedMigrations() == ["v1-initial-schema", "v2-usage", "v3-imported-personas", "v3-prompt-records", "v3-reply-alternatives", "v4-scene-memory", "v4-player-personas", "v4-scene-activation"])
         #expect(try await second.messageCount(in: general) == 1)
         try await second.close()
     }
@@ -57,7 +57,7 @@ struct SQLiteStoreTests {
                 return stores
             }
             for store in stores {
-                #expect(try await store.appliedMigrations() == ["v1-initial-schema", "v2-usage", "v3-imported-personas", "v3-prompt-records", "v3-reply-alternatives", "v4-scene-memory", "v4-player-personas"])
+                #expect(try await store.appliedMigrations() == ["v1-initial-schema", "v2-usage", "v3-imported-personas", "v3-prompt-records", "v3-reply-alternatives", "v4-scene-memory", "v4-player-personas", "v4-scene-activation"])
                 try await store.close()
             }
         }

@@ -298,9 +298,13 @@ struct StoreConformanceTests {
     @Test("claims, settings, personas and state survive a restart", arguments: StoreBackend.persistent)
     func survivesRestart(_ backend: StoreBackend) async throws {
         try await withFixture(backend) { fixture in
-            let settings = ChannelSettings(personas: ["vex", "mira"], personaOff: false, talkativeness: 0.25,
-                                           triggerMode: "probability", cooldownSeconds: 12.5, maxBotTurns: 3,
-                                           respondToBots: true, updatedBy: "mod-1", updatedAt: at(1_234))
+            var scene = ChannelSettings(personas: ["vex", "mira"], personaOff: false, talkativeness: 0.25,
+                                        triggerMode: "probability", cooldownSeconds: 12.5, maxBotTurns: 3,
+                                        respondToBots: true, updatedBy: "mod-1", updatedAt: at(1_234))
+            // The scene's activation and muted personas (migration v4-scene-activation) are kept too.
+            scene.activation = "pooled"
+            scene.mutedPersonas = ["mira"]
+            let settings = scene
             try await withOpenStore(fixture) { store async throws in
                 #expect(try await store.claimAnswer(channel: general, messageID: "m1"))
                 try await store.insert(humanMessage("m1", at: 1_000))

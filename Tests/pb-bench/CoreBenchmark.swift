@@ -1,3 +1,4 @@
+import BridgeConfig
 import BridgeCore
 import Foundation
 
@@ -8,6 +9,11 @@ enum CoreBenchmark {
         say(
             "Prompt prefix reuse over \(cache.requests) requests (5 speakers, \(cache.trims) trims): "
                 + String(format: "%.1f%%", cache.reusedShare * 100))
+        for mode in [GroupPromptMode.swap, .join] {
+            let scene = SceneCacheSimulation.run(mode: mode)
+            say("Prompt prefix reuse, three-persona scene, speaker changing every request, group_prompt = \(mode): "
+                + String(format: "%.1f%%", scene.reusedShare * 100) + " over \(scene.requests) requests")
+        }
         let assembly = CoreBenchmarks.contextAssembly(storedMessages: 10_000, iterations: 200)
         say("Context assembly, 10,000 stored messages: p50 \(ms(assembly.p50)), p99 \(ms(assembly.p99))")
         // 50 tokens/s is M2-her's streaming pace; 500 tokens/s per stream is a stress case.
