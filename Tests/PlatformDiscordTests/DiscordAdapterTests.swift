@@ -56,9 +56,11 @@ extension DiscordAdapterTests {
     /// warnings, so a loaded run's failure can be told apart from plain slowness.
     static func replyReport(_ fake: FakeDiscord, bridge: DiscordBridge, triggers: [String: String], text: String) async throws -> String {
         var lines: [String] = []
+        var stuck: [String] = []
         for channel in Set(triggers.values).sorted() {
             let messages = try await fake.botMessages(in: channel)
             let finished = messages.filter { $0["content"].string == text }.count
+            if finished < triggers.values.filter({ $0 == channel }).count { stuck.append(channel) }
             lines.append("channel \(channel): \(messages.count) bot messages, \(finished) finished")
             for message in messages where message["content"].string != text {
                 let reference = message["message_reference"]["message_id"].string ?? "none"
@@ -70,10 +72,24 @@ extension DiscordAdapterTests {
             }
         }
         lines.append("platform events queued: \(bridge.platform.events.count), recorder depth: \(bridge.router.recorder.depth), "
-                     + "replies idle: \(await bridge.router.replies.isIdle)")
-        let notable = bridge.logs.lines.filter { !$0.hasPrefix("debug") && !$0.hasPrefix("trace") }
-        lines.append("bridge log (\(notable.count) lines at info and above, last 60):")
-        lines.append(contentsOf: notable.suffix(60))
+                     + "replies idle: \(await bridge.router.replies.isIdle), gateway: \(bridge.platform.gateway.stats)")
+        let gateway = try await fake.get("gateway")
+        for connection in gateway["connections"].array.suffix(3) {
+            lines.append("fake gateway connection \(connection["id"]): open \(connection["open"]), heartbeats \(connection["heartbeats"]), "
+                         + "server close \(connection["server_close"]), client close \(connection["client_close"]), "
+                         + "opened \(connection["opened_at"]), closed \(connection["closed_at"])")
+        }
+        let requests = try await fake.get("requests").array
+        for channel in stuck {
+            let mine = requests.filter { $0["major"].string == channel || $0["route"].string?.contains(channel) == true }
+            lines.append("last requests for \(channel) (of \(mine.count)):")
+            for request in mine.suffix(4) {
+                lines.append("  \(request["monotonic"]) \(request["method"]) \(request["route"]) -> \(request["status"])")
+            }
+        }
+        let notable = bridge.logs.lines.filter { !$0.hasPrefix("trace") }
+        lines.append("bridge log (\(notable.count) lines at debug and above, last 80):")
+        lines.append(contentsOf: notable.suffix(80))
         return lines.joined(separator: "\n")
     }
 

@@ -43,6 +43,11 @@ struct JSON: @unchecked Sendable {
     var isNull: Bool { value == nil || value is NSNull }
 }
 
+extension JSON: CustomStringConvertible {
+    /// The plain value, for failure reports.
+    var description: String { isNull ? "null" : "\(value!)" }
+}
+
 /// The fake Discord process plus a control client.
 final class FakeDiscord: Sendable {
     let server: TestServer
