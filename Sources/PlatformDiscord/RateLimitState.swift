@@ -77,8 +77,10 @@ public struct RateLimitState: Sendable {
         }
         if var bucket = buckets[key] {
             if now >= bucket.resetAt {
+                // A new window opens with this request and lasts the bucket's full length, not the last
+                // reset-after heard (a response near a window's end says "0.2 s"); a response corrects it.
                 bucket.remaining = bucket.limit
-                bucket.resetAt = now + bucket.window
+                bucket.resetAt = now + max(bucket.window, bucket.span)
             }
             if bucket.remaining <= 0 { return bucket.resetAt - now }
             buckets[key] = bucket

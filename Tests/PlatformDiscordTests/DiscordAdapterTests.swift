@@ -121,7 +121,8 @@ extension DiscordAdapterTests {
             return
         }
         try await Self.expectOneReplyEach(fake, triggers: triggers, text: text)
-        #expect(try await fake.counter("rate_limited") == 0)
+        let limited = bridge.logs.lines.filter { $0.contains("rate limited") || $0.contains("retrying") }
+        #expect(try await fake.counter("rate_limited") == 0, "\(limited.joined(separator: "\n"))")
         #expect(bridge.platform.rest.tooManyRequestsCount == 0)
         // Budget use: the channel message bucket is a fixed window opened by its first request.
         let requests = try await fake.get("requests").array.filter { $0["bucket"].string == "messages" }

@@ -23,6 +23,21 @@ import Testing
         #expect(state.editBudget(channelID: "7") == EditBudget(burst: 5, interval: .seconds(1)))
     }
 
+    /// A response near a window's end says "resets in 0.2 s"; the window after that still lasts the bucket's
+    /// full length. Reusing the 0.2 s for a window opened before any response came back (a slow, loaded
+    /// moment) let the limiter open a second window inside the server's one: a 429.
+    @Test func aWindowOpenedBeforeItsFirstResponseLastsTheBucketsFullLength() {
+        var state = RateLimitState()
+        #expect(state.reserve(route: route, now: .zero) == nil)
+        state.update(route: route, status: 200, headers: headers([("X-RateLimit-Limit", "5"), ("X-RateLimit-Remaining", "4"), ("X-RateLimit-Reset-After", "5"), ("X-RateLimit-Bucket", "abc")]), now: .zero)
+        for _ in 0..<4 { #expect(state.reserve(route: route, now: .milliseconds(10)) == nil) }
+        state.update(route: route, status: 200, headers: headers([("X-RateLimit-Limit", "5"), ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset-After", "0.2"), ("X-RateLimit-Bucket", "abc")]), now: .milliseconds(4800))
+        // The next window opens at 5 s; no response of it has come back by 5.3 s.
+        for _ in 0..<5 { #expect(state.reserve(route: route, now: .seconds(5)) == nil) }
+        #expect(state.reserve(route: route, now: .milliseconds(5300)) == .milliseconds(4700))
+        #expect(state.window(for: route, now: .milliseconds(5300))?.remaining == 0)
+    }
+
     @Test func honoursRetryAfterAndGlobalScope() {
         var state = RateLimitState()
         _ = state.reserve(route: route, now: .zero)
