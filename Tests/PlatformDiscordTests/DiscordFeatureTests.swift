@@ -402,7 +402,7 @@ extension DiscordFeatureTests {
     @Test func directMessagesAreAlwaysAddressed() async throws {
         let fake = try await FakeDiscord.start()
         defer { fake.stop() }
-        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Hello in private." })
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Hello in private." }, dmPersonas: ["aria"])
         try await bridge.waitReady()
         let result = try await fake.post("inject/message", ["content": "psst, are you there", "author_id": World.alice, "dm": true])
         let channel = result["message"]["channel_id"].string ?? ""
