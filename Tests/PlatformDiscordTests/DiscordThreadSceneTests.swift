@@ -45,6 +45,27 @@ final class RecordingModel: ChatModel, Sendable {
         _ = try await fake.post("guild", ["roles": [["id": "900000000000000202", "permissions": bits]]])
     }
 
+    @Test func sceneSlashCommandsAndThreadEventsDecode() throws {
+        func interaction(_ json: String) throws -> DiscordInteraction {
+            try JSONDecoder().decode(DiscordInteraction.self, from: Data(json.utf8))
+        }
+        let start = try interaction(#"{"id":"1","token":"t","type":2,"data":{"name":"scene","options":[{"type":1,"name":"start","options":[{"type":3,"name":"title","value":"  The heist  "},{"type":3,"name":"personas","value":"aria, bolt"}]}]}}"#)
+        #expect(try start.bridgeCommand.get() == .scene(.start(title: "The heist", personas: ["aria", "bolt"])))
+        let end = try interaction(#"{"id":"1","token":"t","type":2,"data":{"name":"scene","options":[{"type":1,"name":"end"}]}}"#)
+        #expect(try end.bridgeCommand.get() == .scene(.end))
+        let blank = try interaction(#"{"id":"1","token":"t","type":2,"data":{"name":"scene","options":[{"type":1,"name":"start","options":[{"type":3,"name":"title","value":" "}]}]}}"#)
+        #expect((try? blank.bridgeCommand.get()) == nil)
+        #expect(String(decoding: DiscordMessageBuilder.startThread(name: "x"), as: UTF8.self) == #"{"auto_archive_duration":1440,"name":"x","type":11}"#)
+        #expect(String(decoding: DiscordMessageBuilder.archiveThread(), as: UTF8.self) == #"{"archived":true,"locked":true}"#)
+
+        let sync = try GatewayPayload.decode(Array(#"{"op":0,"s":3,"t":"THREAD_LIST_SYNC","d":{"guild_id":"9","threads":[{"id":"5","type":11,"parent_id":"4"},{"bad":1}],"members":[]}}"#.utf8))
+        guard case .threadListSync(let list) = sync.event else { Issue.record("\(sync.event)"); return }
+        #expect(list.guildId == "9" && list.threads.map(\.id) == ["5"] && list.threads.first?.parentId == "4")
+        let gone = try GatewayPayload.decode(Array(#"{"op":0,"s":4,"t":"THREAD_DELETE","d":{"id":"5","type":11,"guild_id":"9","parent_id":"4"}}"#.utf8))
+        guard case .threadDelete(let thread) = gone.event else { Issue.record("\(gone.event)"); return }
+        #expect(thread.id == "5")
+    }
+
     @Test func threadAnswersWithItsParentsPersonaAndKeepsItsOwnHistory() async throws {
         let fake = try await FakeDiscord.start()
         defer { fake.stop() }
