@@ -79,6 +79,9 @@ public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
     /// A one-to-one conversation with the bridge (a Discord DM, a Matrix direct room, an IRC private message):
     /// only `[platforms.*] dm_personas` answer there. Not part of the key.
     public var isDirect = false
+    /// Whose private scene this is, where the channel id is only a name someone else may take later (an IRC nick):
+    /// part of the key, so a new holder of the nick never gets the previous one's conversation.
+    public var sceneOwner: String?
 
     /// Creates a channel reference.
     public init(platform: String, channelID: String, serverID: String? = nil, channelName: String? = nil, serverName: String? = nil,
@@ -98,8 +101,12 @@ public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
         return ChannelRef(platform: platform, channelID: parentID, serverID: serverID, serverName: serverName)
     }
 
-    /// Stable key for storage: `platform:server:channel`; display names are not part of it.
-    public var key: String { "\(platform):\(serverID ?? ""):\(channelID)" }
+    /// Stable key for storage: `platform:server:channel` (`…:channel~owner` for a scene owned by one user);
+    /// display names are not part of it.
+    public var key: String { "\(platform):\(serverID ?? ""):\(storageID)" }
+
+    /// The channel id as storage keys it: with the scene's owner, when it has one.
+    public var storageID: String { sceneOwner.map { "\(channelID)~\($0)" } ?? channelID }
 
     /// The key, for logs.
     public var description: String { key }

@@ -514,7 +514,7 @@ public final class Router: Service, Sendable {
     }
 
     static func key(_ channel: ChannelRef) -> ChannelKey {
-        ChannelKey(platform: channel.platform, serverID: channel.serverID, channelID: channel.channelID)
+        ChannelKey(platform: channel.platform, serverID: channel.serverID, channelID: channel.storageID)
     }
 
     private func handleMessage(_ message: IncomingMessage, from platform: any PlatformSender, logger: Logger) async throws -> ReplyJob? {

@@ -339,9 +339,11 @@ public final class IRCPlatform: ChatPlatform, Sendable {
         // The IRCv3 bot tag carries no value: its presence is the mark.
         let isBot = message.tags.contains { $0.key == "bot" || $0.key == "draft/bot" }
             || configuration.bots.contains { mapping.equal($0, incoming.sender) }
-        // A private message is its own scene, per sender (its replies go back to that nick).
+        // A private message is its own scene, per sender: replies go back to the nick, but the scene is keyed by who
+        // the sender is (services account, else user@host), since anyone may take the nick later.
         var place = channel(channelID)
         place.isDirect = !isChannel
+        if !isChannel, !isOwn { place.sceneOwner = stableID ?? "nick:" + incoming.sender.lowercased() }
         let event = IncomingMessage(
             channel: place,
             author: ChatUser(id: incoming.sender, displayName: incoming.sender, isBot: isBot && !isOwn, stableID: stableID),
