@@ -43,6 +43,26 @@ extension ConfigLoader {
         }
     }
 
+    /// `[platforms.*] dm_personas`: every name must be a known persona (an error otherwise), and a mature one cannot
+    /// answer in a direct message, which no platform marks age-restricted (an error too).
+    func checkDirectPersonas(_ configuration: BridgeConfiguration, _ reader: SchemaReader) {
+        for (platform, settings) in configuration.platforms.sorted(by: { $0.key < $1.key }) {
+            let path = "platforms.\(platform).dm_personas"
+            for name in settings.dmPersonas {
+                guard let persona = configuration.personas[name] else {
+                    let known = configuration.personas.keys.sorted().joined(separator: ", ")
+                    reader.report(path, "unknown persona \"\(name)\" in dm_personas",
+                                  hint: known.isEmpty ? "define the persona first" : "known personas: \(known)")
+                    continue
+                }
+                if persona.isMature {
+                    reader.report(path, "mature persona \"\(name)\" in dm_personas cannot answer in direct messages",
+                                  hint: "direct messages are never age-restricted; list general personas only")
+                }
+            }
+        }
+    }
+
     /// `channels[N]` for the `[[channels]]` table starting at `line` (bindings that failed to load are not in the
     /// configuration, so the index is found in the file, not in the list).
     static func bindingPath(line: Int?, _ reader: SchemaReader) -> String {

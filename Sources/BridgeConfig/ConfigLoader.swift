@@ -89,6 +89,7 @@ public struct ConfigLoader: Sendable {
         configuration.channels = readChannels(root, reader, personas: personas, platforms: configuration.platforms)
         configuration.servers = readServers(root, reader, lorebooks: personas.lorebooks, directory: personas.directory)
         checkMatureBindings(configuration, reader)
+        checkDirectPersonas(configuration, reader)
         let failed = reader.diagnostics.contains { $0.severity == .error }
         if failed {
             logger.debug("configuration has errors", metadata: ["file": "\(file)", "problems": "\(reader.diagnostics.count)"])

@@ -43,7 +43,7 @@ enum ConfigSchema {
             "shard_count": .int, "api_base_url": .string, "gateway_url": .string, "user_agent": .string,
             "use_webhooks": .bool, "slash_commands": .string, "command_guilds": .strings,
             "catch_up_window_seconds": .number, "ca_file": .string, "verify_tls": .bool, "bots": .strings,
-            "controls": .string,
+            "controls": .string, "dm_personas": .strings,
         ],
         "irc": [
             "enabled": .bool, "network": .string, "host": .string, "port": .int, "tls": .bool, "verify_tls": .bool,
@@ -51,13 +51,13 @@ enum ConfigSchema {
             "username": .string, "realname": .string, "sasl_account": .string, "sasl_password": .secret,
             "nickserv_password": .secret, "halfops_are_moderators": .bool, "rejoin_on_kick": .bool,
             "flood_burst": .int, "flood_rate": .number, "ctcp_action": .bool, "bots": .strings,
-            "mature_channels": .strings,
+            "mature_channels": .strings, "dm_personas": .strings,
         ],
         "matrix": [
             "enabled": .bool, "homeserver_url": .string, "user_id": .string, "access_token": .secret,
             "password": .secret, "device_id": .string, "device_name": .string, "invite_allowlist": .strings,
             "moderator_power_level": .int, "max_edits_per_reply": .int, "ca_file": .string, "verify_tls": .bool,
-            "bots": .strings, "mature_channels": .strings,
+            "bots": .strings, "mature_channels": .strings, "dm_personas": .strings,
             // Appservice mode (`mode = "appservice"`).
             "mode": .string, "server_name": .string, "appservice_id": .string, "listen_address": .string,
             "listen_port": .int, "appservice_url": .string, "user_prefix": .string, "sender_localpart": .string,

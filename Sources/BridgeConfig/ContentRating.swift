@@ -16,6 +16,10 @@ extension PlatformSettings {
     /// Channels (IRC, case-insensitive) or rooms (Matrix) listed in `mature_channels`, where mature personas may answer.
     public var matureChannels: [String] { strings("mature_channels") ?? [] }
 
+    /// Personas users may talk to in direct messages (`dm_personas`), the first being the default; empty: direct
+    /// messages get no answer.
+    public var dmPersonas: [String] { strings("dm_personas") ?? [] }
+
     /// Whether `channel` is listed in `mature_channels`; IRC channel names compare without case.
     public func listsMatureChannel(_ channel: String) -> Bool {
         platform == "irc" ? matureChannels.contains { $0.lowercased() == channel.lowercased() } : matureChannels.contains(channel)

@@ -179,6 +179,6 @@ public enum BridgeCommand: Hashable, Sendable {
             + "me set [--everywhere] NAME: description|show|clear · "
             + "lore list|show ENTRY|on NAME|off NAME|why|attach NAME|detach NAME · memory show|forget|add TEXT · "
 
-            + "scene [activation natural|list|pooled|manual|off] · mute NAME · unmute NAME · next NAME"
+            + "scene [activation natural|list|pooled|manual|off] · scene start TITLE [| PERSONA…] · scene end · mute NAME · unmute NAME · next NAME"
     }
 }

@@ -73,18 +73,40 @@ public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
     public var channelName: String?
     /// Human server name, for the `group` role.
     public var serverName: String?
+    /// The channel a thread belongs to: its binding and stored settings apply where the thread has none of its
+    /// own (history and memory stay the thread's, under its own key). Not part of the key.
+    public var parentID: String?
+    /// A one-to-one conversation with the bridge (a Discord DM, a Matrix direct room, an IRC private message):
+    /// only `[platforms.*] dm_personas` answer there. Not part of the key.
+    public var isDirect = false
+    /// Whose private scene this is, where the channel id is only a name someone else may take later (an IRC nick):
+    /// part of the key, so a new holder of the nick never gets the previous one's conversation.
+    public var sceneOwner: String?
 
     /// Creates a channel reference.
-    public init(platform: String, channelID: String, serverID: String? = nil, channelName: String? = nil, serverName: String? = nil) {
+    public init(platform: String, channelID: String, serverID: String? = nil, channelName: String? = nil, serverName: String? = nil,
+                parentID: String? = nil, isDirect: Bool = false) {
         self.platform = platform
         self.channelID = channelID
         self.serverID = serverID
         self.channelName = channelName
         self.serverName = serverName
+        self.parentID = parentID
+        self.isDirect = isDirect
     }
 
-    /// Stable key for storage: `platform:server:channel`; display names are not part of it.
-    public var key: String { "\(platform):\(serverID ?? ""):\(channelID)" }
+    /// The parent channel of a thread, on the same platform and server; nil for other channels.
+    public var parent: ChannelRef? {
+        guard let parentID, parentID != channelID else { return nil }
+        return ChannelRef(platform: platform, channelID: parentID, serverID: serverID, serverName: serverName)
+    }
+
+    /// Stable key for storage: `platform:server:channel` (`…:channel~owner` for a scene owned by one user);
+    /// display names are not part of it.
+    public var key: String { "\(platform):\(serverID ?? ""):\(storageID)" }
+
+    /// The channel id as storage keys it: with the scene's owner, when it has one.
+    public var storageID: String { sceneOwner.map { "\(channelID)~\($0)" } ?? channelID }
 
     /// The key, for logs.
     public var description: String { key }

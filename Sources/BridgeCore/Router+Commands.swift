@@ -35,7 +35,8 @@ extension Router {
         case .failure(let error): return try await answer(error.message)
         case .success(let c): command = c
         }
-        if command.needsModerator {
+        if let refusal = directRefusal(command, in: channel) { return try await answer(refusal) }
+        if command.needsModerator && !isDirectPick(command, by: author, in: channel) {
             // Only a human moderator or admin: a bot holding a moderator role still may not change settings.
             let allowed = author.isBot ? false : config.isAdmin(author, on: channel.platform)
                 ? true : await platform.isModerator(author, in: channel)
@@ -45,18 +46,13 @@ extension Router {
             }
         }
         func currentNames() async throws -> [String] {
-            let settings = try await store.channelSettings(for: key)
+            let settings = try await effectiveSettings(for: channel)
+            if channel.isDirect { return directPersona(in: channel, stored: settings).map { [$0] } ?? [] }
             if settings?.personaOff == true { return [] }
             return settings?.personas ?? config.binding(for: channel)?.personas ?? config.defaultPersonas
         }
         func update(_ body: @escaping @Sendable (inout ChannelSettings) -> Void) async throws {
-            let by = author.id
-            defer { invalidateSettings(key) }
-            try await store.updateChannelSettings(for: key) { settings in
-                body(&settings)
-                settings.updatedBy = by
-                settings.updatedAt = Date()
-            }
+            try await updateSettings(in: channel, by: author.id, body)
         }
         func resolve(_ name: String) async throws -> Persona? {
             guard let persona = config.persona(named: name) else {
@@ -113,7 +109,7 @@ extension Router {
         case .status:
             let names = try await currentNames()
             let count = try await store.messageCount(in: key)
-            let settings = try await store.channelSettings(for: key)
+            let settings = try await effectiveSettings(for: channel)
             var parts = ["personas: \(names.isEmpty ? "off" : names.joined(separator: ", "))", "\(count) messages stored"]
             if let t = settings?.talkativeness { parts.append("talkativeness \(t)") }
             if let mode = settings?.triggerMode { parts.append("mode \(mode)") }

@@ -22,7 +22,7 @@ extension Router {
     /// so the adapter can reply ephemerally. Replies the command itself produces (regenerate, continue) still post.
     public func runInteraction(_ command: BridgeCommand, by user: ChatUser, in channel: ChannelRef,
                                platform: any PlatformSender, target: String? = nil) async -> InteractionOutcome {
-        var allowed = !command.needsModerator
+        var allowed = !command.needsModerator || isDirectPick(command, by: user, in: channel)
         if !allowed, !user.isBot {
             allowed = configurationForCommands.isAdmin(user, on: channel.platform) ? true : await platform.isModerator(user, in: channel)
         }

@@ -181,6 +181,38 @@ extension Router {
         return Admission(record: record)
     }
 
+    /// Summarises everything memory has not summarised yet in `channel` (the whole rest of its history, in spans of
+    /// `every_tokens`), for a scene that ends; returns how many summaries were added, nil when memory is off.
+    /// A span another process summarised first is skipped.
+    func summarizeRemainder(of channel: ChannelRef, persona: Persona?, logger: Logger) async throws -> Int? {
+        let configuration = configurationForReplies
+        let settings = configuration.memory
+        guard settings.enabled else { return nil }
+        await flushHistory()
+        let binding = configuration.binding(for: channel)
+        let every = binding?.memoryEveryTokens ?? settings.everyTokens
+        let prompt = binding?.memoryPrompt ?? persona?.memoryPrompt ?? settings.prompt
+        let scene = binding?.scene ?? ContextAssembler.groupName(for: channel)
+        let store = storeForCommands
+        let key = Self.key(channel)
+        var added = 0
+        for _ in 0..<Self.memoryStepsPerRun {
+            let scale = promptScale
+            let memory = try await store.sceneMemory(in: key)
+            let rest = try await store.messages(in: key, after: memory.summarizedThrough, before: Int64.max, limit: Self.memorySpanPage)
+            guard !rest.isEmpty else { return added }
+            let chunk = MemoryBlock.dueChunk(rest, everyTokens: every, scale: scale) ?? rest
+            guard let first = chunk.first?.rowID, let last = chunk.last?.rowID else { return added }
+            let request = MemoryBlock.summaryRequest(chunk, prompt: prompt, scene: scene)
+            guard let text = try await memoryRequest(request, what: "summary", channel: channel, logger: logger, span: first...last) else {
+                throw MemoryRemainderError(code: "summaryFailed", rows: first...last)
+            }
+            let draft = MemorySummaryDraft(text: text, firstMessageRowID: first, lastMessageRowID: last)
+            if try await store.appendMemorySummary(draft, in: key, expectedCursor: memory.summarizedThrough) { added += 1 }
+        }
+        return added
+    }
+
     // MARK: Commands
 
     /// `memory show|forget|add TEXT` (the caller checked that the author is a moderator or admin).
@@ -243,4 +275,14 @@ extension Router {
         guard text.count > limit else { return text }
         return String(text.prefix(limit)) + "… (\(text.count - limit) more characters; `why` shows the block sent with the last reply)"
     }
+}
+
+/// A scene's last summary could not be written (the model failed or a budget refused it); the thread stays open.
+struct MemoryRemainderError: Error, CustomStringConvertible {
+    /// What failed.
+    var code: String
+    /// The history rows that stay unsummarised.
+    var rows: ClosedRange<Int64>
+
+    var description: String { "the summary of history rows \(rows.lowerBound)-\(rows.upperBound) could not be written (\(code))" }
 }

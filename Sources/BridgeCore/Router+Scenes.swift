@@ -98,7 +98,7 @@ extension Router {
 
     /// The group part of `speaking`'s prompt in `channel`: nil unless several personas are bound there.
     func groupPrompt(speaking: Persona, in channel: ChannelRef) async throws -> GroupPrompt? {
-        let stored = try await cachedSettings(Self.key(channel))
+        let stored = try await effectiveSettings(for: channel)
         let members = activePersonas(in: channel, stored: stored)
         guard members.count > 1 else { return nil }
         let scene = sceneSettings(for: channel, stored: stored)
@@ -111,8 +111,6 @@ extension Router {
     func runSceneCommand(_ command: SceneCommand, author: ChatUser, in channel: ChannelRef, platform: any PlatformSender,
                          names: [String], logger: Logger, answer: @escaping @Sendable (String) async throws -> Void) async throws {
         let config = configurationForCommands
-        let store = storeForCommands
-        let key = Self.key(channel)
         let prefix = config.commandPrefix
         func member(_ name: String) async throws -> Persona? {
             guard let persona = config.persona(named: name) else {
@@ -126,17 +124,11 @@ extension Router {
             return persona
         }
         func update(_ body: @escaping @Sendable (inout ChannelSettings) -> Void) async throws {
-            let by = author.id
-            defer { invalidateSettings(key) }
-            try await store.updateChannelSettings(for: key) { settings in
-                body(&settings)
-                settings.updatedBy = by
-                settings.updatedAt = Date()
-            }
+            try await updateSettings(in: channel, by: author.id, body)
         }
         switch command {
         case .show:
-            let stored = try await store.channelSettings(for: key)
+            let stored = try await effectiveSettings(for: channel)
             let scene = sceneSettings(for: channel, stored: stored)
             let muted = Set(stored?.mutedPersonas ?? [])
             let list = names.map { muted.contains($0) ? "\($0) (muted)" : $0 }
@@ -167,9 +159,12 @@ extension Router {
             guard let persona = try await member(name) else { return }
             try await update { $0.mutedPersonas.removeAll { $0 == persona.name } }
             try await answer("\(persona.displayName) may speak here again.")
+        case .start, .end:
+            try await runSceneThreadCommand(command, author: author, in: channel, platform: platform, names: names, logger: logger,
+                                            answer: answer)
         case .next(let name):
             guard let persona = try await member(name) else { return }
-            if try await store.channelSettings(for: key)?.mutedPersonas.contains(persona.name) == true {
+            if try await effectiveSettings(for: channel)?.mutedPersonas.contains(persona.name) == true {
                 return try await answer("\(persona.displayName) is muted here; `\(prefix) unmute \(persona.name)` first.")
             }
             // The persona answers the scene as it stands: replies still streaming finish first.

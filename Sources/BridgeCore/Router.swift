@@ -441,6 +441,8 @@ public final class Router: Service, Sendable {
     func quietMessage(_ event: PlatformEvent) -> StoredMessage? {
         guard case .messageCreated(let message) = event, !message.isOwnMessage, !message.mentionsUs, message.replyTo == nil,
               BridgeCommand.parse(message.text, prefix: configuration.commandPrefix) == nil else { return nil }
+        // Threads (parent settings) and direct messages (their own persona rules) take the full path.
+        if message.channel.parentID != nil || message.channel.isDirect { return nil }
         let key = Self.key(message.channel)
         let now = clock.now
         guard let cached = state.withLock({ s in s.settingsCache[key] }), now - cached.readAt < Self.settingsCacheLifetime else {
@@ -512,7 +514,7 @@ public final class Router: Service, Sendable {
     }
 
     static func key(_ channel: ChannelRef) -> ChannelKey {
-        ChannelKey(platform: channel.platform, serverID: channel.serverID, channelID: channel.channelID)
+        ChannelKey(platform: channel.platform, serverID: channel.serverID, channelID: channel.storageID)
     }
 
     private func handleMessage(_ message: IncomingMessage, from platform: any PlatformSender, logger: Logger) async throws -> ReplyJob? {
@@ -538,7 +540,7 @@ public final class Router: Service, Sendable {
             channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
             kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(), replyToID: message.replyTo))
 
-        let stored = try await cachedSettings(key)
+        let stored = try await effectiveSettings(for: message.channel)
         await refreshIfUnknown(stored?.personas ?? [], logger: logger)
         let personas = await allowedPersonas(activePersonas(in: message.channel, stored: stored), for: message, platform: platform,
                                              logger: logger)
@@ -600,6 +602,7 @@ public final class Router: Service, Sendable {
     }
 
     func activePersonas(in channel: ChannelRef, stored settings: ChannelSettings?) -> [Persona] {
+        if channel.isDirect { return directPersona(in: channel, stored: settings).flatMap { knownPersona($0) }.map { [$0] } ?? [] }
         if settings?.personaOff == true { return [] }
         let names = settings?.personas ?? configuration.binding(for: channel)?.personas ?? configuration.defaultPersonas
         return names.compactMap { knownPersona($0) }

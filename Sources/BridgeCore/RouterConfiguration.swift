@@ -77,6 +77,9 @@ public struct RouterConfiguration: Sendable {
     /// Channels where mature personas may answer, by platform (`[platforms.*] mature_channels`); Discord's
     /// age-restricted channels are known to the adapter instead.
     public var matureChannels: [String: [String]] = [:]
+    /// Personas users may talk to in direct messages, by platform (`[platforms.*] dm_personas`); the first is the
+    /// default. A platform without any ignores direct messages (they are only recorded).
+    public var dmPersonas: [String: [String]] = [:]
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -102,8 +105,18 @@ public struct RouterConfiguration: Sendable {
         return personas.values.first { $0.name.lowercased() == lower || $0.displayName.lowercased() == lower }
     }
 
+    /// The channel's `[[channels]]` binding; a thread without one of its own takes its parent channel's (personas,
+    /// trigger and scene settings; its history and memory stay its own). Direct messages have none.
     func binding(for channel: ChannelRef) -> Binding? {
-        bindings.first { $0.platform == channel.platform && $0.channelID == channel.channelID }
+        if channel.isDirect { return nil }
+        if let own = bindings.first(where: { $0.platform == channel.platform && $0.channelID == channel.channelID }) { return own }
+        guard let parent = channel.parent else { return nil }
+        return bindings.first { $0.platform == parent.platform && $0.channelID == parent.channelID }
+    }
+
+    /// The personas allowed in direct messages on `platform`, in order (known ones only).
+    func directPersonas(on platform: String) -> [String] {
+        (dmPersonas[platform] ?? []).filter { personas[$0] != nil }
     }
 
     /// The `[[servers]]` lorebooks that cover `channel`: platform-wide ones first, then its server's.
@@ -157,5 +170,6 @@ extension RouterConfiguration {
         promptDumpDirectory = config.operations.promptDumpDirectory
         memory = config.memory
         matureChannels = config.platforms.compactMapValues { $0.matureChannels.isEmpty ? nil : $0.matureChannels }
+        dmPersonas = config.platforms.compactMapValues { $0.dmPersonas.isEmpty ? nil : $0.dmPersonas }
     }
 }

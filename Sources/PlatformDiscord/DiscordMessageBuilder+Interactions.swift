@@ -41,6 +41,7 @@ extension DiscordMessageBuilder {
             var options: [Option]?
             var min_value: Double?
             var max_value: Double?
+            var max_length: Int?
         }
         struct Command: Encodable {
             var name: String
@@ -88,6 +89,15 @@ extension DiscordMessageBuilder {
                 Option(type: 1, name: "clear", description: "Stop playing your character here (or everywhere)", options: [everywhereOption]),
             ]),
             Command(name: "next", description: "Make a persona of this scene speak next", options: [nameOption]),
+            Command(name: "scene", description: "Run a roleplay scene in a thread of its own (moderators)", options: [
+                Option(type: 1, name: "start", description: "Open a thread for a new scene", options: [
+                    Option(type: 3, name: "title", description: "The scene's title (the thread's name)", required: true,
+                           max_length: SceneCommand.maximumTitleLength),
+                    Option(type: 3, name: "personas", description: "Personas in the scene, separated by spaces (default: this channel's)",
+                           required: false),
+                ]),
+                Option(type: 1, name: "end", description: "Summarise the scene into memory, then archive and lock its thread"),
+            ]),
         ])
     }()
 }
@@ -141,6 +151,16 @@ extension DiscordInteraction {
                 return .failure(SlashCommandError(message: "Give a persona name."))
             }
             return .success(.scene(.next(name)))
+        case "scene":
+            guard let sub = options.first else { return .success(.scene(.show)) }
+            switch sub.name {
+            case "end": return .success(.scene(.end))
+            case "start":
+                return SceneCommand.start(title: option("title", in: sub.options) ?? "", personas: option("personas", in: sub.options) ?? "",
+                                          prefix: "/scene")
+                    .mapError { SlashCommandError(message: $0.message) }
+            default: return .failure(SlashCommandError(message: "Unknown scene subcommand \(sub.name)."))
+            }
         case "why":
             let n = option("n", in: options).map { Int($0) ?? Int(Double($0) ?? 0) } ?? 1
             guard n >= 1 else { return .failure(SlashCommandError(message: "N is 1 for the last reply, 2 for the one before, …")) }

@@ -177,7 +177,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
 
     /// Sends a reply (message reference, never failing on a deleted target), or through the channel webhook.
     public func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
-        if let identity, wantsIdentity(identity, in: channel.channelID) {
+        // DM channels have no webhooks: a DM persona speaks plainly (it is the only one there).
+        if let identity, !channel.isDirect, wantsIdentity(identity, in: channel.channelID) {
             // A webhook someone deleted answers 404: forget it and create a new one, once.
             for attempt in 0..<2 {
                 guard let hook = await webhook(for: channel.channelID, avatar: identity.avatarImage) else { break }
@@ -308,6 +309,16 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                 channel.guildId = channel.guildId ?? s.channels[channel.id]?.guildId
                 s.channels[channel.id] = channel
             }
+        case .threadListSync(let sync):
+            // Threads we gained access to (or all active ones of a guild): messages in them name their parent.
+            state.withLock { s in
+                for var thread in sync.threads {
+                    thread.guildId = thread.guildId ?? sync.guildId
+                    s.channels[thread.id] = thread
+                }
+            }
+        case .threadDelete(let thread):
+            _ = state.withLock { s in s.channels.removeValue(forKey: thread.id) }
         case .roleUpdate(let event):
             state.withLock { s in
                 s.interactionPermissions.removeAll()
@@ -361,9 +372,15 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         }
     }
 
+    /// The channel as Core sees it: a thread names its parent (whose personas and settings it inherits), and a
+    /// channel outside any guild is a DM (Discord's DM channel is one per user, so its key is per user).
     func channelRef(_ channelID: String, guildID: String?) -> ChannelRef {
-        let (name, guild) = state.withLock { s in (s.channels[channelID]?.name, guildID ?? s.channels[channelID]?.guildId) }
-        return ChannelRef(platform: platformName, channelID: channelID, serverID: guild, channelName: name)
+        let (name, guild, parent) = state.withLock { s in
+            let known = s.channels[channelID]
+            return (known?.name, guildID ?? known?.guildId, known.flatMap { $0.isThread ? $0.parentId : nil })
+        }
+        return ChannelRef(platform: platformName, channelID: channelID, serverID: guild, channelName: name, parentID: parent,
+                          isDirect: guild == nil)
     }
 
     /// Converts a gateway or REST message; nil for messages to ignore entirely.
@@ -440,7 +457,10 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     }
 
     private func wantsIdentity(_ identity: PersonaIdentity, in channelID: String) -> Bool {
-        identity.avatarURL != nil || identity.avatarImage != nil || configuration.boundChannels.contains { $0.channelID == channelID && $0.multiplePersonas }
+        if identity.avatarURL != nil || identity.avatarImage != nil { return true }
+        // A thread speaks as its parent channel's scene does.
+        let host = webhookHost(channelID)
+        return configuration.boundChannels.contains { ($0.channelID == channelID || $0.channelID == host) && $0.multiplePersonas }
     }
 
     /// For a thread, webhooks live on the parent channel and messages carry `thread_id`.

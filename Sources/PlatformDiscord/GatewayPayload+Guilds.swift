@@ -119,3 +119,19 @@ public struct DiscordGuild: Hashable, Sendable, Decodable {
         members = ((try? c.decodeIfPresent([Lossy<DiscordMember>].self, forKey: .members)) ?? []).compactMap(\.value)
     }
 }
+
+/// THREAD_LIST_SYNC: a guild's active threads (in the channels named, or all of them).
+public struct DiscordThreadListSync: Hashable, Sendable, Decodable {
+    /// Guild id.
+    public var guildId: String
+    /// The threads; malformed ones skipped.
+    public var threads: [DiscordChannel]
+
+    enum CodingKeys: String, CodingKey { case threads, guildId = "guild_id" }
+    /// Decodes tolerantly: only guild_id is required.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guildId = try c.decode(String.self, forKey: .guildId)
+        threads = ((try? c.decodeIfPresent([Lossy<DiscordChannel>].self, forKey: .threads)) ?? []).compactMap(\.value)
+    }
+}

@@ -205,6 +205,10 @@ public enum GatewayEvent: Hashable, Sendable {
     case guildCreate(DiscordGuild)
     /// CHANNEL_CREATE/UPDATE and THREAD_CREATE/UPDATE.
     case channelUpdate(DiscordChannel)
+    /// THREAD_LIST_SYNC: the active threads of channels the bot gained access to.
+    case threadListSync(DiscordThreadListSync)
+    /// THREAD_DELETE: the thread is gone (only id, guild, parent and type are sent).
+    case threadDelete(DiscordChannel)
     /// GUILD_ROLE_CREATE and GUILD_ROLE_UPDATE.
     case roleUpdate(DiscordRoleEvent)
     case roleDelete(DiscordRoleDelete)
@@ -309,6 +313,8 @@ private struct WholePayload: Decodable {
             case "GUILD_CREATE": event = .guildCreate(try payload(DiscordGuild.self))
             case "CHANNEL_CREATE", "CHANNEL_UPDATE", "THREAD_CREATE", "THREAD_UPDATE":
                 event = .channelUpdate(try payload(DiscordChannel.self))
+            case "THREAD_LIST_SYNC": event = .threadListSync(try payload(DiscordThreadListSync.self))
+            case "THREAD_DELETE": event = .threadDelete(try payload(DiscordChannel.self))
             case "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE": event = .roleUpdate(try payload(DiscordRoleEvent.self))
             case "GUILD_ROLE_DELETE": event = .roleDelete(try payload(DiscordRoleDelete.self))
             case "GUILD_MEMBER_UPDATE": event = .guildMemberUpdate(try payload(DiscordGuildMemberUpdate.self))

@@ -146,7 +146,8 @@ public struct GatewayStateMachine: Sendable {
             closeRequested = true
             return [.close(code: 4000), .connect(url: currentURL, after: delay)]
         case .messageCreate, .messageUpdate, .messageDelete, .guildCreate, .channelUpdate, .roleUpdate, .roleDelete,
-             .guildMemberUpdate, .guildUpdate, .interactionCreate, .reactionAdd, .unknownDispatch, .unknownOpcode:
+             .guildMemberUpdate, .guildUpdate, .interactionCreate, .reactionAdd, .threadListSync, .threadDelete, .unknownDispatch,
+             .unknownOpcode:
             return []
         }
     }

@@ -339,11 +339,16 @@ public final class IRCPlatform: ChatPlatform, Sendable {
         // The IRCv3 bot tag carries no value: its presence is the mark.
         let isBot = message.tags.contains { $0.key == "bot" || $0.key == "draft/bot" }
             || configuration.bots.contains { mapping.equal($0, incoming.sender) }
+        // A private message is its own scene, per sender: replies go back to the nick, but the scene is keyed by who
+        // the sender is (services account, else user@host), since anyone may take the nick later.
+        var place = channel(channelID)
+        place.isDirect = !isChannel
+        if !isChannel, !isOwn { place.sceneOwner = stableID ?? "nick:" + incoming.sender.lowercased() }
         let event = IncomingMessage(
-            channel: channel(channelID),
+            channel: place,
             author: ChatUser(id: incoming.sender, displayName: incoming.sender, isBot: isBot && !isOwn, stableID: stableID),
             messageID: id, text: incoming.text, replyTo: message.tag("+reply") ?? message.tag("+draft/reply"),
-            mentionsUs: !isOwn && Self.mentions(incoming.text, nick: ourNick, mapping: mapping),
+            mentionsUs: !isOwn && (!isChannel || Self.mentions(incoming.text, nick: ourNick, mapping: mapping)),
             isOwnMessage: isOwn, timestamp: serverTime.map { Date(timeIntervalSince1970: $0.secondsSince1970) })
         await events.send(.messageCreated(event))
     }

@@ -68,6 +68,12 @@ public struct MatrixSyncResponse: Hashable, Sendable {
             state.last { $0.type == "m.room.member" && $0.stateKey == userID && $0.content["membership"]?.string == "invite" }?
                 .sender
         }
+
+        /// Whether the invite of `userID` is to a direct chat (`is_direct` on the invite membership event).
+        public func isDirect(for userID: String) -> Bool {
+            state.last { $0.type == "m.room.member" && $0.stateKey == userID && $0.content["membership"]?.string == "invite" }?
+                .content["is_direct"]?.bool ?? false
+        }
     }
 
     /// Token for the next `/sync`.
@@ -78,13 +84,17 @@ public struct MatrixSyncResponse: Hashable, Sendable {
     public var invited: [InvitedRoom]
     /// Rooms we left or were removed from.
     public var left: [String]
+    /// Our `m.direct` account data (user → direct rooms), when this batch carries it (it holds the whole map).
+    public var direct: [String: [String]]?
 
     /// Creates a response.
-    public init(nextBatch: String, joined: [JoinedRoom] = [], invited: [InvitedRoom] = [], left: [String] = []) {
+    public init(nextBatch: String, joined: [JoinedRoom] = [], invited: [InvitedRoom] = [], left: [String] = [],
+                direct: [String: [String]]? = nil) {
         self.nextBatch = nextBatch
         self.joined = joined
         self.invited = invited
         self.left = left
+        self.direct = direct
     }
 
     /// Decodes a `/sync` body. Only a missing `next_batch` is an error; anything else of the wrong shape is skipped.
@@ -111,7 +121,11 @@ public struct MatrixSyncResponse: Hashable, Sendable {
             InvitedRoom(roomID: id, state: events(room["invite_state"]?["events"]))
         }
         let left = (rooms?["leave"]?.object ?? [:]).keys.sorted()
-        return MatrixSyncResponse(nextBatch: next, joined: joined, invited: invited, left: left)
+        let directEvent = (json["account_data"]?["events"]?.array ?? []).last { $0["type"]?.string == "m.direct" }
+        let direct = directEvent?["content"]?.object.map { map in
+            map.compactMapValues { rooms in rooms.array?.compactMap(\.string) }
+        }
+        return MatrixSyncResponse(nextBatch: next, joined: joined, invited: invited, left: left, direct: direct)
     }
 
     private static func events(_ json: MatrixJSON?) -> [MatrixEvent] {

@@ -276,7 +276,8 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
                 "state": ["lazy_load_members": true, "types": types],
                 "ephemeral": ["types": []], "account_data": ["types": []],
             ],
-            "presence": ["types": []], "account_data": ["types": []],
+            // Global account data: only `m.direct`, which says which rooms are direct chats.
+            "presence": ["types": []], "account_data": ["types": ["m.direct"]],
         ]
         return String(decoding: filter.bytes, as: UTF8.self)
     }
@@ -404,12 +405,30 @@ public final class MatrixPlatform: ChatPlatform, Sendable {
             if configuration.allowsInvite(from: inviter) {
                 try await client.join(invite.roomID)
                 logger.info("joined on invite", metadata: ["inviter": "\(inviter ?? "?")"])
+                if let inviter, invite.isDirect(for: configuration.userID) { await rememberDirect(invite.roomID, with: inviter, logger: logger) }
             } else {
                 try await client.leave(invite.roomID)
                 logger.notice("declined an invite from a user not in invite_allowlist", metadata: ["inviter": "\(inviter ?? "?")"])
             }
         } catch {
             logger.warning("could not answer an invite", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Adds a direct room to our `m.direct` account data (as clients do for DMs), so it stays a DM after a
+    /// restart; the sync that echoes the change updates the room directory. Failures only cost the DM its persona.
+    private func rememberDirect(_ roomID: String, with user: String, logger: Logger) async {
+        var map = state.withLock { $0.rooms.directMap }
+        if map[user]?.contains(roomID) == true { return }
+        map[user, default: []].append(roomID)
+        let updated = map
+        state.withLock { $0.rooms.setDirect(updated) }
+        let body = MatrixJSON.object(updated.mapValues { .array($0.map(MatrixJSON.string)) })
+        do {
+            _ = try await client.call(.put, "/user/\(MatrixClient.segment(configuration.userID))/account_data/m.direct", body: body)
+            logger.info("direct chat noted in m.direct", metadata: ["user": "\(user)"])
+        } catch {
+            logger.warning("could not note the direct chat in m.direct", metadata: ["error": "\(error)"])
         }
     }
 

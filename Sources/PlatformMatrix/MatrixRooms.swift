@@ -23,6 +23,17 @@ public struct MatrixRooms: Sendable {
     public var bots: [String] = []
     /// In appservice mode, `@<prefix>` of the persona users: on our server, they are us too.
     public var ownUserPrefix: String?
+    /// Direct rooms and the one user each is with, from our `m.direct` account data.
+    public private(set) var directRooms: [String: String] = [:]
+    /// Our whole `m.direct` map as last synced (user → rooms), so a new direct room is added to it, not over it.
+    public private(set) var directMap: [String: [String]] = [:]
+
+    /// Takes a new `m.direct` map (a sync carries the whole of it).
+    public mutating func setDirect(_ map: [String: [String]]) {
+        directMap = map
+        directRooms = [:]
+        for (user, rooms) in map { for room in rooms { directRooms[room] = user } }
+    }
 
     /// Creates an empty directory.
     public init(ownUserID: String, catchUpWindow: Duration = .seconds(600)) {
@@ -60,6 +71,7 @@ public struct MatrixRooms: Sendable {
     public mutating func apply(_ sync: MatrixSyncResponse, initial: Bool, nowMs: Int) -> [PlatformEvent] {
         var out: [PlatformEvent] = []
         for room in sync.left { rooms[room] = nil }
+        if let direct = sync.direct { setDirect(direct) }
         for joined in sync.joined {
             for event in joined.state { applyState(event, room: joined.roomID) }
             // History from before our own join (in this batch) is never answered.
@@ -140,10 +152,13 @@ public struct MatrixRooms: Sendable {
             let mentionsUs = mentioned || text.contains(ownUserID)
                 || (!localpart.isEmpty && lower.contains(localpart.lowercased()))
                 || (ownName != ownUserID && lower.contains(ownName.lowercased()))
+            // A direct room is a DM scene only for the user it is with: anyone else invited there gets no DM persona.
+            var place = channel
+            place.isDirect = directRooms[roomID] == sender
             return .messageCreated(IncomingMessage(
-                channel: channel, author: ChatUser(id: sender, displayName: name, isBot: isBot(sender, content: event.content)),
+                channel: place, author: ChatUser(id: sender, displayName: name, isBot: isBot(sender, content: event.content)),
                 messageID: id,
-                text: text, replyTo: replyTo, mentionsUs: mentionsUs, isOwnMessage: isOwn(sender)))
+                text: text, replyTo: replyTo, mentionsUs: mentionsUs || place.isDirect, isOwnMessage: isOwn(sender)))
         default:
             return nil
         }

@@ -167,7 +167,7 @@ final class DiscordBridge: Sendable {
     let task: Task<Error?, Never>
 
     init(fake: FakeDiscord, model: any ChatModel, storePath: String? = nil, personas: [Persona] = [DiscordBridge.aria, DiscordBridge.bolt],
-         defaultPersonas: [String] = ["aria"], bindings: [RouterConfiguration.Binding] = [],
+         defaultPersonas: [String] = ["aria"], bindings: [RouterConfiguration.Binding] = [], dmPersonas: [String] = [],
          logger given: Logger? = nil, configure: (inout DiscordPlatformConfiguration) -> Void = { _ in },
          routerStore: (SQLiteStore) -> any Store = { $0 }, random: SeededGenerator? = nil) async throws {
         let logs = LogCapture()
@@ -181,7 +181,8 @@ final class DiscordBridge: Sendable {
             boundChannels: bindings.map { .init(channelID: $0.channelID, guildID: World.guild, multiplePersonas: $0.personas.count > 1) })
         configure(&configuration)
         let platform = DiscordPlatform(configuration: configuration, http: fake.http, store: store, logger: logger)
-        let routerConfiguration = RouterConfiguration(personas: personas, bindings: bindings, defaultPersonas: defaultPersonas)
+        var routerConfiguration = RouterConfiguration(personas: personas, bindings: bindings, defaultPersonas: defaultPersonas)
+        routerConfiguration.dmPersonas = dmPersonas.isEmpty ? [:] : ["discord": dmPersonas]
         let router = if let random {
             Router(configuration: routerConfiguration, model: model, store: routerStore(store), platforms: [platform],
                    clock: ContinuousClock(), random: random, logger: logger)

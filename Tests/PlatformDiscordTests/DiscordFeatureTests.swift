@@ -84,7 +84,7 @@ import Testing
         try await eventually("commands registered") { try await fake.counter("command_puts") >= 1 }
         let state = try await fake.get("state")
         let names = state["commands"][World.guild].array.compactMap { $0["name"].string }
-        #expect(Set(names) == ["persona", "reset", "regenerate", "continue", "talkativeness", "status", "budget", "why", "stop", "me", "next"])
+        #expect(Set(names) == ["persona", "reset", "regenerate", "continue", "talkativeness", "status", "budget", "why", "stop", "me", "next", "scene"])
 
         let refused = try await fake.post("inject/interaction", ["name": "persona", "options": Self.personaSet("bolt"), "user_id": World.alice])
         let refusal = try await Self.answer(fake, refused["id"].string ?? "")
@@ -293,7 +293,7 @@ extension DiscordFeatureTests {
         defer { fake.stop() }
         let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Noted." }) { $0.slashCommands = .global }
         try await bridge.waitReady()
-        try await eventually("global commands") { try await fake.get("state")["commands"]["global"].array.count == 11 }
+        try await eventually("global commands") { try await fake.get("state")["commands"]["global"].array.count == 12 }
         let id = try await fake.inject("a first draft")
         try await eventually("reply") { try await fake.botMessages(in: World.general).first?["content"].string == "Noted." }
         let key = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
@@ -402,7 +402,7 @@ extension DiscordFeatureTests {
     @Test func directMessagesAreAlwaysAddressed() async throws {
         let fake = try await FakeDiscord.start()
         defer { fake.stop() }
-        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Hello in private." })
+        let bridge = try await DiscordBridge(fake: fake, model: TimedModel { _ in "Hello in private." }, dmPersonas: ["aria"])
         try await bridge.waitReady()
         let result = try await fake.post("inject/message", ["content": "psst, are you there", "author_id": World.alice, "dm": true])
         let channel = result["message"]["channel_id"].string ?? ""

@@ -86,7 +86,7 @@ import Testing
             #expect((try? interaction(#"{"id":"1","token":"t","type":2,"data":{"name":"\#(name)"}}"#).bridgeCommand.get()) != nil)
         }
         let json = try #require(try JSONSerialization.jsonObject(with: Data(DiscordMessageBuilder.slashCommands)) as? [[String: Any]])
-        #expect(json.compactMap { $0["name"] as? String } == ["persona", "reset", "regenerate", "continue", "talkativeness", "status", "budget", "why", "stop", "me", "next"])
+        #expect(json.compactMap { $0["name"] as? String } == ["persona", "reset", "regenerate", "continue", "talkativeness", "status", "budget", "why", "stop", "me", "next", "scene"])
     }
 
     @Test func slashMeMapsToPlayerCommandsWithSanitisedNames() throws {

@@ -83,7 +83,10 @@ final class EventLog: Sendable {
         try await eventually("five messages") { log.messages.count >= 5 }
         let m = log.messages
         #expect(m.map(\.text) == ["aria: hello", "just chatting", "waves at Aria", "private hi", "café"])
-        #expect(m.map(\.mentionsUs) == [true, false, true, false, false])
+        // A private message is addressed to the bot (as a Discord DM is), and a scene of the sender's own.
+        #expect(m.map(\.mentionsUs) == [true, false, true, true, false])
+        #expect(m.map(\.channel.isDirect) == [false, false, false, true, false])
+        #expect(m[3].channel.sceneOwner?.hasPrefix("host:") == true && m[3].channel.key.hasSuffix(":alice~" + (m[3].channel.sceneOwner ?? "")))
         #expect(m.allSatisfy { $0.author.id == "alice" && !$0.isOwnMessage })
         #expect(m.map(\.channel.channelID) == ["#test", "#test", "#test", "alice", "#test"])
         #expect(Set(m.map(\.messageID)).count == 5)

@@ -4,6 +4,7 @@ See discord_server.py's docstring for the contract.
 """
 
 import base64
+import copy
 import hashlib
 import json
 import math
@@ -49,6 +50,8 @@ ROUTES = [
     ("GET", r"/users/@me", "me", "default", None, "bot"),
     ("GET", r"/(?:oauth2/)?applications/@me", "app_me", "default", None, "bot"),
     ("GET", r"/channels/(\d+)", "get_channel", "default", 1, "bot"),
+    ("PATCH", r"/channels/(\d+)", "modify_channel", "default", 1, "bot"),
+    ("POST", r"/channels/(\d+)/threads", "start_thread", "default", 1, "bot"),
     ("GET", r"/channels/(\d+)/messages", "list_messages", "messages_get", 1, "bot"),
     ("POST", r"/channels/(\d+)/messages", "create_message", "messages", 1, "bot"),
     ("GET", r"/channels/(\d+)/messages/(\d+)", "get_message", "messages_get", 1, "bot"),
@@ -476,11 +479,100 @@ def h_get_message(srv, method, groups, query, body, interaction):
     return 200, public(msg)
 
 
+THREAD_ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
+
+
+def require_open_thread(srv, guild, channel):
+    """Posting into an archived thread: a locked one refuses (unless MANAGE_THREADS), else it is unarchived."""
+    meta = channel.get("thread_metadata") or {}
+    if channel.get("type") not in W.THREAD_TYPES or not meta.get("archived"):
+        return
+    if meta.get("locked") and not W.channel_permissions(guild, channel, W.BOT_ID) & W.MANAGE_THREADS:
+        raise Fail(400, 50083, "Thread is archived")
+    meta["archived"] = False
+    G.broadcast(srv, "THREAD_UPDATE", copy.deepcopy(channel), guild["id"])
+
+
+def h_start_thread(srv, method, groups, query, body, interaction):
+    """POST /channels/{c}/threads without a message: name 1..100, type 10 (announcement parent) / 11 / 12 (text
+    parent) required, auto_archive_duration one of 60/1440/4320/10080; CREATE_PUBLIC_THREADS (11, 10) or
+    CREATE_PRIVATE_THREADS (12) in the parent; no thread in a thread or a DM."""
+    guild, parent = channel_or_404(srv, groups[0])
+    if guild is None or parent.get("type") not in (0, 5):
+        raise Fail(400, 50024, "Cannot execute action on this channel type")
+    if not isinstance(body, dict):
+        raise Fail(400, 50109, "The request body contains invalid JSON.")
+    name = body.get("name")
+    if not isinstance(name, str) or not 1 <= len(name) <= 100:
+        raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+    kind = body.get("type")
+    if kind not in W.THREAD_TYPES:
+        raise form_error("type", "BASE_TYPE_CHOICES", "Value must be one of (10, 11, 12).")
+    if (kind == 10) != (parent.get("type") == 5):
+        raise Fail(400, 50024, "Cannot execute action on this channel type")
+    duration = body.get("auto_archive_duration", 4320)
+    if duration not in THREAD_ARCHIVE_DURATIONS:
+        raise form_error("auto_archive_duration", "BASE_TYPE_CHOICES", "Value must be one of (60, 1440, 4320, 10080).")
+    require_perms(srv, guild, parent, W.CREATE_PRIVATE_THREADS if kind == 12 else W.CREATE_PUBLIC_THREADS)
+    thread = {"id": srv.ids.next(), "type": kind, "guild_id": guild["id"], "name": name, "parent_id": parent["id"],
+              "owner_id": W.BOT_ID, "last_message_id": None, "rate_limit_per_user": 0, "message_count": 0,
+              "member_count": 1, "flags": 0, "total_message_sent": 0,
+              "thread_metadata": {"archived": False, "auto_archive_duration": duration, "archive_timestamp": W.iso(),
+                                  "locked": False, "create_timestamp": W.iso()}}
+    if kind == 12:
+        thread["thread_metadata"]["invitable"] = bool(body.get("invitable", True))
+    guild["threads"].append(thread)
+    G.broadcast(srv, "THREAD_CREATE", dict(copy.deepcopy(thread), newly_created=True), guild["id"])
+    return 201, thread
+
+
+def h_modify_channel(srv, method, groups, query, body, interaction):
+    """PATCH /channels/{thread}: name, archived, locked, auto_archive_duration. Archiving or locking needs
+    MANAGE_THREADS, except that the thread's owner may archive it unlocked; an archived thread only takes
+    archived: false. Channels other than threads are refused (the bridge never edits them)."""
+    guild, channel = channel_or_404(srv, groups[0])
+    if guild is None or channel.get("type") not in W.THREAD_TYPES:
+        raise Fail(403, 50013, "Missing Permissions (the fake only modifies threads)")
+    if not isinstance(body, dict) or not body:
+        raise Fail(400, 50035, "Invalid Form Body")
+    unknown = set(body) - {"name", "archived", "locked", "auto_archive_duration", "invitable", "rate_limit_per_user"}
+    if unknown:
+        raise form_error(sorted(unknown)[0], "UNKNOWN_FIELD", "Not a thread field.")
+    for key in ("archived", "locked", "invitable"):
+        if key in body and not isinstance(body[key], bool):
+            raise form_error(key, "BASE_TYPE_BAD_TYPE", "Must be a boolean.")
+    if "name" in body and (not isinstance(body["name"], str) or not 1 <= len(body["name"]) <= 100):
+        raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+    if "auto_archive_duration" in body and body["auto_archive_duration"] not in THREAD_ARCHIVE_DURATIONS:
+        raise form_error("auto_archive_duration", "BASE_TYPE_CHOICES", "Value must be one of (60, 1440, 4320, 10080).")
+    perms = W.channel_permissions(guild, channel, W.BOT_ID)
+    if not perms & W.VIEW_CHANNEL:
+        raise Fail(403, 50001, "Missing Access")
+    meta = channel.setdefault("thread_metadata", {"archived": False, "locked": False, "auto_archive_duration": 1440})
+    if meta.get("archived") and body.get("archived") is not False:
+        raise Fail(400, 50083, "Thread is archived")
+    owner = channel.get("owner_id") == W.BOT_ID
+    if body.get("locked") is not None or (body.get("archived") and not owner):
+        if not perms & W.MANAGE_THREADS:
+            raise Fail(403, 50013, "Missing Permissions")
+    for key in ("archived", "locked", "auto_archive_duration", "invitable"):
+        if key in body:
+            meta[key] = body[key]
+    if "archived" in body:
+        meta["archive_timestamp"] = W.iso()
+    for key in ("name", "rate_limit_per_user"):
+        if key in body:
+            channel[key] = body[key]
+    G.broadcast(srv, "THREAD_UPDATE", copy.deepcopy(channel), guild["id"])
+    return 200, channel
+
+
 def h_create_message(srv, method, groups, query, body, interaction):
     channel_id = groups[0]
     guild, channel = channel_or_404(srv, channel_id)
     need = W.SEND_MESSAGES_IN_THREADS if channel.get("type") in (10, 11, 12) else W.SEND_MESSAGES
     require_perms(srv, guild, channel, need)
+    require_open_thread(srv, guild, channel)
     validate_content(body)
     validate_allowed_mentions(srv, body)
     extra = {}
@@ -618,6 +710,7 @@ def h_execute_webhook(srv, method, groups, query, body, interaction):
         guild, thread = W.find_channel(srv.guilds, query["thread_id"])
         if thread is None or thread.get("parent_id") != hook["channel_id"]:
             raise Fail(400, 10003, "Unknown Channel")
+        require_open_thread(srv, guild, thread)
         channel_id = thread["id"]
     author = {"id": hook["id"], "username": username or hook["name"], "avatar": None, "discriminator": "0000",
               "bot": True, "global_name": None, "public_flags": 0}

@@ -31,6 +31,15 @@ REST (prefix cfg api_prefix, default /api/v10). Every API request needs User-Age
          IDENTIFY asking for MESSAGE_CONTENT is closed 4014, as Discord does when the portal switch is off)
   GET    /channels/{c}                                   404 code 10003 for unknown channels; 403 50001 when the bot
          lacks VIEW_CHANNEL there; threads carry parent_id, channels permission_overwrites
+  POST   /channels/{c}/threads {name, type, auto_archive_duration}   a thread without a starter message: name 1..100,
+         type 11/12 (text parent) or 10 (announcement parent) required, duration 60/1440/4320/10080 (default 4320);
+         no threads in threads or DMs (400 50024); CREATE_PUBLIC_THREADS (12: CREATE_PRIVATE_THREADS) else 403 50013.
+         201 with the thread (owner = bot, thread_metadata), THREAD_CREATE (newly_created) dispatched.
+  PATCH  /channels/{thread} {name, archived, locked, auto_archive_duration, invitable, rate_limit_per_user}  threads
+         only (else 403); locking, or archiving a thread the bot does not own, needs MANAGE_THREADS; an archived thread
+         takes only archived: false (else 400 50083); THREAD_UPDATE dispatched. Messages (and webhook executes with
+         thread_id) into an archived thread unarchive it, or get 400 50083 when it is locked and the bot lacks
+         MANAGE_THREADS.
   GET    /channels/{c}/messages?after=&before=&limit=    1..100 (default 50), newest first (like Discord)
   POST   /channels/{c}/messages                          content ≤ 2000 characters, counted as Unicode code points
          (else 400 code 50035 errors.content),

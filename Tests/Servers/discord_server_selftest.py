@@ -596,6 +596,48 @@ async def test_guild_control_dispatches_and_dm():
     ws.close()
 
 
+async def test_threads_start_archive_lock_rules():
+    ws, _, _ = await ready_client()
+    body = {"name": "The midnight heist", "type": 11, "auto_archive_duration": 1440}
+    # @everyone and the bot's role lack CREATE_PUBLIC_THREADS in the default world.
+    st, err, _ = api("POST", f"/channels/{GENERAL}/threads", body)
+    assert st == 403 and err["code"] == 50013, (st, err)
+    ctl("guild", {"roles": [{"id": "900000000000000202", "permissions": (1 << 29) | (1 << 13) | (1 << 35)}]})
+    await ws.recv()  # GUILD_ROLE_UPDATE
+    assert api("POST", f"/channels/{GENERAL}/threads", dict(body, name=""))[0] == 400
+    assert api("POST", f"/channels/{GENERAL}/threads", dict(body, name="x" * 101))[0] == 400
+    assert api("POST", f"/channels/{GENERAL}/threads", {"name": "no type"})[0] == 400
+    assert api("POST", f"/channels/{GENERAL}/threads", dict(body, type=10))[0] == 400  # not an announcement channel
+    assert api("POST", f"/channels/{GENERAL}/threads", dict(body, auto_archive_duration=5))[0] == 400
+    assert api("POST", "/channels/900000000000000351/threads", body)[0] == 400  # no thread in a thread
+    st, thread, _ = api("POST", f"/channels/{GENERAL}/threads", body)
+    assert st == 201 and thread["type"] == 11 and thread["parent_id"] == GENERAL and thread["name"] == body["name"], thread
+    created = await ws.recv()
+    assert created["t"] == "THREAD_CREATE" and created["d"]["id"] == thread["id"] and created["d"]["newly_created"], created
+    assert api("POST", f"/channels/{thread['id']}/messages", {"content": "in the thread"})[0] == 200
+    assert (await ws.recv())["t"] == "MESSAGE_CREATE"
+    # Locking needs MANAGE_THREADS; unknown fields and non-threads are refused.
+    st, err, _ = api("PATCH", f"/channels/{thread['id']}", {"archived": True, "locked": True})
+    assert st == 403 and err["code"] == 50013, (st, err)
+    assert api("PATCH", f"/channels/{thread['id']}", {"archived": "yes"})[0] == 400
+    assert api("PATCH", f"/channels/{thread['id']}", {"topic": "x"})[0] == 400
+    assert api("PATCH", f"/channels/{GENERAL}", {"archived": True})[0] == 403
+    ctl("guild", {"roles": [{"id": "900000000000000202", "permissions": (1 << 29) | (1 << 13) | (1 << 35) | (1 << 34)}]})
+    await ws.recv()  # GUILD_ROLE_UPDATE
+    st, closed, _ = api("PATCH", f"/channels/{thread['id']}", {"archived": True, "locked": True})
+    meta = closed["thread_metadata"]
+    assert st == 200 and meta["archived"] and meta["locked"], closed
+    updated = await ws.recv()
+    assert updated["t"] == "THREAD_UPDATE" and updated["d"]["thread_metadata"]["locked"], updated
+    # An archived thread takes only archived: false; a locked one takes messages from MANAGE_THREADS only.
+    assert api("PATCH", f"/channels/{thread['id']}", {"name": "renamed"})[0] == 400
+    ctl("guild", {"roles": [{"id": "900000000000000202", "permissions": (1 << 29) | (1 << 13)}]})
+    await ws.recv()
+    st, err, _ = api("POST", f"/channels/{thread['id']}/messages", {"content": "after the end"})
+    assert st == 400 and err["code"] == 50083, (st, err)
+    ws.close()
+
+
 async def test_onboarding_reads_application_flags_and_channel_access():
     status, app, _ = api("GET", "/oauth2/applications/@me")
     assert status == 200 and app["id"] == BOT_ID and app["flags"] == 1 << 19, app
