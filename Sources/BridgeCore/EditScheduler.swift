@@ -193,7 +193,9 @@ public struct EditScheduler: Sendable {
 
     /// Time has passed; issue what the budget now allows.
     public mutating func tick(now: Duration) -> [Action] {
-        if let wake = wakeAt, now >= wake { wakeAt = nil }
+        // The driver ticks when its one wake fires and then holds none, even if this machine had since moved its
+        // own wake later (set while the driver's was already due): forget it, so pump asks for it again.
+        wakeAt = nil
         return pump(now: now)
     }
 

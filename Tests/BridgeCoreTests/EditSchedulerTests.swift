@@ -136,6 +136,35 @@ import Testing
         #expect(machine.finish(id, text: "abc", now: .seconds(2)) == [.finished(id, delivered: false)])
     }
 
+    /// A driver holds at most one wake and, once it ticks, none. A wake the machine set while the driver still
+    /// held an earlier, now-due one (the driver's loop ran late on a loaded machine) must be asked for again at
+    /// that tick; otherwise the machine waits for a wake nobody holds, and the channel's edits stop for good.
+    @Test func aWakeSetWhileTheDriverWasLateIsAskedForAgainAtItsTick() {
+        var machine = EditScheduler(budget: EditBudget(window: FixedWindow(limit: 5, length: .seconds(5))), now: .zero)
+        let id = EditStreamID(4)
+        machine.open(id, sentText: "a")
+        #expect(machine.submit(id, text: "ab", now: .zero) == [.edit(id, text: "ab", isFinal: false)])
+        _ = machine.editCompleted(id, succeeded: true, now: .milliseconds(100))
+        // Paced: the driver now holds a wake at 1.667 s.
+        let first = machine.submit(id, text: "abc", now: .milliseconds(200))
+        guard case .wake(let driverWake)? = first.last else {
+            Issue.record("expected a pacing wake, got \(first)")
+            return
+        }
+        // The driver runs late: at 2 s, before it ticks, the edit goes out by itself and the next one is paced.
+        #expect(machine.submit(id, text: "abcd", now: .seconds(2)) == [.edit(id, text: "abcd", isFinal: false)])
+        _ = machine.submit(id, text: "abcde", now: .milliseconds(2050))
+        let later = machine.editCompleted(id, succeeded: true, now: .milliseconds(2100))
+        guard case .wake(let machineWake)? = later.last, machineWake > driverWake else {
+            Issue.record("expected a later wake, got \(later)")
+            return
+        }
+        // The driver keeps its earlier wake (it keeps the earliest), ticks on it and then holds none.
+        let afterTick = machine.tick(now: .milliseconds(2200))
+        #expect(afterTick.contains(.wake(at: machineWake)), "the machine's wake must be asked for again: \(afterTick)")
+        #expect(machine.tick(now: machineWake) == [.edit(id, text: "abcde", isFinal: false)])
+    }
+
     @Test func pauseFromPlatformStopsEdits() {
         var d = Driver(machine: EditScheduler(budget: budget, now: .zero))
         let id = EditStreamID(1)
