@@ -136,6 +136,8 @@ public struct ChannelBinding: Hashable, Sendable {
     public var memoryPrompt: String?
     /// Group-scene settings: activation strategy, prompt mode, nudge.
     public var sceneSettings = SceneSettings()
+    /// The `[[scenes]]` entry this channel is linked into, for bindings made from a linked scene.
+    public var linkedScene: String?
 
     /// Creates a binding.
     public init(
@@ -283,6 +285,8 @@ public struct BridgeConfiguration: Hashable, Sendable {
     public var servers: [ServerSettings] = []
     /// `[memory]`.
     public var memory: MemorySettings = MemorySettings()
+    /// `[[scenes]]` in file order: channels linked across platforms into one scene.
+    public var scenes: [LinkedScene] = []
 
     /// Creates a configuration.
     public init(
@@ -308,12 +312,15 @@ public struct BridgeConfiguration: Hashable, Sendable {
     /// Platforms whose section says `enabled = true`.
     public var enabledPlatforms: [String] { platforms.values.filter(\.enabled).map(\.platform).sorted() }
 
-    /// Bindings for one platform.
-    public func bindings(platform: String) -> [ChannelBinding] { channels.filter { $0.platform == platform } }
+    /// Every channel the bridge watches: `[[channels]]`, then each linked scene's channels as bindings.
+    public var allBindings: [ChannelBinding] { channels + scenes.flatMap(\.bindings) }
+
+    /// Bindings for one platform, linked scenes' channels included.
+    public func bindings(platform: String) -> [ChannelBinding] { allBindings.filter { $0.platform == platform } }
 
     /// The binding for a channel, matching `server` when the binding names one.
     public func binding(platform: String, server: String? = nil, channel: String) -> ChannelBinding? {
-        channels.first { $0.platform == platform && $0.channel == channel && ($0.server == nil || $0.server == server) }
+        allBindings.first { $0.platform == platform && $0.channel == channel && ($0.server == nil || $0.server == server) }
     }
 
     /// Trigger policy for a persona in a binding: defaults → persona → binding.

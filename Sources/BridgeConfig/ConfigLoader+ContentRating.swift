@@ -14,7 +14,7 @@ extension ConfigLoader {
     /// `mature_channels`), a warning on Discord (only the live channel knows whether it is age-restricted), and an
     /// error on platforms with no age-restricted channels at all.
     func checkMatureBindings(_ configuration: BridgeConfiguration, _ reader: SchemaReader) {
-        for binding in configuration.channels {
+        for binding in configuration.allBindings {
             let mature = binding.personas.filter { configuration.personas[$0]?.isMature == true }
             guard !mature.isEmpty else { continue }
             let names = mature.joined(separator: ", ")

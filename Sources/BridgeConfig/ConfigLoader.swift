@@ -87,6 +87,8 @@ public struct ConfigLoader: Sendable {
         configuration.personasDirectory = personas.directory
         configuration.lorebooks = personas.lorebooks
         configuration.channels = readChannels(root, reader, personas: personas, platforms: configuration.platforms)
+        configuration.scenes = readScenes(root, reader, personas: personas, platforms: configuration.platforms,
+                                          channels: configuration.channels)
         configuration.servers = readServers(root, reader, lorebooks: personas.lorebooks, directory: personas.directory)
         checkMatureBindings(configuration, reader)
         checkDirectPersonas(configuration, reader)

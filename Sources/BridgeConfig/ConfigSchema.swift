@@ -1,7 +1,7 @@
 /// Known keys of every section, used for unknown-key reports and by the README.
 enum ConfigSchema {
     static let topLevel = ["personas_dir", "persona_files", "model", "storage", "defaults", "admins", "platforms",
-                           "channels", "servers", "operations", "budgets", "memory"]
+                           "channels", "servers", "operations", "budgets", "memory", "scenes"]
     static let model = ["provider", "base_url", "model", "api_key_env", "api_key_file", "dialect", "extra_headers",
                         "http_referer", "x_title", "max_attempts", "idle_timeout_seconds", "connect_timeout_seconds",
                         "temperature", "top_p", "max_output_tokens"]
@@ -14,6 +14,9 @@ enum ConfigSchema {
                           "memory_every_tokens", "memory_prompt", "activation", "allow_self_responses",
                           "group_prompt", "group_nudge"]
     static let server = ["platform", "server", "lorebooks"]
+    static let linkedScene = ["name", "channels", "personas", "trigger", "lorebooks", "memory_every_tokens", "memory_prompt",
+                              "activation", "allow_self_responses", "group_prompt", "group_nudge", "relay_humans"]
+    static let linkedChannel = ["platform", "server", "channel", "key"]
     static let operations = ["metrics_address", "shutdown_grace_seconds", "log_format", "log_level", "shard_index",
                              "shard_count", "metrics_token_file", "max_concurrent_replies_per_channel",
                              "prompt_records_per_channel", "prompt_dump_dir"]

@@ -60,6 +60,7 @@ struct CheckCommand: AsyncParsableCommand {
         print(
             "\(options.config): OK — \(personas) persona\(personas == 1 ? "" : "s"), "
                 + "\(configuration.channels.count) channel binding\(configuration.channels.count == 1 ? "" : "s"), "
+                + (configuration.scenes.isEmpty ? "" : "\(configuration.scenes.count) linked scene\(configuration.scenes.count == 1 ? "" : "s"), ")
                 + "platforms: \(configuration.enabledPlatforms.joined(separator: ", ")).")
         MatrixAppserviceSettings.explanation(configuration).forEach { print($0) }
         if online {

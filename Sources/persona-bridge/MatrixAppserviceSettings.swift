@@ -104,7 +104,7 @@ struct MatrixAppserviceSettings: Sendable {
             id: id, serverName: serverName, listenAddress: listenAddress, listenPort: listenPort, url: url, userPrefix: userPrefix,
             senderLocalpart: senderLocalpart, asToken: tokens.asToken, hsToken: tokens.hsToken, maxTransactionBytes: maxTransactionBytes,
             personas: personas)
-        for binding in configuration.channels where binding.platform == "matrix" {
+        for binding in configuration.allBindings where binding.platform == "matrix" {
             result.boundRooms[binding.channel, default: []] += binding.personas
         }
         return result
