@@ -101,9 +101,16 @@ public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
         return ChannelRef(platform: platform, channelID: parentID, serverID: serverID, serverName: serverName)
     }
 
-    /// Stable key for storage: `platform:server:channel` (`…:channel~owner` for a scene owned by one user);
-    /// display names are not part of it.
-    public var key: String { "\(platform):\(serverID ?? ""):\(storageID)" }
+    /// The linked scene (`[[scenes]]`) the channel belongs to, set by the router: then history, settings, memory
+    /// and budgets are the scene's, shared by its channels, and `key` is the scene's. Part of the key.
+    public var linkedScene: String?
+
+    /// Stable key for storage: `platform:server:channel` (`…:channel~owner` for a scene owned by one user), or
+    /// `scene::name` for a linked scene's channel; display names are not part of it.
+    public var key: String { linkedScene.map { "scene::\($0)" } ?? platformKey }
+
+    /// The key of the platform's channel itself, linked scene or not: what its own delivery (edit pacing) goes by.
+    public var platformKey: String { "\(platform):\(serverID ?? ""):\(storageID)" }
 
     /// The channel id as storage keys it: with the scene's owner, when it has one.
     public var storageID: String { sceneOwner.map { "\(channelID)~\($0)" } ?? channelID }

@@ -42,7 +42,7 @@ public final class Router: Service, Sendable {
     private let configuration: RouterConfiguration
     private let model: any ChatModel
     private let store: any Store
-    private let platforms: [any ChatPlatform]
+    let platforms: [any ChatPlatform]
     private let clock: ElapsedClock
     private let logger: Logger
     private let state: Mutex<State>
@@ -443,6 +443,8 @@ public final class Router: Service, Sendable {
               BridgeCommand.parse(message.text, prefix: configuration.commandPrefix) == nil else { return nil }
         // Threads (parent settings) and direct messages (their own persona rules) take the full path.
         if message.channel.parentID != nil || message.channel.isDirect { return nil }
+        // A linked scene's channel keys its history by the scene (and may relay): the full path places it.
+        if configuration.linkedScene(for: message.channel) != nil { return nil }
         let key = Self.key(message.channel)
         let now = clock.now
         guard let cached = state.withLock({ s in s.settingsCache[key] }), now - cached.readAt < Self.settingsCacheLifetime else {
@@ -477,6 +479,7 @@ public final class Router: Service, Sendable {
     /// `platform` is the adapter's sender, already wrapped to count sends and edits; `logger` is the channel's
     /// (one made per event would render its metadata every time).
     func intake(_ event: PlatformEvent, from platform: any PlatformSender, logger channelLogger: Logger? = nil) async -> ReplyJob? {
+        let event = placingInLinkedScene(event)
         let logger: Logger
         if let channelLogger {
             logger = channelLogger
@@ -514,7 +517,8 @@ public final class Router: Service, Sendable {
     }
 
     static func key(_ channel: ChannelRef) -> ChannelKey {
-        ChannelKey(platform: channel.platform, serverID: channel.serverID, channelID: channel.storageID)
+        if let scene = channel.linkedScene { return ChannelKey(platform: "scene", channelID: scene) }
+        return ChannelKey(platform: channel.platform, serverID: channel.serverID, channelID: channel.storageID)
     }
 
     private func handleMessage(_ message: IncomingMessage, from platform: any PlatformSender, logger: Logger) async throws -> ReplyJob? {
@@ -539,6 +543,7 @@ public final class Router: Service, Sendable {
         await recorder.record(StoredMessage(
             channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
             kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(), replyToID: message.replyTo))
+        if message.channel.linkedScene != nil { await relayToLinkedChannels(message, logger: logger) }
 
         let stored = try await effectiveSettings(for: message.channel)
         await refreshIfUnknown(stored?.personas ?? [], logger: logger)
@@ -621,11 +626,14 @@ public final class Router: Service, Sendable {
 
     func scheduler(for channel: ChannelRef, platform: any PlatformSender) -> ChannelEditScheduler {
         state.withLock { s in
-            if let existing = s.schedulers[channel.key] { return existing }
-            let scheduler = ChannelEditScheduler(channel: channel, budgets: platform.editBudgets, elapsed: clock, logger: logger) {
+            // The platform's own channel: each channel of a linked scene paces its edits on its own.
+            if let existing = s.schedulers[channel.platformKey] { return existing }
+            var own = channel
+            own.linkedScene = nil
+            let scheduler = ChannelEditScheduler(channel: own, budgets: platform.editBudgets, elapsed: clock, logger: logger) {
                 [platform] ref, text in try await platform.edit(ref, text: text)
             }
-            s.schedulers[channel.key] = scheduler
+            s.schedulers[channel.platformKey] = scheduler
             return scheduler
         }
     }
@@ -700,16 +708,19 @@ public final class Router: Service, Sendable {
         // The reply's history row is written when its first message is sent and kept up to date while it streams.
         let streaming = StreamingHistory(store: store, channel: key, persona: persona, triggerID: triggerID, clock: clock,
                                        logger: logger)
+        let notices = ReplyEngine.Notices(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)")
         let engine = ReplyEngine(platform: ObservedSender(platform, onSend: { streaming.sent($0) }), scheduler: scheduler,
-                                 notices: .init(cutOff: "(cut off at the length limit — say `\(configuration.commandPrefix) continue` to go on)"),
-                                 logger: logger)
+                                 notices: notices, logger: logger)
         let identity = self.identity(for: persona)
         metrics.replyStarted(platform: platform.platformName)
         let started = clock.now
         let firstToken = FirstTokenMark()
-        let outcome = await engine.run(guarded(model.stream(request), started: started, history: streaming,
-                                               channel: channel.key, requester: user?.id, firstToken: firstToken),
-                                       in: channel, replyTo: triggerID, as: identity, turn: turn)
+        let events = guarded(model.stream(request), started: started, history: streaming, channel: channel.key,
+                             requester: user?.id, firstToken: firstToken)
+        let outcome = channel.linkedScene == nil
+            ? await engine.run(events, in: channel, replyTo: triggerID, as: identity, turn: turn)
+            : await streamLinked(events, engine: engine, in: channel, replyTo: triggerID, as: identity, turn: turn,
+                                 notices: notices, platform: platform, logger: logger)
         let storedEarly = await streaming.finish()
         let total = clock.now - started
         metrics.modelTotal(total)
@@ -797,6 +808,8 @@ public final class Router: Service, Sendable {
     var promptScale: Double { state.withLock { $0.assembler.budget.scale } }
     /// The router's clock reading, for code in extensions that times itself.
     var elapsedNow: Duration { clock.now }
+    /// Waits on the router's (injected) clock.
+    func sleepOnRouterClock(for duration: Duration) async throws { try await clock.sleep(until: clock.now + duration) }
 
     var configurationForCommands: RouterConfiguration { withImported(configuration) }
     /// The configuration as loaded (without imported personas).

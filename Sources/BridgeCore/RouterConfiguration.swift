@@ -80,6 +80,11 @@ public struct RouterConfiguration: Sendable {
     /// Personas users may talk to in direct messages, by platform (`[platforms.*] dm_personas`); the first is the
     /// default. A platform without any ignores direct messages (they are only recorded).
     public var dmPersonas: [String: [String]] = [:]
+    /// Channels linked across platforms into one scene (`[[scenes]]`); their bindings are in `bindings` too.
+    public var linkedScenes: [LinkedScene] = []
+    /// The first wait before a reply that failed on one of a linked scene's platforms is posted there again; it
+    /// doubles per attempt.
+    public var linkRetryDelay: Duration = .seconds(2)
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -145,7 +150,7 @@ extension RouterConfiguration {
         parameters.maxOutputTokens = overrides.maxOutputTokens ?? parameters.maxOutputTokens
         self.init(
             personas: Array(config.personas.values),
-            bindings: config.channels.map {
+            bindings: config.allBindings.map {
                 var binding = Binding(platform: $0.platform, channelID: $0.channel, personas: $0.personas, trigger: $0.trigger,
                                       scene: $0.scene)
                 binding.lorebooks = $0.lorebooks
@@ -171,5 +176,6 @@ extension RouterConfiguration {
         memory = config.memory
         matureChannels = config.platforms.compactMapValues { $0.matureChannels.isEmpty ? nil : $0.matureChannels }
         dmPersonas = config.platforms.compactMapValues { $0.dmPersonas.isEmpty ? nil : $0.dmPersonas }
+        linkedScenes = config.scenes.map { LinkedScene($0) }
     }
 }
