@@ -198,7 +198,7 @@ let package = Package(
             name: "PlatformMatrixTests",
             dependencies: [
                 "PlatformMatrix", "BridgeCore", "BridgeConfig", "ModelClient", "Storage", "HTTPTransport", "PBTestSupport",
-                "persona-bridge",
+                "persona-bridge", "SocketTransport",
             ]),
         .testTarget(
             name: "ObservabilityTests",
