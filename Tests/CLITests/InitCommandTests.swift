@@ -18,6 +18,7 @@ import Testing
         ("matrix.toml", ["MATRIX_ACCESS_TOKEN": "t"], "1 channel binding", "MATRIX_ACCESS_TOKEN"),
         ("irc.toml", ["IRC_SASL_PASSWORD": "t"], "2 channel bindings", nil),
         ("matrix-appservice.toml", [:], "1 channel binding", nil),
+        ("linked.toml", ["DISCORD_TOKEN": "t", "MATRIX_ACCESS_TOKEN": "t", "IRC_SASL_PASSWORD": "t"], "1 linked scene", "DISCORD_TOKEN"),
     ])
     func theExampleConfigsPassCheckOnceTheirSecretsAreExported(_ file: String, _ secrets: [String: String], _ summary: String,
                                                                _ secretVariable: String?) async throws {
