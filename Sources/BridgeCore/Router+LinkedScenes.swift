@@ -167,10 +167,13 @@ extension Router {
         }
     }
 
-    /// `[irc] <alice> hi`: the platform and the speaker's name, then the text (a multi-line text keeps its lines).
+    /// `[irc] <alice> hi`: the platform and the speaker's name, then the text. Every line carries the label, so a
+    /// line of someone's text can never pass for another person's relayed message on IRC (one PRIVMSG per line).
     static func relayText(_ message: IncomingMessage) -> String {
-        let body = message.text.trimmingWhitespaceAndNewlines()
-        guard !body.isEmpty else { return "" }
-        return "[\(message.channel.platform)] <\(message.author.displayName)> \(body)"
+        let name = message.author.displayName.filter { !$0.isNewline && $0 != "\0" }
+        let label = "[\(message.channel.platform)] <\(name)> "
+        let lines = message.text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline)
+            .map { String($0).trimmingWhitespaceAndNewlines() }.filter { !$0.isEmpty }
+        return lines.map { label + $0 }.joined(separator: "\n")
     }
 }

@@ -240,7 +240,8 @@ struct LinkedHarness {
             if case .send(_, _, let text, _, _) = op, text.hasPrefix("[") { return text }
             return nil
         }
-        #expect(toDiscord == ["[irc] <bob> hello\r\nthere"])
+        // Each line carries the label: a line of someone's text cannot pass for another person's relayed message.
+        #expect(toDiscord == ["[irc] <bob> hello\n[irc] <bob> there"])
         let history = try await h.store.recentMessages(in: LinkedHarness.sceneKey, limit: 10)
         #expect(history.map(\.speakerName) == ["Alice", "bob"])
         #expect(h.model.requests.isEmpty)
