@@ -10,6 +10,8 @@ struct ModelStreamFanOut: Sendable {
         var text = ""
         /// Its finish reason, when it finished.
         var finishReason: FinishReason?
+        /// Token usage, when reported.
+        var usage: TokenUsage?
         /// The error that ended it early, if any (the model failed, the reply was stopped or cut off).
         var error: (any Error)?
     }
@@ -42,7 +44,7 @@ struct ModelStreamFanOut: Sendable {
                 switch event {
                 case .delta(let piece): result.text += piece
                 case .finish(let reason): result.finishReason = reason
-                case .usage: break
+                case .usage(let usage): result.usage = usage
                 }
                 for continuation in continuations { continuation.yield(event) }
             }

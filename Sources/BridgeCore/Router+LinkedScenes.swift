@@ -55,9 +55,10 @@ extension Router {
     }
 
     /// Streams one reply into `channel` and every other channel of its linked scene, each at its own platform's
-    /// pace; the model stream is read once. Returns the outcome in `channel`, which is the one stored. A linked
-    /// channel whose platform failed while the model did not gets the complete text again, a few times with a
-    /// growing wait; one that still fails is logged and named once in a short notice in `channel`.
+    /// pace; the model stream is read once. Returns the outcome in `channel`, which is the one stored. A channel
+    /// whose platform failed while the model did not (for the trigger's own channel: where nothing reached it) gets
+    /// the complete text again as a new message, a few times with a growing wait; one that still fails is logged
+    /// and named once in a short notice in `channel`.
     func streamLinked(_ events: AsyncThrowingStream<ModelEvent, any Error>, engine: ReplyEngine, in channel: ChannelRef,
                       replyTo triggerID: String?, as identity: PersonaIdentity?, turn: Int?, notices: ReplyEngine.Notices,
                       platform: any PlatformSender, logger: Logger) async -> ReplyOutcome {
@@ -97,11 +98,24 @@ extension Router {
         // The model's own failure (or a stop) ended every platform's copy alike, with its notice: nothing to retry.
         guard upstream.error == nil else { return here }
         var failed: [String] = []
+        if here.error != nil, here.messages.isEmpty {
+            // Nothing reached the trigger's own channel: post it there too (a partial copy stays as it is, with its
+            // notice). Through a sender of its own: the streaming history row is the reply's, written once below.
+            logger.warning("the trigger's channel failed; posting the reply there again", metadata: ["error": "\(here.error!)"])
+            let plain = ReplyEngine(platform: platform, scheduler: scheduler(for: channel, platform: platform), notices: notices,
+                                    logger: logger)
+            if let retried = await retryLinked(upstream, engine: plain, in: channel, replyTo: triggerID, as: identity, logger: logger) {
+                here = retried
+                here.usage = upstream.usage
+            } else {
+                failed.append("\(channel.platform) \(channel.channelName ?? channel.channelID)")
+            }
+        }
         for (index, target) in targets.enumerated() {
             guard let error = linked[index]?.error else { continue }
             logger.warning("a linked channel failed; posting the reply there again",
                            metadata: ["linked-channel": "\(target.channel.platformKey)", "error": "\(error)"])
-            if await !retryLinked(upstream, engine: engines[index], in: target.channel, as: identity, logger: logger) {
+            if await retryLinked(upstream, engine: engines[index], in: target.channel, replyTo: nil, as: identity, logger: logger) == nil {
                 failed.append("\(target.channel.platform) \(target.channel.channelName ?? target.channel.channelID)")
             }
         }
@@ -118,26 +132,26 @@ extension Router {
     }
 
     /// Posts a finished reply again in a linked channel where it failed: up to `linkRetryAttempts` times, waiting
-    /// `linkRetryDelay`, then twice that, before each. Whether one attempt got the whole text there.
+    /// `linkRetryDelay`, then twice that, before each. The outcome of the attempt that got the whole text there.
     private func retryLinked(_ upstream: ModelStreamFanOut.Result, engine: ReplyEngine, in channel: ChannelRef,
-                             as identity: PersonaIdentity?, logger: Logger) async -> Bool {
+                             replyTo: String?, as identity: PersonaIdentity?, logger: Logger) async -> ReplyOutcome? {
         var delay = configurationForReplies.linkRetryDelay
         for attempt in 1...Self.linkRetryAttempts {
             if delay > .zero {
-                do { try await sleepOnRouterClock(for: delay) } catch { return false }
+                do { try await sleepOnRouterClock(for: delay) } catch { return nil }
             }
             delay = delay * 2
             let outcome = await engine.run(ModelStreamFanOut.replay(upstream.text, finishReason: upstream.finishReason),
-                                           in: channel, replyTo: nil, as: identity)
+                                           in: channel, replyTo: replyTo, as: identity)
             guard let error = outcome.error else {
                 logger.info("the reply reached the linked channel on a retry",
                             metadata: ["linked-channel": "\(channel.platformKey)", "attempt": "\(attempt)"])
-                return true
+                return outcome
             }
             logger.warning("posting the reply in a linked channel failed again",
                            metadata: ["linked-channel": "\(channel.platformKey)", "attempt": "\(attempt)", "error": "\(error)"])
         }
-        return false
+        return nil
     }
 
     /// How often a reply is posted again in a linked channel where it failed.

@@ -201,6 +201,26 @@ struct LinkedHarness {
         #expect(LinkedHarness.texts(h.discord) == ["Re Alice: Aria, are you there?"])
     }
 
+    @Test func theTriggersOwnPlatformIsRetriedWhenNothingReachedIt() async throws {
+        let h = try LinkedHarness()
+        // The reply and its failure notice both fail on Discord; the retry gets through.
+        h.discord.failNextSends(2)
+        let id = try await h.say("Aria, are you there?", by: alice, on: h.discord, mentionsUs: true)
+        await h.stop()
+        #expect(LinkedHarness.texts(h.discord) == ["Re Alice: Aria, are you there?"])
+        #expect(LinkedHarness.texts(h.irc) == ["Re Alice: Aria, are you there?"])
+        let replyTo = h.discord.operations.compactMap { op -> String?? in
+            if case .send(_, _, _, let replyTo, _) = op { return replyTo }
+            return nil
+        }
+        #expect(replyTo == [id])
+        // Stored once, under the message that reached Discord.
+        let history = try await h.store.recentMessages(in: LinkedHarness.sceneKey, limit: 10)
+        let reply = try #require(history.last)
+        #expect(history.filter { $0.kind == .persona }.count == 1)
+        #expect(reply.messageID == h.discord.sentMessages.first?.id && reply.text == "Re Alice: Aria, are you there?")
+    }
+
     @Test func aPlatformThatKeepsFailingIsReportedOnceWhereTheTriggerWas() async throws {
         let h = try LinkedHarness()
         h.irc.failNextSends(100)
