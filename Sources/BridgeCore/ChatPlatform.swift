@@ -215,7 +215,7 @@ public struct InteractionRequest: Hashable, Sendable {
     /// The message whose control was pressed (a button or a reaction), when the command came from one: it must
     /// be the channel's latest reply.
     public var targetMessageID: String?
-    /// Receives the command's answers; called exactly once by the router.
+    /// Receives the command's answers; called exactly once by the router, and returns once the platform has them.
     public let respond: @Sendable (InteractionOutcome) async -> Void
 
     /// Creates a request.

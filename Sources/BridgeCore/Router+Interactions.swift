@@ -68,10 +68,36 @@ extension Router {
         return InteractionOutcome(texts: texts.withLock { $0 }, refused: false)
     }
 
-    /// Runs an interaction request (a slash command, a button press or a control reaction).
-    func runInteraction(_ request: InteractionRequest, platform: any PlatformSender) async -> InteractionOutcome {
-        await runInteraction(request.command, by: request.user, in: request.channel, platform: platform,
-                             target: request.targetMessageID)
+    /// Runs an interaction request (a slash command, a button press or a control reaction), answers it, and then
+    /// does what the command left for after its answer (closing a scene's thread, which would refuse a later one).
+    func answerInteraction(_ request: InteractionRequest, platform: any PlatformSender) async {
+        let afterAnswer = AfterAnswer()
+        let outcome = await Self.$afterAnswer.withValue(afterAnswer) {
+            await runInteraction(request.command, by: request.user, in: request.channel, platform: platform,
+                                 target: request.targetMessageID)
+        }
+        await request.respond(outcome)
+        await afterAnswer.run()
+    }
+
+    /// Where a command run for an interaction leaves work for after its answer; nil for chat commands, which
+    /// answer in the channel as they go. A task local, so the commands' shared `answer` path needs no new parameter.
+    @TaskLocal static var afterAnswer: AfterAnswer?
+
+    /// Runs `work` once the command's answer is sent when the command runs for an interaction, else now.
+    func whenAnswered(_ work: @escaping @Sendable () async -> Void) async {
+        if let later = Self.afterAnswer { later.append(work) } else { await work() }
+    }
+}
+
+/// Work a command leaves for after its interaction's answer, run in order.
+final class AfterAnswer: Sendable {
+    private let work = Mutex<[@Sendable () async -> Void]>([])
+
+    func append(_ item: @escaping @Sendable () async -> Void) { work.withLock { $0.append(item) } }
+
+    func run() async {
+        for item in work.withLock({ items in defer { items.removeAll() }; return items }) { await item() }
     }
 }
 

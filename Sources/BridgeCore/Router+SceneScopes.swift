@@ -132,14 +132,22 @@ extension Router {
             case 0?: "Its memory already holds everything."
             case let n?: "Its memory keeps \(n == 1 ? "a summary" : "\(n) summaries") of the rest (`\(prefix) memory show`)."
             }
-            // Said before archiving: a locked thread takes no more messages from the bridge.
+            // Said before archiving: a locked thread takes no more messages from the bridge. A slash command's
+            // answer is sent when the command returns, so the closing waits for it.
             try await answer("The scene is over: archiving and locking this thread. " + kept)
-            do {
-                try await threads.closeThread(channel)
-                logger.info("scene thread closed", metadata: ["thread": "\(channel.key)"])
-            } catch {
-                logger.warning("could not archive a scene thread", metadata: ["error": "\(error)"])
-                try await answer("Could not archive the thread: \(error). Its summary is kept.")
+            let deferred = Self.afterAnswer != nil
+            await whenAnswered {
+                do {
+                    try await threads.closeThread(channel)
+                    logger.info("scene thread closed", metadata: ["thread": "\(channel.key)"])
+                } catch {
+                    logger.warning("could not archive a scene thread", metadata: ["error": "\(error)"])
+                    let notice = "Could not archive the thread: \(error). Its summary is kept."
+                    // After a slash command's answer the only way left to tell is the (still open) thread itself.
+                    if !deferred { try? await answer(notice) } else {
+                        _ = try? await platform.send(notice, in: channel, replyTo: nil, as: nil)
+                    }
+                }
             }
         default:
             return

@@ -508,7 +508,7 @@ public final class Router: Service, Sendable {
             case .interaction(let request):
                 // Commands like regenerate wait for replies in the channel; the pump runs these beside its events.
                 logger.debug("interaction", metadata: ["command": "\(request.command)", "user": "\(request.user.id)"])
-                await request.respond(await runInteraction(request, platform: platform))
+                await answerInteraction(request, platform: platform)
             }
         } catch {
             logger.error("event failed", metadata: ["error": "\(error)"])

@@ -49,9 +49,14 @@ extension DiscordPlatform {
         if case .personaImport = command { slow = true } else { slow = command == .regenerate || command == .continueReply }
         // The router answers through the request's responder; the answer comes back on this stream.
         let (answers, answer) = AsyncStream.makeStream(of: InteractionOutcome.self, bufferingPolicy: .bufferingNewest(1))
+        // The responder returns once the answer is on Discord, so what the command left for after its answer (a
+        // scene's thread closing) happens after it; this function finishes the stream on every way out.
+        let (deliveries, delivered) = AsyncStream.makeStream(of: Void.self)
+        defer { delivered.finish() }
         let request = InteractionRequest(id: interaction.id, command: command, user: user, channel: channel) { outcome in
             answer.yield(outcome)
             answer.finish()
+            for await _ in deliveries {}
         }
         guard await events.send(.interaction(request)) else {
             await respond(callback,

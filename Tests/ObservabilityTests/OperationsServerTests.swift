@@ -205,6 +205,16 @@ import ServiceLifecycle
             == "GET /_matrix/client/v3/sync?access_token=***&since=s1")
         #expect(scrubber.scrub("a=b and api_key=xyz") == "a=b and api_key=***")
         #expect(scrubber.scrub("plain text") == "plain text")
+        #expect(scrubber.scrub(#"{"url":"https:\/\/discord.com\/api\/v10\/interactions\/99\/aW50ZXJhY3Rpb24"}"#)
+            == #"{"url":"https:\/\/discord.com\/api\/v10\/interactions\/99\/***"}"#)
+        #expect(scrubber.scrub("URL ?TOKEN=abc123&x=1 and Password=hunter22 secret=s3") == "URL ?TOKEN=***&x=1 and Password=*** secret=***")
+        #expect(scrubber.scrub(#"body {"access_token": "syt_dGVzdA_abc", "Token":"xyz"}"#)
+            == #"body {"access_token": "***", "Token":"***"}"#)
+        #expect(scrubber.scrub("Authorization: Bot MTIzNDU2Nzg5MDEyMzQ1Njc4.Gx-abc and Bearer sk-or-v1-0123456789abcdef")
+            == "Authorization: Bot *** and Bearer ***")
+        #expect(scrubber.scrub("the bot said hi to Bot Bob") == "the bot said hi to Bot Bob")
+        #expect(scrubber.scrub("token syr_abc-DEF_1 then mct_xyz") == "token syr_*** then mct_***")
+        #expect(scrubber.scrub("ünïcödé text, no secrets: robot=1") == "ünïcödé text, no secrets: robot=1")
     }
 
     @Test func textFormatIsOneHumanLine() {

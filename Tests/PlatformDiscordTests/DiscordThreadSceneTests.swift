@@ -174,6 +174,41 @@ final class RecordingModel: ChatModel, Sendable {
         #expect(patch?["body"]["archived"].bool == true && patch?["body"]["locked"].bool == true && patch?["status"].int == 200)
     }
 
+    /// `/scene end` as a slash command: its answer reaches Discord before the thread is archived and locked (a
+    /// locked thread may refuse it), and the thread is still closed afterwards.
+    @Test func sceneEndAsASlashCommandAnswersBeforeTheThreadIsLocked() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        try await Self.allowThreads(fake)
+        let bindings = [RouterConfiguration.Binding(platform: "discord", channelID: World.general, personas: ["aria"],
+                                                    trigger: TriggerOverrides(cooldownSeconds: 0))]
+        let bridge = try await DiscordBridge(fake: fake, model: RecordingModel(), personas: [DiscordBridge.aria], bindings: bindings)
+        try await bridge.waitReady()
+        let ended = try await fake.post("inject/interaction", ["name": "scene", "user_id": World.moderator, "channel_id": World.thread,
+                                                               "options": [["type": 1, "name": "end"]]])
+        let interactionID = try #require(ended["id"].string)
+        try await eventually("the thread archived and locked") {
+            let now = try await fake.get("state")["guilds"][World.guild]["threads"].array.first { $0["id"].string == World.thread }
+            return now?["thread_metadata"]["archived"].bool == true && now?["thread_metadata"]["locked"].bool == true
+        }
+        try await bridge.waitIdle()
+        await bridge.stop()
+        let answer = try await fake.get("interactions").array.first { $0["id"].string == interactionID }
+        let text = answer?["_original"]["content"].string ?? answer?["_callback"]["data"]["content"].string ?? ""
+        #expect(text.contains("The scene is over"), "\(answer ?? JSON(nil))")
+        #expect(answer?["_late_callbacks"].int ?? 0 == 0)
+        let requests = try await fake.get("requests").array
+        let answered = requests.lastIndex { request in
+            let route = request["route"].string ?? ""
+            return route.contains("/interactions/\(interactionID)/") || (route.contains("/webhooks/") && route.hasSuffix("/messages/@original"))
+        }
+        let locked = requests.firstIndex { $0["method"].string == "PATCH" && $0["route"].string == "/channels/\(World.thread)" }
+        let answeredAt = try #require(answered, "no answer to the interaction in \(requests.map { $0["route"].string ?? "" })")
+        let lockedAt = try #require(locked, "the thread was never archived")
+        #expect(answeredAt < lockedAt, "the answer was sent after the thread was locked")
+        #expect(requests[answeredAt]["status"].int.map { $0 < 300 } == true)
+    }
+
     @Test func eachUsersDMIsItsOwnSceneAmongDMPersonas() async throws {
         let fake = try await FakeDiscord.start()
         defer { fake.stop() }
