@@ -80,6 +80,8 @@ public struct RouterConfiguration: Sendable {
     /// Personas users may talk to in direct messages, by platform (`[platforms.*] dm_personas`); the first is the
     /// default. A platform without any ignores direct messages (they are only recorded).
     public var dmPersonas: [String: [String]] = [:]
+    /// Relay bots by platform (`[platforms.*] relays`): their messages are credited to the speakers they name.
+    public var relays: [String: [RelaySettings]] = [:]
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -171,5 +173,6 @@ extension RouterConfiguration {
         memory = config.memory
         matureChannels = config.platforms.compactMapValues { $0.matureChannels.isEmpty ? nil : $0.matureChannels }
         dmPersonas = config.platforms.compactMapValues { $0.dmPersonas.isEmpty ? nil : $0.dmPersonas }
+        relays = config.platforms.compactMapValues { $0.relays.isEmpty ? nil : $0.relays }
     }
 }
