@@ -246,6 +246,8 @@ extension ConfigLoader {
                     if let items = reader.strings(section, key, at: path) { settings.values[key] = .array(items.map(ConfigValue.string)) }
                 case .ints:
                     if let items = reader.ints(section, key, at: path) { settings.values[key] = .array(items.map(ConfigValue.int)) }
+                case .relays:
+                    if let relays = readRelays(section, key, reader, at: path) { settings.values[key] = relays }
                 }
             }
             if enabled { checkPlatformEssentials(settings, section, reader, at: path) }

@@ -33,20 +33,22 @@ enum ConfigSchema {
     /// Value kinds for loosely validated platform keys.
     enum Kind {
         case string, int, number, bool, strings, ints, secret
+        /// `relays`: a list of relay-bot entries (`ConfigLoader+Relays`).
+        case relays
     }
 
     static let platformNames = ["console", "discord", "irc", "matrix", "jsonl"]
 
     /// Platform keys and their kinds; a `secret` key `k` also accepts `k_file`.
     static let platforms: [String: [String: Kind]] = [
-        "console": ["enabled": .bool, "speaker": .string, "channel": .string, "color": .bool],
-        "jsonl": ["enabled": .bool, "server": .string, "moderators": .strings],
+        "console": ["enabled": .bool, "speaker": .string, "channel": .string, "color": .bool, "relays": .relays],
+        "jsonl": ["enabled": .bool, "server": .string, "moderators": .strings, "relays": .relays],
         "discord": [
             "enabled": .bool, "token": .secret, "application_id": .string, "intents": .strings, "shard_ids": .ints,
             "shard_count": .int, "api_base_url": .string, "gateway_url": .string, "user_agent": .string,
             "use_webhooks": .bool, "slash_commands": .string, "command_guilds": .strings,
             "catch_up_window_seconds": .number, "ca_file": .string, "verify_tls": .bool, "bots": .strings,
-            "controls": .string, "dm_personas": .strings,
+            "controls": .string, "dm_personas": .strings, "relays": .relays,
         ],
         "irc": [
             "enabled": .bool, "network": .string, "host": .string, "port": .int, "tls": .bool, "verify_tls": .bool,
@@ -54,13 +56,13 @@ enum ConfigSchema {
             "username": .string, "realname": .string, "sasl_account": .string, "sasl_password": .secret,
             "nickserv_password": .secret, "halfops_are_moderators": .bool, "rejoin_on_kick": .bool,
             "flood_burst": .int, "flood_rate": .number, "ctcp_action": .bool, "bots": .strings,
-            "mature_channels": .strings, "dm_personas": .strings,
+            "mature_channels": .strings, "dm_personas": .strings, "relays": .relays,
         ],
         "matrix": [
             "enabled": .bool, "homeserver_url": .string, "user_id": .string, "access_token": .secret,
             "password": .secret, "device_id": .string, "device_name": .string, "invite_allowlist": .strings,
             "moderator_power_level": .int, "max_edits_per_reply": .int, "ca_file": .string, "verify_tls": .bool,
-            "bots": .strings, "mature_channels": .strings, "dm_personas": .strings,
+            "bots": .strings, "mature_channels": .strings, "dm_personas": .strings, "relays": .relays,
             // Appservice mode (`mode = "appservice"`).
             "mode": .string, "server_name": .string, "appservice_id": .string, "listen_address": .string,
             "listen_port": .int, "appservice_url": .string, "user_prefix": .string, "sender_localpart": .string,

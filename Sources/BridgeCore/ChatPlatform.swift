@@ -170,6 +170,10 @@ public struct IncomingMessage: Hashable, Sendable {
     public var timestamp: Date?
     /// Files attached to the message (card imports read them).
     public var attachments: [ChatAttachment] = []
+    /// The relay bot this message came through (`[platforms.*] relays`); `author` is then the real speaker as the
+    /// relay named them (id `relay:<relay identity>:<nick>`, not a bot). Such a message may trigger a reply and is
+    /// not a bot turn, but never runs commands.
+    public var relayedBy: ChatUser? = nil
 
     /// Creates an incoming message.
     public init(channel: ChannelRef, author: ChatUser, messageID: String, text: String, replyTo: String? = nil,

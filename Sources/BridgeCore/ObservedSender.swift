@@ -8,21 +8,27 @@ final class ObservedSender: PlatformSender {
     private let onEdit: @Sendable (SentMessageRef) -> Void
     /// Counts messages received from the platform (metered senders only), made once per sender.
     let received: Counter?
+    /// Receives the text of each send and edit (the router's relay echo registry), when set.
+    private let sentText: (@Sendable (SentMessageRef, String, PersonaIdentity?) -> Void)?
 
     init(_ base: any PlatformSender, onSend: @escaping @Sendable (SentMessageRef) -> Void,
-         onEdit: @escaping @Sendable (SentMessageRef) -> Void = { _ in }, received: Counter? = nil) {
+         onEdit: @escaping @Sendable (SentMessageRef) -> Void = { _ in }, received: Counter? = nil,
+         sentText: (@Sendable (SentMessageRef, String, PersonaIdentity?) -> Void)? = nil) {
         self.base = base
         self.onSend = onSend
         self.onEdit = onEdit
         self.received = received
+        self.sentText = sentText
     }
 
     /// Counts sends and edits in `metrics` under the platform's name.
-    static func metered(_ base: any PlatformSender, metrics: BridgeMetrics) -> ObservedSender {
+    /// `sentText` also receives every text sent or edited.
+    static func metered(_ base: any PlatformSender, metrics: BridgeMetrics,
+                        sentText: (@Sendable (SentMessageRef, String, PersonaIdentity?) -> Void)? = nil) -> ObservedSender {
         let name = base.platformName
         return ObservedSender(base, onSend: { _ in metrics.messageSent(platform: name) },
                               onEdit: { _ in metrics.editSent(platform: name) },
-                              received: metrics.messagesReceivedCounter(platform: name))
+                              received: metrics.messagesReceivedCounter(platform: name), sentText: sentText)
     }
 
     var platformName: String { base.platformName }
@@ -32,12 +38,14 @@ final class ObservedSender: PlatformSender {
     func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
         let sent = try await base.send(text, in: channel, replyTo: replyTo, as: identity)
         onSend(sent)
+        sentText?(sent, text, identity)
         return sent
     }
 
     func edit(_ message: SentMessageRef, text: String) async throws {
         try await base.edit(message, text: text)
         onEdit(message)
+        sentText?(message, text, nil)
     }
 
     func typing(in channel: ChannelRef) async { await base.typing(in: channel) }

@@ -65,6 +65,8 @@ public final class Router: Service, Sendable {
     let memorySummarizer: MemorySummarizer
     /// When a moderator was last told why a mature persona keeps quiet, per channel and persona (router clock).
     let matureNotices = Mutex<[String: Duration]>([:])
+    /// Relay bots' rules and what the bridge sent lately (`Router+Relays`).
+    let relays: RouterRelays
 
     /// Creates a router.
     ///
@@ -87,6 +89,7 @@ public final class Router: Service, Sendable {
         self.state = Mutex(State(assembler: ContextAssembler(budget: budget), random: random))
         self.recorder = HistoryRecorder(store: store, logger: logger)
         self.memorySummarizer = MemorySummarizer(model: model, clock: self.clock, retryDelay: configuration.memoryRetryDelay)
+        self.relays = RouterRelays(configuration.relays)
     }
 
     /// Creates a router on the continuous clock.
@@ -253,7 +256,7 @@ public final class Router: Service, Sendable {
         let cap = platform.capabilities.canEdit ? max(1, configuration.maxConcurrentReplies) : 1
         let clock = self.clock
         // One wrapper for the platform's lifetime, not one per event.
-        let metered = ObservedSender.metered(platform, metrics: metrics)
+        let metered = meteredSender(platform)
         await withDiscardingTaskGroup { group in
             var mailboxes: [String: ChannelMailbox] = [:]
             // Events taken but not yet posted to their channel, per channel in arrival order: a batch from the
@@ -405,7 +408,7 @@ public final class Router: Service, Sendable {
 
     /// Handles one event completely (history committed, command or reply), outside the pumps (tests).
     func handle(_ event: PlatformEvent, from platform: any PlatformSender) async {
-        if let job = await intake(event, from: ObservedSender.metered(platform, metrics: metrics)) { await job.run(nil) }
+        if let job = await intake(event, from: meteredSender(platform)) { await job.run(nil) }
         await recorder.flush()
     }
     /// Waits until every message recorded so far is committed; call before reading history.
@@ -441,8 +444,9 @@ public final class Router: Service, Sendable {
     func quietMessage(_ event: PlatformEvent) -> StoredMessage? {
         guard case .messageCreated(let message) = event, !message.isOwnMessage, !message.mentionsUs, message.replyTo == nil,
               BridgeCommand.parse(message.text, prefix: configuration.commandPrefix) == nil else { return nil }
-        // Threads (parent settings) and direct messages (their own persona rules) take the full path.
-        if message.channel.parentID != nil || message.channel.isDirect { return nil }
+        // Threads (parent settings) and direct messages (their own persona rules) take the full path, and so do
+        // relays' messages, which are credited to their speakers first.
+        if message.channel.parentID != nil || message.channel.isDirect || relays.matcher.isRelayed(message) { return nil }
         // A linked scene's channel keys its history by the scene (and may relay): the full path places it.
         if configuration.linkedScene(for: message.channel) != nil { return nil }
         let key = Self.key(message.channel)
@@ -529,10 +533,12 @@ public final class Router: Service, Sendable {
         } else {
             metrics.messageReceived(platform: platform.platformName)
         }
+        // A relay's message is credited to the speaker it names (or is an echo of ours, or the relay's own line).
+        guard let message = await relayIntake(message, logger: logger) else { return nil }
         let key = Self.key(message.channel)
         if let parsed = BridgeCommand.parse(message.text, prefix: configuration.commandPrefix) {
             // Bots, webhooks and relays never run commands (and get no answer, so two bridges cannot loop on them).
-            if message.author.isBot {
+            if message.author.isBot || message.relayedBy != nil {
                 logger.info("command from a bot ignored", metadata: ["user": "\(message.author.id)"])
                 return nil
             }

@@ -85,6 +85,8 @@ public struct RouterConfiguration: Sendable {
     /// The first wait before a reply that failed on one of a linked scene's platforms is posted there again; it
     /// doubles per attempt.
     public var linkRetryDelay: Duration = .seconds(2)
+    /// Relay bots by platform (`[platforms.*] relays`): their messages are credited to the speakers they name.
+    public var relays: [String: [RelaySettings]] = [:]
 
     /// Creates a configuration.
     public init(personas: [Persona], bindings: [Binding] = [], defaultPersonas: [String] = [],
@@ -177,5 +179,6 @@ extension RouterConfiguration {
         matureChannels = config.platforms.compactMapValues { $0.matureChannels.isEmpty ? nil : $0.matureChannels }
         dmPersonas = config.platforms.compactMapValues { $0.dmPersonas.isEmpty ? nil : $0.dmPersonas }
         linkedScenes = config.scenes.map { LinkedScene($0) }
+        relays = config.platforms.compactMapValues { $0.relays.isEmpty ? nil : $0.relays }
     }
 }
