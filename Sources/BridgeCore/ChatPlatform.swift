@@ -163,6 +163,9 @@ public struct IncomingMessage: Hashable, Sendable {
     public var timestamp: Date?
     /// Files attached to the message (card imports read them).
     public var attachments: [ChatAttachment] = []
+    /// The name history and the prompt credit when it differs from `author.displayName` (a PluralKit member);
+    /// `author` stays the real user (permissions, budgets, players).
+    public var creditedName: String? = nil
 
     /// Creates an incoming message.
     public init(channel: ChannelRef, author: ChatUser, messageID: String, text: String, replyTo: String? = nil,
