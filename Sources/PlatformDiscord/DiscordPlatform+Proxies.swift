@@ -52,6 +52,20 @@ extension DiscordPlatform {
         return passes
     }
 
+    /// Applies an edit to a held message (its new text goes on when its wait ends); true when it was held, and the
+    /// edit must then go no further.
+    func proxyHeldEdit(_ update: DiscordMessageUpdate) -> Bool {
+        guard let content = update.content else { return false }
+        return state.withLock { s in
+            guard s.proxyHold.isEnabled else { return false }
+            return s.proxyHold.edited(messageID: update.id, channelID: update.channelId, text: content) { message in
+                var message = message
+                message.content = content
+                return message
+            }
+        }
+    }
+
     /// Carries out the hold's actions; look-ups run as side work, never in the read loop.
     func perform(_ actions: [ProxyAction], spawn: (@escaping @Sendable () async -> Void) -> Void) async {
         for action in actions {

@@ -369,6 +369,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             }
             // No author, no edit: only the original speaker may change a stored message (the store checks it).
             guard !own, let content = update.content, let author = update.author else { return }
+            // A message still held for a proxy has not gone on yet: the edit changes what will.
+            guard !proxyHeldEdit(update) else { return }
             await events.send(.messageEdited(channel: channelRef(update.channelId, guildID: update.guildId), messageID: update.id,
                                                newText: content, editorID: author.id))
         case .messageDelete(let delete):

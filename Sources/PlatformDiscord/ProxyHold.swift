@@ -158,6 +158,16 @@ struct ProxyHold<Payload: Sendable>: Sendable {
         return [.forwardDelete(messageID: messageID, channelID: channelID)]
     }
 
+    /// A message was edited: a held one takes the new text (what goes on when its wait ends, and what a copy is
+    /// matched against), and the edit itself goes no further, since the message has not. Returns whether it was held.
+    mutating func edited(messageID: String, channelID: String, text: String, update: (Payload) -> Payload) -> Bool {
+        guard var queue = held[channelID], let index = queue.firstIndex(where: { $0.seen.id == messageID }) else { return false }
+        queue[index].seen.text = text
+        queue[index].seen.payload = update(queue[index].seen.payload)
+        held[channelID] = queue
+        return true
+    }
+
     /// PluralKit named the sender (and original) of a webhook message.
     mutating func identified(_ messageID: String, originalID: String?, senderID: String, memberName: String?, now: Duration) -> [Action] {
         guard let entry = pending.removeValue(forKey: messageID) else { return [] }

@@ -52,6 +52,20 @@ import Testing
         #expect(describe(h.deleted(messageID: "o1", channelID: Self.channel, now: .seconds(2))) == ["delete:o1"])
     }
 
+    @Test func anEditOfAHeldMessageChangesWhatGoesOn() {
+        var h = hold()
+        _ = h.human(seen("o1", "helo"), now: .zero)
+        let held = h.edited(messageID: "o1", channelID: Self.channel, text: "hello", update: { $0 + "-edited" })
+        let unknown = h.edited(messageID: "o9", channelID: Self.channel, text: "x", update: { $0 })
+        #expect(held && !unknown, "an edit of a message not held goes on")
+        #expect(describe(h.expire(now: .seconds(2))) == ["emit:o1-edited"])
+        // A copy matches the edited text.
+        _ = h.human(seen("o2", "pk: helo"), now: .seconds(3))
+        _ = h.edited(messageID: "o2", channelID: Self.channel, text: "pk: hello", update: { $0 })
+        #expect(describe(h.webhook(seen("w2", "hello"), name: "Ash", now: .seconds(3) + .milliseconds(100))).isEmpty)
+        #expect(describe(h.deleted(messageID: "o2", channelID: Self.channel, now: .seconds(3) + .milliseconds(200))) == ["proxied:w2/o2/Ash"])
+    }
+
     @Test func aDeletedMessageWithoutCopyIsNeverEmittedNorItsDeletionPassedOn() {
         var h = hold()
         _ = h.human(seen("o1", "oops"), now: .zero)
