@@ -26,6 +26,11 @@ extension DiscordPlatform {
             // A held original may never reach `incoming` (its copy goes instead): its roles count now, for the
             // user's proxied commands.
             if let roles = message.memberRoles, let guild = message.guildId { s.memberRoles[guild + ":" + message.author.id] = roles }
+            // Proxies that post in a channel post in its threads too.
+            if let channel = s.channels[message.channelId], channel.isThread, let parent = channel.parentId,
+               s.proxyHold.proxyChannels.contains(parent) {
+                s.proxyHold.learn(message.channelId)
+            }
             let wasHolding = s.proxyHold.nextDeadline != nil
             let actions = s.proxyHold.human(seen, now: now)
             return (actions, !wasHolding && s.proxyHold.nextDeadline != nil)

@@ -93,6 +93,11 @@ struct ProxyHold<Payload: Sendable>: Sendable {
 
     // MARK: Events
 
+    /// Marks a channel as one where proxies post (a thread of a proxy channel, when first seen).
+    mutating func learn(_ channelID: String) {
+        proxyChannels.insert(channelID)
+    }
+
     /// A human message (not a bot's, not a webhook's, not a DM): held in a proxy channel, else emitted at once.
     mutating func human(_ seen: Seen, now: Duration) -> [Action] {
         guard isEnabled else { return [.emit(seen.payload)] }

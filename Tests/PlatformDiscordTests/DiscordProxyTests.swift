@@ -22,8 +22,8 @@ import Testing
     }
 
     /// The bridge's own messages in the general channel (not the proxy bot's webhook copies).
-    static func replies(_ fake: FakeDiscord) async throws -> [JSON] {
-        try await fake.get("messages?channel_id=\(World.general)").array.filter {
+    static func replies(_ fake: FakeDiscord, in channel: String = World.general) async throws -> [JSON] {
+        try await fake.get("messages?channel_id=\(channel)").array.filter {
             $0["author"]["id"].string == World.bot && $0["_deleted"].bool != true
         }
     }
@@ -150,6 +150,26 @@ import Testing
         let human = stored.filter { $0.kind == .human }
         #expect(human.map(\.messageID) == [copy], "the deleted original \(original) is not in history")
         #expect(human.first?.speakerName == "Starlight" && human.first?.speakerID == World.alice)
+        await bridge.stop()
+    }
+
+    /// A thread of a proxy channel holds messages from its first one.
+    @Test func aProxyInAThreadOfAProxyChannelIsAnsweredOnce() async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        try await fake.post("proxy", Self.proxyMembers())
+        let model = RecordingModel()
+        let bridge = try await Self.bridge(fake, model: model)
+        defer { Task { await bridge.stop() } }
+
+        try await fake.inject("pk: <@\(World.bot)> a tale in the thread", channel: World.thread, mentionBot: false)
+        try await eventually("a reply in the thread") { try await !Self.replies(fake, in: World.thread).isEmpty }
+        try await Self.waitIdle(bridge)
+        let replies = try await Self.replies(fake, in: World.thread)
+        #expect(replies.count == 1, "\(replies.map { $0["content"].string ?? "" })")
+        let copy = try #require(try await Self.copies(fake).first?["id"].string)
+        #expect(replies.first?["message_reference"]["message_id"].string == copy)
+        #expect(model.requests.withLock { $0.last }?.messages.contains { $0.name == "Starlight" } == true)
         await bridge.stop()
     }
 

@@ -129,6 +129,9 @@ import Testing
         // From now on messages there are held.
         #expect(describe(h.human(seen("o2", "pk: second"), now: .seconds(1))).isEmpty)
         #expect(h.nextDeadline == .milliseconds(2500))
+        // A channel marked from outside (a thread of a proxy channel) holds from its first message.
+        h.learn("thread")
+        #expect(describe(h.human(seen("o3", "pk: in the thread", channel: "thread"), now: .seconds(1))).isEmpty)
     }
 
     @Test func theHoldIsBoundedPerChannel() {
