@@ -19,7 +19,8 @@ if [ $# -gt 0 ]; then exec swift test --skip-build "$@"; fi
 # deadline (the security suite's moderator checks, `/why`, the reply buttons, `/persona import`, `/me` and `/scene`); and the Matrix
 # rate-limit test, which must stream fast enough for Synapse's `rc_message` to push back. The linked-scene test streams
 # one reply into the fake Discord, ngIRCd and Synapse at once, three servers beside the bridge: it runs here too.
-timed='LinkedSceneIntegrationTests|DiscordStreamingTests|DiscordFeatureTests|DiscordThreadSceneTests|DiscordScenePlayerTests|DiscordSecurityTests|DiscordControlsTests|DiscordReactionControlsTests|DiscordCardImportTests|MatrixRateLimitTests'
+# The proxy tests (DiscordProxyTests) hold messages for a fixed wait that a copy must beat.
+timed='LinkedSceneIntegrationTests|DiscordStreamingTests|DiscordProxyTests|DiscordFeatureTests|DiscordThreadSceneTests|DiscordScenePlayerTests|DiscordSecurityTests|DiscordControlsTests|DiscordReactionControlsTests|DiscordCardImportTests|MatrixRateLimitTests'
 # Swift Testing starts every test of the run at once on a cooperative pool as wide as the machine's cores. On a
 # 2-core machine that also builds something else, each of 550 tests then got a sliver of the pool: a test's own step
 # waited behind hundreds of others' until its 60 s wait for an event ran out (fresh-clone runs saw a trivial test take

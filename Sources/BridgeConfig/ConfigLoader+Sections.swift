@@ -251,6 +251,7 @@ extension ConfigLoader {
                 }
             }
             if enabled { checkPlatformEssentials(settings, section, reader, at: path) }
+            if platform == "discord" { checkProxySettings(settings, reader, at: path) }
             platforms[platform] = settings
         }
         return platforms

@@ -49,6 +49,8 @@ enum ConfigSchema {
             "use_webhooks": .bool, "slash_commands": .string, "command_guilds": .strings,
             "catch_up_window_seconds": .number, "ca_file": .string, "verify_tls": .bool, "bots": .strings,
             "controls": .string, "dm_personas": .strings, "relays": .relays,
+            // Proxies (PluralKit, Tupperbox): see ConfigLoader+Proxies.swift.
+            "proxy_wait_ms": .int, "pluralkit_api": .string, "proxy_channels": .strings,
         ],
         "irc": [
             "enabled": .bool, "network": .string, "host": .string, "port": .int, "tls": .bool, "verify_tls": .bool,

@@ -174,6 +174,9 @@ public struct IncomingMessage: Hashable, Sendable {
     /// relay named them (id `relay:<relay identity>:<nick>`, not a bot). Such a message may trigger a reply and is
     /// not a bot turn, but never runs commands.
     public var relayedBy: ChatUser? = nil
+    /// The name history and the prompt credit when it differs from `author.displayName` (a PluralKit member);
+    /// `author` stays the real user (permissions, budgets, players).
+    public var creditedName: String? = nil
 
     /// Creates an incoming message.
     public init(channel: ChannelRef, author: ChatUser, messageID: String, text: String, replyTo: String? = nil,

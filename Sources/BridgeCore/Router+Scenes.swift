@@ -85,7 +85,7 @@ extension Router {
                 if index > 0 && isDraining { break }
                 do {
                     try await reply(as: persona, in: channel, to: message.messageID, platform: platform,
-                                    requestedBy: message.author, progress: progress, cutAtTrigger: true, logger: logger)
+                                    requestedBy: message.speaker, progress: progress, cutAtTrigger: true, logger: logger)
                 } catch {
                     logger.error("scene reply failed", metadata: ["persona": "\(persona.name)", "error": "\(error)"])
                 }

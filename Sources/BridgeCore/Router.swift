@@ -473,7 +473,7 @@ public final class Router: Service, Sendable {
             return nil
         }
         return StoredMessage(
-            channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
+            channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.creditedName ?? message.author.displayName,
             kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(),
             replyToID: message.replyTo)
     }
@@ -547,7 +547,7 @@ public final class Router: Service, Sendable {
             return nil
         }
         await recorder.record(StoredMessage(
-            channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.author.displayName,
+            channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.creditedName ?? message.author.displayName,
             kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(), replyToID: message.replyTo))
         if message.channel.linkedScene != nil { await relayToLinkedChannels(message, logger: logger) }
 
@@ -588,7 +588,7 @@ public final class Router: Service, Sendable {
             let progress = ReplyProgress()
             do {
                 try await reply(as: persona, in: message.channel, to: message.messageID, platform: platform,
-                                requestedBy: message.author, progress: progress, turn: turn, cutAtTrigger: true,
+                                requestedBy: message.speaker, progress: progress, turn: turn, cutAtTrigger: true,
                                 logger: logger)
             } catch {
                 logger.error("event failed", metadata: ["error": "\(error)"])

@@ -32,6 +32,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         /// Catch-up marks noted but not yet written to the store.
         var unsavedMarks: [String: String] = [:]
         var commandsRegistered = false
+        /// Human messages held for proxies (PluralKit, Tupperbox); set from the configuration in `init`.
+        var proxyHold = ProxyHold<DiscordMessage>(wait: .zero)
     }
 
     /// Always `discord`.
@@ -67,6 +69,11 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     let markSignal: AsyncStream<Void>.Continuation
     private let markSignals: AsyncStream<Void>
     private let webhookCreation = WebhookCreation()
+    /// Who sent a proxied message, asked of PluralKit.
+    public let pluralKit: PluralKitClient
+    /// Wakes the proxy timer when it sleeps with nothing held; holds at most one wake-up.
+    let proxyWake: AsyncStream<Void>.Continuation
+    private let proxyWakes: AsyncStream<Void>
 
     /// Creates the adapter; nothing connects until `run()`.
     public init(configuration: DiscordPlatformConfiguration, http: HTTPClient, store: any Store,
@@ -98,6 +105,10 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             return DiscordGateway(token: configuration.token, configuration: settings, rest: rest, elapsed: clock, jitter: jitter,
                                   identifyGate: gate, logger: shardLogger) { payload in await sink.deliver(payload, shard: shard) }
         }
+        pluralKit = PluralKitClient(baseURL: configuration.pluralKitAPI, http: http, clock: clock,
+                                    maxWait: max(configuration.proxyWait, .seconds(1)), logger: logger)
+        (proxyWakes, proxyWake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        state.withLock { $0.proxyHold = ProxyHold(wait: configuration.proxyWait, proxyChannels: configuration.proxyChannels) }
         sink.attach(self)
         editBudgets.attachWindowSource { [weak self] channel in self?.liveWindow(channel) }
     }
@@ -150,6 +161,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             for gateway in gateways {
                 group.addTask { try await gateway.run() }
             }
+            // Releases held messages when their wait ends; ends only when cancelled.
+            group.addTask { [self] in await runProxyTimer(proxyWakes) }
             group.addTask { [self] in
                 await withDiscardingTaskGroup { tasks in
                     for await work in sideWork { tasks.addTask { await work() } }
@@ -347,11 +360,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                 s.guilds[guild.id] = info
             }
         case .messageCreate(let message):
-            // The catch-up mark moves in `handled(_:)`, once the router has handled the message.
-            if let event = incoming(message) {
-                noteDelivered(message)
-                await events.send(.messageCreated(event))
-            }
+            // Held where proxies post; the catch-up mark moves in `handled(_:)`, once the router has handled it.
+            await perform(proxyActions(message), spawn: spawn)
         case .messageUpdate(let update):
             let own = state.withLock { s in
                 s.ownMessageIDs.contains(update.id) || update.author?.id == s.botUserID
@@ -359,9 +369,13 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             }
             // No author, no edit: only the original speaker may change a stored message (the store checks it).
             guard !own, let content = update.content, let author = update.author else { return }
+            // A message still held for a proxy has not gone on yet: the edit changes what will.
+            guard !proxyHeldEdit(update) else { return }
             await events.send(.messageEdited(channel: channelRef(update.channelId, guildID: update.guildId), messageID: update.id,
                                                newText: content, editorID: author.id))
         case .messageDelete(let delete):
+            // A held original was never passed on: its deletion is not either.
+            guard await proxyDeletionPassesOn(delete) else { return }
             await events.send(.messageDeleted(channel: channelRef(delete.channelId, guildID: delete.guildId), messageID: delete.id))
         case .interactionCreate(let interaction):
             spawn { [self] in await handleInteraction(interaction) }

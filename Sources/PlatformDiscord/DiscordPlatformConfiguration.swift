@@ -59,6 +59,13 @@ public struct DiscordPlatformConfiguration: Sendable, CustomStringConvertible {
     public var controls: DiscordControls = .buttons
     /// Webhook name used when creating channel webhooks.
     public var webhookName: String
+    /// How long a human message in a proxy channel waits for PluralKit or Tupperbox to replace it; zero turns
+    /// proxy handling off.
+    public var proxyWait: Duration = .milliseconds(1_500)
+    /// PluralKit API base URL, without `/v2`.
+    public var pluralKitAPI = "https://api.pluralkit.me"
+    /// Channels where proxies post, known before one is seen there (others are learned when a proxy posts).
+    public var proxyChannels: Set<String> = []
 
     /// Creates a configuration.
     public init(token: String, apiBaseURL: String = DiscordREST.defaultBaseURL, userAgent: String = DiscordREST.defaultUserAgent,

@@ -62,6 +62,9 @@ extension DiscordPlatformConfiguration {
             adminUsers: Set(admins?.users ?? []), adminRoles: Set(admins?.roles ?? []))
         settings.shardIDs = shardIDs
         settings.bots = Set(section.strings("bots") ?? [])
+        settings.proxyWait = .milliseconds(section.proxyWaitMilliseconds)
+        settings.pluralKitAPI = section.pluralKitAPI
+        settings.proxyChannels = Set(section.proxyChannels)
         let controls = DiscordControls(section.string("controls") ?? "buttons")
         if case .unknown(let other) = controls { throw fail("controls: '\(other)' is not buttons, reactions or off") }
         settings.controls = controls

@@ -163,6 +163,8 @@ CONTROL API (HTTP JSON on the same port; no auth; never recorded; bodies optiona
         not go to the CDN). Counter cdn_downloads.
   POST /_control/inject/message_update {"id", "content", ...fields}  → edits the stored message, MESSAGE_UPDATE
   POST /_control/inject/message_delete {"id"}                        → MESSAGE_DELETE
+  POST/GET /_control/proxy              the fake proxy bot (PluralKit/Tupperbox) and the fake PluralKit API under
+        /pk/v2/messages/{id} (2 requests/s, 429 + Retry-After): see discord_proxy.py
   POST /_control/inject/interaction {"name" (command), "options": [...], "user_id" (default alice),
         "channel_id" (default general), "guild_id", "dm": bool, "type": 2, "data": {... overrides},
         "member": {... overrides}} → {"interaction": d, "id", "token", "seqs"}; member.permissions is computed
@@ -229,6 +231,7 @@ import time
 from urllib.parse import parse_qs
 
 import discord_gateway as G
+import discord_proxy as P
 import portfile
 import discord_rest as R
 import discord_world as W
@@ -300,6 +303,7 @@ class Server:
         self.global_times = collections.deque()
         self.invalid_times = collections.deque()
         self.forced = []
+        self.proxy = None   # discord_proxy.ProxyState, made on first use
         self.clear()
 
     def clear(self):
@@ -463,6 +467,7 @@ def ctl_inject_message(srv, body):
             msg[key] = body[key]
     srv.store_message(msg, {"allowed_mentions": None})
     seqs = G.broadcast(srv, "MESSAGE_CREATE", R.public(msg), msg.get("guild_id")) if body.get("dispatch", True) else {}
+    P.after_inject(srv, msg, ctl_inject_message, ctl_message_delete)  # the proxy bot (discord_proxy.py)
     return {"message": R.public(msg), "seqs": seqs}
 
 
@@ -857,6 +862,9 @@ async def control(srv, method, route, query, raw):
             return 200, ctl_permissions(srv, body)
         if method == "POST" and route == "/_control/guild":
             return 200, ctl_guild(srv, body)
+        # -- proxy bot and PluralKit API (discord_proxy.py) --
+        if route == "/_control/proxy":
+            return 200, (P.configure(srv, body) if method == "POST" else P.snapshot(srv))
         if route == "/_control/state":
             return 200, {"guilds": srv.guilds, "users": srv.users, "webhooks": srv.webhooks,
                          "commands": srv.commands, "dm_channels": srv.dm_channels, "bot_id": W.BOT_ID}
@@ -996,6 +1004,9 @@ async def handle_client(reader, writer):
                 query = {k: v[0] for k, v in parse_qs(target.partition("?")[2]).items()}
                 status, obj = await control(srv, method, path, query, raw)
                 write_response(writer, status, obj, {}, keep_alive)
+            elif path.startswith("/pk/"):
+                status, obj, extra = P.handle_pk(srv, method, path)
+                write_response(writer, status, obj, extra, keep_alive)
             elif method == "GET" and path.startswith("/attachments/"):
                 status, obj = serve_attachment(srv, target, headers)
                 if status == 200:

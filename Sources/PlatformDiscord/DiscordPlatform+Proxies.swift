@@ -1,0 +1,153 @@
+import BridgeCore
+import Foundation
+
+/// Proxies (PluralKit, Tupperbox): human messages wait in `ProxyHold` where proxies post, so a deleted original and
+/// its webhook copy become one message, credited to the member and authored by the real user.
+extension DiscordPlatform {
+    typealias ProxyAction = ProxyHold<DiscordMessage>.Action
+
+    /// Messages held for a proxy or waiting for a PluralKit answer (tests wait for zero before counting replies).
+    public var proxyHeldCount: Int { state.withLock { $0.proxyHold.count } }
+
+    /// Feeds a new message to the hold: the bridge's own, DMs and other bots pass straight through.
+    func proxyActions(_ message: DiscordMessage) -> [ProxyAction] {
+        let now = clock.now
+        let (actions, wake) = state.withLock { s -> ([ProxyAction], Bool) in
+            guard s.proxyHold.isEnabled, message.guildId != nil else { return ([.emit(message)], false) }
+            let own = message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
+                || message.webhookId.map { s.webhooks.isOurs($0) } == true
+            if own { return ([.emit(message)], false) }
+            let seen = ProxyHold<DiscordMessage>.Seen(id: message.id, channelID: message.channelId, text: message.content, payload: message)
+            if message.webhookId != nil {
+                let name = message.author.globalName ?? message.author.username ?? message.author.id
+                return (s.proxyHold.webhook(seen, name: name, now: now), false)
+            }
+            if message.author.bot == true || configuration.bots.contains(message.author.id) { return ([.emit(message)], false) }
+            // A held original may never reach `incoming` (its copy goes instead): its roles count now, for the
+            // user's proxied commands.
+            if let roles = message.memberRoles, let guild = message.guildId { s.memberRoles[guild + ":" + message.author.id] = roles }
+            // Proxies that post in a channel post in its threads too.
+            if let channel = s.channels[message.channelId], channel.isThread, let parent = channel.parentId,
+               s.proxyHold.proxyChannels.contains(parent) {
+                s.proxyHold.learn(message.channelId)
+            }
+            let wasHolding = s.proxyHold.nextDeadline != nil
+            let actions = s.proxyHold.human(seen, now: now)
+            return (actions, !wasHolding && s.proxyHold.nextDeadline != nil)
+        }
+        if wake { proxyWake.yield() }
+        return actions
+    }
+
+    /// Whether a deletion reaches the router: not for a held original (never passed on), nor for an original whose
+    /// copy was dropped because the original was answered already.
+    func proxyDeletionPassesOn(_ delete: DiscordMessageDelete) async -> Bool {
+        let now = clock.now
+        let actions = state.withLock { s -> [ProxyAction] in
+            guard s.proxyHold.isEnabled else { return [.forwardDelete(messageID: delete.id, channelID: delete.channelId)] }
+            return s.proxyHold.deleted(messageID: delete.id, channelID: delete.channelId, now: now)
+        }
+        var passes = false
+        var rest: [ProxyAction] = []
+        for action in actions {
+            if case .forwardDelete = action { passes = true } else { rest.append(action) }
+        }
+        // A paired original: its copy goes out now (answers never ask for a look-up).
+        await perform(rest) { _ in }
+        return passes
+    }
+
+    /// Applies an edit to a held message (its new text goes on when its wait ends); true when it was held, and the
+    /// edit must then go no further.
+    func proxyHeldEdit(_ update: DiscordMessageUpdate) -> Bool {
+        guard let content = update.content else { return false }
+        return state.withLock { s in
+            guard s.proxyHold.isEnabled else { return false }
+            return s.proxyHold.edited(messageID: update.id, channelID: update.channelId, text: content) { message in
+                var message = message
+                message.content = content
+                return message
+            }
+        }
+    }
+
+    /// Carries out the hold's actions; look-ups run as side work, never in the read loop.
+    func perform(_ actions: [ProxyAction], spawn: (@escaping @Sendable () async -> Void) -> Void) async {
+        for action in actions {
+            switch action {
+            case .emit(let message):
+                if let event = incoming(message) {
+                    noteDelivered(message)
+                    await events.send(.messageCreated(event))
+                }
+            case .emitProxied(let copy, let credit):
+                if let event = proxied(copy, credit: credit) {
+                    noteDelivered(copy)
+                    await events.send(.messageCreated(event))
+                }
+            case .lookUp(let messageID, _):
+                spawn { [self] in await lookUp(messageID) }
+            case .forwardDelete(let messageID, let channelID):
+                await events.send(.messageDeleted(channel: channelRef(channelID, guildID: nil), messageID: messageID))
+            }
+        }
+    }
+
+    /// Asks PluralKit who sent a webhook message, then lets the hold decide (by content and time when PluralKit
+    /// cannot tell).
+    private func lookUp(_ messageID: String) async {
+        let actions: [ProxyAction]
+        do throws(PluralKitError) {
+            let found = try await pluralKit.message(messageID)
+            let now = clock.now
+            actions = state.withLock {
+                $0.proxyHold.identified(messageID, originalID: found.original, senderID: found.sender, memberName: found.memberName, now: now)
+            }
+        } catch {
+            if error.code != .notProxied {
+                logger.info("pluralkit look-up failed; matching by content and time", metadata: ["error": "\(error)"])
+            }
+            let now = clock.now
+            actions = state.withLock { $0.proxyHold.lookupFailed(messageID, now: now) }
+        }
+        await perform(actions) { _ in
+            // Answers never ask for another look-up; nothing to start.
+        }
+    }
+
+    /// The webhook copy as the router sees it: the copy's id, text and mentions, the original user as author, the
+    /// member's name as the credited speaker.
+    func proxied(_ copy: DiscordMessage, credit: ProxyHold<DiscordMessage>.Credit) -> IncomingMessage? {
+        guard var event = incoming(copy) else { return nil }
+        let author: ChatUser
+        if let original = credit.original {
+            author = ChatUser(id: original.author.id,
+                              displayName: original.memberNick ?? original.author.globalName ?? original.author.username ?? original.author.id,
+                              isBot: false)
+            if event.replyTo == nil { event.replyTo = original.referencedMessageId }
+        } else {
+            author = ChatUser(id: credit.senderID ?? copy.author.id, displayName: credit.memberName, isBot: false)
+        }
+        event.author = author
+        event.isOwnMessage = false
+        event.creditedName = credit.memberName.isEmpty || credit.memberName == author.displayName ? nil : credit.memberName
+        // A webhook message mentions the bot only in its text; a proxied DM does not exist.
+        return event
+    }
+
+    /// Releases held messages when their wait ends, until cancelled.
+    func runProxyTimer(_ wakes: AsyncStream<Void>) async {
+        var iterator = wakes.makeAsyncIterator()
+        while !Task.isCancelled {
+            guard let due = state.withLock({ $0.proxyHold.nextDeadline }) else {
+                // Nothing held: sleep until a message is.
+                guard await iterator.next() != nil else { return }
+                continue
+            }
+            do { try await clock.sleep(until: due) } catch { return }
+            let now = clock.now
+            let actions = state.withLock { $0.proxyHold.expire(now: now) }
+            await perform(actions) { _ in }
+        }
+    }
+}
