@@ -61,21 +61,22 @@ public struct BridgeLogHandler: LogHandler {
                 .joined(separator: " ")
             line = "\(timestamp) \(event.level) \(label): \(message)" + (fields.isEmpty ? "" : " " + fields) + "\n"
         case .json:
-            var object: [String: Any] = ["time": timestamp, "level": "\(event.level)", "label": label,
-                                         "message": message]
+            var object: [String: LogJSON] = ["time": .string(timestamp), "level": .string("\(event.level)"),
+                                             "label": .string(label), "message": .string(message)]
             for (key, value) in merged where object[key] == nil { object[key] = Self.json(value, scrubber) }
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-            line = String(decoding: data, as: UTF8.self) + "\n"
+            var text = ""
+            LogJSON.object(object).write(to: &text)
+            line = text + "\n"
         }
         sink.write(SecretScrubber.shared.scrub(line))
     }
 
-    private static func json(_ value: Logger.MetadataValue, _ scrubber: SecretScrubber) -> Any {
+    private static func json(_ value: Logger.MetadataValue, _ scrubber: SecretScrubber) -> LogJSON {
         switch value {
-        case .string(let s): scrubber.scrub(s)
-        case .stringConvertible(let c): scrubber.scrub(c.description)
-        case .array(let a): a.map { json($0, scrubber) }
-        case .dictionary(let d): d.mapValues { json($0, scrubber) }
+        case .string(let s): .string(scrubber.scrub(s))
+        case .stringConvertible(let c): .string(scrubber.scrub(c.description))
+        case .array(let a): .array(a.map { json($0, scrubber) })
+        case .dictionary(let d): .object(d.mapValues { json($0, scrubber) })
         }
     }
 

@@ -31,11 +31,13 @@ public final class PostgresStore: Store, Service {
         (closing, closingInput) = AsyncStream.makeStream(of: Void.self)
     }
 
-    /// Runs the connection pool until the store is closed, graceful shutdown or cancellation; run it once.
+    /// Runs the connection pool until the store is closed or the task is cancelled; run it once. A graceful
+    /// shutdown does not end it: whoever owns the store closes it once nothing writes any more.
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.client.run() }
-            for await _ in closing.cancelOnGracefulShutdown() {}
+            // An AsyncStream's iteration also ends when the task is cancelled.
+            for await _ in closing {}
             group.cancelAll()
         }
     }

@@ -5,14 +5,22 @@ import ServiceLifecycle
 struct RuntimeService: Service {
     let runtime: BridgeRuntime
 
-    /// The runtime's services in group order: what serves the store, then this, which closes it.
+    /// The runtime's services in group order: this one, which serves the store and closes it.
     static func services(_ runtime: BridgeRuntime) -> [ServiceGroupConfiguration.ServiceConfiguration] {
-        (runtime.storeService.map { [.init(service: $0, successTerminationBehavior: .ignore)] } ?? []) + [.init(service: RuntimeService(runtime: runtime))]
+        [.init(service: RuntimeService(runtime: runtime))]
     }
 
-    /// Waits for graceful shutdown (or cancellation), then flushes and closes the store and stops HTTP.
+    /// Serves the store (a PostgreSQL pool) and waits for graceful shutdown (or cancellation), then flushes and
+    /// closes the store and stops HTTP.
     func run() async throws {
-        try? await gracefulShutdown()
-        await runtime.shutdown()
+        await withDiscardingTaskGroup { group in
+            if let store = runtime.storeService {
+                // A child here, not a service of the group: closing the store ends its run, and the group fails a
+                // graceful shutdown when a service ends before its turn (it did, when stopping HTTP took a while).
+                group.addTask { try? await store.run() }
+            }
+            try? await gracefulShutdown()
+            await runtime.shutdown()
+        }
     }
 }

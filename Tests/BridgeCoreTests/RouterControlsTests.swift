@@ -129,8 +129,10 @@ import Testing
         let sent = first["tokens_sent"] as? Int ?? 0
         #expect(sent < 60)
         // Only what was received is counted: no usage came, so the completion is estimated from the partial text.
-        try await eventually("the usage recorded") {
-            try await store.usageTotals(.channel(Router.key(channel)), since: .distantPast).requests == 1
+        // The request's row is written when it is admitted (completion 0) and completed when the reply ends.
+        try await eventually("the usage completed") {
+            let totals = try await store.usageTotals(.channel(Router.key(channel)), since: .distantPast)
+            return totals.requests == 1 && totals.completionTokens > 0
         }
         let usage = try await store.usageTotals(.channel(Router.key(channel)), since: .distantPast)
         // Each token is "wN " (3-4 bytes, about one token): the estimate stays within what was sent.

@@ -197,6 +197,26 @@ import ServiceLifecycle
         #expect(capture.text.contains("abc is a word"))
     }
 
+    @Test func jsonLinesEscapeEveryStringAndSortKeysByCodePoint() throws {
+        let capture = Capture()
+        let logger = Logger(label: "pb") { label in
+            BridgeLogHandler(label: label, format: .json, level: .info, sink: capture.sink)
+        }
+        let tricky = "quote \" backslash \\ newline \n tab \t bell \u{07} del \u{7F} sep \u{2028} é 🎭 / done"
+        logger.info("\(tricky)", metadata: ["Zeta": "z", "alpha": .array(["a", .dictionary(["k": "v\r"])]), "émoji": "🎭"])
+        let lines = capture.text.split(separator: "\n")
+        #expect(lines.count == 1, "a line break inside a value must stay escaped: \(capture.text)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(object["message"] as? String == tricky)
+        #expect(object["émoji"] as? String == "🎭")
+        let alpha = try #require(object["alpha"] as? [Any])
+        #expect(alpha.first as? String == "a")
+        #expect((alpha.last as? [String: String])?["k"] == "v\r")
+        let text = String(lines[0])
+        let order = ["Zeta", "alpha", "label", "level", "message", "time", "émoji"].map { text.range(of: "\"\($0)\":")?.lowerBound }
+        #expect(order.allSatisfy { $0 != nil } && zip(order, order.dropFirst()).allSatisfy { $0! < $1! }, "\(text)")
+    }
+
     @Test func tokensInURLsAreScrubbedToo() {
         let scrubber = SecretScrubber()
         #expect(scrubber.scrub("POST https://discord.com/api/v10/webhooks/123456/AbC-def_9.x?wait=true")
