@@ -167,24 +167,42 @@ extension Router {
         let text = Self.relayText(message)
         guard !text.isEmpty else { return }
         let targets = linkedTargets(of: message.channel)
-        await withDiscardingTaskGroup { group in
-            for target in targets {
-                group.addTask {
-                    do {
-                        _ = try await target.sender.send(text, in: target.channel, replyTo: nil, as: nil)
-                    } catch {
-                        logger.warning("could not relay a message to a linked channel",
-                                       metadata: ["linked-channel": "\(target.channel.platformKey)", "error": "\(error)"])
+        guard !targets.isEmpty else { return }
+        // Unstructured on purpose: when a platform is slow its relay outlives this intake step, so that platform
+        // never holds back the reply on the others. It is one send per linked channel, and logs its own failure.
+        let (relayed, relaysDone) = AsyncStream.makeStream(of: Void.self)
+        Task {
+            defer { relaysDone.finish() }
+            await withDiscardingTaskGroup { group in
+                for target in targets {
+                    group.addTask {
+                        do {
+                            _ = try await target.sender.send(text, in: target.channel, replyTo: nil, as: nil)
+                        } catch {
+                            logger.warning("could not relay a message to a linked channel",
+                                           metadata: ["linked-channel": "\(target.channel.platformKey)", "error": "\(error)"])
+                        }
                     }
                 }
             }
         }
+        // Waited for a moment, so wherever the platform keeps up the relayed line comes before the reply to it.
+        await withTaskGroup(of: Void.self) { group in
+            // An AsyncStream's wait ends on cancellation too (a task's `value` would not).
+            group.addTask { for await _ in relayed {} }
+            group.addTask { try? await self.sleepOnRouterClock(for: Self.relayWait) }
+            await group.next()
+            group.cancelAll()
+        }
     }
+
+    /// How long a reply waits for the relay of its trigger to the other linked channels.
+    static let relayWait: Duration = .seconds(1)
 
     /// `[irc] <alice> hi`: the platform and the speaker's name, then the text. Every line carries the label, so a
     /// line of someone's text can never pass for another person's relayed message on IRC (one PRIVMSG per line).
     static func relayText(_ message: IncomingMessage) -> String {
-        let name = message.author.displayName.filter { !$0.isNewline && $0 != "\0" }
+        let name = (message.creditedName ?? message.author.displayName).filter { !$0.isNewline && $0 != "\0" }
         let label = "[\(message.channel.platform)] <\(name)> "
         let lines = message.text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline)
             .map { String($0).trimmingWhitespaceAndNewlines() }.filter { !$0.isEmpty }

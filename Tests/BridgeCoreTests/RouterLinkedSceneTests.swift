@@ -267,6 +267,22 @@ struct LinkedHarness {
         #expect(h.model.requests.isEmpty)
     }
 
+    @Test func aSlowPlatformsRelayDoesNotHoldBackTheReplyElsewhere() async throws {
+        let h = try LinkedHarness(relayHumans: true, slowIRC: true)
+        let gated = try #require(h.gated)
+        let id = h.discord.post("Aria, tell me a story.", by: alice, in: h.discordChannel, mentionsUs: true)
+        let discord = h.discord
+        // IRC holds the relayed line at its gate; Discord gets the whole reply all the same.
+        try await eventually("the Discord reply complete", detail: { "discord \(LinkedHarness.texts(discord)) held \(gated.held) ops \(discord.operations)" }) { LinkedHarness.texts(discord) == ["Re Alice: Aria, tell me a story."] }
+        #expect(gated.held >= 1)
+        #expect(LinkedHarness.texts(h.irc).isEmpty)
+        gated.open()
+        try await h.waitHandled(id, on: h.discord)
+        await h.stop()
+        // Once the gate opened IRC has both, the relayed line first.
+        #expect(LinkedHarness.texts(h.irc) == ["[discord] <Alice> Aria, tell me a story.", "Re Alice: Aria, tell me a story."])
+    }
+
     @Test func peopleAreNotRelayedUnlessTheSceneAsks() async throws {
         let h = try LinkedHarness()
         try await h.say("just chatting", by: alice, on: h.discord)
