@@ -174,7 +174,7 @@ let package = Package(
         .target(
             name: "PBTestSupport",
             dependencies: [
-                "Storage", "StoragePostgres", "BridgeCore",
+                "Storage", "StoragePostgres", "BridgeCore", "ModelClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

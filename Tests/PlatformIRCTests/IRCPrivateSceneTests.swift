@@ -9,22 +9,6 @@ import Storage
 import Synchronization
 import Testing
 
-/// A model that records its requests and answers "NAME answers." as the persona named in the system turn.
-final class RecordingIRCModel: ChatModel, Sendable {
-    private let recorded = Mutex<[ChatRequest]>([])
-    var requests: [ChatRequest] { recorded.withLock { $0 } }
-
-    func stream(_ request: ChatRequest) -> AsyncThrowingStream<ModelEvent, Error> {
-        recorded.withLock { $0.append(request) }
-        let reply = "\(request.messages.first?.name ?? "?") answers."
-        return AsyncThrowingStream { continuation in
-            continuation.yield(.delta(reply))
-            continuation.yield(.finish(.stop))
-            continuation.finish()
-        }
-    }
-}
-
 /// IRC private messages to the bot's nick against the real ngIRCd: each sender's PM is a scene of its own, answered
 /// only by `dm_personas`, and the sender picks among them without being an operator.
 @Suite(.serialized) struct IRCPrivateSceneTests {
@@ -40,7 +24,7 @@ final class RecordingIRCModel: ChatModel, Sendable {
         let cleo = Persona(name: "cleo", displayName: "Cleo", character: "You are Cleo.")
         var configuration = RouterConfiguration(personas: [aria, bolt, cleo], defaultPersonas: ["cleo"])
         configuration.dmPersonas = ["irc": ["aria", "bolt"]]
-        let model = RecordingIRCModel()
+        let model = AnsweringModel.personaAnswers()
         let store = try SQLiteStore.inMemory()
         let router = Router(configuration: configuration, model: model, store: store, platforms: [platform],
                             clock: ContinuousClock(), logger: Logger(label: "test.router"))

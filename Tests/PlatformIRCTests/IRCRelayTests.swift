@@ -9,22 +9,9 @@ import Storage
 import Synchronization
 import Testing
 
-/// A model that records its requests and greets the last speaker by name.
-final class GreetingModel: ChatModel, Sendable {
-    private let recorded = Mutex<[ChatRequest]>([])
-    var requests: [ChatRequest] { recorded.withLock { $0 } }
-
+/// The relay test's model: it greets the last speaker by name.
+enum Greeting {
     static func reply(to name: String) -> String { "Glad you asked, \(name)! The harbour is calm tonight." }
-
-    func stream(_ request: ChatRequest) -> AsyncThrowingStream<ModelEvent, Error> {
-        recorded.withLock { $0.append(request) }
-        let reply = Self.reply(to: request.messages.last?.name ?? "?")
-        return AsyncThrowingStream { continuation in
-            continuation.yield(.delta(reply))
-            continuation.yield(.finish(.stop))
-            continuation.finish()
-        }
-    }
 }
 
 /// A matterbridge-style relay on a real ngIRCd: the people it relays are credited by name, and the bridge's own
@@ -51,7 +38,7 @@ final class GreetingModel: ChatModel, Sendable {
         try await relay.join("#harbour")
         let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#harbour"]),
                                    logger: Logger(label: "test.irc"))
-        let model = GreetingModel()
+        let model = AnsweringModel { Greeting.reply(to: $0.messages.last?.name ?? "?") }
         let store = try SQLiteStore.inMemory()
         let router = Router(configuration: configuration, model: model, store: store, platforms: [platform],
                             clock: ContinuousClock(), logger: Logger(label: "test.router"))
@@ -71,7 +58,7 @@ final class GreetingModel: ChatModel, Sendable {
             }.joined(separator: " ")
         }
         try await relay.send("PRIVMSG #harbour :[discord] <alice> hey Aria, how is the harbour?")
-        let toAlice = GreetingModel.reply(to: "alice")
+        let toAlice = Greeting.reply(to: "alice")
         try await eventually("Aria's answer to alice", detail: { said() }) { said() == toAlice }
         let first = try #require(model.requests.first)
         #expect(first.messages.last == ChatMessage(role: .user, content: "hey Aria, how is the harbour?", name: "alice"))
@@ -85,7 +72,7 @@ final class GreetingModel: ChatModel, Sendable {
         }
         // Messages in a channel are handled in order: once bob is answered, the echoes were handled before him.
         try await relay.send("PRIVMSG #harbour :[discord] <bob> Aria, and the lamps?")
-        let toBob = GreetingModel.reply(to: "bob")
+        let toBob = Greeting.reply(to: "bob")
         try await eventually("Aria's answer to bob", detail: { said() }) { said().hasSuffix(toBob) }
         #expect(said() == toAlice + " " + toBob, "nothing else was said")
         #expect(model.requests.count == 2, "the echo triggered nothing")

@@ -10,22 +10,6 @@ import Storage
 import Synchronization
 import Testing
 
-/// A model that records its requests and answers "NAME answers." as the persona named in the system turn.
-final class RecordingMatrixModel: ChatModel, Sendable {
-    private let recorded = Mutex<[ChatRequest]>([])
-    var requests: [ChatRequest] { recorded.withLock { $0 } }
-
-    func stream(_ request: ChatRequest) -> AsyncThrowingStream<ModelEvent, Error> {
-        recorded.withLock { $0.append(request) }
-        let reply = "\(request.messages.first?.name ?? "?") answers."
-        return AsyncThrowingStream { continuation in
-            continuation.yield(.delta(reply))
-            continuation.yield(.finish(.stop))
-            continuation.finish()
-        }
-    }
-}
-
 /// Matrix direct chats (rooms whose invite has `is_direct`) against Synapse: each user's DM is a scene of its own,
 /// answered only by `dm_personas`, and the user picks among them.
 @Suite(.serialized) struct MatrixDirectSceneTests {
@@ -68,7 +52,7 @@ final class RecordingMatrixModel: ChatModel, Sendable {
         let cleo = Persona(name: "cleo", displayName: "Cleo", character: "You are Cleo.")
         var routerConfiguration = RouterConfiguration(personas: [Bot.aria, Bot.bard, cleo])
         routerConfiguration.dmPersonas = ["matrix": ["bard", "aria"]]
-        let model = RecordingMatrixModel()
+        let model = AnsweringModel.personaAnswers()
         let router = Router(configuration: routerConfiguration, model: model, store: store, platforms: [platform],
                             logger: Logger(label: "test.router"))
         let running = Bot.launch(platform: platform, router: router)
