@@ -71,6 +71,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
     private var held: [String: [Held]] = [:]
     private var recent: [String: [Recent]] = [:]
     private var pending: [String: (seen: Seen, name: String, at: Duration)] = [:]
+    private var lastSweep: Duration = .zero
     /// Channels where proxies post: configured, and learned when one posts.
     private(set) var proxyChannels: Set<String>
 
@@ -88,6 +89,10 @@ struct ProxyHold<Payload: Sendable>: Sendable {
     var isEnabled: Bool { wait > .zero }
     /// Messages held or waiting for a look-up (tests wait for zero).
     var count: Int { held.values.reduce(0) { $0 + $1.count } + pending.count }
+    /// Recent human messages kept (all channels), which a late webhook copy is matched against.
+    var recentCount: Int { recent.values.reduce(0) { $0 + $1.count } }
+    /// Channels with recent human messages.
+    var recentChannels: Int { recent.count }
     /// When the oldest held message is due; nil when nothing is held.
     var nextDeadline: Duration? { held.values.compactMap { $0.first?.due }.min() }
 
@@ -103,7 +108,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
         guard isEnabled else { return [.emit(seen.payload)] }
         prune(seen.channelID, now: now)
         guard proxyChannels.contains(seen.channelID) else {
-            remember(seen, now: now, deleted: false, emitted: true)
+            remember(seen, now: now, deleted: false, emitted: true, fresh: true)
             return [.emit(seen.payload)]
         }
         var actions: [Action] = []
@@ -279,20 +284,33 @@ struct ProxyHold<Payload: Sendable>: Sendable {
         return actions
     }
 
-    private mutating func remember(_ seen: Seen, now: Duration, deleted: Bool, emitted: Bool, copied: Bool = false) {
-        var list = recent[seen.channelID, default: []]
-        list.removeAll { $0.seen.id == seen.id }
-        list.append(Recent(seen: seen, at: now, deleted: deleted, emitted: emitted, copied: copied))
-        if list.count > maxRecentPerChannel { list.removeFirst(list.count - maxRecentPerChannel) }
-        recent[seen.channelID] = list
+    private mutating func remember(_ seen: Seen, now: Duration, deleted: Bool, emitted: Bool, copied: Bool = false, fresh: Bool = false) {
+        let cap = maxRecentPerChannel
+        // Changed in place through the dictionary's accessor: a copy taken out and stored back would duplicate the
+        // whole list (and retain every payload in it) once per message.
+        update(seen.channelID) { list in
+            if !fresh { list.removeAll { $0.seen.id == seen.id } }
+            list.append(Recent(seen: seen, at: now, deleted: deleted, emitted: emitted, copied: copied))
+            // Trimmed in batches: between `cap` and twice that are kept, so a flood does not shift the list per message.
+            if list.count >= 2 * cap { list.removeFirst(list.count - cap) }
+        }
+    }
+
+    private mutating func update(_ channel: String, _ body: (inout [Recent]) -> Void) {
+        body(&recent[channel, default: []])
+        if recent[channel]?.isEmpty == true { recent[channel] = nil }
     }
 
     private mutating func prune(_ channel: String, now: Duration) {
-        guard var list = recent[channel] else { return }
-        list.removeAll { now - $0.at > recentWindow }
-        recent[channel] = list.isEmpty ? nil : list
-        // Whole channels gone quiet are dropped too, so the map stays as small as the active channels.
-        if recent.count > 1_024 {
+        // Entries are appended in time order, so the oldest is first: nothing to do while it is young.
+        if let oldest = recent[channel]?.first, now - oldest.at > recentWindow {
+            let window = recentWindow
+            update(channel) { list in list.removeAll { now - $0.at > window } }
+        }
+        // Whole channels gone quiet are dropped too, so the map stays as small as the active channels; swept at most
+        // once a window, since with thousands of active channels a sweep per message would cost more than the message.
+        if recent.count > 1_024, now - lastSweep > recentWindow {
+            lastSweep = now
             recent = recent.filter { $0.value.contains { now - $0.at <= recentWindow } }
         }
     }

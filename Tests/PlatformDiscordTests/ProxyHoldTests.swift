@@ -164,4 +164,26 @@ import Testing
         #expect(Hold.matches(copy: "hi", original: "pk:hi", strict: true))
         #expect(!Hold.matches(copy: "hi", original: "oh well hi", strict: true))
     }
+
+    @Test func aFloodWhereNoProxyIsKnownKeepsABoundedRecentList() {
+        var h = Hold(wait: .milliseconds(1500), maxRecentPerChannel: 64)
+        for i in 0..<1_000 {
+            #expect(describe(h.human(seen("m\(i)", "line \(i)", channel: "busy"), now: .milliseconds(i))) == ["emit:m\(i)"])
+        }
+        #expect((64..<128).contains(h.recentCount), "trimmed in batches, never past twice the cap")
+        // A copy of a recent line is still recognised; one of a line long trimmed is not a proxy's.
+        #expect(describe(h.webhook(seen("w1", "line 990", channel: "busy"), name: "Ember", now: .seconds(1))) == ["lookup:w1"])
+        #expect(describe(h.webhook(seen("w2", "line 3", channel: "busy"), name: "Ember", now: .seconds(1))) == ["emit:w2"])
+        // Past the window the list empties on the channel's next message.
+        _ = h.human(seen("late", "later", channel: "busy"), now: .seconds(60))
+        #expect(h.recentCount == 1)
+    }
+
+    @Test func channelsGoneQuietAreSweptOnceAWindowNotPerMessage() {
+        var h = Hold(wait: .milliseconds(1500), recentWindow: .seconds(10))
+        for i in 0..<2_000 { _ = h.human(seen("m\(i)", "hi", channel: "c\(i)"), now: .milliseconds(i)) }
+        #expect(h.recentChannels == 2_000, "all still young: nothing is swept")
+        _ = h.human(seen("x", "hi", channel: "c0"), now: .seconds(20))
+        #expect(h.recentChannels == 1, "the quiet ones go in one sweep")
+    }
 }
