@@ -30,7 +30,9 @@ enum IngestBenchmark {
         defer { control.http.shutdown() }
 
         let ours = try await personaBridge(control: control, port: port, count: count)
-        let reference = try await discordPy(control: control, port: port, count: count)
+        // PB_INGEST_REFERENCE=0 leaves the reference out, e.g. to profile the bridge alone.
+        let reference = ProcessInfo.processInfo.environment["PB_INGEST_REFERENCE"] == "0"
+            ? 0 : try await discordPy(control: control, port: port, count: count)
         say(String(format: "ingest summary: persona-bridge %.0f events/s vs discord.py %.0f events/s (%.2fx), same fake, same run",
                    ours, reference, reference > 0 ? ours / reference : 0))
     }
@@ -76,8 +78,10 @@ enum IngestBenchmark {
         say("persona-bridge: RSS idle (release, connected, \(bound.count) bound channels): \(idle / 1024) MB")
 
         var rates: [String: Double] = [:]
-        for (label, channels) in [("bound", bound), ("unbound", [unbound])] {
-            let expectedRequests = model.requests + 1
+        // PB_INGEST_FLOODS picks the floods (`bound,unbound`, the default).
+        let floods = (ProcessInfo.processInfo.environment["PB_INGEST_FLOODS"] ?? "bound,unbound").split(separator: ",")
+        for (label, channels) in [("bound", bound), ("unbound", [unbound])] where floods.contains(Substring(label)) {
+            let expectedRequests = model.mentions + 1
             // The fake compresses the flood first (untimed), then writes it at once: its Python zlib is not the limit.
             try await control.post("gateway/blast", ["count": count, "channel_ids": channels, "prepare": true])
             let started = clock.now
@@ -85,10 +89,10 @@ enum IngestBenchmark {
             let blast = try await control.post("gateway/blast", ["send_prepared": true])
             let sentSeconds = blast["seconds"] as? Double ?? 0
             let mentionSent = clock.now
-            try await control.post("inject/message", ["channel_id": channels[0], "content": "are you keeping up?",
+            try await control.post("inject/message", ["channel_id": channels[0], "content": StampingModel.mention,
                                                       "author_id": alice, "mention_bot": true])
             let deadline = clock.now + .seconds(600)
-            while model.requests < expectedRequests {
+            while model.mentions < expectedRequests {
                 guard clock.now < deadline else { throw TestServerError("the mention after the \(label) flood never reached the model") }
                 try await Task.sleep(for: .milliseconds(1))
             }
@@ -114,10 +118,10 @@ enum IngestBenchmark {
             for channel in bound + [unbound] {
                 stored += try await store.messageCount(in: ChannelKey(platform: "discord", serverID: guild, channelID: channel))
             }
-            if stored >= 2 * (count + 1) { break }
+            if stored >= floods.count * (count + 1) { break }
             try await Task.sleep(for: .milliseconds(50))
         } while clock.now < settleBy
-        say("persona-bridge: \(stored) of \(2 * (count + 1)) messages (and the replies) in history on disk")
+        say("persona-bridge: \(stored) of \(floods.count * (count + 1)) messages (and the replies) in history on disk")
         say("persona-bridge: RSS right after the floods: \(residentKB() / 1024) MB")
         try await Task.sleep(for: .seconds(5))
         say("persona-bridge: RSS 5 s after the floods: \(residentKB() / 1024) MB")
@@ -255,26 +259,29 @@ struct IngestFakeControl: Sendable {
     }
 }
 
-/// Answers every request with one short line and stamps when the request arrived.
+/// Answers every request with one short line and stamps when a request answering the benchmark's mention arrived
+/// (the scene's memory summaries, asked once a reply drops history, reach the model too and are not counted).
 final class StampingModel: ChatModel, Sendable {
+    static let mention = "are you keeping up?"
     private let state = Mutex<(count: Int, last: ContinuousClock.Instant?, lastElapsed: Duration?)>((0, nil, nil))
     private let clock: ElapsedClock
 
     /// `clock` is the adapter's, so a request can be set against a payload's arrival.
     init(clock: ElapsedClock) { self.clock = clock }
 
-    var requests: Int { state.withLock { $0.count } }
+    var mentions: Int { state.withLock { $0.count } }
     var lastRequest: ContinuousClock.Instant? { state.withLock { $0.last } }
     var lastElapsed: Duration? { state.withLock { $0.lastElapsed } }
 
     func stream(_ request: ChatRequest) -> AsyncThrowingStream<ModelEvent, any Error> {
         let now = ContinuousClock.now
         let elapsed = clock.now
-        state.withLock { s in
+        let memoryWork = ["Transcript", "Memory"].contains(request.messages.last?.name ?? "")
+        if !memoryWork { state.withLock { s in
             s.count += 1
             s.last = now
             s.lastElapsed = elapsed
-        }
+        } }
         return AsyncThrowingStream { continuation in
             continuation.yield(.delta("Keeping up."))
             continuation.yield(.finish(.stop))
