@@ -58,7 +58,7 @@ extension Router {
         let view = PromptView(
             requestID: facts.admission.record.requestID, persona: facts.persona.name,
             replyID: outcome.messages.first?.messageID,
-            createdAt: ISO8601DateFormatter().string(from: facts.admission.record.createdAt),
+            createdAt: ISO8601Timestamp.string(from: facts.admission.record.createdAt),
             messages: messages, trimmed: trimmed, lore: facts.context.loreUIDs,
             memory: facts.context.memory,
             parameters: .init(model: facts.request.model ?? clientModelName, temperature: parameters.temperature, topP: parameters.topP,

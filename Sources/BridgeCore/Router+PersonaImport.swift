@@ -97,7 +97,7 @@ extension Router {
         let text = CardMacros.expand(greeting, context: macroContext(persona: persona, channel: channel, user: user), using: &generator)
         let identity = self.identity(for: persona)
         let sent = try await platform.send(text, in: channel, replyTo: nil, as: identity)
-        try await store.setState(ISO8601DateFormatter().string(from: Date()), for: mark)
+        try await store.setState(ISO8601Timestamp.string(from: Date()), for: mark)
         try await store.insert(StoredMessage(
             channel: Self.key(channel), messageID: sent.messageID, speakerID: "persona:\(persona.name)",
             speakerName: persona.displayName, kind: .persona, personaName: persona.name, text: text, timestamp: Date()))

@@ -1,3 +1,4 @@
+import BridgeCore
 import Foundation
 import Logging
 import Synchronization
@@ -83,11 +84,7 @@ public struct BridgeLogHandler: LogHandler {
     private static func timestamp() -> String {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
-        var seconds = time_t(time.tv_sec)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec, Int(time.tv_nsec / 1_000_000))
+        return ISO8601Timestamp.string(epochSeconds: Int(time.tv_sec), milliseconds: Int(time.tv_nsec / 1_000_000))
     }
 }
 
