@@ -69,7 +69,9 @@ public final class SQLiteStore: Store {
         // twice (claims, reply rows) go through `durableWrite`, which syncs the WAL at their commit.
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA cache_size = -512")
         }
+        configuration.maximumReaderCount = 2
 
         switch location {
         case .inMemory:

@@ -54,9 +54,11 @@ enum IngestBenchmark {
         let platform = DiscordPlatform(configuration: configuration, http: http, store: store, clock: ContinuousClock(), logger: logger)
         let model = StampingModel(clock: platform.clock)
         let aria = Persona(name: "aria", displayName: "Aria", character: "Aria is a cheerful bard.")
+        var routerConfiguration = RouterConfiguration(personas: [aria], bindings: bound.map { .init(platform: "discord", channelID: $0, personas: ["aria"]) },
+                                                      defaultPersonas: ["aria"])
+        if ProcessInfo.processInfo.environment["PB_INGEST_MEMORY"] == "0" { routerConfiguration.memory.enabled = false }
         let router = Router(
-            configuration: RouterConfiguration(personas: [aria], bindings: bound.map { .init(platform: "discord", channelID: $0, personas: ["aria"]) },
-                                               defaultPersonas: ["aria"]),
+            configuration: routerConfiguration,
             model: model, store: store, platforms: [platform], logger: logger)
         // The bridge's services for the benchmark's lifetime (a benchmark, not product code).
         let services = Task {
