@@ -30,6 +30,8 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // glibc's malloc_trim, behind a static inline wrapper (part of libc: nothing to link).
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         // libcrypto (already linked for TLS) for encrypting secrets at rest; no Swift crypto package.
         .systemLibrary(
             name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
@@ -106,7 +108,7 @@ let package = Package(
         .target(
             name: "Observability",
             dependencies: [
-                "BridgeCore", "SocketTransport", "Storage",
+                "BridgeCore", "SocketTransport", "Storage", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -165,7 +167,7 @@ let package = Package(
         .executableTarget(
             name: "pb-bench",
             dependencies: [
-                "HTTPTransport", "SocketTransport", "ModelClient", "BridgeCore", "BridgeConfig", "PBTestSupport", "PlatformDiscord", "Storage",
+                "HTTPTransport", "SocketTransport", "ModelClient", "BridgeCore", "BridgeConfig", "PBTestSupport", "PlatformDiscord", "Storage", "Observability",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/pb-bench"),

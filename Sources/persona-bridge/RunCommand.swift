@@ -113,6 +113,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let router = runtime.router(platforms: platforms, metrics: metrics.bridgeMetrics)
         var services = RuntimeService.services(runtime)
+        // After a flood glibc would keep the freed memory in its arenas; returned every few seconds instead.
+        services.append(.init(service: AllocatorTrimService(), successTerminationBehavior: .ignore))
         if let metricsEndpoint {
             let server = OperationsServer(
                 host: metricsEndpoint.host, port: metricsEndpoint.port, metrics: metrics, logger: logger,

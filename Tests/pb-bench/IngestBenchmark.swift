@@ -4,6 +4,7 @@ import Foundation
 import HTTPTransport
 import Logging
 import ModelClient
+import Observability
 import PBTestSupport
 import PlatformDiscord
 import Storage
@@ -60,11 +61,13 @@ enum IngestBenchmark {
         let router = Router(
             configuration: routerConfiguration,
             model: model, store: store, platforms: [platform], logger: logger)
-        // The bridge's services for the benchmark's lifetime (a benchmark, not product code).
+        // The bridge's services for the benchmark's lifetime (a benchmark, not product code), with the allocator
+        // trim that `persona-bridge run` runs beside them.
         let services = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await platform.run() }
                 group.addTask { try await router.run() }
+                group.addTask { try await AllocatorTrimService().run() }
                 try await group.next()
                 group.cancelAll()
             }
