@@ -51,6 +51,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
     /// A recent human message, kept after it left the hold for late copies and failed look-ups.
     private struct Recent: Sendable {
         var seen: Seen
+        var seq: UInt64
         var at: Duration
         var deleted: Bool
         /// Emitted before its copy came (a channel not yet known for proxies): the copy is dropped (the original was
@@ -65,19 +66,29 @@ struct ProxyHold<Payload: Sendable>: Sendable {
     let maxHeldPerChannel: Int
     /// Recent messages remembered per channel for matching late copies.
     let maxRecentPerChannel: Int
+    let maxRecentTotal: Int
     /// How long a recent message may still match a copy.
     let recentWindow: Duration
 
     private var held: [String: [Held]] = [:]
     private var recent: [String: [Recent]] = [:]
     private var pending: [String: (seen: Seen, name: String, at: Duration)] = [:]
-    private var lastSweep: Duration = .zero
+    /// Every remembered message in arrival order, across channels: what ages out (or is over the total cap) is at
+    /// its front, so expiry costs O(1) per message however many channels are active.
+    private var order: [(channel: String, seq: UInt64, at: Duration)] = []
+    private var orderHead = 0
+    private var nextSeq: UInt64 = 0
+    /// Recent human messages kept (all channels), which a late webhook copy is matched against.
+    private(set) var recentCount = 0
+    /// Records in `order`, live or not; bounded by twice the total cap.
+    var orderCount: Int { order.count - orderHead }
     /// Channels where proxies post: configured, and learned when one posts.
     private(set) var proxyChannels: Set<String>
 
     /// Creates the machine.
     init(wait: Duration, proxyChannels: Set<String> = [], maxHeldPerChannel: Int = 32, maxRecentPerChannel: Int = 64,
-         recentWindow: Duration? = nil) {
+         maxRecentTotal: Int = 4_096, recentWindow: Duration? = nil) {
+        self.maxRecentTotal = max(1, maxRecentTotal)
         self.wait = wait
         self.proxyChannels = proxyChannels
         self.maxHeldPerChannel = maxHeldPerChannel
@@ -89,8 +100,6 @@ struct ProxyHold<Payload: Sendable>: Sendable {
     var isEnabled: Bool { wait > .zero }
     /// Messages held or waiting for a look-up (tests wait for zero).
     var count: Int { held.values.reduce(0) { $0 + $1.count } + pending.count }
-    /// Recent human messages kept (all channels), which a late webhook copy is matched against.
-    var recentCount: Int { recent.values.reduce(0) { $0 + $1.count } }
     /// Channels with recent human messages.
     var recentChannels: Int { recent.count }
     /// When the oldest held message is due; nil when nothing is held.
@@ -106,7 +115,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
     /// A human message (not a bot's, not a webhook's, not a DM): held in a proxy channel, else emitted at once.
     mutating func human(_ seen: Seen, now: Duration) -> [Action] {
         guard isEnabled else { return [.emit(seen.payload)] }
-        prune(seen.channelID, now: now)
+        prune(now: now)
         guard proxyChannels.contains(seen.channelID) else {
             remember(seen, now: now, deleted: false, emitted: true, fresh: true)
             return [.emit(seen.payload)]
@@ -125,7 +134,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
     /// A webhook message that is not the bridge's own: paired with a held original by content at once, else looked up.
     mutating func webhook(_ seen: Seen, name: String, now: Duration) -> [Action] {
         guard isEnabled else { return [.emit(seen.payload)] }
-        prune(seen.channelID, now: now)
+        prune(now: now)
         if var queue = held[seen.channelID],
            let index = queue.firstIndex(where: { $0.copy == nil && Self.matches(copy: seen.text, original: $0.seen.text) }) {
             if queue[index].deleted {
@@ -201,7 +210,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
     mutating func lookupFailed(_ messageID: String, now: Duration) -> [Action] {
         guard let entry = pending.removeValue(forKey: messageID) else { return [] }
         let channel = entry.seen.channelID
-        prune(channel, now: now)
+        prune(now: now)
         if var queue = held[channel],
            let index = queue.firstIndex(where: { $0.copy == nil && Self.matches(copy: entry.seen.text, original: $0.seen.text) }) {
             let original = queue.remove(at: index)
@@ -286,32 +295,42 @@ struct ProxyHold<Payload: Sendable>: Sendable {
 
     private mutating func remember(_ seen: Seen, now: Duration, deleted: Bool, emitted: Bool, copied: Bool = false, fresh: Bool = false) {
         let cap = maxRecentPerChannel
+        let seq = nextSeq
+        nextSeq += 1
         // Changed in place through the dictionary's accessor: a copy taken out and stored back would duplicate the
         // whole list (and retain every payload in it) once per message.
         update(seen.channelID) { list in
             if !fresh { list.removeAll { $0.seen.id == seen.id } }
-            list.append(Recent(seen: seen, at: now, deleted: deleted, emitted: emitted, copied: copied))
+            list.append(Recent(seen: seen, seq: seq, at: now, deleted: deleted, emitted: emitted, copied: copied))
             // Trimmed in batches: between `cap` and twice that are kept, so a flood does not shift the list per message.
             if list.count >= 2 * cap { list.removeFirst(list.count - cap) }
         }
+        order.append((seen.channelID, seq, now))
+        prune(now: now)
     }
 
+    /// Changes one channel's list in place, keeping `recentCount` right and dropping the channel once it is empty.
     private mutating func update(_ channel: String, _ body: (inout [Recent]) -> Void) {
+        let before = recent[channel]?.count ?? 0
         body(&recent[channel, default: []])
-        if recent[channel]?.isEmpty == true { recent[channel] = nil }
+        let after = recent[channel]?.count ?? 0
+        recentCount += after - before
+        if after == 0 { recent[channel] = nil }
     }
 
-    private mutating func prune(_ channel: String, now: Duration) {
-        // Entries are appended in time order, so the oldest is first: nothing to do while it is young.
-        if let oldest = recent[channel]?.first, now - oldest.at > recentWindow {
-            let window = recentWindow
-            update(channel) { list in list.removeAll { now - $0.at > window } }
+    /// Forgets, oldest first, what is older than the window, over the total cap, or too far back in `order`
+    /// (whose records of messages already trimmed from their channel linger until they reach the front).
+    private mutating func prune(now: Duration) {
+        while orderHead < order.count {
+            let oldest = order[orderHead]
+            guard now - oldest.at > recentWindow || recentCount > maxRecentTotal || order.count - orderHead > 2 * maxRecentTotal
+            else { break }
+            orderHead += 1
+            if recent[oldest.channel]?.first?.seq == oldest.seq { update(oldest.channel) { $0.removeFirst() } }
         }
-        // Whole channels gone quiet are dropped too, so the map stays as small as the active channels; swept at most
-        // once a window, since with thousands of active channels a sweep per message would cost more than the message.
-        if recent.count > 1_024, now - lastSweep > recentWindow {
-            lastSweep = now
-            recent = recent.filter { $0.value.contains { now - $0.at <= recentWindow } }
+        if orderHead > 1_024, orderHead * 2 > order.count {
+            order.removeFirst(orderHead)
+            orderHead = 0
         }
     }
 }

@@ -179,11 +179,25 @@ import Testing
         #expect(h.recentCount == 1)
     }
 
-    @Test func channelsGoneQuietAreSweptOnceAWindowNotPerMessage() {
+    @Test func quietChannelsAreForgottenAsTheirMessagesAge() {
         var h = Hold(wait: .milliseconds(1500), recentWindow: .seconds(10))
         for i in 0..<2_000 { _ = h.human(seen("m\(i)", "hi", channel: "c\(i)"), now: .milliseconds(i)) }
-        #expect(h.recentChannels == 2_000, "all still young: nothing is swept")
+        #expect(h.recentChannels == 2_000, "all still young: nothing is forgotten")
         _ = h.human(seen("x", "hi", channel: "c0"), now: .seconds(20))
-        #expect(h.recentChannels == 1, "the quiet ones go in one sweep")
+        #expect(h.recentChannels == 1 && h.recentCount == 1)
+    }
+
+    @Test func manyBusyChannelsStayUnderTheTotalCap() {
+        // 10,000 channels taking turns within the window: the newest 4,096 messages are kept, wherever they were said.
+        var h = Hold(wait: .milliseconds(1500), maxRecentTotal: 4_096, recentWindow: .seconds(10))
+        for round in 0..<3 {
+            for c in 0..<10_000 {
+                _ = h.human(seen("m\(round)-\(c)", "line \(c)", channel: "c\(c)"), now: .microseconds(round * 10_000 + c))
+            }
+        }
+        #expect(h.recentCount == 4_096 && h.recentChannels == 4_096)
+        #expect(h.orderCount <= 2 * 4_096)
+        #expect(describe(h.webhook(seen("w1", "line 9999", channel: "c9999"), name: "Ember", now: .seconds(1))) == ["lookup:w1"])
+        #expect(describe(h.webhook(seen("w2", "line 10", channel: "c10"), name: "Ember", now: .seconds(1))) == ["emit:w2"])
     }
 }
