@@ -3,6 +3,7 @@ import BridgeConfig
 import BridgeCore
 import Foundation
 import Logging
+import Observability
 import PlatformConsole
 import ServiceLifecycle
 
@@ -43,6 +44,7 @@ struct ChatCommand: AsyncParsableCommand {
                         // When input ends the console returns; the router drains what was typed, then ends the group.
                         .init(service: router, successTerminationBehavior: .gracefullyShutdownGroup),
                         .init(service: console, successTerminationBehavior: .ignore),
+                        .init(service: AllocatorTrimService(), successTerminationBehavior: .ignore),
                     ],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
