@@ -27,13 +27,26 @@ public final class Router: Service, Sendable {
         var activeStreams: [Int: AsyncThrowingStream<ModelEvent, any Error>.Continuation] = [:]
         var nextStreamID = 0
         /// Channel settings read recently (`nil` inside: none stored), so chatter does not read the store per message.
-        var settingsCache: [ChannelKey: (settings: ChannelSettings?, readAt: Duration)] = [:]
+        var settingsCache: [ChannelKey: CachedSettings] = [:]
     }
 
     /// How long a cached channel-settings read is trusted; the router's own changes invalidate it at once,
     /// another process's changes show up after this. Not shorter: with 10,000 channels taking turns, 2 s made
     /// nearly every message a store read.
     static let settingsCacheLifetime: Duration = .seconds(10)
+
+    /// A channel's stored settings as last read, and what the quiet path derived from them.
+    struct CachedSettings {
+        var settings: ChannelSettings?
+        var readAt: Duration
+        var quietPlan: QuietPlan?
+    }
+
+    /// What `quietMessage` needs of a channel: nothing but its personas' names, or the full path.
+    enum QuietPlan {
+        case fullPath
+        case candidates([TriggerPolicy.Candidate])
+    }
     /// Events taken from one platform but not yet handled, before the pump stops reading the platform's stream.
     /// A mention waits behind at most this many (plus the platform's queue), so it is kept small: 512 events are
     /// about 13 ms of work on one core, and the pump refills in runs of half of it.
@@ -431,7 +444,7 @@ public final class Router: Service, Sendable {
         state.withLock { s in
             // Bounded: a bridge in very many channels rereads instead of growing the cache without limit.
             if s.settingsCache.count >= 16_384 { s.settingsCache.removeAll(keepingCapacity: true) }
-            s.settingsCache[key] = (settings, now)
+            s.settingsCache[key] = CachedSettings(settings: settings, readAt: now)
         }
         return settings
     }
@@ -454,14 +467,14 @@ public final class Router: Service, Sendable {
         guard let cached = state.withLock({ s in s.settingsCache[key] }), now - cached.readAt < Self.settingsCacheLifetime else {
             return nil
         }
-        // A group scene rolls every persona's talkativeness on every message: the full path decides.
-        if isScene(message.channel, stored: cached.settings) { return nil }
-        var candidates: [TriggerPolicy.Candidate] = []
-        for persona in activePersonas(in: message.channel, stored: cached.settings) {
-            let trigger = settings(for: persona, in: message.channel, stored: cached.settings)
-            if trigger.mode == .always || (trigger.mode == .probability && trigger.talkativeness > 0) { return nil }
-            candidates.append(TriggerPolicy.Candidate(persona: persona, settings: trigger))
+        // Who could answer depends only on the (immutable) configuration and the stored settings: worked out once
+        // per cached settings rather than per message.
+        let plan = cached.quietPlan ?? quietPlan(for: message.channel, stored: cached.settings)
+        if cached.quietPlan == nil {
+            // Only onto the entry it was worked out from: a fresher read may have replaced it meanwhile.
+            state.withLock { s in if s.settingsCache[key]?.readAt == cached.readAt { s.settingsCache[key]?.quietPlan = plan } }
         }
+        guard case .candidates(let candidates) = plan else { return nil }
         guard TriggerPolicy.firstNamed(in: message.text, candidates: candidates) == nil else { return nil }
         let view = TriggerPolicy.Message(channel: message.channel.key, text: message.text, fromBot: message.author.isBot)
         let decision = state.withLock { s in s.policy.decide(view, candidates: candidates, now: now, using: &s.random) }
@@ -476,6 +489,19 @@ public final class Router: Service, Sendable {
             channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.creditedName ?? message.author.displayName,
             kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(),
             replyToID: message.replyTo)
+    }
+
+    /// Whether a channel's chatter may take the quiet path, and the personas that would have to be named.
+    private func quietPlan(for channel: ChannelRef, stored: ChannelSettings?) -> QuietPlan {
+        // A group scene rolls every persona's talkativeness on every message: the full path decides.
+        if isScene(channel, stored: stored) { return .fullPath }
+        var candidates: [TriggerPolicy.Candidate] = []
+        for persona in activePersonas(in: channel, stored: stored) {
+            let trigger = settings(for: persona, in: channel, stored: stored)
+            if trigger.mode == .always || (trigger.mode == .probability && trigger.talkativeness > 0) { return .fullPath }
+            candidates.append(TriggerPolicy.Candidate(persona: persona, settings: trigger))
+        }
+        return .candidates(candidates)
     }
 
     /// Handles an event up to a claimed reply, which it returns for the caller to run; a recorded message may

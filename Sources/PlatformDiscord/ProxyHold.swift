@@ -50,7 +50,10 @@ struct ProxyHold<Payload: Sendable>: Sendable {
 
     /// A recent human message, kept after it left the hold for late copies and failed look-ups.
     private struct Recent: Sendable {
-        var seen: Seen
+        var id: String
+        var text: String
+        /// Kept only for a message not passed on yet: one already emitted is never emitted again.
+        var payload: Payload?
         var seq: UInt64
         var at: Duration
         var deleted: Bool
@@ -150,7 +153,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
         // Elsewhere only a webhook repeating a recent human message may be a proxy's copy: other webhooks (relays,
         // other bots) pass on at once, and PluralKit is not asked about them.
         guard proxyChannels.contains(seen.channelID)
-            || recent[seen.channelID]?.contains(where: { !$0.copied && Self.matches(copy: seen.text, original: $0.seen.text, strict: true) }) == true
+            || recent[seen.channelID]?.contains(where: { !$0.copied && Self.matches(copy: seen.text, original: $0.text, strict: true) }) == true
         else { return [.emit(seen.payload)] }
         pending[seen.id] = (seen, name, now)
         return [.lookUp(messageID: seen.id, channelID: seen.channelID)]
@@ -169,7 +172,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
             held[channelID] = queue
             return []
         }
-        if let index = recent[channelID]?.firstIndex(where: { $0.seen.id == messageID }) {
+        if let index = recent[channelID]?.firstIndex(where: { $0.id == messageID }) {
             recent[channelID]?[index].deleted = true
             if recent[channelID]?[index].copied == true { return [] }
             if recent[channelID]?[index].emitted == false { return [] }
@@ -198,7 +201,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
                 held[channel] = queue.isEmpty ? nil : queue
                 return paired(original.seen, copy: entry.seen, name: name, now: now)
             }
-            if let index = recent[channel]?.firstIndex(where: { $0.seen.id == originalID }) {
+            if let index = recent[channel]?.firstIndex(where: { $0.id == originalID }) {
                 return fromRecent(index, copy: entry.seen, name: name)
             }
         }
@@ -219,7 +222,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
         }
         // The newest unpaired one: a copy follows its original within a second or two.
         if let index = recent[channel]?.lastIndex(where: {
-            !$0.copied && Self.matches(copy: entry.seen.text, original: $0.seen.text, strict: true)
+            !$0.copied && Self.matches(copy: entry.seen.text, original: $0.text, strict: true)
         }) {
             return fromRecent(index, copy: entry.seen, name: entry.name)
         }
@@ -278,7 +281,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
         recent[channel]?[index] = entry
         // Already answered as the user's own message: a second answer to the copy is what this machine prevents.
         if entry.emitted { return [] }
-        return [.emitProxied(copy.payload, Credit(original: entry.seen.payload, senderID: nil, memberName: name))]
+        return [.emitProxied(copy.payload, Credit(original: entry.payload, senderID: nil, memberName: name))]
     }
 
     private mutating func release(_ item: Held, now: Duration) -> [Action] {
@@ -300,8 +303,9 @@ struct ProxyHold<Payload: Sendable>: Sendable {
         // Changed in place through the dictionary's accessor: a copy taken out and stored back would duplicate the
         // whole list (and retain every payload in it) once per message.
         update(seen.channelID) { list in
-            if !fresh { list.removeAll { $0.seen.id == seen.id } }
-            list.append(Recent(seen: seen, seq: seq, at: now, deleted: deleted, emitted: emitted, copied: copied))
+            if !fresh { list.removeAll { $0.id == seen.id } }
+            list.append(Recent(id: seen.id, text: seen.text, payload: emitted ? nil : seen.payload, seq: seq, at: now,
+                               deleted: deleted, emitted: emitted, copied: copied))
             // Trimmed in batches: between `cap` and twice that are kept, so a flood does not shift the list per message.
             if list.count >= 2 * cap { list.removeFirst(list.count - cap) }
         }
