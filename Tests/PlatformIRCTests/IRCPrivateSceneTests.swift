@@ -15,8 +15,8 @@ import Testing
     @Test func eachSendersPrivateMessagesAreTheirOwnScene() async throws {
         let server = try await Ngircd.start()
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
-        let bob = try await Human.connect(port: server.port, nick: "bob")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
+        let bob = try await IRCHuman.connect(port: server.port, nick: "bob")
         let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test"]),
                                    logger: Logger(label: "test.irc"))
         let aria = Persona(name: "aria", displayName: "Aria", character: "You are Aria.")

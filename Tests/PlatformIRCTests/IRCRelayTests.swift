@@ -34,7 +34,7 @@ enum Greeting {
         #expect(configuration.relays["irc"]?.first?.format == .matterbridge)
 
         // ngIRCd allows nicks of 9 characters: the relay is matterbridge under a shorter nick.
-        let relay = try await Human.connect(port: server.port, nick: "mbridge")
+        let relay = try await IRCHuman.connect(port: server.port, nick: "mbridge")
         try await relay.join("#harbour")
         let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#harbour"]),
                                    logger: Logger(label: "test.irc"))
