@@ -29,7 +29,7 @@ final class CountingModel: ChatModel, Sendable {
     }
 }
 
-/// The bot plus a Router over `personas`, running until `stop()`.
+/// The bot plus a Router, running until `stop()`.
 struct RunningBridge {
     let platform: IRCPlatform
     let store: SQLiteStore
@@ -40,11 +40,17 @@ struct RunningBridge {
                       bound: [String] = ["aria"], configure: (inout IRCPlatformConfiguration) -> Void = { _ in }) throws -> RunningBridge {
         var configuration = botConfiguration(port: port, channels: ["#test"])
         configure(&configuration)
+        let bindings: [RouterConfiguration.Binding] = [.init(platform: "irc", channelID: "#test", personas: bound)]
+        return try start(configuration, router: RouterConfiguration(personas: personas, bindings: bindings), model: model)
+    }
+
+    /// The bot as `configuration` says, under a Router configured as `router`, over an in-memory store.
+    static func start(_ configuration: IRCPlatformConfiguration, router routerConfiguration: RouterConfiguration,
+                      model: any ChatModel) throws -> RunningBridge {
         let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
         let store = try SQLiteStore.inMemory()
-        let router = Router(
-            configuration: RouterConfiguration(personas: personas, bindings: [.init(platform: "irc", channelID: "#test", personas: bound)]),
-            model: model, store: store, platforms: [platform], clock: ContinuousClock(), logger: Logger(label: "test.router"))
+        let router = Router(configuration: routerConfiguration, model: model, store: store, platforms: [platform],
+                            clock: ContinuousClock(), logger: Logger(label: "test.router"))
         let task = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { try? await platform.run() }
