@@ -172,11 +172,12 @@ let package = Package(
             ],
             path: "Tests/pb-bench"),
 
-        // Shared test helpers: spawning loopback servers, free ports, repo paths, the in-memory platform.
+        // Shared test helpers: spawning loopback servers (ngIRCd among them), free ports, repo paths, the in-memory
+        // platform, a person on IRC over a raw line socket.
         .target(
             name: "PBTestSupport",
             dependencies: [
-                "Storage", "StoragePostgres", "BridgeCore", "ModelClient",
+                "Storage", "StoragePostgres", "BridgeCore", "ModelClient", "SocketTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -200,7 +201,7 @@ let package = Package(
             name: "PlatformMatrixTests",
             dependencies: [
                 "PlatformMatrix", "BridgeCore", "BridgeConfig", "ModelClient", "Storage", "HTTPTransport", "PBTestSupport",
-                "persona-bridge", "SocketTransport",
+                "persona-bridge",
             ]),
         .testTarget(
             name: "ObservabilityTests",

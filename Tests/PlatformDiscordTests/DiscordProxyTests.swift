@@ -50,16 +50,29 @@ import Testing
         }
     }
 
-    static func bridge(_ fake: FakeDiscord, model: RecordingModel, wait: Duration = .milliseconds(1000),
-                       pluralKit: String? = nil) async throws -> DiscordBridge {
+    /// A fake Discord whose proxy bot has `members`, and a ready bridge on it over a `RecordingModel`: runs `body`,
+    /// then stops the bridge (also when `body` throws) before the fake.
+    static func withBridge(members: [String: Any] = DiscordProxyTests.proxyMembers(), wait: Duration = .milliseconds(1000),
+                           pluralKit: String? = nil,
+                           _ body: (FakeDiscord, DiscordBridge, RecordingModel) async throws -> Void) async throws {
+        let fake = try await FakeDiscord.start()
+        defer { fake.stop() }
+        try await fake.post("proxy", members)
+        let model = RecordingModel()
         let bridge = try await DiscordBridge(fake: fake, model: model, bindings: [.init(platform: "discord", channelID: World.general, personas: ["aria"])]) {
             $0.proxyWait = wait
             $0.pluralKitAPI = pluralKit ?? "http://127.0.0.1:\(fake.port)/pk"
             $0.proxyChannels = [World.general]
             $0.useWebhooks = false
         }
-        try await bridge.waitReady()
-        return bridge
+        do {
+            try await bridge.waitReady()
+            try await body(fake, bridge, model)
+        } catch {
+            await bridge.stop()
+            throw error
+        }
+        await bridge.stop()
     }
 
     /// Idle: nothing held or being looked up, then the usual idle wait.
@@ -125,113 +138,89 @@ import Testing
     // MARK: End to end
 
     @Test func aPluralKitMemberGetsExactlyOneReplyCreditedToTheMember() async throws {
-        let fake = try await FakeDiscord.start()
-        defer { fake.stop() }
-        try await fake.post("proxy", Self.proxyMembers())
-        let model = RecordingModel()
-        let bridge = try await Self.bridge(fake, model: model)
-        defer { Task { await bridge.stop() } }
+        try await Self.withBridge { fake, bridge, model in
+            let original = try await fake.inject("pk: <@\(World.bot)> sing us a song", mentionBot: false)
+            try await eventually("a reply") { try await !Self.replies(fake).isEmpty }
+            try await Self.waitIdle(bridge)
+            let replies = try await Self.replies(fake)
+            #expect(replies.count == 1, "exactly one reply: \(replies.map { $0["content"].string ?? "" })")
+            let copy = try #require(try await Self.copies(fake).first?["id"].string)
+            #expect(replies.first?["message_reference"]["message_id"].string == copy, "the reply answers the message that stays")
 
-        let original = try await fake.inject("pk: <@\(World.bot)> sing us a song", mentionBot: false)
-        try await eventually("a reply") { try await !Self.replies(fake).isEmpty }
-        try await Self.waitIdle(bridge)
-        let replies = try await Self.replies(fake)
-        #expect(replies.count == 1, "exactly one reply: \(replies.map { $0["content"].string ?? "" })")
-        let copy = try #require(try await Self.copies(fake).first?["id"].string)
-        #expect(replies.first?["message_reference"]["message_id"].string == copy, "the reply answers the message that stays")
-
-        // The prompt credits the member, and only the member: the deleted original is not in it.
-        let request = try #require(model.requests.withLock { $0.last })
-        let spoken = request.messages.filter { $0.role == .user && $0.content.contains("sing us a song") }
-        #expect(spoken.count == 1 && spoken.first?.name == "Starlight", "\(spoken)")
-        #expect(!request.messages.contains { $0.content.contains("pk:") }, "the original's text with its tag is not in the prompt")
-        // History: credited to Starlight, spoken by Alice (budgets and players go by her).
-        let stored = try await bridge.store.recentMessages(in: ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general), limit: 10)
-        let human = stored.filter { $0.kind == .human }
-        #expect(human.map(\.messageID) == [copy], "the deleted original \(original) is not in history")
-        #expect(human.first?.speakerName == "Starlight" && human.first?.speakerID == World.alice)
-        await bridge.stop()
+            // The prompt credits the member, and only the member: the deleted original is not in it.
+            let request = try #require(model.requests.withLock { $0.last })
+            let spoken = request.messages.filter { $0.role == .user && $0.content.contains("sing us a song") }
+            #expect(spoken.count == 1 && spoken.first?.name == "Starlight", "\(spoken)")
+            #expect(!request.messages.contains { $0.content.contains("pk:") }, "the original's text with its tag is not in the prompt")
+            // History: credited to Starlight, spoken by Alice (budgets and players go by her).
+            let stored = try await bridge.store.recentMessages(in: ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general), limit: 10)
+            let human = stored.filter { $0.kind == .human }
+            #expect(human.map(\.messageID) == [copy], "the deleted original \(original) is not in history")
+            #expect(human.first?.speakerName == "Starlight" && human.first?.speakerID == World.alice)
+        }
     }
 
     /// A thread of a proxy channel holds messages from its first one.
     @Test func aProxyInAThreadOfAProxyChannelIsAnsweredOnce() async throws {
-        let fake = try await FakeDiscord.start()
-        defer { fake.stop() }
-        try await fake.post("proxy", Self.proxyMembers())
-        let model = RecordingModel()
-        let bridge = try await Self.bridge(fake, model: model)
-        defer { Task { await bridge.stop() } }
-
-        try await fake.inject("pk: <@\(World.bot)> a tale in the thread", channel: World.thread, mentionBot: false)
-        try await eventually("a reply in the thread") { try await !Self.replies(fake, in: World.thread).isEmpty }
-        try await Self.waitIdle(bridge)
-        let replies = try await Self.replies(fake, in: World.thread)
-        #expect(replies.count == 1, "\(replies.map { $0["content"].string ?? "" })")
-        let copy = try #require(try await Self.copies(fake).first?["id"].string)
-        #expect(replies.first?["message_reference"]["message_id"].string == copy)
-        #expect(model.requests.withLock { $0.last }?.messages.contains { $0.name == "Starlight" } == true)
-        await bridge.stop()
+        try await Self.withBridge { fake, bridge, model in
+            try await fake.inject("pk: <@\(World.bot)> a tale in the thread", channel: World.thread, mentionBot: false)
+            try await eventually("a reply in the thread") { try await !Self.replies(fake, in: World.thread).isEmpty }
+            try await Self.waitIdle(bridge)
+            let replies = try await Self.replies(fake, in: World.thread)
+            #expect(replies.count == 1, "\(replies.map { $0["content"].string ?? "" })")
+            let copy = try #require(try await Self.copies(fake).first?["id"].string)
+            #expect(replies.first?["message_reference"]["message_id"].string == copy)
+            #expect(model.requests.withLock { $0.last }?.messages.contains { $0.name == "Starlight" } == true)
+        }
     }
 
     @Test func aProxiedCommandRunsAsItsUsersAndAPlainMessageIsAnsweredOnceAfterTheWait() async throws {
-        let fake = try await FakeDiscord.start()
-        defer { fake.stop() }
-        try await fake.post("proxy", Self.proxyMembers(order: "delete_first"))
-        let model = RecordingModel()
-        let bridge = try await Self.bridge(fake, model: model)
-        defer { Task { await bridge.stop() } }
+        try await Self.withBridge(members: Self.proxyMembers(order: "delete_first")) { fake, bridge, _ in
+            // The moderator's member sets the persona: the moderator's rights apply.
+            try await fake.inject("[!pb persona set bolt]", author: World.moderator, mentionBot: false)
+            try await eventually("the command's answer") {
+                try await Self.replies(fake).contains { $0["content"].string?.contains("Bolt now answers here") == true }
+            }
+            // Alice's member may not.
+            try await fake.inject("pk: !pb persona set aria", mentionBot: false)
+            try await eventually("the refusal") {
+                try await Self.replies(fake).contains { $0["content"].string?.contains("only moderators") == true }
+            }
+            try await Self.waitIdle(bridge)
+            #expect(try await Self.replies(fake).count == 2, "one answer per command")
 
-        // The moderator's member sets the persona: the moderator's rights apply.
-        try await fake.inject("[!pb persona set bolt]", author: World.moderator, mentionBot: false)
-        try await eventually("the command's answer") {
-            try await Self.replies(fake).contains { $0["content"].string?.contains("Bolt now answers here") == true }
+            // Bob posts without a proxy: answered once, after the wait.
+            let plain = try await fake.inject("no proxy here, Bolt?", author: World.bob)
+            try await eventually("the plain message's reply") {
+                try await Self.replies(fake).contains { $0["message_reference"]["message_id"].string == plain }
+            }
+            try await Self.waitIdle(bridge)
+            #expect(try await Self.replies(fake).filter { $0["message_reference"]["message_id"].string == plain }.count == 1)
+            #expect(try await Self.replies(fake).count == 3)
         }
-        // Alice's member may not.
-        try await fake.inject("pk: !pb persona set aria", mentionBot: false)
-        try await eventually("the refusal") {
-            try await Self.replies(fake).contains { $0["content"].string?.contains("only moderators") == true }
-        }
-        try await Self.waitIdle(bridge)
-        #expect(try await Self.replies(fake).count == 2, "one answer per command")
-
-        // Bob posts without a proxy: answered once, after the wait.
-        let plain = try await fake.inject("no proxy here, Bolt?", author: World.bob)
-        try await eventually("the plain message's reply") {
-            try await Self.replies(fake).contains { $0["message_reference"]["message_id"].string == plain }
-        }
-        try await Self.waitIdle(bridge)
-        #expect(try await Self.replies(fake).filter { $0["message_reference"]["message_id"].string == plain }.count == 1)
-        #expect(try await Self.replies(fake).count == 3)
-        await bridge.stop()
     }
 
     /// The copy comes after the wait (the proxy deleted first, then was slow): PluralKit names the sender, or, when
     /// PluralKit is down, content and time match the copy to the deleted original. One reply, credited, either way.
     @Test(arguments: [true, false])
     func aLateCopyIsIdentifiedByPluralKitOrByContentAndTime(pluralKitUp: Bool) async throws {
-        let fake = try await FakeDiscord.start()
-        defer { fake.stop() }
-        try await fake.post("proxy", Self.proxyMembers(delay: 50, order: "delete_first"))
-        let model = RecordingModel()
-        let bridge = try await Self.bridge(fake, model: model, wait: .milliseconds(300),
-                                           pluralKit: pluralKitUp ? nil : "http://127.0.0.1:1")
-        defer { Task { await bridge.stop() } }
-
-        // Deleted at once; the copy comes well after the 300 ms wait.
-        try await fake.post("proxy", ["copy_delay_ms": 1500])
-        try await fake.inject("pk: <@\(World.bot)> are you there?", mentionBot: false)
-        try await eventually("the proxy bot reposted") { try await Self.copies(fake).count == 1 }
-        try await eventually("a reply") { try await !Self.replies(fake).isEmpty }
-        try await Self.waitIdle(bridge)
-        let replies = try await Self.replies(fake)
-        #expect(replies.count == 1, "\(replies.map { $0["content"].string ?? "" })")
-        let copy = try #require(try await Self.copies(fake).first?["id"].string)
-        #expect(replies.first?["message_reference"]["message_id"].string == copy)
-        let request = try #require(model.requests.withLock { $0.last })
-        #expect(request.messages.contains { $0.role == .user && $0.name == "Starlight" && $0.content.contains("are you there?") },
-                "\(request.messages)")
-        let asked = try await fake.get("proxy")["counters"]["pk_200"].int ?? 0
-        #expect(pluralKitUp ? asked >= 1 : asked == 0)
-        await bridge.stop()
+        try await Self.withBridge(members: Self.proxyMembers(delay: 50, order: "delete_first"), wait: .milliseconds(300),
+                                  pluralKit: pluralKitUp ? nil : "http://127.0.0.1:1") { fake, bridge, model in
+            // Deleted at once; the copy comes well after the 300 ms wait.
+            try await fake.post("proxy", ["copy_delay_ms": 1500])
+            try await fake.inject("pk: <@\(World.bot)> are you there?", mentionBot: false)
+            try await eventually("the proxy bot reposted") { try await Self.copies(fake).count == 1 }
+            try await eventually("a reply") { try await !Self.replies(fake).isEmpty }
+            try await Self.waitIdle(bridge)
+            let replies = try await Self.replies(fake)
+            #expect(replies.count == 1, "\(replies.map { $0["content"].string ?? "" })")
+            let copy = try #require(try await Self.copies(fake).first?["id"].string)
+            #expect(replies.first?["message_reference"]["message_id"].string == copy)
+            let request = try #require(model.requests.withLock { $0.last })
+            #expect(request.messages.contains { $0.role == .user && $0.name == "Starlight" && $0.content.contains("are you there?") },
+                    "\(request.messages)")
+            let asked = try await fake.get("proxy")["counters"]["pk_200"].int ?? 0
+            #expect(pluralKitUp ? asked >= 1 : asked == 0)
+        }
     }
 }

@@ -9,8 +9,8 @@ import Testing
 /// SASL PLAIN, the NickServ fallback and account-based moderators on InspIRCd 3 linked to Atheme services.
 @Suite(.serialized) struct IRCInspircdServicesTests {
     /// Registers services account `nick` with `password` (Atheme logs the registering client in).
-    static func register(_ nick: String, password: String, port: Int) async throws -> Human {
-        let human = try await Human.connect(port: port, nick: nick)
+    static func register(_ nick: String, password: String, port: Int) async throws -> IRCHuman {
+        let human = try await IRCHuman.connect(port: port, nick: nick)
         try await human.send("PRIVMSG NickServ :REGISTER \(password) \(nick)@example.org")
         _ = try await human.waitFor("\(nick) registered") { $0.contains("NickServ") && $0.contains("is now registered") }
         return human
@@ -37,7 +37,7 @@ import Testing
         #expect(platform.saslSucceeded)
         #expect(platform.enabledCapabilities.contains("sasl"))
         // The server confirms the login: WHOIS shows the account (330).
-        let watcher = try await Human.connect(port: server.port, nick: "watcher")
+        let watcher = try await IRCHuman.connect(port: server.port, nick: "watcher")
         try await watcher.send("WHOIS aria")
         let whois = try await watcher.waitFor("WHOIS account line") { $0.contains(" 330 ") || $0.contains(" 318 ") }
         #expect(whois.contains(" 330 watcher aria ariaacct "), "\(whois)")
@@ -52,7 +52,7 @@ import Testing
         let (platform, task) = try await Self.startBot(server, saslPassword: "wrong-pw")
         try await eventually("registered after the failed SASL attempt") { platform.isRegistered }
         #expect(!platform.saslSucceeded)
-        let watcher = try await Human.connect(port: server.port, nick: "watcher")
+        let watcher = try await IRCHuman.connect(port: server.port, nick: "watcher")
         // One WHOIS at a time: each waits for its end (318), so the server's flood limit is never near.
         try await eventually("NickServ IDENTIFY logged the bot in") {
             let ends = watcher.lines.filter { $0.contains(" 318 watcher aria ") }.count
@@ -70,11 +70,11 @@ import Testing
     @Test func configuredAccountIsModeratorWithoutChannelOps() async throws {
         let server = try await Inspircd.start(services: true)
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")  // creator: +o, so dave and bob are plain members
         let dave = try await Self.register("dave", password: "dave-pw", port: server.port)
         try await dave.join("#test")
-        let bob = try await Human.connect(port: server.port, nick: "bob")
+        let bob = try await IRCHuman.connect(port: server.port, nick: "bob")
         try await bob.join("#test")
         let personas = [Persona(name: "aria", displayName: "Aria", character: "You are Aria."),
                         Persona(name: "rook", displayName: "Rook", character: "You are Rook.")]

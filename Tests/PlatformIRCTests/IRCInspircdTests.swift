@@ -29,7 +29,7 @@ final class CountingModel: ChatModel, Sendable {
     }
 }
 
-/// The bot plus a Router over `personas`, running until `stop()`.
+/// The bot plus a Router, running until `stop()`.
 struct RunningBridge {
     let platform: IRCPlatform
     let store: SQLiteStore
@@ -40,11 +40,17 @@ struct RunningBridge {
                       bound: [String] = ["aria"], configure: (inout IRCPlatformConfiguration) -> Void = { _ in }) throws -> RunningBridge {
         var configuration = botConfiguration(port: port, channels: ["#test"])
         configure(&configuration)
+        let bindings: [RouterConfiguration.Binding] = [.init(platform: "irc", channelID: "#test", personas: bound)]
+        return try start(configuration, router: RouterConfiguration(personas: personas, bindings: bindings), model: model)
+    }
+
+    /// The bot as `configuration` says, under a Router configured as `router`, over an in-memory store.
+    static func start(_ configuration: IRCPlatformConfiguration, router routerConfiguration: RouterConfiguration,
+                      model: any ChatModel) throws -> RunningBridge {
         let platform = IRCPlatform(configuration: configuration, logger: Logger(label: "test.irc"))
         let store = try SQLiteStore.inMemory()
-        let router = Router(
-            configuration: RouterConfiguration(personas: personas, bindings: [.init(platform: "irc", channelID: "#test", personas: bound)]),
-            model: model, store: store, platforms: [platform], clock: ContinuousClock(), logger: Logger(label: "test.router"))
+        let router = Router(configuration: routerConfiguration, model: model, store: store, platforms: [platform],
+                            clock: ContinuousClock(), logger: Logger(label: "test.router"))
         let task = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { try? await platform.run() }
@@ -57,7 +63,7 @@ struct RunningBridge {
     /// The recorded event before a "nothing else happened" check: `human` says a line nobody is asked to answer;
     /// once it is in history the bridge has read and handled everything the server sent it before, and once no
     /// reply runs either, one short settle.
-    func waitIdle(after human: Human) async throws {
+    func waitIdle(after human: IRCHuman) async throws {
         let checkpoint = "checkpoint \(UUID().uuidString)"
         try await human.send("PRIVMSG #test :\(checkpoint)")
         let key = ChannelKey(platform: "irc", channelID: "#test")
@@ -75,7 +81,7 @@ struct RunningBridge {
 }
 
 /// `!pb persona set rook` in #test: refused (and nothing stored) for `refused`, then done for `allowed`.
-func expectPersonaSetRefused(for refused: Human, thenAllowedFor allowed: Human, in bridge: RunningBridge) async throws {
+func expectPersonaSetRefused(for refused: IRCHuman, thenAllowedFor allowed: IRCHuman, in bridge: RunningBridge) async throws {
     let key = ChannelKey(platform: "irc", channelID: "#test")
     try await refused.send("PRIVMSG #test :!pb persona set rook")
     _ = try await refused.waitFor("refusal") { $0.hasPrefix(":aria!") && $0.contains("only moderators or bridge admins") }
@@ -90,7 +96,7 @@ func expectPersonaSetRefused(for refused: Human, thenAllowedFor allowed: Human, 
     @Test func basicReplyWithServerTimeAndEchoMessage() async throws {
         let server = try await Inspircd.start()
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
         // The reply names the bot: if its own echo were taken as a new message it would trigger another reply.
         let model = CountingModel(reply: "Hello alice, aria is here.")
@@ -128,7 +134,7 @@ func expectPersonaSetRefused(for refused: Human, thenAllowedFor allowed: Human, 
     @Test func replayedHistoryIsNotATrigger() async throws {
         let server = try await Inspircd.start()
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
         try await alice.send("MODE #test +H 10:1h")
         _ = try await alice.waitFor("history mode") { $0.contains(" MODE #test +H") }
@@ -150,9 +156,9 @@ func expectPersonaSetRefused(for refused: Human, thenAllowedFor allowed: Human, 
     @Test func operatorCanSetPersonaNonOperatorIsRefused() async throws {
         let server = try await Inspircd.start()
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")  // creator: +o
-        let bob = try await Human.connect(port: server.port, nick: "bob")
+        let bob = try await IRCHuman.connect(port: server.port, nick: "bob")
         try await bob.join("#test")
         let personas = [Persona(name: "aria", displayName: "Aria", character: "You are Aria."),
                         Persona(name: "rook", displayName: "Rook", character: "You are Rook.")]
@@ -167,7 +173,7 @@ func expectPersonaSetRefused(for refused: Human, thenAllowedFor allowed: Human, 
     @Test func typingNoticeReachesATaggedClient() async throws {
         let server = try await Inspircd.start()
         defer { server.stop() }
-        let carol = try await Human.connect(port: server.port, nick: "carol", capabilities: ["message-tags"])
+        let carol = try await IRCHuman.connect(port: server.port, nick: "carol", capabilities: ["message-tags"])
         try await carol.join("#test")
         let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test"]),
                                    logger: Logger(label: "test.irc"))

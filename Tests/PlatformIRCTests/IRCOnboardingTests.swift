@@ -20,7 +20,7 @@ import Testing
         let bot = try await Self.initialise(port: irc.port, modelPort: modelPort)
         defer { bot.remove() }
 
-        let alice = try await Human.connect(port: irc.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: irc.port, nick: "alice")
         try await alice.join("#tavern")
         let check = try await bot.command(["check", "--online", "--config", bot.config], environment: [:])
         #expect(check.code == 0, "\(check.output)")

@@ -63,7 +63,7 @@ final class EventLog: Sendable {
     @Test func incomingMessagesActionsAndCTCP() async throws {
         let server = try await Ngircd.start()
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
         let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test"]),
                                    logger: Logger(label: "test.irc"))
@@ -98,7 +98,7 @@ final class EventLog: Sendable {
     @Test(arguments: IRCServerKind.allCases) func takenNickUsesAlternativeAndRegainsIt(_ kind: IRCServerKind) async throws {
         let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
-        let squatter = try await Human.connect(port: server.port, nick: "aria")
+        let squatter = try await IRCHuman.connect(port: server.port, nick: "aria")
         var configuration = botConfiguration(port: server.port, channels: ["#test"])
         configuration.alternativeNicks = ["aria_alt"]
         configuration.nickRegainInterval = .milliseconds(300)
@@ -127,7 +127,7 @@ final class EventLog: Sendable {
         server.stop()
         try await eventually("noticed the drop") { !platform.isRegistered }
         server = try await IRCTestServer.start(kind, port: port)
-        let alice = try await Human.connect(port: port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: port, nick: "alice")
         try await alice.join("#test")
         // The bot may be back before alice (then NAMES lists it) or after (then alice sees its JOIN).
         _ = try await alice.waitFor("aria rejoins #test") {

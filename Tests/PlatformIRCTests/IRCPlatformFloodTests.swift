@@ -10,7 +10,7 @@ import Testing
     @Test(arguments: IRCServerKind.allCases) func fortyLineReplyArrivesWithPenaltiesOn(_ kind: IRCServerKind) async throws {
         let server = try await IRCTestServer.start(kind, maxPenaltyTime: nil)
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
         var configuration = botConfiguration(port: server.port, channels: ["#test"])
         configuration.floodBurst = 4

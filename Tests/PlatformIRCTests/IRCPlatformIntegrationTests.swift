@@ -38,7 +38,7 @@ func runPlatform(_ platform: IRCPlatform) -> Task<Void, Never> {
     @Test func basicReplyThroughRouter() async throws {
         let server = try await Ngircd.start()
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
 
         let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test"]),
@@ -82,9 +82,9 @@ func runPlatform(_ platform: IRCPlatform) -> Task<Void, Never> {
     @Test(arguments: IRCServerKind.allCases) func modelOutputCannotInjectCommands(_ kind: IRCServerKind) async throws {
         let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
-        let bob = try await Human.connect(port: server.port, nick: "bob")
+        let bob = try await IRCHuman.connect(port: server.port, nick: "bob")
         try await bob.join("#other")
 
         let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test", "#other"]),
@@ -113,7 +113,7 @@ func runPlatform(_ platform: IRCPlatform) -> Task<Void, Never> {
     @Test(arguments: IRCServerKind.allCases) func longReplyArrivesInLinesOfAtMost512Bytes(_ kind: IRCServerKind) async throws {
         let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
         let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test"]),
                                    logger: Logger(label: "test.irc"))
@@ -149,9 +149,9 @@ func runPlatform(_ platform: IRCPlatform) -> Task<Void, Never> {
     @Test(arguments: IRCServerKind.allCases) func channelOperatorIsModeratorPlainUserIsNot(_ kind: IRCServerKind) async throws {
         let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")  // first joiner: +o
-        let bob = try await Human.connect(port: server.port, nick: "bob")
+        let bob = try await IRCHuman.connect(port: server.port, nick: "bob")
         try await bob.join("#test")
         let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test"], adminNicks: ["Carol"]),
                                    logger: Logger(label: "test.irc"))
@@ -180,7 +180,7 @@ func runPlatform(_ platform: IRCPlatform) -> Task<Void, Never> {
     @Test(arguments: IRCServerKind.allCases) func joinsKeyedChannelWithItsKey(_ kind: IRCServerKind) async throws {
         let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#secret")
         try await alice.send("MODE #secret +k sesame")
         _ = try await alice.waitFor("key set") { $0.contains(" MODE #secret +k") }

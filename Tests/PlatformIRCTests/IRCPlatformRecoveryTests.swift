@@ -9,7 +9,7 @@ import Testing
     @Test(arguments: IRCServerKind.allCases) func kickLeadsToRejoin(_ kind: IRCServerKind) async throws {
         let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")  // operator
         let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test"]),
                                    logger: Logger(label: "test.irc"))
@@ -29,7 +29,7 @@ import Testing
     @Test(arguments: IRCServerKind.allCases) func twoChannelsInterleaveAndShutdownSendsQuit(_ kind: IRCServerKind) async throws {
         let server = try await IRCTestServer.start(kind)
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#one")
         try await alice.join("#two")
         var configuration = botConfiguration(port: server.port, channels: ["#one", "#two"])
@@ -72,7 +72,7 @@ extension IRCPlatform {
         let server = try await Ngircd.start(tls: true)
         defer { server.stop() }
         let tlsPort = try #require(server.tlsPort)
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
         var configuration = botConfiguration(port: tlsPort, channels: ["#test"])
         configuration.useTLS = true

@@ -1,12 +1,10 @@
 import BridgeConfig
 import BridgeCore
 import Foundation
-import Logging
 import ModelClient
 import PBTestSupport
 @testable import PlatformIRC
 import Storage
-import Synchronization
 import Testing
 
 /// IRC private messages to the bot's nick against the real ngIRCd: each sender's PM is a scene of its own, answered
@@ -15,25 +13,16 @@ import Testing
     @Test func eachSendersPrivateMessagesAreTheirOwnScene() async throws {
         let server = try await Ngircd.start()
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
-        let bob = try await Human.connect(port: server.port, nick: "bob")
-        let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#test"]),
-                                   logger: Logger(label: "test.irc"))
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
+        let bob = try await IRCHuman.connect(port: server.port, nick: "bob")
         let aria = Persona(name: "aria", displayName: "Aria", character: "You are Aria.")
         let bolt = Persona(name: "bolt", displayName: "Bolt", character: "You are Bolt.")
         let cleo = Persona(name: "cleo", displayName: "Cleo", character: "You are Cleo.")
         var configuration = RouterConfiguration(personas: [aria, bolt, cleo], defaultPersonas: ["cleo"])
         configuration.dmPersonas = ["irc": ["aria", "bolt"]]
         let model = AnsweringModel.personaAnswers()
-        let store = try SQLiteStore.inMemory()
-        let router = Router(configuration: configuration, model: model, store: store, platforms: [platform],
-                            clock: ContinuousClock(), logger: Logger(label: "test.router"))
-        let task = Task {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { try? await platform.run() }
-                group.addTask { try? await router.run() }
-            }
-        }
+        let bridge = try RunningBridge.start(botConfiguration(port: server.port, channels: ["#test"]), router: configuration, model: model)
+        defer { bridge.task.cancel() }
         try await alice.join("#test")
         _ = try await alice.waitFor("aria joins #test") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
 
@@ -60,10 +49,9 @@ import Testing
         try await eventually("the second answer to bob") { bob.lines.filter { $0.hasSuffix("PRIVMSG bob :Aria answers.") }.count >= 2 }
         #expect(model.requests.last?.messages.first?.name == "Aria", "alice's pick is hers alone")
         // The scene is keyed by who sent it (user@host here, without services), not by the nick alone.
-        let keys = try await store.allChannelSettings().keys
+        let keys = try await bridge.store.allChannelSettings().keys
         #expect(keys.contains { $0.channelID.hasPrefix("alice~host:") })
-        task.cancel()
-        await task.value
+        await bridge.stop()
         await alice.close()
         await bob.close()
     }

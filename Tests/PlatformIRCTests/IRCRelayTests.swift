@@ -1,12 +1,10 @@
 import BridgeConfig
 import BridgeCore
 import Foundation
-import Logging
 import ModelClient
 import PBTestSupport
 @testable import PlatformIRC
 import Storage
-import Synchronization
 import Testing
 
 /// The relay test's model: it greets the last speaker by name.
@@ -34,21 +32,11 @@ enum Greeting {
         #expect(configuration.relays["irc"]?.first?.format == .matterbridge)
 
         // ngIRCd allows nicks of 9 characters: the relay is matterbridge under a shorter nick.
-        let relay = try await Human.connect(port: server.port, nick: "mbridge")
+        let relay = try await IRCHuman.connect(port: server.port, nick: "mbridge")
         try await relay.join("#harbour")
-        let platform = IRCPlatform(configuration: botConfiguration(port: server.port, channels: ["#harbour"]),
-                                   logger: Logger(label: "test.irc"))
         let model = AnsweringModel { Greeting.reply(to: $0.messages.last?.name ?? "?") }
-        let store = try SQLiteStore.inMemory()
-        let router = Router(configuration: configuration, model: model, store: store, platforms: [platform],
-                            clock: ContinuousClock(), logger: Logger(label: "test.router"))
-        let task = Task {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { try? await platform.run() }
-                group.addTask { try? await router.run() }
-            }
-        }
-        defer { task.cancel() }
+        let bridge = try RunningBridge.start(botConfiguration(port: server.port, channels: ["#harbour"]), router: configuration, model: model)
+        defer { bridge.task.cancel() }
         _ = try await relay.waitFor("aria joins #harbour") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
 
         // What Aria said in the channel, its lines (IRC sends a reply's sentences as lines of their own) joined.
@@ -79,8 +67,7 @@ enum Greeting {
         let second = try #require(model.requests.last)
         #expect(second.messages.last?.name == "bob")
         #expect(!second.messages.contains { $0.role == .user && $0.name == "Aria" }, "the echo is not in history")
-        task.cancel()
-        await task.value
+        await bridge.stop()
         await relay.close()
     }
 }

@@ -55,7 +55,7 @@ import Testing
         let checkCode = try await check.waitForExit(timeout: .seconds(60))
         #expect(checkCode == 0, "check must accept the IRC section: \(check.output)")
 
-        let alice = try await Human.connect(port: irc.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: irc.port, nick: "alice")
         try await alice.join("#test")
         let bridge = try Self.launch(["run", "--config", config], in: dir)
         defer { bridge.stop() }

@@ -69,7 +69,7 @@ struct TriggeredBridge {
     @Test func impostorTakingAQuitAdminsNickCannotSetPersona() async throws {
         let server = try await Inspircd.start(services: true)
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")  // creator: +o, so nobody else is an operator
         let dave = try await IRCInspircdServicesTests.register("dave", password: "dave-pw", port: server.port)
         try await dave.join("#test")
@@ -89,7 +89,7 @@ struct TriggeredBridge {
         _ = try await alice.waitFor("dave quits") { $0.hasPrefix(":dave!") && $0.contains(" QUIT ") }
         await dave.close()
 
-        let impostor = try await Human.connect(port: server.port, nick: "dave")
+        let impostor = try await IRCHuman.connect(port: server.port, nick: "dave")
         try await impostor.join("#test")
         try await impostor.send("PRIVMSG #test :!pb persona set rook")
         _ = try await impostor.waitFor("refusal") { $0.hasPrefix(":aria!") && $0.contains("only moderators or bridge admins") }
@@ -103,7 +103,7 @@ struct TriggeredBridge {
     @Test func modelTextCannotSmuggleCTCPOrDropThePersonaPrefix() async throws {
         let server = try await Inspircd.start()
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
         let rook = Persona(name: "rook", displayName: "Rook", character: "You are Rook.")
         let model = CountingModel(reply: "first line\rsecond \u{01}DCC SEND evil 2130706433 6667 1\u{01} line\n\u{01}VERSION\u{01}")
@@ -126,7 +126,7 @@ struct TriggeredBridge {
     @Test func noticeIsNeverAnsweredAndCTCPFloodGetsOneReply() async throws {
         let server = try await Inspircd.start()
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
         let model = CountingModel(reply: "Hello.")
         let bridge = try RunningBridge.start(port: server.port, model: model)
@@ -150,7 +150,7 @@ struct TriggeredBridge {
     @Test func twoBridgesNamingEachOtherStopAtMaxBotTurns() async throws {
         let server = try await Inspircd.start()
         defer { server.stop() }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
         let trigger = TriggerSettings(mode: .mentionOnly, cooldownSeconds: 0, maxBotTurns: 2, respondToBots: true)
         let ariaModel = ScriptedModel { _ in "Rook, what do you think?" }
@@ -185,7 +185,7 @@ struct TriggeredBridge {
     @Test func botListedInConfigCannotRunCommands() async throws {
         let server = try await Inspircd.start()
         defer { server.stop() }
-        let relay = try await Human.connect(port: server.port, nick: "relay")
+        let relay = try await IRCHuman.connect(port: server.port, nick: "relay")
         try await relay.join("#test")  // creator: +o, a channel operator
         let personas = [Persona(name: "aria", displayName: "Aria", character: "You are Aria."),
                         Persona(name: "rook", displayName: "Rook", character: "You are Rook.")]
@@ -193,7 +193,7 @@ struct TriggeredBridge {
             $0.bots = ["relay"]
         }
         _ = try await relay.waitFor("aria joins #test") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
-        let alice = try await Human.connect(port: server.port, nick: "alice")
+        let alice = try await IRCHuman.connect(port: server.port, nick: "alice")
         try await alice.join("#test")
         try await relay.send("PRIVMSG #test :!pb persona set rook")
         try await relay.send("PRIVMSG #test :!pb help")

@@ -1,10 +1,7 @@
 import Foundation
 import HTTPTransport
-import Logging
 import PBTestSupport
 @testable import PlatformMatrix
-import SocketTransport
-import Synchronization
 import Testing
 
 /// A linked scene through `persona-bridge run`: the in-repo fake Discord, a real ngIRCd and a real Synapse, joined
@@ -22,7 +19,7 @@ import Testing
         defer { model.stop() }
         let (discord, discordPort) = try await startPythonServer("discord_server.py")
         defer { discord.stop() }
-        let irc = try await LinkedNgircd.start()
+        let irc = try await Ngircd.start()
         defer { irc.stop() }
 
         let users = try await synapse.register(["bot", "alice"])
@@ -69,8 +66,8 @@ import Testing
         #expect(try await check.waitForExit(timeout: .seconds(60)) == 0, "check accepts the linked scene: \(check.output)")
         #expect(check.output.contains("1 linked scene"), "\(check.output)")
 
-        let carol = try await LinkedIRCPerson.connect(port: irc.port, nick: "carol")
-        defer { Task { await carol.close() } }
+        // Closed at the end, or on a failure below; if joining fails, stopping ngIRCd ends its connection.
+        let carol = try await IRCHuman.connect(port: irc.port, nick: "carol")
         try await carol.join("#harbour")
         let bridge = try TestServer(executable: binary, arguments: ["run", "--config", config], environment: environment)
         defer { bridge.stop() }
@@ -125,8 +122,10 @@ import Testing
             #expect(try await sqliteScalar(store, "SELECT speaker_name FROM message WHERE text = 'Aria, what news from the docks?'") == "carol")
         } catch {
             Issue.record("persona-bridge output:\n\(bridge.output.suffix(6_000))")
+            await carol.close()
             throw error
         }
+        await carol.close()
     }
 
     static func control(_ http: HTTPClient, _ port: Int, _ path: String) async throws -> MatrixJSON {
@@ -145,108 +144,5 @@ import Testing
 
     static func modelRequests(_ http: HTTPClient, _ port: Int) async throws -> [MatrixJSON] {
         try await control(http, port, "requests").array ?? []
-    }
-}
-
-/// A real ngIRCd on a free loopback port (it cannot bind port 0, so candidate ports are retried).
-struct LinkedNgircd {
-    let server: TestServer
-    let port: Int
-    let directory: URL
-
-    static func start() async throws -> LinkedNgircd {
-        try await retryingOnBindError { _ in
-            let port = try freeLoopbackPort()
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pb-ngircd-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let path = directory.appendingPathComponent("ngircd.conf").path
-            try """
-                [Global]
-                Name = irc.test
-                Info = PersonaBridge linked-scene test
-                Listen = 127.0.0.1
-                Ports = \(port)
-
-                [Limits]
-                MaxPenaltyTime = 0
-
-                [Options]
-                DNS = no
-                Ident = no
-                PAM = no
-                """.write(toFile: path, atomically: true, encoding: .utf8)
-            let server = try TestServer(executable: "ngircd", arguments: ["--nodaemon", "--config", path],
-                                        missingHint: "install ngircd (apt-get install ngircd)")
-            do {
-                try await server.waitForOutput(") ready.", timeout: .seconds(30))
-            } catch {
-                server.stop()
-                if server.output.contains("Can't bind") { throw PortInUseError(output: server.output) }
-                throw TestServerError("ngircd did not start on \(port): \(error)")
-            }
-            if server.output.contains("Can't bind") {
-                server.stop()
-                throw PortInUseError(output: server.output)
-            }
-            return LinkedNgircd(server: server, port: port, directory: directory)
-        }
-    }
-
-    func stop() {
-        server.stop()
-        try? FileManager.default.removeItem(at: directory)
-    }
-}
-
-/// A person on IRC, on a raw line socket: records every line and answers PING.
-final class LinkedIRCPerson: Sendable {
-    let nick: String
-    let socket: LineSocket
-    private let received = Mutex<[String]>([])
-    private let reader = Mutex<Task<Void, Never>?>(nil)
-
-    private init(nick: String, socket: LineSocket) {
-        self.nick = nick
-        self.socket = socket
-    }
-
-    static func connect(port: Int, nick: String) async throws -> LinkedIRCPerson {
-        let socket = try await LineSocket.connect(host: "127.0.0.1", port: port, logger: Logger(label: "test.irc-person"))
-        let person = LinkedIRCPerson(nick: nick, socket: socket)
-        // The socket's reader for the test's lifetime; `close()` cancels it.
-        let task = Task { [person] in
-            do {
-                for try await bytes in socket.lines {
-                    let line = String(decoding: bytes, as: UTF8.self)
-                    person.received.withLock { $0.append(line) }
-                    if line.hasPrefix("PING ") { try? await socket.send(Array(("PONG " + line.dropFirst(5) + "\r\n").utf8)) }
-                }
-            } catch {}
-        }
-        person.reader.withLock { $0 = task }
-        try await person.send("NICK \(nick)")
-        try await person.send("USER \(nick) 0 * :\(nick)")
-        _ = try await person.waitFor("001 for \(nick)") { $0.contains(" 001 ") }
-        return person
-    }
-
-    func send(_ line: String) async throws { try await socket.send(Array((line + "\r\n").utf8)) }
-
-    func join(_ channel: String) async throws {
-        try await send("JOIN \(channel)")
-        _ = try await waitFor("\(nick) joined \(channel)") { $0.contains(" 366 \(self.nick) \(channel) ") }
-    }
-
-    var lines: [String] { received.withLock { $0 } }
-
-    func waitFor(_ what: String, timeout: Duration = .seconds(20), _ predicate: @Sendable (String) -> Bool) async throws -> String {
-        try await eventuallyValue(what, timeout: timeout, detail: { self.lines.suffix(30).joined(separator: "\n") }) {
-            lines.first(where: predicate)
-        }
-    }
-
-    func close() async {
-        reader.withLock { $0?.cancel() }
-        await socket.close()
     }
 }
