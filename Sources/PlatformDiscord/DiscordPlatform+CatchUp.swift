@@ -6,7 +6,7 @@ extension DiscordPlatform {
 
     /// Snowflakes compare numerically; equal-length decimal strings compare like numbers.
     static func snowflakeLess(_ a: String, _ b: String) -> Bool {
-        a.count != b.count ? a.count < b.count : a < b
+        a.utf8.count != b.utf8.count ? a.utf8.count < b.utf8.count : a < b
     }
 
     /// Milliseconds since 1970 encoded in a snowflake.
@@ -18,7 +18,7 @@ extension DiscordPlatform {
     /// Remembers the newest message id passed on in a bound channel (where a catch-up after a reconnect starts)
     /// and that it is in flight (the persisted mark must not pass it until the Router has handled it).
     func noteDelivered(_ message: DiscordMessage) {
-        guard configuration.boundChannels.contains(where: { $0.channelID == message.channelId }) else { return }
+        guard boundChannelIDs.contains(message.channelId) else { return }
         state.withLock { s in
             if s.lastSeen[message.channelId].map({ Self.snowflakeLess($0, message.id) }) ?? true {
                 s.lastSeen[message.channelId] = message.id
@@ -30,14 +30,16 @@ extension DiscordPlatform {
     /// Moves the persisted catch-up mark once a message is completely handled (never past one still in flight),
     /// so a crash while the Router handles a message leaves it for the restart's catch-up.
     func noteHandled(channelID: String, messageID: String) async {
-        guard configuration.boundChannels.contains(where: { $0.channelID == channelID }) else { return }
-        let mark = state.withLock { s -> String? in
-            guard let mark = s.catchUpMarks[channelID, default: CatchUpMark()].handled(messageID) else { return nil }
+        guard boundChannelIDs.contains(channelID) else { return }
+        let wake = state.withLock { s -> Bool in
+            guard let mark = s.catchUpMarks[channelID, default: CatchUpMark()].handled(messageID) else { return false }
+            // Only the first mark of a round wakes the writer: later ones are taken by the round it already owes.
+            let first = s.unsavedMarks.isEmpty
             s.unsavedMarks[channelID] = mark
-            return mark
+            return first
         }
         // The write itself happens in `persistMarks`, so a flood costs one state write per channel per round.
-        if mark != nil { markSignal.yield() }
+        if wake { markSignal.yield() }
     }
 
     /// Writes the catch-up marks noted since the last round, until `signals` ends (then once more).

@@ -68,6 +68,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// Wakes `persistMarks`; holds at most one wake-up, so a flood coalesces into one write round.
     let markSignal: AsyncStream<Void>.Continuation
     private let markSignals: AsyncStream<Void>
+    /// The bound channels' ids, looked up per message (a scan of the configured list would grow with the server).
+    let boundChannelIDs: Set<String>
     private let webhookCreation = WebhookCreation()
     /// Who sent a proxied message, asked of PluralKit.
     public let pluralKit: PluralKitClient
@@ -83,6 +85,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var logger = logger
         logger[metadataKey: "platform"] = "discord"
         self.configuration = configuration
+        boundChannelIDs = Set(configuration.boundChannels.map(\.channelID))
         self.store = store
         self.clock = clock
         self.logger = logger
