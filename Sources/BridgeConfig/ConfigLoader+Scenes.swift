@@ -67,15 +67,8 @@ extension ConfigLoader {
                                   + "and \(label)", hint: "a channel belongs to one scene; remove it from one of them")
                     valid = false
                 }
-                if let settings = platforms[link.platform] {
-                    if !settings.enabled {
-                        reader.report("\(at).platform", "\(label) links \(link.platform), which is disabled",
-                                      hint: "set enabled = true in [platforms.\(link.platform)] or remove the channel", severity: .warning)
-                    }
-                } else {
-                    reader.report("\(at).platform", "\(label) links \(link.platform), but there is no [platforms.\(link.platform)] section",
-                                  hint: "add [platforms.\(link.platform)] so the adapter starts", severity: .warning)
-                }
+                Self.warnUnlessStarted(link.platform, platforms: platforms, reader, at: "\(at).platform",
+                                       what: "\(label) links \(link.platform)", remedy: "remove the channel")
                 kept.append(link)
             }
             if let name { for link in kept where linked[link.identity] == nil { linked[link.identity] = (name, line) } }

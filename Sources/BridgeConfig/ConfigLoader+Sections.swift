@@ -339,6 +339,20 @@ extension ConfigLoader {
         return result
     }
 
+    /// Warns when a binding or link names a platform that is disabled or has no section: its adapter never starts.
+    static func warnUnlessStarted(_ platform: String, platforms: [String: PlatformSettings], _ reader: SchemaReader,
+                                  at path: String, what: String, remedy: String) {
+        if let settings = platforms[platform] {
+            if !settings.enabled {
+                reader.report(path, "\(what), which is disabled",
+                              hint: "set enabled = true in [platforms.\(platform)] or \(remedy)", severity: .warning)
+            }
+        } else {
+            reader.report(path, "\(what), but there is no [platforms.\(platform)] section",
+                          hint: "add [platforms.\(platform)] so the adapter starts", severity: .warning)
+        }
+    }
+
     func readChannels(
         _ root: [String: ConfigValue], _ reader: SchemaReader, personas: LoadedPersonas,
         platforms: [String: PlatformSettings]
@@ -404,15 +418,8 @@ extension ConfigLoader {
                               hint: "already bound at \(firstLine); list all personas in one binding")
                 continue
             }
-            if let settings = platforms[platform] {
-                if !settings.enabled {
-                    reader.report("\(path).platform", "binding for \(platform), which is disabled",
-                                  hint: "set enabled = true in [platforms.\(platform)] or remove this binding", severity: .warning)
-                }
-            } else {
-                reader.report("\(path).platform", "binding for \(platform), but there is no [platforms.\(platform)] section",
-                              hint: "add [platforms.\(platform)] so the adapter starts", severity: .warning)
-            }
+            Self.warnUnlessStarted(platform, platforms: platforms, reader, at: "\(path).platform", what: "binding for \(platform)",
+                                   remedy: "remove this binding")
             seen[binding.identity] = bindings.count
             bindings.append(binding)
         }

@@ -152,4 +152,30 @@ struct LinkedSceneConfigTests {
         #expect(all.contains { $0.message == "this scene links no channels" })
         #expect(all.contains { $0.message == "scene 'lonely' has no 'channels'" && $0.keyPath == "scenes[1]" })
     }
+
+    @Test func aBindingOrLinkToAPlatformThatNeverStartsIsWarnedAbout() throws {
+        let result = try load("""
+            [platforms.console]
+            enabled = false
+
+            [[channels]]
+            platform = "console"
+            channel = "lobby"
+            personas = ["alice"]
+
+            [[scenes]]
+            name = "dock"
+            personas = ["alice"]
+            channels = [
+              {platform = "discord", server = "42", channel = "2001"},
+              {platform = "jsonl", channel = "feed"},
+            ]
+            """)
+        let warnings = result.diagnostics.filter { $0.severity == .warning }
+        #expect(warnings.contains { $0.message == "binding for console, which is disabled" && $0.keyPath == "channels[0].platform"
+                && $0.hint == "set enabled = true in [platforms.console] or remove this binding" })
+        #expect(warnings.contains { $0.message == "scene 'dock' links jsonl, but there is no [platforms.jsonl] section"
+                && $0.hint == "add [platforms.jsonl] so the adapter starts" })
+        #expect(errors(result).isEmpty)
+    }
 }
