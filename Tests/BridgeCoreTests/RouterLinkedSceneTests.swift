@@ -118,11 +118,7 @@ struct LinkedHarness {
     func waitHandled(_ id: String, on platform: InMemoryPlatform) async throws {
         let router = self.router
         try await eventually("message \(id) handled") {
-            let handled = platform.handledEvents.contains { event in
-                if case .messageCreated(let m) = event { return m.messageID == id }
-                return false
-            }
-            guard handled else { return false }
+            guard platform.handled(messageID: id) else { return false }
             return await router.replies.isIdle
         }
     }

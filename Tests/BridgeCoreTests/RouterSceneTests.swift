@@ -71,11 +71,7 @@ struct SceneHarness {
     func waitHandled(_ id: String) async throws {
         let platform = self.platform, router = self.router, channel = self.channel
         try await eventually("message \(id) handled", detail: { "\(platform.operations.count) operations in \(channel.key)" }) {
-            let handled = platform.handledEvents.contains { event in
-                if case .messageCreated(let m) = event { return m.messageID == id }
-                return false
-            }
-            guard handled else { return false }
+            guard platform.handled(messageID: id) else { return false }
             return await router.replies.isIdle
         }
     }

@@ -99,6 +99,14 @@ public final class InMemoryPlatform: ChatPlatform, Sendable {
     /// Events Core has acknowledged as handled, in order.
     public var handledEvents: [PlatformEvent] { state.withLock { $0.handled } }
 
+    /// Whether the router has handled the new message `id`.
+    public func handled(messageID id: String) -> Bool {
+        handledEvents.contains { event in
+            if case .messageCreated(let m) = event { return m.messageID == id }
+            return false
+        }
+    }
+
     /// Makes the next `count` edits fail.
     public func failNextEdits(_ count: Int) {
         state.withLock { $0.failEdits = count }
