@@ -79,8 +79,8 @@ enum IngestBenchmark {
             try await Task.sleep(for: .milliseconds(20))
         }
         try await Task.sleep(for: .seconds(2))
-        let idle = residentKB()
-        say("persona-bridge: RSS idle (release, connected, \(bound.count) bound channels): \(idle / 1024) MB")
+        let idle = ProcessStats.residentMB()
+        say("persona-bridge: RSS idle (release, connected, \(bound.count) bound channels): \(idle) MB")
 
         var rates: [String: Double] = [:]
         // PB_INGEST_FLOODS picks the floods (`bound,unbound`, the default).
@@ -90,7 +90,7 @@ enum IngestBenchmark {
             // The fake compresses the flood first (untimed), then writes it at once: its Python zlib is not the limit.
             try await control.post("gateway/blast", ["count": count, "channel_ids": channels, "prepare": true])
             let started = clock.now
-            let cpuBefore = cpuSeconds()
+            let cpuBefore = ProcessStats.cpuSeconds()
             let blast = try await control.post("gateway/blast", ["send_prepared": true])
             let sentSeconds = blast["seconds"] as? Double ?? 0
             let mentionSent = clock.now
@@ -102,16 +102,16 @@ enum IngestBenchmark {
                 try await Task.sleep(for: .milliseconds(1))
             }
             let reached = model.lastRequest ?? clock.now
-            let cpu = cpuSeconds() - cpuBefore
-            let seconds = seconds(started.duration(to: reached))
+            let cpu = ProcessStats.cpuSeconds() - cpuBefore
+            let seconds = ProcessStats.seconds(started.duration(to: reached))
             let rate = Double(count + 1) / seconds
             rates[label] = rate
             // The mention is the last dispatch the fake sends: its arrival is the gateway's last dispatch.
             let arrival = platform.gateway.stats.lastDispatchAt
-            let fromArrival = model.lastElapsed.flatMap { at in arrival.map { milliseconds(at - $0) } } ?? -1
+            let fromArrival = model.lastElapsed.flatMap { at in arrival.map { ProcessStats.milliseconds(at - $0) } } ?? -1
             say(String(format: "persona-bridge, %@ flood: %d MESSAGE_CREATE + 1 mention, %.0f events/s to the model request "
                            + "(the fake wrote them in %.2f s); mention → model %.1f ms after its frame arrived (%.1f ms after its inject call)",
-                       label, count, rate, sentSeconds, fromArrival, milliseconds(mentionSent.duration(to: reached))))
+                       label, count, rate, sentSeconds, fromArrival, ProcessStats.milliseconds(mentionSent.duration(to: reached))))
             say(String(format: "  CPU used by the bridge meanwhile: %.2f s in %.2f s (%.2f cores; %.1f µs per event)",
                        cpu, seconds, cpu / seconds, cpu * 1e6 / Double(count + 1)))
         }
@@ -127,9 +127,9 @@ enum IngestBenchmark {
             try await Task.sleep(for: .milliseconds(50))
         } while clock.now < settleBy
         say("persona-bridge: \(stored) of \(floods.count * (count + 1)) messages (and the replies) in history on disk")
-        say("persona-bridge: RSS right after the floods: \(residentKB() / 1024) MB")
+        say("persona-bridge: RSS right after the floods: \(ProcessStats.residentMB()) MB")
         try await Task.sleep(for: .seconds(5))
-        say("persona-bridge: RSS 5 s after the floods: \(residentKB() / 1024) MB")
+        say("persona-bridge: RSS 5 s after the floods: \(ProcessStats.residentMB()) MB")
         try await manyChannels(control: control, store: store, clock: clock)
         services.cancel()
         _ = await services.result
@@ -153,7 +153,7 @@ enum IngestBenchmark {
             try await control.post("gateway/blast", ["count": chunk, "channel_ids": channels, "guild_id": guild, "prepare": true])
             prepared += chunk
         }
-        let before = residentKB()
+        let before = ProcessStats.residentMB()
         let started = clock.now
         try await control.post("gateway/blast", ["send_prepared": true])
         // Settled when the last channel of the round-robin holds its 100 messages.
@@ -163,16 +163,16 @@ enum IngestBenchmark {
             guard clock.now < deadline else { throw TestServerError("the \(channelCount)-channel flood did not settle") }
             try await Task.sleep(for: .milliseconds(20))
         }
-        let seconds = seconds(started.duration(to: clock.now))
+        let seconds = ProcessStats.seconds(started.duration(to: clock.now))
         var sample = 0
         for channel in channels.prefix(10) {
             sample += try await store.messageCount(in: ChannelKey(platform: "discord", serverID: guild, channelID: channel))
         }
         say(String(format: "persona-bridge, %d channels × %d messages (%d, unbound, round-robin): %.0f events/s into history; "
                        + "first 10 channels hold %d messages; RSS %d MB before, %d MB after",
-                   channelCount, perChannel, total, Double(total) / seconds, sample, before / 1024, residentKB() / 1024))
+                   channelCount, perChannel, total, Double(total) / seconds, sample, before, ProcessStats.residentMB()))
         try await Task.sleep(for: .seconds(5))
-        say("persona-bridge: RSS 5 s after the \(channelCount)-channel flood: \(residentKB() / 1024) MB")
+        say("persona-bridge: RSS 5 s after the \(channelCount)-channel flood: \(ProcessStats.residentMB()) MB")
     }
 
     // MARK: discord.py
@@ -201,7 +201,7 @@ enum IngestBenchmark {
         try await control.post("inject/message", ["channel_id": bound[0], "content": "are you keeping up?",
                                                   "author_id": alice, "mention_bot": true])
         let output = try await bot.waitForOutput("MENTION ", timeout: .seconds(600))
-        let seconds = seconds(started.duration(to: clock.now))
+        let seconds = ProcessStats.seconds(started.duration(to: clock.now))
         let rate = Double(count + 1) / seconds
         let rss = output.split(separator: "\n").last { $0.hasPrefix("RSS ") }.flatMap { Int($0.dropFirst(4)) } ?? 0
         say(String(format: "discord.py %@ (stores nothing): %.0f events/s to on_message of the mention; RSS after the flood %d MB",
@@ -219,30 +219,6 @@ enum IngestBenchmark {
         process.waitUntilExit()
         return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    // MARK: Helpers
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
-    static func milliseconds(_ duration: Duration) -> Double { seconds(duration) * 1_000 }
-
-    /// User plus system CPU time of this process so far.
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
-
-    /// VmRSS of this process in kB.
-    static func residentKB() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
-        }
-        return 0
     }
 }
 

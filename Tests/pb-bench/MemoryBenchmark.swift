@@ -20,12 +20,12 @@ enum MemoryBenchmark {
         defer { client.shutdown() }
         let url = "http://127.0.0.1:\(port)/bytes?n=100"
         try await requests(1_000, client: client, url: url)
-        let baseline = residentBytes()
+        let baseline = ProcessStats.residentBytes()
         let start = ContinuousClock.now
         try await requests(9_000, client: client, url: url)
         let elapsed = ContinuousClock.now - start
-        let after = residentBytes()
-        say("HTTP: \(Int(9_000 / seconds(elapsed))) req/s (8 concurrent, Python server); RSS \(baseline / 1024) KiB "
+        let after = ProcessStats.residentBytes()
+        say("HTTP: \(Int(9_000 / ProcessStats.seconds(elapsed))) req/s (8 concurrent, Python server); RSS \(baseline / 1024) KiB "
             + "after 1,000 requests, \(after / 1024) KiB after 10,000 (growth \((after - baseline) / 1024) KiB)")
     }
 
@@ -60,21 +60,10 @@ enum MemoryBenchmark {
                 throw TestServerError("wrong echo in cycle \(cycle)")
             }
             await socket.close()
-            if cycle == 500 { baseline = residentBytes() }
+            if cycle == 500 { baseline = ProcessStats.residentBytes() }
         }
-        let after = residentBytes()
+        let after = ProcessStats.residentBytes()
         say("WebSocket connect/close: RSS \(baseline / 1024) KiB after 500 cycles, \(after / 1024) KiB after 2,000 "
             + "(growth \((after - baseline) / 1024) KiB)")
-    }
-
-    private static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

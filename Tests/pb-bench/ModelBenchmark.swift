@@ -32,7 +32,7 @@ enum ModelBenchmark {
                 }
             }
             precondition(deltas == events, "expected \(events) deltas, got \(deltas)")
-            best = max(best, Double(deltas) / seconds(ContinuousClock.now - start))
+            best = max(best, Double(deltas) / ProcessStats.seconds(ContinuousClock.now - start))
         }
         say("SSE parse + delta JSON decode: \(Int(best)) events/s (one core, best of 3)")
     }
@@ -56,7 +56,7 @@ enum ModelBenchmark {
                 provider: .openrouter, baseURL: "http://127.0.0.1:\(port)/api/v1", apiKey: APIKey("bench"),
                 connectTimeout: .seconds(60)),
             httpClient: http, logger: Logger(label: "pb-bench"))
-        let cpuBefore = cpuSeconds()
+        let cpuBefore = ProcessStats.cpuSeconds()
         let start = ContinuousClock.now
         let complete = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<streams {
@@ -76,21 +76,10 @@ enum ModelBenchmark {
             for await ok in group where ok { count += 1 }
             return count
         }
-        let wall = seconds(ContinuousClock.now - start)
-        let cpu = cpuSeconds() - cpuBefore
+        let wall = ProcessStats.seconds(ContinuousClock.now - start)
+        let cpu = ProcessStats.cpuSeconds() - cpuBefore
         say(
             "\(streams) concurrent streams x \(tokens) tokens at 50 tokens/s: \(complete)/\(streams) complete in "
                 + String(format: "%.1f s wall; client CPU %.2f s = %.2f cores", wall, cpu, cpu / wall))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }
