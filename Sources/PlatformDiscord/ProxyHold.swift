@@ -118,7 +118,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
     /// A human message (not a bot's, not a webhook's, not a DM): held in a proxy channel, else emitted at once.
     mutating func human(_ seen: Seen, now: Duration) -> [Action] {
         guard isEnabled else { return [.emit(seen.payload)] }
-        prune(now: now)
+        // No lookup of recent messages here: `remember` ages them out (the held path leaves them alone).
         guard proxyChannels.contains(seen.channelID) else {
             remember(seen, now: now, deleted: false, emitted: true, fresh: true)
             return [.emit(seen.payload)]
