@@ -69,6 +69,8 @@ let package = Package(
             dependencies: [
                 "CCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The history batch binds its values straight to SQLite (see SQLiteStore+BatchInsert.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
 

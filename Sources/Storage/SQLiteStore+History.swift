@@ -16,6 +16,8 @@ extension SQLiteStore {
             // A batch is mostly a few channels: look each one up once.
             var channelRowIDs: [ChannelKey: Int64] = [:]
             let statement = try Self.insertStatement(db)
+            let insert = BatchInsert(statement)
+            defer { insert.finish() }
             return try messages.map { message in
                 let channelRowID: Int64
                 if let known = channelRowIDs[message.channel] {
@@ -24,7 +26,10 @@ extension SQLiteStore {
                     channelRowID = try Self.createChannelRowID(message.channel, db)
                     channelRowIDs[message.channel] = channelRowID
                 }
-                return try Self.insert(message, channelRowID: channelRowID, statement: statement, db)
+                if try insert.run(message, channelRowID: channelRowID, db) {
+                    return InsertResult(rowID: db.lastInsertedRowID, inserted: true)
+                }
+                return InsertResult(rowID: try Self.existingRowID(message, channelRowID: channelRowID, db), inserted: false)
             }
         }
     }
@@ -253,7 +258,7 @@ extension SQLiteStore {
     }
 
     /// The message insert, compiled once per connection (compiling it per message cost more than the insert).
-    private static func insertStatement(_ db: Database) throws -> Statement {
+    static func insertStatement(_ db: Database) throws -> Statement {
         try db.cachedStatement(sql: """
             INSERT INTO message (channel_id, platform_message_id, speaker_id, speaker_name, speaker_kind,
                                  persona_name, text, created_at, reply_to_id, is_edited)
@@ -274,6 +279,11 @@ extension SQLiteStore {
         if db.changesCount > 0 {
             return InsertResult(rowID: db.lastInsertedRowID, inserted: true)
         }
+        return InsertResult(rowID: try existingRowID(message, channelRowID: channelRowID, db), inserted: false)
+    }
+
+    /// The row of a message an insert found already stored.
+    private static func existingRowID(_ message: StoredMessage, channelRowID: Int64, _ db: Database) throws -> Int64 {
         let existing = try Int64.fetchOne(db, sql: """
             SELECT id FROM message WHERE channel_id = ? AND platform_message_id = ?
             """, arguments: [channelRowID, message.messageID])
@@ -281,7 +291,7 @@ extension SQLiteStore {
             throw StorageError(code: .database, message: "insert of message \(message.messageID) was ignored",
                                location: nil)
         }
-        return InsertResult(rowID: existing, inserted: false)
+        return existing
     }
 
     static func message(from row: Row, channel: ChannelKey) -> StoredMessage {

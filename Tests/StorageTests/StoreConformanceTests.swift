@@ -67,6 +67,33 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("a batch stores every field as a single insert does: nulls, empty and non-ASCII text", arguments: StoreBackend.all)
+    func batchFieldsRoundTrip(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            let messages = [
+                StoredMessage(channel: general, messageID: "p1", speakerID: "bot-9", speakerName: "Captain Vex",
+                              kind: .persona, personaName: "vex", text: "Ahoy, \"friends\" 🏴‍☠️\nline two",
+                              timestamp: at(1_700_000_000_123), replyToID: "m0", isEdited: true),
+                StoredMessage(channel: general, messageID: "e1", speakerID: "", speakerName: "", kind: .human, text: "",
+                              timestamp: at(1_700_000_000_124)),
+                StoredMessage(channel: random, messageID: "f1", speakerID: "x", speakerName: "Zoë ✨",
+                              kind: .unknown("webhook_relay"), text: String(repeating: "long chatter ", count: 400),
+                              timestamp: at(1_700_000_000_125)),
+            ]
+            let results = try await store.insert(contentsOf: messages)
+            #expect(results.map(\.inserted) == [true, true, true])
+            for (message, result) in zip(messages, results) {
+                var expected = message
+                expected.rowID = result.rowID
+                #expect(try await store.message(in: message.channel, messageID: message.messageID) == expected)
+            }
+            // Again in one batch: nothing changes, and each result names the stored row.
+            let again = try await store.insert(contentsOf: messages)
+            #expect(again.map(\.inserted) == [false, false, false])
+            #expect(again.map(\.rowID) == results.map(\.rowID))
+        }
+    }
+
     @Test("inserting the same platform message twice changes nothing", arguments: StoreBackend.all)
     func idempotentInsert(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store in
