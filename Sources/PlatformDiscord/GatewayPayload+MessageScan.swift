@@ -12,8 +12,12 @@ extension GatewayPayload {
     static func scanMessageCreate(_ bytes: [UInt8]) -> GatewayPayload? {
         bytes.withUnsafeBufferPointer { buffer -> GatewayPayload? in
             var scanner = GatewayScanner(buffer)
-            guard let envelope = scanner.envelope(), envelope.op == 0, envelope.isMessageCreate,
-                  let d = envelope.d else { return nil }
+            guard let envelope = scanner.envelope(), envelope.op == 0, envelope.isMessageCreate else { return nil }
+            // `d` was read in the same pass when `t` came first (as Discord sends it); otherwise it is read now.
+            if let message = envelope.message {
+                return GatewayPayload(op: .dispatch, s: envelope.s, t: messageCreateType, event: .messageCreate(message))
+            }
+            guard let d = envelope.d else { return nil }
             var inner = GatewayScanner(buffer, range: d)
             guard let message = inner.message() else { return nil }
             return GatewayPayload(op: .dispatch, s: envelope.s, t: messageCreateType, event: .messageCreate(message))
@@ -38,6 +42,8 @@ struct GatewayScanner {
         var s: Int?
         var isMessageCreate = false
         var d: Range<Int>?
+        /// `d` as a message, when `t` named MESSAGE_CREATE before it.
+        var message: DiscordMessage?
     }
 
     // MARK: Documents
@@ -56,10 +62,21 @@ struct GatewayScanner {
                 result.s = s
             case Self.kT:
                 guard let t = scanner.rawString() else { return false }
-                result.isMessageCreate = t.elementsEqual(Self.kMessageCreate)
+                result.isMessageCreate = t.matches(Self.kMessageCreate)
             case Self.kD:
                 scanner.skipWhitespace()
                 let start = scanner.index
+                if result.isMessageCreate {
+                    // One pass: the message is read where it lies instead of skipped and scanned again. A `d` the
+                    // fast path cannot read is skipped, and the caller gives the payload to the full decoder.
+                    var inner = scanner
+                    if let message = inner.message(nested: true) {
+                        result.message = message
+                        scanner.index = inner.index
+                        result.d = start..<scanner.index
+                        return true
+                    }
+                }
                 guard scanner.skipValue() else { return false }
                 result.d = start..<scanner.index
             default:
@@ -73,7 +90,7 @@ struct GatewayScanner {
     }
 
     /// The `d` of a MESSAGE_CREATE, with the tolerance of `DiscordMessage.init(from:)` for absent fields.
-    mutating func message() -> DiscordMessage? {
+    mutating func message(nested: Bool = false) -> DiscordMessage? {
         var id: String?, channelID: String?, guildID: String?, author: DiscordUser?, content: String?
         var webhookID: String?, mentions: [DiscordUser]?, referenced: String?, roles: [String]?, nick: String?
         var mentionRoles: [String]?
@@ -101,7 +118,7 @@ struct GatewayScanner {
             case Self.kMessageReference:
                 if scanner.null() { return true }
                 return scanner.object { scanner, key in
-                    guard key.elementsEqual(Self.kMessageID) else { return scanner.skipValue() }
+                    guard key.matches(Self.kMessageID) else { return scanner.skipValue() }
                     return scanner.optionalString(&referenced)
                 }
             case Self.kAttachments:
@@ -127,8 +144,11 @@ struct GatewayScanner {
             return true
         }
         guard complete, let id, let channelID, let author else { return nil }
-        skipWhitespace()
-        guard index == end else { return nil }
+        // Alone, the message is the whole range; inside the envelope the envelope's own scan goes on after it.
+        if !nested {
+            skipWhitespace()
+            guard index == end else { return nil }
+        }
         return DiscordMessage(id: id, channelId: channelID, guildId: guildID, author: author, content: content ?? "",
                               webhookId: webhookID, mentions: mentions, referencedMessageId: referenced,
                               memberRoles: roles, memberNick: nick, mentionRoles: mentionRoles ?? [])
@@ -374,7 +394,7 @@ struct GatewayScanner {
             index += 1
         }
         guard digits > 0, digits <= 18 else { return nil }
-        if index < end, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) { return nil }
+        if index < end, bytes[index] == UInt8(ascii: ".") || bytes[index] | 0x20 == UInt8(ascii: "e") { return nil }
         return negative ? -value : value
     }
 
@@ -387,11 +407,11 @@ struct GatewayScanner {
     /// Consumes `null` if it is next.
     mutating func null() -> Bool { literal(Self.kNull) }
 
-    private mutating func literal(_ word: [UInt8]) -> Bool {
+    private mutating func literal(_ word: StaticString) -> Bool {
         skipWhitespace()
-        guard end - index >= word.count else { return false }
-        for (offset, byte) in word.enumerated() where bytes[index + offset] != byte { return false }
-        index += word.count
+        let count = word.utf8CodeUnitCount
+        guard end - index >= count, bytes[index..<index + count].matches(word) else { return false }
+        index += count
         return true
     }
 
@@ -412,21 +432,49 @@ struct GatewayScanner {
 
     // MARK: Key bytes
 
-    static let kOp = Array("op".utf8), kS = Array("s".utf8), kT = Array("t".utf8), kD = Array("d".utf8)
-    static let kMessageCreate = Array("MESSAGE_CREATE".utf8)
-    static let kID = Array("id".utf8), kChannelID = Array("channel_id".utf8), kGuildID = Array("guild_id".utf8)
-    static let kAuthor = Array("author".utf8), kContent = Array("content".utf8), kWebhookID = Array("webhook_id".utf8)
-    static let kMentions = Array("mentions".utf8), kMentionRoles = Array("mention_roles".utf8)
-    static let kMessageReference = Array("message_reference".utf8), kMessageID = Array("message_id".utf8)
-    static let kAttachments = Array("attachments".utf8)
-    static let kMember = Array("member".utf8), kRoles = Array("roles".utf8), kNick = Array("nick".utf8)
-    static let kUsername = Array("username".utf8), kGlobalName = Array("global_name".utf8), kBot = Array("bot".utf8)
-    static let kTrue = Array("true".utf8), kFalse = Array("false".utf8), kNull = Array("null".utf8)
+    // Computed, not stored: a stored static is initialised through `swift_once`, checked at every use, and the
+    // scanner compares keys several times per message.
+    static var kOp: StaticString { "op" }
+    static var kS: StaticString { "s" }
+    static var kT: StaticString { "t" }
+    static var kD: StaticString { "d" }
+    static var kMessageCreate: StaticString { "MESSAGE_CREATE" }
+    static var kID: StaticString { "id" }
+    static var kChannelID: StaticString { "channel_id" }
+    static var kGuildID: StaticString { "guild_id" }
+    static var kAuthor: StaticString { "author" }
+    static var kContent: StaticString { "content" }
+    static var kWebhookID: StaticString { "webhook_id" }
+    static var kMentions: StaticString { "mentions" }
+    static var kMentionRoles: StaticString { "mention_roles" }
+    static var kMessageReference: StaticString { "message_reference" }
+    static var kMessageID: StaticString { "message_id" }
+    static var kAttachments: StaticString { "attachments" }
+    static var kMember: StaticString { "member" }
+    static var kRoles: StaticString { "roles" }
+    static var kNick: StaticString { "nick" }
+    static var kUsername: StaticString { "username" }
+    static var kGlobalName: StaticString { "global_name" }
+    static var kBot: StaticString { "bot" }
+    static var kTrue: StaticString { "true" }
+    static var kFalse: StaticString { "false" }
+    static var kNull: StaticString { "null" }
 }
 
-/// Lets a `switch` over key bytes match the static key arrays.
-private func ~= (pattern: [UInt8], value: UnsafeBufferPointer<UInt8>.SubSequence) -> Bool {
-    pattern.elementsEqual(value)
+/// Lets a `switch` over key bytes match the key literals: lengths first, then the bytes.
+private func ~= (pattern: StaticString, value: UnsafeBufferPointer<UInt8>.SubSequence) -> Bool {
+    value.matches(pattern)
+}
+
+extension Slice where Base == UnsafeBufferPointer<UInt8> {
+    /// Whether these bytes are exactly `literal`'s.
+    func matches(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard self.count == count else { return false }
+        let bytes = literal.utf8Start
+        for offset in 0..<count where self[startIndex + offset] != bytes[offset] { return false }
+        return true
+    }
 }
 
 extension DiscordMessage {

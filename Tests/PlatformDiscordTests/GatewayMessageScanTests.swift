@@ -25,6 +25,27 @@ import Testing
         #expect(scanned.s == 42)
     }
 
+    /// Discord sends `t` before `d`, and the scan then reads the message in the same pass; with `d` first it is
+    /// skipped and read afterwards. Either way the answer is the decoder's.
+    @Test func theEnvelopeKeysMayComeInAnyOrder() throws {
+        let d = #"{"id":"1100","channel_id":"7","guild_id":"1","author":{"id":"3","username":"alice"},"content":"hi","member":{"roles":["5"]}}"#
+        let orders = [
+            #"{"t":"MESSAGE_CREATE","s":42,"op":0,"d":\#(d)}"#,
+            #"{"d":\#(d),"op":0,"s":42,"t":"MESSAGE_CREATE"}"#,
+            #"{"op":0,"d":\#(d),"t":"MESSAGE_CREATE","s":42}"#,
+        ]
+        for text in orders {
+            let bytes = Array(text.utf8)
+            let scanned = try #require(GatewayPayload.scanMessageCreate(bytes), "\(text)")
+            #expect(scanned == (try GatewayPayload.decodeWithJSONDecoder(bytes)))
+            #expect(scanned.s == 42)
+        }
+        // A message the scan cannot read is left to the decoder whichever way round the keys come.
+        let odd = #"{"id":"1","channel_id":"7","author":{"id":"3"},"content":7}"#
+        #expect(GatewayPayload.scanMessageCreate(Array(#"{"t":"MESSAGE_CREATE","op":0,"d":\#(odd),"s":1}"#.utf8)) == nil)
+        #expect(GatewayPayload.scanMessageCreate(Array(#"{"d":\#(odd),"op":0,"t":"MESSAGE_CREATE","s":1}"#.utf8)) == nil)
+    }
+
     @Test func decodedTextKeepsEscapesAndUnicode() throws {
         let bytes = payload(#"{"id":"1","channel_id":"7","author":{"id":"3"},"content":"\"hi\"\n\u00e9\ud83d\ude00"}"#)
         guard case .messageCreate(let message) = try #require(GatewayPayload.scanMessageCreate(bytes)).event else {
