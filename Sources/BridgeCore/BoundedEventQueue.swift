@@ -39,6 +39,9 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
     public var highWaterMark: Int { state.withLock { $0.highWater } }
 
     /// Queues an element, waiting while the queue is full; returns `false` if it was dropped (finished or cancelled).
+    // Pre-specialised for the one element type the adapters send: called from their modules, the generic body
+    // would look up the queue's type metadata on every event.
+    @_specialize(exported: true, where Element == PlatformEvent)
     @discardableResult
     public func send(_ element: Element) async -> Bool {
         while true {
@@ -73,6 +76,7 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
 
     /// Queues an element without waiting, for a producer that cannot wait (a test's injector); returns `false`,
     /// dropping it, when the queue is full or finished.
+    @_specialize(exported: true, where Element == PlatformEvent)
     @discardableResult
     public func offer(_ element: Element) -> Bool {
         guard case .delivered(let consumer) = enqueue(element) else { return false }

@@ -34,6 +34,9 @@ public protocol PlatformEventSource: AnyObject, Sendable {
     /// Called once Core has completely handled an event from `events`, so an adapter can persist its
     /// position (Matrix `next_batch`) only past handled events; defaults to doing nothing.
     func handled(_ event: PlatformEvent) async
+    /// Acknowledges several handled events, in order (a flood's chatter is acknowledged a batch at a time);
+    /// defaults to `handled(_:)` for each.
+    func handled(_ events: [PlatformEvent]) async
 }
 
 /// A chat network connection: the seam every adapter (Discord, IRC, Matrix, console, in-memory) implements.
@@ -59,16 +62,21 @@ extension PlatformSender {
 extension PlatformEventSource {
     /// Adapters that keep no stream position ignore acknowledgements.
     public func handled(_ event: PlatformEvent) async {}
+
+    /// Each event in turn.
+    public func handled(_ events: [PlatformEvent]) async {
+        for event in events { await handled(event) }
+    }
 }
 
 /// A channel on some platform.
 public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
     /// Platform name, e.g. `discord`, `irc`, `matrix`, `console`.
-    public var platform: String
+    public var platform: String { didSet { key = Self.key(of: self) } }
     /// Platform channel id (Discord channel snowflake, IRC `#channel`, Matrix room id).
-    public var channelID: String
+    public var channelID: String { didSet { key = Self.key(of: self) } }
     /// Server/guild/network id, where the platform has one.
-    public var serverID: String?
+    public var serverID: String? { didSet { key = Self.key(of: self) } }
     /// Human channel name, for the `group` role.
     public var channelName: String?
     /// Human server name, for the `group` role.
@@ -81,7 +89,7 @@ public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
     public var isDirect = false
     /// Whose private scene this is, where the channel id is only a name someone else may take later (an IRC nick):
     /// part of the key, so a new holder of the nick never gets the previous one's conversation.
-    public var sceneOwner: String?
+    public var sceneOwner: String? { didSet { key = Self.key(of: self) } }
 
     /// Creates a channel reference.
     public init(platform: String, channelID: String, serverID: String? = nil, channelName: String? = nil, serverName: String? = nil,
@@ -93,6 +101,7 @@ public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
         self.serverName = serverName
         self.parentID = parentID
         self.isDirect = isDirect
+        key = Self.key(of: self)
     }
 
     /// The parent channel of a thread, on the same platform and server; nil for other channels.
@@ -103,11 +112,17 @@ public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
 
     /// The linked scene (`[[scenes]]`) the channel belongs to, set by the router: then history, settings, memory
     /// and budgets are the scene's, shared by its channels, and `key` is the scene's. Part of the key.
-    public var linkedScene: String?
+    public var linkedScene: String? { didSet { key = Self.key(of: self) } }
 
     /// Stable key for storage: `platform:server:channel` (`…:channel~owner` for a scene owned by one user), or
     /// `scene::name` for a linked scene's channel; display names are not part of it.
-    public var key: String { linkedScene.map { "scene::\($0)" } ?? platformKey }
+    /// Kept, not computed: the router reads it several times per message (and `==` and `hash` use it), and
+    /// building the string each time was a measurable part of recording chatter.
+    public private(set) var key = ""
+
+    private static func key(of channel: ChannelRef) -> String {
+        channel.linkedScene.map { "scene::\($0)" } ?? channel.platformKey
+    }
 
     /// The key of the platform's channel itself, linked scene or not: what its own delivery (edit pacing) goes by.
     public var platformKey: String { "\(platform):\(serverID ?? ""):\(storageID)" }
@@ -196,8 +211,9 @@ public struct IncomingMessage: Hashable, Sendable {
 
 /// An event from a platform.
 public enum PlatformEvent: Hashable, Sendable {
-    /// A new message.
-    case messageCreated(IncomingMessage)
+    /// A new message. Boxed: an event is copied several times on its way (queue, batch, acknowledgement), and a
+    /// message inline would retain each of its twenty-odd strings at every copy.
+    indirect case messageCreated(IncomingMessage)
     /// A message's text changed; `editorID` is who changed it (only the original speaker's edits are applied).
     case messageEdited(channel: ChannelRef, messageID: String, newText: String, editorID: String)
     /// A message was removed.

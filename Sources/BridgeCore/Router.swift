@@ -319,7 +319,7 @@ public final class Router: Service, Sendable {
                 pass(into: &group)
                 if !quiet.isEmpty {
                     let done = quiet
-                    await recorder.whenCommitted { for event in done { await platform.handled(event) } }
+                    await recorder.whenCommitted { await platform.handled(done) }
                 }
             }
             // On graceful shutdown stop taking events; replies already under way still finish (final edits go out),
@@ -371,7 +371,7 @@ public final class Router: Service, Sendable {
                         if !handled.isEmpty {
                             let done = handled
                             handled.removeAll()
-                            await recorder.whenCommitted { for event in done { await platform.handled(event) } }
+                            await recorder.whenCommitted { await platform.handled(done) }
                         }
                         if !(await slots.tryAcquire()) {
                             await Self.waitWithTyping(for: slots, in: event.channel, platform: platform, clock: clock)
@@ -389,7 +389,7 @@ public final class Router: Service, Sendable {
                 }
                 if !handled.isEmpty {
                     let done = handled
-                    await recorder.whenCommitted { for event in done { await platform.handled(event) } }
+                    await recorder.whenCommitted { await platform.handled(done) }
                 }
             }
         }

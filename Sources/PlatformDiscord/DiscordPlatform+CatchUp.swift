@@ -30,13 +30,20 @@ extension DiscordPlatform {
     /// Moves the persisted catch-up mark once a message is completely handled (never past one still in flight),
     /// so a crash while the Router handles a message leaves it for the restart's catch-up.
     func noteHandled(channelID: String, messageID: String) async {
-        guard boundChannelIDs.contains(channelID) else { return }
+        noteHandled(CollectionOfOne((channelID, messageID)))
+    }
+
+    /// The same for several messages (channel id, message id), in order, under one lock.
+    func noteHandled(_ messages: some Sequence<(String, String)>) {
         let wake = state.withLock { s -> Bool in
-            guard let mark = s.catchUpMarks[channelID, default: CatchUpMark()].handled(messageID) else { return false }
-            // Only the first mark of a round wakes the writer: later ones are taken by the round it already owes.
-            let first = s.unsavedMarks.isEmpty
-            s.unsavedMarks[channelID] = mark
-            return first
+            var wake = false
+            for (channelID, messageID) in messages where boundChannelIDs.contains(channelID) {
+                guard let mark = s.catchUpMarks[channelID, default: CatchUpMark()].handled(messageID) else { continue }
+                // Only the first mark of a round wakes the writer: later ones are taken by the round it already owes.
+                if s.unsavedMarks.isEmpty { wake = true }
+                s.unsavedMarks[channelID] = mark
+            }
+            return wake
         }
         // The write itself happens in `persistMarks`, so a flood costs one state write per channel per round.
         if wake { markSignal.yield() }

@@ -32,7 +32,7 @@ extension DiscordPlatform: PlatformReplyControls {
         let user = ChatUser(id: invoker.id, displayName: invoker.globalName ?? invoker.username ?? invoker.id,
                             isBot: invoker.bot == true)
         state.withLock { s in
-            if let guild = interaction.guildId, let roles = interaction.member?.roles { s.memberRoles[guild + ":" + invoker.id] = roles }
+            if let guild = interaction.guildId, let roles = interaction.member?.roles { s.memberRoles[MemberKey(guild: guild, user: invoker.id)] = roles }
             if let perms = interaction.member?.permissions {
                 s.interactionPermissions[invoker.id + ":" + channelID] = (perms, clock.now)
             }
@@ -66,7 +66,7 @@ extension DiscordPlatform {
         guard !own else { return }
         let user = reaction.member?.user
         if let guild = reaction.guildId, let roles = reaction.member?.roles {
-            state.withLock { $0.memberRoles[guild + ":" + reaction.userId] = roles }
+            state.withLock { $0.memberRoles[MemberKey(guild: guild, user: reaction.userId)] = roles }
         }
         let chatUser = ChatUser(id: reaction.userId, displayName: user?.globalName ?? user?.username ?? reaction.userId,
                                 isBot: user?.bot == true || configuration.bots.contains(reaction.userId))

@@ -30,7 +30,7 @@ extension DiscordPlatform {
         guard let invoker else { return }
         let user = ChatUser(id: invoker.id, displayName: invoker.globalName ?? invoker.username ?? invoker.id, isBot: invoker.bot == true)
         state.withLock { s in
-            if let guild = interaction.guildId, let roles = interaction.member?.roles { s.memberRoles[guild + ":" + invoker.id] = roles }
+            if let guild = interaction.guildId, let roles = interaction.member?.roles { s.memberRoles[MemberKey(guild: guild, user: invoker.id)] = roles }
             if let perms = interaction.member?.permissions {
                 s.interactionPermissions[invoker.id + ":" + channelID] = (perms, clock.now)
             }

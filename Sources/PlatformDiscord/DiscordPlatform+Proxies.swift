@@ -23,13 +23,15 @@ extension DiscordPlatform {
                 return (s.proxyHold.webhook(seen, name: name, now: now), false)
             }
             if message.author.bot == true || configuration.bots.contains(message.author.id) { return ([.emit(message)], false) }
-            // A held original may never reach `incoming` (its copy goes instead): its roles count now, for the
-            // user's proxied commands.
-            if let roles = message.memberRoles, let guild = message.guildId { s.memberRoles[guild + ":" + message.author.id] = roles }
             // Proxies that post in a channel post in its threads too.
             if let channel = s.channels[message.channelId], channel.isThread, let parent = channel.parentId,
                s.proxyHold.proxyChannels.contains(parent) {
                 s.proxyHold.learn(message.channelId)
+            }
+            // A held original may never reach `incoming` (its copy goes instead): its roles count now, for the
+            // user's proxied commands. Elsewhere the message goes on at once and `incoming` records them.
+            if s.proxyHold.proxyChannels.contains(message.channelId), let roles = message.memberRoles, let guild = message.guildId {
+                s.memberRoles[MemberKey(guild: guild, user: message.author.id)] = roles
             }
             let wasHolding = s.proxyHold.nextDeadline != nil
             let actions = s.proxyHold.human(seen, now: now)

@@ -14,13 +14,18 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var roles: [String: DiscordPermissions] = [:]
         var ourRoles: [String] = []
     }
+    /// A guild member's key: the two ids hashed as they are (a joined string cost an allocation per message).
+    struct MemberKey: Hashable {
+        var guild: String
+        var user: String
+    }
     struct State {
         var botUserID: String?
         var botName: String?
         var applicationID: String?
         var guilds: [String: GuildInfo] = [:]
         var channels: [String: DiscordChannel] = [:]
-        var memberRoles: [String: [String]] = [:]
+        var memberRoles: [MemberKey: [String]] = [:]
         /// Channel permissions Discord resolved for an interaction, with when they were seen; trusted only for
         /// `interactionPermissionTTL` and dropped on any member, role, channel or guild change.
         var interactionPermissions: [String: (permissions: DiscordPermissions, seen: Duration)] = [:]
@@ -37,7 +42,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     }
 
     /// Always `discord`.
-    public let platformName = "discord"
+    public let platformName = DiscordPlatform.name
+    static var name: String { "discord" }
     /// Incoming events; bounded, so a router that falls behind stops the gateway reading (and, through the
     /// websocket's receive limit, the socket).
     public let events: BoundedEventQueue<PlatformEvent>
@@ -191,6 +197,14 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         await noteHandled(channelID: message.channel.channelID, messageID: message.messageID)
     }
 
+    /// Moves the catch-up marks past several handled messages under one lock.
+    public func handled(_ events: [PlatformEvent]) async {
+        noteHandled(events.lazy.compactMap { event -> (String, String)? in
+            guard case .messageCreated(let message) = event else { return nil }
+            return (message.channel.channelID, message.messageID)
+        })
+    }
+
     /// Sends a reply (message reference, never failing on a deleted target), or through the channel webhook.
     public func send(_ text: String, in channel: ChannelRef, replyTo: String?, as identity: PersonaIdentity?) async throws -> SentMessageRef {
         // DM channels have no webhooks: a DM persona speaks plainly (it is the only one there).
@@ -260,7 +274,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             guard let guildID = channel.serverID ?? s.channels[channel.channelID]?.guildId, let guild = s.guilds[guildID] else {
                 return false
             }
-            let roles = s.memberRoles[guildID + ":" + user.id] ?? []
+            let roles = s.memberRoles[MemberKey(guild: guildID, user: user.id)] ?? []
             if !configuration.adminRoles.isDisjoint(with: roles) { return true }
             return Self.permissions(in: channel.channelID, guildID: guildID, guild: guild, userID: user.id, roles: roles,
                                     channels: s.channels).isModerator
@@ -311,7 +325,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                 if let bot = s.botUserID, let member = guild.members.first(where: { $0.user?.id == bot }) {
                     info.ourRoles = member.roles
                 }
-                for member in guild.members { if let id = member.user?.id { s.memberRoles[guild.id + ":" + id] = member.roles } }
+                for member in guild.members { if let id = member.user?.id { s.memberRoles[MemberKey(guild: guild.id, user: id)] = member.roles } }
                 s.guilds[guild.id] = info
                 for var channel in guild.channels {
                     channel.guildId = channel.guildId ?? guild.id
@@ -348,7 +362,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         case .guildMemberUpdate(let member):
             state.withLock { s in
                 s.interactionPermissions.removeAll()
-                s.memberRoles[member.guildId + ":" + member.user.id] = member.roles
+                s.memberRoles[MemberKey(guild: member.guildId, user: member.user.id)] = member.roles
             }
         case .guildUpdate(let guild):
             // Owner change or role edits: recompute from the new facts, forget what interactions told us.
@@ -392,21 +406,24 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// The channel as Core sees it: a thread names its parent (whose personas and settings it inherits), and a
     /// channel outside any guild is a DM (Discord's DM channel is one per user, so its key is per user).
     func channelRef(_ channelID: String, guildID: String?) -> ChannelRef {
-        let (name, guild, parent) = state.withLock { s in
-            let known = s.channels[channelID]
-            return (known?.name, guildID ?? known?.guildId, known.flatMap { $0.isThread ? $0.parentId : nil })
-        }
-        return ChannelRef(platform: platformName, channelID: channelID, serverID: guild, channelName: name, parentID: parent,
-                          isDirect: guild == nil)
+        state.withLock { s in Self.channelRef(channelID, guildID: guildID, in: s) }
+    }
+
+    private static func channelRef(_ channelID: String, guildID: String?, in s: State) -> ChannelRef {
+        let known = s.channels[channelID]
+        let guild = guildID ?? known?.guildId
+        return ChannelRef(platform: name, channelID: channelID, serverID: guild, channelName: known?.name,
+                          parentID: known.flatMap { $0.isThread ? $0.parentId : nil }, isDirect: guild == nil)
     }
 
     /// Converts a gateway or REST message; nil for messages to ignore entirely.
     func incoming(_ message: DiscordMessage) -> IncomingMessage? {
-        let (bot, botName, own) = state.withLock { s in
-            if let roles = message.memberRoles, let guild = message.guildId { s.memberRoles[guild + ":" + message.author.id] = roles }
+        // One lock for everything the conversion reads: it runs for every message of a flood.
+        let (bot, botName, own, channel) = state.withLock { s in
+            if let roles = message.memberRoles, let guild = message.guildId { s.memberRoles[MemberKey(guild: guild, user: message.author.id)] = roles }
             let own = message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
                 || message.webhookId.map { s.webhooks.isOurs($0) } == true
-            return (s.botUserID, s.botName, own)
+            return (s.botUserID, s.botName, own, Self.channelRef(message.channelId, guildID: message.guildId, in: s))
         }
         var text = message.content
         var mentionsUs = message.guildId == nil && !own
@@ -423,7 +440,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                               displayName: message.memberNick ?? message.author.globalName ?? message.author.username ?? message.author.id,
                               isBot: message.author.bot == true || message.webhookId != nil
                                   || configuration.bots.contains(message.author.id))
-        var incoming = IncomingMessage(channel: channelRef(message.channelId, guildID: message.guildId), author: author,
+        var incoming = IncomingMessage(channel: channel, author: author,
                                        messageID: message.id, text: text, replyTo: message.referencedMessageId,
                                        mentionsUs: mentionsUs, isOwnMessage: own)
         incoming.attachments = message.attachments.map {

@@ -315,11 +315,16 @@ struct ProxyHold<Payload: Sendable>: Sendable {
 
     /// Changes one channel's list in place, keeping `recentCount` right and dropping the channel once it is empty.
     private mutating func update(_ channel: String, _ body: (inout [Recent]) -> Void) {
-        let before = recent[channel]?.count ?? 0
-        body(&recent[channel, default: []])
-        let after = recent[channel]?.count ?? 0
-        recentCount += after - before
-        if after == 0 { recent[channel] = nil }
+        // One hash lookup for the change itself (this runs for every human message of a flood).
+        let (change, empty) = Self.change(&recent[channel, default: []], body)
+        recentCount += change
+        if empty { recent[channel] = nil }
+    }
+
+    private static func change(_ list: inout [Recent], _ body: (inout [Recent]) -> Void) -> (Int, Bool) {
+        let before = list.count
+        body(&list)
+        return (list.count - before, list.isEmpty)
     }
 
     /// Forgets, oldest first, what is older than the window, over the total cap, or too far back in `order`
