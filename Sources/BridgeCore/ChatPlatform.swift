@@ -121,14 +121,29 @@ public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
     public private(set) var key = ""
 
     private static func key(of channel: ChannelRef) -> String {
-        channel.linkedScene.map { "scene::\($0)" } ?? channel.platformKey
+        channel.linkedScene.map { "scene::" + $0 } ?? channel.platformKey
     }
 
     /// The key of the platform's channel itself, linked scene or not: what its own delivery (edit pacing) goes by.
-    public var platformKey: String { "\(platform):\(serverID ?? ""):\(storageID)" }
+    public var platformKey: String {
+        // Joined by hand: string interpolation cost several times as much, for every channel reference made.
+        let server = serverID ?? ""
+        var key = ""
+        key.reserveCapacity(platform.utf8.count + server.utf8.count + channelID.utf8.count + (sceneOwner?.utf8.count ?? -1) + 3)
+        key += platform
+        key += ":"
+        key += server
+        key += ":"
+        key += channelID
+        if let sceneOwner {
+            key += "~"
+            key += sceneOwner
+        }
+        return key
+    }
 
     /// The channel id as storage keys it: with the scene's owner, when it has one.
-    public var storageID: String { sceneOwner.map { "\(channelID)~\($0)" } ?? channelID }
+    public var storageID: String { sceneOwner.map { channelID + "~" + $0 } ?? channelID }
 
     /// The key, for logs.
     public var description: String { key }

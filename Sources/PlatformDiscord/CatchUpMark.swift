@@ -54,8 +54,9 @@ struct SortedIDs: Sendable, Equatable {
 
     /// Where `id` is or would go.
     private func position(of id: String) -> Int {
-        // The usual case: newer than everything held.
+        // The usual cases: newer than everything held (a delivery), or the oldest held (handled in order).
         if let last = storage.last, CatchUpMark.less(last, id) || head == storage.count { return storage.count }
+        if head < storage.count, storage[head] == id { return head }
         var (low, high) = (head, storage.count)
         while low < high {
             let middle = (low + high) / 2

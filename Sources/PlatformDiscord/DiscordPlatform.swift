@@ -19,12 +19,21 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var guild: String
         var user: String
     }
+    /// What a channel reference is made from besides the known channels.
+    struct ChannelRefKey: Hashable {
+        var channel: String
+        var guild: String?
+    }
     struct State {
         var botUserID: String?
         var botName: String?
         var applicationID: String?
         var guilds: [String: GuildInfo] = [:]
-        var channels: [String: DiscordChannel] = [:]
+        var channels: [String: DiscordChannel] = [:] {
+            didSet { channelRefs.removeAll(keepingCapacity: true) }
+        }
+        /// Channel references made from `channels` (every message needs one); forgotten when `channels` changes.
+        var channelRefs: [ChannelRefKey: ChannelRef] = [:]
         var memberRoles: [MemberKey: [String]] = [:]
         /// Channel permissions Discord resolved for an interaction, with when they were seen; trusted only for
         /// `interactionPermissionTTL` and dropped on any member, role, channel or guild change.
@@ -406,14 +415,20 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// The channel as Core sees it: a thread names its parent (whose personas and settings it inherits), and a
     /// channel outside any guild is a DM (Discord's DM channel is one per user, so its key is per user).
     func channelRef(_ channelID: String, guildID: String?) -> ChannelRef {
-        state.withLock { s in Self.channelRef(channelID, guildID: guildID, in: s) }
+        state.withLock { s in Self.channelRef(channelID, guildID: guildID, in: &s) }
     }
 
-    private static func channelRef(_ channelID: String, guildID: String?, in s: State) -> ChannelRef {
+    private static func channelRef(_ channelID: String, guildID: String?, in s: inout State) -> ChannelRef {
+        let key = ChannelRefKey(channel: channelID, guild: guildID)
+        if let made = s.channelRefs[key] { return made }
         let known = s.channels[channelID]
         let guild = guildID ?? known?.guildId
-        return ChannelRef(platform: name, channelID: channelID, serverID: guild, channelName: known?.name,
-                          parentID: known.flatMap { $0.isThread ? $0.parentId : nil }, isDirect: guild == nil)
+        let made = ChannelRef(platform: name, channelID: channelID, serverID: guild, channelName: known?.name,
+                              parentID: known.flatMap { $0.isThread ? $0.parentId : nil }, isDirect: guild == nil)
+        // Bounded: a bridge in very many channels makes some again rather than growing the cache without limit.
+        if s.channelRefs.count >= 16_384 { s.channelRefs.removeAll(keepingCapacity: true) }
+        s.channelRefs[key] = made
+        return made
     }
 
     /// Converts a gateway or REST message; nil for messages to ignore entirely.
@@ -423,7 +438,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             if let roles = message.memberRoles, let guild = message.guildId { s.memberRoles[MemberKey(guild: guild, user: message.author.id)] = roles }
             let own = message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
                 || message.webhookId.map { s.webhooks.isOurs($0) } == true
-            return (s.botUserID, s.botName, own, Self.channelRef(message.channelId, guildID: message.guildId, in: s))
+            return (s.botUserID, s.botName, own, Self.channelRef(message.channelId, guildID: message.guildId, in: &s))
         }
         var text = message.content
         var mentionsUs = message.guildId == nil && !own
