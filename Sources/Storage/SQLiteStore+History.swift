@@ -12,26 +12,36 @@ extension SQLiteStore {
     @discardableResult
     public func insert(contentsOf messages: [StoredMessage]) async throws -> [InsertResult] {
         if messages.isEmpty { return [] }
-        return try await write("inserting \(messages.count) messages") { db in
-            // A batch is mostly a few channels: look each one up once.
+        // Channels known from earlier commits need no look-up; rows this batch creates are remembered only once
+        // it has committed (a rolled-back row id must not be reused).
+        let channelRows = self.channelRows
+        let (results, looked) = try await write("inserting \(messages.count) messages") { db in
             var channelRowIDs: [ChannelKey: Int64] = [:]
+            var looked: [ChannelKey: Int64] = [:]
             let statement = try Self.insertStatement(db)
             let insert = BatchInsert(statement)
             defer { insert.finish() }
-            return try messages.map { message in
+            let results = try messages.map { message in
                 let channelRowID: Int64
                 if let known = channelRowIDs[message.channel] {
                     channelRowID = known
+                } else if let committed = channelRows.rowID(of: message.channel) {
+                    channelRowID = committed
+                    channelRowIDs[message.channel] = channelRowID
                 } else {
                     channelRowID = try Self.createChannelRowID(message.channel, db)
                     channelRowIDs[message.channel] = channelRowID
+                    looked[message.channel] = channelRowID
                 }
                 if try insert.run(message, channelRowID: channelRowID, db) {
                     return InsertResult(rowID: db.lastInsertedRowID, inserted: true)
                 }
                 return InsertResult(rowID: try Self.existingRowID(message, channelRowID: channelRowID, db), inserted: false)
             }
+            return (results, looked)
         }
+        if !looked.isEmpty { channelRows.remember(looked) }
+        return results
     }
 
     /// The live message with this platform id, if stored.
@@ -236,9 +246,10 @@ extension SQLiteStore {
 
     /// The channel's row id, or `nil` when nothing was ever stored for it.
     static func channelRowID(_ channel: ChannelKey, _ db: Database) throws -> Int64? {
-        try Int64.fetchOne(db, sql: """
+        // Cached: nearly every store call starts here, and compiling the query each time cost more than running it.
+        try Int64.fetchOne(db.cachedStatement(sql: """
             SELECT id FROM channel WHERE platform = ? AND server = ? AND channel = ?
-            """, arguments: [channel.platform, channel.serverID ?? "", channel.channelID])
+            """), arguments: [channel.platform, channel.serverID ?? "", channel.channelID])
     }
 
     /// The channel's row id, creating the row when missing.

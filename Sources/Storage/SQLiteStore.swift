@@ -30,6 +30,9 @@ public final class SQLiteStore: Store {
     let writer: any DatabaseWriter
     let logger: Logger
     private let closedFlag = ClosedFlag()
+    /// Row ids of committed channel rows, which never change or go away: a history batch spread over many
+    /// channels looked each one up again in every transaction.
+    let channelRows = ChannelRowCache()
 
     /// Opens (creating when needed) and migrates the database. This does blocking file I/O:
     /// call it at startup or prefer `open(_:logger:)` from async code.

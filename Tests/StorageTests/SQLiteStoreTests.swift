@@ -174,6 +174,30 @@ struct SQLiteStoreTests {
         try await recovered.close()
     }
 
+    @Test("a channel row created by a batch that rolled back is not remembered: the next batch creates it again")
+    func rolledBackChannelRowsAreNotRemembered() async throws {
+        let store = try await SQLiteStore.open(.inMemory)
+        // A trigger that fails one message fails its whole batch, after the batch created the channel's row.
+        try await store.executeRaw("""
+            CREATE TRIGGER refuse_boom BEFORE INSERT ON message WHEN NEW.text = 'boom'
+            BEGIN SELECT RAISE(ABORT, 'refused'); END
+            """)
+        let fresh = ChannelKey(platform: "discord", serverID: "g9", channelID: "new-channel")
+        await #expect(throws: StorageError.self) {
+            try await store.insert(contentsOf: [humanMessage("m1", in: fresh, at: 1_000),
+                                                humanMessage("m2", in: fresh, text: "boom", at: 2_000)])
+        }
+        #expect(store.channelRows.rowID(of: fresh) == nil)
+        // Had the rolled-back id been kept, these rows would point at a channel row that does not exist.
+        try await store.insert(contentsOf: [humanMessage("m1", in: fresh, at: 1_000), humanMessage("m3", in: fresh, at: 3_000)])
+        #expect(try await store.recentMessages(in: fresh, limit: 10).map(\.messageID) == ["m1", "m3"])
+        #expect(store.channelRows.rowID(of: fresh) != nil)
+        // Later batches take the remembered id.
+        try await store.insert(contentsOf: [humanMessage("m4", in: fresh, at: 4_000)])
+        #expect(try await store.messageCount(in: fresh) == 3)
+        try await store.close()
+    }
+
     @Test("an in-memory store is private to its instance")
     func inMemoryIsPrivate() async throws {
         let first = try SQLiteStore.inMemory()
