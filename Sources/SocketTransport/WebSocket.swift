@@ -59,13 +59,13 @@ public final class WebSocket: Sendable {
         let target = ConnectTarget(
             host: parsed.host, port: parsed.port, path: parsed.pathAndQuery, method: nil, useTLS: parsed.secure,
             verifyTLS: configuration.verifyTLS, caFile: configuration.caFile, headers: headers)
-        let (stream, continuation) = AsyncThrowingStream<WebSocketMessage, any Error>.makeStream()
+        let inbox = WebSocketInbox()
         let connection = WebSocketConnection(
             target: target, url: url, maxMessageSize: configuration.maxMessageSize,
-            maxQueuedReceiveBytes: configuration.maxQueuedReceiveBytes, loop: eventLoop, continuation: continuation)
+            maxQueuedReceiveBytes: configuration.maxQueuedReceiveBytes, loop: eventLoop, inbox: inbox)
         logger.debug("websocket connecting", metadata: ["host": "\(parsed.host)", "port": "\(parsed.port)"])
         try await connection.start()
-        return WebSocket(connection: connection, messages: WebSocketMessages(stream, connection: connection), url: url,
+        return WebSocket(connection: connection, messages: WebSocketMessages(inbox, connection: connection), url: url,
                          configuration: configuration,
                          logger: logger)
     }

@@ -3,8 +3,8 @@ import Synchronization
 
 /// The websocket role of an lws client connection: upgrade headers, reassembly, framed writes, close codes.
 final class WebSocketConnection: LWSConnection, @unchecked Sendable {
-    // Safe to share: see LWSConnection; the fields below are service-thread only, `continuation` is thread-safe.
-    let continuation: AsyncThrowingStream<WebSocketMessage, any Error>.Continuation
+    // Safe to share: see LWSConnection; the fields below are service-thread only, `inbox` is thread-safe.
+    let inbox: WebSocketInbox
     let url: String
     let maxMessageSize: Int
     let maxQueuedReceiveBytes: Int
@@ -17,8 +17,8 @@ final class WebSocketConnection: LWSConnection, @unchecked Sendable {
     private var weClosed = false
 
     init(target: ConnectTarget, url: String, maxMessageSize: Int, maxQueuedReceiveBytes: Int, loop: EventLoop,
-         continuation: AsyncThrowingStream<WebSocketMessage, any Error>.Continuation) {
-        self.continuation = continuation
+         inbox: WebSocketInbox) {
+        self.inbox = inbox
         self.url = url
         self.maxMessageSize = maxMessageSize
         self.maxQueuedReceiveBytes = max(1, maxQueuedReceiveBytes)
@@ -50,7 +50,7 @@ final class WebSocketConnection: LWSConnection, @unchecked Sendable {
     }
 
     override func finishIncoming(error: (any Error)?) {
-        continuation.finish(throwing: error)
+        inbox.finish(throwing: error)
     }
 
     override func handleRole(
@@ -130,9 +130,9 @@ final class WebSocketConnection: LWSConnection, @unchecked Sendable {
         }
         if pause { lws_rx_flow_control(wsi, 0) }
         if rxBinary {
-            continuation.yield(.binary(bytes))
+            inbox.yield(.binary(bytes))
         } else if let text = String(validating: bytes, as: UTF8.self) {
-            continuation.yield(.text(text))
+            inbox.yield(.text(text))
         } else {
             failReceive(wsi: wsi, code: .invalidUTF8, closeCode: 1007, message: "text message is not valid UTF-8")
         }
@@ -143,7 +143,7 @@ final class WebSocketConnection: LWSConnection, @unchecked Sendable {
     private func failReceive(wsi: OpaquePointer, code: WebSocketError.Code, closeCode: UInt16, message: String) {
         rxFailed = true
         rxBuffer = []
-        continuation.finish(throwing: WebSocketError(code: code, message: message, url: url))
+        inbox.finish(throwing: WebSocketError(code: code, message: message, url: url))
         shared.withLock { shared in
             shared.closeRequest = CloseRequest(code: closeCode, reason: Array(message.utf8.prefix(120)), abort: false)
             shared.outgoing.removeAll()

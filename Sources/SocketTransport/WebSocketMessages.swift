@@ -4,22 +4,22 @@ public struct WebSocketMessages: AsyncSequence, Sendable {
     /// Messages, in arrival order.
     public typealias Element = WebSocketMessage
 
-    let stream: AsyncThrowingStream<WebSocketMessage, any Error>
+    let inbox: WebSocketInbox
     let connection: WebSocketConnection
 
-    init(_ stream: AsyncThrowingStream<WebSocketMessage, any Error>, connection: WebSocketConnection) {
-        self.stream = stream
+    init(_ inbox: WebSocketInbox, connection: WebSocketConnection) {
+        self.inbox = inbox
         self.connection = connection
     }
 
     /// Iterates the messages; ends by throwing `WebSocketError` as `WebSocket` describes.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<WebSocketMessage, any Error>.AsyncIterator
+        let inbox: WebSocketInbox
         let connection: WebSocketConnection
 
         /// The next message, or nil after our own close.
         public mutating func next() async throws -> WebSocketMessage? {
-            guard let message = try await base.next() else { return nil }
+            guard let message = try await inbox.next() else { return nil }
             switch message {
             case .binary(let bytes): connection.consumed(bytes.count)
             case .text(let text): connection.consumed(text.utf8.count)
@@ -30,6 +30,6 @@ public struct WebSocketMessages: AsyncSequence, Sendable {
 
     /// Starts iterating; iterate from one task only.
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: stream.makeAsyncIterator(), connection: connection)
+        AsyncIterator(inbox: inbox, connection: connection)
     }
 }
