@@ -163,6 +163,8 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
     }
 
     /// Up to `max` waiting elements in one step, waiting while none is; nil once finished and drained (or cancelled).
+    /// Pre-specialised: the router reaches it through generic sequence wrappers (graceful shutdown's).
+    @_specialize(where Element == PlatformEvent)
     func nextBatch(max: Int) async -> [Element]? {
         let taken = state.withLock { s -> ([Element], [CheckedContinuation<Void, Never>])? in
             guard !s.buffer.isEmpty else { return nil }
