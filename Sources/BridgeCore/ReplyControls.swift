@@ -29,6 +29,9 @@ final class ReplyControls: Sendable {
         var latest: [String: (replyID: String, refs: [SentMessageRef])] = [:]
         /// The message showing the channel's controls (buttons), if any.
         var controlled: [String: SentMessageRef] = [:]
+        /// Replies per channel whose text is still going out: a model stream can end while its final edit waits for
+        /// a slot in the channel's rate-limit window.
+        var delivering: [String: Int] = [:]
     }
 
     private let state = Mutex(State())
@@ -48,6 +51,24 @@ final class ReplyControls: Sendable {
             s.running[channel]?[token] = nil
             if s.running[channel]?.isEmpty == true { s.running[channel] = nil }
         }
+    }
+
+    /// A reply in `channel` starts sending its text.
+    func beginDelivery(in channel: String) {
+        state.withLock { s in s.delivering[channel, default: 0] += 1 }
+    }
+
+    /// A reply in `channel` has sent its final text (or given up).
+    func endDelivery(in channel: String) {
+        state.withLock { s in
+            let left = (s.delivering[channel] ?? 1) - 1
+            s.delivering[channel] = left > 0 ? left : nil
+        }
+    }
+
+    /// Whether a reply in `channel` is still sending its text.
+    func isDelivering(in channel: String) -> Bool {
+        state.withLock { s in s.delivering[channel] != nil }
     }
 
     /// Who asked for the replies running in `channel` (nil entries: no known requester).

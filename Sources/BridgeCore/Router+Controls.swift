@@ -270,8 +270,9 @@ extension Router {
     }
 
     /// After a reply is recorded: store its alternatives when it regenerated another, show the counter, move the
-    /// controls to this reply. While other replies still stream in the channel the controls wait for the last of
-    /// them: each move is a message edit in the channel's rate-limit bucket, which the streaming edits need.
+    /// controls to this reply. While other replies still stream (or still wait to send their final text) in the
+    /// channel the controls wait for the last of them: each move is a message edit in the channel's rate-limit
+    /// bucket, which the streaming edits need.
     func replyFinished(_ replyID: String, refs: [SentMessageRef], in channel: ChannelRef, platform: any PlatformSender,
                        alternativesBefore: [String]?, logger: Logger) async {
         let key = Self.key(channel)
@@ -295,7 +296,8 @@ extension Router {
         } catch {
             logger.error("could not store the reply's alternatives", metadata: ["error": "\(error)"])
         }
-        guard platform.replyControls != nil, controls.requesters(in: channel.key).isEmpty, let last = refs.last else { return }
+        guard platform.replyControls != nil, controls.requesters(in: channel.key).isEmpty, !controls.isDelivering(in: channel.key),
+              let last = refs.last else { return }
         await moveControls(state, to: last, in: channel, platform: platform, logger: logger)
     }
 

@@ -749,10 +749,14 @@ public final class Router: Service, Sendable {
         let firstToken = FirstTokenMark()
         let events = guarded(model.stream(request), started: started, history: streaming, channel: channel.key,
                              requester: user?.id, firstToken: firstToken)
+        // Counted until its final text is out, not just until the model is done: moving the controls meanwhile
+        // would spend the window slot that final text waits for.
+        controls.beginDelivery(in: channel.key)
         let outcome = channel.linkedScene == nil
             ? await engine.run(events, in: channel, replyTo: triggerID, as: identity, turn: turn)
             : await streamLinked(events, engine: engine, in: channel, replyTo: triggerID, as: identity, turn: turn,
                                  notices: notices, platform: platform, logger: logger)
+        controls.endDelivery(in: channel.key)
         let storedEarly = await streaming.finish()
         let total = clock.now - started
         metrics.modelTotal(total)
