@@ -19,12 +19,15 @@ extension DiscordPlatform {
     /// and that it is in flight (the persisted mark must not pass it until the Router has handled it).
     func noteDelivered(_ message: DiscordMessage) {
         guard boundChannelIDs.contains(message.channelId) else { return }
-        state.withLock { s in
-            if s.lastSeen[message.channelId].map({ Self.snowflakeLess($0, message.id) }) ?? true {
-                s.lastSeen[message.channelId] = message.id
-            }
-            s.catchUpMarks[message.channelId, default: CatchUpMark()].delivered(message.id)
+        state.withLock { s in Self.noteDelivered(message, in: &s) }
+    }
+
+    /// The same, under a lock the caller holds (the message's channel is bound).
+    static func noteDelivered(_ message: DiscordMessage, in s: inout State) {
+        if s.lastSeen[message.channelId].map({ snowflakeLess($0, message.id) }) ?? true {
+            s.lastSeen[message.channelId] = message.id
         }
+        s.catchUpMarks[message.channelId, default: CatchUpMark()].delivered(message.id)
     }
 
     /// Moves the persisted catch-up mark once a message is completely handled (never past one still in flight),

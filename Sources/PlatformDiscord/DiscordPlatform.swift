@@ -387,7 +387,12 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             }
         case .messageCreate(let message):
             // Held where proxies post; the catch-up mark moves in `handled(_:)`, once the router has handled it.
-            await perform(proxyActions(message), spawn: spawn)
+            // Without proxies a message goes straight on: the usual case, and every message of a flood.
+            if let event = unheldIncoming(message) {
+                await events.send(.messageCreated(event))
+            } else {
+                await perform(proxyActions(message), spawn: spawn)
+            }
         case .messageUpdate(let update):
             let own = state.withLock { s in
                 s.ownMessageIDs.contains(update.id) || update.author?.id == s.botUserID
@@ -434,12 +439,41 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// Converts a gateway or REST message; nil for messages to ignore entirely.
     func incoming(_ message: DiscordMessage) -> IncomingMessage? {
         // One lock for everything the conversion reads: it runs for every message of a flood.
-        let (bot, botName, own, channel) = state.withLock { s in
-            if let roles = message.memberRoles, let guild = message.guildId { s.memberRoles[MemberKey(guild: guild, user: message.author.id)] = roles }
-            let own = message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
-                || message.webhookId.map { s.webhooks.isOurs($0) } == true
-            return (s.botUserID, s.botName, own, Self.channelRef(message.channelId, guildID: message.guildId, in: &s))
+        incoming(message, state.withLock { s in Self.conversionFacts(message, in: &s) })
+    }
+
+    /// A new message that no proxy hold can take (none is configured, or it is a DM), converted and noted as
+    /// delivered under one lock; nil when the hold must see it first (`proxyActions`).
+    func unheldIncoming(_ message: DiscordMessage) -> IncomingMessage? {
+        let bound = boundChannelIDs.contains(message.channelId)
+        let facts = state.withLock { s -> ConversionFacts? in
+            guard !s.proxyHold.isEnabled || message.guildId == nil else { return nil }
+            let facts = Self.conversionFacts(message, in: &s)
+            if bound { Self.noteDelivered(message, in: &s) }
+            return facts
         }
+        return facts.map { incoming(message, $0) }
+    }
+
+    /// What converting a message reads from the adapter's state.
+    struct ConversionFacts {
+        var bot: String?
+        var botName: String?
+        var own: Bool
+        var channel: ChannelRef
+    }
+
+    /// Reads the conversion's facts, and keeps the member's roles the message carries (commands check them).
+    static func conversionFacts(_ message: DiscordMessage, in s: inout State) -> ConversionFacts {
+        if let roles = message.memberRoles, let guild = message.guildId { s.memberRoles[MemberKey(guild: guild, user: message.author.id)] = roles }
+        let own = message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
+            || message.webhookId.map { s.webhooks.isOurs($0) } == true
+        return ConversionFacts(bot: s.botUserID, botName: s.botName, own: own,
+                               channel: channelRef(message.channelId, guildID: message.guildId, in: &s))
+    }
+
+    private func incoming(_ message: DiscordMessage, _ facts: ConversionFacts) -> IncomingMessage {
+        let (bot, botName, own, channel) = (facts.bot, facts.botName, facts.own, facts.channel)
         var text = message.content
         var mentionsUs = message.guildId == nil && !own
         if let bot {
