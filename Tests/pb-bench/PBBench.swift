@@ -6,7 +6,7 @@ struct PBBench {
     static func main() async throws {
         let suites = CommandLine.arguments.dropFirst()
         // `ingest` (end to end against the fake Discord, plus the discord.py reference) runs only when named.
-        let all = ["transport", "memory", "model", "core", "discord", "streaming"]
+        let all = ["transport", "memory", "model", "core", "discord", "streaming", "store"]
         let known = all + ["ingest"]
         let chosen = suites.isEmpty ? all : Array(suites)
         for suite in chosen {
@@ -19,6 +19,7 @@ struct PBBench {
             case "discord": try await DiscordBenchmark.run()
             case "streaming": try await StreamingBenchmark.run()
             case "ingest": try await IngestBenchmark.run()
+            case "store": try await StoreBenchmark.run()
             default:
                 FileHandle.standardError.write(Data("pb-bench: unknown suite '\(suite)'; known: \(known.joined(separator: ", "))\n".utf8))
                 exit(2)
