@@ -9,36 +9,56 @@ extension DiscordPlatform {
     /// Messages held for a proxy or waiting for a PluralKit answer (tests wait for zero before counting replies).
     public var proxyHeldCount: Int { state.withLock { $0.proxyHold.count } }
 
-    /// Feeds a new message to the hold: the bridge's own, DMs and other bots pass straight through.
-    func proxyActions(_ message: DiscordMessage) -> [ProxyAction] {
+    /// What happens to a new message: it passes straight on (converted already), or the hold has actions for it.
+    enum Arrival {
+        case passesOn(IncomingMessage)
+        case actions([ProxyAction])
+    }
+
+    /// Feeds a new message to the hold and, when the hold lets it straight on (any message outside a proxy channel,
+    /// which is nearly all of them), converts it and notes it delivered under the same lock.
+    func arrival(_ message: DiscordMessage) -> Arrival {
         let now = clock.now
-        let (actions, wake) = state.withLock { s -> ([ProxyAction], Bool) in
-            guard s.proxyHold.isEnabled, message.guildId != nil else { return ([.emit(message)], false) }
-            let own = message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
-                || message.webhookId.map { s.webhooks.isOurs($0) } == true
-            if own { return ([.emit(message)], false) }
-            let seen = ProxyHold<DiscordMessage>.Seen(id: message.id, channelID: message.channelId, text: message.content, payload: message)
-            if message.webhookId != nil {
-                let name = message.author.globalName ?? message.author.username ?? message.author.id
-                return (s.proxyHold.webhook(seen, name: name, now: now), false)
-            }
-            if message.author.bot == true || configuration.bots.contains(message.author.id) { return ([.emit(message)], false) }
-            // Proxies that post in a channel post in its threads too.
-            if let channel = s.channels[message.channelId], channel.isThread, let parent = channel.parentId,
-               s.proxyHold.proxyChannels.contains(parent) {
-                s.proxyHold.learn(message.channelId)
-            }
-            // A held original may never reach `incoming` (its copy goes instead): its roles count now, for the
-            // user's proxied commands. Elsewhere the message goes on at once and `incoming` records them.
-            if s.proxyHold.proxyChannels.contains(message.channelId), let roles = message.memberRoles, let guild = message.guildId {
-                s.memberRoles[MemberKey(guild: guild, user: message.author.id)] = roles
-            }
-            let wasHolding = s.proxyHold.nextDeadline != nil
-            let actions = s.proxyHold.human(seen, now: now)
-            return (actions, !wasHolding && s.proxyHold.nextDeadline != nil)
+        let bound = boundChannelIDs.contains(message.channelId)
+        let (facts, actions, wake) = state.withLock { s -> (ConversionFacts?, [ProxyAction], Bool) in
+            let (actions, wake) = Self.proxyActions(message, now: now, bots: configuration.bots, in: &s)
+            // Only this message, emitted: a full hold may release an older one instead, which takes the long way.
+            guard actions.count == 1, case .emit(let passing) = actions[0], passing.id == message.id else { return (nil, actions, wake) }
+            let facts = Self.conversionFacts(message, in: &s)
+            if bound { Self.noteDelivered(message, in: &s) }
+            return (facts, [], wake)
         }
         if wake { proxyWake.yield() }
-        return actions
+        if let facts { return .passesOn(incoming(message, facts)) }
+        return .actions(actions)
+    }
+
+    /// The hold's actions for a new message (the bridge's own, DMs and other bots pass straight through); `wake` when
+    /// its release timer must start.
+    static func proxyActions(_ message: DiscordMessage, now: Duration, bots: Set<String>, in s: inout State) -> ([ProxyAction], Bool) {
+        guard s.proxyHold.isEnabled, message.guildId != nil else { return ([.emit(message)], false) }
+        let own = message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
+            || message.webhookId.map { s.webhooks.isOurs($0) } == true
+        if own { return ([.emit(message)], false) }
+        let seen = ProxyHold<DiscordMessage>.Seen(id: message.id, channelID: message.channelId, text: message.content, payload: message)
+        if message.webhookId != nil {
+            let name = message.author.globalName ?? message.author.username ?? message.author.id
+            return (s.proxyHold.webhook(seen, name: name, now: now), false)
+        }
+        if message.author.bot == true || bots.contains(message.author.id) { return ([.emit(message)], false) }
+        // Proxies that post in a channel post in its threads too.
+        if let channel = s.channels[message.channelId], channel.isThread, let parent = channel.parentId,
+           s.proxyHold.proxyChannels.contains(parent) {
+            s.proxyHold.learn(message.channelId)
+        }
+        // A held original may never reach `incoming` (its copy goes instead): its roles count now, for the
+        // user's proxied commands. Elsewhere the message goes on at once and `incoming` records them.
+        if s.proxyHold.proxyChannels.contains(message.channelId), let roles = message.memberRoles, let guild = message.guildId {
+            s.memberRoles[MemberKey(guild: guild, user: message.author.id)] = roles
+        }
+        let wasHolding = s.proxyHold.nextDeadline != nil
+        let actions = s.proxyHold.human(seen, now: now)
+        return (actions, !wasHolding && s.proxyHold.nextDeadline != nil)
     }
 
     /// Whether a deletion reaches the router: not for a held original (never passed on), nor for an original whose

@@ -387,11 +387,9 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             }
         case .messageCreate(let message):
             // Held where proxies post; the catch-up mark moves in `handled(_:)`, once the router has handled it.
-            // Without proxies a message goes straight on: the usual case, and every message of a flood.
-            if let event = unheldIncoming(message) {
-                await events.send(.messageCreated(event))
-            } else {
-                await perform(proxyActions(message), spawn: spawn)
+            switch arrival(message) {
+            case .passesOn(let event): await events.send(.messageCreated(event))
+            case .actions(let actions): await perform(actions, spawn: spawn)
             }
         case .messageUpdate(let update):
             let own = state.withLock { s in
@@ -442,19 +440,6 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         incoming(message, state.withLock { s in Self.conversionFacts(message, in: &s) })
     }
 
-    /// A new message that no proxy hold can take (none is configured, or it is a DM), converted and noted as
-    /// delivered under one lock; nil when the hold must see it first (`proxyActions`).
-    func unheldIncoming(_ message: DiscordMessage) -> IncomingMessage? {
-        let bound = boundChannelIDs.contains(message.channelId)
-        let facts = state.withLock { s -> ConversionFacts? in
-            guard !s.proxyHold.isEnabled || message.guildId == nil else { return nil }
-            let facts = Self.conversionFacts(message, in: &s)
-            if bound { Self.noteDelivered(message, in: &s) }
-            return facts
-        }
-        return facts.map { incoming(message, $0) }
-    }
-
     /// What converting a message reads from the adapter's state.
     struct ConversionFacts {
         var bot: String?
@@ -472,7 +457,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                                channel: channelRef(message.channelId, guildID: message.guildId, in: &s))
     }
 
-    private func incoming(_ message: DiscordMessage, _ facts: ConversionFacts) -> IncomingMessage {
+    /// The message as Core sees it, from the facts read under the lock.
+    func incoming(_ message: DiscordMessage, _ facts: ConversionFacts) -> IncomingMessage {
         let (bot, botName, own, channel) = (facts.bot, facts.botName, facts.own, facts.channel)
         var text = message.content
         var mentionsUs = message.guildId == nil && !own
