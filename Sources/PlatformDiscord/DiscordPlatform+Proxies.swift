@@ -46,14 +46,18 @@ extension DiscordPlatform {
             return (s.proxyHold.webhook(seen, name: name, now: now), false)
         }
         if message.author.bot == true || bots.contains(message.author.id) { return ([.emit(message)], false) }
+        // No proxy has posted anywhere yet (and none is configured): nothing to learn and nothing held here.
+        guard !s.proxyHold.proxyChannels.isEmpty else { return (s.proxyHold.human(seen, now: now), false) }
         // Proxies that post in a channel post in its threads too.
         if let channel = s.channels[message.channelId], channel.isThread, let parent = channel.parentId,
            s.proxyHold.proxyChannels.contains(parent) {
             s.proxyHold.learn(message.channelId)
         }
+        // Outside proxy channels the hold only remembers the message (for a late copy) and lets it on.
+        guard s.proxyHold.proxyChannels.contains(message.channelId) else { return (s.proxyHold.human(seen, now: now), false) }
         // A held original may never reach `incoming` (its copy goes instead): its roles count now, for the
         // user's proxied commands. Elsewhere the message goes on at once and `incoming` records them.
-        if s.proxyHold.proxyChannels.contains(message.channelId), let roles = message.memberRoles, let guild = message.guildId {
+        if let roles = message.memberRoles, let guild = message.guildId {
             s.memberRoles[MemberKey(guild: guild, user: message.author.id)] = roles
         }
         let wasHolding = s.proxyHold.nextDeadline != nil
