@@ -213,22 +213,29 @@ public struct TriggerPolicy: Sendable {
             var best: (position: Int, candidate: Candidate)?
             for candidate in candidates {
                 for name in candidate.callNames where !name.isEmpty {
-                    let needle = name.utf8.map(lower)
-                    guard needle.allSatisfy({ $0 < 0x80 }) else { return nil }
-                    guard needle.count <= haystack.count else { continue }
-                    var i = 0
-                    search: while i + needle.count <= haystack.count {
-                        defer { i += 1 }
-                        if let found = best, i >= found.position { break }
-                        for k in 0..<needle.count where lower(haystack[i + k]) != needle[k] { continue search }
-                        let beforeOK = i == 0 || !isWord(haystack[i - 1])
-                        let after = i + needle.count
-                        let afterOK = after == haystack.count || !isWord(haystack[after])
-                        if beforeOK && afterOK {
-                            best = (i, candidate)
-                            break
+                    // The name's own bytes, lowered as they are compared: no copy per name per message.
+                    let found = name.utf8.withContiguousStorageIfAvailable { needle -> Bool? in
+                        guard needle.allSatisfy({ $0 < 0x80 }) else { return nil }
+                        guard needle.count <= haystack.count else { return false }
+                        let first = lower(needle[0])
+                        var i = 0
+                        search: while i + needle.count <= haystack.count {
+                            defer { i += 1 }
+                            if let found = best, i >= found.position { break }
+                            guard lower(haystack[i]) == first else { continue }
+                            for k in 1..<max(1, needle.count) where lower(haystack[i + k]) != lower(needle[k]) { continue search }
+                            let beforeOK = i == 0 || !isWord(haystack[i - 1])
+                            let after = i + needle.count
+                            let afterOK = after == haystack.count || !isWord(haystack[after])
+                            if beforeOK && afterOK {
+                                best = (i, candidate)
+                                return true
+                            }
                         }
+                        return false
                     }
+                    // A name that is not ASCII (or not contiguous, which a native string always is): the general search.
+                    guard let found, found != nil else { return nil }
                 }
             }
             return .some(best?.candidate)

@@ -46,6 +46,22 @@ struct ScriptedRandom: RandomNumberGenerator, Sendable {
         #expect(policy.decide(msg("aria"), candidates: [], now: .zero, using: &rng) == .ignore(.noPersona))
     }
 
+    @Test("names are found as whole words, case-insensitively, the earliest first: ASCII by bytes, the rest by characters")
+    func namesAreFoundWhereverTheyAre() {
+        func named(_ text: String, _ names: [[String]]) -> String? {
+            let candidates = names.map { TriggerPolicy.Candidate(name: $0[0], callNames: $0, settings: mention) }
+            return TriggerPolicy.firstNamed(in: text, candidates: candidates)?.name
+        }
+        #expect(named("Q, are you there", [["q"]]) == "q", "a one-letter name")
+        #expect(named("is that you q", [["q"]]) == "q", "at the very end")
+        #expect(named("qq and q_q", [["q"]]) == nil, "inside words")
+        #expect(named("bolt then aria", [["aria"], ["bolt"]]) == "bolt", "the earliest, whatever the order of candidates")
+        #expect(named("ARIA VALE!", [["aria", "Aria Vale"]]) == "aria")
+        #expect(named("ask zoë please", [["zoe", "Zoë"]]) == "zoe", "a name that is not ASCII")
+        #expect(named("¿bolt?", [["bolt"]]) == "bolt", "a message that is not ASCII")
+        #expect(named("boltzmann", [["bolt"]]) == nil)
+    }
+
     @Test func alwaysAndTalkativenessPickAtMostOne() {
         var policy = TriggerPolicy()
         let always = TriggerSettings(mode: .always, cooldownSeconds: 0)
