@@ -15,4 +15,14 @@ static inline int pb_malloc_trim(void) {
 #endif
 }
 
+/// Caps the allocator's arenas at `count` (glibc's M_ARENA_MAX); 1 when set. Elsewhere a no-op.
+static inline int pb_malloc_arena_max(int count) {
+#if defined(__GLIBC__)
+    return mallopt(M_ARENA_MAX, count);
+#else
+    (void)count;
+    return 0;
+#endif
+}
+
 #endif

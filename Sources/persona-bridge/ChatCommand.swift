@@ -32,6 +32,8 @@ struct ChatCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Before the runtime's threads exist: each would otherwise keep an allocator arena of its own.
+        AllocatorTrimService.limitArenas()
         let logger = CLILogging.bootstrap(level: logLevel)
         do {
             let configuration = try loadConfiguration(logger: logger)

@@ -26,6 +26,8 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var sharding: ShardOptions
 
     func run() async throws {
+        // Before the runtime's threads exist: each would otherwise keep an allocator arena of its own.
+        AllocatorTrimService.limitArenas()
         // Diagnostics go to stderr as a report; logging is set up once the config says how.
         let early = CLILogging.silent
         do {

@@ -37,4 +37,17 @@ import Testing
         }
         #expect(total == 4 * (0..<2_000).reduce(0) { $0 + ($1 & 0xff) })
     }
+
+    @Test func theArenaCapIsAcceptedAndAllocationGoesOnUnderIt() async {
+        // glibc takes the cap (mallopt answers 1); threads past it share the arenas there are.
+        #expect(AllocatorTrimService.limitArenas(to: AllocatorTrimService.defaultArenaCount))
+        #expect(AllocatorTrimService.defaultArenaCount >= 2)
+        let total = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask { (0..<1_000).reduce(0) { sum, i in sum + [UInt8](repeating: 1, count: 1_024 + i).count } }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(total == 8 * (0..<1_000).reduce(0) { $0 + 1_024 + $1 })
+    }
 }

@@ -22,6 +22,8 @@ enum IngestBenchmark {
     static let alice = "900000000000000403"
 
     static func run() async throws {
+        // As `persona-bridge run` starts (before the bridge's threads).
+        AllocatorTrimService.limitArenas()
         let count = Int(ProcessInfo.processInfo.environment["PB_INGEST_COUNT"] ?? "") ?? 100_000
         // A long heartbeat interval: the fake does not read while it compresses a flood ahead of time (a minute for
         // the 10,000-channel one), and a missed heartbeat ACK would make the bridge reconnect and lose the flood.
