@@ -7,6 +7,10 @@ import Synchronization
 /// Waiting producers are woken once the queue is down to half its capacity, not at every element taken: a
 /// producer that is always ahead then sends in runs of `capacity / 2` instead of switching tasks per element.
 ///
+/// A producer with more at hand (a read loop draining its socket's buffer) can `sendHoldingWake` instead: a consumer
+/// waiting for work is then woken once, by `wake()` or by the queue itself at `wakeAt` elements, and takes the run
+/// in one batch, instead of being woken for each element while it is faster than the producer.
+///
 /// Any number of producers, one consumer (iterate from one task). After `finish()` the consumer drains what is
 /// queued and then ends; later sends are dropped. A cancelled producer stops waiting and drops its element; a
 /// cancelled consumer's `next()` returns nil.
@@ -20,20 +24,27 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
         var highWater = 0
     }
 
-    private enum SendStep { case delivered(CheckedContinuation<Element?, Never>?), dropped, wait }
+    /// `delivered` carries the waiting consumer to resume and the element it gets (the oldest queued), if one waited.
+    private enum SendStep { case delivered((CheckedContinuation<Element?, Never>, Element)?), dropped, wait }
     private enum NextStep { case element(Element, [CheckedContinuation<Void, Never>]), end, wait }
 
     /// Most elements waiting before `send` waits.
     public let capacity: Int
+    /// Elements held back from a waiting consumer by `sendHoldingWake` before the queue wakes it anyway.
+    public let wakeAt: Int
     private let state = Mutex(State())
 
     /// Creates a queue holding at most `capacity` waiting elements.
     public init(capacity: Int) {
         self.capacity = Swift.max(1, capacity)
+        wakeAt = Swift.max(1, Swift.min(64, self.capacity / 2))
     }
 
     /// Elements waiting now.
     public var count: Int { state.withLock { $0.buffer.count } }
+
+    /// Whether the consumer is parked, waiting for an element (held-back elements may be queued meanwhile).
+    var hasWaitingConsumer: Bool { state.withLock { $0.consumer != nil } }
 
     /// The most elements that were ever waiting at once.
     public var highWaterMark: Int { state.withLock { $0.highWater } }
@@ -44,10 +55,32 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
     @_specialize(exported: true, where Element == PlatformEvent)
     @discardableResult
     public func send(_ element: Element) async -> Bool {
+        await send(element, holdingWake: false)
+    }
+
+    /// Queues an element like `send`, but leaves a consumer that waits for work asleep until `wake()` (or until
+    /// `wakeAt` elements wait). Call `wake()` before waiting for anything else, or the consumer waits with you.
+    @_specialize(exported: true, where Element == PlatformEvent)
+    @discardableResult
+    public func sendHoldingWake(_ element: Element) async -> Bool {
+        await send(element, holdingWake: true)
+    }
+
+    /// Wakes a consumer that waits while elements are queued (held back by `sendHoldingWake`).
+    public func wake() {
+        let handoff = state.withLock { s -> (CheckedContinuation<Element?, Never>, Element)? in
+            guard let consumer = s.consumer, let first = s.buffer.popFirst() else { return nil }
+            s.consumer = nil
+            return (consumer, first)
+        }
+        if let (consumer, first) = handoff { consumer.resume(returning: first) }
+    }
+
+    private func send(_ element: Element, holdingWake: Bool) async -> Bool {
         while true {
-            switch enqueue(element) {
-            case .delivered(let consumer):
-                consumer?.resume(returning: element)
+            switch enqueue(element, holdingWake: holdingWake) {
+            case .delivered(let handoff):
+                if let (consumer, first) = handoff { consumer.resume(returning: first) }
                 return true
             case .dropped:
                 return false
@@ -79,18 +112,27 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
     @_specialize(exported: true, where Element == PlatformEvent)
     @discardableResult
     public func offer(_ element: Element) -> Bool {
-        guard case .delivered(let consumer) = enqueue(element) else { return false }
-        consumer?.resume(returning: element)
+        guard case .delivered(let handoff) = enqueue(element, holdingWake: false) else { return false }
+        if let (consumer, first) = handoff { consumer.resume(returning: first) }
         return true
     }
 
-    /// Hands `element` to the waiting consumer (returned, to resume outside the lock) or buffers it; `.wait` when full.
-    private func enqueue(_ element: Element) -> SendStep {
+    /// Hands the oldest element to the waiting consumer (returned, to resume outside the lock) or buffers `element`;
+    /// `.wait` when full. Held back from a waiting consumer, the element is buffered until `wakeAt` are.
+    private func enqueue(_ element: Element, holdingWake: Bool) -> SendStep {
         state.withLock { s -> SendStep in
             if s.finished { return .dropped }
             if let consumer = s.consumer {
+                if holdingWake && s.buffer.count + 1 < wakeAt {
+                    s.buffer.append(element)
+                    s.highWater = Swift.max(s.highWater, s.buffer.count)
+                    return .delivered(nil)
+                }
                 s.consumer = nil
-                return .delivered(consumer)
+                // Elements held back wait in the buffer: the consumer gets the oldest, in order.
+                guard let first = s.buffer.popFirst() else { return .delivered((consumer, element)) }
+                s.buffer.append(element)
+                return .delivered((consumer, first))
             }
             guard s.buffer.count < capacity else { return .wait }
             s.buffer.append(element)
@@ -101,14 +143,15 @@ public final class BoundedEventQueue<Element: Sendable>: AsyncSequence, Sendable
 
     /// Ends the queue: the consumer drains what is queued, then ends; waiting producers give up.
     public func finish() {
-        let (consumer, producers) = state.withLock { s -> (CheckedContinuation<Element?, Never>?, [CheckedContinuation<Void, Never>]) in
+        let (consumer, first, producers) = state.withLock { s -> (CheckedContinuation<Element?, Never>?, Element?, [CheckedContinuation<Void, Never>]) in
             s.finished = true
-            let consumer = s.buffer.isEmpty ? s.consumer : nil
-            if consumer != nil { s.consumer = nil }
+            let consumer = s.consumer
+            s.consumer = nil
             defer { s.producers.removeAll() }
-            return (consumer, Array(s.producers.values))
+            // A consumer waiting beside held-back elements gets them first, then the end.
+            return (consumer, consumer == nil ? nil : s.buffer.popFirst(), Array(s.producers.values))
         }
-        consumer?.resume(returning: nil)
+        consumer?.resume(returning: first)
         for producer in producers { producer.resume() }
     }
 

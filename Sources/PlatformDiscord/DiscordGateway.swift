@@ -82,25 +82,29 @@ public final class DiscordGateway: Service, Sendable {
     private let jitter: @Sendable () -> Double
     private let logger: Logger
     private let handler: @Sendable (GatewayPayload) async -> Void
+    private let drained: @Sendable () -> Void
     private let state: Mutex<State>
     private let identifyGate: IdentifyGate
 
     /// Creates a gateway; `handler` receives every decoded payload in order, in the read loop: while it waits the
-    /// socket is not read (backpressure), so it should wait only for room downstream. Shards of one
-    /// process share `identifyGate`, so identify concurrency holds across them.
+    /// socket is not read (backpressure), so it should wait only for room downstream. `drained` runs whenever the
+    /// read loop has handled every payload received so far and is about to wait for more (a handler that held work
+    /// back for a run of payloads hands it on there). Shards of one process share `identifyGate`, so identify
+    /// concurrency holds across them.
     public convenience init(token: String, configuration: DiscordGatewayConfiguration, rest: DiscordREST,
                             clock: any Clock<Duration> = ContinuousClock(),
                             jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
                             identifyGate: IdentifyGate? = nil,
-                            logger: Logger, handler: @escaping @Sendable (GatewayPayload) async -> Void) {
+                            logger: Logger, drained: @escaping @Sendable () -> Void = {},
+                            handler: @escaping @Sendable (GatewayPayload) async -> Void) {
         self.init(token: token, configuration: configuration, rest: rest, elapsed: ElapsedClock(clock), jitter: jitter,
-                  identifyGate: identifyGate, logger: logger, handler: handler)
+                  identifyGate: identifyGate, logger: logger, drained: drained, handler: handler)
     }
 
     /// Creates a gateway on the adapter's view of its clock: shards sharing `identifyGate` must share one time zero.
     init(token: String, configuration: DiscordGatewayConfiguration, rest: DiscordREST, elapsed clock: ElapsedClock,
          jitter: @escaping @Sendable () -> Double, identifyGate: IdentifyGate?,
-         logger: Logger, handler: @escaping @Sendable (GatewayPayload) async -> Void) {
+         logger: Logger, drained: @escaping @Sendable () -> Void = {}, handler: @escaping @Sendable (GatewayPayload) async -> Void) {
         self.identifyGate = identifyGate ?? IdentifyGate(spacing: configuration.identifySpacing)
         self.token = token
         self.configuration = configuration
@@ -109,6 +113,7 @@ public final class DiscordGateway: Service, Sendable {
         self.jitter = jitter
         self.logger = logger
         self.handler = handler
+        self.drained = drained
         self.state = Mutex(State())
     }
 
@@ -231,7 +236,11 @@ public final class DiscordGateway: Service, Sendable {
     /// Reads until the socket ends; returns the peer's close code, if any.
     private func readLoop(_ socket: WebSocket, inflater: ZlibStreamInflater?) async -> Int? {
         do {
-            for try await message in socket.messages {
+            var messages = socket.messages.makeAsyncIterator()
+            while true {
+                // About to wait for the network: whatever the handler held back goes on now.
+                if !socket.messages.hasQueuedMessages { drained() }
+                guard let message = try await messages.next() else { break }
                 let bytes: [UInt8]
                 switch message {
                 case .text(let text): bytes = Array(text.utf8)

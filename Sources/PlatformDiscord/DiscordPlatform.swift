@@ -104,7 +104,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         self.store = store
         self.clock = clock
         self.logger = logger
-        events = BoundedEventQueue(capacity: Self.eventQueueCapacity)
+        let events = BoundedEventQueue<PlatformEvent>(capacity: Self.eventQueueCapacity)
+        self.events = events
         (sideWork, sideWorkContinuation) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
         // The gateways hand payloads straight to this adapter, in their read loops (no queue in between);
         // the reference is weak because the adapter owns the gateways.
@@ -121,7 +122,9 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
             var shardLogger = logger
             shardLogger[metadataKey: "shard"] = "\(shard)"
             return DiscordGateway(token: configuration.token, configuration: settings, rest: rest, elapsed: clock, jitter: jitter,
-                                  identifyGate: gate, logger: shardLogger) { payload in await sink.deliver(payload, shard: shard) }
+                                  identifyGate: gate, logger: shardLogger, drained: { events.wake() }) { payload in
+                await sink.deliver(payload, shard: shard)
+            }
         }
         pluralKit = PluralKitClient(baseURL: configuration.pluralKitAPI, http: http, clock: clock,
                                     maxWait: max(configuration.proxyWait, .seconds(1)), logger: logger)
@@ -300,19 +303,26 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     /// Work the payload starts runs before this returns.
     public func ingest(_ payload: GatewayPayload) async {
         let started = Mutex<[@Sendable () async -> Void]>([])
-        await handle(payload, shard: gateway.configuration.shardID) { work in started.withLock { $0.append(work) } }
+        await handle(payload, shard: gateway.configuration.shardID, holdingWake: false) { work in started.withLock { $0.append(work) } }
         let works = started.withLock { $0 }
         await withDiscardingTaskGroup { tasks in
             for work in works { tasks.addTask { await work() } }
         }
     }
 
-    /// Handles a payload in the shard's read loop; waits only while the event queue is full.
+    /// Handles a payload in the shard's read loop; waits only while the event queue is full. Chatter that goes
+    /// straight on is queued without waking the router: the read loop wakes it once it has handled what it had
+    /// received (`DiscordGateway`'s `drained`), so a router faster than the flood takes runs, not single events.
     func handle(_ payload: GatewayPayload, shard: Int) async {
-        await handle(payload, shard: shard) { [sideWorkContinuation] work in sideWorkContinuation.yield(work) }
+        await handle(payload, shard: shard, holdingWake: true) { [sideWorkContinuation] work in sideWorkContinuation.yield(work) }
     }
 
-    private func handle(_ payload: GatewayPayload, shard: Int, spawn: (@escaping @Sendable () async -> Void) -> Void) async {
+    private func handle(_ payload: GatewayPayload, shard: Int, holdingWake: Bool,
+                        spawn: (@escaping @Sendable () async -> Void) -> Void) async {
+        if holdingWake, !payload.event.isMessageCreate {
+            // Anything else may wait on the network or send on its own: what was held back goes first.
+            events.wake()
+        }
         switch payload.event {
         case .ready(let ready):
             let first = state.withLock { s -> Bool in
@@ -388,8 +398,11 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         case .messageCreate(let message):
             // Held where proxies post; the catch-up mark moves in `handled(_:)`, once the router has handled it.
             switch arrival(message) {
+            case .passesOn(let event) where holdingWake: await events.sendHoldingWake(.messageCreated(event))
             case .passesOn(let event): await events.send(.messageCreated(event))
-            case .actions(let actions): await perform(actions, spawn: spawn)
+            case .actions(let actions):
+                if holdingWake { events.wake() }
+                await perform(actions, spawn: spawn)
             }
         case .messageUpdate(let update):
             let own = state.withLock { s in

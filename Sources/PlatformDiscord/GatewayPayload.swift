@@ -225,6 +225,13 @@ public enum GatewayEvent: Hashable, Sendable {
     case unknownOpcode(Int)
 }
 
+extension GatewayEvent {
+    /// Whether this is a new message: the chatter a read loop hands on in runs.
+    var isMessageCreate: Bool {
+        if case .messageCreate = self { true } else { false }
+    }
+}
+
 /// One decoded gateway payload.
 public struct GatewayPayload: Hashable, Sendable {
     /// The opcode.

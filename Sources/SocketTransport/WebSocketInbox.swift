@@ -53,6 +53,9 @@ final class WebSocketInbox: Sendable {
         Self.resume(waiter, with: step)
     }
 
+    /// Whether a message is queued, so `next()` would not wait.
+    var hasMessages: Bool { state.withLock { $0.head < $0.buffer.count } }
+
     /// The next message; nil after the end (or once the reading task is cancelled). Read from one task only.
     func next() async throws -> WebSocketMessage? {
         switch state.withLock({ Self.take(&$0) }) {

@@ -28,6 +28,9 @@ public struct WebSocketMessages: AsyncSequence, Sendable {
         }
     }
 
+    /// Whether a received message is queued: the next step of the iteration will not wait for the network.
+    public var hasQueuedMessages: Bool { inbox.hasMessages }
+
     /// Starts iterating; iterate from one task only.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(inbox: inbox, connection: connection)

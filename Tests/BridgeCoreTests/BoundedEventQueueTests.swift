@@ -38,4 +38,63 @@ import Testing
         queue.finish()
         #expect(await queue.nextBatch(max: 10) == nil)
     }
+
+    /// Parks a batch consumer and waits until it is parked.
+    static func parkedConsumer(_ queue: BoundedEventQueue<Int>) async throws -> Task<[Int]?, Never> {
+        let consumer = Task { await queue.nextBatch(max: 100) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !queue.hasWaitingConsumer {
+            guard ContinuousClock.now < deadline else { throw QueueTestError() }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        return consumer
+    }
+
+    /// Held back, elements queue beside a waiting consumer; `wake()` hands it the whole run in order.
+    @Test func heldElementsWaitForWake() async throws {
+        let queue = BoundedEventQueue<Int>(capacity: 256)
+        let consumer = try await Self.parkedConsumer(queue)
+        for value in 0..<10 { await queue.sendHoldingWake(value) }
+        #expect(queue.hasWaitingConsumer, "held back: the consumer still waits")
+        #expect(queue.count == 10)
+        queue.wake()
+        #expect(await consumer.value == Array(0..<10))
+        queue.wake()
+        #expect(queue.count == 0, "a wake with nothing queued changes nothing")
+    }
+
+    /// The queue wakes the consumer itself at `wakeAt` held elements, so a producer that never calls `wake()` is late
+    /// by at most that many.
+    @Test func heldElementsWakeTheConsumerAtWakeAt() async throws {
+        let queue = BoundedEventQueue<Int>(capacity: 8)
+        #expect(queue.wakeAt == 4)
+        let consumer = try await Self.parkedConsumer(queue)
+        for value in 0..<3 { await queue.sendHoldingWake(value) }
+        #expect(queue.hasWaitingConsumer)
+        await queue.sendHoldingWake(3)
+        #expect(await consumer.value == [0, 1, 2, 3])
+    }
+
+    /// A plain send after held-back elements wakes the consumer with the oldest: order holds across both.
+    @Test func aPlainSendAfterHeldElementsKeepsTheOrder() async throws {
+        let queue = BoundedEventQueue<Int>(capacity: 256)
+        let consumer = try await Self.parkedConsumer(queue)
+        await queue.sendHoldingWake(0)
+        await queue.sendHoldingWake(1)
+        await queue.send(2)
+        #expect(await consumer.value == [0, 1, 2])
+    }
+
+    /// Finishing while elements are held back delivers them before the end.
+    @Test func finishDeliversHeldElements() async throws {
+        let queue = BoundedEventQueue<Int>(capacity: 256)
+        let consumer = try await Self.parkedConsumer(queue)
+        await queue.sendHoldingWake(0)
+        await queue.sendHoldingWake(1)
+        queue.finish()
+        #expect(await consumer.value == [0, 1])
+        #expect(await queue.nextBatch(max: 10) == nil)
+    }
 }
+
+struct QueueTestError: Error {}
