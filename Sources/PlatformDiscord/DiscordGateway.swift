@@ -235,6 +235,9 @@ public final class DiscordGateway: Service, Sendable {
 
     /// Reads until the socket ends; returns the peer's close code, if any.
     private func readLoop(_ socket: WebSocket, inflater: ZlibStreamInflater?) async -> Int? {
+        // A closed socket ends the loop without a last wait: what the handler held back goes on now, not after
+        // the reconnect.
+        defer { drained() }
         do {
             var messages = socket.messages.makeAsyncIterator()
             while true {

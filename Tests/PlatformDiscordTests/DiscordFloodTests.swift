@@ -69,4 +69,42 @@ struct DiscordFloodTests {
         services.cancel()
         _ = await services.result
     }
+
+    /// The read loop queues chatter without waking the router until it has handled everything received. The tail of
+    /// a flood (100 is not a multiple of the queue's wake-up run) and a lone message after it must still reach history
+    /// at once, not with the next payload (here the next heartbeat, 30 s away).
+    @Test func theTailOfAFloodAndALoneMessageAreNotHeldBack() async throws {
+        let fake = try await FakeDiscord.start(config: ["heartbeat_interval_ms": 30_000])
+        defer { fake.stop() }
+        let store = try SQLiteStore.inMemory()
+        var logger = Logger(label: "discord-flood-tail")
+        logger.logLevel = .warning
+        let configuration = DiscordPlatformConfiguration(
+            token: "fake-bot-token", apiBaseURL: fake.apiBase, slashCommands: .off,
+            boundChannels: [.init(channelID: World.general, guildID: World.guild)])
+        let platform = DiscordPlatform(configuration: configuration, http: fake.http, store: store, logger: logger)
+        let router = Router(
+            configuration: RouterConfiguration(personas: [DiscordBridge.aria],
+                                               bindings: [.init(platform: "discord", channelID: World.general, personas: ["aria"])]),
+            model: TimedModel { _ in "unused" }, store: store, platforms: [platform], clock: ContinuousClock(), logger: logger)
+        let services = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await platform.run() }
+                group.addTask { try await router.run() }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+        defer { services.cancel() }
+        try await eventually("READY") { platform.gateway.stats.phase == .ready }
+        let channel = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
+
+        let sent = try await fake.post("gateway/blast", ["count": 100, "channel_id": World.general])
+        #expect(sent["sent"].int == 100)
+        try await eventually("the whole flood stored", timeout: .seconds(10)) { try await store.messageCount(in: channel) == 100 }
+        try await fake.post("inject/message", ["channel_id": World.general, "content": "anyone here?", "author_id": World.alice])
+        try await eventually("the lone message stored", timeout: .seconds(10)) { try await store.messageCount(in: channel) == 101 }
+        services.cancel()
+        _ = await services.result
+    }
 }
