@@ -11,12 +11,9 @@ import Testing
 /// hold there (the socket waits), and once the store goes on every message lands in history in order.
 @Suite("Discord flood")
 struct DiscordFloodTests {
-    @Test func floodIntoAStoppedStoreStaysBoundedAndKeepsEverything() async throws {
-        let fake = try await FakeDiscord.start(config: ["heartbeat_interval_ms": 30_000])
-        defer { fake.stop() }
-        let base = try SQLiteStore.inMemory()
-        // 50 ms per batch of at most 512: 20,000 messages need at least two seconds of store time.
-        let store = SlowStore(base, batchDelay: .milliseconds(50))
+    /// The adapter and a router bound to the general channel on `store`, running until the returned task is
+    /// cancelled; returns once the gateway is READY.
+    static func start(on fake: FakeDiscord, store: any Store) async throws -> (DiscordPlatform, Router, Task<Void, any Error>) {
         var logger = Logger(label: "discord-flood")
         logger.logLevel = .warning
         let configuration = DiscordPlatformConfiguration(
@@ -27,6 +24,7 @@ struct DiscordFloodTests {
             configuration: RouterConfiguration(personas: [DiscordBridge.aria],
                                                bindings: [.init(platform: "discord", channelID: World.general, personas: ["aria"])]),
             model: TimedModel { _ in "unused" }, store: store, platforms: [platform], clock: ContinuousClock(), logger: logger)
+        // The test's bridge, a child of nothing: the caller cancels it when done.
         let services = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await platform.run() }
@@ -35,8 +33,23 @@ struct DiscordFloodTests {
                 group.cancelAll()
             }
         }
+        do {
+            try await eventually("READY") { platform.gateway.stats.phase == .ready }
+        } catch {
+            services.cancel()
+            throw error
+        }
+        return (platform, router, services)
+    }
+
+    @Test func floodIntoAStoppedStoreStaysBoundedAndKeepsEverything() async throws {
+        let fake = try await FakeDiscord.start(config: ["heartbeat_interval_ms": 30_000])
+        defer { fake.stop() }
+        let base = try SQLiteStore.inMemory()
+        // 50 ms per batch of at most 512: 20,000 messages need at least two seconds of store time.
+        let store = SlowStore(base, batchDelay: .milliseconds(50))
+        let (platform, router, services) = try await Self.start(on: fake, store: store)
         defer { services.cancel() }
-        try await eventually("READY") { platform.gateway.stats.phase == .ready }
 
         let count = 20_000
         // The store stops outright: everything between the socket and the store must fill up and then hold.
@@ -77,26 +90,8 @@ struct DiscordFloodTests {
         let fake = try await FakeDiscord.start(config: ["heartbeat_interval_ms": 30_000])
         defer { fake.stop() }
         let store = try SQLiteStore.inMemory()
-        var logger = Logger(label: "discord-flood-tail")
-        logger.logLevel = .warning
-        let configuration = DiscordPlatformConfiguration(
-            token: "fake-bot-token", apiBaseURL: fake.apiBase, slashCommands: .off,
-            boundChannels: [.init(channelID: World.general, guildID: World.guild)])
-        let platform = DiscordPlatform(configuration: configuration, http: fake.http, store: store, logger: logger)
-        let router = Router(
-            configuration: RouterConfiguration(personas: [DiscordBridge.aria],
-                                               bindings: [.init(platform: "discord", channelID: World.general, personas: ["aria"])]),
-            model: TimedModel { _ in "unused" }, store: store, platforms: [platform], clock: ContinuousClock(), logger: logger)
-        let services = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await platform.run() }
-                group.addTask { try await router.run() }
-                try await group.next()
-                group.cancelAll()
-            }
-        }
+        let (_, _, services) = try await Self.start(on: fake, store: store)
         defer { services.cancel() }
-        try await eventually("READY") { platform.gateway.stats.phase == .ready }
         let channel = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
 
         let sent = try await fake.post("gateway/blast", ["count": 100, "channel_id": World.general])
