@@ -24,9 +24,7 @@ extension DiscordPlatform {
             let (actions, wake) = Self.proxyActions(message, now: now, bots: configuration.bots, in: &s)
             // Only this message, emitted: a full hold may release an older one instead, which takes the long way.
             guard actions.count == 1, case .emit(let passing) = actions[0], passing.id == message.id else { return (nil, actions, wake) }
-            let facts = Self.conversionFacts(message, in: &s)
-            if bound { Self.noteDelivered(message, in: &s) }
-            return (facts, [], wake)
+            return (Self.passOnFacts(message, bound: bound, in: &s), [], wake)
         }
         if wake { proxyWake.yield() }
         if let facts { return .passesOn(incoming(message, facts)) }
@@ -102,10 +100,7 @@ extension DiscordPlatform {
         for action in actions {
             switch action {
             case .emit(let message):
-                if let event = incoming(message) {
-                    noteDelivered(message)
-                    await events.send(.messageCreated(event))
-                }
+                await events.send(.messageCreated(passOn(message)))
             case .emitProxied(let copy, let credit):
                 if let event = proxied(copy, credit: credit) {
                     noteDelivered(copy)

@@ -453,6 +453,20 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         incoming(message, state.withLock { s in Self.conversionFacts(message, in: &s) })
     }
 
+    /// A message the hold lets go, converted and noted as delivered (for the catch-up mark) under one lock.
+    func passOn(_ message: DiscordMessage) -> IncomingMessage {
+        let bound = boundChannelIDs.contains(message.channelId)
+        return incoming(message, state.withLock { s in Self.passOnFacts(message, bound: bound, in: &s) })
+    }
+
+    /// The conversion's facts for a message going on, noted as delivered when its channel is `bound`; the caller holds
+    /// the lock.
+    static func passOnFacts(_ message: DiscordMessage, bound: Bool, in s: inout State) -> ConversionFacts {
+        let facts = conversionFacts(message, in: &s)
+        if bound { noteDelivered(message, in: &s) }
+        return facts
+    }
+
     /// What converting a message reads from the adapter's state.
     struct ConversionFacts {
         var bot: String?
