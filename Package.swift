@@ -2,6 +2,32 @@
 import PackageDescription
 
 // Dependencies point one way: CLI → adapters → BridgeCore → (BridgeConfig → ModelClient, Storage) → transports → C modules.
+
+// The release link of the two executables on Linux, for a small resident set (README, "Idle memory"). Build with
+// `--static-swift-stdlib` as the scripts and the container do (it must reach the compiler too, so it cannot be
+// set here); then only the code the bridge runs of the Swift runtime and Foundation is mapped, and
+// - lld with packed relative relocations (DT_RELR, glibc 2.36+): the dynamic loader reads 50 KB of relocations, not 3 MB;
+// - no dynamic symbol table for the Swift code (`-static-stdlib` exports every symbol, and the loader then
+//   searches that table for each C library symbol);
+// - the functions run from start to idle placed together, in the order `Deploy/scripts/hot-symbols.sh` records
+//   (a stale name is skipped), so the pages they share are not spread over the whole 30 MB of code.
+let leanReleaseLink: [LinkerSetting] = [
+    .unsafeFlags(
+        [
+            "-use-ld=lld",
+            "-Xlinker", "--no-export-dynamic",
+            "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+            "-Xlinker", "--symbol-ordering-file", "-Xlinker", "\(Context.packageDirectory)/Sources/persona-bridge/hot-symbols.order",
+            "-Xlinker", "--no-warn-symbol-ordering",
+        ],
+        .when(platforms: [.linux], configuration: .release)),
+]
+
+// Each function of our own code in a section of its own (release, Linux), so the ordering above can move it.
+let functionSections: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-function-sections"], .when(platforms: [.linux], configuration: .release)),
+]
+
 let package = Package(
     name: "PersonaBridge",
     platforms: [.macOS(.v14)],
@@ -163,7 +189,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ]),
+            ],
+            exclude: ["hot-symbols.order"],
+            linkerSettings: leanReleaseLink),
 
         // Loopback benchmarks: `swift run -c release pb-bench [transport …]`.
         .executableTarget(
@@ -172,7 +200,8 @@ let package = Package(
                 "HTTPTransport", "SocketTransport", "ModelClient", "BridgeCore", "BridgeConfig", "PBTestSupport", "PlatformDiscord", "Storage", "Observability",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Tests/pb-bench"),
+            path: "Tests/pb-bench",
+            linkerSettings: leanReleaseLink),
 
         // Shared test helpers: spawning loopback servers (ngIRCd among them), free ports, repo paths, the in-memory
         // platform, a person on IRC over a raw line socket.
@@ -215,3 +244,7 @@ let package = Package(
             dependencies: ["BridgeCore", "BridgeConfig", "ModelClient", "Storage", "PlatformConsole", "PBTestSupport", "pb-bench"]),
     ]
 )
+
+for target in package.targets where target.type == .regular || target.type == .executable {
+    target.swiftSettings = (target.swiftSettings ?? []) + functionSections
+}

@@ -223,4 +223,20 @@ struct DeployTests {
         #expect(Set(packages.map(String.init)) == ["libcurl4", "libwebsockets17", "libsqlite3-0", "ca-certificates"], "\(installLine)")
         #expect(text.contains("USER "))
     }
+
+    @Test("the release link's symbol order is there, holds only symbol names, and every release build asks for it")
+    func releaseLinkOrder() throws {
+        // lld stops the release link when the file is missing, and nothing else in the test run links a release build.
+        let order = try String(contentsOf: RepoPaths.root.appendingPathComponent("Sources/persona-bridge/hot-symbols.order"),
+                               encoding: .utf8)
+        let names = order.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(names.count > 500, "Deploy/scripts/hot-symbols.sh records a few thousand functions")
+        #expect(names.allSatisfy { !$0.isEmpty && !$0.contains(where: \.isWhitespace) }, "one symbol name per line")
+        #expect(Set(names).count == names.count, "no name twice")
+        #expect(names.first == "_start")
+        for script in ["Deploy/scripts/run-demo.sh", "Deploy/scripts/hot-symbols.sh", "Deploy/Containerfile"] {
+            let text = try String(contentsOf: RepoPaths.root.appendingPathComponent(script), encoding: .utf8)
+            #expect(text.contains("--static-swift-stdlib"), "\(script) builds with the statically linked runtime the order was recorded on")
+        }
+    }
 }
