@@ -1,25 +1,41 @@
 // swift-tools-version:6.0
 import PackageDescription
+#if os(Linux)
+import Glibc
+#endif
 
 // Dependencies point one way: CLI → adapters → BridgeCore → (BridgeConfig → ModelClient, Storage) → transports → C modules.
 
 // The release link of the two executables on Linux, for a small resident set (README, "Idle memory"). Build with
 // `--static-swift-stdlib` as the scripts and the container do (it must reach the compiler too, so it cannot be
 // set here); then only the code the bridge runs of the Swift runtime and Foundation is mapped, and
-// - lld with packed relative relocations (DT_RELR, glibc 2.36+): the dynamic loader reads 50 KB of relocations, not 3 MB;
+// - lld with packed relative relocations where the build machine's glibc reads them (2.36 and later; the binary
+//   then asks for it, and an older loader would refuse to start it): the loader reads 50 KB of relocations, not 3 MB;
 // - no dynamic symbol table for the Swift code (`-static-stdlib` exports every symbol, and the loader then
 //   searches that table for each C library symbol);
 // - the functions run from start to idle placed together, in the order `Deploy/scripts/hot-symbols.sh` records
 //   (a stale name is skipped), so the pages they share are not spread over the whole 30 MB of code.
+#if os(Linux)
+let glibcReadsPackedRelocations: Bool = {
+    // "glibc 2.36"
+    var text = [CChar](repeating: 0, count: 64)
+    guard confstr(Int32(_CS_GNU_LIBC_VERSION), &text, text.count) > 0 else { return false }
+    let words = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: " ")
+    let version = words.last?.split(separator: ".").compactMap { Int($0) } ?? []
+    return version.count >= 2 && (version[0], version[1]) >= (2, 36)
+}()
+#else
+let glibcReadsPackedRelocations = false
+#endif
+
 let leanReleaseLink: [LinkerSetting] = [
     .unsafeFlags(
         [
             "-use-ld=lld",
             "-Xlinker", "--no-export-dynamic",
-            "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
             "-Xlinker", "--symbol-ordering-file", "-Xlinker", "\(Context.packageDirectory)/Sources/persona-bridge/hot-symbols.order",
             "-Xlinker", "--no-warn-symbol-ordering",
-        ],
+        ] + (glibcReadsPackedRelocations ? ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"] : []),
         .when(platforms: [.linux], configuration: .release)),
 ]
 
