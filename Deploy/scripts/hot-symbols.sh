@@ -19,7 +19,7 @@ order=Sources/persona-bridge/hot-symbols.order
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-mkdir -p "$work/personas" "$work/state"
+mkdir -p "$work/personas"
 cp Bots/personas/*.toml "$work/personas/"
 persona=$(basename "$(ls Bots/personas/*.toml | head -1)" .toml)
 bin_dir=$("${build[@]}" --show-bin-path)
@@ -66,6 +66,11 @@ EOF
   perf script -i "$work/perf.data" -F addr,ip,sym,dso --no-demangle 2>/dev/null \
     | awk '$1 == $4 && index($3, "persona-bridge") && $2 != "[unknown]" { print $2 }' \
     >"$work/faults"
+  if [ ! -s "$work/faults" ]; then
+    echo "hot-symbols: the bridge ran no code of its own under perf; its output:" >&2
+    tail -20 "$work/bridge.out" >&2
+    exit 1
+  fi
   new=$(python3 - "$order" "$work/faults" <<'EOF'
 import sys
 order, faults = sys.argv[1], sys.argv[2]
