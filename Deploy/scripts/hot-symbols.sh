@@ -16,6 +16,7 @@ shift || true
 build=(swift build -c release --static-swift-stdlib --product persona-bridge "$@")
 command -v perf >/dev/null || { echo "hot-symbols: needs perf (Debian: apt-get install linux-perf)" >&2; exit 1; }
 order=Sources/persona-bridge/hot-symbols.order
+touch "$order"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -71,24 +72,11 @@ EOF
     tail -20 "$work/bridge.out" >&2
     exit 1
   fi
-  new=$(python3 - "$order" "$work/faults" <<'EOF'
-import sys
-order, faults = sys.argv[1], sys.argv[2]
-try:
-    known = [line.strip() for line in open(order) if line.strip()]
-except FileNotFoundError:
-    known = []
-seen = set(known)
-new = []
-for name in (line.strip() for line in open(faults)):
-    if name and name not in seen:
-        seen.add(name)
-        new.append(name)
-with open(order, "w") as out:
-    out.write("".join(name + "\n" for name in known + new))
-print(len(new))
-EOF
-)
+  before=$(wc -l <"$order")
+  # The list so far, then the new names in the order they first faulted.
+  cat "$order" "$work/faults" | awk 'NF && !seen[$0]++' >"$work/order"
+  mv "$work/order" "$order"
+  new=$(($(wc -l <"$order") - before))
   echo "round $round: $(wc -l <"$work/faults") code faults, $new new functions, $(wc -l <"$order") in $order"
   [ "$new" -eq 0 ] && break
 done
