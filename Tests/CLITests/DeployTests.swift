@@ -224,7 +224,7 @@ struct DeployTests {
         #expect(text.contains("USER "))
     }
 
-    @Test("the release link's symbol order is there, holds only symbol names, and every release build asks for it")
+    @Test("the release link's symbol order is there, holds only symbol names, the manifest links with it, and the scripts build as it was recorded")
     func releaseLinkOrder() throws {
         // lld stops the release link when the file is missing, and nothing else in the test run links a release build.
         let order = try String(contentsOf: RepoPaths.root.appendingPathComponent("Sources/persona-bridge/hot-symbols.order"),
@@ -234,6 +234,8 @@ struct DeployTests {
         #expect(names.allSatisfy { !$0.isEmpty && !$0.contains(where: \.isWhitespace) }, "one symbol name per line")
         #expect(Set(names).count == names.count, "no name twice")
         #expect(names.first == "_start")
+        let manifest = try String(contentsOf: RepoPaths.root.appendingPathComponent("Package.swift"), encoding: .utf8)
+        #expect(manifest.contains("--symbol-ordering-file") && manifest.contains("/Sources/persona-bridge/hot-symbols.order"))
         for script in ["Deploy/scripts/run-demo.sh", "Deploy/scripts/hot-symbols.sh", "Deploy/Containerfile"] {
             let text = try String(contentsOf: RepoPaths.root.appendingPathComponent(script), encoding: .utf8)
             #expect(text.contains("--static-swift-stdlib"), "\(script) builds with the statically linked runtime the order was recorded on")
