@@ -21,9 +21,10 @@ import Testing
         var configuration = RouterConfiguration(personas: [aria, bolt, cleo], defaultPersonas: ["cleo"])
         configuration.dmPersonas = ["irc": ["aria", "bolt"]]
         let model = AnsweringModel.personaAnswers()
+        // alice joins first: had the bot joined before her, she would see it in the NAMES reply, not as a JOIN.
+        try await alice.join("#test")
         let bridge = try RunningBridge.start(botConfiguration(port: server.port, channels: ["#test"]), router: configuration, model: model)
         defer { bridge.task.cancel() }
-        try await alice.join("#test")
         _ = try await alice.waitFor("aria joins #test") { $0.hasPrefix(":aria!") && $0.contains(" JOIN ") }
 
         // No nick needed in a private message: it is addressed to the bot.
