@@ -244,18 +244,24 @@ public final class DiscordGateway: Service, Sendable {
                 // About to wait for the network: whatever the handler held back goes on now.
                 if !socket.messages.hasQueuedMessages { drained() }
                 guard let message = try await messages.next() else { break }
-                let bytes: [UInt8]
+                let decoded: Result<GatewayPayload, GatewayDecodeError>
                 switch message {
-                case .text(let text): bytes = Array(text.utf8)
+                case .text(let text): decoded = Result { () throws(GatewayDecodeError) in try GatewayPayload.decode(Array(text.utf8)) }
                 case .binary(let frame):
-                    guard let inflater else { bytes = frame; break }
-                    guard let inflated = try inflater.feed(frame) else { continue }
-                    bytes = inflated
+                    guard let inflater else {
+                        decoded = Result { () throws(GatewayDecodeError) in try GatewayPayload.decode(frame) }
+                        break
+                    }
+                    // Decoded where the inflater put it: the payload keeps nothing of those bytes.
+                    guard let result = try inflater.withPayload(frame, { bytes in
+                        Result { () throws(GatewayDecodeError) in try GatewayPayload.decode(bytes) }
+                    }) else { continue }
+                    decoded = result
                 }
                 let payload: GatewayPayload
-                do {
-                    payload = try GatewayPayload.decode(bytes)
-                } catch {
+                switch decoded {
+                case .success(let decodedPayload): payload = decodedPayload
+                case .failure(let error):
                     state.withLock { $0.stats.decodeFailures += 1 }
                     logger.debug("discord payload skipped", metadata: ["error": "\(error)"])
                     continue

@@ -10,18 +10,20 @@ extension GatewayPayload {
 
     /// A MESSAGE_CREATE payload decoded by scanning, or nil when the payload is anything else or not plain.
     static func scanMessageCreate(_ bytes: [UInt8]) -> GatewayPayload? {
-        bytes.withUnsafeBufferPointer { buffer -> GatewayPayload? in
-            var scanner = GatewayScanner(buffer)
-            guard let envelope = scanner.envelope(), envelope.op == 0, envelope.isMessageCreate else { return nil }
-            // `d` was read in the same pass when `t` came first (as Discord sends it); otherwise it is read now.
-            if let message = envelope.message {
-                return GatewayPayload(op: .dispatch, s: envelope.s, t: messageCreateType, event: .messageCreate(message))
-            }
-            guard let d = envelope.d else { return nil }
-            var inner = GatewayScanner(buffer, range: d)
-            guard let message = inner.message() else { return nil }
+        bytes.withUnsafeBufferPointer { scanMessageCreate($0) }
+    }
+
+    static func scanMessageCreate(_ buffer: UnsafeBufferPointer<UInt8>) -> GatewayPayload? {
+        var scanner = GatewayScanner(buffer)
+        guard let envelope = scanner.envelope(), envelope.op == 0, envelope.isMessageCreate else { return nil }
+        // `d` was read in the same pass when `t` came first (as Discord sends it); otherwise it is read now.
+        if let message = envelope.message {
             return GatewayPayload(op: .dispatch, s: envelope.s, t: messageCreateType, event: .messageCreate(message))
         }
+        guard let d = envelope.d else { return nil }
+        var inner = GatewayScanner(buffer, range: d)
+        guard let message = inner.message() else { return nil }
+        return GatewayPayload(op: .dispatch, s: envelope.s, t: messageCreateType, event: .messageCreate(message))
     }
 }
 

@@ -348,6 +348,12 @@ extension GatewayPayload {
         return try decodeWithJSONDecoder(bytes)
     }
 
+    /// The same for bytes the caller lends (an inflater's reused buffer).
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>) throws(GatewayDecodeError) -> GatewayPayload {
+        if let message = scanMessageCreate(bytes) { return message }
+        return try decodeWithJSONDecoder(Array(bytes))
+    }
+
     /// The general path: the whole payload through `JSONDecoder` (tests compare the scan against it).
     static func decodeWithJSONDecoder(_ bytes: [UInt8]) throws(GatewayDecodeError) -> GatewayPayload {
         let whole: WholePayload

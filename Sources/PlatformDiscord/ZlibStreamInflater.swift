@@ -7,8 +7,15 @@ public final class ZlibStreamInflater {
     private var stream = z_stream()
     private var pending: [UInt8] = []
     private var broken = false
+    /// The inflated bytes of the payload being handed out, reused from one payload to the next: a flood of small
+    /// payloads then costs no allocation each (a fresh array per payload was a malloc and a free too large for the
+    /// allocator's per-thread cache, which take its arena lock).
+    private var output: UnsafeMutablePointer<UInt8>?
+    private(set) var outputCapacity = 0
     /// Largest amount of buffered compressed or inflated data for one flush.
     public let maxPayloadBytes: Int
+    /// Output room kept between payloads; a larger payload's room (a READY, a member chunk) is given back after it.
+    static let keptOutputBytes = 64 << 10
 
     /// Creates a fresh inflate context.
     public init(maxPayloadBytes: Int = 16 << 20) throws(ZlibStreamError) {
@@ -19,29 +26,48 @@ public final class ZlibStreamInflater {
         }
     }
 
-    deinit { inflateEnd(&stream) }
+    deinit {
+        inflateEnd(&stream)
+        output?.deallocate()
+    }
 
     /// Feeds one binary frame; returns the inflated bytes once the buffered data ends with `00 00 ff ff`, else nil.
     public func feed(_ frame: [UInt8]) throws(ZlibStreamError) -> [UInt8]? {
+        try withPayload(frame) { Array($0) }
+    }
+
+    /// Feeds one binary frame and, once the buffered data ends with `00 00 ff ff`, hands the inflated payload to
+    /// `body` and returns its result; nil while the payload is incomplete. The bytes are valid only inside `body`.
+    public func withPayload<Result>(_ frame: [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> Result) throws(ZlibStreamError) -> Result? {
         guard !broken else {
             throw ZlibStreamError(code: .corruptStream, message: "stream already failed; reconnect")
         }
+        let produced: Int
         // The usual frame is a whole payload: inflate it where it lies instead of copying it into `pending`.
         if pending.isEmpty, Self.endsWithFlush(frame) {
             guard frame.count <= maxPayloadBytes else {
                 broken = true
                 throw ZlibStreamError(code: .tooLarge, message: "compressed payload exceeds \(maxPayloadBytes) bytes")
             }
-            return try inflate(frame)
+            produced = try inflate(frame)
+        } else {
+            pending.append(contentsOf: frame)
+            guard pending.count <= maxPayloadBytes else {
+                broken = true
+                throw ZlibStreamError(code: .tooLarge, message: "compressed payload exceeds \(maxPayloadBytes) bytes")
+            }
+            guard Self.endsWithFlush(pending) else { return nil }
+            defer { pending.removeAll(keepingCapacity: true) }
+            produced = try inflate(pending)
         }
-        pending.append(contentsOf: frame)
-        guard pending.count <= maxPayloadBytes else {
-            broken = true
-            throw ZlibStreamError(code: .tooLarge, message: "compressed payload exceeds \(maxPayloadBytes) bytes")
+        defer {
+            if outputCapacity > Self.keptOutputBytes {
+                output?.deallocate()
+                output = nil
+                outputCapacity = 0
+            }
         }
-        guard Self.endsWithFlush(pending) else { return nil }
-        defer { pending.removeAll(keepingCapacity: true) }
-        return try inflate(pending)
+        return body(UnsafeBufferPointer(start: output, count: produced))
     }
 
     private static func endsWithFlush(_ bytes: [UInt8]) -> Bool {
@@ -49,11 +75,22 @@ public final class ZlibStreamInflater {
         return n >= 4 && bytes[n - 4] == 0 && bytes[n - 3] == 0 && bytes[n - 2] == 0xFF && bytes[n - 1] == 0xFF
     }
 
-    /// Inflates one sync-flushed payload. The output starts at a size guess (gateway JSON inflates to a few
-    /// times its compressed size) and grows as needed; no scratch buffer is filled or copied per payload.
-    private func inflate(_ input: [UInt8]) throws(ZlibStreamError) -> [UInt8] {
-        var capacity = max(1024, input.count * 8)
-        var output = [UInt8]()
+    /// Makes the output room at least `capacity`, keeping the first `keeping` bytes.
+    private func reserveOutput(_ capacity: Int, keeping: Int) {
+        guard capacity > outputCapacity else { return }
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        if let output {
+            if keeping > 0 { grown.update(from: output, count: keeping) }
+            output.deallocate()
+        }
+        output = grown
+        outputCapacity = capacity
+    }
+
+    /// Inflates one sync-flushed payload into `output` and returns its length. The room starts at a size guess
+    /// (gateway JSON inflates to a few times its compressed size) and doubles as needed.
+    private func inflate(_ input: [UInt8]) throws(ZlibStreamError) -> Int {
+        reserveOutput(max(1024, input.count * 8), keeping: 0)
         var produced = 0
         var failure: ZlibStreamError?
         input.withUnsafeBufferPointer { inBuf in
@@ -61,31 +98,24 @@ public final class ZlibStreamInflater {
             stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
             stream.avail_in = uInt(inBuf.count)
             while true {
-                output = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
-                    // Keep what earlier rounds produced (a copy only when the guess was too small).
-                    output.withUnsafeBufferPointer { old in
-                        if produced > 0 { buffer.baseAddress!.update(from: old.baseAddress!, count: produced) }
-                    }
-                    stream.next_out = buffer.baseAddress! + produced
-                    stream.avail_out = uInt(capacity - produced)
-                    let status = zlibInflate(&stream, Z_SYNC_FLUSH)
-                    produced = capacity - Int(stream.avail_out)
-                    initialized = produced
-                    // Z_BUF_ERROR only means no progress was possible, i.e. all input is consumed.
-                    if status != Z_OK && status != Z_BUF_ERROR && status != Z_STREAM_END {
-                        failure = ZlibStreamError(
-                            code: .corruptStream, zlibStatus: status,
-                            message: "inflate failed: " + (stream.msg.map { String(cString: $0) } ?? "unknown"))
-                    }
+                stream.next_out = output! + produced
+                stream.avail_out = uInt(outputCapacity - produced)
+                let status = zlibInflate(&stream, Z_SYNC_FLUSH)
+                produced = outputCapacity - Int(stream.avail_out)
+                // Z_BUF_ERROR only means no progress was possible, i.e. all input is consumed.
+                if status != Z_OK && status != Z_BUF_ERROR && status != Z_STREAM_END {
+                    failure = ZlibStreamError(
+                        code: .corruptStream, zlibStatus: status,
+                        message: "inflate failed: " + (stream.msg.map { String(cString: $0) } ?? "unknown"))
+                    break
                 }
-                if failure != nil { break }
                 if produced > maxPayloadBytes {
                     failure = ZlibStreamError(code: .tooLarge, message: "inflated payload exceeds \(maxPayloadBytes) bytes")
                     break
                 }
                 // Output room left over means zlib took all the input it could.
                 if stream.avail_out > 0 { break }
-                capacity *= 2
+                reserveOutput(outputCapacity * 2, keeping: produced)
             }
             stream.next_in = nil
             stream.avail_in = 0
@@ -96,7 +126,7 @@ public final class ZlibStreamInflater {
             broken = true
             throw failure
         }
-        return output
+        return produced
     }
 }
 

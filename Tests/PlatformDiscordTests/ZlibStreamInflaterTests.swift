@@ -37,6 +37,25 @@ import Testing
         }
     }
 
+    @Test func reusesItsOutputRoomAndGivesBackALargePayloadsRoom() throws {
+        let deflater = try ZlibStreamDeflater()
+        let inflater = try ZlibStreamInflater()
+        let small = Array(#"{"op":0,"s":1,"t":"MESSAGE_CREATE","d":{"content":"hi"}}"#.utf8)
+        #expect(try inflater.feed(deflater.compress(small)) == small)
+        let room = inflater.outputCapacity
+        #expect(room > 0 && room <= ZlibStreamInflater.keptOutputBytes)
+        // A payload far larger than its compressed size (the room doubles while inflating it) is whole, and its
+        // room is not kept afterwards.
+        let large = Array(#"{"op":0,"d":{"content":"\#(String(repeating: "a", count: 300_000))"}}"#.utf8)
+        #expect(try inflater.withPayload(deflater.compress(large)) { Array($0) } == large)
+        #expect(inflater.outputCapacity == 0)
+        for index in 0..<50 {
+            let payload = Array(#"{"op":0,"s":\#(index),"d":{"content":"\#(String(repeating: "x", count: index * 10))"}}"#.utf8)
+            #expect(try inflater.feed(deflater.compress(payload)) == payload)
+        }
+        #expect(inflater.outputCapacity <= ZlibStreamInflater.keptOutputBytes)
+    }
+
     @Test func partialFrameReturnsNil() throws {
         let deflater = try ZlibStreamDeflater()
         let inflater = try ZlibStreamInflater()
