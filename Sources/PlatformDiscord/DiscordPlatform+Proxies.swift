@@ -15,13 +15,27 @@ extension DiscordPlatform {
         case actions([ProxyAction])
     }
 
-    /// Feeds a new message to the hold and, when the hold lets it straight on (any message outside a proxy channel,
-    /// which is nearly all of them), converts it and notes it delivered under the same lock.
+    /// Where the hold sends a new message.
+    enum ProxyRoute {
+        /// Straight on: nothing to hold (the bridge's own, a bot's, a DM, or a human outside proxy channels, which
+        /// the hold has remembered for a late copy).
+        case passes
+        /// A webhook's message that is not the bridge's own: perhaps a proxy's copy.
+        case webhook
+        /// A human message where proxies post: it waits for a copy.
+        case held
+    }
+
+    /// Feeds a new message to the hold and, when the hold lets it straight on (any message outside a channel where
+    /// a proxy posts, which is nearly all of them), converts it and notes it delivered under the same lock.
     func arrival(_ message: DiscordMessage) -> Arrival {
         let now = clock.now
         let bound = boundChannelIDs.contains(message.channelId)
         let (facts, actions, wake) = state.withLock { s -> (ConversionFacts?, [ProxyAction], Bool) in
-            let (actions, wake) = Self.proxyActions(message, now: now, bots: configuration.bots, in: &s)
+            let route = Self.proxyRoute(message, now: now, bots: configuration.bots, in: &s)
+            // The usual case builds no actions and copies the message nowhere.
+            if case .passes = route { return (Self.passOnFacts(message, bound: bound, in: &s), [], false) }
+            let (actions, wake) = Self.proxyActions(message, route: route, now: now, in: &s)
             // Only this message, emitted: a full hold may release an older one instead, which takes the long way.
             guard actions.count == 1, case .emit(let passing) = actions[0], passing.id == message.id else { return (nil, actions, wake) }
             return (Self.passOnFacts(message, bound: bound, in: &s), [], wake)
@@ -31,36 +45,51 @@ extension DiscordPlatform {
         return .actions(actions)
     }
 
-    /// The hold's actions for a new message (the bridge's own, DMs and other bots pass straight through); `wake` when
-    /// its release timer must start.
-    static func proxyActions(_ message: DiscordMessage, now: Duration, bots: Set<String>, in s: inout State) -> ([ProxyAction], Bool) {
-        guard s.proxyHold.isEnabled, message.guildId != nil else { return ([.emit(message)], false) }
+    /// The hold's route for a new message (the bridge's own, DMs and other bots pass straight through). A human
+    /// message that passes is remembered here, so it must not be fed to the hold again.
+    static func proxyRoute(_ message: DiscordMessage, now: Duration, bots: Set<String>, in s: inout State) -> ProxyRoute {
+        guard s.proxyHold.isEnabled, message.guildId != nil else { return .passes }
         let own = message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
             || message.webhookId.map { s.webhooks.isOurs($0) } == true
-        if own { return ([.emit(message)], false) }
-        let seen = ProxyHold<DiscordMessage>.Seen(id: message.id, channelID: message.channelId, text: message.content, payload: message)
-        if message.webhookId != nil {
-            let name = message.author.globalName ?? message.author.username ?? message.author.id
-            return (s.proxyHold.webhook(seen, name: name, now: now), false)
-        }
-        if message.author.bot == true || bots.contains(message.author.id) { return ([.emit(message)], false) }
+        if own { return .passes }
+        if message.webhookId != nil { return .webhook }
+        if message.author.bot == true || bots.contains(message.author.id) { return .passes }
         // No proxy has posted anywhere yet (and none is configured): nothing to learn and nothing held here.
-        guard !s.proxyHold.proxyChannels.isEmpty else { return (s.proxyHold.human(seen, now: now), false) }
-        // Proxies that post in a channel post in its threads too.
-        if let channel = s.channels[message.channelId], channel.isThread, let parent = channel.parentId,
-           s.proxyHold.proxyChannels.contains(parent) {
-            s.proxyHold.learn(message.channelId)
+        if !s.proxyHold.proxyChannels.isEmpty {
+            // Proxies that post in a channel post in its threads too.
+            if let channel = s.channels[message.channelId], channel.isThread, let parent = channel.parentId,
+               s.proxyHold.proxyChannels.contains(parent) {
+                s.proxyHold.learn(message.channelId)
+            }
+            if s.proxyHold.proxyChannels.contains(message.channelId) { return .held }
         }
         // Outside proxy channels the hold only remembers the message (for a late copy) and lets it on.
-        guard s.proxyHold.proxyChannels.contains(message.channelId) else { return (s.proxyHold.human(seen, now: now), false) }
-        // A held original may never reach `incoming` (its copy goes instead): its roles count now, for the
-        // user's proxied commands. Elsewhere the message goes on at once and `incoming` records them.
-        if let roles = message.memberRoles, let guild = message.guildId {
-            s.memberRoles[MemberKey(guild: guild, user: message.author.id)] = roles
+        s.proxyHold.rememberPassing(id: message.id, channelID: message.channelId, text: message.content, now: now)
+        return .passes
+    }
+
+    /// The hold's actions for a new message on `route`; `wake` when its release timer must start.
+    static func proxyActions(_ message: DiscordMessage, route: ProxyRoute, now: Duration, in s: inout State) -> ([ProxyAction], Bool) {
+        switch route {
+        case .passes:
+            return ([.emit(message)], false)
+        case .webhook:
+            let name = message.author.globalName ?? message.author.username ?? message.author.id
+            return (s.proxyHold.webhook(seen(message), name: name, now: now), false)
+        case .held:
+            // A held original may never reach `incoming` (its copy goes instead): its roles count now, for the
+            // user's proxied commands. Elsewhere the message goes on at once and `incoming` records them.
+            if let roles = message.memberRoles, let guild = message.guildId {
+                s.memberRoles[MemberKey(guild: guild, user: message.author.id)] = roles
+            }
+            let wasHolding = s.proxyHold.nextDeadline != nil
+            let actions = s.proxyHold.human(seen(message), now: now)
+            return (actions, !wasHolding && s.proxyHold.nextDeadline != nil)
         }
-        let wasHolding = s.proxyHold.nextDeadline != nil
-        let actions = s.proxyHold.human(seen, now: now)
-        return (actions, !wasHolding && s.proxyHold.nextDeadline != nil)
+    }
+
+    private static func seen(_ message: DiscordMessage) -> ProxyHold<DiscordMessage>.Seen {
+        ProxyHold<DiscordMessage>.Seen(id: message.id, channelID: message.channelId, text: message.content, payload: message)
     }
 
     /// Whether a deletion reaches the router: not for a held original (never passed on), nor for an original whose

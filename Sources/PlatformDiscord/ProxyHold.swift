@@ -120,7 +120,7 @@ struct ProxyHold<Payload: Sendable>: Sendable {
         guard isEnabled else { return [.emit(seen.payload)] }
         // No lookup of recent messages here: `remember` ages them out (the held path leaves them alone).
         guard proxyChannels.contains(seen.channelID) else {
-            remember(seen, now: now, deleted: false, emitted: true, fresh: true)
+            rememberPassing(id: seen.id, channelID: seen.channelID, text: seen.text, now: now)
             return [.emit(seen.payload)]
         }
         var actions: [Action] = []
@@ -132,6 +132,12 @@ struct ProxyHold<Payload: Sendable>: Sendable {
         queue.append(Held(seen: seen, due: now + wait))
         held[seen.channelID] = queue
         return actions
+    }
+
+    /// A human message outside proxy channels, passed on at once: only remembered, for a late copy to match.
+    mutating func rememberPassing(id: String, channelID: String, text: String, now: Duration) {
+        guard isEnabled else { return }
+        remember(id: id, channelID: channelID, text: text, payload: nil, now: now, deleted: false, emitted: true, fresh: true)
     }
 
     /// A webhook message that is not the bridge's own: paired with a held original by content at once, else looked up.
@@ -297,19 +303,25 @@ struct ProxyHold<Payload: Sendable>: Sendable {
     }
 
     private mutating func remember(_ seen: Seen, now: Duration, deleted: Bool, emitted: Bool, copied: Bool = false, fresh: Bool = false) {
+        remember(id: seen.id, channelID: seen.channelID, text: seen.text, payload: emitted ? nil : seen.payload, now: now,
+                 deleted: deleted, emitted: emitted, copied: copied, fresh: fresh)
+    }
+
+    private mutating func remember(id: String, channelID: String, text: String, payload: Payload?, now: Duration, deleted: Bool,
+                                   emitted: Bool, copied: Bool = false, fresh: Bool = false) {
         let cap = maxRecentPerChannel
         let seq = nextSeq
         nextSeq += 1
         // Changed in place through the dictionary's accessor: a copy taken out and stored back would duplicate the
         // whole list (and retain every payload in it) once per message.
-        update(seen.channelID) { list in
-            if !fresh { list.removeAll { $0.id == seen.id } }
-            list.append(Recent(id: seen.id, text: seen.text, payload: emitted ? nil : seen.payload, seq: seq, at: now,
+        update(channelID) { list in
+            if !fresh { list.removeAll { $0.id == id } }
+            list.append(Recent(id: id, text: text, payload: payload, seq: seq, at: now,
                                deleted: deleted, emitted: emitted, copied: copied))
             // Trimmed in batches: between `cap` and twice that are kept, so a flood does not shift the list per message.
             if list.count >= 2 * cap { list.removeFirst(list.count - cap) }
         }
-        order.append((seen.channelID, seq, now))
+        order.append((channelID, seq, now))
         prune(now: now)
     }
 
