@@ -233,7 +233,9 @@ let package = Package(
         .testTarget(name: "HTTPTransportTests", dependencies: ["HTTPTransport", "PBTestSupport"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport", "PBTestSupport"]),
         .testTarget(name: "ModelClientTests", dependencies: ["ModelClient", "HTTPTransport", "PBTestSupport"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "StoragePostgres", "PBTestSupport"]),
+        // GRDB itself to build databases as earlier versions left them (migration tests).
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "StoragePostgres", "PBTestSupport",
+                                                         .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "StoragePostgresTests", dependencies: ["StoragePostgres", "Storage", "PBTestSupport"]),
         // A second process for storage tests: writes until killed, or races another for claims.
         .executableTarget(

@@ -15,8 +15,9 @@ extension SQLiteStore {
             self.statement = statement
         }
 
-        /// Inserts one message; false when its platform id was stored already (the insert did nothing).
-        func run(_ message: StoredMessage, channelRowID: Int64, _ db: Database) throws -> Bool {
+        /// Inserts one message and returns its row id; nil when its platform id was stored already (the insert
+        /// did nothing).
+        func run(_ message: StoredMessage, channelRowID: Int64, _ db: Database) throws -> Int64? {
             let handle = statement.sqliteStatement
             sqlite3_reset(handle)
             sqlite3_bind_int64(handle, 1, channelRowID)
@@ -36,7 +37,8 @@ extension SQLiteStore {
                 sqlite3_reset(handle)
                 throw error
             }
-            return sqlite3_changes(db.sqliteConnection) > 0
+            guard sqlite3_changes(db.sqliteConnection) > 0 else { return nil }
+            return sqlite3_last_insert_rowid(db.sqliteConnection)
         }
 
         /// Leaves the statement reset and unbound, as GRDB expects to find it.

@@ -33,8 +33,8 @@ extension SQLiteStore {
                     channelRowIDs[message.channel] = channelRowID
                     looked[message.channel] = channelRowID
                 }
-                if try insert.run(message, channelRowID: channelRowID, db) {
-                    return InsertResult(rowID: db.lastInsertedRowID, inserted: true)
+                if let rowID = try insert.run(message, channelRowID: channelRowID, db) {
+                    return InsertResult(rowID: rowID, inserted: true)
                 }
                 return InsertResult(rowID: try Self.existingRowID(message, channelRowID: channelRowID, db), inserted: false)
             }

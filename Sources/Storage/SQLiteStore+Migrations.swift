@@ -195,6 +195,40 @@ extension SQLiteStore {
                 ALTER TABLE channel_settings ADD COLUMN muted_personas TEXT;
                 """)
         }
+        migrator.registerMigration("v5-message-rowid") { db in
+            // The same table without AUTOINCREMENT, which updated `sqlite_sequence` on every insert (an eighth of a
+            // recorded message's cost). Row ids stay cursors that are never reused: a message row is never deleted
+            // (a deletion is a tombstone), so SQLite's next id, one past the largest, is always a new one. Ids and
+            // rows are copied as they are.
+            try db.execute(sql: """
+                CREATE TABLE message_v5 (
+                    id INTEGER PRIMARY KEY,
+                    channel_id INTEGER NOT NULL REFERENCES channel(id),
+                    platform_message_id TEXT NOT NULL,
+                    speaker_id TEXT NOT NULL,
+                    speaker_name TEXT NOT NULL,
+                    speaker_kind TEXT NOT NULL,
+                    persona_name TEXT,
+                    text TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    reply_to_id TEXT,
+                    is_edited INTEGER NOT NULL DEFAULT 0,
+                    edited_at INTEGER,
+                    deleted_at INTEGER,            -- tombstone: deleted or forgotten, text cleared
+                    UNIQUE (channel_id, platform_message_id)
+                );
+                INSERT INTO message_v5 (id, channel_id, platform_message_id, speaker_id, speaker_name, speaker_kind,
+                                        persona_name, text, created_at, reply_to_id, is_edited, edited_at, deleted_at)
+                    SELECT id, channel_id, platform_message_id, speaker_id, speaker_name, speaker_kind,
+                           persona_name, text, created_at, reply_to_id, is_edited, edited_at, deleted_at
+                    FROM message ORDER BY id;
+                DROP TABLE message;
+                ALTER TABLE message_v5 RENAME TO message;
+                CREATE INDEX message_live_history
+                    ON message (channel_id, created_at, id) WHERE deleted_at IS NULL;
+                DELETE FROM sqlite_sequence WHERE name = 'message';
+                """)
+        }
         return migrator
     }
 }
