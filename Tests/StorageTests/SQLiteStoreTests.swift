@@ -16,6 +16,7 @@ struct SQLiteStoreTests {
         #expect(try await store.writerPragma("journal_mode") == "wal")
         #expect(try await store.writerPragma("synchronous") == "1", "1 is NORMAL")
         #expect(try await store.writerPragma("foreign_keys") == "1")
+        #expect(try await store.writerPragma("wal_autocheckpoint") == "4000")
         try await store.insert(humanMessage("m1", at: 1_000))
         try await store.close()
         // close() checkpoints, so the main file alone holds everything (a plain copy is a backup).
@@ -37,7 +38,7 @@ struct SQLiteStoreTests {
 
         let second = try await SQLiteStore.open(.file(path: path))
         #expect(try await second.schemaSnapshot() == schema)
-        #expect(try await second.appliedMigrations() == ["v1-initial-schema", "v2-usage", "v3-imported-personas", "v3-prompt-records", "v3-reply-alternatives", "v4-scene-memory", "v4-player-personas", "v4-scene-activation"])
+        #expect(try await second.appliedMigrations() == ["v1-initial-schema", "v2-usage", "v3-imported-personas", "v3-prompt-records", "v3-reply-alternatives", "v4-scene-memory", "v4-player-personas", "v4-scene-activation", "v5-message-rowid"])
         #expect(try await second.messageCount(in: general) == 1)
         try await second.close()
     }
@@ -57,7 +58,7 @@ struct SQLiteStoreTests {
                 return stores
             }
             for store in stores {
-                #expect(try await store.appliedMigrations() == ["v1-initial-schema", "v2-usage", "v3-imported-personas", "v3-prompt-records", "v3-reply-alternatives", "v4-scene-memory", "v4-player-personas", "v4-scene-activation"])
+                #expect(try await store.appliedMigrations() == ["v1-initial-schema", "v2-usage", "v3-imported-personas", "v3-prompt-records", "v3-reply-alternatives", "v4-scene-memory", "v4-player-personas", "v4-scene-activation", "v5-message-rowid"])
                 try await store.close()
             }
         }
