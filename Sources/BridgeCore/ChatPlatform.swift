@@ -179,49 +179,119 @@ public struct ChatUser: Hashable, Sendable {
 }
 
 /// A message as the platform delivered it.
+///
+/// Its fields live in one shared box, copied on write: a message is copied at every step between the socket and
+/// history (event queue, router, recorder), and inline each copy moved some 300 bytes and retained every one of its
+/// strings.
 public struct IncomingMessage: Hashable, Sendable {
+    /// The message's values.
+    struct Fields: Hashable, Sendable {
+        var channel: ChannelRef
+        var author: ChatUser
+        var messageID: String
+        var text: String
+        var replyTo: String?
+        var mentionsUs: Bool
+        var isOwnMessage: Bool
+        var personaName: String?
+        var timestamp: Date?
+        var attachments: [ChatAttachment] = []
+        var relayedBy: ChatUser? = nil
+        var creditedName: String? = nil
+    }
+
+    // Safe to share across tasks: `fields` is only written through `update`, after the box is made unique.
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private mutating func update<Value>(_ keyPath: WritableKeyPath<Fields, Value>, _ value: Value) {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        box.fields[keyPath: keyPath] = value
+    }
+
     /// Where it was posted.
-    public var channel: ChannelRef
+    public var channel: ChannelRef {
+        get { box.fields.channel }
+        set { update(\.channel, newValue) }
+    }
     /// Who posted it.
-    public var author: ChatUser
+    public var author: ChatUser {
+        get { box.fields.author }
+        set { update(\.author, newValue) }
+    }
     /// Platform message id.
-    public var messageID: String
+    public var messageID: String {
+        get { box.fields.messageID }
+        set { update(\.messageID, newValue) }
+    }
     /// Plain text (adapters convert platform markup).
-    public var text: String
+    public var text: String {
+        get { box.fields.text }
+        set { update(\.text, newValue) }
+    }
     /// The message this one replies to, if any.
-    public var replyTo: String?
+    public var replyTo: String? {
+        get { box.fields.replyTo }
+        set { update(\.replyTo, newValue) }
+    }
     /// Whether it mentions this bridge's account.
-    public var mentionsUs: Bool
+    public var mentionsUs: Bool {
+        get { box.fields.mentionsUs }
+        set { update(\.mentionsUs, newValue) }
+    }
     /// Whether this bridge sent it (echo of our own send).
-    public var isOwnMessage: Bool
+    public var isOwnMessage: Bool {
+        get { box.fields.isOwnMessage }
+        set { update(\.isOwnMessage, newValue) }
+    }
     /// Persona name, when the message is our own and the adapter can tell which persona sent it.
-    public var personaName: String?
+    public var personaName: String? {
+        get { box.fields.personaName }
+        set { update(\.personaName, newValue) }
+    }
     /// When the platform says it was posted (IRC `server-time`, Discord snowflake); `nil` means "now".
-    public var timestamp: Date?
+    public var timestamp: Date? {
+        get { box.fields.timestamp }
+        set { update(\.timestamp, newValue) }
+    }
     /// Files attached to the message (card imports read them).
-    public var attachments: [ChatAttachment] = []
+    public var attachments: [ChatAttachment] {
+        get { box.fields.attachments }
+        set { update(\.attachments, newValue) }
+    }
     /// The relay bot this message came through (`[platforms.*] relays`); `author` is then the real speaker as the
     /// relay named them (id `relay:<relay identity>:<nick>`, not a bot). Such a message may trigger a reply and is
     /// not a bot turn, but never runs commands.
-    public var relayedBy: ChatUser? = nil
+    public var relayedBy: ChatUser? {
+        get { box.fields.relayedBy }
+        set { update(\.relayedBy, newValue) }
+    }
     /// The name history and the prompt credit when it differs from `author.displayName` (a PluralKit member);
     /// `author` stays the real user (permissions, budgets, players).
-    public var creditedName: String? = nil
+    public var creditedName: String? {
+        get { box.fields.creditedName }
+        set { update(\.creditedName, newValue) }
+    }
 
     /// Creates an incoming message.
     public init(channel: ChannelRef, author: ChatUser, messageID: String, text: String, replyTo: String? = nil,
                 mentionsUs: Bool = false, isOwnMessage: Bool = false, personaName: String? = nil,
                 timestamp: Date? = nil) {
-        self.channel = channel
-        self.author = author
-        self.messageID = messageID
-        self.text = text
-        self.replyTo = replyTo
-        self.mentionsUs = mentionsUs
-        self.isOwnMessage = isOwnMessage
-        self.personaName = personaName
-        self.timestamp = timestamp
+        box = Box(Fields(channel: channel, author: author, messageID: messageID, text: text, replyTo: replyTo,
+                         mentionsUs: mentionsUs, isOwnMessage: isOwnMessage, personaName: personaName, timestamp: timestamp))
     }
+
+    /// Equal when every field is.
+    public static func == (lhs: IncomingMessage, rhs: IncomingMessage) -> Bool {
+        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+    }
+
+    /// Hashes every field, consistent with `==`.
+    public func hash(into hasher: inout Hasher) { hasher.combine(box.fields) }
 }
 
 /// An event from a platform.
