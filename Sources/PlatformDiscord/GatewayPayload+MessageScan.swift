@@ -478,22 +478,3 @@ extension Slice where Base == UnsafeBufferPointer<UInt8> {
         return true
     }
 }
-
-extension DiscordMessage {
-    /// A message from already decoded fields (the scanning fast path).
-    init(id: String, channelId: String, guildId: String?, author: DiscordUser, content: String, webhookId: String?,
-         mentions: [DiscordUser]?, referencedMessageId: String?, memberRoles: [String]?, memberNick: String?,
-         mentionRoles: [String]) {
-        self.id = id
-        self.channelId = channelId
-        self.guildId = guildId
-        self.author = author
-        self.content = content
-        self.webhookId = webhookId
-        self.mentions = mentions
-        self.referencedMessageId = referencedMessageId
-        self.memberRoles = memberRoles
-        self.memberNick = memberNick
-        self.mentionRoles = mentionRoles
-    }
-}

@@ -36,31 +36,99 @@ public struct DiscordUser: Hashable, Sendable, Decodable {
 }
 
 /// A full message from MESSAGE_CREATE.
+///
+/// Its fields live in one copy-on-write box: the message is copied from the decoder through the gateway and the
+/// proxy hold to its conversion, and inline each copy moved every field and retained every string.
 public struct DiscordMessage: Hashable, Sendable, Decodable {
+    /// The message's values.
+    struct Fields: Hashable, Sendable {
+        var id: String
+        var channelId: String
+        var guildId: String?
+        var author: DiscordUser
+        var content: String
+        var webhookId: String?
+        var mentions: [DiscordUser]?
+        var referencedMessageId: String?
+        var memberRoles: [String]?
+        var memberNick: String?
+        var mentionRoles: [String]
+        var attachments: [DiscordAttachment] = []
+    }
+
+    // Safe to share across tasks: `fields` is only written through `update`, after the box is made unique.
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private mutating func update<Value>(_ keyPath: WritableKeyPath<Fields, Value>, _ value: Value) {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        box.fields[keyPath: keyPath] = value
+    }
+
     /// Snowflake id.
-    public var id: String
+    public var id: String {
+        get { box.fields.id }
+        set { update(\.id, newValue) }
+    }
     /// Channel or thread id.
-    public var channelId: String
+    public var channelId: String {
+        get { box.fields.channelId }
+        set { update(\.channelId, newValue) }
+    }
     /// Guild id; nil in DMs.
-    public var guildId: String?
+    public var guildId: String? {
+        get { box.fields.guildId }
+        set { update(\.guildId, newValue) }
+    }
     /// Author.
-    public var author: DiscordUser
+    public var author: DiscordUser {
+        get { box.fields.author }
+        set { update(\.author, newValue) }
+    }
     /// Text (empty without the MESSAGE_CONTENT intent).
-    public var content: String
+    public var content: String {
+        get { box.fields.content }
+        set { update(\.content, newValue) }
+    }
     /// Set when a webhook sent the message.
-    public var webhookId: String?
+    public var webhookId: String? {
+        get { box.fields.webhookId }
+        set { update(\.webhookId, newValue) }
+    }
     /// Users mentioned.
-    public var mentions: [DiscordUser]?
+    public var mentions: [DiscordUser]? {
+        get { box.fields.mentions }
+        set { update(\.mentions, newValue) }
+    }
     /// The replied-to message id, if any.
-    public var referencedMessageId: String?
+    public var referencedMessageId: String? {
+        get { box.fields.referencedMessageId }
+        set { update(\.referencedMessageId, newValue) }
+    }
     /// The author's guild role ids, when the message came with a `member` (guild messages on the gateway).
-    public var memberRoles: [String]?
+    public var memberRoles: [String]? {
+        get { box.fields.memberRoles }
+        set { update(\.memberRoles, newValue) }
+    }
     /// The author's guild nickname, if set.
-    public var memberNick: String?
+    public var memberNick: String? {
+        get { box.fields.memberNick }
+        set { update(\.memberNick, newValue) }
+    }
     /// Role ids mentioned.
-    public var mentionRoles: [String]
+    public var mentionRoles: [String] {
+        get { box.fields.mentionRoles }
+        set { update(\.mentionRoles, newValue) }
+    }
     /// Files attached (only set by the full decoder: the scanning fast path hands attachments to it).
-    public var attachments: [DiscordAttachment] = []
+    public var attachments: [DiscordAttachment] {
+        get { box.fields.attachments }
+        set { update(\.attachments, newValue) }
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, author, content, mentions, member, attachments
@@ -70,23 +138,41 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
     struct Reference: Decodable { var message_id: String? }
     struct Member: Decodable { var roles: [String]?; var nick: String? }
 
+    /// A message from already decoded fields (the scanning fast path).
+    init(id: String, channelId: String, guildId: String?, author: DiscordUser, content: String, webhookId: String?,
+         mentions: [DiscordUser]?, referencedMessageId: String?, memberRoles: [String]?, memberNick: String?,
+         mentionRoles: [String], attachments: [DiscordAttachment] = []) {
+        box = Box(Fields(id: id, channelId: channelId, guildId: guildId, author: author, content: content, webhookId: webhookId,
+                         mentions: mentions, referencedMessageId: referencedMessageId, memberRoles: memberRoles,
+                         memberNick: memberNick, mentionRoles: mentionRoles, attachments: attachments))
+    }
+
     /// Decodes tolerantly: only id, channel_id and author are required.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        channelId = try c.decode(String.self, forKey: .channelId)
-        guildId = try? c.decodeIfPresent(String.self, forKey: .guildId)
-        author = try c.decode(DiscordUser.self, forKey: .author)
-        content = (try? c.decodeIfPresent(String.self, forKey: .content)) ?? ""
-        webhookId = try? c.decodeIfPresent(String.self, forKey: .webhookId)
-        mentions = try? c.decodeIfPresent([DiscordUser].self, forKey: .mentions)
-        referencedMessageId = (try? c.decodeIfPresent(Reference.self, forKey: .messageReference))?.message_id
         let member = try? c.decodeIfPresent(Member.self, forKey: .member)
-        memberRoles = member?.roles
-        memberNick = member?.nick
-        mentionRoles = (try? c.decodeIfPresent([String].self, forKey: .mentionRoles)) ?? []
-        attachments = (try? c.decodeIfPresent([DiscordAttachment].self, forKey: .attachments)) ?? []
+        self.init(
+            id: try c.decode(String.self, forKey: .id),
+            channelId: try c.decode(String.self, forKey: .channelId),
+            guildId: try? c.decodeIfPresent(String.self, forKey: .guildId),
+            author: try c.decode(DiscordUser.self, forKey: .author),
+            content: (try? c.decodeIfPresent(String.self, forKey: .content)) ?? "",
+            webhookId: try? c.decodeIfPresent(String.self, forKey: .webhookId),
+            mentions: try? c.decodeIfPresent([DiscordUser].self, forKey: .mentions),
+            referencedMessageId: (try? c.decodeIfPresent(Reference.self, forKey: .messageReference))?.message_id,
+            memberRoles: member?.roles,
+            memberNick: member?.nick,
+            mentionRoles: (try? c.decodeIfPresent([String].self, forKey: .mentionRoles)) ?? [],
+            attachments: (try? c.decodeIfPresent([DiscordAttachment].self, forKey: .attachments)) ?? [])
     }
+
+    /// Equal when every field is.
+    public static func == (lhs: DiscordMessage, rhs: DiscordMessage) -> Bool {
+        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+    }
+
+    /// Hashes every field, consistent with `==`.
+    public func hash(into hasher: inout Hasher) { hasher.combine(box.fields) }
 }
 
 /// A message attachment: where the CDN serves it, its name and size.
