@@ -215,12 +215,14 @@ public struct IncomingMessage: Hashable, Sendable {
 
     /// Where it was posted.
     public var channel: ChannelRef {
-        get { box.fields.channel }
+        // Read in place: `message.channel.x` then copies only `x`, not the whole value and its strings.
+        _read { yield box.fields.channel }
         set { update(\.channel, newValue) }
     }
     /// Who posted it.
     public var author: ChatUser {
-        get { box.fields.author }
+        // Read in place: `message.author.x` then copies only `x`, not the whole value and its strings.
+        _read { yield box.fields.author }
         set { update(\.author, newValue) }
     }
     /// Platform message id.

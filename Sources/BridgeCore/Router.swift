@@ -292,7 +292,7 @@ public final class Router: Service, Sendable {
                 // Chatter nothing can answer, recorded here without a channel worker (see `quietMessage`).
                 var quiet: [PlatformEvent] = []
                 for event in batch {
-                    let key = event.channel.key
+                    let key = event.channelKey
                     // Only while the channel has nothing in hand: its history and trigger state stay in order.
                     if pending[key] == nil, mailboxes[key]?.isIdle ?? true, let message = quietMessage(event) {
                         metered.received?.increment()
@@ -516,7 +516,7 @@ public final class Router: Service, Sendable {
         } else {
             var fresh = self.logger
             fresh[metadataKey: "platform"] = "\(platform.platformName)"
-            fresh[metadataKey: "channel"] = "\(event.channel.key)"
+            fresh[metadataKey: "channel"] = "\(event.channelKey)"
             logger = fresh
         }
         do {
@@ -863,6 +863,15 @@ extension PlatformEvent {
         case .messageCreated(let m): m.channel
         case .messageEdited(let c, _, _, _), .messageDeleted(let c, _), .membership(let c, _): c
         case .interaction(let request): request.channel
+        }
+    }
+
+    /// The channel's key, read without copying the whole channel (the pump reads it for every event).
+    var channelKey: String {
+        switch self {
+        case .messageCreated(let m): m.channel.key
+        case .messageEdited(let c, _, _, _), .messageDeleted(let c, _), .membership(let c, _): c.key
+        case .interaction(let request): request.channel.key
         }
     }
 }

@@ -86,7 +86,8 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
     }
     /// Author.
     public var author: DiscordUser {
-        get { box.fields.author }
+        // Read in place: `message.author.x` then copies only `x`, not the whole user.
+        _read { yield box.fields.author }
         set { update(\.author, newValue) }
     }
     /// Text (empty without the MESSAGE_CONTENT intent).
