@@ -238,6 +238,8 @@ public final class DiscordGateway: Service, Sendable {
         // A closed socket ends the loop without a last wait: what the handler held back goes on now, not after
         // the reconnect.
         defer { drained() }
+        // Per connection: a new session may bring other channels and speakers.
+        let strings = GatewayStringCache()
         do {
             var messages = socket.messages.makeAsyncIterator()
             while true {
@@ -254,7 +256,7 @@ public final class DiscordGateway: Service, Sendable {
                     }
                     // Decoded where the inflater put it: the payload keeps nothing of those bytes.
                     guard let result = try inflater.withPayload(frame, { bytes in
-                        Result { () throws(GatewayDecodeError) in try GatewayPayload.decode(bytes) }
+                        Result { () throws(GatewayDecodeError) in try GatewayPayload.decode(bytes, strings: strings) }
                     }) else { continue }
                     decoded = result
                 }

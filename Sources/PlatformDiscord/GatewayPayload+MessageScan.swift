@@ -13,15 +13,15 @@ extension GatewayPayload {
         bytes.withUnsafeBufferPointer { scanMessageCreate($0) }
     }
 
-    static func scanMessageCreate(_ buffer: UnsafeBufferPointer<UInt8>) -> GatewayPayload? {
-        var scanner = GatewayScanner(buffer)
+    static func scanMessageCreate(_ buffer: UnsafeBufferPointer<UInt8>, strings: GatewayStringCache? = nil) -> GatewayPayload? {
+        var scanner = GatewayScanner(buffer, strings: strings)
         guard let envelope = scanner.envelope(), envelope.op == 0, envelope.isMessageCreate else { return nil }
         // `d` was read in the same pass when `t` came first (as Discord sends it); otherwise it is read now.
         if let message = envelope.message {
             return GatewayPayload(op: .dispatch, s: envelope.s, t: messageCreateType, event: .messageCreate(message))
         }
         guard let d = envelope.d else { return nil }
-        var inner = GatewayScanner(buffer, range: d)
+        var inner = GatewayScanner(buffer, range: d, strings: strings)
         guard let message = inner.message() else { return nil }
         return GatewayPayload(op: .dispatch, s: envelope.s, t: messageCreateType, event: .messageCreate(message))
     }
@@ -32,11 +32,14 @@ struct GatewayScanner {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index: Int
     private let end: Int
+    /// The connection's repeated strings (ids and names), when it keeps them.
+    private let strings: GatewayStringCache?
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>, range: Range<Int>? = nil) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, range: Range<Int>? = nil, strings: GatewayStringCache? = nil) {
         self.bytes = bytes
         index = range?.lowerBound ?? 0
         end = range?.upperBound ?? bytes.count
+        self.strings = strings
     }
 
     struct Envelope {
@@ -99,8 +102,8 @@ struct GatewayScanner {
         let complete = object { scanner, key in
             switch key {
             case Self.kID: id = scanner.string(); return id != nil
-            case Self.kChannelID: channelID = scanner.string(); return channelID != nil
-            case Self.kGuildID: return scanner.optionalString(&guildID)
+            case Self.kChannelID: channelID = scanner.repeatedString(); return channelID != nil
+            case Self.kGuildID: return scanner.optionalString(&guildID, repeated: true)
             case Self.kAuthor: author = scanner.user(); return author != nil
             case Self.kContent: return scanner.optionalString(&content)
             case Self.kWebhookID: return scanner.optionalString(&webhookID)
@@ -161,9 +164,9 @@ struct GatewayScanner {
         var id: String?, username: String?, globalName: String?, bot: Bool?
         let complete = object { scanner, key in
             switch key {
-            case Self.kID: id = scanner.string(); return id != nil
-            case Self.kUsername: return scanner.optionalString(&username)
-            case Self.kGlobalName: return scanner.optionalString(&globalName)
+            case Self.kID: id = scanner.repeatedString(); return id != nil
+            case Self.kUsername: return scanner.optionalString(&username, repeated: true)
+            case Self.kGlobalName: return scanner.optionalString(&globalName, repeated: true)
             case Self.kBot:
                 if scanner.null() { bot = nil; return true }
                 guard let value = scanner.bool() else { return false }
@@ -285,13 +288,23 @@ struct GatewayScanner {
         return nil
     }
 
+    /// A string that payloads repeat (an id, a name): the cached one when the connection keeps them.
+    mutating func repeatedString() -> String? {
+        guard let strings else { return string() }
+        let start = index
+        // Without escapes the raw bytes are the string; with any, the unescaping path makes a new one.
+        if let raw = rawString() { return strings.string(raw) }
+        index = start
+        return string()
+    }
+
     /// Sets `value` from a string or null; false for any other type.
-    mutating func optionalString(_ value: inout String?) -> Bool {
+    mutating func optionalString(_ value: inout String?, repeated: Bool = false) -> Bool {
         if null() {
             value = nil
             return true
         }
-        guard let string = string() else { return false }
+        guard let string = repeated ? repeatedString() : string() else { return false }
         value = string
         return true
     }

@@ -435,9 +435,10 @@ extension GatewayPayload {
         return try decodeWithJSONDecoder(bytes)
     }
 
-    /// The same for bytes the caller lends (an inflater's reused buffer).
-    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>) throws(GatewayDecodeError) -> GatewayPayload {
-        if let message = scanMessageCreate(bytes) { return message }
+    /// The same for bytes the caller lends (an inflater's reused buffer); `strings` keeps the ids and names the
+    /// connection's payloads repeat.
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, strings: GatewayStringCache?) throws(GatewayDecodeError) -> GatewayPayload {
+        if let message = scanMessageCreate(bytes, strings: strings) { return message }
         return try decodeWithJSONDecoder(Array(bytes))
     }
 

@@ -46,6 +46,42 @@ import Testing
         #expect(GatewayPayload.scanMessageCreate(Array(#"{"d":\#(odd),"op":0,"t":"MESSAGE_CREATE","s":1}"#.utf8)) == nil)
     }
 
+    /// With the connection's cache of repeated strings the scan reads the same messages, and a repeated id or
+    /// name is the cached string; escaped, long or non-UTF-8 strings are read as they are.
+    @Test func theStringCacheChangesNothingButRepeats() throws {
+        let strings = GatewayStringCache()
+        let long = String(repeating: "x", count: GatewayStringCache.maxLength + 1)
+        let bodies = [
+            #"{"id":"1100","channel_id":"900000000000000301","guild_id":"900000000000000100","author":{"id":"900000000000000403","username":"alice","global_name":"Alice Liddell the Second"},"content":"hi"}"#,
+            #"{"id":"1101","channel_id":"900000000000000301","guild_id":"900000000000000100","author":{"id":"900000000000000403","username":"alice","global_name":"Alice Liddell the Second"},"content":"again"}"#,
+            #"{"id":"1102","channel_id":"900000000000000302","guild_id":"900000000000000100","author":{"id":"900000000000000404","username":"b\u00f6b","global_name":"\#(long)"},"content":"x"}"#,
+            #"{"id":"1103","channel_id":"900000000000000302","guild_id":"900000000000000100","author":{"id":"900000000000000404","username":"b\u00f6b","global_name":"\#(long)"},"content":"y"}"#,
+        ]
+        for d in bodies {
+            let bytes = payload(d)
+            let cached = try #require(bytes.withUnsafeBufferPointer { GatewayPayload.scanMessageCreate($0, strings: strings) })
+            #expect(cached == (try GatewayPayload.decodeWithJSONDecoder(bytes)))
+        }
+        // The second message repeats channel, guild, author id and both names; the third the guild; the fourth
+        // channel, guild and author id (not the escaped name, nor the one longer than the cache keeps).
+        #expect(strings.hits == 5 + 1 + 3)
+        // Bytes that are not UTF-8 are repaired as without the cache, and never match a cached string.
+        var invalid = Array(#"{"op":0,"s":1,"t":"MESSAGE_CREATE","d":{"id":"1","channel_id":"7","author":{"id":"3","username":"a"#.utf8)
+        invalid += [0xFF, 0xFE]
+        invalid += Array(#""},"content":"x"}}"#.utf8)
+        let hitsBefore = strings.hits
+        for _ in 0..<2 {
+            let scanned = invalid.withUnsafeBufferPointer { GatewayPayload.scanMessageCreate($0, strings: strings) }
+            guard case .messageCreate(let message)? = scanned?.event else {
+                Issue.record("not a message")
+                return
+            }
+            #expect(message.author.username == "a\u{FFFD}\u{FFFD}")
+        }
+        // The second time round only the channel id "7" and the author id "3" repeat.
+        #expect(strings.hits == hitsBefore + 2)
+    }
+
     @Test func decodedTextKeepsEscapesAndUnicode() throws {
         let bytes = payload(#"{"id":"1","channel_id":"7","author":{"id":"3"},"content":"\"hi\"\n\u00e9\ud83d\ude00"}"#)
         guard case .messageCreate(let message) = try #require(GatewayPayload.scanMessageCreate(bytes)).event else {
