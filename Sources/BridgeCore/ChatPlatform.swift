@@ -200,7 +200,7 @@ public struct IncomingMessage: Hashable, Sendable {
         var creditedName: String? = nil
     }
 
-    // Safe to share across tasks: `fields` is only written through `update`, after the box is made unique.
+    // Safe to share across tasks: `fields` is only written through `unique()`, which copies a shared box first.
     private final class Box: @unchecked Sendable {
         var fields: Fields
         init(_ fields: Fields) { self.fields = fields }
@@ -208,75 +208,76 @@ public struct IncomingMessage: Hashable, Sendable {
 
     private var box: Box
 
-    private mutating func update<Value>(_ keyPath: WritableKeyPath<Fields, Value>, _ value: Value) {
+    /// The box, copied first when another value shares it.
+    private mutating func unique() -> Box {
         if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
-        box.fields[keyPath: keyPath] = value
+        return box
     }
 
     /// Where it was posted.
     public var channel: ChannelRef {
         // Read in place: `message.channel.x` then copies only `x`, not the whole value and its strings.
         _read { yield box.fields.channel }
-        set { update(\.channel, newValue) }
+        set { unique().fields.channel = newValue }
     }
     /// Who posted it.
     public var author: ChatUser {
         // Read in place: `message.author.x` then copies only `x`, not the whole value and its strings.
         _read { yield box.fields.author }
-        set { update(\.author, newValue) }
+        set { unique().fields.author = newValue }
     }
     /// Platform message id.
     public var messageID: String {
         get { box.fields.messageID }
-        set { update(\.messageID, newValue) }
+        set { unique().fields.messageID = newValue }
     }
     /// Plain text (adapters convert platform markup).
     public var text: String {
         get { box.fields.text }
-        set { update(\.text, newValue) }
+        set { unique().fields.text = newValue }
     }
     /// The message this one replies to, if any.
     public var replyTo: String? {
         get { box.fields.replyTo }
-        set { update(\.replyTo, newValue) }
+        set { unique().fields.replyTo = newValue }
     }
     /// Whether it mentions this bridge's account.
     public var mentionsUs: Bool {
         get { box.fields.mentionsUs }
-        set { update(\.mentionsUs, newValue) }
+        set { unique().fields.mentionsUs = newValue }
     }
     /// Whether this bridge sent it (echo of our own send).
     public var isOwnMessage: Bool {
         get { box.fields.isOwnMessage }
-        set { update(\.isOwnMessage, newValue) }
+        set { unique().fields.isOwnMessage = newValue }
     }
     /// Persona name, when the message is our own and the adapter can tell which persona sent it.
     public var personaName: String? {
         get { box.fields.personaName }
-        set { update(\.personaName, newValue) }
+        set { unique().fields.personaName = newValue }
     }
     /// When the platform says it was posted (IRC `server-time`, Discord snowflake); `nil` means "now".
     public var timestamp: Date? {
         get { box.fields.timestamp }
-        set { update(\.timestamp, newValue) }
+        set { unique().fields.timestamp = newValue }
     }
     /// Files attached to the message (card imports read them).
     public var attachments: [ChatAttachment] {
         get { box.fields.attachments }
-        set { update(\.attachments, newValue) }
+        set { unique().fields.attachments = newValue }
     }
     /// The relay bot this message came through (`[platforms.*] relays`); `author` is then the real speaker as the
     /// relay named them (id `relay:<relay identity>:<nick>`, not a bot). Such a message may trigger a reply and is
     /// not a bot turn, but never runs commands.
     public var relayedBy: ChatUser? {
         get { box.fields.relayedBy }
-        set { update(\.relayedBy, newValue) }
+        set { unique().fields.relayedBy = newValue }
     }
     /// The name history and the prompt credit when it differs from `author.displayName` (a PluralKit member);
     /// `author` stays the real user (permissions, budgets, players).
     public var creditedName: String? {
         get { box.fields.creditedName }
-        set { update(\.creditedName, newValue) }
+        set { unique().fields.creditedName = newValue }
     }
 
     /// Creates an incoming message.

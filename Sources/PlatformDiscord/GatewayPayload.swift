@@ -56,7 +56,7 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
         var attachments: [DiscordAttachment] = []
     }
 
-    // Safe to share across tasks: `fields` is only written through `update`, after the box is made unique.
+    // Safe to share across tasks: `fields` is only written through `unique()`, which copies a shared box first.
     private final class Box: @unchecked Sendable {
         var fields: Fields
         init(_ fields: Fields) { self.fields = fields }
@@ -64,71 +64,72 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
 
     private var box: Box
 
-    private mutating func update<Value>(_ keyPath: WritableKeyPath<Fields, Value>, _ value: Value) {
+    /// The box, copied first when another value shares it.
+    private mutating func unique() -> Box {
         if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
-        box.fields[keyPath: keyPath] = value
+        return box
     }
 
     /// Snowflake id.
     public var id: String {
         get { box.fields.id }
-        set { update(\.id, newValue) }
+        set { unique().fields.id = newValue }
     }
     /// Channel or thread id.
     public var channelId: String {
         get { box.fields.channelId }
-        set { update(\.channelId, newValue) }
+        set { unique().fields.channelId = newValue }
     }
     /// Guild id; nil in DMs.
     public var guildId: String? {
         get { box.fields.guildId }
-        set { update(\.guildId, newValue) }
+        set { unique().fields.guildId = newValue }
     }
     /// Author.
     public var author: DiscordUser {
         // Read in place: `message.author.x` then copies only `x`, not the whole user.
         _read { yield box.fields.author }
-        set { update(\.author, newValue) }
+        set { unique().fields.author = newValue }
     }
     /// Text (empty without the MESSAGE_CONTENT intent).
     public var content: String {
         get { box.fields.content }
-        set { update(\.content, newValue) }
+        set { unique().fields.content = newValue }
     }
     /// Set when a webhook sent the message.
     public var webhookId: String? {
         get { box.fields.webhookId }
-        set { update(\.webhookId, newValue) }
+        set { unique().fields.webhookId = newValue }
     }
     /// Users mentioned.
     public var mentions: [DiscordUser]? {
         get { box.fields.mentions }
-        set { update(\.mentions, newValue) }
+        set { unique().fields.mentions = newValue }
     }
     /// The replied-to message id, if any.
     public var referencedMessageId: String? {
         get { box.fields.referencedMessageId }
-        set { update(\.referencedMessageId, newValue) }
+        set { unique().fields.referencedMessageId = newValue }
     }
     /// The author's guild role ids, when the message came with a `member` (guild messages on the gateway).
     public var memberRoles: [String]? {
         get { box.fields.memberRoles }
-        set { update(\.memberRoles, newValue) }
+        set { unique().fields.memberRoles = newValue }
     }
     /// The author's guild nickname, if set.
     public var memberNick: String? {
         get { box.fields.memberNick }
-        set { update(\.memberNick, newValue) }
+        set { unique().fields.memberNick = newValue }
     }
     /// Role ids mentioned.
     public var mentionRoles: [String] {
         get { box.fields.mentionRoles }
-        set { update(\.mentionRoles, newValue) }
+        set { unique().fields.mentionRoles = newValue }
     }
     /// Files attached (only set by the full decoder: the scanning fast path hands attachments to it).
     public var attachments: [DiscordAttachment] {
         get { box.fields.attachments }
-        set { update(\.attachments, newValue) }
+        set { unique().fields.attachments = newValue }
     }
 
     enum CodingKeys: String, CodingKey {
