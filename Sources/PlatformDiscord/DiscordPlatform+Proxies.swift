@@ -32,25 +32,24 @@ extension DiscordPlatform {
         let now = clock.now
         let bound = boundChannelIDs.contains(message.channelId)
         let (facts, actions, wake) = state.withLock { s -> (ConversionFacts?, [ProxyAction], Bool) in
-            let route = Self.proxyRoute(message, now: now, bots: configuration.bots, in: &s)
+            let own = Self.isOwn(message, in: s)
+            let route = Self.proxyRoute(message, own: own, now: now, bots: configuration.bots, in: &s)
             // The usual case builds no actions and copies the message nowhere.
-            if case .passes = route { return (Self.passOnFacts(message, bound: bound, in: &s), [], false) }
+            if case .passes = route { return (Self.passOnFacts(message, bound: bound, own: own, in: &s), [], false) }
             let (actions, wake) = Self.proxyActions(message, route: route, now: now, in: &s)
             // Only this message, emitted: a full hold may release an older one instead, which takes the long way.
             guard actions.count == 1, case .emit(let passing) = actions[0], passing.id == message.id else { return (nil, actions, wake) }
-            return (Self.passOnFacts(message, bound: bound, in: &s), [], wake)
+            return (Self.passOnFacts(message, bound: bound, own: own, in: &s), [], wake)
         }
         if wake { proxyWake.yield() }
         if let facts { return .passesOn(incoming(message, facts)) }
         return .actions(actions)
     }
 
-    /// The hold's route for a new message (the bridge's own, DMs and other bots pass straight through). A human
-    /// message that passes is remembered here, so it must not be fed to the hold again.
-    static func proxyRoute(_ message: DiscordMessage, now: Duration, bots: Set<String>, in s: inout State) -> ProxyRoute {
+    /// The hold's route for a new message (`own` when the bridge sent it; it, DMs and other bots pass straight
+    /// through). A human message that passes is remembered here, so it must not be fed to the hold again.
+    static func proxyRoute(_ message: DiscordMessage, own: Bool, now: Duration, bots: Set<String>, in s: inout State) -> ProxyRoute {
         guard s.proxyHold.isEnabled, message.guildId != nil else { return .passes }
-        let own = message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
-            || message.webhookId.map { s.webhooks.isOurs($0) } == true
         if own { return .passes }
         if message.webhookId != nil { return .webhook }
         if message.author.bot == true || bots.contains(message.author.id) { return .passes }

@@ -461,8 +461,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
 
     /// The conversion's facts for a message going on, noted as delivered when its channel is `bound`; the caller holds
     /// the lock.
-    static func passOnFacts(_ message: DiscordMessage, bound: Bool, in s: inout State) -> ConversionFacts {
-        let facts = conversionFacts(message, in: &s)
+    static func passOnFacts(_ message: DiscordMessage, bound: Bool, own: Bool? = nil, in s: inout State) -> ConversionFacts {
+        let facts = conversionFacts(message, own: own, in: &s)
         if bound { noteDelivered(message, in: &s) }
         return facts
     }
@@ -475,13 +475,18 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var channel: ChannelRef
     }
 
-    /// Reads the conversion's facts, and keeps the member's roles the message carries (commands check them).
-    static func conversionFacts(_ message: DiscordMessage, in s: inout State) -> ConversionFacts {
+    /// Reads the conversion's facts, and keeps the member's roles the message carries (commands check them); `own`
+    /// when the caller has worked it out under the same lock already.
+    static func conversionFacts(_ message: DiscordMessage, own: Bool? = nil, in s: inout State) -> ConversionFacts {
         if let roles = message.memberRoles, let guild = message.guildId { s.memberRoles[MemberKey(guild: guild, user: message.author.id)] = roles }
-        let own = message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
-            || message.webhookId.map { s.webhooks.isOurs($0) } == true
-        return ConversionFacts(bot: s.botUserID, botName: s.botName, own: own,
+        return ConversionFacts(bot: s.botUserID, botName: s.botName, own: own ?? isOwn(message, in: s),
                                channel: channelRef(message.channelId, guildID: message.guildId, in: &s))
+    }
+
+    /// Whether the bridge sent the message: its account, a message id it sent, or one of its webhooks.
+    static func isOwn(_ message: DiscordMessage, in s: State) -> Bool {
+        message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
+            || message.webhookId.map { s.webhooks.isOurs($0) } == true
     }
 
     /// The message as Core sees it, from the facts read under the lock.
