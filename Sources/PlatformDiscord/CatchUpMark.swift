@@ -35,6 +35,15 @@ struct CatchUpMark: Sendable, Equatable {
         return mark
     }
 
+    /// The Router finished these messages, in this order; returns the newest mark to persist when it moved.
+    mutating func handled(_ ids: [String]) -> String? {
+        var newest: String?
+        for id in ids {
+            if let mark = handled(id) { newest = mark }
+        }
+        return newest
+    }
+
     /// Snowflakes compare numerically; equal-length decimal strings compare like numbers.
     static func less(_ a: String, _ b: String) -> Bool {
         let (x, y) = (a.utf8.count, b.utf8.count)

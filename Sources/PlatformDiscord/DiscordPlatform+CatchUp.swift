@@ -38,13 +38,23 @@ extension DiscordPlatform {
 
     /// The same for several messages (channel id, message id), in order, under one lock.
     func noteHandled(_ messages: some Sequence<(String, String)>) {
+        // Sorted into channels before taking the lock, which the read loop needs for every new message.
+        var channels: [(channelID: String, messageIDs: [String])] = []
+        for (channelID, messageID) in messages where boundChannelIDs.contains(channelID) {
+            if let index = channels.lastIndex(where: { $0.channelID == channelID }) {
+                channels[index].messageIDs.append(messageID)
+            } else {
+                channels.append((channelID, [messageID]))
+            }
+        }
+        if channels.isEmpty { return }
         let wake = state.withLock { s -> Bool in
             var wake = false
-            for (channelID, messageID) in messages where boundChannelIDs.contains(channelID) {
-                guard let mark = s.catchUpMarks[channelID, default: CatchUpMark()].handled(messageID) else { continue }
+            for channel in channels {
+                guard let mark = s.catchUpMarks[channel.channelID, default: CatchUpMark()].handled(channel.messageIDs) else { continue }
                 // Only the first mark of a round wakes the writer: later ones are taken by the round it already owes.
                 if s.unsavedMarks.isEmpty { wake = true }
-                s.unsavedMarks[channelID] = mark
+                s.unsavedMarks[channel.channelID] = mark
             }
             return wake
         }

@@ -27,4 +27,19 @@ import Testing
         #expect(mark.handled("998") == nil)
         #expect(mark.persisted == "1000")
     }
+
+    @Test func severalHandledAtOnceGiveTheNewestMarkOfHandlingThemInTurn() {
+        var one = CatchUpMark(persisted: "99")
+        var batch = one
+        for id in ["100", "101", "102", "103"] {
+            one.delivered(id)
+            batch.delivered(id)
+        }
+        var newest: String?
+        for id in ["101", "100", "102"] { newest = one.handled(id) ?? newest }
+        #expect(batch.handled(["101", "100", "102"]) == newest)
+        #expect(batch.persisted == "102" && batch == one)
+        #expect(batch.handled(["103"]) == "103")
+        #expect(batch.handled([]) == nil)
+    }
 }
