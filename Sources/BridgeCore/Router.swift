@@ -477,7 +477,7 @@ public final class Router: Service, Sendable {
         guard case .candidates(let candidates) = plan else { return nil }
         guard TriggerPolicy.firstNamed(in: message.text, candidates: candidates) == nil else { return nil }
         let view = TriggerPolicy.Message(channel: message.channel.key, text: message.text, fromBot: message.author.isBot)
-        let decision = state.withLock { s in s.policy.decide(view, candidates: candidates, now: now, using: &s.random) }
+        let decision = state.withLock { s in s.policy.decideNamingNone(view, candidates: candidates, now: now, using: &s.random) }
         // Unaddressed, and nobody volunteers: the policy cannot answer. Checked all the same, so a change to the
         // policy that breaks this shows up as a lost reply in the tests rather than silently.
         guard decision.persona == nil else {

@@ -100,21 +100,39 @@ public struct TriggerPolicy: Sendable {
 
     private var channels: [String: ChannelState] = [:]
 
+    private static func countTurn(_ state: inout ChannelState, fromBot: Bool) -> ChannelState {
+        if fromBot { state.botTurns += 1 } else { state.botTurns = 0 }
+        return state
+    }
+
     /// Creates a policy with no history.
     public init() {}
 
     /// Decides on a message at elapsed time `now`; also counts bot turns.
     public mutating func decide(_ message: Message, candidates: [Candidate], now: Duration,
                                 using random: inout some RandomNumberGenerator) -> Decision {
+        decide(message, candidates: candidates, named: Self.firstNamed(in: message.text, candidates: candidates), now: now,
+               using: &random)
+    }
+
+    /// The same for a message whose text names none of `candidates` (the caller looked already): the text is not
+    /// searched again.
+    mutating func decideNamingNone(_ message: Message, candidates: [Candidate], now: Duration,
+                                   using random: inout some RandomNumberGenerator) -> Decision {
+        decide(message, candidates: candidates, named: nil, now: now, using: &random)
+    }
+
+    /// `named`: the persona the text names first, if any.
+    private mutating func decide(_ message: Message, candidates: [Candidate], named: Candidate?, now: Duration,
+                                 using random: inout some RandomNumberGenerator) -> Decision {
         if message.isOwn { return .ignore(.ownMessage) }
-        var state = channels[message.channel] ?? ChannelState()
-        if message.fromBot { state.botTurns += 1 } else { state.botTurns = 0 }
-        channels[message.channel] = state
+        // Changed in place: one look-up of the channel for every message.
+        let state = Self.countTurn(&channels[message.channel, default: ChannelState()], fromBot: message.fromBot)
         guard let primary = candidates.first else { return .ignore(.noPersona) }
 
         // Who is addressed: by name (earliest in the text), then by reply, then by mention (the channel's first persona).
         var addressed: (Candidate, Reason)?
-        if let named = Self.firstNamed(in: message.text, candidates: candidates) {
+        if let named {
             addressed = (named, .name)
         } else if let replied = message.repliesToPersona, let c = candidates.first(where: { $0.name == replied }) {
             addressed = (c, .reply)
