@@ -89,6 +89,25 @@ struct ScriptedRandom: RandomNumberGenerator, Sendable {
         #expect(policy.decide(msg("c"), candidates: candidates(always), now: .seconds(11), using: &rng).persona != nil)
     }
 
+    /// The router's quiet path has searched the text for names already; the policy must then decide (and count bot
+    /// turns) exactly as the full search would for a text that names nobody.
+    @Test func decidingForATextNamingNoneMatchesTheFullDecision() {
+        let settings = TriggerSettings(mode: .mentionOnly, cooldownSeconds: 0, maxBotTurns: 1, respondToBots: true)
+        var full = TriggerPolicy()
+        var quiet = TriggerPolicy()
+        var rng = ScriptedRandom([0.5])
+        let texts = [msg("hello all", bot: true), msg("still chatting", bot: true), msg("@bridge hi", bot: true, mention: true),
+                     msg("a human"), msg("@bridge hi", bot: true, mention: true), msg("the thunderbolts")]
+        var decisions: [TriggerPolicy.Decision] = []
+        for message in texts {
+            let decision = full.decide(message, candidates: candidates(settings), now: .zero, using: &rng)
+            #expect(quiet.decideNamingNone(message, candidates: candidates(settings), now: .zero, using: &rng) == decision)
+            decisions.append(decision)
+        }
+        // The third bot turn in a row hit the loop cap, the bot's turn after a human was answered.
+        #expect(decisions[2] == .ignore(.botLoop) && decisions[4] == .reply(persona: "aria", reason: .mention))
+    }
+
     @Test func botsIgnoredUnlessConfiguredAndLoopCapped() {
         var policy = TriggerPolicy()
         var rng = ScriptedRandom([0.1])
