@@ -16,11 +16,15 @@ public final class ZlibStreamInflater {
     public let maxPayloadBytes: Int
     /// Output room kept between payloads; a larger payload's room (a READY, a member chunk) is given back after it.
     static let keptOutputBytes = 64 << 10
+    /// The stream's two-byte zlib header is read here and the rest inflated as raw deflate data: zlib would otherwise
+    /// run an Adler-32 checksum over every inflated byte, which only a stream's end checks, and a gateway
+    /// connection's stream never ends.
+    private var header: [UInt8] = []
 
     /// Creates a fresh inflate context.
     public init(maxPayloadBytes: Int = 16 << 20) throws(ZlibStreamError) {
         self.maxPayloadBytes = maxPayloadBytes
-        let status = pb_inflate_init(&stream)
+        let status = pb_inflate_init_raw(&stream)
         guard status == Z_OK else {
             throw ZlibStreamError(code: .initFailed, zlibStatus: status, message: "inflateInit failed")
         }
@@ -70,6 +74,12 @@ public final class ZlibStreamInflater {
         return body(UnsafeBufferPointer(start: output, count: produced))
     }
 
+    /// RFC 1950: deflate with a window of at most 32 KB, no preset dictionary, and a check that makes the two bytes
+    /// a multiple of 31.
+    static func isZlibHeader(_ cmf: UInt8, _ flg: UInt8) -> Bool {
+        cmf & 0x0F == 8 && cmf >> 4 <= 7 && flg & 0x20 == 0 && (UInt16(cmf) << 8 | UInt16(flg)) % 31 == 0
+    }
+
     private static func endsWithFlush(_ bytes: [UInt8]) -> Bool {
         let n = bytes.count
         return n >= 4 && bytes[n - 4] == 0 && bytes[n - 3] == 0 && bytes[n - 2] == 0xFF && bytes[n - 1] == 0xFF
@@ -94,9 +104,20 @@ public final class ZlibStreamInflater {
         var produced = 0
         var failure: ZlibStreamError?
         input.withUnsafeBufferPointer { inBuf in
+            var start = 0
+            if header.count < 2 {
+                while header.count < 2, start < inBuf.count {
+                    header.append(inBuf[start])
+                    start += 1
+                }
+                if header.count == 2, !Self.isZlibHeader(header[0], header[1]) {
+                    failure = ZlibStreamError(code: .corruptStream, message: "not a zlib stream (header \(header))")
+                    return
+                }
+            }
             // zlib never writes through next_in; the pointer type is only C's missing const.
-            stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
-            stream.avail_in = uInt(inBuf.count)
+            stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress.map { $0 + start })
+            stream.avail_in = uInt(inBuf.count - start)
             while true {
                 stream.next_out = output! + produced
                 stream.avail_out = uInt(outputCapacity - produced)

@@ -56,6 +56,26 @@ import Testing
         #expect(inflater.outputCapacity <= ZlibStreamInflater.keptOutputBytes)
     }
 
+    /// The zlib header is checked by hand (the rest is inflated as raw deflate data), even when it arrives a byte
+    /// at a time; a stream with another header is refused.
+    @Test func theHeaderIsCheckedWhereverItIsSplit() throws {
+        let deflater = try ZlibStreamDeflater()
+        let first = deflater.compress(Array(#"{"op":10}"#.utf8))
+        #expect(ZlibStreamInflater.isZlibHeader(first[0], first[1]))
+        let inflater = try ZlibStreamInflater()
+        #expect(try inflater.feed([first[0]]) == nil)
+        #expect(try inflater.feed(Array(first.dropFirst())) == Array(#"{"op":10}"#.utf8))
+        #expect(try inflater.feed(deflater.compress(Array(#"{"op":11}"#.utf8))) == Array(#"{"op":11}"#.utf8))
+
+        // The same deflate data behind a header asking for a preset dictionary, or with a wrong check.
+        for header: [UInt8] in [[0x78, 0xBB], [0x78, 0x9D]] {
+            #expect(!ZlibStreamInflater.isZlibHeader(header[0], header[1]))
+            let refused = try ZlibStreamInflater()
+            let error = #expect(throws: ZlibStreamError.self) { _ = try refused.feed(header + first.dropFirst(2)) }
+            #expect(error?.code == .corruptStream)
+        }
+    }
+
     @Test func partialFrameReturnsNil() throws {
         let deflater = try ZlibStreamDeflater()
         let inflater = try ZlibStreamInflater()
