@@ -298,19 +298,22 @@ public struct IncomingMessage: Hashable, Sendable {
 }
 
 /// An event from a platform.
+///
+/// An event is copied several times on its way (queue, batch, acknowledgement), so each case is one reference: a new
+/// message is its own box already, and the rarer cases are boxed here. An event is then a word, and a new message
+/// costs no allocation of its own.
 public enum PlatformEvent: Hashable, Sendable {
-    /// A new message. Boxed: an event is copied several times on its way (queue, batch, acknowledgement), and a
-    /// message inline would retain each of its twenty-odd strings at every copy.
-    indirect case messageCreated(IncomingMessage)
+    /// A new message.
+    case messageCreated(IncomingMessage)
     /// A message's text changed; `editorID` is who changed it (only the original speaker's edits are applied).
-    case messageEdited(channel: ChannelRef, messageID: String, newText: String, editorID: String)
+    indirect case messageEdited(channel: ChannelRef, messageID: String, newText: String, editorID: String)
     /// A message was removed.
-    case messageDeleted(channel: ChannelRef, messageID: String)
+    indirect case messageDeleted(channel: ChannelRef, messageID: String)
     /// The people in a channel, where the platform tells us.
-    case membership(channel: ChannelRef, members: [ChatUser])
+    indirect case membership(channel: ChannelRef, members: [ChatUser])
     /// A command invoked through the platform's own interface (a Discord slash command), answered through its
     /// responder rather than posted in the channel.
-    case interaction(InteractionRequest)
+    indirect case interaction(InteractionRequest)
 }
 
 /// A command the platform delivered as an interaction, with the way back to the one who invoked it.
