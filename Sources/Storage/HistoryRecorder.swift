@@ -32,7 +32,7 @@ public final class HistoryRecorder: Sendable {
     public typealias Ack = @Sendable () async -> Void
 
     private struct State {
-        var pending: [StoredMessage] = []
+        var pending: PendingBatches
         /// Acks in recording order, each to run once `settled` reaches `after`.
         var acks: [(after: UInt64, ack: Ack)] = []
         var inFlight = 0
@@ -55,7 +55,7 @@ public final class HistoryRecorder: Sendable {
     private let configuration: Configuration
     private let clock: any Clock<Duration>
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     /// Creates a recorder writing into `store`; `clock` times the batch delay.
     public init(store: any Store, configuration: Configuration = Configuration(),
@@ -64,6 +64,7 @@ public final class HistoryRecorder: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
+        state = Mutex(State(pending: PendingBatches(maxBatch: configuration.maxBatch)))
     }
 
     /// Messages buffered right now (waiting plus being written); never above `capacity` for long.
@@ -163,15 +164,7 @@ public final class HistoryRecorder: Sendable {
                     s.urgent = false
                     return nil
                 }
-                let batch: [StoredMessage]
-                if s.pending.count <= configuration.maxBatch {
-                    // The usual case: take the whole buffer without copying.
-                    batch = s.pending
-                    s.pending = []
-                } else {
-                    batch = Array(s.pending.prefix(configuration.maxBatch))
-                    s.pending.removeFirst(configuration.maxBatch)
-                }
+                let batch = s.pending.takeBatch()
                 s.inFlight = batch.count
                 return batch
             }

@@ -1,0 +1,36 @@
+/// Messages waiting for the history writer, kept as the batches they will be written in.
+///
+/// One flat buffer made every batch under a flood a copy of its first `maxBatch` messages and a shift of all the
+/// rest (thousands of messages, each retained and moved); here a batch is taken whole, with nothing copied.
+struct PendingBatches {
+    private var batches: [[StoredMessage]] = []
+    private let maxBatch: Int
+    /// Messages waiting, in all batches.
+    private(set) var count = 0
+
+    /// Creates an empty buffer of batches of at most `maxBatch`.
+    init(maxBatch: Int) {
+        self.maxBatch = max(1, maxBatch)
+    }
+
+    /// Whether nothing waits.
+    var isEmpty: Bool { count == 0 }
+
+    /// Adds a message after every other.
+    mutating func append(_ message: StoredMessage) {
+        if let last = batches.indices.last, batches[last].count < maxBatch {
+            batches[last].append(message)
+        } else {
+            batches.append([message])
+        }
+        count += 1
+    }
+
+    /// Takes the oldest batch (at most `maxBatch` messages, in order); empty when nothing waits.
+    mutating func takeBatch() -> [StoredMessage] {
+        guard !batches.isEmpty else { return [] }
+        let batch = batches.removeFirst()
+        count -= batch.count
+        return batch
+    }
+}
