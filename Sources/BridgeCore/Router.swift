@@ -297,7 +297,7 @@ public final class Router: Service, Sendable {
                     if pending[key] == nil, mailboxes[key]?.isIdle ?? true, let message = quietMessage(event) {
                         metered.received?.increment()
                         quietRecorded.add(1, ordering: .relaxed)
-                        await recorder.record(message)
+                        if !recorder.recordIfRoom(message) { await recorder.record(message) }
                         quiet.append(event)
                         continue
                     }
@@ -362,7 +362,7 @@ public final class Router: Service, Sendable {
                     if let message = quietMessage(event) {
                         metered.received?.increment()
                         quietRecorded.add(1, ordering: .relaxed)
-                        await recorder.record(message)
+                        if !recorder.recordIfRoom(message) { await recorder.record(message) }
                         handled.append(event)
                         backlog.leave()
                         continue

@@ -83,15 +83,7 @@ public final class HistoryRecorder: Sendable {
     /// already buffered (backpressure). `ack` runs once the message is committed, in recording order.
     public func record(_ message: StoredMessage, then ack: Ack? = nil) async {
         while true {
-            let admitted = state.withLock { s -> Bool in
-                guard s.pending.count + s.inFlight < configuration.capacity else { return false }
-                s.pending.append(message)
-                s.recorded += 1
-                if let ack { s.acks.append((s.recorded, ack)) }
-                s.highWater = max(s.highWater, s.pending.count + s.inFlight)
-                return true
-            }
-            if admitted { break }
+            if admit(message, then: ack) { break }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { s -> Bool in
                     if s.pending.count + s.inFlight < configuration.capacity { return true }
@@ -102,6 +94,25 @@ public final class HistoryRecorder: Sendable {
             }
         }
         startFlusherIfNeeded(wakeIfFull: true)
+    }
+
+    /// Buffers a message for the next batch when there is room, without waiting (a flood's chatter then costs no
+    /// suspension point); false when `capacity` messages are buffered, and `record` must wait for room.
+    public func recordIfRoom(_ message: StoredMessage) -> Bool {
+        guard admit(message, then: nil) else { return false }
+        startFlusherIfNeeded(wakeIfFull: true)
+        return true
+    }
+
+    private func admit(_ message: StoredMessage, then ack: Ack?) -> Bool {
+        state.withLock { s -> Bool in
+            guard s.pending.count + s.inFlight < configuration.capacity else { return false }
+            s.pending.append(message)
+            s.recorded += 1
+            if let ack { s.acks.append((s.recorded, ack)) }
+            s.highWater = max(s.highWater, s.pending.count + s.inFlight)
+            return true
+        }
     }
 
     /// Runs `ack` once every message recorded so far is committed: at once when nothing is buffered,

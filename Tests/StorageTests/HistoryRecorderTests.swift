@@ -64,6 +64,29 @@ struct HistoryRecorderTests {
         }
     }
 
+    @Test("recordIfRoom buffers without waiting until the capacity is reached, then refuses; order holds across both ways in")
+    func recordIfRoomStopsAtTheCapacity() async throws {
+        try await withStore(.sqliteInMemory) { base in
+            let store = SlowStore(base, batchDelay: .milliseconds(20))
+            let configuration = HistoryRecorder.Configuration(maxBatch: 16, maxDelay: .milliseconds(5), capacity: 64)
+            let recorder = HistoryRecorder(store: store, configuration: configuration, logger: Logger(label: "test"))
+            var index = 0
+            while recorder.recordIfRoom(Self.chatter(index)) { index += 1 }
+            // Refused only once full (the slowed store may have made room meanwhile, so maybe after more).
+            #expect(index >= configuration.capacity)
+            #expect(recorder.highWaterMark == configuration.capacity)
+            // The waiting way in takes the next one once the slowed store makes room.
+            await recorder.record(Self.chatter(index))
+            index += 1
+            await recorder.flush()
+            var stored: [String] = []
+            for channel in Self.channels { stored += try await base.recentMessages(in: channel, limit: 1_000).map(\.messageID) }
+            #expect(Set(stored) == Set((0..<index).map { "m\($0)" }) && stored.count == index)
+            let first = try await base.recentMessages(in: Self.channels[0], limit: 1_000).map(\.messageID)
+            #expect(first == stride(from: 0, to: index, by: Self.channels.count).map { "m\($0)" })
+        }
+    }
+
     @Test("claims and reply rows do not queue behind a chatter flood: each waits for at most the batch being written")
     func claimsOvertakeChatter() async throws {
         try await withStore(.sqliteInMemory) { base in
