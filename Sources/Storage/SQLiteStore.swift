@@ -73,10 +73,6 @@ public final class SQLiteStore: Store {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA cache_size = -512")
-            // Checkpoint every 4,000 WAL pages (16 MB) rather than SQLite's 1,000: a flood's batches rewrite the
-            // same index pages, and each checkpoint copies every page once however often it changed since the
-            // last. Only the writer commits, so only its setting counts.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 4000")
         }
         configuration.maximumReaderCount = 2
 
