@@ -78,5 +78,5 @@ EOF
   mv "$work/order" "$order"
   new=$(($(wc -l <"$order") - before))
   echo "round $round: $(wc -l <"$work/faults") code faults, $new new functions, $(wc -l <"$order") in $order"
-  [ "$new" -eq 0 ] && break
+  if [ "$new" -eq 0 ]; then break; fi
 done
