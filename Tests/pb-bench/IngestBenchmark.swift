@@ -55,7 +55,8 @@ enum IngestBenchmark {
             token: token, apiBaseURL: "http://127.0.0.1:\(port)/api/v10", slashCommands: .off,
             boundChannels: bound.map { .init(channelID: $0, guildID: guild) })
         let platform = DiscordPlatform(configuration: configuration, http: http, store: store, clock: ContinuousClock(), logger: logger)
-        let model = StampingModel(clock: platform.clock)
+        let gateway = platform.gateway
+        let model = StampingModel(clock: platform.clock) { gateway.stats.lastDispatchAt }
         let aria = Persona(name: "aria", displayName: "Aria", character: "Aria is a cheerful bard.")
         var routerConfiguration = RouterConfiguration(personas: [aria], bindings: bound.map { .init(platform: "discord", channelID: $0, personas: ["aria"]) },
                                                       defaultPersonas: ["aria"])
@@ -108,9 +109,8 @@ enum IngestBenchmark {
             let seconds = ProcessStats.seconds(started.duration(to: reached))
             let rate = Double(count + 1) / seconds
             rates[label] = rate
-            // The mention is the last dispatch the fake sends: its arrival is the gateway's last dispatch.
-            let arrival = platform.gateway.stats.lastDispatchAt
-            let fromArrival = model.lastElapsed.flatMap { at in arrival.map { ProcessStats.milliseconds(at - $0) } } ?? -1
+            // When the model is asked, the mention is the last dispatch that arrived (the echo of the reply comes later).
+            let fromArrival = model.lastElapsed.flatMap { at in model.lastArrival.map { ProcessStats.milliseconds(at - $0) } } ?? -1
             say(String(format: "persona-bridge, %@ flood: %d MESSAGE_CREATE + 1 mention, %.0f events/s to the model request "
                            + "(the fake wrote them in %.2f s); mention → model %.1f ms after its frame arrived (%.1f ms after its inject call)",
                        label, count, rate, sentSeconds, fromArrival, ProcessStats.milliseconds(mentionSent.duration(to: reached))))
@@ -246,24 +246,33 @@ struct IngestFakeControl: Sendable {
 /// (the scene's memory summaries, asked once a reply drops history, reach the model too and are not counted).
 final class StampingModel: ChatModel, Sendable {
     static let mention = "are you keeping up?"
-    private let state = Mutex<(count: Int, last: ContinuousClock.Instant?, lastElapsed: Duration?)>((0, nil, nil))
+    private let state = Mutex<(count: Int, last: ContinuousClock.Instant?, lastElapsed: Duration?, lastArrival: Duration?)>((0, nil, nil, nil))
     private let clock: ElapsedClock
+    private let arrival: @Sendable () -> Duration?
 
-    /// `clock` is the adapter's, so a request can be set against a payload's arrival.
-    init(clock: ElapsedClock) { self.clock = clock }
+    /// `clock` is the adapter's, so a request can be set against a payload's arrival; `arrival` reads when the
+    /// adapter's last payload arrived.
+    init(clock: ElapsedClock, arrival: @escaping @Sendable () -> Duration?) {
+        self.clock = clock
+        self.arrival = arrival
+    }
 
     var mentions: Int { state.withLock { $0.count } }
     var lastRequest: ContinuousClock.Instant? { state.withLock { $0.last } }
     var lastElapsed: Duration? { state.withLock { $0.lastElapsed } }
+    /// When the last payload had arrived as the last counted request came.
+    var lastArrival: Duration? { state.withLock { $0.lastArrival } }
 
     func stream(_ request: ChatRequest) -> AsyncThrowingStream<ModelEvent, any Error> {
         let now = ContinuousClock.now
         let elapsed = clock.now
+        let arrived = arrival()
         let memoryWork = ["Transcript", "Memory"].contains(request.messages.last?.name ?? "")
         if !memoryWork { state.withLock { s in
             s.count += 1
             s.last = now
             s.lastElapsed = elapsed
+            s.lastArrival = arrived
         } }
         return AsyncThrowingStream { continuation in
             continuation.yield(.delta("Keeping up."))
