@@ -214,6 +214,9 @@ struct PostgresMigrator {
             "ALTER TABLE channel_settings ADD COLUMN activation TEXT",
             "ALTER TABLE channel_settings ADD COLUMN muted_personas TEXT[]",
         ]),
+        // SQLite's v5 drops AUTOINCREMENT from its message table; here ids come from an identity column, which keeps
+        // no table of its own to update. Recorded all the same, so both backends name the same schema version.
+        Migration(name: "v5-message-rowid", statements: []),
     ]
 
     /// Applies every missing migration in one transaction, refusing a schema from a newer version.

@@ -47,7 +47,7 @@ struct CLIStorageTests {
             #expect(!output.contains(server.password), "the database password must never be printed")
             let migrations = try await server.execute("SELECT string_agg(name, ',' ORDER BY position) FROM pb_schema_migrations",
                                                       database: database)
-            #expect(migrations == "v1-initial-schema,v2-usage,v3-imported-personas,v3-prompt-records,v3-reply-alternatives,v4-scene-memory,v4-player-personas,v4-scene-activation")
+            #expect(migrations == "v1-initial-schema,v2-usage,v3-imported-personas,v3-prompt-records,v3-reply-alternatives,v4-scene-memory,v4-player-personas,v4-scene-activation,v5-message-rowid")
             #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("state").path),
                     "no SQLite file is created when a URL is configured")
         }

@@ -115,7 +115,7 @@ struct DeployTests {
                 """, "http://127.0.0.1:\(port)/metrics"])
             #expect(scrape.split(whereSeparator: \.isWhitespace) == ["401", "200"], "\(scrape)")
             let migrations = try await postgres.execute("SELECT count(*) FROM pb_schema_migrations", database: database)
-            #expect(migrations == "8", "the bridge migrated the PostgreSQL store (every migration applied)")
+            #expect(migrations == "9", "the bridge migrated the PostgreSQL store (every migration applied)")
             kill(bridge.pid, SIGTERM)
             let (status, output) = try await bridge.waitForCompleteOutput(timeout: .seconds(60))
             #expect(status == 0, "\(output)")

@@ -43,7 +43,7 @@ struct PostgresStoreTests {
                 return stores
             }
             for store in stores {
-                #expect(try await store.appliedMigrations() == ["v1-initial-schema", "v2-usage", "v3-imported-personas", "v3-prompt-records", "v3-reply-alternatives", "v4-scene-memory", "v4-player-personas", "v4-scene-activation"])
+                #expect(try await store.appliedMigrations() == ["v1-initial-schema", "v2-usage", "v3-imported-personas", "v3-prompt-records", "v3-reply-alternatives", "v4-scene-memory", "v4-player-personas", "v4-scene-activation", "v5-message-rowid"])
                 try await store.close()
             }
         }
