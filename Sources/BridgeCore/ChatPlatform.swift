@@ -200,101 +200,82 @@ public struct IncomingMessage: Hashable, Sendable {
         var creditedName: String? = nil
     }
 
-    // Safe to share across tasks: `fields` is only written through `unique()`, which copies a shared box first.
-    private final class Box: @unchecked Sendable {
-        var fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
-    }
-
-    private var box: Box
-
-    /// The box, copied first when another value shares it.
-    private mutating func unique() -> Box {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
-        return box
-    }
+    private var fields: CopyOnWrite<Fields>
 
     /// Where it was posted.
     public var channel: ChannelRef {
         // Read in place: `message.channel.x` then copies only `x`, not the whole value and its strings.
-        _read { yield box.fields.channel }
-        set { unique().fields.channel = newValue }
+        _read { yield fields.value.channel }
+        set { fields.value.channel = newValue }
     }
     /// Who posted it.
     public var author: ChatUser {
         // Read in place: `message.author.x` then copies only `x`, not the whole value and its strings.
-        _read { yield box.fields.author }
-        set { unique().fields.author = newValue }
+        _read { yield fields.value.author }
+        set { fields.value.author = newValue }
     }
     /// Platform message id.
     public var messageID: String {
-        get { box.fields.messageID }
-        set { unique().fields.messageID = newValue }
+        get { fields.value.messageID }
+        set { fields.value.messageID = newValue }
     }
     /// Plain text (adapters convert platform markup).
     public var text: String {
-        get { box.fields.text }
-        set { unique().fields.text = newValue }
+        get { fields.value.text }
+        set { fields.value.text = newValue }
     }
     /// The message this one replies to, if any.
     public var replyTo: String? {
-        get { box.fields.replyTo }
-        set { unique().fields.replyTo = newValue }
+        get { fields.value.replyTo }
+        set { fields.value.replyTo = newValue }
     }
     /// Whether it mentions this bridge's account.
     public var mentionsUs: Bool {
-        get { box.fields.mentionsUs }
-        set { unique().fields.mentionsUs = newValue }
+        get { fields.value.mentionsUs }
+        set { fields.value.mentionsUs = newValue }
     }
     /// Whether this bridge sent it (echo of our own send).
     public var isOwnMessage: Bool {
-        get { box.fields.isOwnMessage }
-        set { unique().fields.isOwnMessage = newValue }
+        get { fields.value.isOwnMessage }
+        set { fields.value.isOwnMessage = newValue }
     }
     /// Persona name, when the message is our own and the adapter can tell which persona sent it.
     public var personaName: String? {
-        get { box.fields.personaName }
-        set { unique().fields.personaName = newValue }
+        get { fields.value.personaName }
+        set { fields.value.personaName = newValue }
     }
     /// When the platform says it was posted (IRC `server-time`, Discord snowflake); `nil` means "now".
     public var timestamp: Date? {
-        get { box.fields.timestamp }
-        set { unique().fields.timestamp = newValue }
+        get { fields.value.timestamp }
+        set { fields.value.timestamp = newValue }
     }
     /// Files attached to the message (card imports read them).
     public var attachments: [ChatAttachment] {
-        get { box.fields.attachments }
-        set { unique().fields.attachments = newValue }
+        get { fields.value.attachments }
+        set { fields.value.attachments = newValue }
     }
     /// The relay bot this message came through (`[platforms.*] relays`); `author` is then the real speaker as the
     /// relay named them (id `relay:<relay identity>:<nick>`, not a bot). Such a message may trigger a reply and is
     /// not a bot turn, but never runs commands.
     public var relayedBy: ChatUser? {
-        get { box.fields.relayedBy }
-        set { unique().fields.relayedBy = newValue }
+        get { fields.value.relayedBy }
+        set { fields.value.relayedBy = newValue }
     }
     /// The name history and the prompt credit when it differs from `author.displayName` (a PluralKit member);
     /// `author` stays the real user (permissions, budgets, players).
     public var creditedName: String? {
-        get { box.fields.creditedName }
-        set { unique().fields.creditedName = newValue }
+        get { fields.value.creditedName }
+        set { fields.value.creditedName = newValue }
     }
 
     /// Creates an incoming message.
     public init(channel: ChannelRef, author: ChatUser, messageID: String, text: String, replyTo: String? = nil,
                 mentionsUs: Bool = false, isOwnMessage: Bool = false, personaName: String? = nil,
                 timestamp: Date? = nil) {
-        box = Box(Fields(channel: channel, author: author, messageID: messageID, text: text, replyTo: replyTo,
+        fields = CopyOnWrite(Fields(channel: channel, author: author, messageID: messageID, text: text, replyTo: replyTo,
                          mentionsUs: mentionsUs, isOwnMessage: isOwnMessage, personaName: personaName, timestamp: timestamp))
     }
 
-    /// Equal when every field is.
-    public static func == (lhs: IncomingMessage, rhs: IncomingMessage) -> Bool {
-        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
-    }
-
-    /// Hashes every field, consistent with `==`.
-    public func hash(into hasher: inout Hasher) { hasher.combine(box.fields) }
 }
 
 /// An event from a platform.

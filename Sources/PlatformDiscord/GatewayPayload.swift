@@ -1,3 +1,4 @@
+import BridgeCore
 import Foundation
 
 /// A gateway opcode; values Discord adds later are kept as `unknown`.
@@ -56,80 +57,68 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
         var attachments: [DiscordAttachment] = []
     }
 
-    // Safe to share across tasks: `fields` is only written through `unique()`, which copies a shared box first.
-    private final class Box: @unchecked Sendable {
-        var fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
-    }
-
-    private var box: Box
-
-    /// The box, copied first when another value shares it.
-    private mutating func unique() -> Box {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
-        return box
-    }
+    private var fields: CopyOnWrite<Fields>
 
     /// Snowflake id.
     public var id: String {
-        get { box.fields.id }
-        set { unique().fields.id = newValue }
+        get { fields.value.id }
+        set { fields.value.id = newValue }
     }
     /// Channel or thread id.
     public var channelId: String {
-        get { box.fields.channelId }
-        set { unique().fields.channelId = newValue }
+        get { fields.value.channelId }
+        set { fields.value.channelId = newValue }
     }
     /// Guild id; nil in DMs.
     public var guildId: String? {
-        get { box.fields.guildId }
-        set { unique().fields.guildId = newValue }
+        get { fields.value.guildId }
+        set { fields.value.guildId = newValue }
     }
     /// Author.
     public var author: DiscordUser {
         // Read in place: `message.author.x` then copies only `x`, not the whole user.
-        _read { yield box.fields.author }
-        set { unique().fields.author = newValue }
+        _read { yield fields.value.author }
+        set { fields.value.author = newValue }
     }
     /// Text (empty without the MESSAGE_CONTENT intent).
     public var content: String {
-        get { box.fields.content }
-        set { unique().fields.content = newValue }
+        get { fields.value.content }
+        set { fields.value.content = newValue }
     }
     /// Set when a webhook sent the message.
     public var webhookId: String? {
-        get { box.fields.webhookId }
-        set { unique().fields.webhookId = newValue }
+        get { fields.value.webhookId }
+        set { fields.value.webhookId = newValue }
     }
     /// Users mentioned.
     public var mentions: [DiscordUser]? {
-        get { box.fields.mentions }
-        set { unique().fields.mentions = newValue }
+        get { fields.value.mentions }
+        set { fields.value.mentions = newValue }
     }
     /// The replied-to message id, if any.
     public var referencedMessageId: String? {
-        get { box.fields.referencedMessageId }
-        set { unique().fields.referencedMessageId = newValue }
+        get { fields.value.referencedMessageId }
+        set { fields.value.referencedMessageId = newValue }
     }
     /// The author's guild role ids, when the message came with a `member` (guild messages on the gateway).
     public var memberRoles: [String]? {
-        get { box.fields.memberRoles }
-        set { unique().fields.memberRoles = newValue }
+        get { fields.value.memberRoles }
+        set { fields.value.memberRoles = newValue }
     }
     /// The author's guild nickname, if set.
     public var memberNick: String? {
-        get { box.fields.memberNick }
-        set { unique().fields.memberNick = newValue }
+        get { fields.value.memberNick }
+        set { fields.value.memberNick = newValue }
     }
     /// Role ids mentioned.
     public var mentionRoles: [String] {
-        get { box.fields.mentionRoles }
-        set { unique().fields.mentionRoles = newValue }
+        get { fields.value.mentionRoles }
+        set { fields.value.mentionRoles = newValue }
     }
     /// Files attached (only set by the full decoder: the scanning fast path hands attachments to it).
     public var attachments: [DiscordAttachment] {
-        get { box.fields.attachments }
-        set { unique().fields.attachments = newValue }
+        get { fields.value.attachments }
+        set { fields.value.attachments = newValue }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -144,7 +133,7 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
     init(id: String, channelId: String, guildId: String?, author: DiscordUser, content: String, webhookId: String?,
          mentions: [DiscordUser]?, referencedMessageId: String?, memberRoles: [String]?, memberNick: String?,
          mentionRoles: [String], attachments: [DiscordAttachment] = []) {
-        box = Box(Fields(id: id, channelId: channelId, guildId: guildId, author: author, content: content, webhookId: webhookId,
+        fields = CopyOnWrite(Fields(id: id, channelId: channelId, guildId: guildId, author: author, content: content, webhookId: webhookId,
                          mentions: mentions, referencedMessageId: referencedMessageId, memberRoles: memberRoles,
                          memberNick: memberNick, mentionRoles: mentionRoles, attachments: attachments))
     }
@@ -168,13 +157,6 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
             attachments: (try? c.decodeIfPresent([DiscordAttachment].self, forKey: .attachments)) ?? [])
     }
 
-    /// Equal when every field is.
-    public static func == (lhs: DiscordMessage, rhs: DiscordMessage) -> Bool {
-        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
-    }
-
-    /// Hashes every field, consistent with `==`.
-    public func hash(into hasher: inout Hasher) { hasher.combine(box.fields) }
 }
 
 /// A message attachment: where the CDN serves it, its name and size.
