@@ -302,9 +302,9 @@ struct ProxyHold<Payload: Sendable>: Sendable {
         return actions
     }
 
-    private mutating func remember(_ seen: Seen, now: Duration, deleted: Bool, emitted: Bool, copied: Bool = false, fresh: Bool = false) {
+    private mutating func remember(_ seen: Seen, now: Duration, deleted: Bool, emitted: Bool, copied: Bool = false) {
         remember(id: seen.id, channelID: seen.channelID, text: seen.text, payload: emitted ? nil : seen.payload, now: now,
-                 deleted: deleted, emitted: emitted, copied: copied, fresh: fresh)
+                 deleted: deleted, emitted: emitted, copied: copied)
     }
 
     private mutating func remember(id: String, channelID: String, text: String, payload: Payload?, now: Duration, deleted: Bool,
