@@ -201,6 +201,41 @@ struct SQLiteStoreTests {
         try await store.close()
     }
 
+    @Test("a batch stores every value as given: empty, absent and non-ASCII text, long rows between short ones")
+    func batchKeepsEveryTextValue() async throws {
+        let store = try await SQLiteStore.open(.inMemory)
+        let long = String(repeating: "a long turn of the tale, ", count: 400) + "ünïcödé 🐉"
+        var messages = [
+            StoredMessage(channel: general, messageID: "m1", speakerID: "", speakerName: "", kind: .human, text: "",
+                          timestamp: at(1_000)),
+            StoredMessage(channel: general, messageID: "m2", speakerID: "u2", speakerName: "Zoë 🐉", kind: .persona,
+                          personaName: "aria", text: long, timestamp: at(2_000), replyToID: "m1"),
+            StoredMessage(channel: general, messageID: "m3", speakerID: "u3", speakerName: "Bob", kind: .human,
+                          text: "short after long", timestamp: at(3_000)),
+            StoredMessage(channel: general, messageID: "m4", speakerID: "u4", speakerName: "Cy", kind: .human,
+                          text: long + long, timestamp: at(4_000), replyToID: ""),
+        ]
+        messages[3].isEdited = true
+        let results = try await store.insert(contentsOf: messages)
+        #expect(results.map(\.inserted) == [true, true, true, true])
+        let stored = try await store.recentMessages(in: general, limit: 10)
+        #expect(stored.map(\.messageID) == ["m1", "m2", "m3", "m4"])
+        for (got, sent) in zip(stored, messages) {
+            #expect(got.speakerID == sent.speakerID)
+            #expect(got.speakerName == sent.speakerName)
+            #expect(got.kind == sent.kind)
+            #expect(got.personaName == sent.personaName)
+            #expect(got.text == sent.text)
+            #expect(got.replyToID == sent.replyToID)
+            #expect(got.isEdited == sent.isEdited)
+        }
+        // A second batch reuses the cached statement; a duplicate is still ignored.
+        let again = try await store.insert(contentsOf: [humanMessage("m3", at: 5_000), humanMessage("m5", text: "", at: 6_000)])
+        #expect(again.map(\.inserted) == [false, true])
+        #expect(try await store.recentMessages(in: general, limit: 10).last?.text == "")
+        try await store.close()
+    }
+
     @Test("an in-memory store is private to its instance")
     func inMemoryIsPrivate() async throws {
         let first = try SQLiteStore.inMemory()
