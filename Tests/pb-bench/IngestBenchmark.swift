@@ -99,10 +99,9 @@ enum IngestBenchmark {
             let mentionSent = clock.now
             try await control.post("inject/message", ["channel_id": channels[0], "content": StampingModel.mention,
                                                       "author_id": alice, "mention_bot": true])
-            let deadline = clock.now + .seconds(600)
-            while model.mentions < expectedRequests {
-                guard clock.now < deadline else { throw TestServerError("the mention after the \(label) flood never reached the model") }
-                try await Task.sleep(for: .milliseconds(1))
+            await model.waitForMentions(expectedRequests, timeout: .seconds(600))
+            guard model.mentions >= expectedRequests else {
+                throw TestServerError("the mention after the \(label) flood never reached the model")
             }
             let reached = model.lastRequest ?? clock.now
             let cpu = ProcessStats.cpuSeconds() - cpuBefore
@@ -246,7 +245,15 @@ struct IngestFakeControl: Sendable {
 /// (the scene's memory summaries, asked once a reply drops history, reach the model too and are not counted).
 final class StampingModel: ChatModel, Sendable {
     static let mention = "are you keeping up?"
-    private let state = Mutex<(count: Int, last: ContinuousClock.Instant?, lastElapsed: Duration?, lastArrival: Duration?)>((0, nil, nil, nil))
+    private struct State {
+        var count = 0
+        var last: ContinuousClock.Instant?
+        var lastElapsed: Duration?
+        var lastArrival: Duration?
+        /// Waiters for a request count (`waitForMentions`).
+        var waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+    private let state = Mutex(State())
     private let clock: ElapsedClock
     private let arrival: @Sendable () -> Duration?
 
@@ -258,6 +265,32 @@ final class StampingModel: ChatModel, Sendable {
     }
 
     var mentions: Int { state.withLock { $0.count } }
+
+    /// Returns once `count` requests have come, or after `timeout` (then `mentions` says how many did). Woken by the
+    /// request itself: a polling loop would wake the bridge's process every millisecond of the flood it measures.
+    func waitForMentions(_ count: Int, timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let now = self.state.withLock { s -> Bool in
+                        if s.count >= count { return true }
+                        s.waiters.append((count, continuation))
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+            // The timeout won: let the parked waiter go, or the group would wait for it.
+            let parked = self.state.withLock { s in
+                defer { s.waiters.removeAll() }
+                return s.waiters.map(\.continuation)
+            }
+            for waiter in parked { waiter.resume() }
+        }
+    }
     var lastRequest: ContinuousClock.Instant? { state.withLock { $0.last } }
     var lastElapsed: Duration? { state.withLock { $0.lastElapsed } }
     /// When the last payload had arrived as the last counted request came.
@@ -268,12 +301,18 @@ final class StampingModel: ChatModel, Sendable {
         let elapsed = clock.now
         let arrived = arrival()
         let memoryWork = ["Transcript", "Memory"].contains(request.messages.last?.name ?? "")
-        if !memoryWork { state.withLock { s in
-            s.count += 1
-            s.last = now
-            s.lastElapsed = elapsed
-            s.lastArrival = arrived
-        } }
+        if !memoryWork {
+            let ready = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+                s.count += 1
+                s.last = now
+                s.lastElapsed = elapsed
+                s.lastArrival = arrived
+                let count = s.count
+                defer { s.waiters.removeAll { $0.count <= count } }
+                return s.waiters.filter { $0.count <= count }.map(\.continuation)
+            }
+            for waiter in ready { waiter.resume() }
+        }
         return AsyncThrowingStream { continuation in
             continuation.yield(.delta("Keeping up."))
             continuation.yield(.finish(.stop))
