@@ -244,7 +244,7 @@ public struct IncomingMessage: Hashable, Sendable {
         get { fields.value.personaName }
         set { fields.value.personaName = newValue }
     }
-    /// When the platform says it was posted (IRC `server-time`, Discord snowflake); `nil` means "now".
+    /// When the platform says it was posted (IRC `server-time`, the Discord payload's `timestamp`); `nil` means "now".
     public var timestamp: Date? {
         get { fields.value.timestamp }
         set { fields.value.timestamp = newValue }

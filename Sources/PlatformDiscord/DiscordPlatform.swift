@@ -510,7 +510,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
                                   || configuration.bots.contains(message.author.id))
         var incoming = IncomingMessage(channel: channel, author: author,
                                        messageID: message.id, text: text, replyTo: message.referencedMessageId,
-                                       mentionsUs: mentionsUs, isOwnMessage: own)
+                                       mentionsUs: mentionsUs, isOwnMessage: own, timestamp: message.timestamp)
         incoming.attachments = message.attachments.map {
             ChatAttachment(url: $0.url, filename: $0.filename, size: $0.size, contentType: $0.contentType)
         }

@@ -1,3 +1,6 @@
+import BridgeCore
+import Foundation
+
 /// The MESSAGE_CREATE fast path: most gateway traffic on a busy server is chatter, and a generic JSON tree of
 /// the whole payload (member, embeds, components, flags...) costs more than everything else the bridge does
 /// with it. This scans the bytes once, reads only the fields `DiscordMessage` keeps, and skips the rest
@@ -98,10 +101,16 @@ struct GatewayScanner {
     mutating func message(nested: Bool = false) -> DiscordMessage? {
         var id: String?, channelID: String?, guildID: String?, author: DiscordUser?, content: String?
         var webhookID: String?, mentions: [DiscordUser]?, referenced: String?, roles: [String]?, nick: String?
-        var mentionRoles: [String]?
+        var mentionRoles: [String]?, timestamp: Date?
         let complete = object { scanner, key in
             switch key {
             case Self.kID: id = scanner.string(); return id != nil
+            case Self.kTimestamp:
+                // Read in place, without a string; one that is not ISO 8601 leaves the time to the router ("now").
+                if scanner.null() { return true }
+                guard let raw = scanner.rawString() else { return false }
+                timestamp = ISO8601Timestamp.secondsSince1970(parsing: UnsafeBufferPointer(rebasing: raw))
+                    .map(Date.init(timeIntervalSince1970:))
             case Self.kChannelID: channelID = scanner.repeatedString(); return channelID != nil
             case Self.kGuildID: return scanner.optionalString(&guildID, repeated: true)
             case Self.kAuthor: author = scanner.user(); return author != nil
@@ -156,7 +165,7 @@ struct GatewayScanner {
         }
         return DiscordMessage(id: id, channelId: channelID, guildId: guildID, author: author, content: content ?? "",
                               webhookId: webhookID, mentions: mentions, referencedMessageId: referenced,
-                              memberRoles: roles, memberNick: nick, mentionRoles: mentionRoles ?? [])
+                              memberRoles: roles, memberNick: nick, mentionRoles: mentionRoles ?? [], timestamp: timestamp)
     }
 
     /// A user object: `id` required, `username`, `global_name` and `bot` optional (null allowed).
@@ -459,6 +468,7 @@ struct GatewayScanner {
     static var kGuildID: StaticString { "guild_id" }
     static var kAuthor: StaticString { "author" }
     static var kContent: StaticString { "content" }
+    static var kTimestamp: StaticString { "timestamp" }
     static var kWebhookID: StaticString { "webhook_id" }
     static var kMentions: StaticString { "mentions" }
     static var kMentionRoles: StaticString { "mention_roles" }

@@ -55,6 +55,7 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
         var memberNick: String?
         var mentionRoles: [String]
         var attachments: [DiscordAttachment] = []
+        var timestamp: Date? = nil
     }
 
     private var fields: CopyOnWrite<Fields>
@@ -121,8 +122,14 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
         set { fields.value.attachments = newValue }
     }
 
+    /// When Discord says it was posted (the payload's `timestamp`); nil when absent or not ISO 8601.
+    public var timestamp: Date? {
+        get { fields.value.timestamp }
+        set { fields.value.timestamp = newValue }
+    }
+
     enum CodingKeys: String, CodingKey {
-        case id, author, content, mentions, member, attachments
+        case id, author, content, mentions, member, attachments, timestamp
         case channelId = "channel_id", guildId = "guild_id", webhookId = "webhook_id"
         case messageReference = "message_reference", mentionRoles = "mention_roles"
     }
@@ -132,10 +139,10 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
     /// A message from already decoded fields (the scanning fast path).
     init(id: String, channelId: String, guildId: String?, author: DiscordUser, content: String, webhookId: String?,
          mentions: [DiscordUser]?, referencedMessageId: String?, memberRoles: [String]?, memberNick: String?,
-         mentionRoles: [String], attachments: [DiscordAttachment] = []) {
+         mentionRoles: [String], attachments: [DiscordAttachment] = [], timestamp: Date? = nil) {
         fields = CopyOnWrite(Fields(id: id, channelId: channelId, guildId: guildId, author: author, content: content, webhookId: webhookId,
                          mentions: mentions, referencedMessageId: referencedMessageId, memberRoles: memberRoles,
-                         memberNick: memberNick, mentionRoles: mentionRoles, attachments: attachments))
+                         memberNick: memberNick, mentionRoles: mentionRoles, attachments: attachments, timestamp: timestamp))
     }
 
     /// Decodes tolerantly: only id, channel_id and author are required.
@@ -154,7 +161,9 @@ public struct DiscordMessage: Hashable, Sendable, Decodable {
             memberRoles: member?.roles,
             memberNick: member?.nick,
             mentionRoles: (try? c.decodeIfPresent([String].self, forKey: .mentionRoles)) ?? [],
-            attachments: (try? c.decodeIfPresent([DiscordAttachment].self, forKey: .attachments)) ?? [])
+            attachments: (try? c.decodeIfPresent([DiscordAttachment].self, forKey: .attachments)) ?? [],
+            timestamp: (try? c.decodeIfPresent(String.self, forKey: .timestamp))
+                .flatMap(ISO8601Timestamp.secondsSince1970(parsing:)).map(Date.init(timeIntervalSince1970:)))
     }
 
 }

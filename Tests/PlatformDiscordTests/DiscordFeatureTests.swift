@@ -190,6 +190,7 @@ import Testing
         try await first.store.close()
 
         // While the bridge is down: one stale and one fresh message addressed to it, and one not addressed.
+        let injectedAt = Date()
         let stale = try await fake.inject("stale question", extra: ["dispatch": false, "age_s": 1200])
         let fresh = try await fake.inject("fresh question", extra: ["dispatch": false, "age_s": 30])
         try await fake.inject("just chatting", mentionBot: false, extra: ["dispatch": false, "age_s": 20])
@@ -213,6 +214,16 @@ import Testing
         #expect(replies.filter { $0["message_reference"]["message_id"].string == fresh }.count == 1)
         #expect(!replies.contains { $0["message_reference"]["message_id"].string == stale })
         #expect(replies.count == 1)
+        // The missed messages keep the time Discord gives them, not the catch-up's: history has them where they
+        // were posted, before the reply.
+        let key = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
+        let stored = try await second.store.recentMessages(in: key, limit: 20)
+        let chatting = try #require(stored.firstIndex { $0.text == "just chatting" })
+        let question = try #require(stored.firstIndex { $0.text.hasSuffix("fresh question") })
+        let reply = try #require(stored.firstIndex { $0.kind == .persona })
+        #expect(question < chatting && chatting < reply, "\(stored.map(\.text))")
+        #expect(abs(stored[chatting].timestamp.timeIntervalSince(injectedAt) + 20) < 2, "\(stored[chatting].timestamp)")
+        #expect(abs(stored[question].timestamp.timeIntervalSince(injectedAt) + 30) < 2, "\(stored[question].timestamp)")
         await second.stop()
     }
 

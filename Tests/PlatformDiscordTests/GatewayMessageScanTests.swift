@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import PlatformDiscord
 
@@ -23,6 +24,20 @@ import Testing
         let decoded = try GatewayPayload.decodeWithJSONDecoder(bytes)
         #expect(scanned == decoded)
         #expect(scanned.s == 42)
+    }
+
+    /// The message's time is read in place; one that is null, absent or not ISO 8601 is left to the router ("now"),
+    /// as the decoder leaves it.
+    @Test(arguments: [
+        (#""timestamp":"2026-12-04T20:12:56.250000+00:00","#, 1_796_415_176.25 as Double?),
+        (#""timestamp":null,"#, nil), ("", nil), (#""timestamp":"yesterday","#, nil),
+    ])
+    func theTimestampIsDiscords(_ field: String, _ seconds: Double?) throws {
+        let bytes = payload(#"{"id":"1100","channel_id":"7",\#(field)"author":{"id":"3"},"content":"hi"}"#)
+        let scanned = try #require(GatewayPayload.scanMessageCreate(bytes))
+        guard case .messageCreate(let message) = scanned.event else { Issue.record("not a message"); return }
+        #expect(message.timestamp?.timeIntervalSince1970 == seconds)
+        #expect(scanned == (try GatewayPayload.decodeWithJSONDecoder(bytes)))
     }
 
     /// Discord sends `t` before `d`, and the scan then reads the message in the same pass; with `d` first it is
