@@ -450,29 +450,39 @@ public final class Router: Service, Sendable {
     }
 
     /// The message to record when `event` is chatter nothing can answer, nil when the full path must decide:
-    /// a new message, not ours, no mention, no reply, no command, settings cached, and no persona of the channel
-    /// named in it or in a mode that speaks unasked. Such a message only goes to history, so the pump records it
+    /// a new message, not ours, no mention, no reply, no command, settings cached (a thread's parent's too, when
+    /// it has none of its own), and no persona of the channel named in it or in a mode that speaks unasked. Such a message only goes to history, so the pump records it
     /// itself, sparing it the channel worker, the backlog and `intake`. The trigger policy still sees it (its
     /// bot-turn count), and decides what the full path would: ignore.
     func quietMessage(_ event: PlatformEvent) -> StoredMessage? {
         guard case .messageCreated(let message) = event, !message.isOwnMessage, !message.mentionsUs, message.replyTo == nil,
               BridgeCommand.parse(message.text, prefix: configuration.commandPrefix) == nil else { return nil }
-        // Threads (parent settings) and direct messages (their own persona rules) take the full path, and so do
-        // relays' messages, which are credited to their speakers first.
-        if message.channel.parentID != nil || message.channel.isDirect || relays.matcher.isRelayed(message) { return nil }
+        // Direct messages (their own persona rules) take the full path, and so do relays' messages, which are
+        // credited to their speakers first.
+        if message.channel.isDirect || relays.matcher.isRelayed(message) { return nil }
         // A linked scene's channel keys its history by the scene (and may relay): the full path places it.
         if configuration.linkedScene(for: message.channel) != nil { return nil }
         let key = Self.key(message.channel)
         let now = clock.now
-        guard let cached = state.withLock({ s in s.settingsCache[key] }), now - cached.readAt < Self.settingsCacheLifetime else {
-            return nil
-        }
+        guard var cached = freshSettings(key, now: now) else { return nil }
         // Who could answer depends only on the (immutable) configuration and the stored settings: worked out once
-        // per cached settings rather than per message.
-        let plan = cached.quietPlan ?? quietPlan(for: message.channel, stored: cached.settings)
+        // per cached settings rather than per message, and kept on the entry of the settings it used.
+        var planKey = key
+        var planChannel = message.channel
+        if cached.settings == nil, let parent = message.channel.parent {
+            // A thread with no settings of its own goes by its parent's (`effectiveSettings`). Without a binding of
+            // its own its plan is the parent's, kept on the parent's entry, so a change there reaches it at once.
+            // With one, the plan would mix the thread's binding with the parent's settings: the full path decides.
+            if configuration.hasOwnBinding(message.channel) { return nil }
+            planKey = Self.key(parent)
+            planChannel = parent
+            guard let parentCached = freshSettings(planKey, now: now) else { return nil }
+            cached = parentCached
+        }
+        let plan = cached.quietPlan ?? quietPlan(for: planChannel, stored: cached.settings)
         if cached.quietPlan == nil {
             // Only onto the entry it was worked out from: a fresher read may have replaced it meanwhile.
-            state.withLock { s in if s.settingsCache[key]?.readAt == cached.readAt { s.settingsCache[key]?.quietPlan = plan } }
+            state.withLock { s in if s.settingsCache[planKey]?.readAt == cached.readAt { s.settingsCache[planKey]?.quietPlan = plan } }
         }
         guard case .candidates(let candidates) = plan else { return nil }
         guard TriggerPolicy.firstNamed(in: message.text, candidates: candidates) == nil else { return nil }
@@ -489,6 +499,14 @@ public final class Router: Service, Sendable {
             channel: key, messageID: message.messageID, speakerID: message.author.id, speakerName: message.creditedName ?? message.author.displayName,
             kind: message.author.isBot ? .bot : .human, text: message.text, timestamp: message.timestamp ?? Date(),
             replyToID: message.replyTo)
+    }
+
+    /// The cached settings of `key` when they are still trusted (see `settingsCacheLifetime`), else nil.
+    private func freshSettings(_ key: ChannelKey, now: Duration) -> CachedSettings? {
+        guard let cached = state.withLock({ s in s.settingsCache[key] }), now - cached.readAt < Self.settingsCacheLifetime else {
+            return nil
+        }
+        return cached
     }
 
     /// Whether a channel's chatter may take the quiet path, and the personas that would have to be named.

@@ -117,8 +117,14 @@ public struct RouterConfiguration: Sendable {
     func binding(for channel: ChannelRef) -> Binding? {
         if channel.isDirect { return nil }
         if let own = bindings.first(where: { $0.platform == channel.platform && $0.channelID == channel.channelID }) { return own }
-        guard let parent = channel.parent else { return nil }
-        return bindings.first { $0.platform == parent.platform && $0.channelID == parent.channelID }
+        // The parent by id: `channel.parent` would build a reference (and its key) on every look-up.
+        guard let parentID = channel.parentID, parentID != channel.channelID else { return nil }
+        return bindings.first { $0.platform == channel.platform && $0.channelID == parentID }
+    }
+
+    /// Whether a `[[channels]]` binding names the channel itself (not only a thread's parent).
+    func hasOwnBinding(_ channel: ChannelRef) -> Bool {
+        !channel.isDirect && bindings.contains { $0.platform == channel.platform && $0.channelID == channel.channelID }
     }
 
     /// The personas allowed in direct messages on `platform`, in order (known ones only).

@@ -51,6 +51,52 @@ import Testing
         #expect(router.quietMessage(Self.message("more chatter", "m2", in: channel)) == nil)
     }
 
+    /// Roleplay lives in threads: a thread's chatter is as quiet as its parent's, by the parent's settings until it
+    /// has its own, and a moderator's change to the parent reaches the thread at once.
+    @Test func aThreadIsQuietByItsParentsSettingsAndFollowsThemAtOnce() async throws {
+        let (router, platform) = Self.router(store: try SQLiteStore.inMemory())
+        let general = platform.channel("general", server: "s1")
+        var thread = platform.channel("t1", server: "s1")
+        thread.parentID = "general"
+        #expect(router.quietMessage(Self.message("just chatting", "m1", in: thread)) == nil, "nothing cached yet")
+        await router.handle(Self.message("just chatting", "m1", in: thread), from: platform)
+        let quiet = try #require(router.quietMessage(Self.message("more chatter", "m2", in: thread)))
+        #expect(quiet.channel == Router.key(thread), "the thread keeps its own history")
+        #expect(router.quietMessage(Self.message("so, Aria?", "m3", in: thread)) == nil, "the parent's persona, named")
+        #expect(router.quietMessage(Self.message("so, Bolt?", "m3", in: thread))?.messageID == "m3", "not the parent's")
+
+        // The parent now speaks unasked: the thread's next chatter is decided by the full path, not by a stale plan.
+        try await router.updateSettings(in: general, by: "mod") { $0.triggerMode = "always" }
+        #expect(router.quietMessage(Self.message("chatter", "m4", in: thread)) == nil)
+        _ = try await router.effectiveSettings(for: thread)
+        #expect(router.quietMessage(Self.message("chatter", "m5", in: thread)) == nil, "the parent speaks unasked")
+
+        // Settings of its own: the thread goes by them, whatever the parent does.
+        try await router.updateSettings(in: thread, by: "mod") {
+            $0.triggerMode = "mention"
+            $0.personas = ["bolt"]
+        }
+        _ = try await router.effectiveSettings(for: thread)
+        #expect(router.quietMessage(Self.message("so, Aria?", "m6", in: thread))?.messageID == "m6")
+        #expect(router.quietMessage(Self.message("so, Bolt?", "m7", in: thread)) == nil)
+    }
+
+    /// A thread with a `[[channels]]` binding of its own but no stored settings mixes its binding with the parent's
+    /// settings; the full path decides there.
+    @Test func aThreadWithItsOwnBindingButTheParentsSettingsTakesTheFullPath() async throws {
+        let platform = InMemoryPlatform(name: "memory", capabilities: .init(canEdit: true, maxLength: 2000))
+        let configuration = RouterConfiguration(
+            personas: [Harness.aria, Harness.bolt],
+            bindings: [.init(platform: "memory", channelID: "general", personas: ["aria"]),
+                       .init(platform: "memory", channelID: "own-thread", personas: ["bolt"])])
+        let router = Router(configuration: configuration, model: FakeModel.echo(), store: try SQLiteStore.inMemory(),
+                            platforms: [platform], clock: ContinuousClock(), logger: Logger(label: "test"))
+        var thread = platform.channel("own-thread", server: "s1")
+        thread.parentID = "general"
+        _ = try await router.effectiveSettings(for: thread)
+        #expect(router.quietMessage(Self.message("just chatting", "m1", in: thread)) == nil)
+    }
+
     @Test func floodOfChatterAroundTriggersKeepsHistoryInOrderAndAnswersEachTrigger() async throws {
         let store = try SQLiteStore.inMemory()
         let h = Harness(store: store, model: FakeModel.echo())
