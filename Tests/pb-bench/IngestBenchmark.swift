@@ -17,8 +17,10 @@ enum IngestBenchmark {
     static let token = "fake-bot-token"
     static let guild = "900000000000000100"
     static let bound = (301...305).map { "900000000000000\($0)" }
-    /// A thread of the fake's world that no binding names.
-    static let unbound = "900000000000000351"
+    /// A text channel no binding names, added to the fake's world before the bridge connects.
+    static let unbound = "900000000000000306"
+    /// The fake's thread in #general (bound): it has no binding of its own and goes by its parent's.
+    static let thread = "900000000000000351"
     static let alice = "900000000000000403"
 
     static func run() async throws {
@@ -31,6 +33,8 @@ enum IngestBenchmark {
         defer { server.stop() }
         let control = IngestFakeControl(port: port)
         defer { control.http.shutdown() }
+        let lounge: [String: any Sendable] = ["id": unbound, "type": 0, "guild_id": guild, "name": "lounge", "position": 6]
+        try await control.post("guild", ["channels": [lounge]])
 
         let ours = try await personaBridge(control: control, port: port, count: count)
         // PB_INGEST_REFERENCE=0 leaves the reference out, e.g. to profile the bridge alone.
@@ -86,9 +90,9 @@ enum IngestBenchmark {
         say("persona-bridge: RSS idle (release, connected, \(bound.count) bound channels): \(idle) MB")
 
         var rates: [String: Double] = [:]
-        // PB_INGEST_FLOODS picks the floods (`bound,unbound`, the default).
-        let floods = (ProcessInfo.processInfo.environment["PB_INGEST_FLOODS"] ?? "bound,unbound").split(separator: ",")
-        for (label, channels) in [("bound", bound), ("unbound", [unbound])] where floods.contains(Substring(label)) {
+        // PB_INGEST_FLOODS picks the floods (`bound,unbound,thread`, the default).
+        let floods = (ProcessInfo.processInfo.environment["PB_INGEST_FLOODS"] ?? "bound,unbound,thread").split(separator: ",")
+        for (label, channels) in [("bound", bound), ("unbound", [unbound]), ("thread", [thread])] where floods.contains(Substring(label)) {
             let expectedRequests = model.mentions + 1
             // The fake compresses the flood first (untimed), then writes it at once: its Python zlib is not the limit.
             try await control.post("gateway/blast", ["count": count, "channel_ids": channels, "prepare": true])
@@ -122,7 +126,7 @@ enum IngestBenchmark {
         let settleBy = clock.now + .seconds(60)
         repeat {
             stored = 0
-            for channel in bound + [unbound] {
+            for channel in bound + [unbound, thread] {
                 stored += try await store.messageCount(in: ChannelKey(platform: "discord", serverID: guild, channelID: channel))
             }
             if stored >= floods.count * (count + 1) { break }
