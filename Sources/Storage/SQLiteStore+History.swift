@@ -16,27 +16,41 @@ extension SQLiteStore {
         // it has committed (a rolled-back row id must not be reused).
         let channelRows = self.channelRows
         let (results, looked) = try await write("inserting \(messages.count) messages") { db in
+            // The batch's first few channels are looked at in turn before hashing: a flood's batch has a handful, and
+            // the keys of one channel share their strings, so most comparisons end at the first word. The rest (a
+            // batch across thousands of channels) go by the dictionary.
+            var recent: [(channel: ChannelKey, rowID: Int64)] = []
             var channelRowIDs: [ChannelKey: Int64] = [:]
             var looked: [ChannelKey: Int64] = [:]
             let statement = try Self.insertStatement(db)
             let insert = BatchInsert(statement)
             defer { insert.finish() }
-            let results = try messages.map { message in
-                let channelRowID: Int64
-                if let known = channelRowIDs[message.channel] {
-                    channelRowID = known
-                } else if let committed = channelRows.rowID(of: message.channel) {
-                    channelRowID = committed
-                    channelRowIDs[message.channel] = channelRowID
-                } else {
-                    channelRowID = try Self.createChannelRowID(message.channel, db)
-                    channelRowIDs[message.channel] = channelRowID
-                    looked[message.channel] = channelRowID
+            var results: [InsertResult] = []
+            results.reserveCapacity(messages.count)
+            // Each message is read in place: iterating copied it, retaining and releasing each of its strings.
+            try messages.withUnsafeBufferPointer { batch in
+                for index in batch.indices {
+                    let channelRowID: Int64
+                    if let known = recent.first(where: { $0.channel == batch[index].channel }) {
+                        channelRowID = known.rowID
+                    } else if let known = channelRowIDs[batch[index].channel] {
+                        channelRowID = known
+                    } else {
+                        if let committed = channelRows.rowID(of: batch[index].channel) {
+                            channelRowID = committed
+                        } else {
+                            channelRowID = try Self.createChannelRowID(batch[index].channel, db)
+                            looked[batch[index].channel] = channelRowID
+                        }
+                        channelRowIDs[batch[index].channel] = channelRowID
+                        if recent.count < 8 { recent.append((batch[index].channel, channelRowID)) }
+                    }
+                    if let rowID = try insert.run(batch[index], channelRowID: channelRowID, db) {
+                        results.append(InsertResult(rowID: rowID, inserted: true))
+                    } else {
+                        results.append(InsertResult(rowID: try Self.existingRowID(batch[index], channelRowID: channelRowID, db), inserted: false))
+                    }
                 }
-                if let rowID = try insert.run(message, channelRowID: channelRowID, db) {
-                    return InsertResult(rowID: rowID, inserted: true)
-                }
-                return InsertResult(rowID: try Self.existingRowID(message, channelRowID: channelRowID, db), inserted: false)
             }
             return (results, looked)
         }
