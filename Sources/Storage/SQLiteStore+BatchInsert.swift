@@ -24,10 +24,7 @@ extension SQLiteStore {
             let handle = statement.sqliteStatement
             sqlite3_reset(handle)
             sqlite3_bind_int64(handle, 1, channelRowID)
-            // Sized first: the buffer must not move once a pointer into it is bound.
-            texts.startRow(bytes: message.messageID.utf8.count + message.speakerID.utf8.count + message.speakerName.utf8.count
-                           + message.kind.rawValue.utf8.count + (message.personaName?.utf8.count ?? 0) + message.text.utf8.count
-                           + (message.replyToID?.utf8.count ?? 0))
+            texts.startRow()
             texts.bind(message.messageID, 2, handle)
             texts.bind(message.speakerID, 3, handle)
             texts.bind(message.speakerName, 4, handle)
@@ -58,27 +55,29 @@ extension SQLiteStore {
     }
 
     /// One row's strings, copied end to end into a buffer reused for every row of a batch and bound as
-    /// SQLITE_STATIC. A bound pointer stays valid until the row's step is done: the buffer only grows in
-    /// `startRow`, before anything of the row is bound, and is freed only after `BatchInsert.finish` unbinds it.
+    /// SQLITE_STATIC. A bound pointer must stay valid until the row's step is done, so a buffer is never moved or
+    /// freed while in use: a string that does not fit starts a larger block, and the full ones are kept until the
+    /// arena goes (after `BatchInsert.finish` has unbound the statement). Blocks double, so the kept ones add up to
+    /// less than the current one.
     final class TextArena {
         private var base: UnsafeMutableRawPointer
         private var capacity: Int
         private var used = 0
+        private var retired: [UnsafeMutableRawPointer] = []
 
         init(capacity: Int = 4_096) {
             self.capacity = capacity
             base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
         }
 
-        deinit { base.deallocate() }
-
-        /// Empties the buffer for a row whose strings take `bytes` in all.
-        func startRow(bytes: Int) {
-            used = 0
-            guard bytes > capacity else { return }
+        deinit {
             base.deallocate()
-            capacity = max(bytes, capacity * 2)
-            base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
+            for block in retired { block.deallocate() }
+        }
+
+        /// Reuses the buffer from its start for the next row (nothing of the last row is read again once rebound).
+        func startRow() {
+            used = 0
         }
 
         /// Copies `text` after the row's earlier strings and binds it (NULL for nil).
@@ -87,11 +86,16 @@ extension SQLiteStore {
                 sqlite3_bind_null(handle, index)
                 return
             }
+            let count = text.utf8.count
+            if used + count > capacity {
+                retired.append(base)
+                capacity = max(count, capacity * 2)
+                base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
+                used = 0
+            }
             let start = base + used
-            let count = text.withUTF8 { bytes -> Int in
-                precondition(used + bytes.count <= capacity, "TextArena.startRow was given too few bytes")
-                if let source = bytes.baseAddress { start.copyMemory(from: source, byteCount: bytes.count) }
-                return bytes.count
+            text.withUTF8 { bytes in
+                if let source = bytes.baseAddress { start.copyMemory(from: source, byteCount: min(bytes.count, count)) }
             }
             used += count
             // A non-null pointer even for an empty string: a null one would bind NULL. SQLITE_STATIC is a null
