@@ -10,6 +10,8 @@
 struct CatchUpMark: Sendable, Equatable {
     /// The last mark returned for persisting.
     private(set) var persisted: String?
+    /// The newest message id passed on (handled or not): where a catch-up after a reconnect starts.
+    private(set) var newestDelivered: String?
     private var inFlight = SortedIDs()
     private var handledAhead = SortedIDs()
 
@@ -18,30 +20,38 @@ struct CatchUpMark: Sendable, Equatable {
 
     /// A message was passed to the Router.
     mutating func delivered(_ id: String) {
+        if newestDelivered.map({ CatchUpMark.less($0, id) }) ?? true { newestDelivered = id }
         guard persisted.map({ CatchUpMark.less($0, id) }) ?? true else { return }
         inFlight.insert(id)
     }
 
     /// The Router finished a message; returns the new mark to persist when it moved.
     mutating func handled(_ id: String) -> String? {
+        finish(id)
+        return settle()
+    }
+
+    /// The Router finished these messages, in this order; returns the newest mark to persist when it moved (the
+    /// mark handling them one at a time would end at: what is settled only grows while nothing new is delivered,
+    /// so it is worked out once for the batch).
+    mutating func handled(_ ids: [String]) -> String? {
+        for id in ids { finish(id) }
+        return settle()
+    }
+
+    private mutating func finish(_ id: String) {
         inFlight.remove(id)
         if persisted.map({ CatchUpMark.less($0, id) }) ?? true { handledAhead.insert(id) }
-        // Everything handled below the oldest message still in flight is settled; the newest of it is the mark.
+    }
+
+    /// Everything handled below the oldest message still in flight is settled; the newest of it is the mark.
+    private mutating func settle() -> String? {
         let settled = inFlight.first.map { handledAhead.countBelow($0) } ?? handledAhead.count
         guard settled > 0 else { return nil }
         let mark = handledAhead[settled - 1]
         handledAhead.removeFirst(settled)
         persisted = mark
         return mark
-    }
-
-    /// The Router finished these messages, in this order; returns the newest mark to persist when it moved.
-    mutating func handled(_ ids: [String]) -> String? {
-        var newest: String?
-        for id in ids {
-            if let mark = handled(id) { newest = mark }
-        }
-        return newest
     }
 
     /// Snowflakes compare numerically; equal-length decimal strings compare like numbers.

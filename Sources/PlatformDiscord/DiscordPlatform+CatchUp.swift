@@ -24,9 +24,6 @@ extension DiscordPlatform {
 
     /// The same, under a lock the caller holds (the message's channel is bound).
     static func noteDelivered(_ message: DiscordMessage, in s: inout State) {
-        if s.lastSeen[message.channelId].map({ snowflakeLess($0, message.id) }) ?? true {
-            s.lastSeen[message.channelId] = message.id
-        }
         s.catchUpMarks[message.channelId, default: CatchUpMark()].delivered(message.id)
     }
 
@@ -38,13 +35,21 @@ extension DiscordPlatform {
 
     /// The same for several messages (channel id, message id), in order, under one lock.
     func noteHandled(_ messages: some Sequence<(String, String)>) {
-        // Sorted into channels before taking the lock, which the read loop needs for every new message.
+        // Sorted into channels before taking the lock, which the read loop needs for every new message. A flood's
+        // batch comes in runs of one channel: a message of the channel before it needs no search and no bound check.
         var channels: [(channelID: String, messageIDs: [String])] = []
-        for (channelID, messageID) in messages where boundChannelIDs.contains(channelID) {
-            if let index = channels.lastIndex(where: { $0.channelID == channelID }) {
+        var current: Int?
+        for (channelID, messageID) in messages {
+            if let index = current, channels[index].channelID == channelID {
                 channels[index].messageIDs.append(messageID)
-            } else {
+            } else if let index = channels.lastIndex(where: { $0.channelID == channelID }) {
+                channels[index].messageIDs.append(messageID)
+                current = index
+            } else if boundChannelIDs.contains(channelID) {
                 channels.append((channelID, [messageID]))
+                current = channels.count - 1
+            } else {
+                current = nil
             }
         }
         if channels.isEmpty { return }
@@ -101,7 +106,7 @@ extension DiscordPlatform {
 
     private func catchUp(_ bound: DiscordPlatformConfiguration.BoundChannel) async throws {
         let channelID = bound.channelID
-        let known = state.withLock { $0.lastSeen[channelID] }
+        let known = state.withLock { $0.catchUpMarks[channelID]?.newestDelivered }
         var stored: String? = known
         if stored == nil { stored = try await store.state(for: Self.lastSeenKey(channelID)) }
         guard let after = stored else { return }

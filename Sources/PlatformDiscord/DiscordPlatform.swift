@@ -41,7 +41,6 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var webhooks = DiscordWebhooks()
         var ownMessageIDs: Set<String> = []
         var ownMessageOrder: [String] = []
-        var lastSeen: [String: String] = [:]
         var catchUpMarks: [String: CatchUpMark] = [:]
         /// Catch-up marks noted but not yet written to the store.
         var unsavedMarks: [String: String] = [:]

@@ -42,4 +42,17 @@ import Testing
         #expect(batch.handled(["103"]) == "103")
         #expect(batch.handled([]) == nil)
     }
+
+    @Test func newestDeliveredIsWhereACatchUpStartsWhateverTheOrderOrHandling() {
+        var mark = CatchUpMark(persisted: "99")
+        #expect(mark.newestDelivered == nil)
+        mark.delivered("100")
+        mark.delivered("1000")
+        mark.delivered("999")
+        #expect(mark.newestDelivered == "1000", "a late older message does not move it back")
+        #expect(mark.handled(["100", "999", "1000"]) == "1000")
+        #expect(mark.newestDelivered == "1000")
+        mark.delivered("98")
+        #expect(mark.newestDelivered == "1000" && mark.persisted == "1000")
+    }
 }
