@@ -283,18 +283,17 @@ struct GatewayScanner {
         skipWhitespace()
         guard index < end, bytes[index] == UInt8(ascii: "\"") else { return nil }
         let start = index + 1
-        var cursor = start
-        while cursor < end {
-            let byte = bytes[cursor]
-            if byte == UInt8(ascii: "\"") {
-                index = cursor + 1
-                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<cursor]), as: UTF8.self)
-            }
-            if byte == UInt8(ascii: "\\") { return escapedString(from: start) }
-            if byte < 0x20 { return nil }
-            cursor += 1
+        let cursor = Self.firstSpecial(in: bytes, from: start, to: end)
+        guard cursor < end else { return nil }
+        switch bytes[cursor] {
+        case UInt8(ascii: "\""):
+            index = cursor + 1
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<cursor]), as: UTF8.self)
+        case UInt8(ascii: "\\"):
+            return escapedString(from: start)
+        default:
+            return nil
         }
-        return nil
     }
 
     /// A string that payloads repeat (an id, a name): the cached one when the connection keeps them.
@@ -324,21 +323,51 @@ struct GatewayScanner {
         guard index < end, bytes[index] == UInt8(ascii: "\"") else { return nil }
         let start = index + 1
         var cursor = start
-        while cursor < end {
-            let byte = bytes[cursor]
-            if byte == UInt8(ascii: "\"") {
+        while true {
+            cursor = Self.firstSpecial(in: bytes, from: cursor, to: end)
+            guard cursor < end else { return nil }
+            switch bytes[cursor] {
+            case UInt8(ascii: "\""):
                 index = cursor + 1
                 return bytes[start..<cursor]
-            }
-            if byte == UInt8(ascii: "\\") {
+            case UInt8(ascii: "\\"):
                 guard allowEscapes else { return nil }
                 cursor += 2
-                continue
+            default:
+                return nil
             }
-            if byte < 0x20 { return nil }
+        }
+    }
+
+    /// The index of the first `"`, `\\` or control byte in `bytes[from..<to]`, or `to` when there is none.
+    ///
+    /// Eight bytes at a time: nearly every byte of a message payload is inside a string (ids, names, text, the
+    /// timestamp), and a byte at a time this loop was a fifth of the scan. For each word, a byte's top bit marks a
+    /// match (`x - 0x01…` borrows out of a zero byte, `x - 0x20…` out of one below 0x20; `& ~x` drops bytes from
+    /// 0x80 up); a borrow only runs on into the bytes after a match, so the lowest mark is the first one.
+    @inline(__always)
+    static func firstSpecial(in bytes: UnsafeBufferPointer<UInt8>, from: Int, to end: Int) -> Int {
+        var cursor = from
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while cursor + 8 <= end {
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: cursor, as: UInt64.self))
+                let quote = word ^ 0x2222_2222_2222_2222
+                let backslash = word ^ 0x5C5C_5C5C_5C5C_5C5C
+                let marks = ((quote &- 0x0101_0101_0101_0101) & ~quote)
+                    | ((backslash &- 0x0101_0101_0101_0101) & ~backslash)
+                    | ((word &- 0x2020_2020_2020_2020) & ~word)
+                let found = marks & 0x8080_8080_8080_8080
+                if found != 0 { return cursor + found.trailingZeroBitCount >> 3 }
+                cursor += 8
+            }
+        }
+        while cursor < end {
+            let byte = bytes[cursor]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return cursor }
             cursor += 1
         }
-        return nil
+        return end
     }
 
     private mutating func escapedString(from start: Int) -> String? {

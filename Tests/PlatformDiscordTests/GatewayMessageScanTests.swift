@@ -132,4 +132,40 @@ import Testing
         #expect(GatewayPayload.scanMessageCreate(Array(#"{"op":0,"t":"MESSAGE_CREATE","d":{"id":"1","channel_id":"2","author":{"id":"3"}}} trailing"#.utf8)) == nil)
         #expect(throws: GatewayDecodeError.self) { try GatewayPayload.decode(Array(#"{"op":0,"t":"MESSAGE_CREATE","d":{"channel_id":"2"}}"#.utf8)) }
     }
+
+    /// The word-at-a-time search finds what a byte-at-a-time one finds, at every alignment and length, whatever
+    /// surrounds the first match (UTF-8 continuation bytes, 0x7F, 0x80, 0xFF, a second match right after it).
+    @Test func theWordAtATimeSearchFindsTheFirstQuoteBackslashOrControlByte() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0x00, 0x01, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x61, 0x7F, 0x80, 0xA2, 0xDC, 0xE2, 0xFF]
+        func naive(_ bytes: [UInt8], _ from: Int, _ to: Int) -> Int {
+            var index = from
+            while index < to, bytes[index] != 0x22, bytes[index] != 0x5C, bytes[index] >= 0x20 { index += 1 }
+            return index
+        }
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 0...40, using: &generator)
+            // Mostly plain text, with a special byte now and then, as in a payload's strings.
+            let bytes = (0..<count).map { _ in
+                Int.random(in: 0..<8, using: &generator) == 0 ? alphabet.randomElement(using: &generator)!
+                    : UInt8.random(in: 0x23...0x7E, using: &generator)
+            }
+            let from = Int.random(in: 0...count, using: &generator)
+            let to = Int.random(in: from...count, using: &generator)
+            bytes.withUnsafeBufferPointer { buffer in
+                #expect(GatewayScanner.firstSpecial(in: buffer, from: from, to: to) == naive(bytes, from, to),
+                        "bytes \(bytes) from \(from) to \(to)")
+            }
+        }
+        // Every byte value on its own, at each place in a word and past it.
+        for value in UInt8.min...UInt8.max {
+            for place in 0..<17 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 17)
+                bytes[place] = value
+                bytes.withUnsafeBufferPointer { buffer in
+                    #expect(GatewayScanner.firstSpecial(in: buffer, from: 0, to: 17) == naive(bytes, 0, 17))
+                }
+            }
+        }
+    }
 }
