@@ -200,6 +200,10 @@ struct TriggeredBridge {
         // Alice's line comes after the relay's in the same channel: once it is answered, theirs were handled.
         try await alice.send("PRIVMSG #test :aria: hello")
         _ = try await alice.waitFor("the reply to alice") { $0.hasPrefix(":aria!") && $0.hasSuffix("PRIVMSG #test :Hi.") }
+        // The relay reads the channel on its own connection: alice seeing the reply first does not mean it has.
+        _ = try await relay.waitFor("the reply to alice, as the relay sees it") {
+            $0.hasPrefix(":aria!") && $0.hasSuffix("PRIVMSG #test :Hi.")
+        }
         let key = ChannelKey(platform: "irc", channelID: "#test")
         #expect(try await bridge.store.channelSettings(for: key)?.personas != ["rook"])
         let answers = relay.lines.filter { $0.hasPrefix(":aria!") && $0.contains(" PRIVMSG #test ") }
