@@ -4,9 +4,9 @@ import Foundation
 extension DiscordPlatform {
     static func lastSeenKey(_ channelID: String) -> String { "discord.last_seen." + channelID }
 
-    /// Snowflakes compare numerically; equal-length decimal strings compare like numbers.
+    /// Snowflakes compare numerically (the catch-up mark's order).
     static func snowflakeLess(_ a: String, _ b: String) -> Bool {
-        a.utf8.count != b.utf8.count ? a.utf8.count < b.utf8.count : a < b
+        CatchUpMark.less(a, b)
     }
 
     /// Milliseconds since 1970 encoded in a snowflake.
