@@ -5,12 +5,15 @@
 struct PendingBatches {
     private var batches: [[StoredMessage]] = []
     private let maxBatch: Int
+    private let reserve: Int
     /// Messages waiting, in all batches.
     private(set) var count = 0
 
-    /// Creates an empty buffer of batches of at most `maxBatch`.
-    init(maxBatch: Int) {
+    /// Creates an empty buffer of batches of at most `maxBatch`, each started with room for `reserving` messages
+    /// (the size a batch usually reaches before it is written).
+    init(maxBatch: Int, reserving: Int = 1_024) {
         self.maxBatch = max(1, maxBatch)
+        reserve = min(self.maxBatch, max(1, reserving))
     }
 
     /// Whether nothing waits.
@@ -21,10 +24,11 @@ struct PendingBatches {
         if let last = batches.indices.last, batches[last].count < maxBatch {
             batches[last].append(message)
         } else {
-            // Room for the whole batch at once (up to 1,024 messages, about 200 kB): grown by doubling, a flood's
-            // batch was reallocated and copied ten times on its way to 512 messages.
+            // Room for the batch the writer usually takes at once: grown by doubling, a flood's batch was
+            // reallocated and copied ten times on its way to 512 messages. Only a writer that fell behind lets one
+            // grow past it (twice more on its way to 2,048).
             var batch: [StoredMessage] = []
-            batch.reserveCapacity(min(maxBatch, 1_024))
+            batch.reserveCapacity(reserve)
             batch.append(message)
             batches.append(batch)
         }

@@ -11,11 +11,14 @@ public final class SlowStore: Store {
     public let batchDelay: Duration
     private let writerLock = FIFOLock()
     private let held = Mutex<(on: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-    private let batches = Mutex<(pending: Int, maxPending: Int)>((0, 0))
+    private let batches = Mutex<(pending: Int, maxPending: Int, sizes: [Int])>((0, 0, []))
 
     /// The most batch inserts ever waiting for or holding the writer lock at once: a writer that queues several
     /// chatter batches ahead makes every claim behind them wait for all of them.
     public var maxPendingBatches: Int { batches.withLock { $0.maxPending } }
+
+    /// The size of each batch insert so far, in the order they were called.
+    public var batchSizes: [Int] { batches.withLock { $0.sizes } }
 
     /// Wraps `base`; batch inserts take `batchDelay` longer.
     public init(_ base: any Store, batchDelay: Duration) {
@@ -62,6 +65,7 @@ public final class SlowStore: Store {
         batches.withLock { batches in
             batches.pending += 1
             batches.maxPending = max(batches.maxPending, batches.pending)
+            batches.sizes.append(messages.count)
         }
         defer { batches.withLock { $0.pending -= 1 } }
         return try await writing {

@@ -20,6 +20,7 @@ struct HistoryRecorderTests {
     func floodKeepsEveryMessageInOrder(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store in
             let recorder = HistoryRecorder(store: store, logger: Logger(label: "test"))
+            let configuration = HistoryRecorder.Configuration()
             let total = 100_000
             let acked = Mutex(0)
             for index in 0..<total {
@@ -28,9 +29,9 @@ struct HistoryRecorderTests {
             await recorder.flush()
             #expect(recorder.droppedCount == 0)
             #expect(acked.withLock { $0 } == total, "every ack ran once its message was committed")
-            #expect(recorder.batchesWritten >= total / 512)
+            #expect(recorder.batchesWritten >= total / configuration.maxTransaction)
             #expect(recorder.batchesWritten < total / 4, "messages were grouped, not written one by one")
-            #expect(recorder.highWaterMark <= HistoryRecorder.Configuration().capacity)
+            #expect(recorder.highWaterMark <= configuration.capacity)
             for (offset, channel) in Self.channels.enumerated() {
                 let stored = try await store.recentMessages(in: channel, limit: 1_000_000)
                 let expected = stride(from: offset, to: total, by: Self.channels.count).map { "m\($0)" }
@@ -61,6 +62,35 @@ struct HistoryRecorderTests {
             var count = 0
             for channel in Self.channels { count += try await base.messageCount(in: channel) }
             #expect(count == total)
+        }
+    }
+
+    @Test("an idle writer starts at maxBatch messages; one that fell behind takes what waits, up to maxTransaction")
+    func transactionsGrowOnlyWhileTheWriterIsBehind() async throws {
+        try await withStore(.sqliteInMemory) { base in
+            let store = SlowStore(base, batchDelay: .zero)
+            // The delay is an hour: only the count starts a write.
+            let configuration = HistoryRecorder.Configuration(maxBatch: 64, maxDelay: .seconds(3_600), capacity: 1_024,
+                                                              maxTransaction: 256)
+            let recorder = HistoryRecorder(store: store, configuration: configuration, logger: Logger(label: "test"))
+            for index in 0..<64 { await recorder.record(Self.chatter(index)) }
+            try await eventually("the 64th message to start a write") { recorder.batchesWritten == 1 }
+            #expect(store.batchSizes == [64], "an idle writer writes what starts it, no more")
+
+            // The writer stops while 700 more arrive: they wait, then go in transactions of at most 256, the first
+            // ones full.
+            store.hold()
+            for index in 64..<128 { await recorder.record(Self.chatter(index)) }
+            try await eventually("the held batch to reach the store") { store.batchSizes.count == 2 }
+            for index in 128..<764 { await recorder.record(Self.chatter(index)) }
+            store.release()
+            await recorder.flush()
+            let sizes = store.batchSizes
+            #expect(sizes.prefix(2) == [64, 64])
+            #expect(Array(sizes.dropFirst(2)) == [256, 256, 124], "what waited behind the stopped writer: \(sizes)")
+            var count = 0
+            for channel in Self.channels { count += try await base.messageCount(in: channel) }
+            #expect(count == 764)
         }
     }
 
