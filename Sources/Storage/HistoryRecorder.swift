@@ -22,7 +22,8 @@ public final class HistoryRecorder: Sendable {
         public var capacity: Int
         /// Messages one transaction takes at most: more than `maxBatch` wait only while the writer is behind (a
         /// flood), and then fewer, larger commits write the same rows for less (each commit rewrites the pages
-        /// every channel's index ends on, and 512-message transactions took about 7 % more of the writer's CPU per row than ones of 2,048).
+        /// every channel's index ends on; 512-message transactions took about 7 % more of the writer's CPU per
+        /// row than ones of 2,048).
         public var maxTransaction: Int
 
         /// Written at 512 messages or after 5 ms, whichever comes first, up to 2,048 per transaction when the
@@ -72,7 +73,8 @@ public final class HistoryRecorder: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
-        state = Mutex(State(pending: PendingBatches(maxBatch: configuration.maxTransaction, reserving: configuration.maxBatch)))
+        let pending = PendingBatches(maxBatch: configuration.maxTransaction, reserving: configuration.maxBatch)
+        state = Mutex(State(pending: pending))
     }
 
     /// Messages buffered right now (waiting plus being written); never above `capacity` for long.
