@@ -4,11 +4,6 @@ import Foundation
 extension DiscordPlatform {
     static func lastSeenKey(_ channelID: String) -> String { "discord.last_seen." + channelID }
 
-    /// Snowflakes compare numerically (the catch-up mark's order).
-    static func snowflakeLess(_ a: String, _ b: String) -> Bool {
-        CatchUpMark.less(a, b)
-    }
-
     /// Milliseconds since 1970 encoded in a snowflake.
     static func snowflakeTime(_ id: String) -> Date? {
         guard let value = UInt64(id) else { return nil }
@@ -120,8 +115,8 @@ extension DiscordPlatform {
         while true {
             let page = try await rest.request([Lossy<DiscordMessage>].self,
                                               .listMessages(channelID: channelID, after: cursor, limit: 100))
-            let messages = page.compactMap(\.value).filter { Self.snowflakeLess(cursor, $0.id) }
-                .sorted { Self.snowflakeLess($0.id, $1.id) }
+            let messages = page.compactMap(\.value).filter { CatchUpMark.less(cursor, $0.id) }
+                .sorted { CatchUpMark.less($0.id, $1.id) }
             guard let newest = messages.last else { break }
             for var message in messages {
                 message.guildId = message.guildId ?? channelGuild(channelID) ?? bound.guildID

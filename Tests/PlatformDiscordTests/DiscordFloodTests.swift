@@ -77,7 +77,7 @@ struct DiscordFloodTests {
         #expect(platform.events.highWaterMark <= platform.events.capacity)
         let stored = try await base.recentMessages(in: channel, limit: 1_000_000)
         #expect(stored.count == count)
-        #expect(zip(stored, stored.dropFirst()).allSatisfy { DiscordPlatform.snowflakeLess($0.messageID, $1.messageID) },
+        #expect(zip(stored, stored.dropFirst()).allSatisfy { CatchUpMark.less($0.messageID, $1.messageID) },
                 "history is in arrival order")
         services.cancel()
         _ = await services.result

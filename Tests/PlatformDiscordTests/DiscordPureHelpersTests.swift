@@ -63,8 +63,8 @@ import Testing
     }
 
     @Test func snowflakesOrderAndCarryTime() {
-        #expect(DiscordPlatform.snowflakeLess("99", "100"))
-        #expect(!DiscordPlatform.snowflakeLess("200", "100"))
+        #expect(CatchUpMark.less("99", "100"))
+        #expect(!CatchUpMark.less("200", "100"))
         // 175928847299117063 is Discord's documented example: 2016-04-30 11:18:25.796 UTC.
         let time = DiscordPlatform.snowflakeTime("175928847299117063")
         #expect(time.map { abs($0.timeIntervalSince1970 - 1_462_015_105.796) < 0.01 } == true)
