@@ -56,7 +56,10 @@ struct DiscordFloodTests {
         store.hold()
         let blast = Task { try await fake.post("gateway/blast", ["count": count, "channel_id": World.general]) }
         let recorderCapacity = HistoryRecorder.Configuration().capacity
-        try await eventually("the recorder and the adapter's queue full", timeout: .seconds(300)) {
+        try await eventually("the recorder and the adapter's queue full", timeout: .seconds(300), detail: {
+            "recorder \(router.recorder.depth) of \(recorderCapacity) (high \(router.recorder.highWaterMark)), "
+                + "queue \(platform.events.count) of \(platform.events.capacity), store batches \(store.batchSizes)"
+        }) {
             router.recorder.depth == recorderCapacity && platform.events.count == platform.events.capacity
         }
         // Held there: after one short settle nothing has grown past its limit (the rest of the flood waits in the socket).
