@@ -284,7 +284,8 @@ public final class DiscordGateway: Service, Sendable {
                 }
                 // Awaited: a full event queue stops this loop reading, which stops the socket reading.
                 if payload.op == .dispatch { await handler(payload) }
-                if try await perform(actions, on: socket) { return nil }
+                // Nearly every dispatch asks for nothing: no suspension point to pay for then.
+                if !actions.isEmpty, try await perform(actions, on: socket) { return nil }
             }
             return nil
         } catch let error as WebSocketError {

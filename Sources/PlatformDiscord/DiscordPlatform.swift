@@ -485,8 +485,11 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
 
     /// Whether the bridge sent the message: its account, a message id it sent, or one of its webhooks.
     static func isOwn(_ message: DiscordMessage, in s: State) -> Bool {
-        message.author.id == s.botUserID || s.ownMessageIDs.contains(message.id)
-            || message.webhookId.map { s.webhooks.isOurs($0) } == true
+        if message.author.id == s.botUserID { return true }
+        // The bridge posts as its bot account or through a webhook, so a message from neither (a human's, nearly
+        // every message of a flood) needs no look-up among the ids it sent.
+        guard message.webhookId != nil || message.author.bot == true else { return false }
+        return s.ownMessageIDs.contains(message.id) || message.webhookId.map { s.webhooks.isOurs($0) } == true
     }
 
     /// The message as Core sees it, from the facts read under the lock.
