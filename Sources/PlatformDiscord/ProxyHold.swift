@@ -78,8 +78,12 @@ struct ProxyHold<Payload: Sendable>: Sendable {
     private var pending: [String: (seen: Seen, name: String, at: Duration)] = [:]
     /// Every remembered message in arrival order, across channels: what ages out (or is over the total cap) is at
     /// its front, so expiry costs O(1) per message however many channels are active.
-    private var order: [(channel: String, seq: UInt64, at: Duration)] = []
+    /// `trimmed` when the record left its channel's list already, so expiring it needs no look-up of the channel.
+    private var order: [(channel: String, seq: UInt64, at: Duration, trimmed: Bool)] = []
     private var orderHead = 0
+    /// The seq of `order[0]`: each remembered message appends one record with the next seq, so a seq's record is
+    /// at `seq - orderBase`.
+    private var orderBase: UInt64 = 0
     private var nextSeq: UInt64 = 0
     /// Recent human messages kept (all channels), which a late webhook copy is matched against.
     private(set) var recentCount = 0
@@ -314,14 +318,27 @@ struct ProxyHold<Payload: Sendable>: Sendable {
         nextSeq += 1
         // Changed in place through the dictionary's accessor: a copy taken out and stored back would duplicate the
         // whole list (and retain every payload in it) once per message.
+        var trimmed: [UInt64] = []
         update(channelID) { list in
             if !fresh { list.removeAll { $0.id == id } }
             list.append(Recent(id: id, text: text, payload: payload, seq: seq, at: now,
                                deleted: deleted, emitted: emitted, copied: copied))
             // Trimmed in batches: between `cap` and twice that are kept, so a flood does not shift the list per message.
-            if list.count >= 2 * cap { list.removeFirst(list.count - cap) }
+            if list.count >= 2 * cap {
+                trimmed = list[..<(list.count - cap)].map(\.seq)
+                list.removeFirst(list.count - cap)
+            }
         }
-        order.append((channelID, seq, now))
+        // A busy channel's records mostly leave by this trim: marked here, their expiry skips the channel's look-up
+        // (which cost a hash of the channel id per message of a flood).
+        for gone in trimmed where gone >= orderBase {
+            let index = Int(gone - orderBase)
+            if index < order.count {
+                assert(order[index].seq == gone, "a record's place in `order` follows from its seq")
+                order[index].trimmed = true
+            }
+        }
+        order.append((channelID, seq, now, false))
         prune(now: now)
     }
 
@@ -343,14 +360,17 @@ struct ProxyHold<Payload: Sendable>: Sendable {
     /// (whose records of messages already trimmed from their channel linger until they reach the front).
     private mutating func prune(now: Duration) {
         while orderHead < order.count {
-            let oldest = order[orderHead]
-            guard now - oldest.at > recentWindow || recentCount > maxRecentTotal || order.count - orderHead > 2 * maxRecentTotal
+            // Read in place: a copy of the record retained its channel id, for records that are mostly trimmed.
+            guard now - order[orderHead].at > recentWindow || recentCount > maxRecentTotal || order.count - orderHead > 2 * maxRecentTotal
             else { break }
             orderHead += 1
+            if order[orderHead - 1].trimmed { continue }
+            let oldest = order[orderHead - 1]
             if recent[oldest.channel]?.first?.seq == oldest.seq { update(oldest.channel) { $0.removeFirst() } }
         }
         if orderHead > 1_024, orderHead * 2 > order.count {
             order.removeFirst(orderHead)
+            orderBase += UInt64(orderHead)
             orderHead = 0
         }
     }

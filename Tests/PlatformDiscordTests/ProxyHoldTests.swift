@@ -179,6 +179,24 @@ import Testing
         #expect(h.recentCount == 1)
     }
 
+    @Test func aLongFloodExpiresTrimmedRecordsAndKeepsTheLiveOnes() {
+        // Far past the record cap (twice the total): most records leave by the busy channel's trim and expire without
+        // a look-up, the rest must still leave their channel's list when they expire.
+        var h = Hold(wait: .milliseconds(1500), maxRecentPerChannel: 8, maxRecentTotal: 64, recentWindow: .seconds(10))
+        for i in 0..<5_000 {
+            _ = h.human(seen("b\(i)", "busy \(i)", channel: "busy"), now: .microseconds(i))
+            if i % 50 == 0 { _ = h.human(seen("q\(i)", "quiet \(i)", channel: "quiet"), now: .microseconds(i)) }
+        }
+        #expect(h.orderCount <= 2 * 64)
+        #expect(h.recentCount <= 2 * 8 * 2)
+        #expect(describe(h.webhook(seen("w1", "busy 4999", channel: "busy"), name: "Ember", now: .seconds(1))) == ["lookup:w1"])
+        #expect(describe(h.webhook(seen("w2", "quiet 4950", channel: "quiet"), name: "Ember", now: .seconds(1))) == ["lookup:w2"])
+        #expect(describe(h.webhook(seen("w3", "quiet 0", channel: "quiet"), name: "Ember", now: .seconds(1))) == ["emit:w3"])
+        // Past the window every record expires, and with it every message still listed.
+        _ = h.human(seen("late", "later", channel: "other"), now: .seconds(60))
+        #expect(h.recentCount == 1 && h.recentChannels == 1)
+    }
+
     @Test func quietChannelsAreForgottenAsTheirMessagesAge() {
         var h = Hold(wait: .milliseconds(1500), recentWindow: .seconds(10))
         for i in 0..<2_000 { _ = h.human(seen("m\(i)", "hi", channel: "c\(i)"), now: .milliseconds(i)) }
