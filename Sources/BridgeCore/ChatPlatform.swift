@@ -70,38 +70,83 @@ extension PlatformEventSource {
 }
 
 /// A channel on some platform.
+///
+/// Its fields live in one shared box, copied on write: every message carries one, and the router, the recorder and
+/// the adapter's acknowledgements copy it several times per message, which inline retained each of its strings.
 public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
+    /// The reference's values.
+    struct Fields: Sendable {
+        var platform: String
+        var channelID: String
+        var serverID: String?
+        var channelName: String?
+        var serverName: String?
+        var parentID: String?
+        var isDirect: Bool
+        var sceneOwner: String?
+        var linkedScene: String?
+        var key = ""
+    }
+
+    private var fields: CopyOnWrite<Fields>
+
     /// Platform name, e.g. `discord`, `irc`, `matrix`, `console`.
-    public var platform: String { didSet { key = Self.key(of: self) } }
+    public var platform: String {
+        get { fields.value.platform }
+        set { change { $0.platform = newValue } }
+    }
     /// Platform channel id (Discord channel snowflake, IRC `#channel`, Matrix room id).
-    public var channelID: String { didSet { key = Self.key(of: self) } }
+    public var channelID: String {
+        get { fields.value.channelID }
+        set { change { $0.channelID = newValue } }
+    }
     /// Server/guild/network id, where the platform has one.
-    public var serverID: String? { didSet { key = Self.key(of: self) } }
+    public var serverID: String? {
+        get { fields.value.serverID }
+        set { change { $0.serverID = newValue } }
+    }
     /// Human channel name, for the `group` role.
-    public var channelName: String?
+    public var channelName: String? {
+        get { fields.value.channelName }
+        set { fields.value.channelName = newValue }
+    }
     /// Human server name, for the `group` role.
-    public var serverName: String?
+    public var serverName: String? {
+        get { fields.value.serverName }
+        set { fields.value.serverName = newValue }
+    }
     /// The channel a thread belongs to: its binding and stored settings apply where the thread has none of its
     /// own (history and memory stay the thread's, under its own key). Not part of the key.
-    public var parentID: String?
+    public var parentID: String? {
+        get { fields.value.parentID }
+        set { fields.value.parentID = newValue }
+    }
     /// A one-to-one conversation with the bridge (a Discord DM, a Matrix direct room, an IRC private message):
     /// only `[platforms.*] dm_personas` answer there. Not part of the key.
-    public var isDirect = false
+    public var isDirect: Bool {
+        get { fields.value.isDirect }
+        set { fields.value.isDirect = newValue }
+    }
     /// Whose private scene this is, where the channel id is only a name someone else may take later (an IRC nick):
     /// part of the key, so a new holder of the nick never gets the previous one's conversation.
-    public var sceneOwner: String? { didSet { key = Self.key(of: self) } }
+    public var sceneOwner: String? {
+        get { fields.value.sceneOwner }
+        set { change { $0.sceneOwner = newValue } }
+    }
 
     /// Creates a channel reference.
     public init(platform: String, channelID: String, serverID: String? = nil, channelName: String? = nil, serverName: String? = nil,
                 parentID: String? = nil, isDirect: Bool = false) {
-        self.platform = platform
-        self.channelID = channelID
-        self.serverID = serverID
-        self.channelName = channelName
-        self.serverName = serverName
-        self.parentID = parentID
-        self.isDirect = isDirect
-        key = Self.key(of: self)
+        var fields = Fields(platform: platform, channelID: channelID, serverID: serverID, channelName: channelName,
+                            serverName: serverName, parentID: parentID, isDirect: isDirect)
+        fields.key = Self.key(of: fields)
+        self.fields = CopyOnWrite(fields)
+    }
+
+    /// Changes a field the key is made from, and the key with it.
+    private mutating func change(_ body: (inout Fields) -> Void) {
+        body(&fields.value)
+        fields.value.key = Self.key(of: fields.value)
     }
 
     /// The parent channel of a thread, on the same platform and server; nil for other channels.
@@ -112,30 +157,36 @@ public struct ChannelRef: Hashable, Sendable, CustomStringConvertible {
 
     /// The linked scene (`[[scenes]]`) the channel belongs to, set by the router: then history, settings, memory
     /// and budgets are the scene's, shared by its channels, and `key` is the scene's. Part of the key.
-    public var linkedScene: String? { didSet { key = Self.key(of: self) } }
+    public var linkedScene: String? {
+        get { fields.value.linkedScene }
+        set { change { $0.linkedScene = newValue } }
+    }
 
     /// Stable key for storage: `platform:server:channel` (`…:channel~owner` for a scene owned by one user), or
     /// `scene::name` for a linked scene's channel; display names are not part of it.
     /// Kept, not computed: the router reads it several times per message (and `==` and `hash` use it), and
     /// building the string each time was a measurable part of recording chatter.
-    public private(set) var key = ""
+    public var key: String { fields.value.key }
 
-    private static func key(of channel: ChannelRef) -> String {
-        channel.linkedScene.map { "scene::" + $0 } ?? channel.platformKey
+    private static func key(of fields: Fields) -> String {
+        fields.linkedScene.map { "scene::" + $0 } ?? platformKey(of: fields)
     }
 
     /// The key of the platform's channel itself, linked scene or not: what its own delivery (edit pacing) goes by.
-    public var platformKey: String {
+    public var platformKey: String { Self.platformKey(of: fields.value) }
+
+    private static func platformKey(of fields: Fields) -> String {
         // Joined by hand: string interpolation cost several times as much, for every channel reference made.
-        let server = serverID ?? ""
+        let server = fields.serverID ?? ""
         var key = ""
-        key.reserveCapacity(platform.utf8.count + server.utf8.count + channelID.utf8.count + (sceneOwner?.utf8.count ?? -1) + 3)
-        key += platform
+        key.reserveCapacity(fields.platform.utf8.count + server.utf8.count + fields.channelID.utf8.count
+                            + (fields.sceneOwner?.utf8.count ?? -1) + 3)
+        key += fields.platform
         key += ":"
         key += server
         key += ":"
-        key += channelID
-        if let sceneOwner {
+        key += fields.channelID
+        if let sceneOwner = fields.sceneOwner {
             key += "~"
             key += sceneOwner
         }
