@@ -193,7 +193,7 @@ func tempDatabasePath() -> String {
 
     @Test func moderatorPersonaSetSurvivesRestart() async throws {
         let path = tempDatabasePath()
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer { removeDatabaseFiles(atPath: path) }
         do {
             let h = Harness(store: try SQLiteStore(.file(path: path)), model: FakeModel.echo())
             h.platform.setModerators([moderator.id])
@@ -239,7 +239,7 @@ func tempDatabasePath() -> String {
 
     @Test func answeredMessageIsNotAnsweredAgainAfterRestart() async throws {
         let path = tempDatabasePath()
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer { removeDatabaseFiles(atPath: path) }
         let message = { (channel: ChannelRef) in
             IncomingMessage(channel: channel, author: alice, messageID: "m-1", text: "Aria, once only please")
         }

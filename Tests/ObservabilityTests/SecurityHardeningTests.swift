@@ -12,6 +12,7 @@ import Testing
         // Safe: only read after the writes (sequential test).
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("pb-log-\(UUID().uuidString)").path
         init() { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
         var sink: LogSink { LogSink(FileHandle(forWritingAtPath: path)!) }
         var text: String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
     }

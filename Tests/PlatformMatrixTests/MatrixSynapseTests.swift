@@ -79,7 +79,7 @@ import Testing
         let alice = Human(users["alice"]!, synapse: synapse, http: http)
         let botID = users["bot"]!.userID
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("pb-matrix-\(UUID().uuidString).sqlite").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer { removeDatabaseFiles(atPath: path) }
 
         // Before the bot ever ran: the account is already in the room, with history it must not answer on its first start.
         let room = try await alice.createRoom(name: "Restart", invite: [botID])
