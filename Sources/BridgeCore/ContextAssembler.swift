@@ -205,6 +205,13 @@ public struct ContextAssembler: Sendable {
 
     /// Text on one line: whitespace and control characters collapsed to single spaces, trimmed.
     static func safeText(_ text: String) -> String {
+        // Every line of history goes through here, for each prompt and each memory summary: most chat is ASCII, where
+        // a byte decides, without the Unicode property look-ups (which took about a fifth of a summary's CPU).
+        asciiSafeText(text) ?? unicodeSafeText(text)
+    }
+
+    /// `safeText` for any text, by each character's Unicode properties.
+    static func unicodeSafeText(_ text: String) -> String {
         var out = ""
         var pendingSpace = false
         for character in text {
@@ -220,6 +227,28 @@ public struct ContextAssembler: Sendable {
             out.append(character)
         }
         return out
+    }
+
+    /// `safeText` for ASCII text (nil for any other): spaces and the C0 controls, all of ASCII's whitespace and
+    /// control characters, break; CR LF is one break either way.
+    static func asciiSafeText(_ text: String) -> String? {
+        var text = text
+        return text.withUTF8 { bytes -> String? in
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            var pendingSpace = false
+            for byte in bytes {
+                if byte >= 0x80 { return nil }
+                if byte <= 0x20 || byte == 0x7F {
+                    pendingSpace = !out.isEmpty
+                    continue
+                }
+                if pendingSpace { out.append(0x20) }
+                pendingSpace = false
+                out.append(byte)
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
     }
 
     /// `user_system`: the people in the scene in order of first appearance, with their personas where set.

@@ -147,3 +147,28 @@ import Testing
         #expect(latency.p50 <= latency.p99)
     }
 }
+
+@Suite struct SafeTextTests {
+    @Test func theASCIIPathMatchesTheUnicodeOneOnEveryByte() {
+        // Every ASCII byte, alone and between words, plus random mixes heavy in whitespace and controls.
+        var cases = (0..<128).flatMap { byte -> [String] in
+            let c = String(UnicodeScalar(UInt8(byte)))
+            return [c, "a\(c)b", "\(c)\(c)x\(c)", "x\r\n\(c)y"]
+        }
+        var random = SystemRandomNumberGenerator()
+        let alphabet = Array(0..<128).map { UInt8($0) } + Array(repeating: UInt8(ascii: " "), count: 20) + [10, 13, 9]
+        for _ in 0..<5_000 {
+            let bytes = (0..<Int.random(in: 0..<40, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
+            cases.append(String(decoding: bytes, as: UTF8.self))
+        }
+        for text in cases {
+            #expect(ContextAssembler.asciiSafeText(text) == ContextAssembler.unicodeSafeText(text), "\(Array(text.utf8))")
+        }
+    }
+
+    @Test func nonASCIITextTakesTheUnicodePath() {
+        #expect(ContextAssembler.asciiSafeText("café") == nil)
+        #expect(ContextAssembler.safeText("  héllo\u{2028}wörld\u{200B}!  ") == "héllo wörld !")
+        #expect(ContextAssembler.safeText("\u{85}a\u{A0}b") == "a b")
+    }
+}
