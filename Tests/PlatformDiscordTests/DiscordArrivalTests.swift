@@ -79,6 +79,60 @@ import Testing
         }
         #expect(event.channel.isDirect)
     }
+
+    @Test("a channel learned as a thread after its first messages: the next ones name its parent")
+    func aChannelLearnedLaterIsNotRememberedStale() async throws {
+        let platform = try Self.platform(proxyWait: .zero)
+        let thread = "900000000000000351"
+        guard case .passesOn(let before) = platform.arrival(try Self.message(1, in: thread)) else {
+            Issue.record("the message did not pass on")
+            return
+        }
+        #expect(before.channel.parentID == nil, "nothing is known of the channel yet")
+        let update = #"{"op":0,"s":2,"t":"CHANNEL_UPDATE","d":{"id":"\#(thread)","type":11,"guild_id":"\#(Self.guild)","#
+            + #""parent_id":"\#(Self.otherChannel)","name":"side quest"}}"#
+        await platform.ingest(try GatewayPayload.decode(Array(update.utf8)))
+        guard case .passesOn(let after) = platform.arrival(try Self.message(2, in: thread)) else {
+            Issue.record("the message did not pass on")
+            return
+        }
+        #expect(after.channel.parentID == Self.otherChannel)
+        #expect(after.channel.channelName == "side quest")
+    }
+
+    @Test("messages round-robin over more channels than the recent list keeps: each gets its channel, bound ones their mark")
+    func manyChannelsEachKeepTheirOwnChannelAndMark() throws {
+        let platform = try Self.platform(proxyWait: .zero)
+        let channels = [Self.proxyChannel, Self.otherChannel] + (0..<18).map { "9000000000000004\(10 + $0)" }
+        var id = 0
+        for _ in 0..<3 {
+            for channel in channels {
+                id += 1
+                guard case .passesOn(let event) = platform.arrival(try Self.message(id, in: channel)) else {
+                    Issue.record("message \(id) did not pass on")
+                    return
+                }
+                #expect(event.channel.channelID == channel && event.channel.serverID == Self.guild)
+            }
+        }
+        // A DM in a channel with a guild's id would be another conversation: the guild is part of what is looked up,
+        // even right after a guild message there.
+        guard case .passesOn = platform.arrival(try Self.message(id + 1, in: Self.otherChannel)) else {
+            Issue.record("message \(id + 1) did not pass on")
+            return
+        }
+        id += 1
+        guard case .passesOn(let direct) = platform.arrival(try Self.message(id + 1, in: Self.otherChannel, guild: nil)) else {
+            Issue.record("the DM did not pass on")
+            return
+        }
+        #expect(direct.channel.isDirect)
+        let marks = platform.state.withLock { s in s.catchUpMarks.mapValues(\.mark.newestDelivered) }
+        // Only the bound channels keep catch-up marks; each holds the newest id delivered in it.
+        #expect(marks.keys.sorted() == [Self.proxyChannel, Self.otherChannel].sorted())
+        #expect(marks[Self.proxyChannel] == "\(1_000 + 2 * channels.count + 1)")
+        #expect(marks[Self.otherChannel] == "\(1_000 + id + 1)")
+    }
 }
 
 struct DiscordArrivalTestError: Error {}
