@@ -19,7 +19,7 @@ extension DiscordPlatform {
 
     /// The same, under a lock the caller holds (the message's channel is bound).
     static func noteDelivered(_ message: DiscordMessage, in s: inout State) {
-        markHolder(message.channelId, in: &s).mark.delivered(message.id)
+        s.catchUpMarks[message.channelId, default: CatchUpMark()].delivered(message.id)
     }
 
     /// Moves the persisted catch-up mark once a message is completely handled (never past one still in flight),
@@ -51,7 +51,7 @@ extension DiscordPlatform {
         let wake = state.withLock { s -> Bool in
             var wake = false
             for channel in channels {
-                guard let mark = Self.markHolder(channel.channelID, in: &s).mark.handled(channel.messageIDs) else { continue }
+                guard let mark = s.catchUpMarks[channel.channelID, default: CatchUpMark()].handled(channel.messageIDs) else { continue }
                 // Only the first mark of a round wakes the writer: later ones are taken by the round it already owes.
                 if s.unsavedMarks.isEmpty { wake = true }
                 s.unsavedMarks[channel.channelID] = mark
@@ -101,7 +101,7 @@ extension DiscordPlatform {
 
     private func catchUp(_ bound: DiscordPlatformConfiguration.BoundChannel) async throws {
         let channelID = bound.channelID
-        let known = state.withLock { $0.catchUpMarks[channelID]?.mark.newestDelivered }
+        let known = state.withLock { $0.catchUpMarks[channelID]?.newestDelivered }
         var stored: String? = known
         if stored == nil { stored = try await store.state(for: Self.lastSeenKey(channelID)) }
         guard let after = stored else { return }

@@ -30,7 +30,7 @@ extension DiscordPlatform {
     /// a proxy posts, which is nearly all of them), converts it and notes it delivered under the same lock.
     func arrival(_ message: DiscordMessage) -> Arrival {
         let now = clock.now
-        let bound = boundChannelIDs
+        let bound = boundChannelIDs.contains(message.channelId)
         let (facts, actions, wake) = state.withLock { s -> (ConversionFacts?, [ProxyAction], Bool) in
             let own = Self.isOwn(message, in: s)
             let route = Self.proxyRoute(message, own: own, now: now, bots: configuration.bots, in: &s)
@@ -52,7 +52,7 @@ extension DiscordPlatform {
         guard s.proxyHold.isEnabled, message.guildId != nil else { return .passes }
         if own { return .passes }
         if message.webhookId != nil { return .webhook }
-        if message.author.bot == true || (!bots.isEmpty && bots.contains(message.author.id)) { return .passes }
+        if message.author.bot == true || bots.contains(message.author.id) { return .passes }
         // No proxy has posted anywhere yet (and none is configured): nothing to learn and nothing held here.
         if !s.proxyHold.proxyChannels.isEmpty {
             // Proxies that post in a channel post in its threads too.

@@ -24,33 +24,14 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var channel: String
         var guild: String?
     }
-    /// A bound channel's catch-up mark, kept by reference so a recent channel's entry can move it without a look-up.
-    final class MarkHolder {
-        var mark = CatchUpMark()
-    }
-    /// What every message in a channel needs from the adapter's state: its reference, and its catch-up mark when the
-    /// channel is bound.
-    struct RecentChannel {
-        var channelID: String
-        var guildID: String?
-        var ref: ChannelRef
-        var mark: MarkHolder?
-    }
     struct State {
         var botUserID: String?
         var botName: String?
         var applicationID: String?
         var guilds: [String: GuildInfo] = [:]
         var channels: [String: DiscordChannel] = [:] {
-            didSet {
-                channelRefs.removeAll(keepingCapacity: true)
-                recentChannels.removeAll(keepingCapacity: true)
-            }
+            didSet { channelRefs.removeAll(keepingCapacity: true) }
         }
-        /// The channels the last messages came in, newest last (at most `recentChannelLimit`): a flood's messages
-        /// find theirs by comparing ids, which the gateway's string cache makes one storage each, instead of hashing
-        /// the id for the bound set, the reference cache and the catch-up marks in turn. Forgotten with `channelRefs`.
-        var recentChannels: [RecentChannel] = []
         /// Channel references made from `channels` (every message needs one); forgotten when `channels` changes.
         var channelRefs: [ChannelRefKey: ChannelRef] = [:]
         var memberRoles: [MemberKey: [String]] = [:]
@@ -60,7 +41,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var webhooks = DiscordWebhooks()
         var ownMessageIDs: Set<String> = []
         var ownMessageOrder: [String] = []
-        var catchUpMarks: [String: MarkHolder] = [:]
+        var catchUpMarks: [String: CatchUpMark] = [:]
         /// Catch-up marks noted but not yet written to the store.
         var unsavedMarks: [String: String] = [:]
         var commandsRegistered = false
@@ -466,43 +447,23 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         return made
     }
 
-    /// Channels `recentChannels` keeps: more than a flood's busy channels, few enough that a scan beats a hash.
-    static let recentChannelLimit = 8
-
-    /// The message's channel entry (found among the recent ones, else made and remembered); the caller holds the lock.
-    static func recentChannel(_ channelID: String, guildID: String?, bound: Set<String>, in s: inout State) -> RecentChannel {
-        for entry in s.recentChannels where entry.channelID == channelID && entry.guildID == guildID { return entry }
-        let mark = bound.contains(channelID) ? markHolder(channelID, in: &s) : nil
-        let entry = RecentChannel(channelID: channelID, guildID: guildID, ref: channelRef(channelID, guildID: guildID, in: &s), mark: mark)
-        if s.recentChannels.count >= recentChannelLimit { s.recentChannels.removeFirst() }
-        s.recentChannels.append(entry)
-        return entry
-    }
-
-    /// The channel's catch-up mark, made when it has none yet; the caller holds the lock.
-    static func markHolder(_ channelID: String, in s: inout State) -> MarkHolder {
-        if let holder = s.catchUpMarks[channelID] { return holder }
-        let holder = MarkHolder()
-        s.catchUpMarks[channelID] = holder
-        return holder
-    }
-
     /// Converts a gateway or REST message; nil for messages to ignore entirely.
     func incoming(_ message: DiscordMessage) -> IncomingMessage? {
         // One lock for everything the conversion reads: it runs for every message of a flood.
-        incoming(message, state.withLock { s in Self.conversionFacts(message, bound: boundChannelIDs, in: &s).facts })
+        incoming(message, state.withLock { s in Self.conversionFacts(message, in: &s) })
     }
 
     /// A message the hold lets go, converted and noted as delivered (for the catch-up mark) under one lock.
     func passOn(_ message: DiscordMessage) -> IncomingMessage {
-        incoming(message, state.withLock { s in Self.passOnFacts(message, bound: boundChannelIDs, in: &s) })
+        let bound = boundChannelIDs.contains(message.channelId)
+        return incoming(message, state.withLock { s in Self.passOnFacts(message, bound: bound, in: &s) })
     }
 
-    /// The conversion's facts for a message going on, noted as delivered when its channel is one of `bound`; the
-    /// caller holds the lock.
-    static func passOnFacts(_ message: DiscordMessage, bound: Set<String>, own: Bool? = nil, in s: inout State) -> ConversionFacts {
-        let (facts, mark) = conversionFacts(message, bound: bound, own: own, in: &s)
-        mark?.mark.delivered(message.id)
+    /// The conversion's facts for a message going on, noted as delivered when its channel is `bound`; the caller holds
+    /// the lock.
+    static func passOnFacts(_ message: DiscordMessage, bound: Bool, own: Bool? = nil, in s: inout State) -> ConversionFacts {
+        let facts = conversionFacts(message, own: own, in: &s)
+        if bound { noteDelivered(message, in: &s) }
         return facts
     }
 
@@ -515,14 +476,11 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     }
 
     /// Reads the conversion's facts, and keeps the member's roles the message carries (commands check them); `own`
-    /// when the caller has worked it out under the same lock already. Also the channel's catch-up mark, when it is one
-    /// of `bound`.
-    static func conversionFacts(_ message: DiscordMessage, bound: Set<String>, own: Bool? = nil,
-                                in s: inout State) -> (facts: ConversionFacts, mark: MarkHolder?) {
+    /// when the caller has worked it out under the same lock already.
+    static func conversionFacts(_ message: DiscordMessage, own: Bool? = nil, in s: inout State) -> ConversionFacts {
         if let roles = message.memberRoles, let guild = message.guildId { s.memberRoles[MemberKey(guild: guild, user: message.author.id)] = roles }
-        let channel = recentChannel(message.channelId, guildID: message.guildId, bound: bound, in: &s)
-        return (ConversionFacts(bot: s.botUserID, botName: s.botName, own: own ?? isOwn(message, in: s), channel: channel.ref),
-                channel.mark)
+        return ConversionFacts(bot: s.botUserID, botName: s.botName, own: own ?? isOwn(message, in: s),
+                               channel: channelRef(message.channelId, guildID: message.guildId, in: &s))
     }
 
     /// Whether the bridge sent the message: its account, a message id it sent, or one of its webhooks.
@@ -551,7 +509,7 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         let author = ChatUser(id: message.author.id,
                               displayName: message.memberNick ?? message.author.globalName ?? message.author.username ?? message.author.id,
                               isBot: message.author.bot == true || message.webhookId != nil
-                                  || (!configuration.bots.isEmpty && configuration.bots.contains(message.author.id)))
+                                  || configuration.bots.contains(message.author.id))
         var incoming = IncomingMessage(channel: channel, author: author,
                                        messageID: message.id, text: text, replyTo: message.referencedMessageId,
                                        mentionsUs: mentionsUs, isOwnMessage: own, timestamp: message.timestamp)
