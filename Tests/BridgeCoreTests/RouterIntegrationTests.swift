@@ -211,6 +211,7 @@ func tempDatabasePath() -> String {
             if case .send = $0 { return true } else { return false }
         }) else { Issue.record("no send"); return }
         #expect(identity?.name == "bolt")
+        try await h.store.close()
     }
 
     @Test func nonModeratorPersonaSetChangesNothing() async throws {
@@ -258,6 +259,7 @@ func tempDatabasePath() -> String {
         await h.stop()
         #expect(h.platform.sentMessages.map(\.text) == ["Re Bob: Aria, and a new one"])
         #expect(model.requests.count == 1)
+        try await h.store.close()
     }
 
     @Test func modelErrorMidStreamLeavesPartialTextAndNotice() async throws {

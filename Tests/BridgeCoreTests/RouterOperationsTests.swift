@@ -87,7 +87,7 @@ final class GatedModel: ChatModel, @unchecked Sendable {
         for channel in channels where try await store.lastReply(in: Router.key(channel)) != nil { replies += 1 }
         #expect(replies == 10, "every reply, finished or cut off, is recorded")
         try await store.close()
-        try? FileManager.default.removeItem(atPath: path)
+        removeDatabaseFiles(atPath: path)
     }
 }
 
