@@ -12,50 +12,84 @@ extension SQLiteStore {
     @discardableResult
     public func insert(contentsOf messages: [StoredMessage]) async throws -> [InsertResult] {
         if messages.isEmpty { return [] }
+        try checkOpen()
         // Channels known from earlier commits need no look-up; rows this batch creates are remembered only once
         // it has committed (a rolled-back row id must not be reused).
         let channelRows = self.channelRows
-        let (results, looked) = try await write("inserting \(messages.count) messages") { db in
-            // The batch's first few channels are looked at in turn before hashing: a flood's batch has a handful, and
-            // the keys of one channel share their strings, so most comparisons end at the first word. The rest (a
-            // batch across thousands of channels) go by the dictionary.
-            var recent: [(channel: ChannelKey, rowID: Int64)] = []
-            var channelRowIDs: [ChannelKey: Int64] = [:]
-            var looked: [ChannelKey: Int64] = [:]
-            let statement = try Self.insertStatement(db)
-            let insert = BatchInsert(statement)
-            defer { insert.finish() }
-            var results: [InsertResult] = []
-            results.reserveCapacity(messages.count)
-            // Each message is read in place: iterating copied it, retaining and releasing each of its strings.
-            try messages.withUnsafeBufferPointer { batch in
-                for index in batch.indices {
-                    let channelRowID: Int64
-                    if let known = recent.first(where: { $0.channel == batch[index].channel }) {
-                        channelRowID = known.rowID
-                    } else if let known = channelRowIDs[batch[index].channel] {
-                        channelRowID = known
+        let what = "inserting \(messages.count) messages"
+        let inserted: (results: [InsertResult], looked: [ChannelKey: Int64])
+        if let historyConnection, let written = try inline(what, historyConnection, { db in
+            try Self.insertBatch(messages, channelRows: channelRows, db)
+        }) {
+            inserted = written
+            if historyConnection.checkpointDue { await checkpointWAL() }
+        } else {
+            inserted = try await write(what) { db in try Self.insertBatch(messages, channelRows: channelRows, db) }
+        }
+        if !inserted.looked.isEmpty { channelRows.remember(inserted.looked) }
+        return inserted.results
+    }
+
+    /// Runs `body` on the history connection, mapping errors as `write` does; nil when the write lock was taken.
+    private func inline<T>(_ what: @autoclosure () -> String, _ connection: HistoryBatchConnection,
+                           _ body: (Database) throws -> T) throws -> T? {
+        do {
+            return try connection.write(body)
+        } catch {
+            throw mappedError(error, while: what())
+        }
+    }
+
+    /// A passive checkpoint on the writer's thread, for the WAL the history connection grew (it never
+    /// checkpoints itself). A failure loses nothing: the next batch asks again.
+    private func checkpointWAL() async {
+        do {
+            _ = try await writer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        } catch {
+            logger.warning("storage checkpoint after a history batch failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The batch's inserts, and the channel rows it looked up or created.
+    private static func insertBatch(_ messages: [StoredMessage], channelRows: ChannelRowCache,
+                                    _ db: Database) throws -> ([InsertResult], [ChannelKey: Int64]) {
+        // The batch's first few channels are looked at in turn before hashing: a flood's batch has a handful, and
+        // the keys of one channel share their strings, so most comparisons end at the first word. The rest (a
+        // batch across thousands of channels) go by the dictionary.
+        var recent: [(channel: ChannelKey, rowID: Int64)] = []
+        var channelRowIDs: [ChannelKey: Int64] = [:]
+        var looked: [ChannelKey: Int64] = [:]
+        let statement = try insertStatement(db)
+        let insert = BatchInsert(statement)
+        defer { insert.finish() }
+        var results: [InsertResult] = []
+        results.reserveCapacity(messages.count)
+        // Each message is read in place: iterating copied it, retaining and releasing each of its strings.
+        try messages.withUnsafeBufferPointer { batch in
+            for index in batch.indices {
+                let channelRowID: Int64
+                if let known = recent.first(where: { $0.channel == batch[index].channel }) {
+                    channelRowID = known.rowID
+                } else if let known = channelRowIDs[batch[index].channel] {
+                    channelRowID = known
+                } else {
+                    if let committed = channelRows.rowID(of: batch[index].channel) {
+                        channelRowID = committed
                     } else {
-                        if let committed = channelRows.rowID(of: batch[index].channel) {
-                            channelRowID = committed
-                        } else {
-                            channelRowID = try Self.createChannelRowID(batch[index].channel, db)
-                            looked[batch[index].channel] = channelRowID
-                        }
-                        channelRowIDs[batch[index].channel] = channelRowID
-                        if recent.count < 8 { recent.append((batch[index].channel, channelRowID)) }
+                        channelRowID = try createChannelRowID(batch[index].channel, db)
+                        looked[batch[index].channel] = channelRowID
                     }
-                    if let rowID = try insert.run(batch[index], channelRowID: channelRowID, db) {
-                        results.append(InsertResult(rowID: rowID, inserted: true))
-                    } else {
-                        results.append(InsertResult(rowID: try Self.existingRowID(batch[index], channelRowID: channelRowID, db), inserted: false))
-                    }
+                    channelRowIDs[batch[index].channel] = channelRowID
+                    if recent.count < 8 { recent.append((batch[index].channel, channelRowID)) }
+                }
+                if let rowID = try insert.run(batch[index], channelRowID: channelRowID, db) {
+                    results.append(InsertResult(rowID: rowID, inserted: true))
+                } else {
+                    results.append(InsertResult(rowID: try existingRowID(batch[index], channelRowID: channelRowID, db), inserted: false))
                 }
             }
-            return (results, looked)
         }
-        if !looked.isEmpty { channelRows.remember(looked) }
-        return results
+        return (results, looked)
     }
 
     /// The live message with this platform id, if stored.

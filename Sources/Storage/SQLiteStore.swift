@@ -6,8 +6,10 @@ import Synchronization
 /// The default `Store`: SQLite through GRDB, in WAL mode with versioned migrations.
 ///
 /// A file store uses a `DatabasePool` (one writer, concurrent readers); the in-memory store,
-/// for tests, uses a `DatabaseQueue`. All database work runs on GRDB's own threads, so the
-/// async methods never block the cooperative pool.
+/// for tests, uses a `DatabaseQueue`. Database work runs on GRDB's own threads, so the async
+/// methods do not block the cooperative pool. The exception is a file store's history batch
+/// (`insert(contentsOf:)`), written on the caller's thread by a connection that never waits for a
+/// lock (see `HistoryBatchConnection`).
 public final class SQLiteStore: Store {
     /// Where the database lives.
     public enum Location: Sendable, Hashable, CustomStringConvertible {
@@ -28,6 +30,8 @@ public final class SQLiteStore: Store {
     /// Where this store's database lives.
     public let location: Location
     let writer: any DatabaseWriter
+    /// A file store's connection for history batches, which writes them on the calling task's thread.
+    let historyConnection: HistoryBatchConnection?
     let logger: Logger
     private let closedFlag = ClosedFlag()
     /// Row ids of committed channel rows, which never change or go away: a history batch spread over many
@@ -41,7 +45,20 @@ public final class SQLiteStore: Store {
         logger[metadataKey: "store"] = "\(location)"
         self.location = location
         self.logger = logger
-        self.writer = try Self.openWriter(location, logger: logger)
+        let writer = try Self.openWriter(location, logger: logger)
+        self.writer = writer
+        switch location {
+        case .file(let path):
+            do {
+                historyConnection = try HistoryBatchConnection(path: path, prepare: Self.prepareConnection)
+            } catch {
+                try? writer.close()
+                throw StorageError(mapping: error, location: path, while: "opening the history connection")
+            }
+        case .inMemory:
+            // A second connection to a private in-memory database would open another, empty database.
+            historyConnection = nil
+        }
     }
 
     /// Opens (creating when needed) and migrates the database off the cooperative pool.
@@ -60,6 +77,12 @@ public final class SQLiteStore: Store {
         try SQLiteStore(.inMemory, logger: logger)
     }
 
+    /// Settings every connection of the store gets when it opens.
+    @Sendable static func prepareConnection(_ db: Database) throws {
+        try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        try db.execute(sql: "PRAGMA cache_size = -512")
+    }
+
     private static func openWriter(_ location: Location, logger: Logger) throws -> any DatabaseWriter {
         var configuration = Configuration()
         configuration.label = "persona-bridge.storage"
@@ -70,10 +93,7 @@ public final class SQLiteStore: Store {
         // fsync, which is what lets group-committed chatter keep up with a flood. A power loss may
         // roll back the last unsynced commits, so the writes whose loss would make the bot answer
         // twice (claims, reply rows) go through `durableWrite`, which syncs the WAL at their commit.
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA cache_size = -512")
-        }
+        configuration.prepareDatabase(prepareConnection)
         configuration.maximumReaderCount = 2
 
         switch location {
@@ -209,7 +229,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    private func mappedError(_ error: any Error, while what: String) -> any Error {
+    func mappedError(_ error: any Error, while what: String) -> any Error {
         if error is CancellationError { return error }
         if let callerError = error as? CallerError { return callerError.error }
         if closedFlag.isClosed {
@@ -254,6 +274,7 @@ public final class SQLiteStore: Store {
     public func close() async throws {
         guard closedFlag.close() else { return }
         let writer = self.writer
+        let historyConnection = self.historyConnection
         let location = self.location
         let logger = self.logger
         // Closing waits for in-flight work on GRDB's queues; keep that wait off the pool.
@@ -261,6 +282,7 @@ public final class SQLiteStore: Store {
             DispatchQueue.global().async {
                 continuation.resume(with: Result {
                     do {
+                        try historyConnection?.close()
                         if case .file = location {
                             // Leaves one self-contained file for backups. Commits are already
                             // in the WAL (which survives a process crash), so a failed checkpoint (another

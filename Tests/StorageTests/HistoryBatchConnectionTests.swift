@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Storage
+
+/// A file store writes history batches on the caller's thread, through a connection that never waits.
+@Suite("HistoryBatchConnection")
+struct HistoryBatchConnectionTests {
+    @Test("a file store's batch is committed by the history connection, with the writer's durability settings")
+    func batchesGoThroughTheHistoryConnection() async throws {
+        let directory = try TemporaryDirectory()
+        defer { try? directory.remove() }
+        let store = try await SQLiteStore.open(.file(path: directory.file("bridge.sqlite")))
+        let connection = try #require(store.historyConnection)
+        #expect(try connection.pragma("synchronous") == "1", "1 is NORMAL, as on the writer")
+        #expect(try connection.pragma("foreign_keys") == "1")
+        let results = try await store.insert(contentsOf: (0..<50).map { humanMessage("m\($0)", at: Int64($0)) })
+        #expect(results.allSatisfy { $0.inserted })
+        #expect(connection.batchesCommitted == 1)
+        #expect(try await store.recentMessages(in: general, limit: 100).map(\.messageID) == (0..<50).map { "m\($0)" })
+        try await store.close()
+    }
+
+    @Test("an in-memory store has no history connection (a second one would open another database)")
+    func inMemoryStoreWritesThroughTheWriter() async throws {
+        let store = try await SQLiteStore.open(.inMemory)
+        #expect(store.historyConnection == nil)
+        try await store.insert(contentsOf: [humanMessage("m1", at: 1)])
+        #expect(try await store.messageCount(in: general) == 1)
+        try await store.close()
+    }
+
+    @Test("while another connection holds the write lock, a batch waits on the writer's queue, not on the caller's thread")
+    func heldLockSendsTheBatchThroughTheWriter() async throws {
+        let directory = try TemporaryDirectory()
+        defer { try? directory.remove() }
+        let path = directory.file("bridge.sqlite")
+        let store = try await SQLiteStore.open(.file(path: path))
+        let connection = try #require(store.historyConnection)
+        // Another process's writer, holding the lock for a while (across accesses, which GRDB allows only when asked).
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true
+        let other = try DatabaseQueue(path: path, configuration: configuration)
+        let holding = try other.makeHolder()
+        let batch = Task { try await store.insert(contentsOf: [humanMessage("m1", at: 1), humanMessage("m2", at: 2)]) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await store.messageCount(in: general) == 0, "the lock is still held")
+        try holding.release()
+        let results = try await batch.value
+        #expect(results.map(\.inserted) == [true, true])
+        #expect(connection.batchesCommitted == 0, "the history connection gave the batch to the writer")
+        #expect(try await store.messageCount(in: general) == 2)
+        // With the lock free again, the next batch is the connection's.
+        try await store.insert(contentsOf: [humanMessage("m3", at: 3)])
+        #expect(connection.batchesCommitted == 1)
+        try other.close()
+        try await store.close()
+    }
+
+    @Test("the WAL the history connection grows is checkpointed into the database as batches go on")
+    func historyBatchesAreCheckpointed() async throws {
+        let directory = try TemporaryDirectory()
+        defer { try? directory.remove() }
+        let path = directory.file("bridge.sqlite")
+        let store = try await SQLiteStore.open(.file(path: path))
+        let text = String(repeating: "a line of chatter that fills the page ", count: 6)
+        // About 14 MB of rows and index entries: without checkpoints the WAL would hold all of it.
+        for batch in 0..<40 {
+            let messages = (0..<1_000).map { index in
+                humanMessage("m\(batch)-\(index)", text: text, at: Int64(batch * 1_000 + index))
+            }
+            try await store.insert(contentsOf: messages)
+        }
+        let walBytes = try #require(FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int)
+        let databaseBytes = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(walBytes < 8_000_000, "the WAL is reset after checkpoints: \(walBytes) bytes")
+        #expect(databaseBytes > 8_000_000, "the checkpoints moved the rows into the database: \(databaseBytes) bytes")
+        #expect(try await store.messageCount(in: general) == 40_000)
+        try await store.close()
+    }
+}
+
+/// Holds a connection's write lock until released.
+private final class WriteLockHolder {
+    private let queue: DatabaseQueue
+    private let release_: () throws -> Void
+
+    init(_ queue: DatabaseQueue, release: @escaping () throws -> Void) {
+        self.queue = queue
+        release_ = release
+    }
+
+    func release() throws { try release_() }
+}
+
+extension DatabaseQueue {
+    /// Starts an immediate transaction (taking the write lock) that lasts until the holder releases it.
+    fileprivate func makeHolder() throws -> WriteLockHolder {
+        try writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        return WriteLockHolder(self) { [self] in
+            try writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
+        }
+    }
+}
