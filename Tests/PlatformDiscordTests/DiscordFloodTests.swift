@@ -56,18 +56,25 @@ struct DiscordFloodTests {
         store.hold()
         let blast = Task { try await fake.post("gateway/blast", ["count": count, "channel_id": World.general]) }
         let recorderCapacity = HistoryRecorder.Configuration().capacity
-        try await eventually("the recorder and the adapter's queue full", timeout: .seconds(300), detail: {
+        // The queue filled (its reader then waits), and the router took at most one batch more from it before the
+        // full recorder stopped it. The reader is woken only once the queue is down to half, so the queue holds
+        // between its capacity less one batch and its capacity: a condition of exactly full never held when the
+        // router's last batch came after the queue had filled.
+        let events = platform.events
+        try await eventually("the recorder full, and the adapter's queue filled and held", timeout: .seconds(300), detail: {
             "recorder \(router.recorder.depth) of \(recorderCapacity) (high \(router.recorder.highWaterMark)), "
-                + "queue \(platform.events.count) of \(platform.events.capacity), store batches \(store.batchSizes)"
+                + "queue \(events.count) of \(events.capacity) (high \(events.highWaterMark)), store batches \(store.batchSizes)"
         }) {
-            router.recorder.depth == recorderCapacity && platform.events.count == platform.events.capacity
+            router.recorder.depth == recorderCapacity && events.highWaterMark == events.capacity
+                && events.count >= events.capacity - Router.batchLimit
         }
-        // Held there: after one short settle nothing has grown past its limit (the rest of the flood waits in the socket).
+        let queued = events.count
+        // Held there: after one short settle nothing has moved or grown past its limit (the rest of the flood waits in
+        // the socket).
         try await settle()
         #expect(router.recorder.depth == recorderCapacity)
-        // The adapter's queue is not checked for fullness here: the router's pump takes it in batches and may hold
-        // one batch while it waits for room, so the queue's count at one instant says nothing. What must hold is
-        // that nothing passed its limit and nothing reached the stopped store.
+        #expect(events.count == queued)
+        // Nothing passed its limit, and nothing reached the stopped store.
         #expect(router.recorder.highWaterMark <= recorderCapacity)
         #expect(platform.events.highWaterMark <= platform.events.capacity)
         let channel = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
