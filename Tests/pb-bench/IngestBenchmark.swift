@@ -90,9 +90,13 @@ enum IngestBenchmark {
         say("persona-bridge: RSS idle (release, connected, \(bound.count) bound channels): \(idle) MB")
 
         var rates: [String: Double] = [:]
-        // PB_INGEST_FLOODS picks the floods (`bound,unbound,thread`, the default).
+        // PB_INGEST_FLOODS picks the floods and their order (`bound,unbound,thread`, the default); one may repeat,
+        // and the summary reports each kind's first.
+        let floodChannels = ["bound": bound, "unbound": [unbound], "thread": [thread]]
         let floods = (ProcessInfo.processInfo.environment["PB_INGEST_FLOODS"] ?? "bound,unbound,thread").split(separator: ",")
-        for (label, channels) in [("bound", bound), ("unbound", [unbound]), ("thread", [thread])] where floods.contains(Substring(label)) {
+        for flood in floods {
+            let label = String(flood)
+            guard let channels = floodChannels[label] else { throw TestServerError("unknown flood \(label) in PB_INGEST_FLOODS") }
             // From an idle bridge: the last flood's reply starts the scene-memory work (history read, summary
             // request, summary stored), which would otherwise run during this flood and count as its CPU.
             try await waitUntilIdle()
@@ -116,7 +120,7 @@ enum IngestBenchmark {
             let cpu = (model.lastCPU ?? ProcessStats.cpuSeconds()) - cpuBefore
             let seconds = ProcessStats.seconds(started.duration(to: reached))
             let rate = Double(count + 1) / seconds
-            rates[label] = rate
+            if rates[label] == nil { rates[label] = rate }
             // When the model is asked, the mention is the last dispatch that arrived (the echo of the reply comes later).
             let fromArrival = model.lastElapsed.flatMap { at in model.lastArrival.map { ProcessStats.milliseconds(at - $0) } } ?? -1
             say(String(format: "persona-bridge, %@ flood: %d MESSAGE_CREATE + 1 mention, %.0f events/s to the model request "
