@@ -77,6 +77,26 @@ public final class SQLiteStore: Store {
         try SQLiteStore(.inMemory, logger: logger)
     }
 
+    /// Whether a connection that found the database locked tries again, after sleeping: 0.2 ms for the first 50 ms,
+    /// 1 ms until 300 ms, then 10 ms, giving up after 10 s. SQLite's own busy timeout sleeps 1, 2, 5, 10, 15 ms …
+    /// between tries, so a claim that met a history batch (held for a few ms) waited up to twice as long as the
+    /// batch.
+    @Sendable static func retryWhileBusy(_ tries: Int) -> Bool {
+        guard let delay = busyDelay(afterTries: tries) else { return false }
+        usleep(delay)
+        return true
+    }
+
+    /// The sleep in microseconds before the next try, after `tries` tries; nil to give up.
+    static func busyDelay(afterTries tries: Int) -> UInt32? {
+        switch tries {
+        case ..<250: 200
+        case ..<500: 1_000
+        case ..<1_470: 10_000
+        default: nil
+        }
+    }
+
     /// Settings every connection of the store gets when it opens.
     @Sendable static func prepareConnection(_ db: Database) throws {
         try db.execute(sql: "PRAGMA synchronous = NORMAL")
@@ -87,8 +107,9 @@ public final class SQLiteStore: Store {
         var configuration = Configuration()
         configuration.label = "persona-bridge.storage"
         configuration.foreignKeysEnabled = true
-        // Another process (a second bridge, a backup tool) may hold the lock briefly.
-        configuration.busyMode = .timeout(10)
+        // The history connection holds the lock for a batch (a few ms), and another process (a second bridge, a
+        // backup tool) may hold it briefly: retried for up to 10 s, finely at first (see `retryWhileBusy`).
+        configuration.busyMode = .callback(retryWhileBusy)
         // synchronous=NORMAL: in WAL mode a commit survives a process crash (kill -9) without an
         // fsync, which is what lets group-committed chatter keep up with a flood. A power loss may
         // roll back the last unsynced commits, so the writes whose loss would make the bot answer

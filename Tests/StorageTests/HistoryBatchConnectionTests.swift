@@ -58,6 +58,14 @@ struct HistoryBatchConnectionTests {
         try await store.close()
     }
 
+    @Test("a connection that finds the lock taken retries every 0.2 ms at first, then less often, for 10 s in all")
+    func busyRetriesAreFineFirstAndLastTenSeconds() {
+        let delays = Array((0...).lazy.map(SQLiteStore.busyDelay(afterTries:)).prefix { $0 != nil }.compactMap { $0 })
+        #expect(delays.prefix(250).allSatisfy { $0 == 200 }, "a history batch holds the lock for a few ms")
+        #expect(delays.reduce(0) { $0 + Int($1) } == 10_000_000, "as long as the 10 s busy timeout it replaces")
+        #expect(delays == delays.sorted(), "never finer again once coarser")
+    }
+
     @Test("the WAL the history connection grows is checkpointed into the database as batches go on")
     func historyBatchesAreCheckpointed() async throws {
         let directory = try TemporaryDirectory()
