@@ -68,12 +68,10 @@ struct DiscordFloodTests {
             router.recorder.depth == recorderCapacity && events.highWaterMark == events.capacity
                 && events.count >= events.capacity - Router.batchLimit
         }
-        let queued = events.count
-        // Held there: after one short settle nothing has moved or grown past its limit (the rest of the flood waits in
-        // the socket).
+        // Held there: after one short settle nothing has grown past its limit (the rest of the flood waits in the
+        // socket). The queue's count may still rise to its capacity meanwhile, when the reader was refilling it.
         try await settle()
         #expect(router.recorder.depth == recorderCapacity)
-        #expect(events.count == queued)
         // Nothing passed its limit, and nothing reached the stopped store.
         #expect(router.recorder.highWaterMark <= recorderCapacity)
         #expect(platform.events.highWaterMark <= platform.events.capacity)
