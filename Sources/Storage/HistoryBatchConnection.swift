@@ -14,6 +14,8 @@ import Synchronization
 /// - the transaction starts only when the write lock is free at once (busy mode `immediateError`). When GRDB's
 ///   writer or another process holds it, `write` returns nil and the batch goes the usual way, through the
 ///   writer's queue, which does wait;
+/// - the store uses it only while no write waits for the writer (`SQLiteStore.writesWaiting`): batches back to back
+///   would otherwise take the lock first every time, and a claim waited 34 ms instead of one batch;
 /// - it never checkpoints: a checkpoint syncs the WAL and the database file to disk. Its commits count the WAL's
 ///   frames instead, and `checkpointDue` tells the store to checkpoint on the writer's thread, as SQLite's
 ///   automatic checkpoint would have at 1,000 frames.

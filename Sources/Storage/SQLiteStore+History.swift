@@ -18,7 +18,7 @@ extension SQLiteStore {
         let channelRows = self.channelRows
         let what = "inserting \(messages.count) messages"
         let inserted: (results: [InsertResult], looked: [ChannelKey: Int64])
-        if let historyConnection, let written = try inline(what, historyConnection, { db in
+        if let historyConnection, writesWaiting.load(ordering: .relaxed) == 0, let written = try inline(what, historyConnection, { db in
             try Self.insertBatch(messages, channelRows: channelRows, db)
         }) {
             inserted = written

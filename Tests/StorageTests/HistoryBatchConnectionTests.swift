@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PBTestSupport
 import Testing
 
 @testable import Storage
@@ -55,6 +56,30 @@ struct HistoryBatchConnectionTests {
         try await store.insert(contentsOf: [humanMessage("m3", at: 3)])
         #expect(connection.batchesCommitted == 1)
         try other.close()
+        try await store.close()
+    }
+
+    @Test("a batch that comes while a claim waits for the writer queues behind it instead of taking the lock first")
+    func batchesDoNotOvertakeWaitingWrites() async throws {
+        let directory = try TemporaryDirectory()
+        defer { try? directory.remove() }
+        let store = try await SQLiteStore.open(.file(path: directory.file("bridge.sqlite")))
+        let connection = try #require(store.historyConnection)
+        // The writer is busy with other work (holding its queue, not the lock), and a claim waits behind it.
+        let gate = DispatchSemaphore(value: 0)
+        let writer = store.writer
+        DispatchQueue.global().async { writer.writeWithoutTransaction { _ in gate.wait() } }
+        let claim = Task { try await store.claimAnswer(channel: general, messageID: "m1") }
+        try await eventually("the claim waiting for the writer") { store.writesWaiting.load(ordering: .relaxed) == 1 }
+        let batch = Task { try await store.insert(contentsOf: [humanMessage("m1", at: 1), humanMessage("m2", at: 2)]) }
+        try await settle()
+        #expect(try await store.messageCount(in: general) == 0, "the batch waits behind the claim")
+        gate.signal()
+        #expect(try await claim.value)
+        #expect(try await batch.value.map(\.inserted) == [true, true])
+        #expect(connection.batchesCommitted == 0, "the batch went through the writer, after the claim")
+        try await store.insert(contentsOf: [humanMessage("m3", at: 3)])
+        #expect(connection.batchesCommitted == 1, "with nothing waiting, the next batch is the connection's again")
         try await store.close()
     }
 
