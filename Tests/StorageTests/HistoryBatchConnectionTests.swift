@@ -43,11 +43,11 @@ struct HistoryBatchConnectionTests {
         var configuration = Configuration()
         configuration.allowsUnsafeTransactions = true
         let other = try DatabaseQueue(path: path, configuration: configuration)
-        let holding = try other.makeHolder()
+        let release = try other.holdWriteLock()
         let batch = Task { try await store.insert(contentsOf: [humanMessage("m1", at: 1), humanMessage("m2", at: 2)]) }
-        try await Task.sleep(for: .milliseconds(300))
+        try await eventually("the batch waiting on the writer") { store.writesWaiting.load(ordering: .relaxed) == 1 }
         #expect(try await store.messageCount(in: general) == 0, "the lock is still held")
-        try holding.release()
+        try release()
         let results = try await batch.value
         #expect(results.map(\.inserted) == [true, true])
         #expect(connection.batchesCommitted == 0, "the history connection gave the batch to the writer")
@@ -72,7 +72,7 @@ struct HistoryBatchConnectionTests {
         let claim = Task { try await store.claimAnswer(channel: general, messageID: "m1") }
         try await eventually("the claim waiting for the writer") { store.writesWaiting.load(ordering: .relaxed) == 1 }
         let batch = Task { try await store.insert(contentsOf: [humanMessage("m1", at: 1), humanMessage("m2", at: 2)]) }
-        try await settle()
+        try await eventually("the batch queued on the writer behind the claim") { store.writesWaiting.load(ordering: .relaxed) == 2 }
         #expect(try await store.messageCount(in: general) == 0, "the batch waits behind the claim")
         gate.signal()
         #expect(try await claim.value)
@@ -114,25 +114,10 @@ struct HistoryBatchConnectionTests {
     }
 }
 
-/// Holds a connection's write lock until released.
-private final class WriteLockHolder {
-    private let queue: DatabaseQueue
-    private let release_: () throws -> Void
-
-    init(_ queue: DatabaseQueue, release: @escaping () throws -> Void) {
-        self.queue = queue
-        release_ = release
-    }
-
-    func release() throws { try release_() }
-}
-
 extension DatabaseQueue {
-    /// Starts an immediate transaction (taking the write lock) that lasts until the holder releases it.
-    fileprivate func makeHolder() throws -> WriteLockHolder {
+    /// Starts an immediate transaction (taking the write lock) that lasts until the returned function commits it.
+    fileprivate func holdWriteLock() throws -> () throws -> Void {
         try writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
-        return WriteLockHolder(self) { [self] in
-            try writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
-        }
+        return { [self] in try writeWithoutTransaction { db in try db.execute(sql: "COMMIT") } }
     }
 }
