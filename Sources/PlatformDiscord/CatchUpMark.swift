@@ -5,28 +5,32 @@
 /// message still in flight, so a crash mid-handling leaves the message after the mark and the restart's
 /// catch-up delivers it again (the store's claims keep it from being answered twice).
 ///
+/// Ids are snowflakes as numbers: the read loop notes every message of a bound channel here, and string ids cost
+/// a retain, a release and, once handled, a free on another thread for each one, all under the lock the read loop
+/// waits for.
+///
 /// Both sets are kept sorted: during a flood a busy channel has a thousand messages in flight, and they arrive and
 /// are handled in order, so each step is an append or a removal at the front, not a scan of the set.
 struct CatchUpMark: Sendable, Equatable {
     /// The last mark returned for persisting.
-    private(set) var persisted: String?
+    private(set) var persisted: UInt64?
     /// The newest message id passed on (handled or not): where a catch-up after a reconnect starts.
-    private(set) var newestDelivered: String?
+    private(set) var newestDelivered: UInt64?
     private var inFlight = SortedIDs()
     private var handledAhead = SortedIDs()
 
     /// Starts from a mark read from the store, if any.
-    init(persisted: String? = nil) { self.persisted = persisted }
+    init(persisted: UInt64? = nil) { self.persisted = persisted }
 
     /// A message was passed to the Router.
-    mutating func delivered(_ id: String) {
-        if newestDelivered.map({ CatchUpMark.less($0, id) }) ?? true { newestDelivered = id }
-        guard persisted.map({ CatchUpMark.less($0, id) }) ?? true else { return }
+    mutating func delivered(_ id: UInt64) {
+        if newestDelivered.map({ $0 < id }) ?? true { newestDelivered = id }
+        guard persisted.map({ $0 < id }) ?? true else { return }
         inFlight.insert(id)
     }
 
     /// The Router finished a message; returns the new mark to persist when it moved.
-    mutating func handled(_ id: String) -> String? {
+    mutating func handled(_ id: UInt64) -> UInt64? {
         finish(id)
         return settle()
     }
@@ -34,24 +38,48 @@ struct CatchUpMark: Sendable, Equatable {
     /// The Router finished these messages, in this order; returns the newest mark to persist when it moved (the
     /// mark handling them one at a time would end at: what is settled only grows while nothing new is delivered,
     /// so it is worked out once for the batch).
-    mutating func handled(_ ids: [String]) -> String? {
+    mutating func handled(_ ids: [UInt64]) -> UInt64? {
         for id in ids { finish(id) }
         return settle()
     }
 
-    private mutating func finish(_ id: String) {
+    private mutating func finish(_ id: UInt64) {
         inFlight.remove(id)
-        if persisted.map({ CatchUpMark.less($0, id) }) ?? true { handledAhead.insert(id) }
+        if persisted.map({ $0 < id }) ?? true { handledAhead.insert(id) }
     }
 
     /// Everything handled below the oldest message still in flight is settled; the newest of it is the mark.
-    private mutating func settle() -> String? {
+    private mutating func settle() -> UInt64? {
         let settled = inFlight.first.map { handledAhead.countBelow($0) } ?? handledAhead.count
         guard settled > 0 else { return nil }
         let mark = handledAhead[settled - 1]
         handledAhead.removeFirst(settled)
         persisted = mark
         return mark
+    }
+
+    /// A message id as a number; nil for one that is not a snowflake (the mark cannot place it, so it is not
+    /// tracked: Discord's ids always are).
+    static func snowflake(_ id: String) -> UInt64? {
+        var id = id
+        return id.withUTF8 { bytes -> UInt64? in
+            // Up to 19 digits cannot overflow (UInt64.max has 20); only a 20-digit id needs checked arithmetic.
+            guard (1...20).contains(bytes.count) else { return nil }
+            var value: UInt64 = 0
+            for byte in bytes {
+                let digit = byte &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                if bytes.count < 20 {
+                    value = value &* 10 &+ UInt64(digit)
+                } else {
+                    let (times10, over) = value.multipliedReportingOverflow(by: 10)
+                    let (sum, carry) = times10.addingReportingOverflow(UInt64(digit))
+                    guard !over, !carry else { return nil }
+                    value = sum
+                }
+            }
+            return value
+        }
     }
 
     /// Snowflakes compare numerically; equal-length decimal strings compare like numbers.
@@ -61,36 +89,36 @@ struct CatchUpMark: Sendable, Equatable {
     }
 }
 
-/// Unique ids in `CatchUpMark.less` order, with cheap appends and removals at the front.
+/// Unique ids in ascending order, with cheap appends and removals at the front.
 struct SortedIDs: Sendable, Equatable {
-    private var storage: [String] = []
+    private var storage: [UInt64] = []
     /// Elements before `head` are removed; compacted once they are half the storage.
     private var head = 0
 
     var count: Int { storage.count - head }
-    var first: String? { head < storage.count ? storage[head] : nil }
-    subscript(offset: Int) -> String { storage[head + offset] }
+    var first: UInt64? { head < storage.count ? storage[head] : nil }
+    subscript(offset: Int) -> UInt64 { storage[head + offset] }
 
     /// Where `id` is or would go.
-    private func position(of id: String) -> Int {
+    private func position(of id: UInt64) -> Int {
         // The usual cases: newer than everything held (a delivery), or the oldest held (handled in order).
-        if let last = storage.last, CatchUpMark.less(last, id) || head == storage.count { return storage.count }
+        if let last = storage.last, last < id || head == storage.count { return storage.count }
         if head < storage.count, storage[head] == id { return head }
         var (low, high) = (head, storage.count)
         while low < high {
             let middle = (low + high) / 2
-            if CatchUpMark.less(storage[middle], id) { low = middle + 1 } else { high = middle }
+            if storage[middle] < id { low = middle + 1 } else { high = middle }
         }
         return low
     }
 
-    mutating func insert(_ id: String) {
+    mutating func insert(_ id: UInt64) {
         let at = position(of: id)
         if at < storage.count, storage[at] == id { return }
         storage.insert(id, at: at)
     }
 
-    mutating func remove(_ id: String) {
+    mutating func remove(_ id: UInt64) {
         let at = position(of: id)
         guard at < storage.count, storage[at] == id else { return }
         if at == head {
@@ -101,7 +129,7 @@ struct SortedIDs: Sendable, Equatable {
     }
 
     /// How many held ids sort before `id`.
-    func countBelow(_ id: String) -> Int { position(of: id) - head }
+    func countBelow(_ id: UInt64) -> Int { position(of: id) - head }
 
     mutating func removeFirst(_ k: Int) {
         head += k

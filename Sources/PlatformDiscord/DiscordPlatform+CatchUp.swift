@@ -13,13 +13,8 @@ extension DiscordPlatform {
     /// Remembers the newest message id passed on in a bound channel (where a catch-up after a reconnect starts)
     /// and that it is in flight (the persisted mark must not pass it until the Router has handled it).
     func noteDelivered(_ message: DiscordMessage) {
-        guard boundChannelIDs.contains(message.channelId) else { return }
-        state.withLock { s in Self.noteDelivered(message, in: &s) }
-    }
-
-    /// The same, under a lock the caller holds (the message's channel is bound).
-    static func noteDelivered(_ message: DiscordMessage, in s: inout State) {
-        s.catchUpMarks[message.channelId, default: CatchUpMark()].delivered(message.id)
+        guard boundChannelIDs.contains(message.channelId), let id = CatchUpMark.snowflake(message.id) else { return }
+        catchUpMarks.withLock { $0.delivered(id, in: message.channelId) }
     }
 
     /// Moves the persisted catch-up mark once a message is completely handled (never past one still in flight),
@@ -32,32 +27,25 @@ extension DiscordPlatform {
     func noteHandled(_ messages: some Sequence<(String, String)>) {
         // Sorted into channels before taking the lock, which the read loop needs for every new message. A flood's
         // batch comes in runs of one channel: a message of the channel before it needs no search and no bound check.
-        var channels: [(channelID: String, messageIDs: [String])] = []
+        var channels: [(channelID: String, ids: [UInt64])] = []
         var current: Int?
         for (channelID, messageID) in messages {
+            // An id that is not a snowflake was never noted as delivered either.
+            guard let id = CatchUpMark.snowflake(messageID) else { continue }
             if let index = current, channels[index].channelID == channelID {
-                channels[index].messageIDs.append(messageID)
+                channels[index].ids.append(id)
             } else if let index = channels.lastIndex(where: { $0.channelID == channelID }) {
-                channels[index].messageIDs.append(messageID)
+                channels[index].ids.append(id)
                 current = index
             } else if boundChannelIDs.contains(channelID) {
-                channels.append((channelID, [messageID]))
+                channels.append((channelID, [id]))
                 current = channels.count - 1
             } else {
                 current = nil
             }
         }
         if channels.isEmpty { return }
-        let wake = state.withLock { s -> Bool in
-            var wake = false
-            for channel in channels {
-                guard let mark = s.catchUpMarks[channel.channelID, default: CatchUpMark()].handled(channel.messageIDs) else { continue }
-                // Only the first mark of a round wakes the writer: later ones are taken by the round it already owes.
-                if s.unsavedMarks.isEmpty { wake = true }
-                s.unsavedMarks[channel.channelID] = mark
-            }
-            return wake
-        }
+        let wake = catchUpMarks.withLock { $0.handled(channels) }
         // The write itself happens in `persistMarks`, so a flood costs one state write per channel per round.
         if wake { markSignal.yield() }
     }
@@ -69,13 +57,10 @@ extension DiscordPlatform {
     }
 
     private func saveMarks() async {
-        let marks = state.withLock { s in
-            defer { s.unsavedMarks.removeAll() }
-            return s.unsavedMarks
-        }
+        let marks = catchUpMarks.withLock { $0.takeUnsaved() }
         for (channelID, messageID) in marks {
             do {
-                try await store.setState(messageID, for: Self.lastSeenKey(channelID))
+                try await store.setState(String(messageID), for: Self.lastSeenKey(channelID))
             } catch {
                 logger.warning("saving the discord catch-up mark failed", metadata: ["channel": "\(channelID)", "error": "\(error)"])
             }
@@ -101,8 +86,8 @@ extension DiscordPlatform {
 
     private func catchUp(_ bound: DiscordPlatformConfiguration.BoundChannel) async throws {
         let channelID = bound.channelID
-        let known = state.withLock { $0.catchUpMarks[channelID]?.newestDelivered }
-        var stored: String? = known
+        let known = catchUpMarks.withLock { $0.newestDelivered(in: channelID) }
+        var stored: String? = known.map { String($0) }
         if stored == nil { stored = try await store.state(for: Self.lastSeenKey(channelID)) }
         guard let after = stored else { return }
         // GUILD_CREATE follows READY; give it a moment so events carry the same guild id as live ones.

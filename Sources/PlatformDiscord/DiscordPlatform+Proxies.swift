@@ -27,22 +27,24 @@ extension DiscordPlatform {
     }
 
     /// Feeds a new message to the hold and, when the hold lets it straight on (any message outside a channel where
-    /// a proxy posts, which is nearly all of them), converts it and notes it delivered under the same lock.
+    /// a proxy posts, which is nearly all of them), converts it under the same lock and notes it delivered.
     func arrival(_ message: DiscordMessage) -> Arrival {
         let now = clock.now
-        let bound = boundChannelIDs.contains(message.channelId)
         let (facts, actions, wake) = state.withLock { s -> (ConversionFacts?, [ProxyAction], Bool) in
             let own = Self.isOwn(message, in: s)
             let route = Self.proxyRoute(message, own: own, now: now, bots: configuration.bots, in: &s)
             // The usual case builds no actions and copies the message nowhere.
-            if case .passes = route { return (Self.passOnFacts(message, bound: bound, own: own, in: &s), [], false) }
+            if case .passes = route { return (Self.conversionFacts(message, own: own, in: &s), [], false) }
             let (actions, wake) = Self.proxyActions(message, route: route, now: now, in: &s)
             // Only this message, emitted: a full hold may release an older one instead, which takes the long way.
             guard actions.count == 1, case .emit(let passing) = actions[0], passing.id == message.id else { return (nil, actions, wake) }
-            return (Self.passOnFacts(message, bound: bound, own: own, in: &s), [], wake)
+            return (Self.conversionFacts(message, own: own, in: &s), [], wake)
         }
         if wake { proxyWake.yield() }
-        if let facts { return .passesOn(incoming(message, facts)) }
+        if let facts {
+            noteDelivered(message)
+            return .passesOn(incoming(message, facts))
+        }
         return .actions(actions)
     }
 

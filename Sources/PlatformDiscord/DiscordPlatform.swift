@@ -41,9 +41,6 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         var webhooks = DiscordWebhooks()
         var ownMessageIDs: Set<String> = []
         var ownMessageOrder: [String] = []
-        var catchUpMarks: [String: CatchUpMark] = [:]
-        /// Catch-up marks noted but not yet written to the store.
-        var unsavedMarks: [String: String] = [:]
         var commandsRegistered = false
         /// Human messages held for proxies (PluralKit, Tupperbox); set from the configuration in `init`.
         var proxyHold = ProxyHold<DiscordMessage>(wait: .zero)
@@ -80,6 +77,8 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
     public let clock: ElapsedClock
     let logger: Logger
     let state = Mutex(State())
+    /// The bound channels' catch-up marks (see `CatchUpMarks` for why they have a lock of their own).
+    let catchUpMarks = Mutex(CatchUpMarks())
     /// Wakes `persistMarks`; holds at most one wake-up, so a flood coalesces into one write round.
     let markSignal: AsyncStream<Void>.Continuation
     private let markSignals: AsyncStream<Void>
@@ -453,18 +452,11 @@ public final class DiscordPlatform: ChatPlatform, Sendable {
         incoming(message, state.withLock { s in Self.conversionFacts(message, in: &s) })
     }
 
-    /// A message the hold lets go, converted and noted as delivered (for the catch-up mark) under one lock.
+    /// A message the hold lets go, converted and noted as delivered (for the catch-up mark).
     func passOn(_ message: DiscordMessage) -> IncomingMessage {
-        let bound = boundChannelIDs.contains(message.channelId)
-        return incoming(message, state.withLock { s in Self.passOnFacts(message, bound: bound, in: &s) })
-    }
-
-    /// The conversion's facts for a message going on, noted as delivered when its channel is `bound`; the caller holds
-    /// the lock.
-    static func passOnFacts(_ message: DiscordMessage, bound: Bool, own: Bool? = nil, in s: inout State) -> ConversionFacts {
-        let facts = conversionFacts(message, own: own, in: &s)
-        if bound { noteDelivered(message, in: &s) }
-        return facts
+        let facts = state.withLock { s in Self.conversionFacts(message, in: &s) }
+        noteDelivered(message)
+        return incoming(message, facts)
     }
 
     /// What converting a message reads from the adapter's state.

@@ -127,7 +127,9 @@ import Testing
             return
         }
         #expect(direct.channel.isDirect)
-        let marks = platform.state.withLock { s in s.catchUpMarks.mapValues(\.newestDelivered) }
+        let marks = platform.catchUpMarks.withLock { m in
+            Dictionary(uniqueKeysWithValues: channels.compactMap { id in m.newestDelivered(in: id).map { (id, String($0)) } })
+        }
         // Only the bound channels keep catch-up marks; each holds the newest id delivered in it.
         #expect(marks.keys.sorted() == [Self.proxyChannel, Self.otherChannel].sorted())
         #expect(marks[Self.proxyChannel] == "\(1_000 + 2 * channels.count + 1)")
