@@ -58,12 +58,14 @@ extension DiscordPlatform {
 
     private func saveMarks() async {
         let marks = catchUpMarks.withLock { $0.takeUnsaved() }
-        for (channelID, messageID) in marks {
-            do {
-                try await store.setState(String(messageID), for: Self.lastSeenKey(channelID))
-            } catch {
-                logger.warning("saving the discord catch-up mark failed", metadata: ["channel": "\(channelID)", "error": "\(error)"])
-            }
+        if marks.isEmpty { return }
+        // One transaction for the round: a flood moves every bound channel's mark after each history batch, and a
+        // transaction per channel kept taking the write lock from the history batches.
+        do {
+            try await store.setStates(marks.map { (key: Self.lastSeenKey($0.key), value: String($0.value)) })
+        } catch {
+            logger.warning("saving the discord catch-up marks failed",
+                           metadata: ["channels": "\(marks.keys.sorted().joined(separator: ","))", "error": "\(error)"])
         }
     }
 

@@ -276,6 +276,11 @@ public final class DeadlineStore: Store {
         try await run("setState") { try await $0.setState(value, for: key) }
     }
 
+    /// See `Store.setStates(_:)`.
+    public func setStates(_ values: [(key: String, value: String?)]) async throws {
+        try await run("setStates") { try await $0.setStates(values) }
+    }
+
     // MARK: Prompt records and reply alternatives
 
     /// See `Store.recordPrompt(_:keepingLast:)`.

@@ -199,15 +199,26 @@ extension SQLiteStore {
     /// Stores or removes a state value.
     public func setState(_ value: String?, for key: String) async throws {
         let now = Date().storageMilliseconds
-        try await write("storing state \(key)") { db in
-            if let value {
-                try db.execute(sql: """
-                    INSERT INTO kv_state (key, value, updated_at) VALUES (?, ?, ?)
-                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-                    """, arguments: [key, value, now])
-            } else {
-                try db.execute(sql: "DELETE FROM kv_state WHERE key = ?", arguments: [key])
-            }
+        try await write("storing state \(key)") { db in try Self.setState(value, for: key, now: now, db) }
+    }
+
+    /// Stores or removes several state values in one transaction.
+    public func setStates(_ values: [(key: String, value: String?)]) async throws {
+        if values.isEmpty { return }
+        let now = Date().storageMilliseconds
+        try await write("storing \(values.count) state values") { db in
+            for (key, value) in values { try Self.setState(value, for: key, now: now, db) }
+        }
+    }
+
+    private static func setState(_ value: String?, for key: String, now: Int64, _ db: Database) throws {
+        if let value {
+            try db.execute(sql: """
+                INSERT INTO kv_state (key, value, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                """, arguments: [key, value, now])
+        } else {
+            try db.execute(sql: "DELETE FROM kv_state WHERE key = ?", arguments: [key])
         }
     }
 }

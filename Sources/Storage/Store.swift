@@ -141,6 +141,9 @@ public protocol Store: Sendable {
     /// Stores a state value; `nil` removes it.
     func setState(_ value: String?, for key: String) async throws
 
+    /// Stores several state values in one transaction (`nil` removes a key): all of them or, on error, none.
+    func setStates(_ values: [(key: String, value: String?)]) async throws
+
     // MARK: Usage (cost budgets)
 
     /// Records a request's token usage, replacing any record with the same `requestID`.

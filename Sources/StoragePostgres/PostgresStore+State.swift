@@ -188,15 +188,26 @@ extension PostgresStore {
     /// Stores or removes a state value.
     public func setState(_ value: String?, for key: String) async throws {
         let now = Date().storageMilliseconds
-        try await withConnection("storing state \(key)") { connection in
-            if let value {
-                try await connection.query("""
-                    INSERT INTO kv_state (key, value, updated_at) VALUES (\(key), \(value), \(now))
-                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-                    """, logger: Self.quietLogger).drain()
-            } else {
-                try await connection.query("DELETE FROM kv_state WHERE key = \(key)", logger: Self.quietLogger).drain()
-            }
+        try await withConnection("storing state \(key)") { connection in try await Self.setState(value, for: key, now: now, connection) }
+    }
+
+    /// Stores or removes several state values in one transaction.
+    public func setStates(_ values: [(key: String, value: String?)]) async throws {
+        if values.isEmpty { return }
+        let now = Date().storageMilliseconds
+        try await transaction("storing \(values.count) state values") { connection in
+            for (key, value) in values { try await Self.setState(value, for: key, now: now, connection) }
+        }
+    }
+
+    private static func setState(_ value: String?, for key: String, now: Int64, _ connection: PostgresConnection) async throws {
+        if let value {
+            try await connection.query("""
+                INSERT INTO kv_state (key, value, updated_at) VALUES (\(key), \(value), \(now))
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                """, logger: Self.quietLogger).drain()
+        } else {
+            try await connection.query("DELETE FROM kv_state WHERE key = \(key)", logger: Self.quietLogger).drain()
         }
     }
 }

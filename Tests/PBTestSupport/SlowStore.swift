@@ -177,6 +177,8 @@ public final class SlowStore: Store {
     /// Forwards to `base` (writes take the writer lock in turn).
     public func setState(_ value: String?, for key: String) async throws { try await writing { try await base.setState(value, for: key) } }
     /// Forwards to `base` (writes take the writer lock in turn).
+    public func setStates(_ values: [(key: String, value: String?)]) async throws { try await writing { try await base.setStates(values) } }
+    /// Forwards to `base` (writes take the writer lock in turn).
     public func recordUsage(_ usage: UsageRecord) async throws { try await writing { try await base.recordUsage(usage) } }
     /// Forwards (a write).
     public func recordPrompt(_ record: PromptRecord, keepingLast: Int) async throws {

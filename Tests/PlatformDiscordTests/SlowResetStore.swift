@@ -94,6 +94,7 @@ final class SlowResetStore: Store {
     }
     func state(for key: String) async throws -> String? { try await base.state(for: key) }
     func setState(_ value: String?, for key: String) async throws { try await base.setState(value, for: key) }
+    func setStates(_ values: [(key: String, value: String?)]) async throws { try await base.setStates(values) }
     func recordUsage(_ usage: UsageRecord) async throws { try await base.recordUsage(usage) }
     func recordPrompt(_ record: PromptRecord, keepingLast: Int) async throws { try await base.recordPrompt(record, keepingLast: keepingLast) }
     func promptRecords(in channel: ChannelKey, limit: Int) async throws -> [PromptRecord] { try await base.promptRecords(in: channel, limit: limit) }

@@ -414,6 +414,22 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("several key/value states in one call: set, replace and remove together", arguments: StoreBackend.all)
+    func severalStatesAtOnce(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            try await store.setStates([(key: "discord.last_seen.1", value: "100"), (key: "discord.last_seen.2", value: "200")])
+            #expect(try await store.state(for: "discord.last_seen.1") == "100")
+            #expect(try await store.state(for: "discord.last_seen.2") == "200")
+            try await store.setStates([(key: "discord.last_seen.1", value: "101"), (key: "discord.last_seen.2", value: nil),
+                                       (key: "discord.last_seen.3", value: "300")])
+            #expect(try await store.state(for: "discord.last_seen.1") == "101")
+            #expect(try await store.state(for: "discord.last_seen.2") == nil)
+            #expect(try await store.state(for: "discord.last_seen.3") == "300")
+            try await store.setStates([])
+            #expect(try await store.state(for: "discord.last_seen.3") == "300")
+        }
+    }
+
     // MARK: Maintenance
 
     @Test("migrations are recorded and reopening applies none", arguments: StoreBackend.all)
