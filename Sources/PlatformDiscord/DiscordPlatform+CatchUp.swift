@@ -46,7 +46,7 @@ extension DiscordPlatform {
         }
         if channels.isEmpty { return }
         let wake = catchUpMarks.withLock { $0.handled(channels) }
-        // The write itself happens in `persistMarks`, so a flood costs one state write per channel per round.
+        // The write itself happens in `persistMarks`, so a flood costs one transaction per round.
         if wake { markSignal.yield() }
     }
 
