@@ -242,50 +242,52 @@ public final class DiscordGateway: Service, Sendable {
         let strings = GatewayStringCache()
         do {
             var messages = socket.messages.makeAsyncIterator()
+            // Whatever the socket received since the last look, taken at once; its buffer goes back to the socket
+            // for the messages after it, so a flood allocates nothing per frame here.
+            var frames = WebSocketFrames()
             while true {
                 // About to wait for the network: whatever the handler held back goes on now.
                 if !socket.messages.hasQueuedMessages { drained() }
-                guard let message = try await messages.next() else { break }
-                let decoded: Result<GatewayPayload, GatewayDecodeError>
-                switch message {
-                case .text(let text): decoded = Result { () throws(GatewayDecodeError) in try GatewayPayload.decode(Array(text.utf8)) }
-                case .binary(let frame):
-                    guard let inflater else {
-                        decoded = Result { () throws(GatewayDecodeError) in try GatewayPayload.decode(frame) }
-                        break
+                guard try await messages.next(&frames) else { break }
+                for index in 0..<frames.count {
+                    let binary = frames.isBinary(index)
+                    // Decoded where the frame (or the inflater's output) lies: the payload keeps none of the bytes.
+                    let decoded = try frames.withFrame(index) { bytes -> Result<GatewayPayload, GatewayDecodeError>? in
+                        guard binary, let inflater else {
+                            return Result { () throws(GatewayDecodeError) in try GatewayPayload.decode(bytes, strings: strings) }
+                        }
+                        return try inflater.withPayload(bytes) { payload in
+                            Result { () throws(GatewayDecodeError) in try GatewayPayload.decode(payload, strings: strings) }
+                        }
                     }
-                    // Decoded where the inflater put it: the payload keeps nothing of those bytes.
-                    guard let result = try inflater.withPayload(frame, { bytes in
-                        Result { () throws(GatewayDecodeError) in try GatewayPayload.decode(bytes, strings: strings) }
-                    }) else { continue }
-                    decoded = result
-                }
-                let payload: GatewayPayload
-                switch decoded {
-                case .success(let decodedPayload): payload = decodedPayload
-                case .failure(let error):
-                    state.withLock { $0.stats.decodeFailures += 1 }
-                    logger.debug("discord payload skipped", metadata: ["error": "\(error)"])
-                    continue
-                }
-                let now = clock.now
-                // Only hello, reconnect and invalid-session use the jitter; a dispatch spares the RNG call.
-                let j = payload.op == .dispatch ? 0 : jitter()
-                let actions = state.withLock { s -> [GatewayAction] in
-                    let actions = s.machine?.receive(payload, now: now, jitter: j) ?? []
-                    switch payload.event {
-                    case .ready: s.stats.readies += 1
-                    case .resumed: s.stats.resumed += 1
-                    default: break
+                    guard let decoded else { continue }
+                    let payload: GatewayPayload
+                    switch decoded {
+                    case .success(let decodedPayload): payload = decodedPayload
+                    case .failure(let error):
+                        state.withLock { $0.stats.decodeFailures += 1 }
+                        logger.debug("discord payload skipped", metadata: ["error": "\(error)"])
+                        continue
                     }
-                    s.stats.phase = s.machine?.phase ?? .connecting
-                    if payload.op == .dispatch { s.stats.lastDispatchAt = now }
-                    return actions
+                    let now = clock.now
+                    // Only hello, reconnect and invalid-session use the jitter; a dispatch spares the RNG call.
+                    let j = payload.op == .dispatch ? 0 : jitter()
+                    let actions = state.withLock { s -> [GatewayAction] in
+                        let actions = s.machine?.receive(payload, now: now, jitter: j) ?? []
+                        switch payload.event {
+                        case .ready: s.stats.readies += 1
+                        case .resumed: s.stats.resumed += 1
+                        default: break
+                        }
+                        s.stats.phase = s.machine?.phase ?? .connecting
+                        if payload.op == .dispatch { s.stats.lastDispatchAt = now }
+                        return actions
+                    }
+                    // Awaited: a full event queue stops this loop reading, which stops the socket reading.
+                    if payload.op == .dispatch { await handler(payload) }
+                    // Nearly every dispatch asks for nothing: no suspension point to pay for then.
+                    if !actions.isEmpty, try await perform(actions, on: socket) { return nil }
                 }
-                // Awaited: a full event queue stops this loop reading, which stops the socket reading.
-                if payload.op == .dispatch { await handler(payload) }
-                // Nearly every dispatch asks for nothing: no suspension point to pay for then.
-                if !actions.isEmpty, try await perform(actions, on: socket) { return nil }
             }
             return nil
         } catch let error as WebSocketError {

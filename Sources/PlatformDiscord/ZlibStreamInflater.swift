@@ -43,6 +43,11 @@ public final class ZlibStreamInflater {
     /// Feeds one binary frame and, once the buffered data ends with `00 00 ff ff`, hands the inflated payload to
     /// `body` and returns its result; nil while the payload is incomplete. The bytes are valid only inside `body`.
     public func withPayload<Result>(_ frame: [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> Result) throws(ZlibStreamError) -> Result? {
+        try frame.withUnsafeBufferPointer { (bytes) throws(ZlibStreamError) -> Result? in try withPayload(bytes, body) }
+    }
+
+    /// The same for a frame whose bytes the caller lends (a websocket's receive buffer).
+    public func withPayload<Result>(_ frame: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Result) throws(ZlibStreamError) -> Result? {
         guard !broken else {
             throw ZlibStreamError(code: .corruptStream, message: "stream already failed; reconnect")
         }
@@ -60,9 +65,9 @@ public final class ZlibStreamInflater {
                 broken = true
                 throw ZlibStreamError(code: .tooLarge, message: "compressed payload exceeds \(maxPayloadBytes) bytes")
             }
-            guard Self.endsWithFlush(pending) else { return nil }
+            guard pending.withUnsafeBufferPointer({ Self.endsWithFlush($0) }) else { return nil }
             defer { pending.removeAll(keepingCapacity: true) }
-            produced = try inflate(pending)
+            produced = try pending.withUnsafeBufferPointer { (bytes) throws(ZlibStreamError) -> Int in try inflate(bytes) }
         }
         defer {
             if outputCapacity > Self.keptOutputBytes {
@@ -80,7 +85,7 @@ public final class ZlibStreamInflater {
         cmf & 0x0F == 8 && cmf >> 4 <= 7 && flg & 0x20 == 0 && (UInt16(cmf) << 8 | UInt16(flg)) % 31 == 0
     }
 
-    private static func endsWithFlush(_ bytes: [UInt8]) -> Bool {
+    private static func endsWithFlush(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = bytes.count
         return n >= 4 && bytes[n - 4] == 0 && bytes[n - 3] == 0 && bytes[n - 2] == 0xFF && bytes[n - 1] == 0xFF
     }
@@ -99,11 +104,11 @@ public final class ZlibStreamInflater {
 
     /// Inflates one sync-flushed payload into `output` and returns its length. The room starts at a size guess
     /// (gateway JSON inflates to a few times its compressed size) and doubles as needed.
-    private func inflate(_ input: [UInt8]) throws(ZlibStreamError) -> Int {
-        reserveOutput(max(1024, input.count * 8), keeping: 0)
+    private func inflate(_ inBuf: UnsafeBufferPointer<UInt8>) throws(ZlibStreamError) -> Int {
+        reserveOutput(max(1024, inBuf.count * 8), keeping: 0)
         var produced = 0
         var failure: ZlibStreamError?
-        input.withUnsafeBufferPointer { inBuf in
+        feed: do {
             var start = 0
             if header.count < 2 {
                 while header.count < 2, start < inBuf.count {
@@ -112,7 +117,7 @@ public final class ZlibStreamInflater {
                 }
                 if header.count == 2, !Self.isZlibHeader(header[0], header[1]) {
                     failure = ZlibStreamError(code: .corruptStream, message: "not a zlib stream (header \(header))")
-                    return
+                    break feed
                 }
             }
             // zlib never writes through next_in; the pointer type is only C's missing const.

@@ -107,18 +107,27 @@ final class WebSocketConnection: LWSConnection, @unchecked Sendable {
             return 0
         }
         let final = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
-        let bytes: [UInt8]
         if rxBuffer.isEmpty && final {
-            // The usual message arrives in one piece: one array of its exact size, no reassembly buffer (whose
-            // capacity, grown by one large message, would otherwise be reallocated for every small one after it).
-            if let input, length > 0 { bytes = Array(UnsafeRawBufferPointer(start: input, count: length)) } else { bytes = [] }
-        } else {
-            if let input, length > 0 {
-                rxBuffer.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
-            }
-            guard final else { return 0 }
-            bytes = rxBuffer
-            rxBuffer = []
+            // The usual message arrives in one piece: its bytes go straight from lws's buffer to the inbox's.
+            deliver(UnsafeRawBufferPointer(start: length > 0 ? input : nil, count: length), wsi: wsi)
+            return 0
+        }
+        if let input, length > 0 {
+            rxBuffer.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+        }
+        guard final else { return 0 }
+        rxBuffer.withUnsafeBytes { deliver($0, wsi: wsi) }
+        // Not kept: a capacity grown by one large message would stay with the connection.
+        rxBuffer = []
+        return 0
+    }
+
+    /// Hands a complete message to the inbox, or fails the connection for text that is not UTF-8.
+    private func deliver(_ bytes: UnsafeRawBufferPointer, wsi: OpaquePointer) {
+        // Validated here, where the message arrives, so the reader can trust the text; only text frames pay for it.
+        if !rxBinary, String(validating: bytes, as: UTF8.self) == nil {
+            failReceive(wsi: wsi, code: .invalidUTF8, closeCode: 1007, message: "text message is not valid UTF-8")
+            return
         }
         // Backpressure: past the limit, stop reading the socket until the reader catches up (`consumed`).
         let pause = rx.withLock { rx -> Bool in
@@ -129,14 +138,7 @@ final class WebSocketConnection: LWSConnection, @unchecked Sendable {
             return true
         }
         if pause { lws_rx_flow_control(wsi, 0) }
-        if rxBinary {
-            inbox.yield(.binary(bytes))
-        } else if let text = String(validating: bytes, as: UTF8.self) {
-            inbox.yield(.text(text))
-        } else {
-            failReceive(wsi: wsi, code: .invalidUTF8, closeCode: 1007, message: "text message is not valid UTF-8")
-        }
-        return 0
+        inbox.append(bytes, binary: rxBinary)
     }
 
     /// Ends the stream with `code` and closes the connection with `closeCode`.

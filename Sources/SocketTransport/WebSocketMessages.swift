@@ -26,6 +26,15 @@ public struct WebSocketMessages: AsyncSequence, Sendable {
             }
             return message
         }
+
+        /// Replaces `frames` with every message received and not yet taken, waiting while there is none; false
+        /// after our own close. Ends by throwing as `next()` does. `frames`' emptied buffer is reused for the
+        /// messages that come next, so a reader that keeps one `WebSocketFrames` allocates nothing per message.
+        public mutating func next(_ frames: inout WebSocketFrames) async throws -> Bool {
+            guard try await inbox.next(&frames) else { return false }
+            connection.consumed(frames.byteCount)
+            return true
+        }
     }
 
     /// Whether a received message is queued: the next step of the iteration will not wait for the network.

@@ -68,3 +68,136 @@ import Testing
         await producer.value
     }
 }
+
+/// A reader of whole batches gets every queued message at once, in order, and its emptied buffer is reused for the
+/// messages after them; the end and errors come as for a reader of single messages.
+@Suite struct WebSocketInboxBatchTests {
+    struct Boom: Error, Equatable {}
+
+    static func contents(_ frames: WebSocketFrames) -> [WebSocketMessage] {
+        (0..<frames.count).map { frames.message($0) }
+    }
+
+    @Test func aBatchHoldsEveryQueuedMessageInOrderWithItsKind() async throws {
+        let inbox = WebSocketInbox()
+        inbox.yield(.binary([1, 2, 3]))
+        inbox.yield(.text("héllo"))
+        inbox.yield(.binary([]))
+        inbox.yield(.text(""))
+        var frames = WebSocketFrames()
+        #expect(try await inbox.next(&frames))
+        #expect(Self.contents(frames) == [.binary([1, 2, 3]), .text("héllo"), .binary([]), .text("")])
+        #expect((0..<frames.count).map { frames.isBinary($0) } == [true, false, true, false])
+        #expect(frames.withFrame(1) { Array($0) } == Array("héllo".utf8))
+        #expect(frames.byteCount == 3 + "héllo".utf8.count)
+        #expect(!inbox.hasMessages)
+    }
+
+    @Test func theNextBatchHasOnlyWhatCameAfterAndReusesTheBuffer() async throws {
+        let inbox = WebSocketInbox()
+        var frames = WebSocketFrames()
+        var buffers: Set<UnsafeRawPointer> = []
+        for round in 0..<50 {
+            for index in 0..<20 { inbox.yield(.binary([UInt8(round), UInt8(index)])) }
+            #expect(try await inbox.next(&frames))
+            #expect(Self.contents(frames) == (0..<20).map { .binary([UInt8(round), UInt8($0)]) })
+            if round > 0, let base = frames.withFrame(0, { $0.baseAddress }) { buffers.insert(UnsafeRawPointer(base)) }
+        }
+        // Two buffers take turns (the reader's and the inbox's): none is made per batch.
+        #expect(buffers.count <= 2)
+    }
+
+    @Test func messagesTakenOneAtATimeAreNotInTheBatch() async throws {
+        let inbox = WebSocketInbox()
+        for index in 0..<5 { inbox.yield(.binary([UInt8(index)])) }
+        #expect(try await inbox.next() == .binary([0]))
+        #expect(try await inbox.next() == .binary([1]))
+        var frames = WebSocketFrames()
+        #expect(try await inbox.next(&frames))
+        #expect(Self.contents(frames) == [.binary([2]), .binary([3]), .binary([4])])
+    }
+
+    @Test func theErrorComesOnceAfterTheLastBatchThenTheEnd() async throws {
+        let inbox = WebSocketInbox()
+        inbox.yield(.text("last words"))
+        inbox.finish(throwing: Boom())
+        inbox.yield(.text("too late"))
+        var frames = WebSocketFrames()
+        #expect(try await inbox.next(&frames))
+        #expect(Self.contents(frames) == [.text("last words")])
+        await #expect(throws: Boom.self) { try await inbox.next(&frames) }
+        #expect(try await inbox.next(&frames) == false)
+        #expect(frames.isEmpty)
+    }
+
+    @Test func aWaitingBatchReaderWakesForAMessageAndACancelledOneGetsTheEnd() async throws {
+        let inbox = WebSocketInbox()
+        let reader = Task { () -> [WebSocketMessage]? in
+            var frames = WebSocketFrames()
+            guard try await inbox.next(&frames) else { return nil }
+            return Self.contents(frames)
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        inbox.yield(.text("hello"))
+        #expect(try await reader.value == [.text("hello")])
+        let cancelled = Task { () -> Bool in
+            var frames = WebSocketFrames()
+            return try await inbox.next(&frames)
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        cancelled.cancel()
+        #expect(try await cancelled.value == false)
+    }
+
+    @Test func manyMessagesFromAnotherThreadArriveCompleteInBatches() async throws {
+        let inbox = WebSocketInbox()
+        let producer = Task.detached {
+            for index in 0..<50_000 { inbox.yield(.binary(withUnsafeBytes(of: UInt32(index).littleEndian) { Array($0) })) }
+            inbox.finish()
+        }
+        var expected: UInt32 = 0
+        var batches = 0
+        var frames = WebSocketFrames()
+        while try await inbox.next(&frames) {
+            batches += 1
+            for index in 0..<frames.count {
+                #expect(frames.withFrame(index) { Array($0) } == withUnsafeBytes(of: expected.littleEndian) { Array($0) })
+                expected += 1
+            }
+        }
+        #expect(expected == 50_000)
+        #expect(batches <= 50_000)
+        await producer.value
+    }
+
+    @Test func aSingleMessageReaderThatNeverCatchesUpDoesNotKeepWhatItTook() async throws {
+        let inbox = WebSocketInbox()
+        var next: UInt32 = 0
+        for _ in 0..<2_000 {
+            inbox.yield(.binary(withUnsafeBytes(of: next.littleEndian) { Array($0) }))
+            next += 1
+        }
+        var expected: UInt32 = 0
+        for _ in 0..<20_000 {
+            // One more arrives for each one taken: the queue never drains.
+            inbox.yield(.binary(withUnsafeBytes(of: next.littleEndian) { Array($0) }))
+            next += 1
+            #expect(try await inbox.next() == .binary(withUnsafeBytes(of: expected.littleEndian) { Array($0) }))
+            expected += 1
+        }
+        #expect(inbox.queuedBytes <= 4 * 4_100)
+    }
+
+    @Test func anEmptiedBufferGrownByABurstIsLetGo() {
+        var frames = WebSocketFrames()
+        let large = [UInt8](repeating: 7, count: WebSocketFrames.keptCapacity + 1)
+        large.withUnsafeBytes { frames.append($0, binary: true) }
+        frames.removeAll()
+        #expect(frames.bytesCapacity == 0)
+        [UInt8](repeating: 7, count: 1_000).withUnsafeBytes { frames.append($0, binary: true) }
+        let kept = frames.bytesCapacity
+        frames.removeAll()
+        #expect(frames.bytesCapacity == kept)
+        #expect(frames.isEmpty)
+    }
+}
