@@ -50,9 +50,19 @@ extension DiscordPlatform {
         if wake { markSignal.yield() }
     }
 
+    /// Least time from one round of catch-up marks to the next. A flood moves the marks after every history batch, a
+    /// few milliseconds apart, and each round is a transaction on the store's writer that takes SQLite's write lock
+    /// from the history batches. A crash loses at most this much of the marks' progress: the restart's catch-up
+    /// fetches those messages again, and their claims keep them from being answered twice.
+    static let markRoundSpacing: Duration = .milliseconds(250)
+
     /// Writes the catch-up marks noted since the last round, until `signals` ends (then once more).
     func persistMarks(_ signals: AsyncStream<Void>) async {
-        for await _ in signals { await saveMarks() }
+        for await _ in signals {
+            await saveMarks()
+            // Wake-ups meanwhile wait in the stream (it holds one) and make the next round.
+            try? await clock.sleep(for: Self.markRoundSpacing)
+        }
         await saveMarks()
     }
 

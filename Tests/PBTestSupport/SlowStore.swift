@@ -177,7 +177,14 @@ public final class SlowStore: Store {
     /// Forwards to `base` (writes take the writer lock in turn).
     public func setState(_ value: String?, for key: String) async throws { try await writing { try await base.setState(value, for: key) } }
     /// Forwards to `base` (writes take the writer lock in turn).
-    public func setStates(_ values: [(key: String, value: String?)]) async throws { try await writing { try await base.setStates(values) } }
+    public func setStates(_ values: [(key: String, value: String?)]) async throws {
+        stateRounds.withLock { $0.append(ContinuousClock.now) }
+        try await writing { try await base.setStates(values) }
+    }
+
+    /// When each `setStates` call came, in order.
+    public var stateRoundTimes: [ContinuousClock.Instant] { stateRounds.withLock { $0 } }
+    private let stateRounds = Mutex<[ContinuousClock.Instant]>([])
     /// Forwards to `base` (writes take the writer lock in turn).
     public func recordUsage(_ usage: UsageRecord) async throws { try await writing { try await base.recordUsage(usage) } }
     /// Forwards (a write).

@@ -91,6 +91,38 @@ struct DiscordFloodTests {
         _ = await services.result
     }
 
+    /// A flood moves the catch-up mark after every history batch, a few milliseconds apart; the marks are written in
+    /// rounds at least `markRoundSpacing` apart (each is a transaction that takes the write lock from the history
+    /// batches), and the last round still reaches the newest message.
+    @Test func catchUpMarksAreWrittenInSpacedRoundsAndReachTheNewestMessage() async throws {
+        let fake = try await FakeDiscord.start(config: ["heartbeat_interval_ms": 30_000])
+        defer { fake.stop() }
+        let base = try SQLiteStore.inMemory()
+        // Batches of at most 512 that take 20 ms each: 20,000 messages make about 40 batches over a second or more.
+        let store = SlowStore(base, batchDelay: .milliseconds(20))
+        let (_, _, services) = try await Self.start(on: fake, store: store)
+        defer { services.cancel() }
+        let channel = ChannelKey(platform: "discord", serverID: World.guild, channelID: World.general)
+
+        let count = 20_000
+        let sent = try await fake.post("gateway/blast", ["count": count, "channel_id": World.general])
+        #expect(sent["sent"].int == count)
+        try await eventually("every message stored", timeout: .seconds(120)) { try await base.messageCount(in: channel) == count }
+        let newest = try #require(try await base.recentMessages(in: channel, limit: 1).last?.messageID)
+        try await eventually("the mark reaches the newest message", timeout: .seconds(10)) {
+            try await base.state(for: DiscordPlatform.lastSeenKey(World.general)) == newest
+        }
+        let rounds = store.stateRoundTimes
+        #expect(store.batchSizes.count >= 20, "the flood took many batches: \(store.batchSizes.count)")
+        #expect(rounds.count >= 2)
+        // Fewer rounds than batches, and none closer than the spacing (less a little for the sleep's own timing).
+        #expect(rounds.count < store.batchSizes.count, "\(rounds.count) rounds for \(store.batchSizes.count) batches")
+        let gaps = zip(rounds, rounds.dropFirst()).map { $0.duration(to: $1) }
+        #expect(gaps.allSatisfy { $0 >= DiscordPlatform.markRoundSpacing - .milliseconds(5) }, "gaps \(gaps)")
+        services.cancel()
+        _ = await services.result
+    }
+
     /// The read loop queues chatter without waking the router until it has handled everything received. The tail of
     /// a flood (100 is not a multiple of the queue's wake-up run) and a lone message after it must still reach history
     /// at once, not with the next payload (here the next heartbeat, 30 s away).
