@@ -84,22 +84,20 @@ final class WebSocketInbox: Sendable {
     /// least one message otherwise. Read from one task only.
     func next(_ frames: inout WebSocketFrames) async throws -> Bool {
         frames.removeAll()
-        // Moved out, so the inbox's appends to it do not copy it.
-        var spare: WebSocketFrames? = WebSocketFrames()
-        swap(&spare!, &frames)
+        // Moved out, so the inbox's appends to it do not copy it. `body` below touches it only when it takes.
+        var spare = WebSocketFrames()
+        swap(&spare, &frames)
         guard let taken = try await take({ s -> WebSocketFrames? in
             guard s.head < s.queued.count else { return nil }
-            var taken = spare ?? WebSocketFrames()
-            spare = nil
             if s.head == 0 {
-                swap(&taken, &s.queued)
+                swap(&spare, &s.queued)
             } else {
                 // The reader took some one at a time before: the rest are copied out.
-                taken.append(s.queued, from: s.head)
+                spare.append(s.queued, from: s.head)
                 s.queued.removeAll()
                 s.head = 0
             }
-            return taken
+            return spare
         }) else { return false }
         frames = taken
         return true
