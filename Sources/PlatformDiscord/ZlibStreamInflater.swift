@@ -104,15 +104,15 @@ public final class ZlibStreamInflater {
 
     /// Inflates one sync-flushed payload into `output` and returns its length. The room starts at a size guess
     /// (gateway JSON inflates to a few times its compressed size) and doubles as needed.
-    private func inflate(_ inBuf: UnsafeBufferPointer<UInt8>) throws(ZlibStreamError) -> Int {
-        reserveOutput(max(1024, inBuf.count * 8), keeping: 0)
+    private func inflate(_ input: UnsafeBufferPointer<UInt8>) throws(ZlibStreamError) -> Int {
+        reserveOutput(max(1024, input.count * 8), keeping: 0)
         var produced = 0
         var failure: ZlibStreamError?
         feed: do {
             var start = 0
             if header.count < 2 {
-                while header.count < 2, start < inBuf.count {
-                    header.append(inBuf[start])
+                while header.count < 2, start < input.count {
+                    header.append(input[start])
                     start += 1
                 }
                 if header.count == 2, !Self.isZlibHeader(header[0], header[1]) {
@@ -121,8 +121,8 @@ public final class ZlibStreamInflater {
                 }
             }
             // zlib never writes through next_in; the pointer type is only C's missing const.
-            stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress.map { $0 + start })
-            stream.avail_in = uInt(inBuf.count - start)
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress.map { $0 + start })
+            stream.avail_in = uInt(input.count - start)
             while true {
                 stream.next_out = output! + produced
                 stream.avail_out = uInt(outputCapacity - produced)
@@ -181,8 +181,8 @@ public final class ZlibStreamDeflater {
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         let count = input.count
-        input.withUnsafeMutableBufferPointer { inBuf in
-            stream.next_in = inBuf.baseAddress
+        input.withUnsafeMutableBufferPointer { input in
+            stream.next_in = input.baseAddress
             stream.avail_in = uInt(count)
             repeat {
                 chunk.withUnsafeMutableBufferPointer { out in

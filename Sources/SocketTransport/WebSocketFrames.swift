@@ -1,4 +1,4 @@
-/// Received messages laid end to end in one byte buffer: what `WebSocketMessages.AsyncIterator.nextFrames` hands a
+/// Received messages laid end to end in one byte buffer: what `WebSocketMessages.AsyncIterator.next(_:)` hands a
 /// reader that takes everything queued at once.
 ///
 /// The socket's thread appends each message's bytes to the buffer the reader is not using, and the reader swaps its
