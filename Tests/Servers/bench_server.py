@@ -10,6 +10,8 @@ Prints READY once listening. Usage: bench_server.py --port N
 import argparse, asyncio, base64, hashlib, struct
 from urllib.parse import urlsplit, parse_qs
 
+import lifeline
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 SMALL = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
 EVENT = b'data: {"choices":[{"index":0,"delta":{"content":"tok "}}]}\n\n'
@@ -122,6 +124,7 @@ class Conn(asyncio.Protocol):
 
 
 async def main():
+    lifeline.exit_with_parent()
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     args = ap.parse_args()

@@ -232,6 +232,7 @@ from urllib.parse import parse_qs
 
 import discord_gateway as G
 import discord_proxy as P
+import lifeline
 import portfile
 import discord_rest as R
 import discord_world as W
@@ -1042,6 +1043,7 @@ async def ticker():
 
 
 async def main():
+    lifeline.exit_with_parent()
     global SRV
     parser = argparse.ArgumentParser(description="fake Discord gateway + REST")
     parser.add_argument("--port", type=int, required=True)

@@ -19,6 +19,8 @@ import discord.gateway
 import discord.http
 import yarl
 
+import lifeline
+
 
 def rss_kb():
     with open("/proc/self/status") as status:
@@ -38,6 +40,7 @@ class ReferenceClient(discord.Client):
 
 
 def main():
+    lifeline.exit_with_parent()
     parser = argparse.ArgumentParser(description="discord.py reference bot for pb-bench ingest")
     parser.add_argument("--api", required=True, help="REST base, e.g. http://127.0.0.1:PORT/api/v10")
     parser.add_argument("--token", required=True)

@@ -25,6 +25,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+import lifeline
 import portfile
 
 lock = threading.Lock()
@@ -189,6 +190,7 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
+    lifeline.exit_with_parent()
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     portfile.add_argument(parser)

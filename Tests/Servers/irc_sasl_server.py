@@ -17,6 +17,7 @@ With --no-sasl the server does not offer sasl (clients should fall back to NickS
 import argparse
 import asyncio
 import base64
+import lifeline
 import portfile
 
 
@@ -125,6 +126,7 @@ async def handle(reader, writer, args):
 
 
 async def main():
+    lifeline.exit_with_parent()
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     portfile.add_argument(parser)

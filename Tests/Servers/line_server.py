@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import ssl
+import lifeline
 import portfile
 
 
@@ -48,6 +49,7 @@ async def handle(reader, writer):
 
 
 async def main():
+    lifeline.exit_with_parent()
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     portfile.add_argument(parser)

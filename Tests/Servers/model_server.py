@@ -60,6 +60,7 @@ import json
 import re
 import sys
 import time
+import lifeline
 import portfile
 
 MARKER = re.compile(r"<<fake\s+(\{.*\})\s*>>", re.S)
@@ -440,6 +441,7 @@ async def control(writer, method, route, raw):
 
 
 async def main():
+    lifeline.exit_with_parent()
     global STATE
     parser = argparse.ArgumentParser(description="fake M2-her server")
     parser.add_argument("--port", type=int, required=True)

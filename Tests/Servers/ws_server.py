@@ -20,6 +20,7 @@ import ssl
 import struct
 import sys
 from urllib.parse import parse_qs, urlsplit
+import lifeline
 import portfile
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -165,6 +166,7 @@ async def handle(reader, writer):
 
 
 async def main():
+    lifeline.exit_with_parent()
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     portfile.add_argument(parser)
