@@ -130,11 +130,7 @@ public final class PostgresTestServer: Sendable {
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
         ] + settings
         let command = runAs ? ["runuser", "-u", "postgres", "--"] + postgres : postgres
-        let guardScript = RepoPaths.servers.appendingPathComponent("guarded.py").path
-        return try TestServer(
-            executable: findExecutable("python3") ?? "python3",
-            arguments: [guardScript, "--cleanup", directory, "--pidfile", directory + "/data/postmaster.pid", "--"] + command,
-            missingHint: "python3 runs Tests/Servers/guarded.py; run .ci/run or Deploy/scripts/setup.sh --test.")
+        return try TestServer.guarded(command, cleanup: directory, pidfile: directory + "/data/postmaster.pid")
     }
 
     /// The newest `/usr/lib/postgresql/N/bin` with `initdb` and `postgres`, or `pg_config --bindir`'s.

@@ -164,7 +164,8 @@ func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
 ///
 /// Spawned with `posix_spawn` and an empty signal mask, because Foundation's `Process`
 /// started from a concurrency thread can hand the child a mask with SIGTERM blocked.
-/// Stopped with SIGKILL, always; `deinit` makes sure a failing test leaves no orphan.
+/// Stopped with SIGKILL, always; `deinit` makes sure a failing test leaves no orphan, and the child's parent-death
+/// signal (SIGKILL, from `ChildSpawner`'s thread) that a killed test process leaves none either.
 public final class TestServer: @unchecked Sendable {
     // Safe to share: `pid` is written once in init; `lock` guards `stopped` and the output buffer.
     /// The child's process ID.
@@ -180,9 +181,11 @@ public final class TestServer: @unchecked Sendable {
     /// Starts `executable` with `arguments`; stdout and stderr are captured into `output`.
     /// - Parameters:
     ///   - missingHint: what to tell the user if the executable is not installed.
+    ///   - killedWithTestProcess: whether the child gets SIGKILL once the test process is gone; off only for a
+    ///     child that watches for that itself and must clean up first (`guarded`).
     public init(
         executable: String, arguments: [String], environment: [String: String]? = nil,
-        missingHint: String? = nil
+        missingHint: String? = nil, killedWithTestProcess: Bool = true
     ) throws {
         guard let path = findExecutable(executable) else {
             throw TestServerError(
@@ -192,41 +195,17 @@ public final class TestServer: @unchecked Sendable {
         commandLine = ([path] + arguments).joined(separator: " ")
         var pipeFDs: [Int32] = [0, 0]
         guard pipe(&pipeFDs) == 0 else { throw TestServerError("pipe() failed: errno \(errno)") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
-        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        // The child gets standard input, output and error only. Without this it inherits every descriptor the test
-        // process has open without close-on-exec, and libcurl opens its sockets without it: a server started by one
-        // suite kept another suite's cancelled HTTP transfers open (the socket closed in this process, its copy in
-        // the child did not), and held other servers' output pipes open past their exit.
-        closeInheritedDescriptors(&actions)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attr, &emptyMask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGTERM, SIGINT, SIGPIPE, SIGHUP] { sigaddset(&defaults, sig) }
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attr, 0)
-
         var env = environment ?? ProcessInfo.processInfo.environment
         env["PYTHONUNBUFFERED"] = "1"
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+        // SIGKILL to the child once this test process is gone, however it ends (a CI timeout, Ctrl-C on
+        // `swift test`, whose SIGINT never reaches the child's own process group): `deinit` cannot run then, and the
+        // children ran on for good. `setpriv` sets the parent-death signal and execs the command in the same
+        // process, so `pid` and the exit status are the command's. Without `setpriv` the child runs unguarded.
+        let setpriv = killedWithTestProcess ? findExecutable("setpriv") : nil
+        let command = setpriv.map { [$0, "--pdeathsig", "KILL", "--", path] } ?? [path]
+        let (rc, child) = ChildSpawner.shared.run {
+            Self.spawn(command + arguments, environment: env, output: pipeFDs[1], parentEnd: pipeFDs[0])
         }
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, path, &actions, &attr, argv, envp)
         close(pipeFDs[1])
         guard rc == 0 else {
             close(pipeFDs[0])
@@ -251,6 +230,59 @@ public final class TestServer: @unchecked Sendable {
         readerThread = thread
         box.server = self
         thread.start()
+    }
+
+    /// Starts `command` under `Tests/Servers/guarded.py`, for a server that would outlive a killed test process
+    /// otherwise: one that drops root (which clears the parent-death signal `init` gives a child) or forks. Once the
+    /// test process is gone the wrapper stops the server (SIGQUIT to the PID in `pidfile`, if given), kills its
+    /// process group and removes `cleanup`.
+    public static func guarded(_ command: [String], cleanup: String, pidfile: String? = nil) throws -> TestServer {
+        let script = RepoPaths.servers.appendingPathComponent("guarded.py").path
+        return try TestServer(
+            executable: findExecutable("python3") ?? "python3",
+            arguments: [script, "--cleanup", cleanup] + (pidfile.map { ["--pidfile", $0] } ?? []) + ["--"] + command,
+            missingHint: "python3 runs Tests/Servers/guarded.py; run .ci/run or Deploy/scripts/setup.sh --test.",
+            // Killed at once, the wrapper could not take the server down with it.
+            killedWithTestProcess: false)
+    }
+
+    /// Starts `argv` with stdin from /dev/null, stdout and stderr to `output`, no other inherited descriptor, an
+    /// empty signal mask and default dispositions, in a process group of its own; returns posix_spawn's result and
+    /// the child's pid.
+    private static func spawn(_ argv: [String], environment: [String: String], output: Int32, parentEnd: Int32) -> (Int32, pid_t) {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, output, 1)
+        posix_spawn_file_actions_adddup2(&actions, output, 2)
+        posix_spawn_file_actions_addclose(&actions, parentEnd)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // The child gets standard input, output and error only. Without this it inherits every descriptor the test
+        // process has open without close-on-exec, and libcurl opens its sockets without it: a server started by one
+        // suite kept another suite's cancelled HTTP transfers open (the socket closed in this process, its copy in
+        // the child did not), and held other servers' output pipes open past their exit.
+        closeInheritedDescriptors(&actions)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attr, &emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for sig in [SIGTERM, SIGINT, SIGPIPE, SIGHUP] { sigaddset(&defaults, sig) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attr, 0)
+        let cArgv = argv.map { strdup($0) } + [nil]
+        let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            cArgv.forEach { free($0) }
+            cEnv.forEach { free($0) }
+        }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, argv[0], &actions, &attr, cArgv, cEnv)
+        return (rc, child)
     }
 
     private final class WeakBox: @unchecked Sendable {
