@@ -15,7 +15,7 @@ import Testing
             personas: [Harness.aria, Harness.bolt],
             bindings: [.init(platform: "memory", channelID: "general", personas: ["aria"], trigger: trigger)])
         let router = Router(configuration: configuration, model: FakeModel.echo(), store: store, platforms: [platform],
-                            clock: ContinuousClock(), logger: Logger(label: "test"))
+                            clock: TestClock(), logger: Logger(label: "test"))
         return (router, platform)
     }
 
@@ -90,7 +90,7 @@ import Testing
             bindings: [.init(platform: "memory", channelID: "general", personas: ["aria"]),
                        .init(platform: "memory", channelID: "own-thread", personas: ["bolt"])])
         let router = Router(configuration: configuration, model: FakeModel.echo(), store: try SQLiteStore.inMemory(),
-                            platforms: [platform], clock: ContinuousClock(), logger: Logger(label: "test"))
+                            platforms: [platform], clock: TestClock(), logger: Logger(label: "test"))
         var thread = platform.channel("own-thread", server: "s1")
         thread.parentID = "general"
         _ = try await router.effectiveSettings(for: thread)
