@@ -58,13 +58,10 @@ public struct Ngircd: Sendable {
         }
         let path = directory.appendingPathComponent("ngircd.conf").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
-        guard let ngircd = findExecutable("ngircd") else {
-            throw TestServerError("required test server 'ngircd' is not installed: install ngircd (apt-get install ngircd), "
-                + "or run .ci/run or Deploy/scripts/setup.sh --test.")
-        }
         // ngIRCd started as root switches to nobody, which clears the parent-death signal a test server gets: it
         // outlived killed test processes until it ran under guarded.py.
-        let server = try TestServer.guarded([ngircd, "--nodaemon", "--config", path], cleanup: directory.path)
+        let server = try TestServer.guarded([findExecutable("ngircd") ?? "ngircd", "--nodaemon", "--config", path],
+                                            cleanup: directory.path, missingHint: "install ngircd (apt-get install ngircd)")
         // ngIRCd logs every port it listens on, or "Can't bind", before "Server ... ready." (it exits if it
         // bound none, and carries on without a port it could not bind, so both cases are checked).
         do {

@@ -187,11 +187,7 @@ public final class TestServer: @unchecked Sendable {
         executable: String, arguments: [String], environment: [String: String]? = nil,
         missingHint: String? = nil, killedWithTestProcess: Bool = true
     ) throws {
-        guard let path = findExecutable(executable) else {
-            throw TestServerError(
-                "required test server '\(executable)' is not installed. "
-                    + (missingHint ?? "Run .ci/run or Deploy/scripts/test.sh, which install every test server."))
-        }
+        guard let path = findExecutable(executable) else { throw Self.notInstalled(executable, hint: missingHint) }
         commandLine = ([path] + arguments).joined(separator: " ")
         var pipeFDs: [Int32] = [0, 0]
         guard pipe(&pipeFDs) == 0 else { throw TestServerError("pipe() failed: errno \(errno)") }
@@ -236,7 +232,12 @@ public final class TestServer: @unchecked Sendable {
     /// otherwise: one that drops root (which clears the parent-death signal `init` gives a child) or forks. Once the
     /// test process is gone the wrapper stops the server (SIGQUIT to the PID in `pidfile`, if given), kills its
     /// process group and removes `cleanup`.
-    public static func guarded(_ command: [String], cleanup: String, pidfile: String? = nil) throws -> TestServer {
+    /// - Parameter missingHint: what to tell the user if `command`'s executable is not installed.
+    public static func guarded(_ command: [String], cleanup: String, pidfile: String? = nil,
+                               missingHint: String? = nil) throws -> TestServer {
+        guard let executable = command.first, findExecutable(executable) != nil else {
+            throw notInstalled(command.first ?? "(none)", hint: missingHint)
+        }
         let script = RepoPaths.servers.appendingPathComponent("guarded.py").path
         return try TestServer(
             executable: findExecutable("python3") ?? "python3",
@@ -244,6 +245,12 @@ public final class TestServer: @unchecked Sendable {
             missingHint: "python3 runs Tests/Servers/guarded.py; run .ci/run or Deploy/scripts/setup.sh --test.",
             // Killed at once, the wrapper could not take the server down with it.
             killedWithTestProcess: false)
+    }
+
+    /// The error for a test server that is not installed, with what to do about it.
+    private static func notInstalled(_ executable: String, hint: String?) -> TestServerError {
+        TestServerError("required test server '\(executable)' is not installed. "
+            + (hint ?? "Run .ci/run or Deploy/scripts/test.sh, which install every test server."))
     }
 
     /// Starts `argv` with stdin from /dev/null, stdout and stderr to `output`, no other inherited descriptor, an

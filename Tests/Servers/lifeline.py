@@ -1,9 +1,10 @@
 """Ends a loopback fake once the process that started it is gone.
 
-Tests start each fake in a process group of its own and stop it with SIGKILL. A test process that is killed
-itself (SIGKILL, a CI timeout, or Ctrl-C on `swift test`, whose SIGINT never reaches another process group)
-never gets to, and its fakes ran on for hours: sixty orphaned fakes, each waking for its timers, took a fifth
-of a core and slowed every benchmark run after them. `guarded.py` does the same for servers that are not ours.
+A test process that is killed itself (SIGKILL, a CI timeout, or Ctrl-C on `swift test`, whose SIGINT never
+reaches a fake's own process group) cannot stop its fakes, and they ran on for hours: sixty orphaned fakes, each
+waking for its timers, took a sixth of a core. Fakes a test starts through `TestServer` also get SIGKILL as their
+parent-death signal; this watch covers the fakes a script or a person starts (`Deploy/scripts/hot-symbols.sh`
+killed outright never runs its exit trap). `guarded.py` does the same for servers that are not ours.
 """
 
 import os
